@@ -1,0 +1,19 @@
+"""`rfscore constants`: the Gaussian-equivalence constants (G1)-(G3) as one JSON object."""
+import json
+
+from ..constants import ge_constants
+from .common import add_theory_options
+
+
+def register(sub) -> None:
+    p = sub.add_parser("constants", help="Gaussian-equivalence constants a_t, b_t, v_t², s_t², Δ_t (G1)-(G3)",
+                       description="Print the Gaussian-equivalence constants (G1)-(G3) as one JSON object "
+                                   "with keys a_t, b_t, v_t2, s_t2, delta_t (Gauss-Hermite quadrature, ~1e-12).")
+    add_theory_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    c = ge_constants(args.t, args.activation, args.sigma_spectrum)
+    print(json.dumps(c.public()))
+    return 0

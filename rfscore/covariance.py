@@ -1,0 +1,115 @@
+"""The data covariance Σ, given by its spectrum ρ_Σ = Σ_k w_k δ(λ - λ_k) (theory-brief §1).
+
+At finite size `d`, a spectrum means the diagonal Σ whose eigenvalues come in blocks
+in the order given: the first ≈ w_1·d diagonal entries equal λ_1, the next ≈ w_2·d
+equal λ_2, and so on (block sizes by largest remainder, so they sum to `d`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class SigmaSpectrum:
+    """Eigenvalues ``eigenvalues`` (> 0) with weights ``weights`` (>= 0, sum 1)."""
+
+    eigenvalues: Tuple[float, ...] = (1.0,)
+    weights: Tuple[float, ...] = (1.0,)
+
+    def __post_init__(self):
+        lam = tuple(float(x) for x in np.ravel(self.eigenvalues))
+        w = tuple(float(x) for x in np.ravel(self.weights))
+        object.__setattr__(self, "eigenvalues", lam)
+        object.__setattr__(self, "weights", w)
+        if len(lam) == 0 or len(lam) != len(w):
+            raise InputError("sigma_spectrum", f"needs as many eigenvalues as weights (got {len(lam)} and {len(w)})")
+        if not all(np.isfinite(lam)) or min(lam) <= 0:
+            raise InputError("sigma_spectrum", f"eigenvalues must be finite and > 0, got {lam}")
+        if not all(np.isfinite(w)) or min(w) < 0:
+            raise InputError("sigma_spectrum", f"weights must be finite and >= 0, got {w}")
+        if abs(sum(w) - 1.0) > 1e-9:
+            raise InputError("sigma_spectrum", f"weights must sum to 1, got sum {sum(w):.12g}")
+
+    @classmethod
+    def parse(cls, text: str) -> "SigmaSpectrum":
+        """Parse ``"l1:w1,l2:w2,..."`` (e.g. ``"0.5:0.5,1.5:0.5"``); ``"1:1"`` is Σ = I."""
+        try:
+            pairs = [item.split(":") for item in str(text).replace(" ", "").split(",") if item]
+            lam = [float(a) for a, _ in pairs]
+            w = [float(b) for _, b in pairs]
+        except ValueError:
+            raise InputError("sigma_spectrum", f"expected 'eigenvalue:weight,...' such as '0.5:0.5,1.5:0.5', got {text!r}") from None
+        return cls(tuple(lam), tuple(w))
+
+    @classmethod
+    def from_matrix(cls, sigma: np.ndarray) -> "SigmaSpectrum":
+        """The empirical spectrum of a full covariance matrix (weights 1/d each)."""
+        ev = np.linalg.eigvalsh(np.asarray(sigma, dtype=np.float64))
+        return cls(tuple(ev), tuple(np.full(ev.size, 1.0 / ev.size)))
+
+    @property
+    def mean(self) -> float:
+        """Tr Σ / d = E_{ρ_Σ}[λ]  (a variance)."""
+        return float(np.dot(self.weights, self.eigenvalues))
+
+    @property
+    def sigma_x(self) -> float:
+        """σ_x = √(Tr Σ / d), the standard deviation used in κ = e^{-t} σ_x (G1)."""
+        return float(np.sqrt(self.mean))
+
+    @property
+    def is_isotropic(self) -> bool:
+        lam = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
+        return bool(np.allclose(lam, 1.0))
+
+    def block_sizes(self, d: int) -> np.ndarray:
+        """Integer block sizes summing to d, by largest remainder of w_k·d."""
+        raw = np.asarray(self.weights) * d
+        sizes = np.floor(raw).astype(int)
+        rest = d - sizes.sum()
+        order = np.argsort(-(raw - sizes), kind="stable")
+        sizes[order[:rest]] += 1
+        return sizes
+
+    def diagonal(self, d: int) -> np.ndarray:
+        """The diagonal of Σ at size d, shape (d,), eigenvalues in blocks in the order given."""
+        return np.repeat(np.asarray(self.eigenvalues), self.block_sizes(d))
+
+    def matrix(self, d: int) -> np.ndarray:
+        """Σ at size d, shape (d, d)."""
+        return np.diag(self.diagonal(d))
+
+    def expect(self, f):
+        """E_{λ~ρ_Σ}[f(λ)] for a vectorised f."""
+        lam = np.asarray(self.eigenvalues)
+        return np.tensordot(np.asarray(self.weights), f(lam), axes=(0, 0))
+
+    def to_dict(self) -> dict:
+        return {"eigenvalues": list(self.eigenvalues), "weights": list(self.weights)}
+
+    def __str__(self) -> str:
+        return ",".join(f"{l:g}:{w:g}" for l, w in zip(self.eigenvalues, self.weights))
+
+
+ISOTROPIC = SigmaSpectrum()
+
+
+def validate_sigma_matrix(sigma, d: int | None = None, arg: str = "sigma_matrix") -> np.ndarray:
+    """Check a full covariance: finite, square, symmetric, positive definite, size d."""
+    s = np.asarray(sigma, dtype=np.float64)
+    if s.ndim != 2 or s.shape[0] != s.shape[1]:
+        raise InputError(arg, f"must be a square (d, d) matrix, got shape {s.shape}")
+    if d is not None and s.shape[0] != d:
+        raise InputError(arg, f"has size {s.shape[0]} but d = {d}")
+    if not np.all(np.isfinite(s)):
+        raise InputError(arg, "contains non-finite values")
+    if not np.allclose(s, s.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(s).max())):
+        raise InputError(arg, "must be symmetric")
+    if np.linalg.eigvalsh(s).min() <= 0:
+        raise InputError(arg, "must be positive definite")
+    return s

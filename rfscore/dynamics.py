@@ -1,0 +1,140 @@
+"""Closed-form gradient-flow trajectories (D2)-(D4), (L3) from one eigendecomposition.
+
+See theory/dynamics.md. With c = 2Δ/ψ_p, U = Q diag(λ) Qᵀ, ṽ_k = (QᵀV)_k and
+f_k(τ) = -expm1(-c λ_k τ)/λ_k, for A(0) = 0:
+
+    (D3) L_train(τ) = 1 - (1/d) Σ_k ‖ṽ_k‖² (1 - e^{-2cλ_kτ})/λ_k
+    (D4) L_test(τ)  = 1 + (1/d) fᵀ K f - (2/d) Σ_k f_k ṽ_k·ṽ_pop,k,   K = (QᵀU_popQ) ∘ (ṼṼᵀ)
+    (L3) E_score    = (L_test - L_opt)/Δ,   L_opt = 1 - Δ Tr(Σ_t^{-1})/d
+
+τ is in the units of theory-brief §2 (dA/dτ = -d² ∇_A L_train); τ = inf is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import InputError
+from .matrices import Eigensystem
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3)."""
+
+    tau: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    score_error: np.ndarray
+    l_opt: float
+    delta_t: float
+
+    def excess(self, which: str = "train_loss") -> np.ndarray:
+        """(L - L_opt)/Δ: the excess loss in units of Δ (the score error for the test loss)."""
+        return (getattr(self, which) - self.l_opt) / self.delta_t
+
+    def columns(self) -> dict:
+        return {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss,
+                "score_error": self.score_error}
+
+
+@dataclass(frozen=True)
+class Modes:
+    """Per-mode decomposition of (D3): L_train(τ) = 1 - Σ_k weight_k (1 - e^{-τ/timescale_k}).
+
+    eigenvalue λ_k (k,), timescale ψ_p/(2Δλ_k) (each mode's relaxation time of B, (D2)),
+    weight ‖ṽ_k‖²/(d λ_k) (its total contribution to the train-loss drop).
+    The train-loss factor decays as e^{-2cλτ} = e^{-τ/(timescale/2)}.
+    """
+
+    eigenvalue: np.ndarray
+    timescale: np.ndarray
+    weight: np.ndarray
+    c: float
+
+    def timescale_spectrum(self, tau) -> np.ndarray:
+        """-dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ}, exactly, shape of ``tau``."""
+        tau = np.asarray(tau, dtype=np.float64)
+        x = 2.0 * self.c * self.eigenvalue[None, :] * tau.reshape(-1, 1)
+        return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
+
+
+def _rate(es: Eigensystem) -> float:
+    return 2.0 * es.delta_t / es.psi_p
+
+
+def modes(es: Eigensystem) -> Modes:
+    """The exact per-mode decomposition of the train loss (D3)."""
+    lam = np.asarray(es.lam)
+    c = _rate(es)
+    weight = np.sum(np.asarray(es.vt) ** 2, axis=1) / (es.d * lam)
+    return Modes(eigenvalue=lam, timescale=es.psi_p / (2 * es.delta_t * lam), weight=weight, c=c)
+
+
+def check_tau(tau) -> np.ndarray:
+    """Validate a τ grid: 1-d, every τ > 0 (inf allowed), no NaN."""
+    tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
+    if tau.ndim != 1 or tau.size == 0:
+        raise InputError("tau", f"must be a non-empty 1-d array, got shape {tau.shape}")
+    if np.any(np.isnan(tau)) or np.any(tau <= 0):
+        raise InputError("tau", "every training time must be > 0 (inf allowed)")
+    return tau
+
+
+@jax.jit
+def _losses(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
+    lam_tau = lam[None, :] * tau[:, None]
+    f = jnp.where(jnp.isinf(tau)[:, None], 1.0 / lam[None, :], -jnp.expm1(-c * lam_tau) / lam[None, :])
+    e = jnp.where(jnp.isinf(tau)[:, None], 0.0, jnp.exp(-c * lam_tau))
+    vv = jnp.sum(vt**2, axis=1)
+    vy = jnp.sum(vt * y, axis=1)
+    yy = jnp.sum(y**2, axis=1)
+    sq = jnp.sqrt(dl)
+    train = 1.0 + (f**2 * lam - 2 * f) @ vv / d + (2 * sq * e * (1 - lam * f)) @ vy / d + dl * (e**2 * lam) @ yy / d
+    K_vv = upop_t * (vt @ vt.T)
+    K_vy = upop_t * (vt @ y.T)
+    K_yy = upop_t * (y @ y.T)
+    quad = (jnp.sum((f @ K_vv) * f, axis=1) - 2 * sq * jnp.sum((f @ K_vy) * e, axis=1)
+            + dl * jnp.sum((e @ K_yy) * e, axis=1))
+    test = 1.0 + quad / d - 2 * f @ jnp.sum(vt * vpop_t, axis=1) / d + 2 * sq * e @ jnp.sum(vpop_t * y, axis=1) / d
+    return train, test
+
+
+def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajectory:
+    """Train loss (L1), test loss (L2) and score error (L3) along the flow (D2), shape (T,).
+
+    ``A0`` (d, p) is the initial readout (default 0); it needs a complete eigensystem.
+    Every τ costs O(k²) after the eigendecomposition.
+    """
+    tau = check_tau(tau)
+    k = es.lam.shape[0]
+    if A0 is None:
+        y = jnp.zeros_like(es.vt)
+    else:
+        A0 = jnp.asarray(A0, dtype=jnp.float64)
+        if A0.shape != (es.d, es.p):
+            raise InputError("A0", f"must have shape (d, p) = {(es.d, es.p)}, got {A0.shape}")
+        if not es.complete:
+            raise InputError("A0", "a non-zero A(0) needs the full eigensystem (pass thin=False)")
+        y = (A0 / np.sqrt(es.p) @ es.Q).T  # rows: B(0) q_k
+    train, test = _losses(es.lam, es.vt, es.vpop_t, es.upop_t, y, _rate(es), es.delta_t, es.d, jnp.asarray(tau))
+    train, test = np.asarray(train), np.asarray(test)
+    return Trajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - es.l_opt) / es.delta_t,
+                      l_opt=es.l_opt, delta_t=es.delta_t)
+
+
+def readout(es: Eigensystem, tau: float, A0=None) -> jnp.ndarray:
+    """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given."""
+    tau = float(check_tau(tau)[0])
+    c = _rate(es)
+    lam = es.lam
+    f = 1.0 / lam if np.isinf(tau) else -jnp.expm1(-c * lam * tau) / lam
+    B = -(es.vt.T * f[None, :]) @ es.Q.T / np.sqrt(es.delta_t)
+    if A0 is not None:
+        e = jnp.zeros_like(lam) if np.isinf(tau) else jnp.exp(-c * lam * tau)
+        B = B + ((jnp.asarray(A0) / np.sqrt(es.p)) @ es.Q * e[None, :]) @ es.Q.T
+    return B * np.sqrt(es.p)

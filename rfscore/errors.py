@@ -1,0 +1,43 @@
+"""Error types shared by the API and the CLI.
+
+`InputError` names the offending argument; the CLI turns ``arg`` into the option
+name (``psi_p`` -> ``--psi-p``) and exits with status 2 and a one-line message.
+`ConvergenceError` is raised by solvers that did not converge, with the parameters.
+"""
+
+
+class InputError(ValueError):
+    """Bad user input. ``arg`` is the argument name, ``msg`` says the accepted range."""
+
+    def __init__(self, arg: str, msg: str):
+        self.arg = arg
+        self.msg = msg
+        super().__init__(f"{arg}: {msg}")
+
+
+class ConvergenceError(RuntimeError):
+    """A solver failed to converge; the message carries the parameters that caused it."""
+
+
+def check_positive(arg: str, value, *, strict: bool = True) -> float:
+    """Return float(value) if finite and > 0 (>= 0 if not strict), else raise InputError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(arg, f"must be a number, got {value!r}") from None
+    ok = (v > 0) if strict else (v >= 0)
+    if not (v == v and abs(v) != float("inf") and ok):
+        rng = "> 0" if strict else ">= 0"
+        raise InputError(arg, f"must be finite and {rng}, got {value!r}")
+    return v
+
+
+def check_positive_int(arg: str, value) -> int:
+    """Return int(value) if it is an integer >= 1, else raise InputError."""
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        raise InputError(arg, f"must be an integer >= 1, got {value!r}") from None
+    if v != float(value) or v < 1:
+        raise InputError(arg, f"must be an integer >= 1, got {value!r}")
+    return v

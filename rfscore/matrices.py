@@ -1,0 +1,307 @@
+"""Finite-size matrices U, V, U_pop, V_pop and their eigensystems (theory-brief §3-§4).
+
+Two models of the same random-features score model, both without Monte Carlo:
+
+* ``exact``: the non-linear model with every noise average done exactly — Stein's lemma
+  for V, V_pop and Mehler's expansion for U, U_pop (§4, theory/exact_matrices.md).
+* ``gep``: the Gaussian-equivalent matrices (G4)-(G6) (theory/gaussian_equivalence.md).
+  When p ≫ n + d, U = H Hᵀ + s_t² I has rank-(n+d) structure and a thin SVD of H
+  replaces the p×p eigendecomposition (`gep_eigensystem`).
+
+Conventions: W has shape (p, d), the data X has shape (n, d) (rows are samples), Σ is a
+(d, d) covariance. All arrays are float64.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .activations import get_activation
+from .constants import GEConstants, delta_t, gauss_hermite, ge_constants
+from .covariance import ISOTROPIC, SigmaSpectrum, validate_sigma_matrix
+from .errors import InputError, check_positive_int
+
+MODELS = ("exact", "gep")
+
+
+# ----------------------------------------------------------------------------- sampling
+def sample_weights(key, p: int, d: int) -> jnp.ndarray:
+    """Frozen first-layer weights W, shape (p, d), i.i.d. N(0, 1)."""
+    return jax.random.normal(key, (check_positive_int("p", p), check_positive_int("d", d)))
+
+
+def sample_data(key, n: int, sigma) -> jnp.ndarray:
+    """Training data X ~ N(0, Σ), shape (n, d). ``sigma`` is a (d, d) covariance."""
+    s = jnp.asarray(sigma)
+    chol = jnp.linalg.cholesky(s)
+    z = jax.random.normal(key, (check_positive_int("n", n), s.shape[0]))
+    return z @ chol.T
+
+
+def sigma_matrix(sigma, d: int) -> np.ndarray:
+    """Σ at size d from a `SigmaSpectrum` (diagonal, eigenvalues in blocks) or a matrix."""
+    if sigma is None:
+        return np.eye(d)
+    if isinstance(sigma, SigmaSpectrum):
+        return sigma.matrix(d)
+    return validate_sigma_matrix(sigma, d)
+
+
+def l_opt(sigma: np.ndarray, t: float) -> float:
+    """Smallest test loss, that of the true score: 1 - Δ Tr(Σ_t^{-1})/d  (L3)."""
+    dl = delta_t(t)
+    ev = np.linalg.eigvalsh(np.asarray(sigma))
+    return float(1.0 - dl * np.mean(1.0 / (np.exp(-2.0 * t) * ev + dl)))
+
+
+def _check_shapes(W, X, sigma):
+    W = jnp.asarray(W, dtype=jnp.float64)
+    X = jnp.asarray(X, dtype=jnp.float64)
+    if W.ndim != 2:
+        raise InputError("weights", f"must have shape (p, d), got {W.shape}")
+    if X.ndim != 2 or X.shape[1] != W.shape[1]:
+        raise InputError("data", f"must have shape (n, d) with d = {W.shape[1]} (from the weights), got {X.shape}")
+    if not (bool(jnp.all(jnp.isfinite(W))) and bool(jnp.all(jnp.isfinite(X)))):
+        raise InputError("data" if not bool(jnp.all(jnp.isfinite(X))) else "weights", "contains non-finite values")
+    return W, X, sigma_matrix(sigma, W.shape[1])
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class FiniteSizeMatrices:
+    """U (p,p), V (p,d), U_pop (p,p), V_pop (p,d) of (L1)-(L2) at one draw of W, X.
+
+    ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise.
+    """
+
+    U: jnp.ndarray
+    V: jnp.ndarray
+    U_pop: jnp.ndarray
+    V_pop: jnp.ndarray
+    t: float
+    delta_t: float
+    l_opt: float
+    model: str
+    truncation_bound: Optional[float] = None
+    mehler_order: Optional[int] = None
+
+    @property
+    def p(self) -> int:
+        return self.U.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.V.shape[1]
+
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of U, ascending, shape (p,)."""
+        return np.asarray(jnp.linalg.eigvalsh(self.U))
+
+
+@dataclass(frozen=True)
+class Eigensystem:
+    """U = Q diag(lam) Qᵀ expressed with the quantities (D3)-(D4) need.
+
+    lam (k,), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d), upop_t = QᵀU_pop Q (k,k).
+    ``complete`` is False on the thin-SVD path, where the p - k omitted modes all have
+    eigenvalue s_t² and carry no V or V_pop weight (so (D3)-(D4) with A(0) = 0 are exact).
+    """
+
+    lam: jnp.ndarray
+    Q: jnp.ndarray
+    vt: jnp.ndarray
+    vpop_t: jnp.ndarray
+    upop_t: jnp.ndarray
+    t: float
+    delta_t: float
+    l_opt: float
+    p: int
+    d: int
+    n: int
+    complete: bool = True
+
+    @property
+    def psi_p(self) -> float:
+        return self.p / self.d
+
+    @property
+    def psi_n(self) -> float:
+        return self.n / self.d
+
+
+def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
+    """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis."""
+    lam, Q = jnp.linalg.eigh(m.U)
+    return Eigensystem(lam=lam, Q=Q, vt=Q.T @ m.V, vpop_t=Q.T @ m.V_pop, upop_t=Q.T @ m.U_pop @ Q,
+                       t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)
+
+
+# ----------------------------------------------------------------------------- (G4)-(G6)
+def _gep_parts(W, X, c: GEConstants, key):
+    p, d = W.shape
+    n = X.shape[0]
+    omega = jax.random.normal(key, (p, n))
+    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
+    return G, n, d
+
+
+def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                 constants: GEConstants | None = None) -> FiniteSizeMatrices:
+    """Gaussian-equivalent U (G4), U_pop (G5), V = V_pop (G6). ``key`` draws Ω (p×n).
+
+    ``sigma``: a (d,d) covariance or a `SigmaSpectrum` (default Σ = I); it sets the
+    constants through σ_x and U_pop through W Σ Wᵀ/d.
+    """
+    W, X, S = _check_shapes(W, X, sigma)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    G, n, d = _gep_parts(W, X, c, key)
+    p = W.shape[0]
+    WWt = W @ W.T / d
+    U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * jnp.eye(p)
+    U_pop = c.alpha * (W @ jnp.asarray(S) @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * jnp.eye(p)
+    V = c.b_t * W / np.sqrt(d)
+    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V, t=c.t, delta_t=c.delta_t,
+                              l_opt=l_opt(S, c.t), model="gep")
+
+
+def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                    constants: GEConstants | None = None, thin: bool | None = None) -> Eigensystem:
+    """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d).
+
+    On the thin path only the n+d non-trivial modes are kept (``complete=False``): the
+    others have λ = s_t² and Qᵀ V = Qᵀ V_pop = 0 because V ∝ W lies in range(H).
+    The same draw (same ``key``) gives the same non-trivial modes on both paths.
+    """
+    W, X, S = _check_shapes(W, X, sigma)
+    p, d = W.shape
+    n = X.shape[0]
+    thin = (p >= 2 * (n + d)) if thin is None else thin
+    if not thin:
+        m = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=key, constants=constants)
+        return eigensystem(m, n)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    G, n, d = _gep_parts(W, X, c, key)
+    H = jnp.concatenate([G / np.sqrt(n), c.b_t * W / np.sqrt(d)], axis=1)
+    Q, sv, _ = jnp.linalg.svd(H, full_matrices=False)
+    lam = sv**2 + c.s_t2
+    QtW = Q.T @ W / np.sqrt(d)  # (k, d)
+    vt = c.b_t * QtW
+    M = c.alpha * jnp.asarray(S) + c.b_t**2 * jnp.eye(d)
+    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * jnp.eye(Q.shape[1])
+    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
+                       l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=False)
+
+
+# ----------------------------------------------------------------------------- exact (§4)
+def _hermite_table(n_nodes: int, order: int):
+    """(Q, K+1) table w_q h_k(z_q), h_k = He_k/√k! (normalised probabilists' Hermite)."""
+    z, w = gauss_hermite(n_nodes)
+    h = np.zeros((order + 1, z.size))
+    h[0] = 1.0
+    if order >= 1:
+        h[1] = z
+    for k in range(1, order):
+        h[k + 1] = (z * h[k] - np.sqrt(k) * h[k - 1]) / np.sqrt(k + 1)
+    return jnp.asarray(z), jnp.asarray(w), jnp.asarray((w[None, :] * h).T)
+
+
+def _mehler_coefficients(act, means, scales, n_nodes, order, chunk=2**22):
+    """F̃_k(i,ν) = E[h_k(z) σ(m_iν + s_i z)] for k ≤ order and E σ(m + s z)²; chunked over rows.
+
+    means (p, n), scales (p,). Returns F (order+1, p, n) and second moments e (p, n).
+    """
+    z, w, table = _hermite_table(n_nodes, order)
+
+    @jax.jit
+    def block(m, s):
+        vals = act(m[:, :, None] + s[:, None, None] * z)  # (rows, n, Q)
+        return jnp.einsum("inq,qk->kin", vals, table), jnp.einsum("inq,q->in", vals**2, w)
+
+    p, n = means.shape
+    rows = max(1, chunk // (n * z.size))
+    F_parts, e_parts = [], []
+    for i in range(0, p, rows):
+        F_i, e_i = block(means[i:i + rows], scales[i:i + rows])
+        F_parts.append(F_i)
+        e_parts.append(e_i)
+    return jnp.concatenate(F_parts, axis=1), jnp.concatenate(e_parts, axis=0)
+
+
+def _mehler_sum(F, e, corr_cov, tol):
+    """U = Σ_k r^{∘k} ∘ (F̃_k F̃_kᵀ/n) off the diagonal, U_ii = mean_ν e_iν.
+
+    Stops at the first K with the Cauchy–Schwarz tail bound
+    max_{i≠j} |r_ij|^{K+1} √(τ_i τ_j) ≤ tol, τ_i = mean_ν (e_iν - Σ_{k≤K} F̃_k(i,ν)²),
+    or at the last order available. Returns U, the bound and K.
+    """
+    n = F.shape[2]
+    diag = jnp.sqrt(jnp.diag(corr_cov))
+    r = corr_cov / jnp.outer(diag, diag)
+    r = r - jnp.diag(jnp.diag(r))
+    r_max = float(jnp.max(jnp.abs(r)))
+    tail = jnp.mean(e, axis=1)
+    U = jnp.zeros(r.shape)
+    rk = jnp.ones_like(r)
+    bound, order = np.inf, 0
+    for k in range(F.shape[0]):
+        U = U + rk * (F[k] @ F[k].T) / n
+        tail = tail - jnp.mean(F[k] ** 2, axis=1)
+        rk = rk * r
+        t_max = max(float(jnp.max(tail)), 0.0) + 1e-16 * float(jnp.max(jnp.mean(e, axis=1)))
+        bound, order = r_max ** (k + 1) * t_max, k
+        if bound <= tol:
+            break
+    U = U - jnp.diag(jnp.diag(U)) + jnp.diag(jnp.mean(e, axis=1))
+    return U, bound, order
+
+
+def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, n_nodes: int = 64,
+                   max_order: int = 24, tol: float = 1e-12) -> FiniteSizeMatrices:
+    """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (§4).
+
+    V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
+    m = e^{-t} W Xᵀ/√d, s_i² = Δ (WWᵀ/d)_ii; U by Mehler's expansion with correlations
+    r_ij = C_ij/√(C_ii C_jj); U_pop and V_pop the same with zero means and W Σ_t Wᵀ/d.
+    Gauss–Hermite with ``n_nodes`` nodes per expectation; Mehler orders up to
+    ``max_order``, truncated once the entrywise tail bound is below ``tol``.
+    The reported ``truncation_bound`` is the larger of the two bounds (U and U_pop).
+    """
+    W, X, S = _check_shapes(W, X, sigma)
+    t = float(t)
+    act = get_activation(activation)
+    ge_constants(t, act, SigmaSpectrum.from_matrix(S))  # validates t and the activation's mean
+    p, d = W.shape
+    dl = delta_t(t)
+    C = W @ W.T / d
+    means = np.exp(-t) * (W @ X.T) / np.sqrt(d)
+    scales = jnp.sqrt(dl * jnp.diag(C))
+    F, e = _mehler_coefficients(act, means, scales, n_nodes, max_order)
+    U, bound, order = _mehler_sum(F, e, dl * C, tol)
+    kappa = jnp.mean(F[1], axis=1) / scales
+    V = np.sqrt(dl / d) * kappa[:, None] * W
+
+    sigma_t = np.exp(-2 * t) * S + dl * np.eye(d)
+    C_pop = W @ jnp.asarray(sigma_t) @ W.T / d
+    scales_pop = jnp.sqrt(jnp.diag(C_pop))
+    F_pop, e_pop = _mehler_coefficients(act, jnp.zeros((p, 1)), scales_pop, n_nodes, max_order)
+    U_pop, bound_pop, order_pop = _mehler_sum(F_pop, e_pop, C_pop, tol)
+    kappa_pop = F_pop[1, :, 0] / scales_pop
+    V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * W
+    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=l_opt(S, t),
+                              model="exact", truncation_bound=float(max(bound, bound_pop)),
+                              mehler_order=int(max(order, order_pop)))
+
+
+def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, key=None, **kw):
+    """Dispatch on ``model`` in {'exact', 'gep'}."""
+    if model == "exact":
+        return exact_matrices(W, X, t=t, activation=activation, sigma=sigma, **kw)
+    if model == "gep":
+        return gep_matrices(W, X, t=t, activation=activation, sigma=sigma, key=key)
+    raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
