@@ -305,3 +305,28 @@ def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, 
     if model == "gep":
         return gep_matrices(W, X, t=t, activation=activation, sigma=sigma, key=key)
     raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+
+
+def sizes(d: int, psi_p: float, psi_n: float) -> tuple:
+    """(p, n) = (round(ψ_p d), round(ψ_n d)), each at least 1."""
+    d = check_positive_int("d", d)
+    from .errors import check_positive
+    p = max(1, int(round(check_positive("psi_p", psi_p) * d)))
+    n = max(1, int(round(check_positive("psi_n", psi_n) * d)))
+    return p, n
+
+
+def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
+                       sigma=None, model: str = "gep", thin: bool | None = None) -> Eigensystem:
+    """Draw W (p×d), X (n×d) [and Ω for 'gep'] from ``key`` and return U's eigensystem.
+
+    p = round(ψ_p d), n = round(ψ_n d); ``sigma`` a `SigmaSpectrum` or (d,d) matrix.
+    The 'gep' model uses the thin-SVD path automatically when p ≥ 2(n+d).
+    """
+    p, n = sizes(d, psi_p, psi_n)
+    S = sigma_matrix(sigma, d)
+    kw, kx, ko = jax.random.split(key, 3)
+    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
+    if model == "gep":
+        return gep_eigensystem(W, X, t=t, activation=activation, sigma=S, key=ko, thin=thin)
+    return eigensystem(finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko), n)
