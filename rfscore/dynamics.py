@@ -85,16 +85,36 @@ def check_tau(tau) -> np.ndarray:
     return tau
 
 
-@jax.jit
-def _losses(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
+def _factors(lam, c, tau):
+    """f_k(τ) = -expm1(-cλ_kτ)/λ_k (→ 1/λ_k at τ = inf) and e_k(τ) = e^{-cλ_kτ}, shape (T, k)."""
     lam_tau = lam[None, :] * tau[:, None]
-    f = jnp.where(jnp.isinf(tau)[:, None], 1.0 / lam[None, :], -jnp.expm1(-c * lam_tau) / lam[None, :])
-    e = jnp.where(jnp.isinf(tau)[:, None], 0.0, jnp.exp(-c * lam_tau))
+    inf = jnp.isinf(tau)[:, None]
+    f = jnp.where(inf, 1.0 / lam[None, :], -jnp.expm1(-c * jnp.where(inf, 0.0, lam_tau)) / lam[None, :])
+    e = jnp.where(inf, 0.0, jnp.exp(-c * jnp.where(inf, 0.0, lam_tau)))
+    return f, e
+
+
+@jax.jit
+def _losses_zero(lam, vt, vpop_t, upop_t, c, d, tau):
+    """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
+    f, _ = _factors(lam, c, tau)
+    vv = jnp.sum(vt**2, axis=1)
+    train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
+    K = upop_t * (vt @ vt.T)
+    test = 1.0 + jnp.sum((f @ K) * f, axis=1) / d - 2 * f @ jnp.sum(vt * vpop_t, axis=1) / d
+    return train, test
+
+
+@jax.jit
+def _losses_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
+    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
+    f, e = _factors(lam, c, tau)
     vv = jnp.sum(vt**2, axis=1)
     vy = jnp.sum(vt * y, axis=1)
     yy = jnp.sum(y**2, axis=1)
     sq = jnp.sqrt(dl)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d + (2 * sq * e * (1 - lam * f)) @ vy / d + dl * (e**2 * lam) @ yy / d
+    # B(τ) q_k = -(f_k/√Δ) ṽ_k + e_k y_k, so Δ·B U_pop Bᵀ has the three Hadamard blocks below.
     K_vv = upop_t * (vt @ vt.T)
     K_vy = upop_t * (vt @ y.T)
     K_yy = upop_t * (y @ y.T)
@@ -107,21 +127,31 @@ def _losses(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
 def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajectory:
     """Train loss (L1), test loss (L2) and score error (L3) along the flow (D2), shape (T,).
 
-    ``A0`` (d, p) is the initial readout (default 0); it needs a complete eigensystem.
-    Every τ costs O(k²) after the eigendecomposition.
+    ``tau`` (T,) > 0 (inf allowed: the ridge-less minimiser). ``A0`` (d, p) is the initial
+    readout (default 0). On a thin eigensystem (``es.complete`` False) the part of B(0)
+    outside span(Q) relaxes on the single rate c·s_t² and is added exactly.
+    After the eigendecomposition every τ costs O(k²) (k = number of kept modes).
     """
     tau = check_tau(tau)
-    k = es.lam.shape[0]
+    c = _rate(es)
+    tj = jnp.asarray(tau)
     if A0 is None:
-        y = jnp.zeros_like(es.vt)
+        train, test = _losses_zero(es.lam, es.vt, es.vpop_t, es.upop_t, c, es.d, tj)
     else:
         A0 = jnp.asarray(A0, dtype=jnp.float64)
         if A0.shape != (es.d, es.p):
             raise InputError("A0", f"must have shape (d, p) = {(es.d, es.p)}, got {A0.shape}")
+        if not bool(jnp.all(jnp.isfinite(A0))):
+            raise InputError("A0", "contains non-finite values")
+        B0 = A0 / np.sqrt(es.p)
+        y = (B0 @ es.Q).T  # rows: B(0) q_k
+        train, test = _losses_init(es.lam, es.vt, es.vpop_t, es.upop_t, y, c, es.delta_t, es.d, tj)
         if not es.complete:
-            raise InputError("A0", "a non-zero A(0) needs the full eigensystem (pass thin=False)")
-        y = (A0 / np.sqrt(es.p) @ es.Q).T  # rows: B(0) q_k
-    train, test = _losses(es.lam, es.vt, es.vpop_t, es.upop_t, y, _rate(es), es.delta_t, es.d, jnp.asarray(tau))
+            # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
+            rest = max(float(jnp.sum(B0**2) - jnp.sum(y**2)), 0.0)
+            decay = np.where(np.isinf(tau), 0.0, np.exp(-2 * c * es.rest_lam * np.where(np.isinf(tau), 0.0, tau)))
+            train = train + es.delta_t * es.rest_lam * rest * decay / es.d
+            test = test + es.delta_t * es.rest_upop * rest * decay / es.d
     train, test = np.asarray(train), np.asarray(test)
     return Trajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - es.l_opt) / es.delta_t,
                       l_opt=es.l_opt, delta_t=es.delta_t)
@@ -130,6 +160,8 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
 def readout(es: Eigensystem, tau: float, A0=None) -> jnp.ndarray:
     """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given."""
     tau = float(check_tau(tau)[0])
+    if A0 is not None and not es.complete:
+        raise InputError("A0", "readout with a non-zero A(0) needs the full eigensystem (pass thin=False)")
     c = _rate(es)
     lam = es.lam
     f = 1.0 / lam if np.isinf(tau) else -jnp.expm1(-c * lam * tau) / lam

@@ -14,6 +14,7 @@ Conventions: W has shape (p, d), the data X has shape (n, d) (rows are samples),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Optional
 
 import jax
@@ -108,7 +109,10 @@ class Eigensystem:
 
     lam (k,), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d), upop_t = QᵀU_pop Q (k,k).
     ``complete`` is False on the thin-SVD path, where the p - k omitted modes all have
-    eigenvalue s_t² and carry no V or V_pop weight (so (D3)-(D4) with A(0) = 0 are exact).
+    eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
+    A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
+    does not couple them to the kept modes, so a non-zero A(0) is handled exactly too
+    (theory/dynamics.md, "thin SVD").
     """
 
     lam: jnp.ndarray
@@ -123,6 +127,8 @@ class Eigensystem:
     d: int
     n: int
     complete: bool = True
+    rest_lam: float = float("nan")
+    rest_upop: float = float("nan")
 
     @property
     def psi_p(self) -> float:
@@ -141,12 +147,46 @@ def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
 
 
 # ----------------------------------------------------------------------------- (G4)-(G6)
+def gep_omega(key, p: int, n: int) -> jnp.ndarray:
+    """Ω of (G4), shape (p, n), i.i.d. N(0,1): column ν is the fixed ω_ν of data point ν."""
+    return jax.random.normal(key, (p, n))
+
+
 def _gep_parts(W, X, c: GEConstants, key):
     p, d = W.shape
     n = X.shape[0]
-    omega = jax.random.normal(key, (p, n))
+    omega = gep_omega(key, p, n)
     G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
     return G, n, d
+
+
+@dataclass(frozen=True)
+class GEPFactors:
+    """The (G4)-(G6) model in factored form, never forming a p×p matrix.
+
+    W (p,d), X (n,d), omega (p,n), G = e^{-t} a_t W Xᵀ/√d + v_t Ω (p,n), Σ (d,d):
+    U = G Gᵀ/n + b_t² W Wᵀ/d + s_t² I, U_pop = W (α Σ + b_t² I) Wᵀ/d + (v_t² + s_t²) I,
+    V = V_pop = b_t W/√d.
+    """
+
+    W: jnp.ndarray
+    X: jnp.ndarray
+    omega: jnp.ndarray
+    G: jnp.ndarray
+    sigma: np.ndarray
+    constants: GEConstants
+    l_opt: float
+
+
+def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                constants: GEConstants | None = None) -> GEPFactors:
+    """The factors of (G4)-(G6) for given W, X and the Ω drawn from ``key`` (same Ω as `gep_matrices`)."""
+    W, X, S = _check_shapes(W, X, sigma)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    omega = gep_omega(key, W.shape[0], X.shape[0])
+    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(c.v_t2) * omega
+    return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=c, l_opt=l_opt(S, c.t))
 
 
 def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
@@ -171,7 +211,7 @@ def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
 
 def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                     constants: GEConstants | None = None, thin: bool | None = None) -> Eigensystem:
-    """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d).
+    """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d) and thin is None.
 
     On the thin path only the n+d non-trivial modes are kept (``complete=False``): the
     others have λ = s_t² and Qᵀ V = Qᵀ V_pop = 0 because V ∝ W lies in range(H).
@@ -188,14 +228,28 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     key = jax.random.PRNGKey(0) if key is None else key
     G, n, d = _gep_parts(W, X, c, key)
     H = jnp.concatenate([G / np.sqrt(n), c.b_t * W / np.sqrt(d)], axis=1)
-    Q, sv, _ = jnp.linalg.svd(H, full_matrices=False)
-    lam = sv**2 + c.s_t2
-    QtW = Q.T @ W / np.sqrt(d)  # (k, d)
+    # Thin SVD of H through its k×k Gram matrix (k = n+d ≪ p): H = Q S Rᵀ with
+    # HᵀH = R S² Rᵀ and Q = H R S^{-1}. Eigenvalues come out to absolute accuracy
+    # ε‖H‖², i.e. relative ε‖H‖²/s_t² for λ = S² + s_t²; the smallest-S columns of Q are
+    # the least orthogonal, so they are checked and a re-orthonormalisation pass (Gram of Q) is applied only when QᵀQ - I exceeds 1e-10. QᵀW comes from HᵀW (k×d).
+    # Far cheaper than a LAPACK SVD of a p×k matrix.
+    S2, R = jnp.linalg.eigh(H.T @ H)
+    S2 = jnp.maximum(S2, 0.0)
+    inv_s = 1.0 / jnp.sqrt(jnp.where(S2 > 0, S2, 1.0))
+    Q = (H @ R) * inv_s[None, :]
+    QtW = (R.T @ (H.T @ W)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
+    if float(jnp.max(jnp.abs(Q[:, :8].T @ Q[:, :8] - jnp.eye(min(8, Q.shape[1]))))) > 1e-10:
+        E, Rq = jnp.linalg.eigh(Q.T @ Q)
+        Q = Q @ (Rq / jnp.sqrt(E)[None, :]) @ Rq.T
+        QtW = Q.T @ W / np.sqrt(d)
+    lam = S2 + c.s_t2
     vt = c.b_t * QtW
     M = c.alpha * jnp.asarray(S) + c.b_t**2 * jnp.eye(d)
     upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * jnp.eye(Q.shape[1])
+    complete = Q.shape[1] == p
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
-                       l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=False)
+                       l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,
+                       rest_lam=float(c.s_t2), rest_upop=float(c.v_t2 + c.s_t2))
 
 
 # ----------------------------------------------------------------------------- exact (§4)
@@ -211,25 +265,32 @@ def _hermite_table(n_nodes: int, order: int):
     return jnp.asarray(z), jnp.asarray(w), jnp.asarray((w[None, :] * h).T)
 
 
+@partial(jax.jit, static_argnums=0)
+def _mehler_block(act, m, s, z, w, table):
+    vals = act(m[:, :, None] + s[:, None, None] * z)  # (rows, n, Q)
+    return jnp.einsum("inq,qk->kin", vals, table), jnp.einsum("inq,q->in", vals**2, w)
+
+
 def _mehler_coefficients(act, means, scales, n_nodes, order, chunk=2**22):
     """F̃_k(i,ν) = E[h_k(z) σ(m_iν + s_i z)] for k ≤ order and E σ(m + s z)²; chunked over rows.
 
     means (p, n), scales (p,). Returns F (order+1, p, n) and second moments e (p, n).
+    Rows are processed in blocks of ≈ ``chunk`` quadrature evaluations (bounded memory);
+    the block function is compiled once per activation and shape.
     """
     z, w, table = _hermite_table(n_nodes, order)
-
-    @jax.jit
-    def block(m, s):
-        vals = act(m[:, :, None] + s[:, None, None] * z)  # (rows, n, Q)
-        return jnp.einsum("inq,qk->kin", vals, table), jnp.einsum("inq,q->in", vals**2, w)
-
     p, n = means.shape
-    rows = max(1, chunk // (n * z.size))
+    rows = min(p, max(1, chunk // (n * z.size)))
     F_parts, e_parts = [], []
     for i in range(0, p, rows):
-        F_i, e_i = block(means[i:i + rows], scales[i:i + rows])
-        F_parts.append(F_i)
-        e_parts.append(e_i)
+        m_i, s_i = means[i:i + rows], scales[i:i + rows]
+        if m_i.shape[0] < rows:  # pad the last block to the compiled shape
+            pad = rows - m_i.shape[0]
+            m_i = jnp.concatenate([m_i, jnp.zeros((pad, n))])
+            s_i = jnp.concatenate([s_i, jnp.ones(pad)])
+        F_i, e_i = _mehler_block(act, m_i, s_i, z, w, table)
+        F_parts.append(F_i[:, :min(rows, p - i)])
+        e_parts.append(e_i[:min(rows, p - i)])
     return jnp.concatenate(F_parts, axis=1), jnp.concatenate(e_parts, axis=0)
 
 
@@ -316,6 +377,17 @@ def sizes(d: int, psi_p: float, psi_n: float) -> tuple:
     return p, n
 
 
+def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
+    """The draw behind `sample_eigensystem`: (W (p,d), X (n,d), key for Ω), from one ``key``.
+
+    Use it to rebuild the very same model (e.g. to simulate training on it).
+    """
+    p, n = sizes(d, psi_p, psi_n)
+    S = sigma_matrix(sigma, d)
+    kw, kx, ko = jax.random.split(key, 3)
+    return sample_weights(kw, p, d), sample_data(kx, n, S), ko
+
+
 def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
                        sigma=None, model: str = "gep", thin: bool | None = None) -> Eigensystem:
     """Draw W (p×d), X (n×d) [and Ω for 'gep'] from ``key`` and return U's eigensystem.
@@ -323,10 +395,9 @@ def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, act
     p = round(ψ_p d), n = round(ψ_n d); ``sigma`` a `SigmaSpectrum` or (d,d) matrix.
     The 'gep' model uses the thin-SVD path automatically when p ≥ 2(n+d).
     """
-    p, n = sizes(d, psi_p, psi_n)
     S = sigma_matrix(sigma, d)
-    kw, kx, ko = jax.random.split(key, 3)
-    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
+    W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
+    n = X.shape[0]
     if model == "gep":
         return gep_eigensystem(W, X, t=t, activation=activation, sigma=S, key=ko, thin=thin)
     return eigensystem(finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko), n)

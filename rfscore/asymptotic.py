@@ -1,0 +1,357 @@
+"""Asymptotic (d, n, p → ∞) learning curves over training time, isotropic Σ (theory-brief §6).
+
+See theory/asymptotic.md. With α = a_t² e^{-2t} λ_Σ (Σ = λ_Σ I), σ_g(μ) = αμ + v_t²,
+u(μ) = (α + b_t²)μ + v_t² + s_t² and ⟨·⟩ the average over the limiting spectral law ν_C of
+C = W Wᵀ/d:
+
+    (A1) δ = (ψ_p/ψ_n) ⟨σ_g r̄⟩,  r̄ = 1/(Dμ + κ),  D = α/(1+δ) + b_t²,  κ = v_t²/(1+δ) + s_t² - z
+    (A2) (1/d) Tr Vᵀ (U - z)^{-1} V → m(z) = b_t² ψ_p ⟨μ r̄⟩
+    (A3) (1/d) Tr R(z₁) U_pop R(z₂) C → T(z₁, z₂)
+    (A4) L_train(τ) = 1 + (1/2πi) ∮ g_τ(z) m(z) dz,            g_τ(z) = -expm1(-2cτz)/z
+    (A5) L_test(τ)  = 1 + b_t² (1/2πi)² ∮∮ f_τ f_τ T + 2 (1/2πi) ∮ f_τ m,   f_τ(z) = -expm1(-cτz)/z
+
+with c = 2Δ/ψ_p. (A1) is solved at every contour node at once (damped iteration, then
+Newton, vectorised in JAX); after that every τ is a matrix–vector product over the nodes.
+Only the upper half of the (conjugation-symmetric) contour is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import roots_legendre
+
+from .constants import GEConstants, ge_constants
+from .covariance import ISOTROPIC, SigmaSpectrum
+from .errors import ConvergenceError, InputError, check_positive, check_positive_int
+from .timescales import spectrum_peaks
+
+
+# ----------------------------------------------------------------------------- ν_C
+def nu_c_quadrature(psi_p: float, n_nodes: int = 160):
+    """Nodes μ (Q,) and weights w (Q,) (sum 1) for averages over ν_C, the limit law of WWᵀ/d.
+
+    ν_C = (1 - 1/ψ_p)₊ δ₀ + (nonzero part of mass min(1, 1/ψ_p), density ∝ √((b-μ)(μ-a))/μ
+    on [a, b] = [(1-√ψ_p)², (1+√ψ_p)²]) — Marchenko–Pastur. With μ = a + (b-a) sin²φ the
+    density becomes 2 sin²φ cos²φ/(a' + sin²φ) dφ, a' = a/(b-a), smooth on [0, π/2] except for
+    a near-pole at φ ≈ i√a' when ψ_p ≈ 1: composite Gauss–Legendre in φ (16 nodes per panel,
+    ≈ n_nodes/16 uniform panels, plus panels graded geometrically towards φ = 0 when √a' < 0.5).
+    The atom (if any) is the first node, at μ = 0.
+    """
+    psi_p = check_positive("psi_p", psi_p)
+    a, b = (1 - np.sqrt(psi_p)) ** 2, (1 + np.sqrt(psi_p)) ** 2
+    ap = a / (b - a)
+    edges = np.linspace(0.0, np.pi / 2, max(2, n_nodes // 16) + 1)
+    if np.sqrt(ap) < 0.5:
+        lo = max(0.05 * np.sqrt(ap), 1e-8)
+        edges = np.union1d(edges, np.geomspace(lo, 0.5, int(np.ceil(np.log(0.5 / lo) / np.log(2.5))) + 1))
+    y, wy = roots_legendre(16)
+    h = np.diff(edges)
+    phi = (edges[:-1, None] + 0.5 * h[:, None] * (y[None, :] + 1)).ravel()
+    wphi = (0.5 * h[:, None] * wy[None, :]).ravel()
+    s2 = np.sin(phi) ** 2
+    mu = a + (b - a) * s2
+    w = wphi * 2 * s2 * (1 - s2) / (ap + s2)
+    w = w / w.sum() * min(1.0, 1.0 / psi_p)
+    atom = max(0.0, 1.0 - 1.0 / psi_p)
+    if atom > 0:
+        mu, w = np.concatenate([[0.0], mu]), np.concatenate([[atom], w])
+    return mu, w
+
+
+# ----------------------------------------------------------------------------- contour
+@dataclass(frozen=True)
+class Contour:
+    """Upper half Γ⁺ of the counter-clockwise contour Γ = Γ⁺ ∪ conj(Γ⁺) around the spectrum of U.
+
+    Γ⁺: up the segment Re z = x_right from the real axis to x_right(1 + iθ), along the ray
+    z = x(1 + iθ) from x_right down to x_left (Gauss–Legendre panels in log x), down the
+    segment Re z = x_left to the real axis. ``z`` (N,) nodes, ``dz`` (N,) complex weights
+    including the direction. 0 < x_left < s_t² ≤ spectrum ≤ x_right.
+    """
+
+    z: np.ndarray
+    dz: np.ndarray
+    x_left: float
+    x_right: float
+    theta: float
+    panels_per_decade: float
+    nodes_per_panel: int
+
+    def describe(self) -> dict:
+        return {"x_left": self.x_left, "x_right": self.x_right, "theta": self.theta,
+                "panels_per_decade": self.panels_per_decade, "nodes_per_panel": self.nodes_per_panel,
+                "nodes_upper_half": int(self.z.size)}
+
+
+def _gl(lo: float, hi: float, n_panels: int, k: int):
+    y, w = roots_legendre(k)
+    edges = np.linspace(lo, hi, n_panels + 1)
+    h = np.diff(edges)
+    x = (edges[:-1, None] + 0.5 * h[:, None] * (y[None, :] + 1)).ravel()
+    return x, (0.5 * h[:, None] * w[None, :]).ravel()
+
+
+def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_decade: float = 2.0,
+                 nodes_per_panel: int = 16) -> Contour:
+    """The contour of `Contour` with Gauss–Legendre panels (``nodes_per_panel`` nodes each)."""
+    k = nodes_per_panel
+    n_ray = max(2, int(np.ceil(panels_per_decade * np.log10(x_right / x_left))))
+    s, ws = _gl(np.log(x_left), np.log(x_right), n_ray, k)
+    z_ray = np.exp(s) * (1 + 1j * theta)
+    dz_ray = -ws * np.exp(s) * (1 + 1j * theta)  # traversed from x_right to x_left
+    yr, wr = _gl(0.0, theta * x_right, 2, k)
+    yl, wl = _gl(0.0, theta * x_left, 2, k)
+    z = np.concatenate([x_right + 1j * yr, z_ray, x_left + 1j * yl])
+    dz = np.concatenate([1j * wr, dz_ray, -1j * wl])
+    return Contour(z=z, dz=dz, x_left=float(x_left), x_right=float(x_right), theta=float(theta),
+                   panels_per_decade=float(panels_per_decade), nodes_per_panel=int(k))
+
+
+def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
+    """(lower, upper) bounds on the spectrum of U in the limit (theory/asymptotic.md §4).
+
+    U = GGᵀ/n + b_t² C + s_t² I ⪰ s_t² I, and ‖GGᵀ/n‖ ≤ ‖Σ_g‖ (1 + √(ψ_p/ψ_n))² with
+    ‖Σ_g‖ = α‖C‖ + v_t², ‖C‖ → (1 + √ψ_p)².
+    """
+    c_max = (1 + np.sqrt(psi_p)) ** 2
+    upper = (alpha * c_max + c.v_t2) * (1 + np.sqrt(psi_p / psi_n)) ** 2 + c.b_t**2 * c_max + c.s_t2
+    return c.s_t2, upper
+
+
+# ----------------------------------------------------------------------------- (A1)
+@jax.jit
+def _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio):
+    D = alpha / (1 + delta) + b2
+    kap = v2 / (1 + delta) + s2 - z
+    r = 1.0 / (D[:, None] * mu[None, :] + kap[:, None])
+    sg = alpha * mu + v2
+    F = delta - ratio * (r * sg) @ w
+    dF = 1.0 - ratio * (r**2 * sg**2) @ w / (1 + delta) ** 2
+    return F, dF
+
+
+@partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
+def _solve_a1(z, mu, w, alpha, b2, v2, s2, ratio, damping, tol_damped, max_damped: int, newton_steps: int):
+    """Damped fixed-point iteration δ ← δ - ω F(δ) from δ = 0 until max|F| < tol_damped, then Newton."""
+
+    def cond(state):
+        delta, it = state
+        F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
+        return (jnp.max(jnp.abs(F)) > tol_damped) & (it < max_damped)
+
+    def body(state):
+        delta, it = state
+        F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
+        return delta - damping * F, it + 1
+
+    delta, iters = jax.lax.while_loop(cond, body, (jnp.zeros_like(z), 0))
+
+    def newton(delta, _):
+        F, dF = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
+        return delta - F / dF, None
+
+    delta, _ = jax.lax.scan(newton, delta, None, length=newton_steps)
+    F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
+    return delta, jnp.abs(F), iters
+
+
+# ----------------------------------------------------------------------------- (A2), (A3)
+@jax.jit
+def _kernels(delta, z, mu, w, alpha, b2, v2, s2, psi_p, ratio):
+    """m(z) = b² ψ_p ⟨μ r̄⟩ (A2) at Γ⁺ (N,), and T(z_i, z_j), T(z_i, z̄_j) (A3), each (N, N)."""
+    D = alpha / (1 + delta) + b2
+    kap = v2 / (1 + delta) + s2 - z
+    r = 1.0 / (D[:, None] * mu[None, :] + kap[:, None])  # (N, Q)
+    sg = alpha * mu + v2
+    u = (alpha + b2) * mu + v2 + s2
+    m = b2 * psi_p * (r * (w * mu)) @ jnp.ones_like(mu)
+
+    def two_point(r2, delta2):
+        pref = 1.0 / ((1 + delta)[:, None] * (1 + delta2)[None, :])
+        A = (r * (w * mu * u)) @ r2.T
+        B = (r * (w * mu * sg)) @ r2.T
+        C = (r * (w * sg * u)) @ r2.T
+        E = (r * (w * sg**2)) @ r2.T
+        y = ratio * C / (1 - ratio * E * pref)
+        return psi_p * A + psi_p * y * B * pref
+
+    return m, two_point(r, delta), two_point(jnp.conj(r), jnp.conj(delta))
+
+
+# ----------------------------------------------------------------------------- curves
+@jax.jit
+def _curves(tau, z, dz, m, T_uu, T_ul, c, b2):
+    """(A4), (A5) and the timescale spectrum at every τ (K,), from Γ⁺ by conjugation symmetry.
+
+    (1/2πi)∮ h m dz = (1/π) Im Σ_{Γ⁺} h m dz for h real on the real axis (lower half: dz → -conj dz).
+    The double integral is -(1/2π²) Re[Fᵀ T_uu F - Fᵀ T_ul conj(F)], F = f_τ dz on Γ⁺.
+    """
+    inf = jnp.isinf(tau)[:, None]
+    tz = jnp.where(inf, 0.0, tau[:, None]) * z[None, :]
+    f = jnp.where(inf, 1.0 / z[None, :], -jnp.expm1(-c * tz) / z[None, :])
+    g = jnp.where(inf, 1.0 / z[None, :], -jnp.expm1(-2 * c * tz) / z[None, :])
+    md = m * dz
+    train = 1.0 + jnp.imag(g @ md) / jnp.pi
+    F = f * dz[None, :]
+    quad = -jnp.real(jnp.sum((F @ T_uu) * F, axis=1) - jnp.sum((F @ T_ul) * jnp.conj(F), axis=1)) / (2 * jnp.pi**2)
+    test = 1.0 + b2 * quad + 2 * jnp.imag(f @ md) / jnp.pi
+    # -dL_train/dlog τ = -τ (1/2πi)∮ 2c e^{-2cτz} m dz
+    spec = jnp.where(inf[:, 0], 0.0, -jnp.imag((2 * c * jnp.where(inf, 0.0, tau[:, None]) * jnp.exp(-2 * c * tz)) @ md) / jnp.pi)
+    return train, test, spec
+
+
+# ----------------------------------------------------------------------------- API
+@dataclass(frozen=True)
+class AsymptoticCurves:
+    """Asymptotic losses on a τ grid, each (K,): (A4), (A5) and E_score = (L_test - L_opt)/Δ (L3).
+
+    ``tau_gen``, ``tau_mem``: first and last peak of the asymptotic timescale spectrum
+    −dL_train/d log τ (read on an internal log grid spanning the whole spectrum of U,
+    ``spectrum_tau``/``spectrum``). ``diagnostics``: (A1) residual and convergence,
+    contour, quadrature-error estimate (see `asymptotic_curves`).
+    """
+
+    tau: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    score_error: np.ndarray
+    l_opt: float
+    delta_t: float
+    tau_gen: float
+    tau_mem: float
+    spectrum_tau: np.ndarray
+    spectrum: np.ndarray
+    parameters: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+
+    def excess(self, which: str = "train_loss") -> np.ndarray:
+        """(L - L_opt)/Δ, the excess loss in units of Δ."""
+        return (getattr(self, which) - self.l_opt) / self.delta_t
+
+    def columns(self) -> dict:
+        return {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss,
+                "score_error": self.score_error}
+
+
+def _sigma_scale(sigma) -> float:
+    """λ_Σ for Σ = λ_Σ I; InputError for any other Σ (region not derived)."""
+    sigma = ISOTROPIC if sigma is None else sigma
+    if not isinstance(sigma, SigmaSpectrum):
+        raise InputError("sigma_spectrum", "must be a SigmaSpectrum such as SigmaSpectrum.parse('1:1')")
+    lam = np.asarray(sigma.eigenvalues)[np.asarray(sigma.weights) > 0]
+    if not np.allclose(lam, lam[0], rtol=1e-12, atol=0):
+        raise InputError("sigma_spectrum", "asymptotic curves are derived only for an isotropic Σ = λI (one "
+                                           "eigenvalue); a non-isotropic Σ is a region not derived yet "
+                                           "(theory/asymptotic.md §6)")
+    return float(lam[0])
+
+
+class _Kernels:
+    """Everything τ-independent: the contour, (A1) at its nodes, m(z) and T on Γ⁺."""
+
+    def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
+                 tol: float, max_damped: int, damping: float):
+        mu, w = nu_c_quadrature(psi_p, mu_nodes)
+        args = (jnp.asarray(contour.z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
+        ratio = psi_p / psi_n
+        delta, res, iters = _solve_a1(*args, ratio, damping, 1e-6, max_damped, 12)
+        res, iters = np.asarray(res), int(iters)
+        self.residual = float(np.max(res))
+        self.converged = bool(np.isfinite(self.residual) and self.residual < tol)
+        # Branch check: δ is a Stieltjes-type transform, Im δ has the sign of Im z.
+        dl = np.asarray(delta)
+        self.branch_ok = bool(np.all(np.imag(dl) * np.sign(contour.z.imag) >= -1e-12 * (1 + np.abs(dl))))
+        self.iterations = iters
+        if not (self.converged and self.branch_ok):
+            raise ConvergenceError(
+                f"(A1) did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
+                f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
+                f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
+        m, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
+        self.contour = contour
+        self.m, self.T_uu, self.T_ul = m, T_uu, T_ul
+        zc, dzc = jnp.asarray(contour.z), jnp.asarray(contour.dz)
+        self.z, self.dz = zc, dzc
+        # Mass check: -(1/2πi)∮ m dz = b² ψ_p ⟨μ⟩ = b² ψ_p (exactly, ⟨μ⟩ = Tr C/p = 1).
+        mass = -float(jnp.imag(jnp.sum(m * dzc)) / jnp.pi)
+        self.mass_error = abs(mass / (c.b_t**2 * psi_p) - 1.0)
+
+    def curves(self, tau, rate, b2):
+        return [np.asarray(a) for a in _curves(jnp.asarray(tau), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2)]
+
+
+def _check_region(psi_p, psi_n, t, c: GEConstants):
+    if not c.s_t2 > 1e-12:
+        raise InputError("activation", f"the contour of (A4)-(A5) crosses the real axis in (0, s_t²); it needs "
+                                       f"s_t² > 0 (a non-linear activation), got s_t² = {c.s_t2:.3g}")
+
+
+def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
+                      theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
+                      mu_nodes: int = 160, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
+                      check_quadrature: bool = True, spectrum_points: int = 1200) -> AsymptoticCurves:
+    """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
+
+    Isotropic Σ = λI only (else InputError on 'sigma_spectrum'). τ in the units of (D1).
+    Contour (see `Contour`): x_left = s_t²/2, x_right = 1.5 × the bound of `spectrum_bounds`.
+    With ``check_quadrature`` the curves are recomputed on a contour with twice the panels
+    and 1.5× the ν_C nodes; the largest difference of the excess losses is reported as
+    ``diagnostics['quadrature_error']`` (units of Δ), along with the mass check
+    −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
+    does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ).
+    """
+    from .dynamics import check_tau
+
+    tau = check_tau(tau)
+    psi_p = check_positive("psi_p", psi_p)
+    psi_n = check_positive("psi_n", psi_n)
+    theta = check_positive("theta", theta)
+    nodes_per_panel = check_positive_int("nodes_per_panel", nodes_per_panel)
+    mu_nodes = check_positive_int("mu_nodes", mu_nodes)
+    lam_sigma = _sigma_scale(sigma)
+    sig = SigmaSpectrum((lam_sigma,), (1.0,))
+    c = ge_constants(t, activation, sig)
+    _check_region(psi_p, psi_n, t, c)
+    alpha = c.alpha * lam_sigma
+    lower, upper = spectrum_bounds(c, alpha, psi_p, psi_n)
+    x_left, x_right = 0.5 * lower, 1.5 * upper
+    rate = 2 * c.delta_t / psi_p
+    b2 = c.b_t**2
+    l_opt = 1.0 - c.delta_t / (np.exp(-2 * c.t) * lam_sigma + c.delta_t)
+
+    contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
+    ker = _Kernels(psi_p, psi_n, c, alpha, contour, mu_nodes, tol, max_damped, damping)
+    # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
+    spec_tau = np.geomspace(0.02 / (2 * rate * upper), 20.0 / (2 * rate * lower), spectrum_points)
+    both = np.concatenate([tau, spec_tau])
+    train, test, spec = ker.curves(both, rate, b2)
+    train = train[:tau.size]
+    test = test[:tau.size]
+    spec = spec[tau.size:]
+
+    diagnostics = {"a1_residual": ker.residual, "a1_converged": ker.converged, "a1_damped_iterations": ker.iterations,
+                   "a1_branch_ok": ker.branch_ok, "mass_error": ker.mass_error, "contour": contour.describe(),
+                   "mu_nodes": mu_nodes, "spectrum_bounds": [lower, upper]}
+    if check_quadrature:
+        fine = make_contour(x_left, x_right, theta, 2 * panels_per_decade, nodes_per_panel)
+        ker2 = _Kernels(psi_p, psi_n, c, alpha, fine, int(1.5 * mu_nodes), tol, max_damped, damping)
+        train2, test2, spec2 = ker2.curves(both, rate, b2)
+        err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
+        spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
+        diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
+                           mass_error_fine=ker2.mass_error)
+        if not (err < 1e-3 and spec_err < 1e-3):
+            raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
+                                   f"(timescale spectrum by {spec_err:.3g} relative) on refinement; psi_p={psi_p}, "
+                                   f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
+    tau_gen, tau_mem = spectrum_peaks(spec_tau, spec)
+    params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
+              "sigma_scale": lam_sigma, **c.public()}
+    return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / c.delta_t,
+                            l_opt=float(l_opt), delta_t=c.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
+                            spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics)

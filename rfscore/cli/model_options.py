@@ -1,0 +1,138 @@
+"""Model options shared by the finite-size sub-commands (dynamics, simulate, timescales, phase).
+
+`add_model_options` adds --t/--activation/--sigma-spectrum, --d/--psi-p/--psi-n, --seed,
+--model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
+arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
+`rfscore.matrices.sample_inputs` does, so a CLI curve and an API curve with the same seed
+coincide. `model_eigensystem` and `model_problem` build what the commands need.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from ..covariance import validate_sigma_matrix
+from ..errors import InputError
+from ..io import load_array
+from ..matrices import MODELS, eigensystem, exact_matrices, gep_eigensystem, sample_data, sample_weights, sizes
+from .common import add_theory_options, nonnegative_int, positive_float, positive_int
+
+
+def add_model_options(p: argparse.ArgumentParser, theory: bool = True) -> None:
+    """Add the shared model options (and, if ``theory``, --t/--activation/--sigma-spectrum)."""
+    if theory:
+        add_theory_options(p)
+    p.set_defaults(sigma_spectrum=None)  # None = not given (Σ = I unless --sigma-matrix)
+    p.add_argument("--d", type=positive_int, help="data dimension d >= 1 (fixed by --data/--weights when given)")
+    p.add_argument("--psi-p", type=positive_float,
+                   help="ψ_p = p/d > 0, p = round(ψ_p d) features (fixed by --weights when given)")
+    p.add_argument("--psi-n", type=positive_float,
+                   help="ψ_n = n/d > 0, n = round(ψ_n d) training samples (fixed by --data when given)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="integer >= 0: JAX PRNG seed of W, X and Ω (those not given as files; default 0)")
+    p.add_argument("--model", choices=MODELS, default="exact",
+                   help="'exact': non-linear model, exact noise averages (§4); 'gep': Gaussian-equivalent "
+                        "(G4)-(G6), thin SVD when p >= 2(n+d) (default exact)")
+    p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are samples, "
+                                                   "finite; used as given (fixes n and d)")
+    p.add_argument("--weights", metavar="W.npy", help="first-layer weights, float array of shape (p, d), finite "
+                                                      "(fixes p and d)")
+    p.add_argument("--sigma-matrix", metavar="S.npy", help="full data covariance Σ, (d, d) symmetric positive "
+                                                           "definite (instead of --sigma-spectrum)")
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """W (p,d), X (n,d), Σ (d,d), key_omega, and the parameters to record."""
+
+    W: object
+    X: object
+    sigma: np.ndarray
+    key_omega: object
+    parameters: dict
+
+    @property
+    def d(self):
+        return self.W.shape[1]
+
+    @property
+    def n(self):
+        return self.X.shape[0]
+
+    @property
+    def p(self):
+        return self.W.shape[0]
+
+
+def _fixed(name, given, value, source, arg):
+    if given is not None and given != value:
+        raise InputError(arg, f"{name} = {given:g} contradicts {source} ({name} = {value:g})")
+
+
+def model_inputs(args) -> ModelInputs:
+    """Resolve the model options into arrays (bad shapes/values -> InputError naming the option)."""
+    X = load_array(args.data, "data", ndim=2) if args.data else None
+    W = load_array(args.weights, "weights", ndim=2) if args.weights else None
+    if X is not None and W is not None and X.shape[1] != W.shape[1]:
+        raise InputError("data", f"{args.data} has d = {X.shape[1]} columns but {args.weights} has d = {W.shape[1]}")
+    for arr, arg, path in ((X, "data", args.data), (W, "weights", args.weights)):
+        if arr is not None and min(arr.shape) < 1:
+            raise InputError(arg, f"{path} is empty, shape {arr.shape}")
+    d_file = X.shape[1] if X is not None else (W.shape[1] if W is not None else None)
+    if d_file is not None:
+        _fixed("d", args.d, d_file, f"--data {args.data}" if X is not None else f"--weights {args.weights}", "d")
+        d = d_file
+    elif args.d is None:
+        raise InputError("d", "is required unless --data or --weights fix it")
+    else:
+        d = args.d
+    if W is not None:
+        if args.psi_p is not None and int(round(args.psi_p * d)) != W.shape[0]:
+            raise InputError("psi_p", f"--psi-p {args.psi_p:g} contradicts --weights {args.weights} (p = {W.shape[0]}, "
+                                      f"ψ_p = {W.shape[0] / d:g})")
+    elif args.psi_p is None:
+        raise InputError("psi_p", "is required (> 0) unless --weights fixes p")
+    if X is not None:
+        if args.psi_n is not None and int(round(args.psi_n * d)) != X.shape[0]:
+            raise InputError("psi_n", f"--psi-n {args.psi_n:g} contradicts --data {args.data} (n = {X.shape[0]}, "
+                                      f"ψ_n = {X.shape[0] / d:g})")
+    elif args.psi_n is None:
+        raise InputError("psi_n", "is required (> 0) unless --data fixes n")
+    if args.sigma_matrix is not None and args.sigma_spectrum is not None:
+        raise InputError("sigma_matrix", "give either --sigma-matrix or --sigma-spectrum, not both")
+    if args.sigma_matrix is not None:
+        S = validate_sigma_matrix(load_array(args.sigma_matrix, "sigma_matrix", ndim=2), d)
+    elif args.sigma_spectrum is not None:
+        S = args.sigma_spectrum.matrix(d)
+    else:
+        S = np.eye(d)
+    p, n = sizes(d, args.psi_p if W is None else W.shape[0] / d, args.psi_n if X is None else X.shape[0] / d)
+    kw, kx, ko = jax.random.split(jax.random.PRNGKey(args.seed), 3)
+    W = sample_weights(kw, p, d) if W is None else W
+    X = sample_data(kx, n, S) if X is None else X
+    params = {"d": d, "p": p, "n": n, "psi_p": p / d, "psi_n": n / d, "t": args.t, "activation": args.activation,
+              "sigma_spectrum": str(args.sigma_spectrum) if args.sigma_spectrum is not None else None,
+              "sigma_matrix": args.sigma_matrix, "seed": args.seed, "model": args.model,
+              "data": args.data, "weights": args.weights}
+    return ModelInputs(W=W, X=X, sigma=S, key_omega=ko, parameters=params)
+
+
+def model_eigensystem(args, inputs: ModelInputs | None = None):
+    """(Eigensystem of U, extra results to record) for the chosen model."""
+    inputs = inputs or model_inputs(args)
+    if args.model == "gep":
+        return gep_eigensystem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
+                               key=inputs.key_omega), {}
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma)
+    return eigensystem(m, inputs.n), {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order}
+
+
+def model_problem(args, inputs: ModelInputs | None = None):
+    """The `TrainingProblem` (simulation) for the chosen model."""
+    from ..simulation import training_problem
+    inputs = inputs or model_inputs(args)
+    return training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
+                            model=args.model, key=inputs.key_omega)

@@ -1,0 +1,49 @@
+"""`rfscore reproduce`: regenerate every figure of the project with a manifest."""
+import datetime as dt
+import importlib
+import time
+import traceback
+from pathlib import Path
+
+from ..figures import FIGURES
+from ..io import metadata, write_json
+from .common import echo
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="regenerate every figure (Fig. 4, 5A-C, scaling, collapse, phase, asymptotic)",
+                       description="Regenerate every figure of the project into OUT with manifest.json "
+                                   "(files, parameters, durations, version, time).")
+    p.add_argument("--out", default="rfscore-figures", help="output folder, created if missing (default rfscore-figures)")
+    p.add_argument("--quick", action="store_true", help="small sizes: a few minutes on a 2-core machine")
+    p.add_argument("--only", default=None, help=f"comma-separated subset of: {', '.join(FIGURES)}")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+
+    names = FIGURES if not args.only else [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = [x for x in names if x not in FIGURES]
+    if unknown or not names:
+        raise InputError("only", f"unknown figure(s) {unknown}; accepted: {', '.join(FIGURES)}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError("out", f"{out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    entries, failed = {}, []
+    for name in names:
+        echo(f"[rfscore reproduce] {name} ...")
+        t0 = time.perf_counter()
+        try:
+            entry = importlib.import_module(f"rfscore.figures.{name}").make(out, quick=args.quick)
+            entry["seconds"] = round(time.perf_counter() - t0, 2)
+            entries[name] = entry
+        except Exception as exc:  # noqa: BLE001 - report every figure, then fail at the end
+            failed.append(name)
+            entries[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+            echo(f"[rfscore reproduce] {name} FAILED: {type(exc).__name__}: {exc}")
+    write_json(out / "manifest.json", metadata({"quick": args.quick, "figures": list(names)}, figures=entries,
+                                               finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+    echo(f"[rfscore reproduce] wrote {out / 'manifest.json'}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0

@@ -1,0 +1,173 @@
+"""`rfscore spectrum`: the density ρ(λ) of U from (S1)-(S3), as CSV + JSON sidecar (+ plot).
+
+Writes ``--out`` (columns lambda,density,residual,converged) and ``<out>.json`` with the
+parameters, the constants (G1)-(G3), atom_location, atom_weight, mass, solver status,
+package version and time. With ``--empirical-d D`` the eigenvalues of one finite-size U
+(``--empirical gep`` (G4) or ``exact`` §4) go to ``<out stem>_eigenvalues.npy`` (named in the
+JSON) and, with ``--plot``, appear as a histogram. Exit 1 (after writing, rows flagged) if
+any λ did not converge.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConvergenceError, InputError
+from ..io import atomic_path, check_writable, write_result
+from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
+
+MAX_EMPIRICAL_P = 20000
+
+
+def _finite_float(text):
+    import argparse
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return v
+
+
+def register(sub) -> None:
+    p = sub.add_parser("spectrum", help="spectral density ρ(λ) of U from (S1)-(S3) (paper Theorem 3.1, Fig. 4)",
+                       description=__doc__.splitlines()[0])
+    add_ratio_options(p)
+    add_theory_options(p)
+    p.add_argument("--lambda-min", type=_finite_float, required=True, help="first λ of the grid (finite, < --lambda-max)")
+    p.add_argument("--lambda-max", type=_finite_float, required=True, help="last λ of the grid (finite, > --lambda-min)")
+    p.add_argument("--num", type=int, required=True, help="number of grid points, integer >= 2 (evenly spaced)")
+    p.add_argument("--log-grid", action="store_true", help="log-spaced grid instead (needs --lambda-min > 0)")
+    p.add_argument("--eta", type=positive_float, default=1e-12,
+                   help="final imaginary part η > 0 of z = λ + iη (default 1e-12)")
+    p.add_argument("--out", required=True, help="output CSV path (its folder must exist); the JSON goes beside it")
+    p.add_argument("--plot", default=None, help="also write a PNG of ρ(λ) here (optional)")
+    p.add_argument("--empirical-d", type=positive_int, default=None,
+                   help=f"dimension d >= 2 of one finite-size U whose eigenvalues are saved and histogrammed "
+                        f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P})")
+    p.add_argument("--empirical", choices=("gep", "exact"), default=None,
+                   help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (§4); "
+                        "default gep when --empirical-d is given")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed (integer >= 0) for W, X, Ω (default 0)")
+    p.set_defaults(func=run)
+
+
+def _grid(args) -> np.ndarray:
+    if args.num < 2:
+        raise InputError("num", f"must be an integer >= 2, got {args.num}")
+    if args.lambda_min >= args.lambda_max:
+        raise InputError("lambda_min", f"must be < --lambda-max, got {args.lambda_min:g} >= {args.lambda_max:g}")
+    if args.log_grid:
+        if args.lambda_min <= 0:
+            raise InputError("lambda_min", f"must be > 0 with --log-grid, got {args.lambda_min:g}")
+        return np.geomspace(args.lambda_min, args.lambda_max, args.num)
+    return np.linspace(args.lambda_min, args.lambda_max, args.num)
+
+
+def _check_empirical(args):
+    if args.empirical is not None and args.empirical_d is None:
+        raise InputError("empirical", "needs --empirical-d D (the finite size)")
+    if args.seed < 0:
+        raise InputError("seed", f"must be an integer >= 0, got {args.seed}")
+    if args.empirical_d is None:
+        return None
+    if args.empirical_d < 2:
+        raise InputError("empirical_d", f"must be an integer >= 2, got {args.empirical_d}")
+    p = round(args.psi_p * args.empirical_d)
+    if p > MAX_EMPIRICAL_P:
+        raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
+    return args.empirical or "gep"
+
+
+def empirical_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: float, activation, sigma,
+                          seed: int) -> np.ndarray:
+    """All p eigenvalues of one finite-size U ((G4) 'gep' or exact §4), ascending, shape (p,)."""
+    import jax
+
+    from ..matrices import exact_matrices, gep_matrices, sample_data, sample_weights, sizes
+    p, n = sizes(d, psi_p, psi_n)
+    S = sigma.matrix(d)
+    kw, kx, ko = jax.random.split(jax.random.PRNGKey(seed), 3)
+    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
+    if model == "exact":
+        m = exact_matrices(W, X, t=t, activation=activation, sigma=S)
+    else:
+        m = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=ko)
+    return np.linalg.eigvalsh(np.asarray(m.U))
+
+
+def plot_density(res, path, eigenvalues=None, model=None, title=None):
+    """ρ(λ) (converged points only; failures marked) with optional eigenvalue histogram."""
+    from ..figures.style import figure, save
+    fig, ax = figure(figsize=(5.2, 3.4))
+    ok = res.converged
+    if eigenvalues is not None:
+        inside = eigenvalues[(eigenvalues >= res.lam[0]) & (eigenvalues <= res.lam[-1])]
+        bins = np.linspace(res.lam[0], res.lam[-1], 61)
+        w = np.full(inside.size, 1.0 / (eigenvalues.size * (bins[1] - bins[0])))
+        ax.hist(inside, bins=bins, weights=w, color="0.75", label=f"eigenvalues of U ({model}, p = {eigenvalues.size})")
+    dens = np.where(ok, res.density, np.nan)
+    ax.plot(res.lam, dens, color="C0", label=r"theory $\rho(\lambda)$ (S1)-(S3)")
+    if not ok.all():
+        ax.plot(res.lam[~ok], np.zeros((~ok).sum()), "x", color="C3", label="not converged")
+    if res.atom_weight > 0 and res.lam[0] <= res.atom_location <= res.lam[-1]:
+        ax.axvline(res.atom_location, color="C1", ls="--", lw=1,
+                   label=fr"atom at $s_t^2$, weight {res.atom_weight:.3f}")
+    top = np.nanmax(dens[np.isfinite(dens)]) if np.isfinite(dens).any() else 1.0
+    ax.set_ylim(0, 1.25 * top)
+    ax.set_xlabel(r"$\lambda$")
+    ax.set_ylabel(r"$\rho(\lambda)$")
+    ax.set_title(title or fr"$\psi_p$ = {res.psi_p:g}, $\psi_n$ = {res.psi_n:g}, $t$ = {res.constants.t:g}")
+    ax.legend(frameon=False)
+    return save(fig, path)
+
+
+def run(args) -> int:
+    from ..spectrum import solve_spectrum
+    lam = _grid(args)
+    model = _check_empirical(args)
+    out = check_writable(args.out, "out")
+    if out.suffix.lower() == ".json":
+        raise InputError("out", "must not end in .json (the JSON sidecar goes beside the CSV)")
+    plot = check_writable(args.plot, "plot") if args.plot else None
+    res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
+                         sigma=args.sigma_spectrum, eta=args.eta)
+    extra = {}
+    ev = None
+    if model:
+        echo(f"rfscore spectrum: eigenvalues of the {model} U at d = {args.empirical_d} ...")
+        ev = empirical_eigenvalues(model, d=args.empirical_d, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t,
+                                   activation=args.activation, sigma=args.sigma_spectrum, seed=args.seed)
+        ev_path = out.with_name(out.stem + "_eigenvalues.npy")
+        extra = {"eigenvalues_file": ev_path.name, "empirical": {"model": model, "d": args.empirical_d,
+                                                                 "p": int(ev.size), "seed": args.seed}}
+    written = []
+    try:
+        if ev is not None:
+            with atomic_path(ev_path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, ev)
+            written.append(ev_path)
+        if plot:
+            plot_density(res, plot, ev, model)
+            written.append(plot)
+        params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
+                  "sigma_spectrum": args.sigma_spectrum.to_dict(), "lambda_min": args.lambda_min,
+                  "lambda_max": args.lambda_max, "num": args.num, "log_grid": bool(args.log_grid), "eta": args.eta}
+        write_result(out, {"lambda": res.lam, "density": res.density, "residual": res.residual,
+                           "converged": res.converged}, params, header=["lambda", "density", "residual", "converged"],
+                     constants=res.constants.public(), atom_location=res.atom_location,
+                     atom_weight=res.atom_weight, mass=res.mass, solver_status=res.status,
+                     n_converged=int(res.converged.sum()), max_residual=float(np.max(res.residual)),
+                     plot=Path(plot).name if plot else None, **extra)
+    except BaseException:
+        for f in written:
+            Path(f).unlink(missing_ok=True)
+        raise
+    if not res.success:
+        raise ConvergenceError(f"{res.status} (rows flagged converged=false in {out}); parameters psi_p={args.psi_p:g}, "
+                               f"psi_n={args.psi_n:g}, t={args.t:g}, sigma_spectrum='{args.sigma_spectrum}'")
+    return 0

@@ -1,0 +1,130 @@
+"""Phase diagrams in the (ψ_n, ψ_p) plane (paper Fig. 5C and Fig. 1 right; theory/phase_diagram.md).
+
+At each grid point the finite-size closed form (D3)-(D4) gives L_train and L_test at the
+requested training times and at τ → ∞. With the normalised generalisation gap
+g(τ) = (L_test - L_train)/Δ and a threshold g* (default 10):
+
+* ``memorization``                 g(τ) ≥ g*
+* ``dynamical_regularization``     g(τ) < g* ≤ g(∞)   (would memorise if trained longer)
+* ``architectural_regularization`` g(∞) < g*          (never memorises, even at τ → ∞)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import jax
+import numpy as np
+
+from .covariance import SigmaSpectrum
+from .dynamics import check_tau, trajectory
+from .errors import InputError, check_positive
+from .matrices import sample_eigensystem
+
+REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
+HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
+
+
+def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
+    """Regime from the normalised gaps g(τ), g(∞) (units of Δ) and the threshold g*."""
+    if gap_tau >= threshold:
+        return REGIMES[0]
+    return REGIMES[1] if gap_inf >= threshold else REGIMES[2]
+
+
+def point_key(seed: int, psi_n: float, psi_p: float):
+    """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
+    k = jax.random.PRNGKey(seed)
+    k = jax.random.fold_in(k, int(round(psi_n * 1e6)) % (2**31))
+    return jax.random.fold_in(k, int(round(psi_p * 1e6)) % (2**31))
+
+
+def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: float, activation: str = "tanh",
+                sigma: str = "1:1", seed: int = 0, model: str = "gep", gap_threshold: float = 10.0) -> list:
+    """Rows ``[psi_n, psi_p, tau, train_loss, test_loss, gen_loss, regime]`` for one grid point.
+
+    ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
+    (kept a string so the function pickles cheaply for process/Dask workers).
+    """
+    tau = [float(x) for x in tau]
+    es = sample_eigensystem(point_key(seed, psi_n, psi_p), d=d, psi_p=psi_p, psi_n=psi_n, t=t,
+                            activation=activation, sigma=SigmaSpectrum.parse(sigma), model=model)
+    tr = trajectory(es, np.append(tau, np.inf))
+    gen = tr.test_loss - tr.train_loss
+    g_inf = gen[-1] / tr.delta_t
+    return [[psi_n, psi_p, tau[i], float(tr.train_loss[i]), float(tr.test_loss[i]), float(gen[i]),
+             classify(gen[i] / tr.delta_t, g_inf, gap_threshold)] for i in range(len(tau))]
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
+
+    psi_n: np.ndarray
+    psi_p: np.ndarray
+    tau: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    gen_loss: np.ndarray
+    regime: np.ndarray
+    delta_t: float
+    gap_threshold: float
+
+    def columns(self) -> dict:
+        return {h: getattr(self, h) for h in HEADER}
+
+    def grid(self, tau: float, field: str = "gen_loss"):
+        """(ψ_n values, ψ_p values, array (len ψ_p, len ψ_n)) of ``field`` at training time ``tau``."""
+        sel = np.isclose(self.tau, tau) | (np.isinf(self.tau) & np.isinf(tau))
+        pn, pp = np.unique(self.psi_n), np.unique(self.psi_p)
+        out = np.empty((pp.size, pn.size), dtype=object if field == "regime" else float)
+        for a, b, v in zip(self.psi_n[sel], self.psi_p[sel], getattr(self, field)[sel]):
+            out[np.searchsorted(pp, b), np.searchsorted(pn, a)] = v
+        return pn, pp, out
+
+    def boundary(self, tau: float):
+        """Memorisation boundary at ``tau``: for each ψ_p the ψ_n where g = g* (log-interpolated), NaN if none."""
+        pn, pp, gen = self.grid(tau)
+        g = gen / self.delta_t
+        out = np.full(pp.size, np.nan)
+        for i in range(pp.size):
+            above = g[i] >= self.gap_threshold
+            for j in range(pn.size - 1):
+                if above[j] and not above[j + 1] and g[i, j + 1] > 0:
+                    x0, x1 = np.log(pn[j]), np.log(pn[j + 1])
+                    y0, y1 = np.log(g[i, j]), np.log(g[i, j + 1])
+                    out[i] = math.exp(x0 + (np.log(self.gap_threshold) - y0) / (y1 - y0) * (x1 - x0))
+                    break
+        return pp, out
+
+
+def validate_grid(psi_n, psi_p, tau, gap_threshold):
+    for name, vals in (("psi_n", psi_n), ("psi_p", psi_p)):
+        if len(vals) == 0:
+            raise InputError(name, "needs at least one value")
+        for v in vals:
+            check_positive(name, v)
+    check_tau(tau)
+    check_positive("gap_threshold", gap_threshold)
+
+
+def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
+                  activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
+                  gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
+                  checkpoint=None, progress: bool = True) -> PhaseDiagram:
+    """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.sweep.run_sweep`)."""
+    from .constants import delta_t
+    from .sweep import run_sweep
+
+    validate_grid(psi_n, psi_p, tau, gap_threshold)
+    SigmaSpectrum.parse(sigma)
+    common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
+                  seed=int(seed), model=model, gap_threshold=float(gap_threshold))
+    points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
+    results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
+                        scheduler=scheduler, desc="phase grid", progress=progress)
+    rows = [r for res in results for r in res]
+    cols = list(zip(*rows))
+    return PhaseDiagram(*(np.asarray(c, dtype=float) for c in cols[:6]), regime=np.asarray(cols[6]),
+                        delta_t=delta_t(t), gap_threshold=float(gap_threshold))

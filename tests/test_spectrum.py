@@ -1,0 +1,153 @@
+"""(S1)-(S3) against finite-size eigenvalues of (G4) and of the exact §4 matrix. See theory/spectrum.md.
+
+Comparisons use smoothed densities: at z = λ + iη with fixed η > 0 the finite-size
+(1/p) Σ_k 1/(λ_k - z) must match the solver's q(z), which is ρ (atom included) convolved
+with the Poisson kernel of width η.
+"""
+import jax
+import numpy as np
+import pytest
+
+from rfscore.constants import ge_constants
+from rfscore.covariance import SigmaSpectrum
+from rfscore.errors import ConvergenceError, InputError
+from rfscore.matrices import exact_matrices, gep_matrices, sample_data, sample_weights, sizes
+from rfscore.spectrum import (atom_weight, empirical_stieltjes, limiting_structure, require_converged,
+                              solve_spectrum, stieltjes)
+
+PSI_P, PSI_N, T = 4.0, 1.5, 0.01
+# z across the atom / small-λ bulk, the middle and the large-λ bulk; η of the order of the features.
+Z = np.array([0.003 + 0.002j, 0.02 + 0.01j, 0.1 + 0.05j, 1.0 + 0.3j, 2.0 + 0.5j])
+SPECTRA = ["1:1", "0.5:0.5,1.5:0.5", "1:0.5,2:0.5"]  # the last has Tr Σ/d = 1.5 ≠ 1
+
+
+def _draw(d, spec, seed=1):
+    sigma = SigmaSpectrum.parse(spec)
+    p, n = sizes(d, PSI_P, PSI_N)
+    kw, kx, ko = jax.random.split(jax.random.PRNGKey(seed), 3)
+    S = sigma.matrix(d)
+    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
+    return sigma, S, W, X, ko
+
+
+def _rel_err(a, b):
+    return np.max(np.abs(a - b) / np.abs(b))
+
+
+# Tolerances ∝ 1/d: finite-size corrections to (1/p) Tr (U - z)^{-1} at fixed Im z are O(1/d).
+# Measured (seed 1): (G4) ≤ 1.6 % at d = 60 and ≤ 0.8 % at d = 120 (C ≈ 1); the exact matrix
+# ≤ 6 % at d = 60 and ≤ 3.3 % at d = 120 (C ≈ 3.6, largest near the atom that it smears).
+@pytest.mark.parametrize("spec", SPECTRA)
+def test_gep_smoothed_density(spec):
+    d = 80
+    sigma, S, W, X, ko = _draw(d, spec)
+    ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    assert _rel_err(empirical_stieltjes(ev, Z), th.q) < 2.5 / d
+
+
+@pytest.mark.parametrize("spec", SPECTRA)
+def test_exact_smoothed_density(spec):
+    d = 60
+    sigma, S, W, X, _ = _draw(d, spec)
+    m = exact_matrices(W, X, t=T, sigma=S)
+    assert m.truncation_bound < 1e-10
+    ev = np.linalg.eigvalsh(np.asarray(m.U))
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    assert _rel_err(empirical_stieltjes(ev, Z), th.q) < 5.0 / d
+
+
+def test_wrong_sigma_x_is_detected():
+    # Negative control for the brief's warning (§3): constants built with Tr Σ/d in place of
+    # σ_x = √(Tr Σ/d) must fail the same (G4) comparison that the right ones pass.
+    d = 80
+    sigma, S, W, X, ko = _draw(d, "1:0.5,2:0.5")
+    ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
+    wrong = ge_constants(T, "tanh", SigmaSpectrum((sigma.mean**2,), (1.0,)))  # σ_x → Tr Σ/d = 1.5
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, constants=wrong, sigma=sigma, require=True)
+    assert _rel_err(empirical_stieltjes(ev, Z), th.q) > 2 * 2.5 / d
+
+
+def test_v_weighted_and_r_transforms():
+    # s(z) = (1/p) Tr[R W Wᵀ/d] (so (1/d) Tr Vᵀ R V = b² ψ_p s) and r(z) = (1/p) Tr[R W Σ Wᵀ/d].
+    d = 100
+    sigma, S, W, X, ko = _draw(d, "0.5:0.5,1.5:0.5")
+    m = gep_matrices(W, X, t=T, sigma=S, key=ko)
+    U, V, Wn = np.asarray(m.U), np.asarray(m.V), np.asarray(W)
+    p = U.shape[0]
+    z = np.array([0.05 + 0.03j, 1.0 + 0.3j])
+    th = stieltjes(z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    for k, zk in enumerate(z):
+        R = np.linalg.inv(U - zk * np.eye(p))
+        v_fs = np.trace(V.T @ R @ V) / d
+        r_fs = np.trace(R @ Wn @ S @ Wn.T) / (p * d)
+        assert abs(v_fs - th.v_stieltjes[k]) / abs(th.v_stieltjes[k]) < 2.5 / d
+        assert abs(r_fs - th.r[k]) / abs(th.r[k]) < 2.5 / d
+
+
+@pytest.mark.parametrize("spec", ["1:1", "0.5:0.5,1.5:0.5"])
+def test_mass_and_branch(spec):
+    # ∫ρ + atom = 1 on a log grid covering the support; density ≥ 0 (the Im q > 0 branch).
+    lam = np.geomspace(1e-4, 60.0, 3000)
+    res = solve_spectrum(lam, psi_p=16.0, psi_n=4.0, t=T, sigma=SigmaSpectrum.parse(spec), require=True)
+    assert abs(res.mass - 1.0) < 1e-3  # trapezoid error of a 3000-point grid at square-root edges
+    assert np.all(res.density >= -1e-12)
+    assert res.residual.max() <= res.tol and res.success
+
+
+def test_atom_weight_matches_rank():
+    # (G4): U - s_t² I = H Hᵀ has rank n + d, so exactly p - n - d eigenvalues equal s_t².
+    d = 40
+    sigma, S, W, X, ko = _draw(d, "1:1")
+    m = gep_matrices(W, X, t=T, sigma=S, key=ko)
+    ev = np.linalg.eigvalsh(np.asarray(m.U))
+    c = ge_constants(T)
+    p = ev.size
+    count = np.sum(np.abs(ev - c.s_t2) < 1e-10)
+    assert count / p == pytest.approx(atom_weight(PSI_P, PSI_N, c.v_t2), abs=1e-12)
+    res = solve_spectrum([0.5], psi_p=PSI_P, psi_n=PSI_N, t=T)
+    assert res.atom_location == c.s_t2 and res.atom_weight == pytest.approx(count / p)
+
+
+def test_limiting_structure_against_solver():
+    # ψ_p ≫ ψ_n ≫ 1: mass of the d small eigenvalues ≈ 1/ψ_p near the small cluster, mass of
+    # the n - d MP ones ≈ (ψ_n - 1)/ψ_p inside the MP edges, mass 1/ψ_p on the large scale.
+    psi_p, psi_n = 256.0, 16.0
+    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, t=T)
+    lam = np.geomspace(ls.atom_location * 1.0001, 10 * ls.large_scale, 6000)
+    res = solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, t=T, require=True)
+    trap = lambda mask: np.trapezoid(np.where(mask, res.density, 0.0), lam)
+    mp = (lam > 0.8 * ls.mp_lower) & (lam < 1.2 * ls.mp_upper)
+    small = lam < 0.8 * ls.mp_lower
+    large = lam > 1.2 * ls.mp_upper
+    assert trap(mp) == pytest.approx((psi_n - 1) / psi_p, rel=0.02)
+    assert trap(small) == pytest.approx(1 / psi_p, rel=0.02)
+    assert trap(large) == pytest.approx(1 / psi_p, rel=0.02)
+    # Location of the small cluster (excess over s_t²) and mean of the large bulk, to O(1/ψ_n).
+    mean_small = np.trapezoid(np.where(small, lam * res.density, 0.0), lam) * psi_p
+    mean_large = np.trapezoid(np.where(large, lam * res.density, 0.0), lam) * psi_p
+    assert mean_small - ls.atom_location == pytest.approx(ls.small_cluster, rel=0.25)
+    assert mean_large == pytest.approx(ls.large_scale, rel=0.25)
+
+
+def test_non_convergence_is_reported():
+    # A tolerance no float64 residual can meet: every point must be flagged, not returned as valid.
+    lam = np.linspace(0.01, 1.0, 5)
+    res = solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300)
+    assert not res.success and not res.converged.any() and "NOT converged" in res.status
+    with pytest.raises(ConvergenceError, match="psi_p=4.*psi_n=1.5.*t=0.01"):
+        require_converged(res)
+    with pytest.raises(ConvergenceError):
+        solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300, require=True)
+
+
+@pytest.mark.parametrize("kw,arg", [({"psi_p": 0.0}, "psi_p"), ({"psi_n": -1.0}, "psi_n"), ({"eta": 0.0}, "eta"),
+                                    ({"lam": [np.nan]}, "lam"), ({"t": None}, "t")])
+def test_bad_input(kw, arg):
+    args = {"lam": [0.1], "psi_p": PSI_P, "psi_n": PSI_N, "t": T, **kw}
+    lam = args.pop("lam")
+    with pytest.raises(InputError) as err:
+        solve_spectrum(lam, **args)
+    assert err.value.arg == arg
+    with pytest.raises(InputError):
+        stieltjes([0.1 - 0.1j], psi_p=PSI_P, psi_n=PSI_N, t=T)
