@@ -102,7 +102,7 @@ def _run_dask(fn, todo, scheduler, record, bar):
     own = client is None
     if own:
         try:
-            client = Client(scheduler, timeout=10)
+            client = Client(scheduler, timeout=5)
         except Exception as exc:  # noqa: BLE001 - any connection failure is a user error here
             raise InputError("scheduler", f"cannot connect to Dask scheduler {scheduler!r}: {exc}") from None
     try:

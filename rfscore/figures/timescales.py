@@ -5,6 +5,8 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.ticker import NullFormatter
 
 from ..dynamics import trajectory
 from ..io import write_result
@@ -28,11 +30,10 @@ def plot_scaling(scan, path) -> str:
             f = scan.fits[name]
             c = np.exp(np.mean(np.log(y)) - f.exponent * np.mean(np.log(pn)))
             ax.plot(pn, c * pn**f.exponent, color="0.3", lw=0.9)
-    ax.xaxis.set_major_formatter(__import__("matplotlib").ticker.ScalarFormatter())
-    ax.xaxis.set_minor_formatter(__import__("matplotlib").ticker.NullFormatter())
-    ax.set_xticks(pn)
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$",
            title=rf"$\psi_p = {tab['psi_p'][0]:g}$, $t = {tab['t'][0]:g}$")
+    ax.set_xticks(pn, [f"{x:g}" for x in pn])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(frameon=False)
     return save(fig, path)
 
@@ -41,7 +42,7 @@ def plot_collapse(curves, path) -> str:
     """Excess train (solid) and test (dashed) losses (L − L_opt)/Δ vs τ and vs τ/ψ_n: the
     memorisation part collapses (symlog scale: linear within ±1, logarithmic beyond)."""
     fig, (a0, a1) = figure(1, 2, figsize=(8.2, 3.3), constrained_layout=True)
-    cmap = __import__("matplotlib").colormaps["viridis"]
+    cmap = colormaps["viridis"]
     for i, (psi_n, tr) in enumerate(curves):
         col = cmap(i / max(len(curves) - 1, 1))
         for ax, x in ((a0, tr.tau), (a1, tr.tau / psi_n)):

@@ -1,0 +1,115 @@
+"""τ_gen, τ_mem read-offs: against the closed-form curve itself, the brief's scaling, and power-law fits."""
+import jax
+import numpy as np
+import pytest
+
+from rfscore import ge_constants
+from rfscore.dynamics import modes, trajectory
+from rfscore.errors import InputError
+from rfscore.matrices import sample_eigensystem
+from rfscore.timescales import fit_exponent, spectrum_peaks, tau_grid, timescale_scan, timescales
+
+T = 0.01
+
+
+@pytest.fixture(scope="module")
+def scan():
+    # ψ_p = 1024 ≥ 8·64 = 8·max ψ_n, the regime ψ_p ≫ ψ_n ≫ 1 of the issue; d = 16 keeps it under ~30 s.
+    return timescale_scan([8, 16, 32, 64], 1024, t=T, d=16, seeds=1, progress=False)
+
+
+def test_exponents_tau_mem_linear_tau_gen_flat(scan):
+    s = scan.summary()
+    assert 0.9 <= s["tau_mem_exponent"] <= 1.1, s
+    assert -0.15 <= s["tau_gen_exponent"] <= 0.15, s
+    lo, hi = s["tau_mem_exponent_ci"]
+    assert lo < s["tau_mem_exponent"] < hi
+
+
+def test_readoffs_agree_with_spectral_predictions(scan):
+    tab = scan.table
+    # (a) vs (c): the brief's §5 structure predicts both scales; the small cluster's spread
+    # (Marchenko-Pastur of XXᵀ/n at ψ_n ≥ 8) shifts the peak by ≲ 20 %.
+    np.testing.assert_allclose(tab["tau_gen"], tab["tau_gen_pred"], rtol=0.2)
+    np.testing.assert_allclose(tab["tau_mem"], tab["tau_mem_pred"], rtol=0.25)
+    # ordering: generalisation, then early stopping, then memorisation
+    assert np.all(tab["tau_gen"] < tab["tau_early_stop"]) and np.all(tab["tau_early_stop"] < tab["tau_mem"])
+    # brief §2 (d = 20): first peak ≈ 35-40, second ≈ 1.75e5 … 1.34e6 for ψ_n = 8 … 64
+    assert np.all((30 < tab["tau_gen"]) & (tab["tau_gen"] < 45))
+    np.testing.assert_allclose(tab["tau_mem"], [1.75e5, 3.6e5, 7.1e5, 1.34e6], rtol=0.2)
+
+
+@pytest.fixture(scope="module")
+def small_system():
+    es = sample_eigensystem(jax.random.PRNGKey(3), d=12, psi_p=64, psi_n=4, t=T)
+    return es, ge_constants(T)
+
+
+def test_timescale_spectrum_is_minus_dL_dlogtau(small_system):
+    es, _ = small_system
+    tau = np.logspace(0, 7, 200)
+    h = 1e-4  # central difference in log τ of the closed-form (D3) curve: error O(h²)
+    lp = trajectory(es, tau * np.exp(h)).train_loss
+    lm = trajectory(es, tau * np.exp(-h)).train_loss
+    numeric = -(lp - lm) / (2 * h)
+    exact = modes(es).timescale_spectrum(tau)
+    np.testing.assert_allclose(exact, numeric, rtol=1e-5, atol=1e-9 * exact.max())
+
+
+def test_early_stop_is_argmin_of_test_loss(small_system):
+    es, c = small_system
+    ts = timescales(es, c)
+    dense = np.geomspace(ts.tau_early_stop / 3, ts.tau_early_stop * 3, 2001)
+    test = trajectory(es, dense).test_loss
+    best = trajectory(es, [ts.tau_early_stop]).test_loss[0]
+    assert best <= test.min() + 1e-12
+    # τ_gap: the gap reaches half its τ → ∞ value there
+    tr = trajectory(es, [ts.tau_gap, np.inf])
+    gap = tr.test_loss - tr.train_loss
+    np.testing.assert_allclose(gap[0], 0.5 * gap[1], rtol=1e-3)
+
+
+def test_peaks_of_a_two_bump_function():
+    tau = np.logspace(-2, 6, 2000)
+    bumps = [(0.3, 2.0), (1.0, 5e3)]  # (weight, location): x e^{-x} bumps peak at τ = location
+    vals = sum(w * (tau / t0) * np.exp(-tau / t0) for w, t0 in bumps)
+    gen, mem = spectrum_peaks(tau, vals)
+    # reference: the local maxima of the same function on a 100× finer grid
+    fine = np.logspace(-2, 6, 200_001)
+    fv = sum(w * (fine / t0) * np.exp(-fine / t0) for w, t0 in bumps)
+    i = np.nonzero((fv[1:-1] > fv[:-2]) & (fv[1:-1] > fv[2:]))[0] + 1
+    np.testing.assert_allclose([gen, mem], fine[i], rtol=1e-4)
+    assert abs(gen / 2.0 - 1) < 0.01 and abs(mem / 5e3 - 1) < 0.01
+
+
+def test_grid_covers_all_modes(small_system):
+    es, _ = small_system
+    g = tau_grid(es)
+    c = 2 * es.delta_t / es.psi_p
+    peaks = 1 / (2 * c * np.asarray(es.lam))
+    assert g[0] < peaks.min() and g[-1] > peaks.max()
+
+
+def test_fit_exponent_recovers_power_law():
+    rng = np.random.default_rng(0)
+    psi_n = np.array([8, 16, 32, 64])
+    # 95 % intervals must cover the true exponent in ≈ 95 % of 400 noisy draws (binomial sd ≈ 1.1 %)
+    hits_seeds = hits_ols = 0
+    for _ in range(400):
+        tau = 3.0 * psi_n[None, :] ** 0.7 * np.exp(0.05 * rng.standard_normal((5, 4)))
+        fit, one = fit_exponent(psi_n, tau), fit_exponent(psi_n, tau[:1])
+        assert fit.method == "seeds" and one.method == "ols" and abs(fit.exponent - 0.7) < 0.1
+        hits_seeds += fit.ci[0] < 0.7 < fit.ci[1]
+        hits_ols += one.ci[0] < 0.7 < one.ci[1]
+    assert 0.91 < hits_seeds / 400 < 0.985 and 0.91 < hits_ols / 400 < 0.985
+
+
+def test_scan_bad_input():
+    with pytest.raises(InputError, match="psi_n"):
+        timescale_scan([8], 64, t=T, d=8, progress=False)
+    with pytest.raises(InputError, match="psi_n"):
+        timescale_scan([8, -1], 64, t=T, d=8, progress=False)
+    with pytest.raises(InputError, match="seeds"):
+        timescale_scan([8, 16], 64, t=T, d=8, seeds=0, progress=False)
+    with pytest.raises(InputError, match="tau"):
+        fit_exponent([1, 2], [[1.0, np.inf]])
