@@ -185,7 +185,7 @@ def _initial(z, prm, lam_k, w_k):
 
 
 @partial(jax.jit, static_argnames=("n_newton", "n_polish"))
-def _continuation(lam, etas, prm, lam_k, w_k, n_newton=3, n_polish=12):
+def _continuation(lam, etas, prm, lam_k, w_k, n_newton=3, n_polish=8):
     """Follow every point along its η schedule. lam (N,), etas (M, N) decreasing in the first axis.
 
     Returns x (N, 3) at the last η and the scale-free residual (N,).
@@ -210,7 +210,8 @@ def _continuation(lam, etas, prm, lam_k, w_k, n_newton=3, n_polish=12):
 
 
 # ----------------------------------------------------------------------------- public API
-_STEP_BUCKET = 32
+_MIN_STEPS = 96  # ≥ 6 steps per decade from η₀ ~ 1e3 down to 1e-13
+_CHUNK = 512
 
 
 def _setup(psi_p, psi_n, t, activation, sigma, constants):
@@ -229,8 +230,11 @@ def _setup(psi_p, psi_n, t, activation, sigma, constants):
     # ψ_p w + ψ_n + 1 - ψ_p, computed without round-off (0 exactly when the atom is present and v_t² > 0).
     bracket = (psi_n - extra) + max(0.0, 1.0 + extra - psi_p)
     prm = jnp.asarray([psi_p, psi_n, c.b_t**2, c.v_t2, c.s_t2, c.alpha, w_at, bracket], dtype=jnp.complex128)
-    lam_k = jnp.asarray(sigma.eigenvalues, dtype=jnp.complex128)
-    w_k = jnp.asarray(sigma.weights, dtype=jnp.complex128)
+    # Pad ρ_Σ with zero-weight deltas to a power of two (≥ 2): same sums, fewer recompilations.
+    k = len(sigma.eigenvalues)
+    k_pad = max(2, 1 << int(np.ceil(np.log2(k))))
+    lam_k = jnp.asarray(list(sigma.eigenvalues) + [0.0] * (k_pad - k), dtype=jnp.complex128)
+    w_k = jnp.asarray(list(sigma.weights) + [0.0] * (k_pad - k), dtype=jnp.complex128)
     return psi_p, psi_n, sigma, c, w_at, prm, lam_k, w_k
 
 
@@ -249,17 +253,22 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, c, sigma) + float(np.max(np.abs(lam))))
     decades = float(np.log10(eta0 / np.min(eta)))
     m = max(2, int(np.ceil(max(decades, 0.0) * steps_per_decade)) + 1)
-    # Pad the schedule length and the number of points to buckets so that repeated calls
-    # reuse one compiled program (a finer schedule only helps the continuation).
-    m = _STEP_BUCKET * int(np.ceil(m / _STEP_BUCKET))
+    # Fixed shapes (schedule length, chunk of points, number of deltas of ρ_Σ) so that every
+    # call reuses one compiled program; a finer schedule than asked only helps the continuation.
+    m = _MIN_STEPS if m <= _MIN_STEPS else _MIN_STEPS * int(np.ceil(m / _MIN_STEPS))
     n_pts = lam.size
-    n_pad = max(8, 1 << int(np.ceil(np.log2(n_pts))))
+    n_pad = _CHUNK * int(np.ceil(n_pts / _CHUNK))
     lam_p = np.concatenate([lam, np.full(n_pad - n_pts, lam[-1])])
     eta_p = np.concatenate([eta, np.full(n_pad - n_pts, eta[-1])])
     frac = np.linspace(0.0, 1.0, m)[:, None]
     etas = np.exp((1 - frac) * np.log(eta0) + frac * np.log(eta_p)[None, :])  # (m, N_pad)
-    x, res = _continuation(jnp.asarray(lam_p, dtype=jnp.complex128), jnp.asarray(etas, dtype=jnp.complex128),
-                           prm, lam_k, w_k)
+    xs, rs = [], []
+    for i in range(0, n_pad, _CHUNK):
+        x_i, r_i = _continuation(jnp.asarray(lam_p[i:i + _CHUNK], dtype=jnp.complex128),
+                                 jnp.asarray(etas[:, i:i + _CHUNK], dtype=jnp.complex128), prm, lam_k, w_k)
+        xs.append(np.asarray(x_i))
+        rs.append(np.asarray(r_i))
+    x, res = np.concatenate(xs), np.concatenate(rs)
     x = np.asarray(x)[:n_pts]
     res = np.asarray(res, dtype=np.float64)[:n_pts]
     z = lam + 1j * eta
@@ -327,8 +336,11 @@ class LimitingStructure:
 
     atom at ``atom_location`` = s_t² with ``atom_weight``; n - d eigenvalues in the
     Marchenko–Pastur bulk [mp_lower, mp_upper] = s_t² + v_t²(1 ∓ √(ψ_p/ψ_n))²; d small ones
-    near ``small_cluster`` = ψ_p b_t² v_t²/(ψ_n a_t² κ²) (spread by the spectrum of X Xᵀ/n);
-    d large ones on the scale ``large_scale`` = ψ_p (α E[λ'] + b_t²), of order ψ_p.
+    at mean s_t² + ``small_cluster``, small_cluster = ψ_p b_t² v_t² E[1/λ']/(ψ_n α) (for Σ = I the
+    brief's ψ_p b_t² v_t²/(ψ_n a_t² κ²)), one sub-cluster per eigenvalue λ' of Σ near
+    s_t² + ``small_clusters``[k] (spread by the spectrum of X Xᵀ/n); d large ones with mean
+    ``large_scale`` = ψ_p (α E[λ'] + b_t²), of order ψ_p. (Checked against the solver at
+    ψ_p = 256, ψ_n = 16 to ≤ 5 %; theory/spectrum.md §5.)
     """
 
     atom_location: float
@@ -337,6 +349,7 @@ class LimitingStructure:
     mp_upper: float
     small_cluster: float
     large_scale: float
+    small_clusters: tuple = ()
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -350,5 +363,6 @@ def limiting_structure(*, psi_p: float, psi_n: float, t: float | None = None, ac
     return LimitingStructure(
         atom_location=float(c.s_t2), atom_weight=w_at,
         mp_lower=float(c.s_t2 + c.v_t2 * (1 - root) ** 2), mp_upper=float(c.s_t2 + c.v_t2 * (1 + root) ** 2),
-        small_cluster=float(psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.a_t**2 * c.kappa**2)),
+        small_cluster=float(psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.alpha) * sigma.expect(lambda x: 1.0 / x)),
+        small_clusters=tuple(float(psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.alpha * lk)) for lk in sigma.eigenvalues),
         large_scale=float(psi_p * (c.alpha * sigma.mean + c.b_t**2)))

@@ -36,11 +36,11 @@ def test_csv_and_json(tmp_path):
 
 def test_empirical_and_plot(tmp_path):
     out, png = tmp_path / "rho.csv", tmp_path / "rho.png"
-    argv = BASE + ["--out", str(out), "--plot", str(png), "--empirical-d", "10", "--empirical", "gep", "--seed", "3"]
+    argv = BASE + ["--out", str(out), "--plot", str(png), "--empirical-d", "60", "--empirical", "gep", "--seed", "1"]
     assert run(argv) == 0
     meta = json.loads((tmp_path / "rho.json").read_text())
     ev = np.load(tmp_path / meta["eigenvalues_file"])
-    assert ev.shape == (40,) and meta["empirical"]["model"] == "gep"
+    assert ev.shape == (240,) and meta["empirical"]["model"] == "gep"
     assert png.stat().st_size > 1000
 
 
@@ -53,6 +53,8 @@ def test_empirical_and_plot(tmp_path):
     (["--empirical", "exact"], "--empirical"),
     (["--empirical-d", "1"], "--empirical-d"),
     (["--empirical-d", "100000"], "--empirical-d"),
+    (["--empirical-d", "1000", "--empirical", "exact"], "--empirical-d"),
+    (["--log-grid"], "--lambda-min"),
     (["--lambda-max", "nan"], "--lambda-max"),
 ])
 def test_bad_input_exit_2(tmp_path, capsys, extra, option):
@@ -75,3 +77,17 @@ def test_help_states_ranges(capsys):
     for opt in ("--lambda-min", "--num", "--psi-p", "--empirical-d", "--seed", "--eta"):
         assert opt in text
     assert ">= 2" in text and "> 0" in text
+
+
+def test_non_convergence_exit_1_rows_flagged(tmp_path, capsys, monkeypatch):
+    # Force failure with an unreachable tolerance: files are complete, every row flagged, exit 1.
+    import rfscore.spectrum as spectrum
+    real = spectrum.solve_spectrum
+    monkeypatch.setattr(spectrum, "solve_spectrum", lambda *a, **k: real(*a, **{**k, "tol": 1e-300}))
+    out = tmp_path / "rho.csv"
+    assert run(BASE + ["--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "NOT converged" in err and "psi_p=4" in err
+    flags = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
+    assert len(flags) == 50 and flags.count("false") > 0
+    assert json.loads((tmp_path / "rho.json").read_text())["n_converged"] == flags.count("true")

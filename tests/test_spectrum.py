@@ -35,11 +35,11 @@ def _rel_err(a, b):
 
 
 # Tolerances ∝ 1/d: finite-size corrections to (1/p) Tr (U - z)^{-1} at fixed Im z are O(1/d).
-# Measured (seed 1): (G4) ≤ 1.6 % at d = 60 and ≤ 0.8 % at d = 120 (C ≈ 1); the exact matrix
+# Measured: (G4) |error|·d ≤ 1.14 over 3 seeds × 3 spectra at d = 60, ≤ 1 at d = 120; the exact matrix
 # ≤ 6 % at d = 60 and ≤ 3.3 % at d = 120 (C ≈ 3.6, largest near the atom that it smears).
 @pytest.mark.parametrize("spec", SPECTRA)
 def test_gep_smoothed_density(spec):
-    d = 80
+    d = 60
     sigma, S, W, X, ko = _draw(d, spec)
     ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
     th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
@@ -60,7 +60,7 @@ def test_exact_smoothed_density(spec):
 def test_wrong_sigma_x_is_detected():
     # Negative control for the brief's warning (§3): constants built with Tr Σ/d in place of
     # σ_x = √(Tr Σ/d) must fail the same (G4) comparison that the right ones pass.
-    d = 80
+    d = 60
     sigma, S, W, X, ko = _draw(d, "1:0.5,2:0.5")
     ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
     wrong = ge_constants(T, "tanh", SigmaSpectrum((sigma.mean**2,), (1.0,)))  # σ_x → Tr Σ/d = 1.5
@@ -70,7 +70,9 @@ def test_wrong_sigma_x_is_detected():
 
 def test_v_weighted_and_r_transforms():
     # s(z) = (1/p) Tr[R W Wᵀ/d] (so (1/d) Tr Vᵀ R V = b² ψ_p s) and r(z) = (1/p) Tr[R W Σ Wᵀ/d].
-    d = 100
+    # These weight the d directions of W rather than all p eigenvectors, so they fluctuate more:
+    # measured |error|·d between 0.8 and 4.8 over 3 seeds × 3 spectra at d = 60; tolerance 8/d.
+    d = 60
     sigma, S, W, X, ko = _draw(d, "0.5:0.5,1.5:0.5")
     m = gep_matrices(W, X, t=T, sigma=S, key=ko)
     U, V, Wn = np.asarray(m.U), np.asarray(m.V), np.asarray(W)
@@ -81,8 +83,8 @@ def test_v_weighted_and_r_transforms():
         R = np.linalg.inv(U - zk * np.eye(p))
         v_fs = np.trace(V.T @ R @ V) / d
         r_fs = np.trace(R @ Wn @ S @ Wn.T) / (p * d)
-        assert abs(v_fs - th.v_stieltjes[k]) / abs(th.v_stieltjes[k]) < 2.5 / d
-        assert abs(r_fs - th.r[k]) / abs(th.r[k]) < 2.5 / d
+        assert abs(v_fs - th.v_stieltjes[k]) / abs(th.v_stieltjes[k]) < 8.0 / d
+        assert abs(r_fs - th.r[k]) / abs(th.r[k]) < 8.0 / d
 
 
 @pytest.mark.parametrize("spec", ["1:1", "0.5:0.5,1.5:0.5"])
@@ -97,7 +99,7 @@ def test_mass_and_branch(spec):
 
 def test_atom_weight_matches_rank():
     # (G4): U - s_t² I = H Hᵀ has rank n + d, so exactly p - n - d eigenvalues equal s_t².
-    d = 40
+    d = 60
     sigma, S, W, X, ko = _draw(d, "1:1")
     m = gep_matrices(W, X, t=T, sigma=S, key=ko)
     ev = np.linalg.eigvalsh(np.asarray(m.U))
@@ -109,25 +111,27 @@ def test_atom_weight_matches_rank():
     assert res.atom_location == c.s_t2 and res.atom_weight == pytest.approx(count / p)
 
 
-def test_limiting_structure_against_solver():
-    # ψ_p ≫ ψ_n ≫ 1: mass of the d small eigenvalues ≈ 1/ψ_p near the small cluster, mass of
-    # the n - d MP ones ≈ (ψ_n - 1)/ψ_p inside the MP edges, mass 1/ψ_p on the large scale.
+@pytest.mark.parametrize("spec", ["1:1", "0.5:0.5,1.5:0.5"])
+def test_limiting_structure_against_solver(spec):
+    # ψ_p ≫ ψ_n ≫ 1: masses 1/ψ_p (small cluster), (ψ_n - 1)/ψ_p (MP bulk), 1/ψ_p (large bulk);
+    # mean locations of the small cluster (excess over s_t²) and of the large bulk. Corrections
+    # are O(1/ψ_n, √(ψ_n/ψ_p)); measured at ψ_p = 256, ψ_n = 16: small cluster -2.8 % (isotropic),
+    # -4.6 % (two-delta); large-bulk mean +0.45 %; masses to 1e-5.
     psi_p, psi_n = 256.0, 16.0
-    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, t=T)
+    sigma = SigmaSpectrum.parse(spec)
+    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma)
     lam = np.geomspace(ls.atom_location * 1.0001, 10 * ls.large_scale, 6000)
-    res = solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, t=T, require=True)
-    trap = lambda mask: np.trapezoid(np.where(mask, res.density, 0.0), lam)
-    mp = (lam > 0.8 * ls.mp_lower) & (lam < 1.2 * ls.mp_upper)
+    res = solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, require=True)
+    trap = lambda mask, f=1.0: np.trapezoid(np.where(mask, f * res.density, 0.0), lam)
     small = lam < 0.8 * ls.mp_lower
     large = lam > 1.2 * ls.mp_upper
-    assert trap(mp) == pytest.approx((psi_n - 1) / psi_p, rel=0.02)
-    assert trap(small) == pytest.approx(1 / psi_p, rel=0.02)
-    assert trap(large) == pytest.approx(1 / psi_p, rel=0.02)
-    # Location of the small cluster (excess over s_t²) and mean of the large bulk, to O(1/ψ_n).
-    mean_small = np.trapezoid(np.where(small, lam * res.density, 0.0), lam) * psi_p
-    mean_large = np.trapezoid(np.where(large, lam * res.density, 0.0), lam) * psi_p
-    assert mean_small - ls.atom_location == pytest.approx(ls.small_cluster, rel=0.25)
-    assert mean_large == pytest.approx(ls.large_scale, rel=0.25)
+    mp = ~small & ~large
+    assert trap(mp) == pytest.approx((psi_n - 1) / psi_p, rel=0.01)
+    assert trap(small) == pytest.approx(1 / psi_p, rel=0.01)
+    assert trap(large) == pytest.approx(1 / psi_p, rel=0.01)
+    assert trap(small, lam) * psi_p - ls.atom_location == pytest.approx(ls.small_cluster, rel=0.06)
+    assert trap(large, lam) * psi_p == pytest.approx(ls.large_scale, rel=0.02)
+    assert ls.atom_weight == pytest.approx(1 - (1 + psi_n) / psi_p)
 
 
 def test_non_convergence_is_reported():

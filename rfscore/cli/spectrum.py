@@ -19,6 +19,7 @@ from ..io import atomic_path, check_writable, write_result
 from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
 
 MAX_EMPIRICAL_P = 20000
+MAX_EXACT_PN = 2_000_000  # the exact §4 matrix stores ~25 Mehler coefficients per (feature, sample)
 
 
 def _finite_float(text):
@@ -47,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--plot", default=None, help="also write a PNG of ρ(λ) here (optional)")
     p.add_argument("--empirical-d", type=positive_int, default=None,
                    help=f"dimension d >= 2 of one finite-size U whose eigenvalues are saved and histogrammed "
-                        f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P})")
+                        f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P}; with --empirical exact also p·n <= {MAX_EXACT_PN:.0e})")
     p.add_argument("--empirical", choices=("gep", "exact"), default=None,
                    help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (§4); "
                         "default gep when --empirical-d is given")
@@ -79,6 +80,9 @@ def _check_empirical(args):
     p = round(args.psi_p * args.empirical_d)
     if p > MAX_EMPIRICAL_P:
         raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
+    n = round(args.psi_n * args.empirical_d)
+    if args.empirical == "exact" and p * n > MAX_EXACT_PN:
+        raise InputError("empirical_d", f"gives p·n = {p * n} > {MAX_EXACT_PN:.0e} for the exact matrix; use a smaller d")
     return args.empirical or "gep"
 
 
