@@ -97,10 +97,14 @@ def _gl(lo: float, hi: float, n_panels: int, k: int):
 
 
 def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_decade: float = 2.0,
-                 nodes_per_panel: int = 16) -> Contour:
-    """The contour of `Contour` with Gauss–Legendre panels (``nodes_per_panel`` nodes each)."""
+                 nodes_per_panel: int = 16, n_ray: Optional[int] = None) -> Contour:
+    """The contour of `Contour` with Gauss–Legendre panels (``nodes_per_panel`` nodes each).
+
+    The ray gets ``n_ray`` panels (default ⌈panels_per_decade · log10(x_right/x_left)⌉).
+    """
     k = nodes_per_panel
-    n_ray = max(2, int(np.ceil(panels_per_decade * np.log10(x_right / x_left))))
+    if n_ray is None:
+        n_ray = max(2, int(np.ceil(panels_per_decade * np.log10(x_right / x_left))))
     s, ws = _gl(np.log(x_left), np.log(x_right), n_ray, k)
     z_ray = np.exp(s) * (1 + 1j * theta)
     dz_ray = -ws * np.exp(s) * (1 + 1j * theta)  # traversed from x_right to x_left
@@ -257,7 +261,10 @@ class _Kernels:
     def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
                  tol: float, max_damped: int, damping: float):
         mu, w = nu_c_quadrature(psi_p, mu_nodes)
-        args = (jnp.asarray(contour.z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
+        # Pad nodes to bucket sizes (zero weights) so that JIT compilations are shared across parameters.
+        mu, w = _pad(mu, 64, 1.0), _pad(w, 64, 0.0)
+        z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
+        args = (jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
         ratio = psi_p / psi_n
         delta, res, iters = _solve_a1(*args, ratio, damping, 1e-6, max_damped, 12)
         res, iters = np.asarray(res), int(iters)
@@ -265,7 +272,7 @@ class _Kernels:
         self.converged = bool(np.isfinite(self.residual) and self.residual < tol)
         # Branch check: δ is a Stieltjes-type transform, Im δ has the sign of Im z.
         dl = np.asarray(delta)
-        self.branch_ok = bool(np.all(np.imag(dl) * np.sign(contour.z.imag) >= -1e-12 * (1 + np.abs(dl))))
+        self.branch_ok = bool(np.all(np.imag(dl) * np.sign(z.imag) >= -1e-12 * (1 + np.abs(dl))))
         self.iterations = iters
         if not (self.converged and self.branch_ok):
             raise ConvergenceError(
@@ -275,14 +282,47 @@ class _Kernels:
         m, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
         self.contour = contour
         self.m, self.T_uu, self.T_ul = m, T_uu, T_ul
-        zc, dzc = jnp.asarray(contour.z), jnp.asarray(contour.dz)
+        zc, dzc = jnp.asarray(z), jnp.asarray(dz)
         self.z, self.dz = zc, dzc
         # Mass check: -(1/2πi)∮ m dz = b² ψ_p ⟨μ⟩ = b² ψ_p (exactly, ⟨μ⟩ = Tr C/p = 1).
         mass = -float(jnp.imag(jnp.sum(m * dzc)) / jnp.pi)
         self.mass_error = abs(mass / (c.b_t**2 * psi_p) - 1.0)
 
     def curves(self, tau, rate, b2):
-        return [np.asarray(a) for a in _curves(jnp.asarray(tau), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2)]
+        out = _curves(jnp.asarray(_pad(tau, 512, tau[-1])), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2)
+        return [np.asarray(a)[:tau.size] for a in out]
+
+
+def _pad(x, bucket: int, value):
+    """x (n,) padded with ``value`` to the next multiple of ``bucket``."""
+    x = np.asarray(x)
+    n = -(-x.size // bucket) * bucket
+    return np.concatenate([x, np.full(n - x.size, value, dtype=np.result_type(x, type(value)))])
+
+
+def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
+                     mu_nodes: int = 160, tol: float = 1e-10) -> dict:
+    """(A1) at points z (N,) off the spectrum: δ(z), q(z) = ⟨r̄⟩ → (1/p) Tr (U - z)^{-1} and
+    s(z) = ⟨μ r̄⟩ → (1/p) Tr (U - z)^{-1} C (so (A2) is b_t² ψ_p s). Each (N,) complex; also
+    ``residual`` (N,). For Σ = I these equal q and s of (S1)-(S3). Raises ConvergenceError.
+    """
+    z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
+    psi_p = check_positive("psi_p", psi_p)
+    psi_n = check_positive("psi_n", psi_n)
+    lam_sigma = _sigma_scale(sigma)
+    c = ge_constants(t, activation, SigmaSpectrum((lam_sigma,), (1.0,)))
+    alpha = c.alpha * lam_sigma
+    mu, w = nu_c_quadrature(psi_p, mu_nodes)
+    delta, res, _ = _solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
+                              psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+    res = np.asarray(res)
+    if not np.all(res < tol):
+        raise ConvergenceError(f"(A1) did not converge: max residual {np.max(res):.3g}; psi_p={psi_p}, "
+                               f"psi_n={psi_n}, t={t}")
+    delta = np.asarray(delta)
+    r = 1.0 / ((alpha / (1 + delta) + c.b_t**2)[:, None] * mu[None, :]
+               + (c.v_t2 / (1 + delta) + c.s_t2 - z)[:, None])
+    return {"delta": delta, "q": r @ w, "s": r @ (w * mu), "residual": res}
 
 
 def _check_region(psi_p, psi_n, t, c: GEConstants):
@@ -293,15 +333,17 @@ def _check_region(psi_p, psi_n, t, c: GEConstants):
 
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
-                      mu_nodes: int = 160, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
+                      mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
                       check_quadrature: bool = True, spectrum_points: int = 1200) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     Isotropic Σ = λI only (else InputError on 'sigma_spectrum'). τ in the units of (D1).
     Contour (see `Contour`): x_left = s_t²/2, x_right = 1.5 × the bound of `spectrum_bounds`.
-    With ``check_quadrature`` the curves are recomputed on a contour with twice the panels
-    and 1.5× the ν_C nodes; the largest difference of the excess losses is reported as
-    ``diagnostics['quadrature_error']`` (units of Δ), along with the mass check
+    With ``check_quadrature`` the curves are recomputed with an independent rule: a different
+    contour (θ = 0.35, x_left = 0.7 s_t², x_right = 2 × the bound, same number of nodes, so the
+    JIT compilation is shared) and 32 more ν_C nodes; the largest difference of the excess
+    losses is reported as ``diagnostics['quadrature_error']`` (units of Δ). Two contours can
+    only agree if both enclose the same spectrum and both rules are accurate. Also reported: the mass check
     −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
     does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ).
     """
@@ -338,16 +380,17 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
                    "a1_branch_ok": ker.branch_ok, "mass_error": ker.mass_error, "contour": contour.describe(),
                    "mu_nodes": mu_nodes, "spectrum_bounds": [lower, upper]}
     if check_quadrature:
-        fine = make_contour(x_left, x_right, theta, 2 * panels_per_decade, nodes_per_panel)
-        ker2 = _Kernels(psi_p, psi_n, c, alpha, fine, int(1.5 * mu_nodes), tol, max_damped, damping)
+        n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
+        other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
+        ker2 = _Kernels(psi_p, psi_n, c, alpha, other, mu_nodes + 32, tol, max_damped, damping)
         train2, test2, spec2 = ker2.curves(both, rate, b2)
         err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
-                           mass_error_fine=ker2.mass_error)
+                           mass_error_check=ker2.mass_error, check_contour=other.describe())
         if not (err < 1e-3 and spec_err < 1e-3):
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
-                                   f"(timescale spectrum by {spec_err:.3g} relative) on refinement; psi_p={psi_p}, "
+                                   f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
     tau_gen, tau_mem = spectrum_peaks(spec_tau, spec)
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),

@@ -13,10 +13,11 @@ HEADER = ("tau", "train_loss", "test_loss", "score_error")
 def register(sub) -> None:
     p = sub.add_parser(
         "asymptotic", help="asymptotic (d → ∞) train loss, test loss and score error over training time τ",
-        description="Asymptotic learning curves for isotropic Σ (theory/asymptotic.md, (A1)-(A5)): writes "
+        description="Asymptotic learning curves for an isotropic Σ = λI (theory/asymptotic.md, (A1)-(A5)): writes "
                     "tau,train_loss,test_loss,score_error on a log-spaced τ grid and a JSON sidecar with the "
                     "parameters, tau_gen, tau_mem and solver diagnostics. A non-isotropic --sigma-spectrum is a "
-                    "region not derived yet: the command says so and exits 2 without writing anything.")
+                    "region not derived yet: the command says so and exits 2 without writing anything; so is the "
+                    "linear activation (s_t² = 0, no contour). A solver that does not converge exits 1.")
     add_ratio_options(p)
     add_theory_options(p)
     p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ, finite and > 0")
