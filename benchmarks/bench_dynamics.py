@@ -35,13 +35,15 @@ def timed(fn, *a, **kw):
 def case_exact(p, d, psi_n):
     W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=d, psi_p=p / d, psi_n=psi_n)
     m, t_mat = timed(exact_matrices, W, X, t=T)
+    print(f"  [exact] matrices done in {t_mat:.1f} s", flush=True)
     es, t_eig = timed(eigensystem, m, X.shape[0])
+    print(f"  [exact] eigensystem done in {t_eig:.1f} s", flush=True)
     tau = np.geomspace(1, 1e7, 400)
     trajectory(es, tau[:2])  # compile
     _, t_traj = timed(trajectory, es, tau)
     print(f"[exact] p={p} d={d} n={X.shape[0]}: matrices {t_mat:.1f} s (Mehler order {m.mehler_order}, "
           f"bound {m.truncation_bound:.1e}), eigh+rotation {t_eig:.1f} s, 400-point trajectory {t_traj:.2f} s; "
-          f"total {t_mat + t_eig + t_traj:.1f} s")
+          f"total {t_mat + t_eig + t_traj:.1f} s", flush=True)
 
 
 def case_thin(p, d, psi_n):
@@ -51,7 +53,7 @@ def case_thin(p, d, psi_n):
     trajectory(es, tau[:2])
     _, t_traj = timed(trajectory, es, tau)
     print(f"[gep thin] p={p} d={d} n={X.shape[0]} (k={es.lam.size} modes): thin SVD + rotation {t_eig:.1f} s, "
-          f"400-point trajectory {t_traj:.2f} s; total {t_eig + t_traj:.1f} s")
+          f"400-point trajectory {t_traj:.2f} s; total {t_eig + t_traj:.1f} s", flush=True)
 
 
 def case_sim(p, d, n, steps):
@@ -73,17 +75,19 @@ def case_sim(p, d, n, steps):
     t_sim = time.perf_counter() - t0
     rate = steps / t_sim
     print(f"[simulate] p={p} d={d} n={n}: GD (m = 1, exact features) {rate:.1f} steps/s "
-          f"({steps} steps, lr = {lr:.3g} = half the stability limit, τ = {tau_end:.3g})")
+          f"({steps} steps, lr = {lr:.3g} = half the stability limit, τ = {tau_end:.3g})", flush=True)
     print(f"[ratio] closed form (matrices + eigh + 50-point trajectory) {t_closed:.1f} s vs simulated run to the "
           f"same τ = {tau_end:.3g}: {t_sim:.1f} s -> closed/simulated = {t_closed / t_sim:.3g}; to reach τ = 1e6 "
-          f"the run needs {1e6 / lr:.3g} steps ≈ {1e6 / lr / rate:.3g} s (ratio {t_closed / (1e6 / lr / rate):.2g})")
+          f"the run needs {1e6 / lr:.3g} steps ≈ {1e6 / lr / rate:.3g} s (ratio {t_closed / (1e6 / lr / rate):.2g})", flush=True)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    q = ap.parse_args().quick
-    print(f"jax {jax.__version__}, devices {jax.devices()}")
-    case_exact(1024 if q else 8192, 64, 4)
+    ap.add_argument("--p-exact", type=int, default=8192)
+    a = ap.parse_args()
+    q = a.quick
+    print(f"jax {jax.__version__}, devices {jax.devices()}", flush=True)
     case_thin(8192 if q else 65536, 64, 16)
     case_sim(512 if q else 4096, 64, 64 if q else 512, 200 if q else 1000)
+    case_exact(1024 if q else a.p_exact, 64, 4)

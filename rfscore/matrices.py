@@ -141,8 +141,11 @@ class Eigensystem:
 
 def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
     """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis."""
-    lam, Q = jnp.linalg.eigh(m.U)
-    return Eigensystem(lam=lam, Q=Q, vt=Q.T @ m.V, vpop_t=Q.T @ m.V_pop, upop_t=Q.T @ m.U_pop @ Q,
+    # NumPy (LAPACK) rather than eager JAX: no per-shape compilation of each small op.
+    lam, Q = np.linalg.eigh(np.asarray(m.U))
+    vt, vpop_t, upop_t = Q.T @ np.asarray(m.V), Q.T @ np.asarray(m.V_pop), Q.T @ np.asarray(m.U_pop) @ Q
+    lam, Q, vt, vpop_t, upop_t = (jnp.asarray(x) for x in (lam, Q, vt, vpop_t, upop_t))
+    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
                        t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)
 
 
@@ -226,26 +229,31 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
         return eigensystem(m, n)
     c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
-    G, n, d = _gep_parts(W, X, c, key)
-    H = jnp.concatenate([G / np.sqrt(n), c.b_t * W / np.sqrt(d)], axis=1)
+    # NumPy from here on: eager JAX would compile every small op once per shape.
+    Wn, Xn = np.asarray(W), np.asarray(X)
+    omega = np.asarray(gep_omega(key, p, n))
+    G = np.exp(-c.t) * c.a_t * (Wn @ Xn.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
+    H = np.concatenate([G / np.sqrt(n), c.b_t * Wn / np.sqrt(d)], axis=1)
     # Thin SVD of H through its k×k Gram matrix (k = n+d ≪ p): H = Q S Rᵀ with
     # HᵀH = R S² Rᵀ and Q = H R S^{-1}. Eigenvalues come out to absolute accuracy
     # ε‖H‖², i.e. relative ε‖H‖²/s_t² for λ = S² + s_t²; the smallest-S columns of Q are
-    # the least orthogonal, so they are checked and a re-orthonormalisation pass (Gram of Q) is applied only when QᵀQ - I exceeds 1e-10. QᵀW comes from HᵀW (k×d).
-    # Far cheaper than a LAPACK SVD of a p×k matrix.
-    S2, R = jnp.linalg.eigh(H.T @ H)
-    S2 = jnp.maximum(S2, 0.0)
-    inv_s = 1.0 / jnp.sqrt(jnp.where(S2 > 0, S2, 1.0))
+    # the least orthogonal, so they are checked and a re-orthonormalisation pass (Gram of Q)
+    # is applied only when QᵀQ - I exceeds 1e-10. QᵀW comes from HᵀW (k×d).
+    S2, R = np.linalg.eigh(H.T @ H)
+    S2 = np.maximum(S2, 0.0)
+    inv_s = 1.0 / np.sqrt(np.where(S2 > 0, S2, 1.0))
     Q = (H @ R) * inv_s[None, :]
-    QtW = (R.T @ (H.T @ W)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
-    if float(jnp.max(jnp.abs(Q[:, :8].T @ Q[:, :8] - jnp.eye(min(8, Q.shape[1]))))) > 1e-10:
-        E, Rq = jnp.linalg.eigh(Q.T @ Q)
-        Q = Q @ (Rq / jnp.sqrt(E)[None, :]) @ Rq.T
-        QtW = Q.T @ W / np.sqrt(d)
+    QtW = (R.T @ (H.T @ Wn)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
+    m8 = min(8, Q.shape[1])
+    if np.max(np.abs(Q[:, :m8].T @ Q[:, :m8] - np.eye(m8))) > 1e-10:
+        E, Rq = np.linalg.eigh(Q.T @ Q)
+        Q = Q @ (Rq / np.sqrt(E)[None, :]) @ Rq.T
+        QtW = Q.T @ Wn / np.sqrt(d)
     lam = S2 + c.s_t2
     vt = c.b_t * QtW
-    M = c.alpha * jnp.asarray(S) + c.b_t**2 * jnp.eye(d)
-    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * jnp.eye(Q.shape[1])
+    M = c.alpha * np.asarray(S) + c.b_t**2 * np.eye(d)
+    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(Q.shape[1])
+    lam, Q, vt, upop_t = (jnp.asarray(x) for x in (lam, Q, vt, upop_t))
     complete = Q.shape[1] == p
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
                        l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,

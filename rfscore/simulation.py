@@ -152,7 +152,6 @@ class _Cfg(NamedTuple):
     s2: float
     v2: float
     optimizer: str
-    lr: float
     block: int
 
 
@@ -212,14 +211,17 @@ def _grad(cfg: _Cfg, arr, B, key):
     return 2 * sq * R.T @ phi / (N * d)
 
 
-def _optimizer(cfg: _Cfg):
-    return optax.sgd(cfg.lr) if cfg.optimizer == "gd" else optax.adam(cfg.lr)
+def _optimizer(cfg: _Cfg, lr):
+    return optax.sgd(lr) if cfg.optimizer == "gd" else optax.adam(lr)
 
 
 @partial(jax.jit, static_argnums=0)
-def _run_block(cfg: _Cfg, arr, carry, start, steps, rec, key):
-    """cfg.block steps of the optimiser (lax.scan), writing exact losses at the steps in ``rec``."""
-    opt = _optimizer(cfg)
+def _run_block(cfg: _Cfg, arr, carry, start, steps, rec, key, lr):
+    """cfg.block steps of the optimiser (lax.scan), writing exact losses at the steps in ``rec``.
+
+    Compiled once per static configuration; lr, steps, start and the records are traced.
+    """
+    opt = _optimizer(cfg, lr)
     rp = math.sqrt(cfg.p)
     scale = cfg.d**2 / rp  # d² ∇_A L̂ = (d²/√p) ∇_B L̂
 
@@ -249,7 +251,7 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer: str = "
     noise_samples: m ≥ 1 fresh noise samples per data point per step, or None for the
     exact noise average (deterministic GD on (L1)); record: number of log-spaced record
     points; key: JAX PRNG key of the noise (same key → same run); A0 (d,p): start (default 0);
-    block: steps per compiled `lax.scan` chunk (progress bar between chunks).
+    block: steps per compiled `lax.scan` chunk (default min(steps, 256); progress bar between chunks).
     GD is refused (InputError on 'lr') unless η (2Δ/ψ_p) λ_max(U) < 2; a run whose losses
     become non-finite raises ConvergenceError.
     """
@@ -270,21 +272,21 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer: str = "
         raise InputError("A0", f"must be a finite (d, p) = {(d, p)} array")
 
     rec = record_steps(steps, record)
-    block = int(block or max(1, min(steps, math.ceil(steps / 100))))
+    block = int(block or min(steps, 256))
     if prob.model == "exact":
         b = s2 = v2 = 0.0
     else:
         c = prob.factors.constants
         b, s2, v2 = float(c.b_t), float(c.s_t2), float(c.v_t2)
     cfg = _Cfg(prob.model, prob.activation, 0 if noise_samples is None else noise_samples, d, p, prob.n,
-               float(prob.delta_t), float(prob.t), b, s2, v2, optimizer, float(lr), block)
+               float(prob.delta_t), float(prob.t), b, s2, v2, optimizer, block)
     arr = _arrays(prob)
-    carry = (A, _optimizer(cfg).init(A), jnp.asarray(0), jnp.full((rec.size, 2), jnp.nan))
+    carry = (A, _optimizer(cfg, lr).init(A), jnp.asarray(0), jnp.full((rec.size, 2), jnp.nan))
     rec_j, steps_j = jnp.asarray(np.append(rec, -1)), jnp.asarray(steps)
     show = (steps >= 20 * block and steps * p * d > 5e8) if progress is None else progress
     with tqdm(total=steps, desc=f"{optimizer} p={p}", unit="step", disable=not show, leave=False) as bar:
         for start in range(0, steps, block):
-            carry = _run_block(cfg, arr, carry, jnp.asarray(start), steps_j, rec_j, key)
+            carry = _run_block(cfg, arr, carry, jnp.asarray(start), steps_j, rec_j, key, jnp.asarray(lr))
             bar.update(min(block, steps - start))
     out = np.asarray(carry[3])
     train, test = out[:, 0], out[:, 1]

@@ -1,0 +1,73 @@
+"""Paper Fig. 5A-B: score error (A) and train/test losses (B) vs training time τ.
+
+Several ψ_n at fixed ψ_p, Gaussian-equivalent model (G4)-(G6) at finite d: closed-form
+trajectories (D3)-(D4), (L3) as lines (thin-SVD eigensystem) and simulated GD on the
+sampled-noise loss (same W, X, Ω; fresh noise every step) as markers. The dotted line in
+B is L_opt = 1 - Δ Tr(Σ_t^{-1})/d: a train loss below it is memorisation.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ..dynamics import trajectory
+from ..io import write_result
+from ..matrices import gep_eigensystem, sample_inputs
+from ..simulation import simulate, training_problem
+from .style import figure, save
+
+# GD on the sampled-noise loss has a fluctuation floor ∝ η/m above the flow (theory/dynamics.md
+# §6): lr_frac = η/η_max and m noise samples per point are chosen to keep it below the curves.
+FULL = dict(d=10, psi_p=32.0, psi_ns=(2.0, 4.0, 8.0), t=0.01, tau_max=5e5, lr_frac=0.25, noise_samples=4, record=24)
+QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5, lr_frac=0.25, noise_samples=8, record=14)
+
+
+def make(out_dir: Path, quick: bool = False) -> dict:
+    """Write fig5ab_dynamics.png (+ fig5ab_data.csv) into ``out_dir``; return the manifest entry."""
+    cfg = QUICK if quick else FULL
+    out_dir = Path(out_dir)
+    tau = np.geomspace(1.0, cfg["tau_max"], 300)
+    fig, (axA, axB) = figure(1, 2, figsize=(9.5, 3.8))
+    rows = {k: [] for k in ("psi_n", "kind", "tau", "train_loss", "test_loss", "score_error")}
+    l_opt = None
+    for i, psi_n in enumerate(cfg["psi_ns"]):
+        col = f"C{i}"
+        W, X, ko = sample_inputs(jax.random.PRNGKey(i), d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
+        es = gep_eigensystem(W, X, t=cfg["t"], key=ko)
+        tr = trajectory(es, tau)
+        prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
+        lr = cfg["lr_frac"] * prob.max_stable_lr()
+        steps = int(np.ceil(cfg["tau_max"] / lr))
+        sim = simulate(prob, lr=lr, steps=steps, noise_samples=cfg["noise_samples"], record=cfg["record"], key=jax.random.PRNGKey(100 + i))
+        sel = sim.tau >= tau[0]
+        l_opt = tr.l_opt
+        axA.loglog(tr.tau, tr.score_error, color=col, label=f"ψ_n = {psi_n:g}")
+        axA.loglog(sim.tau[sel], sim.score_error[sel], "o", ms=3.5, mfc="none", color=col)
+        axB.semilogx(tr.tau, tr.test_loss, color=col, label=f"test, ψ_n = {psi_n:g}")
+        axB.semilogx(tr.tau, tr.train_loss, "--", color=col, label=f"train, ψ_n = {psi_n:g}")
+        axB.semilogx(sim.tau[sel], sim.test_loss[sel], "o", ms=3.5, mfc="none", color=col)
+        axB.semilogx(sim.tau[sel], sim.train_loss[sel], "^", ms=3.5, mfc="none", color=col)
+        for kind, res in (("closed_form", tr), ("simulated_gd", sim)):
+            n = res.tau.size
+            rows["psi_n"] += [psi_n] * n
+            rows["kind"] += [kind] * n
+            for k in ("tau", "train_loss", "test_loss", "score_error"):
+                rows[k] += list(getattr(res, k))
+    axA.set(xlabel="τ", ylabel="$E_{score}$ (distance to the true score)", title="A")
+    axA.legend(title=f"lines: closed form\nmarkers: GD, η = {cfg['lr_frac']:g} η_max,\n{cfg['noise_samples']} noise samples/point",
+               title_fontsize=8)
+    axB.axhline(l_opt, color="k", ls=":", lw=1.2)
+    axB.annotate("$L_{opt} = 1 - Δ\\,\\mathrm{Tr}\\,Σ_t^{-1}/d$", (tau[0], l_opt), xytext=(2, -11),
+                 textcoords="offset points", fontsize=8)
+    lo = min(min(rows["train_loss"]), l_opt)
+    axB.set(xlabel="τ", ylabel="loss", title="B", ylim=(lo - 0.1 * (1 - lo), 1.0 + 0.5 * (1 - lo)))
+    axB.legend(ncol=2, fontsize=7)
+    fig.suptitle(f"Training dynamics at finite size (GEP model, d = {cfg['d']}, ψ_p = {cfg['psi_p']:g}, "
+                 f"t = {cfg['t']:g}, tanh)", fontsize=10)
+    png = save(fig, out_dir / "fig5ab_dynamics.png")
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+    params.update(model="gep", activation="tanh", optimizer="gd", quick=quick)
+    csv = write_result(out_dir / "fig5ab_data.csv", rows, params, l_opt=l_opt)
+    return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "parameters": params}

@@ -1,0 +1,112 @@
+"""`rfscore dynamics` and `rfscore simulate`: outputs and bad input (exit 2, one line, no files)."""
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from rfscore.cli import main
+from rfscore.dynamics import trajectory
+from rfscore.matrices import sample_eigensystem
+
+BASE = ["--t", "0.1", "--model", "gep"]
+
+
+def _run(capsys, argv):
+    rc = main(argv)
+    return rc, capsys.readouterr().err.strip()
+
+
+def test_dynamics_outputs_match_api(tmp_path, capsys):
+    out = tmp_path / "traj.csv"
+    rc, _ = _run(capsys, ["dynamics", "--d", "4", "--psi-p", "3", "--psi-n", "2", *BASE, "--seed", "3",
+                          "--tau-min", "1", "--tau-max", "1e4", "--num", "5", "--out", str(out),
+                          "--plot", str(tmp_path / "traj.png")])
+    assert rc == 0 and (tmp_path / "traj.png").stat().st_size > 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "tau,train_loss,test_loss,score_error" and len(lines) == 6
+    data = np.loadtxt(out, delimiter=",", skiprows=1)
+    es = sample_eigensystem(jax.random.PRNGKey(3), d=4, psi_p=3, psi_n=2, t=0.1, model="gep")
+    tr = trajectory(es, data[:, 0])
+    np.testing.assert_allclose(data[:, 1:], np.c_[tr.train_loss, tr.test_loss, tr.score_error], rtol=1e-12)
+    meta = json.loads((tmp_path / "traj.json").read_text())
+    assert meta["parameters"]["p"] == 12 and meta["parameters"]["n"] == 8 and "rfscore_version" in meta
+    assert "created_utc" in meta and meta["l_opt"] == pytest.approx(es.l_opt)
+
+
+def test_data_and_weights_fix_sizes(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((8, 4)), rng.standard_normal((12, 4))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "W.npy", W)
+    out = tmp_path / "a.csv"
+    files = ["--data", str(tmp_path / "X.npy"), "--weights", str(tmp_path / "W.npy")]
+    rc, _ = _run(capsys, ["dynamics", *BASE, *files, "--tau-min", "1", "--tau-max", "10", "--num", "3",
+                          "--out", str(out)])
+    assert rc == 0
+    p = json.loads((tmp_path / "a.json").read_text())["parameters"]
+    assert (p["d"], p["p"], p["n"]) == (4, 12, 8)
+    # contradicting values: error naming both
+    for extra, names in ((["--d", "6"], ("--d", "--data")), (["--psi-n", "3"], ("--psi-n", "--data")),
+                         (["--psi-p", "4"], ("--psi-p", "--weights"))):
+        rc, err = _run(capsys, ["dynamics", *BASE, *files, *extra, "--tau-min", "1", "--tau-max", "10",
+                                "--num", "3", "--out", str(tmp_path / "b.csv")])
+        assert rc == 2 and len(err.splitlines()) == 1 and all(n in err for n in names), err
+    assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b.json").exists()
+
+
+def test_simulate_outputs_and_unstable_lr(tmp_path, capsys):
+    out = tmp_path / "run.csv"
+    common = ["simulate", "--d", "4", "--psi-p", "3", "--psi-n", "2", *BASE, "--steps", "30", "--record", "4"]
+    rc, _ = _run(capsys, [*common, "--lr", "0.5", "--out", str(out)])
+    assert rc == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "step,tau,train_loss,test_loss,score_error" and lines[-1].startswith("30,15.0,")
+    rc, err = _run(capsys, [*common, "--lr", "1e6", "--out", str(tmp_path / "bad.csv")])
+    assert rc == 2 and "--lr" in err and "need lr <" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bad.csv").exists() and not (tmp_path / "bad.json").exists()
+
+
+def _bad_inputs(tmp_path):
+    d = tmp_path
+    np.save(d / "X1.npy", np.ones(5))
+    np.save(d / "Xnan.npy", np.full((4, 3), np.nan))
+    np.save(d / "X.npy", np.ones((4, 3)))
+    np.save(d / "Sasym.npy", np.array([[1, 0.5, 0], [0, 1, 0], [0, 0, 1.0]]))
+    np.save(d / "S2.npy", np.eye(2))
+    (d / "junk.npy").write_text("not an array")
+    X = ["--data", str(d / "X.npy")]
+    return [
+        (["--data", str(d / "junk.npy")], "--data"),
+        (["--data", str(d / "missing.npy")], "--data"),
+        (["--data", str(d / "X1.npy")], "--data"),
+        (["--data", str(d / "Xnan.npy")], "--data"),
+        ([*X, "--sigma-matrix", str(d / "Sasym.npy")], "--sigma-matrix"),
+        ([*X, "--sigma-matrix", str(d / "S2.npy")], "--sigma-matrix"),
+        ([*X, "--sigma-matrix", str(d / "S2.npy"), "--sigma-spectrum", "1:1"], "--sigma-matrix"),
+        (["--psi-n", "2"], "--d"),
+    ]
+
+
+def test_bad_input_exits_2_without_output(tmp_path, capsys):
+    for extra, opt in _bad_inputs(tmp_path):
+        out = tmp_path / "o.csv"
+        rc, err = _run(capsys, ["dynamics", *BASE, "--psi-p", "2", *extra, "--tau-min", "1", "--tau-max", "10",
+                                "--num", "3", "--out", str(out)])
+        assert rc == 2 and len(err.splitlines()) == 1 and opt in err, (extra, err)
+        assert not out.exists() and not (tmp_path / "o.json").exists()
+    rc, err = _run(capsys, ["dynamics", *BASE, "--d", "3", "--psi-p", "2", "--psi-n", "1", "--tau-min", "10",
+                            "--tau-max", "1", "--num", "3", "--out", str(tmp_path / "o.csv")])
+    assert rc == 2 and "--tau-max" in err
+
+
+def test_sigma_spectrum_blocks_in_order(tmp_path, capsys):
+    # --sigma-spectrum '0.5:0.5,2:0.5' at d = 4 means Σ = diag(0.5, 0.5, 2, 2): same as the matrix file
+    np.save(tmp_path / "S.npy", np.diag([0.5, 0.5, 2.0, 2.0]))
+    outs = []
+    for i, opt in enumerate((["--sigma-spectrum", "0.5:0.5,2:0.5"], ["--sigma-matrix", str(tmp_path / "S.npy")])):
+        out = tmp_path / f"s{i}.csv"
+        assert main(["dynamics", "--d", "4", "--psi-p", "3", "--psi-n", "2", *BASE, *opt, "--tau-min", "1",
+                     "--tau-max", "100", "--num", "3", "--out", str(out)]) == 0
+        outs.append(np.loadtxt(out, delimiter=",", skiprows=1))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)

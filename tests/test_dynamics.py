@@ -1,0 +1,135 @@
+"""Closed-form trajectories (D2)-(D4), (L3) against independent finite-size computations."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from rfscore.covariance import SigmaSpectrum
+from rfscore.dynamics import modes, readout, trajectory
+from rfscore.errors import InputError
+from rfscore.matrices import (Eigensystem, eigensystem, exact_matrices, gep_eigensystem, gep_matrices,
+                              sample_eigensystem, sample_inputs)
+from rfscore.timescales import spectrum_peaks
+
+SIGMA = SigmaSpectrum((0.5, 1.5), (0.5, 0.5))
+
+
+@pytest.fixture(scope="module")
+def small():
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=3, psi_n=2, sigma=SIGMA)
+    m = exact_matrices(W, X, t=0.2, sigma=SIGMA)
+    return m, eigensystem(m, X.shape[0])
+
+
+def _losses(m, B):
+    """(L1)-(L2) evaluated directly from the matrices at readout B = A/√p."""
+    d, dl = m.d, m.delta_t
+    tr = 1 + dl * np.trace(B @ m.U @ B.T) / d + 2 * np.sqrt(dl) * np.trace(B @ m.V) / d
+    te = 1 + dl * np.trace(B @ m.U_pop @ B.T) / d + 2 * np.sqrt(dl) * np.trace(B @ m.V_pop) / d
+    return tr, te
+
+
+@pytest.mark.parametrize("with_A0", [False, True])
+def test_closed_form_matches_ode_integration(small, with_A0):
+    # Integrate (D1) dB/dτ = -(2Δ/ψ_p)(B U + Vᵀ/√Δ) with an implicit solver (rtol 1e-10) and
+    # evaluate (L1)-(L2) directly: independent of the eigendecomposition route.
+    m, es = small
+    U, V = np.asarray(m.U), np.asarray(m.V)
+    d, p = m.d, m.p
+    c = 2 * m.delta_t / (p / d)
+    A0 = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (d, p))) if with_A0 else np.zeros((d, p))
+    rhs = lambda s, b: (-c * (b.reshape(d, p) @ U + V.T / np.sqrt(m.delta_t))).ravel()  # noqa: E731
+    tau = np.geomspace(0.5, 2e4, 9)
+    jac = -c * np.kron(np.eye(d), U)  # b is B flattened row-major: (bU)_{ij} = Σ_l b_il U_lj
+    sol = solve_ivp(rhs, (0, tau[-1]), A0.ravel() / np.sqrt(p), t_eval=tau, method="Radau", rtol=1e-10,
+                    atol=1e-12, jac=jac)
+    ref = np.array([_losses(m, sol.y[:, i].reshape(d, p)) for i in range(tau.size)])
+    tr = trajectory(es, tau, A0=A0 if with_A0 else None)
+    np.testing.assert_allclose(tr.train_loss, ref[:, 0], rtol=1e-7)
+    np.testing.assert_allclose(tr.test_loss, ref[:, 1], rtol=1e-7)
+    np.testing.assert_allclose(tr.score_error, (ref[:, 1] - m.l_opt) / m.delta_t, rtol=1e-6)
+    # and the readout (D2) itself
+    np.testing.assert_allclose(np.asarray(readout(es, tau[4], A0 if with_A0 else None)) / np.sqrt(p),
+                               sol.y[:, 4].reshape(d, p), rtol=1e-6, atol=1e-9)
+
+
+def test_tau_inf_is_ridgeless_minimiser(small):
+    m, es = small
+    B = -np.linalg.solve(np.asarray(m.U), np.asarray(m.V)).T / np.sqrt(m.delta_t)  # B* = -VᵀU⁻¹/√Δ
+    tr, te = _losses(m, B)
+    out = trajectory(es, [1e3, np.inf])
+    np.testing.assert_allclose([out.train_loss[1], out.test_loss[1]], [tr, te], rtol=1e-10)
+    assert out.train_loss[1] < out.train_loss[0]
+
+
+def test_tiny_eigenvalues_are_stable():
+    # λ = 1e-20 must give (1 - e^{-2cλτ})/λ = 2cτ (no 0/0); compare with the analytic limit.
+    d, k = 2, 3
+    lam = jnp.array([1e-20, 1e-9, 1.0])
+    vt = jnp.array([[0.3, 0.1], [0.2, -0.4], [0.5, 0.5]])
+    es = Eigensystem(lam=lam, Q=jnp.eye(k), vt=vt, vpop_t=vt, upop_t=jnp.eye(k), t=0.1, delta_t=0.2,
+                     l_opt=0.9, p=k, d=d, n=2)
+    tau = np.array([1.0, 10.0])
+    c = 2 * 0.2 / (k / d)
+    tr = trajectory(es, tau)
+    vv = np.sum(np.asarray(vt) ** 2, axis=1)
+    lam_ = np.asarray(lam)
+    drop = vv[0] * 2 * c * tau + vv[1] * (-np.expm1(-2 * c * 1e-9 * tau)) / 1e-9 + vv[2] * (1 - np.exp(-2 * c * tau))
+    np.testing.assert_allclose(tr.train_loss, 1 - drop / d, rtol=1e-13)
+    f = -np.expm1(-c * lam_[None, :] * tau[:, None]) / lam_[None, :]
+    np.testing.assert_allclose(tr.test_loss, 1 + (f**2 @ vv - 2 * f @ vv) / d, rtol=1e-13)
+    assert np.all(np.isfinite(modes(es).timescale_spectrum(tau)))
+
+
+def test_modes_reassemble_train_loss(small):
+    m, es = small
+    md = modes(es)
+    tau = np.geomspace(1, 1e4, 5)
+    # L_train = 1 - Σ weight_k (1 - e^{-2τ/timescale_k}) (per-mode decomposition of (D3))
+    recon = 1 - (md.weight[None, :] * -np.expm1(-2 * tau[:, None] / md.timescale[None, :])).sum(axis=1)
+    np.testing.assert_allclose(recon, trajectory(es, tau).train_loss, rtol=1e-12)
+    np.testing.assert_allclose(md.timescale, (m.p / m.d) / (2 * m.delta_t * md.eigenvalue))
+
+
+def test_exact_and_gep_approach_each_other_as_d_grows():
+    # Same W, X for both models; the gap in score error, averaged over 3 seeds and a
+    # τ grid, must shrink from d = 6 to d = 24 (Gaussian equivalence is a large-d statement).
+    tau = np.geomspace(1, 1e3, 8)
+    gaps = []
+    for d in (6, 24):
+        g = []
+        for seed in range(3):
+            W, X, ko = sample_inputs(jax.random.PRNGKey(seed), d=d, psi_p=2, psi_n=1)
+            ex = trajectory(eigensystem(exact_matrices(W, X, t=0.1, max_order=12), X.shape[0]), tau)
+            ge = trajectory(gep_eigensystem(W, X, t=0.1, key=ko), tau)
+            g.append(np.mean(np.abs(ex.score_error - ge.score_error) / ge.score_error))
+        gaps.append(np.mean(g))
+    assert gaps[1] < 0.6 * gaps[0], gaps
+
+
+def test_memorisation_after_generalisation_plateau():
+    # ψ_p ≫ ψ_n ≫ 1: the train loss stays above L_opt through the generalisation
+    # time τ_gen, memorisation (train < L_opt, test rising) comes much later.
+    es = sample_eigensystem(jax.random.PRNGKey(0), d=8, psi_p=64, psi_n=8, t=0.01, model="gep")
+    tau = np.geomspace(0.1, 1e8, 200)
+    tr = trajectory(es, tau)
+    tau_gen, tau_mem = spectrum_peaks(tau, modes(es).timescale_spectrum(tau))
+    assert tau_mem > 100 * tau_gen
+    assert np.all(tr.train_loss[tau <= tau_gen] > tr.l_opt)
+    i_best = int(np.argmin(tr.score_error))
+    assert tau[i_best] > tau_gen
+    final_gap = tr.l_opt - tr.train_loss[-1]
+    assert final_gap > 0
+    assert abs(tr.train_loss[i_best] - tr.l_opt) < 0.1 * final_gap  # the train loss is still ≈ L_opt at the test minimum
+    assert tr.score_error[-1] > 10 * tr.score_error[i_best]  # the test loss rises: memorisation
+
+
+def test_bad_tau_and_A0(small):
+    m, es = small
+    with pytest.raises(InputError) as e:
+        trajectory(es, [1.0, -1.0])
+    assert e.value.arg == "tau"
+    with pytest.raises(InputError) as e:
+        trajectory(es, [1.0], A0=np.zeros((3, 3)))
+    assert e.value.arg == "A0"

@@ -1,0 +1,114 @@
+"""Finite-size matrices (theory-brief §3-§4) against independent brute-force averages."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rfscore.covariance import SigmaSpectrum
+from rfscore.dynamics import trajectory
+from rfscore.errors import InputError
+from rfscore.matrices import (eigensystem, exact_matrices, gep_eigensystem, gep_matrices, sample_data,
+                              sample_inputs, sample_weights)
+
+T = 0.3
+SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))  # non-isotropic: diag(0.5, 0.5, 2, 2) at d = 4
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    d, p, n = 4, 5, 3
+    S = SIGMA.matrix(d)
+    W = sample_weights(jax.random.PRNGKey(0), p, d)
+    X = sample_data(jax.random.PRNGKey(1), n, S)
+    return W, X, S, exact_matrices(W, X, t=T, sigma=SIGMA, max_order=60)
+
+
+def _mc_check(exact, samples, tol_sigmas=5.0):
+    """|exact - mean| <= tol_sigmas standard errors (+ 1e-12), entrywise; samples: (N, ...)."""
+    mean = samples.mean(axis=0)
+    se = samples.std(axis=0) / np.sqrt(samples.shape[0])
+    assert np.all(np.abs(np.asarray(exact) - mean) <= tol_sigmas * se + 1e-12), np.max(np.abs(exact - mean) / se)
+
+
+def test_exact_matrices_match_monte_carlo(tiny):
+    # Independent brute force: draw the noise (and x for the population matrices) and
+    # average φφᵀ, φξᵀ. 1e5 draws per average, so each entry has a standard error we
+    # estimate from the same draws; 5 standard errors over ~70 entries fails by chance
+    # with probability < 1e-4.
+    W, X, S, m = tiny
+    d, p, n = W.shape[1], W.shape[0], X.shape[0]
+    dl = -np.expm1(-2 * T)
+    rng = np.random.default_rng(0)
+    W_, X_ = np.asarray(W), np.asarray(X)
+    N = 100_000
+    xi = rng.standard_normal((N, d))
+    nu = np.arange(N) % n
+    phi = np.tanh((np.exp(-T) * X_[nu] + np.sqrt(dl) * xi) @ W_.T / np.sqrt(d))
+    _mc_check(m.U, phi[:, :, None] * phi[:, None, :])
+    _mc_check(m.V, phi[:, :, None] * xi[:, None, :])
+    x = rng.standard_normal((N, d)) @ np.linalg.cholesky(S).T
+    phi = np.tanh((np.exp(-T) * x + np.sqrt(dl) * xi) @ W_.T / np.sqrt(d))
+    _mc_check(m.U_pop, phi[:, :, None] * phi[:, None, :])
+    _mc_check(m.V_pop, phi[:, :, None] * xi[:, None, :])
+    # the check has power: the GEP surrogate at this tiny size is off by many standard errors
+    g = gep_matrices(W, X, t=T, sigma=SIGMA)
+    se = (phi[:, :, None] * phi[:, None, :]).std(axis=0) / np.sqrt(N)
+    assert np.max(np.abs(np.asarray(g.U_pop) - np.asarray(m.U_pop)) / se) > 20
+
+
+def test_truncation_bound_honoured(tiny):
+    # d = 4 makes the correlations r_ij large (slow Mehler convergence): a severe case.
+    W, X, S, m = tiny
+    assert m.truncation_bound <= 1e-8
+    for order in (1, 2, 4):
+        low = exact_matrices(W, X, t=T, sigma=SIGMA, max_order=order)
+        err = max(float(jnp.max(jnp.abs(low.U - m.U))), float(jnp.max(jnp.abs(low.U_pop - m.U_pop))))
+        assert low.mehler_order == order
+        assert err <= low.truncation_bound + m.truncation_bound
+        assert err > 1e-3 * low.truncation_bound  # the bound is not vacuous
+
+
+def test_thin_and_full_gep_give_same_trajectories():
+    # thin path (k = n + d kept modes, rest at s_t²) vs the full p×p eigendecomposition of (G4)
+    W, X, ko = sample_inputs(jax.random.PRNGKey(3), d=6, psi_p=8, psi_n=2, sigma=SIGMA)
+    kw = dict(t=0.05, sigma=SIGMA, key=ko)
+    full, thin = gep_eigensystem(W, X, thin=False, **kw), gep_eigensystem(W, X, **kw)
+    assert full.complete and not thin.complete and thin.lam.size == 6 + 12
+    tau = np.geomspace(0.1, 1e7, 15)
+    A0 = jax.random.normal(jax.random.PRNGKey(4), (6, 48))
+    for A in (None, A0):
+        a, b = trajectory(full, tau, A), trajectory(thin, tau, A)
+        np.testing.assert_allclose(b.train_loss, a.train_loss, rtol=1e-11)
+        np.testing.assert_allclose(b.test_loss, a.test_loss, rtol=1e-11)
+    # and the full path's eigen-quantities are those of the assembled (G4)-(G6) matrices
+    m = gep_matrices(W, X, **kw)
+    np.testing.assert_allclose(np.sort(full.lam), np.linalg.eigvalsh(np.asarray(m.U)), rtol=1e-10)
+
+
+def test_gep_uses_sigma():
+    W, X, ko = sample_inputs(jax.random.PRNGKey(5), d=4, psi_p=2, psi_n=1, sigma=SIGMA)
+    a = gep_matrices(W, X, t=T, sigma=SIGMA, key=ko)
+    b = gep_matrices(W, X, t=T, sigma=SIGMA.matrix(4), key=ko)
+    np.testing.assert_allclose(a.U_pop, b.U_pop, rtol=1e-13)
+    iso = gep_matrices(W, X, t=T, key=ko)
+    assert float(jnp.max(jnp.abs(iso.U_pop - a.U_pop))) > 1e-2
+
+
+def test_bad_inputs():
+    W = sample_weights(jax.random.PRNGKey(0), 5, 4)
+    X = sample_data(jax.random.PRNGKey(1), 3, np.eye(4))
+    with pytest.raises(InputError) as e:
+        exact_matrices(W, X[:, :3], t=T)
+    assert e.value.arg == "data"
+    with pytest.raises(InputError) as e:
+        exact_matrices(W.at[0, 0].set(jnp.nan), X, t=T)
+    assert e.value.arg == "weights"
+    with pytest.raises(InputError) as e:
+        gep_matrices(W, X.at[1, 1].set(jnp.inf), t=T)
+    assert e.value.arg == "data"
+    with pytest.raises(InputError) as e:
+        gep_eigensystem(W, X, t=T, sigma=-np.eye(4))
+    assert e.value.arg == "sigma_matrix"
+    with pytest.raises(InputError) as e:
+        exact_matrices(W, X, t=-1.0)
+    assert e.value.arg == "t"

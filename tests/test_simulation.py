@@ -1,0 +1,97 @@
+"""Simulated training (rfscore.simulation) against the closed form (D2)-(D4)."""
+import jax
+import numpy as np
+import pytest
+
+from rfscore.dynamics import trajectory
+from rfscore.errors import ConvergenceError, InputError
+from rfscore.matrices import eigensystem, gep_eigensystem, sample_inputs
+from rfscore.simulation import record_steps, simulate, training_problem
+
+
+@pytest.fixture(scope="module")
+def exact_problem():
+    W, X, ko = sample_inputs(jax.random.PRNGKey(1), d=6, psi_p=4, psi_n=2)
+    prob = training_problem(W, X, t=0.1, model="exact", max_order=16)
+    return prob, eigensystem(prob.matrices, prob.n)
+
+
+def _rel_dev(res, tr):
+    """max |L_sim - L_closed| over the run, in units of the total change of the closed-form loss."""
+    out = []
+    for k in ("train_loss", "test_loss"):
+        a, b = getattr(res, k), getattr(tr, k)
+        out.append(np.max(np.abs(a - b)) / (np.max(b) - np.min(b) + abs(1 - b[0])))
+    return max(out)
+
+
+def test_deterministic_gd_matches_flow_to_order_eta(exact_problem):
+    # GD on the noise-averaged loss: per mode (1 - x)^k vs e^{-kx}, x = ηcλ ≤ x_max, differ by
+    # at most x_max/(2e)·(relative), so the losses agree to O(x_max); here x_max = 0.02.
+    prob, es = exact_problem
+    lr = 0.01 * prob.max_stable_lr()  # x_max = η c λ_max = 0.02
+    res = simulate(prob, lr=lr, steps=3000, noise_samples=None, record=10)
+    dev = _rel_dev(res, trajectory(es, res.tau))
+    assert dev < 0.02 and dev > 1e-6  # O(x_max), and not identically equal (it is a different computation)
+
+
+def test_sampled_noise_gd_tracks_closed_form(exact_problem):
+    # Fresh noise each step: the sampled gradient is unbiased and linear in B, so E[B_k] is
+    # exactly deterministic GD and the loss excess is (Δ/d) Tr(U Cov B_k) = O(η). Hence the
+    # deviation from the flow must (i) be small and (ii) shrink when η is divided by 4
+    # (≈ ×1/4 for the systematic part, ×1/2 for the fluctuations).
+    prob, es = exact_problem
+    lr1 = 0.02 * prob.max_stable_lr()
+    devs = []
+    for lr, steps in ((lr1, 1000), (lr1 / 4, 4000)):
+        res = simulate(prob, lr=lr, steps=steps, noise_samples=1, record=8, key=jax.random.PRNGKey(3))
+        devs.append(_rel_dev(res, trajectory(es, res.tau)))
+    assert devs[0] < 0.1, devs  # measured ≈ 0.08 at η = 0.02 η_max, m = 1
+    assert devs[1] < 0.7 * devs[0], devs
+
+
+def test_gep_simulation_uses_the_same_model():
+    # GEP features built from the same Ω: deterministic GD must follow the thin-SVD closed form.
+    W, X, ko = sample_inputs(jax.random.PRNGKey(2), d=6, psi_p=12, psi_n=2)
+    prob = training_problem(W, X, t=0.05, model="gep", key=ko)
+    es = gep_eigensystem(W, X, t=0.05, key=ko)
+    assert not es.complete
+    # m = 2 samples at η = 0.01 η_max: deviation O(η/m), about half that of the exact-model test
+    res = simulate(prob, lr=0.01 * prob.max_stable_lr(), steps=2000, noise_samples=2, record=6)
+    assert _rel_dev(res, trajectory(es, res.tau)) < 0.05
+
+
+def test_adam_shows_generalisation_then_memorisation():
+    # ψ_p ≫ ψ_n: Adam first lowers the test loss (generalisation) and later fits the
+    # training set below L_opt while the test loss rises again (two timescales).
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=8, psi_p=32, psi_n=4)
+    prob = training_problem(W, X, t=0.01, model="gep", key=ko)
+    res = simulate(prob, lr=0.05, steps=6000, optimizer="adam", noise_samples=1, record=40,
+                   key=jax.random.PRNGKey(4))
+    i = int(np.argmin(res.score_error))
+    assert 0 < i < res.step.size - 1
+    assert res.score_error[-1] > 3 * res.score_error[i]
+    assert res.train_loss[-1] < res.l_opt < res.train_loss[0]
+
+
+def test_lr_stability(exact_problem):
+    prob, _ = exact_problem
+    lr_max = prob.max_stable_lr()
+    with pytest.raises(InputError) as e:
+        simulate(prob, lr=1.05 * lr_max, steps=10)
+    assert e.value.arg == "lr" and f"{lr_max:.6g}" in e.value.msg
+    # the bound is the right one: above it GD diverges (|1 - ηcλ_max| = 1.4), just below it converges
+    with pytest.raises(ConvergenceError):
+        simulate(prob, lr=1.2 * lr_max, steps=3000, noise_samples=None, check_stability=False, record=3)
+    res = simulate(prob, lr=0.95 * lr_max, steps=3000, noise_samples=None, record=3)
+    assert np.all(np.isfinite(res.train_loss))
+
+
+def test_record_steps_and_determinism(exact_problem):
+    r = record_steps(1000, 10)
+    assert r[0] == 1 and r[-1] == 1000 and np.all(np.diff(r) > 0)
+    prob, _ = exact_problem
+    a = simulate(prob, lr=1.0, steps=50, record=4, key=jax.random.PRNGKey(9))
+    b = simulate(prob, lr=1.0, steps=50, record=4, key=jax.random.PRNGKey(9), block=7)
+    np.testing.assert_array_equal(a.train_loss, b.train_loss)
+    np.testing.assert_allclose(a.tau, a.step * 1.0)
