@@ -43,10 +43,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         sim = simulate(prob, lr=lr, steps=steps, noise_samples=cfg["noise_samples"], record=cfg["record"], key=jax.random.PRNGKey(100 + i))
         sel = sim.tau >= tau[0]
         l_opt = tr.l_opt
-        axA.loglog(tr.tau, tr.score_error, color=col, label=f"ψ_n = {psi_n:g}")
+        axA.loglog(tr.tau, tr.score_error, color=col, label=rf"$\psi_n = {psi_n:g}$")
         axA.loglog(sim.tau[sel], sim.score_error[sel], "o", ms=3.5, mfc="none", color=col)
-        axB.semilogx(tr.tau, tr.test_loss, color=col, label=f"test, ψ_n = {psi_n:g}")
-        axB.semilogx(tr.tau, tr.train_loss, "--", color=col, label=f"train, ψ_n = {psi_n:g}")
+        axB.semilogx(tr.tau, tr.test_loss, color=col, label=rf"test, $\psi_n = {psi_n:g}$")
+        axB.semilogx(tr.tau, tr.train_loss, "--", color=col, label=rf"train, $\psi_n = {psi_n:g}$")
         axB.semilogx(sim.tau[sel], sim.test_loss[sel], "o", ms=3.5, mfc="none", color=col)
         axB.semilogx(sim.tau[sel], sim.train_loss[sel], "^", ms=3.5, mfc="none", color=col)
         for kind, res in (("closed_form", tr), ("simulated_gd", sim)):
@@ -55,16 +55,16 @@ def make(out_dir: Path, quick: bool = False) -> dict:
             rows["kind"] += [kind] * n
             for k in ("tau", "train_loss", "test_loss", "score_error"):
                 rows[k] += list(getattr(res, k))
-    axA.set(xlabel="τ", ylabel="$E_{score}$ (distance to the true score)", title="A")
-    axA.legend(title=f"lines: closed form\nmarkers: GD, η = {cfg['lr_frac']:g} η_max,\n{cfg['noise_samples']} noise samples/point",
+    axA.set(xlabel=r"$\tau$", ylabel="$E_{score}$ (distance to the true score)", title="A")
+    axA.legend(title="lines: closed form\n" + rf"markers: GD, $\eta$ = {cfg['lr_frac']:g} $\eta_{{max}}$," + f"\n{cfg['noise_samples']} noise samples/point",
                title_fontsize=8)
     axB.axhline(l_opt, color="k", ls=":", lw=1.2)
     axB.annotate("$L_{opt} = 1 - Δ\\,\\mathrm{Tr}\\,Σ_t^{-1}/d$", (tau[0], l_opt), xytext=(2, -11),
                  textcoords="offset points", fontsize=8)
     lo = min(min(rows["train_loss"]), l_opt)
-    axB.set(xlabel="τ", ylabel="loss", title="B", ylim=(lo - 0.1 * (1 - lo), 1.0 + 0.5 * (1 - lo)))
+    axB.set(xlabel=r"$\tau$", ylabel=r"$\mathcal{L}$", title="B", ylim=(lo - 0.1 * (1 - lo), 1.0 + 0.5 * (1 - lo)))
     axB.legend(ncol=2, fontsize=7)
-    fig.suptitle(f"Training dynamics at finite size (GEP model, d = {cfg['d']}, ψ_p = {cfg['psi_p']:g}, "
+    fig.suptitle(f"Training dynamics at finite size (GEP model, d = {cfg['d']}, $\\psi_p$ = {cfg['psi_p']:g}, "
                  f"t = {cfg['t']:g}, tanh)", fontsize=10)
     png = save(fig, out_dir / "fig5ab_dynamics.png")
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
