@@ -87,40 +87,43 @@ def check_tau(tau) -> np.ndarray:
 
 def _factors(lam, c, tau):
     """f_k(τ) = -expm1(-cλ_kτ)/λ_k (→ 1/λ_k at τ = inf) and e_k(τ) = e^{-cλ_kτ}, shape (T, k)."""
-    lam_tau = lam[None, :] * tau[:, None]
-    inf = jnp.isinf(tau)[:, None]
-    f = jnp.where(inf, 1.0 / lam[None, :], -jnp.expm1(-c * jnp.where(inf, 0.0, lam_tau)) / lam[None, :])
-    e = jnp.where(inf, 0.0, jnp.exp(-c * jnp.where(inf, 0.0, lam_tau)))
+    inf = np.isinf(tau)[:, None]
+    lam_tau = lam[None, :] * np.where(np.isinf(tau), 0.0, tau)[:, None]
+    f = np.where(inf, 1.0 / lam[None, :], -np.expm1(-c * lam_tau) / lam[None, :])
+    e = np.where(inf, 0.0, np.exp(-c * lam_tau))
     return f, e
 
 
-@jax.jit
+# The two loss kernels below are plain NumPy on purpose. Under jax.jit, XLA:CPU (jax 0.10.2)
+# fused `upop_t * (vt @ vt.T)` into the following dot and returned wrong test losses (errors of
+# O(1) in E_score, negative score errors) once T·k was large (k = 180, T ≥ 200);
+# tests/test_dynamics.py::test_score_error_nonnegative_on_long_grids guards against it. NumPy is
+# as fast here (two BLAS products) and needs no per-shape compilation.
 def _losses_zero(lam, vt, vpop_t, upop_t, c, d, tau):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
     f, _ = _factors(lam, c, tau)
-    vv = jnp.sum(vt**2, axis=1)
+    vv = np.sum(vt**2, axis=1)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
     K = upop_t * (vt @ vt.T)
-    test = 1.0 + jnp.sum((f @ K) * f, axis=1) / d - 2 * f @ jnp.sum(vt * vpop_t, axis=1) / d
+    test = 1.0 + np.sum((f @ K) * f, axis=1) / d - 2 * f @ np.sum(vt * vpop_t, axis=1) / d
     return train, test
 
 
-@jax.jit
 def _losses_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
     """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
     f, e = _factors(lam, c, tau)
-    vv = jnp.sum(vt**2, axis=1)
-    vy = jnp.sum(vt * y, axis=1)
-    yy = jnp.sum(y**2, axis=1)
-    sq = jnp.sqrt(dl)
+    vv = np.sum(vt**2, axis=1)
+    vy = np.sum(vt * y, axis=1)
+    yy = np.sum(y**2, axis=1)
+    sq = np.sqrt(dl)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d + (2 * sq * e * (1 - lam * f)) @ vy / d + dl * (e**2 * lam) @ yy / d
     # B(τ) q_k = -(f_k/√Δ) ṽ_k + e_k y_k, so Δ·B U_pop Bᵀ has the three Hadamard blocks below.
     K_vv = upop_t * (vt @ vt.T)
     K_vy = upop_t * (vt @ y.T)
     K_yy = upop_t * (y @ y.T)
-    quad = (jnp.sum((f @ K_vv) * f, axis=1) - 2 * sq * jnp.sum((f @ K_vy) * e, axis=1)
-            + dl * jnp.sum((e @ K_yy) * e, axis=1))
-    test = 1.0 + quad / d - 2 * f @ jnp.sum(vt * vpop_t, axis=1) / d + 2 * sq * e @ jnp.sum(vpop_t * y, axis=1) / d
+    quad = (np.sum((f @ K_vv) * f, axis=1) - 2 * sq * np.sum((f @ K_vy) * e, axis=1)
+            + dl * np.sum((e @ K_yy) * e, axis=1))
+    test = 1.0 + quad / d - 2 * f @ np.sum(vt * vpop_t, axis=1) / d + 2 * sq * e @ np.sum(vpop_t * y, axis=1) / d
     return train, test
 
 
@@ -134,9 +137,9 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
     """
     tau = check_tau(tau)
     c = _rate(es)
-    tj = jnp.asarray(tau)
+    lam, vt, vpop_t, upop_t = (np.asarray(x) for x in (es.lam, es.vt, es.vpop_t, es.upop_t))
     if A0 is None:
-        train, test = _losses_zero(es.lam, es.vt, es.vpop_t, es.upop_t, c, es.d, tj)
+        train, test = _losses_zero(lam, vt, vpop_t, upop_t, c, es.d, tau)
     else:
         A0 = jnp.asarray(A0, dtype=jnp.float64)
         if A0.shape != (es.d, es.p):
@@ -144,8 +147,8 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
         if not bool(jnp.all(jnp.isfinite(A0))):
             raise InputError("A0", "contains non-finite values")
         B0 = A0 / np.sqrt(es.p)
-        y = (B0 @ es.Q).T  # rows: B(0) q_k
-        train, test = _losses_init(es.lam, es.vt, es.vpop_t, es.upop_t, y, c, es.delta_t, es.d, tj)
+        y = np.asarray((B0 @ es.Q).T)  # rows: B(0) q_k
+        train, test = _losses_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau)
         if not es.complete:
             # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
             rest = max(float(jnp.sum(B0**2) - jnp.sum(y**2)), 0.0)

@@ -133,3 +133,26 @@ def test_bad_tau_and_A0(small):
     with pytest.raises(InputError) as e:
         trajectory(es, [1.0], A0=np.zeros((3, 3)))
     assert e.value.arg == "A0"
+
+
+def test_score_error_nonnegative_on_long_grids():
+    """E_score ≥ 0 and L_test equals the loss of the explicit readout on a 300-point grid.
+
+    Regression test: a jit-fused version of (D4) returned negative score errors at
+    k = n + d = 180 modes and T ≥ 200 τ points (XLA:CPU miscompile, see dynamics.py).
+    """
+    from rfscore.dynamics import readout
+    from rfscore.matrices import gep_eigensystem, gep_matrices, sample_inputs
+
+    d, psi_p, psi_n, t = 20, 64, 8, 0.01
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=d, psi_p=psi_p, psi_n=psi_n)
+    es = gep_eigensystem(W, X, t=t, key=ko)
+    m = gep_matrices(W, X, t=t, key=ko)
+    tau = np.logspace(0, 8, 300)
+    tr = trajectory(es, tau)
+    assert es.Q.shape[1] == 180 and np.all(tr.score_error >= 0)
+    U_pop, V_pop = np.asarray(m.U_pop), np.asarray(m.V_pop)
+    for i in (120, 180, 240):
+        B = np.asarray(readout(es, tau[i])) / np.sqrt(es.p)
+        test = 1 + m.delta_t / d * np.trace(B @ U_pop @ B.T) + 2 * np.sqrt(m.delta_t) / d * np.trace(B @ V_pop)
+        np.testing.assert_allclose(tr.test_loss[i], test, rtol=1e-9)
