@@ -1,8 +1,11 @@
-"""Asymptotic learning curves (A4)-(A5) over finite-size closed-form markers, and error vs d.
+"""Asymptotic learning curves (A4)-(A5) over finite-size simulation and closed-form markers, error vs d.
 
 fig_asymptotic_curves.png: excess train loss and score error, (L - L_opt)/Δ, against τ at
-ψ_p = 32 for several ψ_n: lines d → ∞ (theory/asymptotic.md), markers the seed-averaged
-finite-size curves ((G4)-(G6) sampled, (D3)-(D4)); τ_gen and τ_mem marked.
+ψ_p = 32 for several ψ_n: lines d → ∞ (theory/asymptotic.md); open markers the seed-averaged
+finite-size closed-form curves ((G4)-(G6) sampled, (D3)-(D4)); filled markers actual GD runs on
+the sampled-noise loss of the Gaussian-equivalent model (rfscore.simulation, theory/dynamics.md §6),
+one draw per ψ_n; τ_gen and τ_mem marked. The simulated runs (with the closed form of the same
+draw and the asymptotic value at each τ) go to fig_asymptotic_simulation.csv + .json.
 fig_asymptotic_error.png: rms relative deviation (over a τ grid) of the finite-size curves
 from the asymptotic ones against d, with a 1/d guide.
 """
@@ -17,7 +20,9 @@ from tqdm import tqdm
 
 from ..asymptotic import asymptotic_curves
 from ..dynamics import trajectory
-from ..matrices import sample_eigensystem
+from ..io import write_result
+from ..matrices import sample_eigensystem, sample_inputs
+from ..simulation import simulate, training_problem
 from .style import figure, save
 
 T, PSI_P = 0.01, 32.0
@@ -35,6 +40,48 @@ def _finite(psi_n, d, seeds, tau):
     return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
 
 
+# Simulated GD: the noise floor of sampled-noise GD is a positive O(η/m) excess (theory/dynamics.md
+# §6), measured ≈ 0.09 η/m at ψ_n = 4 and d = 12-20 (d-independent). One run from A = 0
+# per τ window, with η/m small enough that the floor stays below ~10 % of |E| in its window (or
+# < 0.1 absolute, 2 pt on the plot, where |E| < 1). Entries: (window end τ, η/m at ψ_n = 4).
+SIM_WINDOWS = ((3e3, 0.8), (1e4, 3.0), (3e4, 8.0), (1e5, 16.0))
+LR_CAP = 0.5  # η never above LR_CAP × the GD stability limit ψ_p/(Δ λ_max(U)) (theory/dynamics.md §7)
+
+
+def _simulated(psi_n, d, tau_end):
+    """GD runs on one draw: dict of columns, one row per recorded τ ≤ tau_end, the draw's closed form beside.
+
+    m = ⌈4/ψ_n⌉ noise samples per data point (N = nm ≥ 4d rows per step), η from SIM_WINDOWS
+    (the floor at ψ_n = 8, m = 1 is ≈ 0.055 η, relative to curves half as deep as at ψ_n = 4). Every window has the same number of record points, so the compiled
+    training block is shared by all windows of a ψ_n.
+    """
+    key = jax.random.PRNGKey(104729 * d + int(psi_n))  # seed 0 of `_finite` at this d
+    W, X, ko = sample_inputs(key, d=d, psi_p=PSI_P, psi_n=psi_n)
+    prob = training_problem(W, X, t=T, model="gep", key=ko)
+    es = sample_eigensystem(key, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)  # the same W, X, Ω
+    lr_max, m = prob.max_stable_lr(), int(np.ceil(4.0 / psi_n))
+    plan = [(end, min(LR_CAP * lr_max, rate)) for end, rate in SIM_WINDOWS if end <= tau_end]
+    plan = [(end, lr, int(np.ceil(end / lr))) for end, lr in plan]
+    record = int(min(12, 1 + np.log2(min(s for *_, s in plan))))  # ratio ≥ 2 between records: no duplicates
+    rows, lo = [], 1.0
+    for j, (end, lr, steps) in enumerate(plan):
+        res = simulate(prob, lr=lr, steps=steps, optimizer="gd", noise_samples=m, record=record,
+                       key=jax.random.fold_in(jax.random.PRNGKey(2718 + int(psi_n)), j), block=256)
+        keep = np.flatnonzero((res.tau > lo) & (res.tau >= 2 * lr))
+        cf = trajectory(es, res.tau[keep])
+        for i, k in enumerate(keep):
+            rows.append((j, lr, lr_max, steps, res.step[k], res.tau[k], (res.train_loss[k] - res.l_opt) / res.delta_t,
+                         (res.test_loss[k] - res.l_opt) / res.delta_t, res.score_error[k],
+                         cf.excess("train_loss")[i], cf.excess("test_loss")[i], cf.score_error[i]))
+        lo = end
+    names = ("window", "lr", "lr_max", "steps", "step", "tau", "sim_train_excess", "sim_test_excess",
+             "sim_score_error", "cf_train_excess", "cf_test_excess", "cf_score_error")
+    cols = {k: np.array(v) for k, v in zip(names, zip(*rows))}
+    full = lambda v, dt=float: np.full(len(rows), v, dt)  # noqa: E731
+    cols.update(psi_n=full(psi_n), d=full(d, int), p=full(prob.p, int), n=full(prob.n, int), noise_samples=full(m, int))
+    return cols
+
+
 def _seeds(base: int, d: int, d_mark: int) -> int:
     """More seeds at small d, so that the seed noise (≈ 1/(d √seeds)) stays below the bias."""
     return base * max(1, (2 * d_mark) // d) if d < d_mark else base
@@ -50,19 +97,23 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     tau_m = np.geomspace(3.0, 3e6, 13)
     curves = {pn: asymptotic_curves(tau, psi_p=PSI_P, psi_n=pn, t=T, check_quadrature=not quick) for pn in psi_ns}
     finite = {}
-    for pn, d in tqdm([(pn, d_mark) for pn in psi_ns] + [(4.0, d) for d in ds if d != d_mark], desc="finite size"):
-        finite[pn, d] = _finite(pn, d, _seeds(seeds, d, d_mark), tau_m)
+    for d in tqdm(ds, desc="finite size (closed form)"):
+        finite[4.0, d] = _finite(4.0, d, _seeds(seeds, d, d_mark), tau_m)
+    d_sim, tau_sim = (10, 3e3) if quick else (12, 1e5)  # quick: smaller d, shorter runs
+    sim = {pn: _simulated(pn, d_sim, tau_sim) for pn in tqdm(psi_ns, desc="simulated GD")}
 
     fig, ax = figure(figsize=(6.4, 4.2))
     colors = {2.0: "C0", 4.0: "C1", 8.0: "C2"}
     for pn in psi_ns:
         col = colors[pn]
         res = curves[pn]
-        F, _ = finite[pn, d_mark]
+        S = sim[pn]
         ax.plot(tau, res.excess("train_loss"), color=col, lw=1.5, label=rf"$\psi_n={pn:g}$")
         ax.plot(tau, res.score_error, color=col, lw=1.5, ls="--")
-        ax.plot(tau_m, F[0], "o", color=col, ms=4, mfc="none")
-        ax.plot(tau_m, F[1], "s", color=col, ms=4, mfc="none")
+        ax.plot(S["tau"], S["cf_train_excess"], "o", color=col, ms=6.5, mfc="none", mew=0.9)
+        ax.plot(S["tau"], S["cf_score_error"], "s", color=col, ms=6.5, mfc="none", mew=0.9)
+        ax.plot(S["tau"], S["sim_train_excess"], "o", color=col, ms=3.2)
+        ax.plot(S["tau"], S["sim_score_error"], "s", color=col, ms=3.2)
         marks = ((res.tau_gen, "v"), (res.tau_mem, "^")) if res.tau_mem > 1.5 * res.tau_gen else ((res.tau_gen, "D"),)
         for val, mk in marks:
             y = np.interp(np.log(val), np.log(tau), res.excess("train_loss"))
@@ -74,14 +125,17 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.axhline(0, color="k", lw=0.6)
     ax.plot([], [], "k-", label=r"train, $d\to\infty$")
     ax.plot([], [], "k--", label=r"score error, $d\to\infty$")
-    ax.plot([], [], "ko", mfc="none", ms=4, label=f"train, $d={d_mark}$")
-    ax.plot([], [], "ks", mfc="none", ms=4, label=f"score error, $d={d_mark}$")
+    ax.plot([], [], "ko", ms=3.2, label=f"train, simulated GD, $d={d_sim}$")
+    ax.plot([], [], "ks", ms=3.2, label=f"score error, simulated GD, $d={d_sim}$")
+    ax.plot([], [], "ko", mfc="none", ms=6.5, label="closed form (D3)-(D4), same draw")
     ax.plot([], [], "kv", ms=6, label=r"$\tau_{\rm gen}$")
     ax.plot([], [], "k^", ms=6, label=r"$\tau_{\rm mem}$")
     ax.plot([], [], "kD", ms=5, label=r"single peak ($\tau_{\rm gen}=\tau_{\rm mem}$)")
     ax.set(xlabel=r"training time $\tau$", ylabel=r"$(L - L_{\rm opt})/\Delta$",
-           title=rf"tanh, $t={T:g}$, $\psi_p={PSI_P:g}$: $d\to\infty$ (lines), $d={d_mark}$ ({seeds} seeds, markers)")
-    ax.legend(frameon=False, ncol=2, fontsize=7.5, loc="lower left")
+           title=(rf"tanh, $t={T:g}$, $\psi_p={PSI_P:g}$: $d\to\infty$ (lines); GD on sampled-noise loss, "
+                  rf"GEP, one draw, $d={d_sim}$" + (" [quick]" if quick else "")))
+    ax.title.set_fontsize(9)
+    ax.legend(frameon=False, ncol=2, fontsize=7, loc="lower left")
     files = [save(fig, out_dir / "fig_asymptotic_curves.png")]
 
     # error vs d at ψ_n = 4, with the seed-noise level of the same average
@@ -106,7 +160,20 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(frameon=False, fontsize=7)
     files.append(save(fig, out_dir / "fig_asymptotic_error.png"))
-    params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d_markers": d_mark, "seeds": seeds, "d_error": list(ds),
+    cols = {k: np.concatenate([sim[pn][k] for pn in psi_ns]) for k in sim[psi_ns[0]]}
+    for name, get in (("asym_train_excess", lambda r: r.excess("train_loss")), ("asym_score_error", lambda r: r.score_error)):
+        cols[name] = np.concatenate([np.interp(np.log(sim[pn]["tau"]), np.log(tau), get(curves[pn])) for pn in psi_ns])
+    dev = {f"psi_n={pn:g}": float(np.max(np.abs(sim[pn]["sim_train_excess"] - sim[pn]["cf_train_excess"])
+                                          / (np.abs(sim[pn]["cf_train_excess"]) + 1.0))) for pn in psi_ns}
+    sim_params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d": d_sim, "model": "gep", "optimizer": "gd",
+                  "tau_max": tau_sim, "windows_tau_end_lr": [w for w in SIM_WINDOWS if w[0] <= tau_sim],
+                  "lr_cap_fraction_of_stable": LR_CAP, "noise_samples": "ceil(4/psi_n)",
+                  "draw_key": "PRNGKey(104729*d + int(psi_n)) -> sample_inputs",
+                  "noise_key": "fold_in(PRNGKey(2718 + int(psi_n)), window)", "quick": quick}
+    files.append(str(write_result(out_dir / "fig_asymptotic_simulation.csv", cols, sim_params,
+                                  max_rel_dev_train_sim_vs_closed_form=dev)))
+    params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d_simulation": d_sim, "d_error_reference": d_mark,
+              "seeds": seeds, "d_error": list(ds),
               "seed_standard_error": noise.tolist(),
               "rms_deviation_train": err[:, 0].tolist(), "rms_deviation_score_error": err[:, 1].tolist(),
               "tau_gen": {str(k): v.tau_gen for k, v in curves.items()},
