@@ -30,17 +30,36 @@ MODELS = ("exact", "gep")
 
 
 # ----------------------------------------------------------------------------- sampling
+_BLOCK = 2**16
+
+
+@jax.jit
+def _normal_block(key, i):
+    return jax.random.normal(jax.random.fold_in(key, i), (_BLOCK,))
+
+
+def standard_normal(key, shape) -> np.ndarray:
+    """I.i.d. N(0,1) of any ``shape`` from ``key``, drawn in fixed-size blocks.
+
+    Block i is ``normal(fold_in(key, i), (2^16,))``: one compiled program serves every
+    shape (``jax.random.normal`` compiles once per shape, ~0.5 s, which dominated sweeps
+    over many sizes). Deterministic in (key, shape).
+    """
+    size = int(np.prod(shape))
+    blocks = [np.asarray(_normal_block(key, i)) for i in range(-(-size // _BLOCK))]
+    return (np.concatenate(blocks)[:size] if blocks else np.zeros(0)).reshape(shape)
+
+
 def sample_weights(key, p: int, d: int) -> jnp.ndarray:
     """Frozen first-layer weights W, shape (p, d), i.i.d. N(0, 1)."""
-    return jax.random.normal(key, (check_positive_int("p", p), check_positive_int("d", d)))
+    return jax.device_put(standard_normal(key, (check_positive_int("p", p), check_positive_int("d", d))))
 
 
 def sample_data(key, n: int, sigma) -> jnp.ndarray:
     """Training data X ~ N(0, Σ), shape (n, d). ``sigma`` is a (d, d) covariance."""
-    s = jnp.asarray(sigma)
-    chol = jnp.linalg.cholesky(s)
-    z = jax.random.normal(key, (check_positive_int("n", n), s.shape[0]))
-    return z @ chol.T
+    chol = np.linalg.cholesky(np.asarray(sigma, dtype=np.float64))  # NumPy: no per-shape compilation
+    z = standard_normal(key, (check_positive_int("n", n), chol.shape[0]))
+    return jax.device_put(z @ chol.T)
 
 
 def sigma_matrix(sigma, d: int) -> np.ndarray:
@@ -60,15 +79,17 @@ def l_opt(sigma: np.ndarray, t: float) -> float:
 
 
 def _check_shapes(W, X, sigma):
-    W = jnp.asarray(W, dtype=jnp.float64)
-    X = jnp.asarray(X, dtype=jnp.float64)
+    W = np.asarray(W, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
     if W.ndim != 2:
         raise InputError("weights", f"must have shape (p, d), got {W.shape}")
     if X.ndim != 2 or X.shape[1] != W.shape[1]:
         raise InputError("data", f"must have shape (n, d) with d = {W.shape[1]} (from the weights), got {X.shape}")
-    if not (bool(jnp.all(jnp.isfinite(W))) and bool(jnp.all(jnp.isfinite(X)))):
-        raise InputError("data" if not bool(jnp.all(jnp.isfinite(X))) else "weights", "contains non-finite values")
-    return W, X, sigma_matrix(sigma, W.shape[1])
+    if not np.all(np.isfinite(X)):
+        raise InputError("data", "contains non-finite values")
+    if not np.all(np.isfinite(W)):
+        raise InputError("weights", "contains non-finite values")
+    return jax.device_put(W), jax.device_put(X), sigma_matrix(sigma, W.shape[1])
 
 
 # ----------------------------------------------------------------------------- results
@@ -144,7 +165,6 @@ def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
     # NumPy (LAPACK) rather than eager JAX: no per-shape compilation of each small op.
     lam, Q = np.linalg.eigh(np.asarray(m.U))
     vt, vpop_t, upop_t = Q.T @ np.asarray(m.V), Q.T @ np.asarray(m.V_pop), Q.T @ np.asarray(m.U_pop) @ Q
-    lam, Q, vt, vpop_t, upop_t = (jnp.asarray(x) for x in (lam, Q, vt, vpop_t, upop_t))
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
                        t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)
 
@@ -152,13 +172,13 @@ def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
 # ----------------------------------------------------------------------------- (G4)-(G6)
 def gep_omega(key, p: int, n: int) -> jnp.ndarray:
     """Ω of (G4), shape (p, n), i.i.d. N(0,1): column ν is the fixed ω_ν of data point ν."""
-    return jax.random.normal(key, (p, n))
+    return jax.device_put(standard_normal(key, (p, n)))
 
 
 def _gep_parts(W, X, c: GEConstants, key):
     p, d = W.shape
     n = X.shape[0]
-    omega = gep_omega(key, p, n)
+    omega = np.asarray(gep_omega(key, p, n))
     G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
     return G, n, d
 
@@ -202,12 +222,15 @@ def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     W, X, S = _check_shapes(W, X, sigma)
     c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
+    # NumPy (BLAS) products: eager JAX would compile every op once per new shape.
+    W, X = np.asarray(W), np.asarray(X)
     G, n, d = _gep_parts(W, X, c, key)
     p = W.shape[0]
     WWt = W @ W.T / d
-    U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * jnp.eye(p)
-    U_pop = c.alpha * (W @ jnp.asarray(S) @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * jnp.eye(p)
+    U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * np.eye(p)
+    U_pop = c.alpha * (W @ S @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * np.eye(p)
     V = c.b_t * W / np.sqrt(d)
+    U, U_pop, V = jax.device_put(U), jax.device_put(U_pop), jax.device_put(V)
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V, t=c.t, delta_t=c.delta_t,
                               l_opt=l_opt(S, c.t), model="gep")
 
@@ -253,7 +276,6 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     vt = c.b_t * QtW
     M = c.alpha * np.asarray(S) + c.b_t**2 * np.eye(d)
     upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(Q.shape[1])
-    lam, Q, vt, upop_t = (jnp.asarray(x) for x in (lam, Q, vt, upop_t))
     complete = Q.shape[1] == p
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
                        l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,

@@ -28,7 +28,8 @@ SEEDS = 6
 
 
 def finite_size(psi_p, psi_n, d, spec_tau, sigma, seeds, bounds=None):
-    """Seed-averaged excess train/test losses and score error (3, K), and the mean timescale spectrum.
+    """Seed-averaged excess train/test losses and score error (3, K), the mean timescale spectrum,
+    and the per-seed excesses (seeds, 3, K).
 
     ``bounds``: the (lower, upper) spectrum bounds the contour is built from; every finite-size
     eigenvalue must lie inside (the upper bound is an operator-norm bound, loose by ~10x).
@@ -42,7 +43,7 @@ def finite_size(psi_p, psi_n, d, spec_tau, sigma, seeds, bounds=None):
         tr = trajectory(es, TAU)
         ex.append([tr.excess("train_loss"), tr.excess("test_loss"), tr.score_error])
         spec.append(modes(es).timescale_spectrum(spec_tau))
-    return np.mean(ex, axis=0), np.mean(spec, axis=0)
+    return np.mean(ex, axis=0), np.mean(spec, axis=0), np.asarray(ex)
 
 
 def asymptotic_excess(res):
@@ -68,12 +69,15 @@ def test_converges_to_finite_size(psi_p, psi_n, sigma_scale, d_large, seeds):
     spec_tau = np.geomspace(res.spectrum_tau[0], res.spectrum_tau[-1], 300)
     rms = []
     for d in (20, d_large):
-        F, spec = finite_size(psi_p, psi_n, d, spec_tau, sigma=sig, seeds=seeds,
-                              bounds=res.diagnostics["spectrum_bounds"])
-        rms.append(np.sqrt(np.mean((np.abs(A - F) / (np.abs(F) + 1.0)) ** 2)))
+        F, spec, per_seed = finite_size(psi_p, psi_n, d, spec_tau, sigma=sig, seeds=seeds,
+                                        bounds=res.diagnostics["spectrum_bounds"])
+        # per-seed rms deviation, averaged over seeds: the deviation of the seed *mean* at d = 20
+        # is itself a noisy estimate (0.0015-0.039 across seed sets at ψ_p = 0.5), this is not
+        rms.append(np.mean([np.sqrt(np.mean((np.abs(A - f) / (np.abs(f) + 1.0)) ** 2)) for f in per_seed]))
     # largest d: within 5 % + 0.05 at every τ, for train loss, test loss and score error
     assert np.all(np.abs(A - F) <= 0.05 * np.abs(F) + 0.05), np.max(np.abs(A - F) / (np.abs(F) + 1))
-    assert rms[1] < 0.5 * rms[0], rms  # measured ratio 0.1-0.2
+    # per-seed fluctuations shrink like 1/√d: require that rate with 30 % slack (d ratio 3-6)
+    assert rms[1] < 1.3 * np.sqrt(20 / d_large) * rms[0], rms
     tau_gen, tau_mem = spectrum_peaks(spec_tau, spec)
     assert abs(res.tau_gen / tau_gen - 1) < 0.05 and abs(res.tau_mem / tau_mem - 1) < 0.05, \
         (res.tau_gen, tau_gen, res.tau_mem, tau_mem)

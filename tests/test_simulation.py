@@ -44,10 +44,13 @@ def test_sampled_noise_gd_tracks_closed_form(exact_problem):
     lr1 = 0.02 * prob.max_stable_lr()
     devs = []
     for lr, steps in ((lr1, 1000), (lr1 / 4, 4000)):
-        res = simulate(prob, lr=lr, steps=steps, noise_samples=1, record=8, key=jax.random.PRNGKey(3))
-        devs.append(_rel_dev(res, trajectory(es, res.tau)))
-    assert devs[0] < 0.1, devs  # measured ≈ 0.08 at η = 0.02 η_max, m = 1
-    assert devs[1] < 0.7 * devs[0], devs
+        # one run's deviation is itself random (a max over record points of a noisy path):
+        # average it over 6 noise keys so that the comparison of the two η is not a coin flip
+        runs = [simulate(prob, lr=lr, steps=steps, noise_samples=1, record=8, key=jax.random.PRNGKey(k),
+                         progress=False) for k in range(6)]
+        devs.append(np.mean([_rel_dev(r, trajectory(es, r.tau)) for r in runs]))
+    assert devs[0] < 0.1, devs  # measured ≈ 0.05-0.08 at η = 0.02 η_max, m = 1
+    assert devs[1] < 0.75 * devs[0], devs
 
 
 def test_gep_simulation_uses_the_same_model():
