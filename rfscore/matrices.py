@@ -176,11 +176,11 @@ def gep_omega(key, p: int, n: int) -> jnp.ndarray:
 
 
 def _gep_parts(W, X, c: GEConstants, key):
-    p, d = W.shape
-    n = X.shape[0]
-    omega = np.asarray(gep_omega(key, p, n))
-    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
-    return G, n, d
+    """G = e^{-t} a_t W Xᵀ/√d + v_t Ω of (G4) and Ω (p×n, drawn from ``key``), in NumPy."""
+    W, X = np.asarray(W), np.asarray(X)
+    omega = np.asarray(gep_omega(key, W.shape[0], X.shape[0]))
+    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(c.v_t2) * omega
+    return G, omega
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,7 @@ def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     W, X, S = _check_shapes(W, X, sigma)
     c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
-    omega = gep_omega(key, W.shape[0], X.shape[0])
-    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(c.v_t2) * omega
+    G, omega = _gep_parts(W, X, c, key)
     return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=c, l_opt=l_opt(S, c.t))
 
 
@@ -224,8 +223,8 @@ def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     key = jax.random.PRNGKey(0) if key is None else key
     # NumPy (BLAS) products: eager JAX would compile every op once per new shape.
     W, X = np.asarray(W), np.asarray(X)
-    G, n, d = _gep_parts(W, X, c, key)
-    p = W.shape[0]
+    G, _ = _gep_parts(W, X, c, key)
+    (p, d), n = W.shape, X.shape[0]
     WWt = W @ W.T / d
     U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * np.eye(p)
     U_pop = c.alpha * (W @ S @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * np.eye(p)
@@ -254,8 +253,7 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     key = jax.random.PRNGKey(0) if key is None else key
     # NumPy from here on: eager JAX would compile every small op once per shape.
     Wn, Xn = np.asarray(W), np.asarray(X)
-    omega = np.asarray(gep_omega(key, p, n))
-    G = np.exp(-c.t) * c.a_t * (Wn @ Xn.T) / np.sqrt(d) + np.sqrt(c.v_t2) * omega
+    G, _ = _gep_parts(Wn, Xn, c, key)
     H = np.concatenate([G / np.sqrt(n), c.b_t * Wn / np.sqrt(d)], axis=1)
     # Thin SVD of H through its k×k Gram matrix (k = n+d ≪ p): H = Q S Rᵀ with
     # HᵀH = R S² Rᵀ and Q = H R S^{-1}. Eigenvalues come out to absolute accuracy
