@@ -28,6 +28,7 @@ from scipy.special import roots_legendre
 from .constants import GEConstants, ge_constants
 from .covariance import ISOTROPIC, SigmaSpectrum
 from .errors import ConvergenceError, InputError, check_positive, check_positive_int
+from .dynamics import Trajectory
 from .timescales import spectrum_peaks
 
 
@@ -211,7 +212,7 @@ def _curves(tau, z, dz, m, T_uu, T_ul, c, b2):
 
 # ----------------------------------------------------------------------------- API
 @dataclass(frozen=True)
-class AsymptoticCurves:
+class AsymptoticCurves(Trajectory):
     """Asymptotic losses on a τ grid, each (K,): (A4), (A5) and E_score = (L_test - L_opt)/Δ (L3).
 
     ``tau_gen``, ``tau_mem``: first and last peak of the asymptotic timescale spectrum
@@ -220,26 +221,12 @@ class AsymptoticCurves:
     contour, quadrature-error estimate (see `asymptotic_curves`).
     """
 
-    tau: np.ndarray
-    train_loss: np.ndarray
-    test_loss: np.ndarray
-    score_error: np.ndarray
-    l_opt: float
-    delta_t: float
     tau_gen: float
     tau_mem: float
     spectrum_tau: np.ndarray
     spectrum: np.ndarray
     parameters: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
-
-    def excess(self, which: str = "train_loss") -> np.ndarray:
-        """(L - L_opt)/Δ, the excess loss in units of Δ."""
-        return (getattr(self, which) - self.l_opt) / self.delta_t
-
-    def columns(self) -> dict:
-        return {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss,
-                "score_error": self.score_error}
 
 
 def _sigma_scale(sigma) -> float:

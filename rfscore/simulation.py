@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from .activations import get_activation
 from .errors import ConvergenceError, InputError, check_positive, check_positive_int
+from .dynamics import Trajectory
 from .matrices import MODELS, exact_matrices, gep_factors
 
 OPTIMIZERS = ("gd", "adam")
@@ -111,23 +112,16 @@ def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: st
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(Trajectory):
     """Losses of a simulated run at the recorded steps, each of shape (R,)."""
 
     step: np.ndarray
-    tau: np.ndarray
-    train_loss: np.ndarray
-    test_loss: np.ndarray
-    score_error: np.ndarray
-    l_opt: float
-    delta_t: float
     optimizer: str
     lr: float
     noise_samples: Optional[int]
 
     def columns(self) -> dict:
-        return {"step": self.step, "tau": self.tau, "train_loss": self.train_loss,
-                "test_loss": self.test_loss, "score_error": self.score_error}
+        return {"step": self.step, **super().columns()}
 
 
 def record_steps(steps: int, record: int) -> np.ndarray:

@@ -89,18 +89,13 @@ def model_inputs(args) -> ModelInputs:
         raise InputError("d", "is required unless --data or --weights fix it")
     else:
         d = args.d
-    if W is not None:
-        if args.psi_p is not None and int(round(args.psi_p * d)) != W.shape[0]:
-            raise InputError("psi_p", f"--psi-p {args.psi_p:g} contradicts --weights {args.weights} (p = {W.shape[0]}, "
-                                      f"ψ_p = {W.shape[0] / d:g})")
-    elif args.psi_p is None:
-        raise InputError("psi_p", "is required (> 0) unless --weights fixes p")
-    if X is not None:
-        if args.psi_n is not None and int(round(args.psi_n * d)) != X.shape[0]:
-            raise InputError("psi_n", f"--psi-n {args.psi_n:g} contradicts --data {args.data} (n = {X.shape[0]}, "
-                                      f"ψ_n = {X.shape[0] / d:g})")
-    elif args.psi_n is None:
-        raise InputError("psi_n", "is required (> 0) unless --data fixes n")
+    for ratio, arr, opt, path, size in (("psi_p", W, "weights", args.weights, "p"), ("psi_n", X, "data", args.data, "n")):
+        value = getattr(args, ratio)
+        if arr is None and value is None:
+            raise InputError(ratio, f"is required (> 0) unless --{opt} fixes {size}")
+        if arr is not None and value is not None and int(round(value * d)) != arr.shape[0]:
+            raise InputError(ratio, f"--{ratio.replace('_', '-')} {value:g} contradicts --{opt} {path} "
+                                    f"({size} = {arr.shape[0]}, ψ_{size} = {arr.shape[0] / d:g})")
     if args.sigma_matrix is not None and args.sigma_spectrum is not None:
         raise InputError("sigma_matrix", "give either --sigma-matrix or --sigma-spectrum, not both")
     if args.sigma_matrix is not None:
