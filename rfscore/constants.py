@@ -1,4 +1,4 @@
-"""Gaussian-equivalence constants (G1)-(G3) by Gauss–Hermite quadrature.
+"""Gaussian-equivalence constants (G1)-(G3) by converged trapezoid quadrature.
 
 See theory/gaussian_equivalence.md. With u, v, z i.i.d. N(0,1), κ = e^{-t} σ_x,
 Δ = 1 - e^{-2t}, Γ² = κ² + Δ:
@@ -7,27 +7,19 @@ See theory/gaussian_equivalence.md. With u, v, z i.i.d. N(0,1), κ = e^{-t} σ_x
     (G2) v_t² = E_u[(E_v σ(κu + √Δ v))²] - a_t² κ²
     (G3) s_t² = E σ(Γz)² - a_t² κ² - v_t² - b_t²
 
-All expectations are deterministic tensor-product Gauss–Hermite rules (no Monte Carlo).
+All expectations are deterministic tensor-product trapezoid rules, refined until converged
+(no Monte Carlo).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import roots_hermitenorm
 
 from .activations import Activation, check_zero_mean, get_activation
 from .covariance import ISOTROPIC, SigmaSpectrum
-from .errors import check_positive, check_positive_int
-
-
-@lru_cache(maxsize=16)
-def gauss_hermite(n_nodes: int):
-    """Nodes x and weights w (summing to 1) with Σ_i w_i f(x_i) ≈ E f(z), z ~ N(0,1)."""
-    x, w = roots_hermitenorm(n_nodes)
-    return x, w / np.sqrt(2 * np.pi)
+from .errors import ConvergenceError, check_positive
 
 
 def delta_t(t: float) -> float:
@@ -61,36 +53,67 @@ class GEConstants:
         return asdict(self)
 
 
-def ge_constants(
-    t: float,
-    activation="tanh",
-    sigma: SigmaSpectrum | None = None,
-    n_nodes: int = 200,
-) -> GEConstants:
-    """(G1)-(G3) for activation σ, data covariance spectrum ``sigma`` (default Σ = I), time t > 0.
+def trapezoid_nodes(h: float):
+    """Nodes z = h·j, |z| ≤ 12, and weights h φ(z) of the trapezoid rule for E f(z), z ~ N(0,1).
 
-    Accuracy: 200 nodes per dimension converge to ~1e-13 for tanh/erf at t ≥ 1e-3.
-    Raises InputError for t ≤ 0 or an activation with non-zero Gaussian mean.
+    For f analytic in the strip |Im z| < a the error decays like e^{-2πa/h}, exponentially in
+    the number of nodes, where Gauss–Hermite converges only like e^{-c a √N}: tanh(s z) has
+    poles at |Im z| = π/(2s), and 64 Gauss–Hermite nodes are off by 3e-9 at s = 1 and 1e-4 at
+    s = 2 (theory/exact_matrices.md §6). Beyond |z| = 12 the Gaussian weight is below 1e-31.
     """
-    t = check_positive("t", t)
-    n_nodes = check_positive_int("n_nodes", n_nodes)
-    act: Activation = get_activation(activation)
-    sigma = ISOTROPIC if sigma is None else sigma
-    delta = delta_t(t)
-    kappa = np.exp(-t) * sigma.sigma_x
-    gamma = np.sqrt(kappa**2 + delta)
-    check_zero_mean(act, gamma, n_nodes)
+    k = int(round(12.0 / h))
+    z = h * np.arange(-k, k + 1)
+    return z, h * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)
 
-    x, w = gauss_hermite(n_nodes)
-    f = lambda arr: np.asarray(act(jnp.asarray(arr)), dtype=np.float64)
+
+def _constants_at(act: Activation, kappa: float, delta: float, h: float) -> tuple:
+    x, w = trapezoid_nodes(h)
+    gamma = np.sqrt(kappa**2 + delta)
+    f = lambda arr: np.asarray(act(jnp.asarray(arr)), dtype=np.float64)  # noqa: E731
     sig_gz = f(gamma * x)
     a = float(np.dot(w, sig_gz * x) / gamma)  # Stein: E σ(Γz) z = Γ E σ'(Γz)
     inner = f(kappa * x[:, None] + np.sqrt(delta) * x[None, :]) @ w  # E_v σ(κu + √Δ v) at u = x
     v2 = float(np.dot(w, inner**2) - a**2 * kappa**2)
     b = np.sqrt(delta) * a
     s2 = float(np.dot(w, sig_gz**2) - a**2 * kappa**2 - v2 - b**2)
+    return a, v2, s2, float(np.dot(w, sig_gz**2))
+
+
+def ge_constants(
+    t: float,
+    activation="tanh",
+    sigma: SigmaSpectrum | None = None,
+    tol: float = 1e-14,
+) -> GEConstants:
+    """(G1)-(G3) for activation σ, data covariance spectrum ``sigma`` (default Σ = I), time t > 0.
+
+    Accuracy: trapezoid rules (`trapezoid_nodes`) with the step halved from 1/4 until a_t,
+    v_t², s_t² change by less than ``tol`` relative to E σ(Γz)² (down to step 1/64, else
+    ConvergenceError). Raises InputError for t ≤ 0 or an activation with non-zero Gaussian mean.
+    """
+    t = check_positive("t", t)
+    tol = check_positive("tol", tol)
+    act: Activation = get_activation(activation)
+    sigma = ISOTROPIC if sigma is None else sigma
+    delta = delta_t(t)
+    kappa = np.exp(-t) * sigma.sigma_x
+    gamma = np.sqrt(kappa**2 + delta)
+    check_zero_mean(act, gamma)
+
+    h, prev = 0.25, _constants_at(act, kappa, delta, 0.25)
+    while True:
+        cur = _constants_at(act, kappa, delta, h / 2)
+        change = max(abs(x - y) for x, y in zip(cur[:3], prev[:3])) / max(cur[3], 1e-300)
+        if change <= tol:
+            break
+        if h / 2 <= 1 / 64:
+            raise ConvergenceError(f"ge_constants: quadrature of (G1)-(G3) did not converge (relative change "
+                                   f"{change:.1e} > tol = {tol:g} at step 1/64) for t = {t:g}, σ_x = {sigma.sigma_x:g}, "
+                                   f"activation {act.name}")
+        h, prev = h / 2, cur
+    a, v2, s2, scale = cur
+    b = np.sqrt(delta) * a
     # Round-off leaves ~1e-15 residues where the exact value is 0 (linear activation).
-    scale = float(np.dot(w, sig_gz**2))
     v2 = 0.0 if abs(v2) < 1e-13 * scale else v2
     s2 = 0.0 if abs(s2) < 1e-13 * scale else s2
     return GEConstants(t=t, a_t=a, b_t=float(b), v_t2=v2, s_t2=s2, delta_t=delta,

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .activations import get_activation
-from .constants import GEConstants, delta_t, gauss_hermite, ge_constants
+from .constants import GEConstants, delta_t, ge_constants, trapezoid_nodes
 from .covariance import ISOTROPIC, SigmaSpectrum, validate_sigma_matrix
 from .errors import InputError, check_positive_int
 
@@ -97,7 +97,8 @@ def _check_shapes(W, X, sigma):
 class FiniteSizeMatrices:
     """U (p,p), V (p,d), U_pop (p,p), V_pop (p,d) of (L1)-(L2) at one draw of W, X.
 
-    ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise.
+    ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise;
+    ``quadrature_error`` estimates the error of the one-dimensional Gaussian integrals.
     """
 
     U: jnp.ndarray
@@ -110,6 +111,7 @@ class FiniteSizeMatrices:
     model: str
     truncation_bound: Optional[float] = None
     mehler_order: Optional[int] = None
+    quadrature_error: Optional[float] = None
 
     @property
     def p(self) -> int:
@@ -281,16 +283,43 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
 
 
 # ----------------------------------------------------------------------------- exact (§4)
-def _hermite_table(n_nodes: int, order: int):
+_H_START, _H_MIN = 0.5, 2.0**-6
+
+
+def _hermite_table(z: np.ndarray, w: np.ndarray, order: int) -> np.ndarray:
     """(Q, K+1) table w_q h_k(z_q), h_k = He_k/√k! (normalised probabilists' Hermite)."""
-    z, w = gauss_hermite(n_nodes)
     h = np.zeros((order + 1, z.size))
     h[0] = 1.0
     if order >= 1:
         h[1] = z
     for k in range(1, order):
         h[k + 1] = (z * h[k] - np.sqrt(k) * h[k - 1]) / np.sqrt(k + 1)
-    return jnp.asarray(z), jnp.asarray(w), jnp.asarray((w[None, :] * h).T)
+    return (w[None, :] * h).T
+
+
+def _quadrature_step(act, means, scales, order: int, tol: float):
+    """Trapezoid step h for the F̃_k (k ≤ order) and second moments, with its error estimate.
+
+    Probed on the row with the largest scale s_i (for an activation analytic in a strip, the
+    worst case: the singularities of σ(m + s z) lie at distance ∝ 1/s from the real axis), at
+    all its means: h is halved from 0.5 until two successive rules agree to ``tol``, or down to
+    2^-6. Returns (h, max difference between the rules at h and h/2).
+    """
+    i = int(np.argmax(np.asarray(scales)))
+    m, s = np.asarray(means)[i], float(np.asarray(scales)[i])
+
+    def coefficients(h):
+        z, w = trapezoid_nodes(h)
+        vals = np.asarray(act(jnp.asarray(m[:, None] + s * z[None, :])))  # (n, Q)
+        return np.concatenate([vals @ _hermite_table(z, w, order), (vals**2 @ w)[:, None]], axis=1)
+
+    h, prev = _H_START, coefficients(_H_START)
+    while True:
+        cur = coefficients(h / 2)
+        err = float(np.max(np.abs(cur - prev)))
+        if err <= tol or h / 2 < _H_MIN:
+            return (h if err <= tol else h / 2), err
+        h, prev = h / 2, cur
 
 
 @partial(jax.jit, static_argnums=0)
@@ -299,14 +328,16 @@ def _mehler_block(act, m, s, z, w, table):
     return jnp.einsum("inq,qk->kin", vals, table), jnp.einsum("inq,q->in", vals**2, w)
 
 
-def _mehler_coefficients(act, means, scales, n_nodes, order, chunk=2**22):
+def _mehler_coefficients(act, means, scales, h, order, chunk=2**22):
     """F̃_k(i,ν) = E[h_k(z) σ(m_iν + s_i z)] for k ≤ order and E σ(m + s z)²; chunked over rows.
 
-    means (p, n), scales (p,). Returns F (order+1, p, n) and second moments e (p, n).
-    Rows are processed in blocks of ≈ ``chunk`` quadrature evaluations (bounded memory);
-    the block function is compiled once per activation and shape.
+    means (p, n), scales (p,), trapezoid step h (`trapezoid_nodes`). Returns F (order+1, p, n)
+    and second moments e (p, n). Rows are processed in blocks of ≈ ``chunk`` quadrature
+    evaluations (bounded memory); the block function is compiled once per activation and shape.
     """
-    z, w, table = _hermite_table(n_nodes, order)
+    z, w = trapezoid_nodes(h)
+    table = jnp.asarray(_hermite_table(z, w, order))
+    z, w = jnp.asarray(z), jnp.asarray(w)
     p, n = means.shape
     rows = min(p, max(1, chunk // (n * z.size)))
     F_parts, e_parts = [], []
@@ -322,44 +353,106 @@ def _mehler_coefficients(act, means, scales, n_nodes, order, chunk=2**22):
     return jnp.concatenate(F_parts, axis=1), jnp.concatenate(e_parts, axis=0)
 
 
-def _mehler_sum(F, e, corr_cov, tol):
-    """U = Σ_k r^{∘k} ∘ (F̃_k F̃_kᵀ/n) off the diagonal, U_ii = mean_ν e_iν.
+_TILE = 256  # rows/columns of one Mehler tile (one compiled kernel for every p)
 
-    Stops at the first K with the Cauchy–Schwarz tail bound
-    max_{i≠j} |r_ij|^{K+1} √(τ_i τ_j) ≤ tol, τ_i = mean_ν (e_iν - Σ_{k≤K} F̃_k(i,ν)²),
-    or at the last order available. Returns U, the bound and K.
+
+def _pad_to(a: np.ndarray, axis: int, size: int) -> np.ndarray:
+    widths = [(0, 0)] * a.ndim
+    widths[axis] = (0, size - a.shape[axis])
+    return np.pad(a, widths)
+
+
+@jax.jit
+def _mehler_tile(Wi, Wj, Fi, Fj, K):
+    """Σ_{k≤K} r^{∘k} ∘ (F̃_k[I] F̃_k[J]ᵀ) on one (I, J) tile by Horner's rule, with r = Ŵ_I Ŵ_Jᵀ.
+
+    Wi, Wj (b, d') unit rows (zero rows for padding); Fi, Fj (K_max+1, b, n'); K traced.
+    Also returns max |r| over the tile's entries, with the diagonal of a diagonal tile
+    excluded by the caller's mask (r_ii = 1 there).
     """
-    n = F.shape[2]
-    diag = jnp.sqrt(jnp.diag(corr_cov))
-    r = corr_cov / jnp.outer(diag, diag)
-    r = r - jnp.diag(jnp.diag(r))
-    r_max = float(jnp.max(jnp.abs(r)))
-    tail = jnp.mean(e, axis=1)
-    U = jnp.zeros(r.shape)
-    rk = jnp.ones_like(r)
-    bound, order = np.inf, 0
-    for k in range(F.shape[0]):
-        U = U + rk * (F[k] @ F[k].T) / n
-        tail = tail - jnp.mean(F[k] ** 2, axis=1)
-        rk = rk * r
-        t_max = max(float(jnp.max(tail)), 0.0) + 1e-16 * float(jnp.max(jnp.mean(e, axis=1)))
-        bound, order = r_max ** (k + 1) * t_max, k
-        if bound <= tol:
-            break
-    U = U - jnp.diag(jnp.diag(U)) + jnp.diag(jnp.mean(e, axis=1))
-    return U, bound, order
+    R = Wi @ Wj.T
+    acc = jax.lax.dynamic_index_in_dim(Fi, K, keepdims=False) @ jax.lax.dynamic_index_in_dim(Fj, K, keepdims=False).T
+
+    def body(j, acc):
+        k = K - 1 - j
+        Fk_i = jax.lax.dynamic_index_in_dim(Fi, k, keepdims=False)
+        Fk_j = jax.lax.dynamic_index_in_dim(Fj, k, keepdims=False)
+        return acc * R + Fk_i @ Fk_j.T
+
+    return jax.lax.fori_loop(0, K, body, acc)
 
 
-def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, n_nodes: int = 64,
-                   max_order: int = 24, tol: float = 1e-12) -> FiniteSizeMatrices:
+@jax.jit
+def _corr_max_tile(Wi, Wj, off_diagonal):
+    R = Wi @ Wj.T
+    return jnp.max(jnp.abs(R * off_diagonal))
+
+
+def _mehler_order(F, e, r_max, tol):
+    """First K with bound_K = r_max^{K+1} max_i τ_i(K) ≤ tol (or the last order); returns (K, bound).
+
+    τ_i(K) = mean_ν (e_iν - Σ_{k≤K} F̃_k(i,ν)²) (theory/exact_matrices.md §4).
+    """
+    second = np.mean(e, axis=1)
+    tails = second[None, :] - np.cumsum(np.mean(F**2, axis=2), axis=0)  # (K_max+1, p)
+    floor = 1e-16 * float(np.max(second))
+    bounds = r_max ** np.arange(1, F.shape[0] + 1) * (np.maximum(np.max(tails, axis=1), 0.0) + floor)
+    hit = np.nonzero(bounds <= tol)[0]
+    K = int(hit[0]) if hit.size else F.shape[0] - 1
+    return K, float(bounds[K])
+
+
+def _mehler_sum(F, e, W_metric, tol):
+    """U = Σ_{k≤K} r^{∘k} ∘ (F̃_k F̃_kᵀ/n) off the diagonal, U_ii = mean_ν e_iν; returns (U, bound, K).
+
+    r_ij = C_ij/√(C_ii C_jj) with C = W_metric W_metricᵀ, never formed whole: the sum runs
+    on fixed-size tiles of the upper triangle (compiled once), mirrored into a NumPy array.
+    K is the first order whose Cauchy–Schwarz tail bound is ≤ ``tol`` (`_mehler_order`).
+    F (K_max+1, p, n), e (p, n), W_metric (p, d).
+    """
+    F, e, Wm = np.asarray(F), np.asarray(e), np.asarray(W_metric)
+    K_max1, p, n = F.shape
+    What = Wm / np.linalg.norm(Wm, axis=1, keepdims=True)
+    b = _TILE
+    P = -(-p // b) * b
+    n_pad = n if n == 1 else -(-n // 32) * 32  # few compiled shapes across n
+    d_pad = -(-What.shape[1] // 16) * 16
+    What = _pad_to(_pad_to(What, 0, P), 1, d_pad)
+    Fp = _pad_to(_pad_to(F, 1, P), 2, n_pad)
+    blocks = range(P // b)
+    W_blk = [jax.device_put(What[i * b:(i + 1) * b]) for i in blocks]
+    F_blk = [jax.device_put(Fp[:, i * b:(i + 1) * b]) for i in blocks]
+    off = jnp.asarray(1.0 - np.eye(b))
+    ones = jnp.ones((b, b))
+    r_max = max(float(_corr_max_tile(W_blk[i], W_blk[j], off if i == j else ones))
+                for i in blocks for j in blocks if j >= i) if p > 1 else 0.0
+    K, bound = _mehler_order(F, e, r_max, tol)
+    U = np.empty((P, P))
+    Kj = jnp.asarray(K, dtype=jnp.int32)
+    for i in blocks:
+        for j in blocks:
+            if j < i:
+                continue
+            tile = np.asarray(_mehler_tile(W_blk[i], W_blk[j], F_blk[i], F_blk[j], Kj))
+            U[i * b:(i + 1) * b, j * b:(j + 1) * b] = tile
+            if j > i:
+                U[j * b:(j + 1) * b, i * b:(i + 1) * b] = tile.T
+    U = U[:p, :p] / n
+    U[np.diag_indices(p)] = np.mean(e, axis=1)
+    return U, bound, K
+
+
+def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 24,
+                   tol: float = 1e-12) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (§4).
 
     V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
     m = e^{-t} W Xᵀ/√d, s_i² = Δ (WWᵀ/d)_ii; U by Mehler's expansion with correlations
     r_ij = C_ij/√(C_ii C_jj); U_pop and V_pop the same with zero means and W Σ_t Wᵀ/d.
-    Gauss–Hermite with ``n_nodes`` nodes per expectation; Mehler orders up to
-    ``max_order``, truncated once the entrywise tail bound is below ``tol``.
-    The reported ``truncation_bound`` is the larger of the two bounds (U and U_pop).
+    Each expectation is a trapezoid rule in z whose step is refined until the Hermite
+    coefficients agree to ``tol`` (`_quadrature_step`); Mehler orders up to ``max_order``,
+    truncated once the entrywise tail bound is below ``tol``. Reported: ``truncation_bound``
+    and ``quadrature_error``, each the larger of its U and U_pop values.
     """
     W, X, S = _check_shapes(W, X, sigma)
     t = float(t)
@@ -367,24 +460,26 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, n_nodes: in
     ge_constants(t, act, SigmaSpectrum.from_matrix(S))  # validates t and the activation's mean
     p, d = W.shape
     dl = delta_t(t)
-    C = W @ W.T / d
-    means = np.exp(-t) * (W @ X.T) / np.sqrt(d)
-    scales = jnp.sqrt(dl * jnp.diag(C))
-    F, e = _mehler_coefficients(act, means, scales, n_nodes, max_order)
-    U, bound, order = _mehler_sum(F, e, dl * C, tol)
-    kappa = jnp.mean(F[1], axis=1) / scales
-    V = np.sqrt(dl / d) * kappa[:, None] * W
+    Wn = np.asarray(W)
+    means = np.exp(-t) * (Wn @ np.asarray(X).T) / np.sqrt(d)
+    scales = np.sqrt(dl * np.sum(Wn**2, axis=1) / d)
+    h, quad = _quadrature_step(act, means, scales, max_order, tol)
+    F, e = _mehler_coefficients(act, jnp.asarray(means), jnp.asarray(scales), h, max_order)
+    U, bound, order = _mehler_sum(F, e, Wn, tol)
+    kappa = np.mean(np.asarray(F[1]), axis=1) / scales
+    V = np.sqrt(dl / d) * kappa[:, None] * Wn
 
     sigma_t = np.exp(-2 * t) * S + dl * np.eye(d)
-    C_pop = W @ jnp.asarray(sigma_t) @ W.T / d
-    scales_pop = jnp.sqrt(jnp.diag(C_pop))
-    F_pop, e_pop = _mehler_coefficients(act, jnp.zeros((p, 1)), scales_pop, n_nodes, max_order)
-    U_pop, bound_pop, order_pop = _mehler_sum(F_pop, e_pop, C_pop, tol)
-    kappa_pop = F_pop[1, :, 0] / scales_pop
-    V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * W
+    W_pop = Wn @ np.linalg.cholesky(sigma_t)  # C_pop = W Σ_t Wᵀ/d = W_pop W_popᵀ/d
+    scales_pop = np.sqrt(np.sum(W_pop**2, axis=1) / d)
+    h_pop, quad_pop = _quadrature_step(act, np.zeros((p, 1)), scales_pop, max_order, tol)
+    F_pop, e_pop = _mehler_coefficients(act, jnp.zeros((p, 1)), jnp.asarray(scales_pop), h_pop, max_order)
+    U_pop, bound_pop, order_pop = _mehler_sum(F_pop, e_pop, W_pop, tol)
+    kappa_pop = np.asarray(F_pop[1, :, 0]) / scales_pop
+    V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * Wn
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=l_opt(S, t),
                               model="exact", truncation_bound=float(max(bound, bound_pop)),
-                              mehler_order=int(max(order, order_pop)))
+                              mehler_order=int(max(order, order_pop)), quadrature_error=max(quad, quad_pop))
 
 
 def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, key=None, **kw):

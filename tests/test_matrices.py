@@ -3,6 +3,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy.special import roots_hermitenorm
 
 from rfscore.covariance import SigmaSpectrum
 from rfscore.dynamics import trajectory
@@ -68,6 +69,40 @@ def test_truncation_bound_honoured(tiny):
         assert err > 1e-3 * low.truncation_bound  # the bound is not vacuous
 
 
+def _pair_expectation(mean_i, mean_j, cov, nodes=400):
+    """mean over rows of E tanh(h_i) tanh(h_j), (h_i, h_j) ~ N((mean_i, mean_j), cov): 2-d Gauss–Hermite."""
+    z, w = roots_hermitenorm(nodes)
+    w = w / w.sum()
+    L = np.linalg.cholesky(cov)
+    hi = mean_i[:, None, None] + L[0, 0] * z[:, None]
+    hj = mean_j[:, None, None] + L[1, 0] * z[:, None] + L[1, 1] * z[None, :]
+    return float(np.mean(np.einsum("a,b,nab->n", w, w, np.tanh(hi) * np.tanh(hj))))
+
+
+def test_exact_matrices_tiles_match_2d_quadrature():
+    # p = 300 spans two Mehler tiles (256 + 44 padded rows): entries inside a tile, across tiles
+    # and in the mirrored lower triangle against an independent 2-d Gauss–Hermite average of
+    # tanh(h_i)tanh(h_j) (no Mehler series, no trapezoid rule). Gauss–Hermite converges slowly
+    # on tanh at scale s ≈ 1.4 (poles at |Im z| = π/2s): 400² nodes give ~1e-14 here, 60² only
+    # ~1e-8. The Mehler truncation is bounded by the reported bound.
+    d, t = 20, 0.3
+    W, X, _ = sample_inputs(jax.random.PRNGKey(6), d=d, psi_p=15, psi_n=0.3, sigma=SIGMA)
+    m = exact_matrices(W, X, t=t, sigma=SIGMA, max_order=60)
+    assert m.p == 300 and m.truncation_bound < 1e-9
+    W, X, S = np.asarray(W), np.asarray(X), SIGMA.matrix(d)
+    dl = -np.expm1(-2 * t)
+    means = np.exp(-t) * X @ W.T / np.sqrt(d)  # (n, p)
+    C = W @ W.T / d
+    C_pop = W @ (np.exp(-2 * t) * S + dl * np.eye(d)) @ W.T / d
+    for i, j in ((0, 1), (10, 290), (290, 10), (270, 299), (255, 256)):
+        idx = np.ix_([i, j], [i, j])
+        u = _pair_expectation(means[:, i], means[:, j], dl * C[idx])
+        u_pop = _pair_expectation(np.zeros(1), np.zeros(1), C_pop[idx])
+        assert abs(m.U[i, j] - u) < 1e-12 + m.truncation_bound, (i, j)
+        assert abs(m.U_pop[i, j] - u_pop) < 1e-12 + m.truncation_bound, (i, j)
+    np.testing.assert_array_equal(np.asarray(m.U), np.asarray(m.U).T)
+
+
 def test_thin_and_full_gep_give_same_trajectories():
     # thin path (k = n + d kept modes, rest at s_t²) vs the full p×p eigendecomposition of (G4)
     W, X, ko = sample_inputs(jax.random.PRNGKey(3), d=6, psi_p=8, psi_n=2, sigma=SIGMA)
@@ -112,3 +147,28 @@ def test_bad_inputs():
     with pytest.raises(InputError) as e:
         exact_matrices(W, X, t=-1.0)
     assert e.value.arg == "t"
+
+
+def test_quadrature_step_error_estimate_is_honest():
+    # The adaptive trapezoid rule against scipy's adaptive quad (independent, to 1e-14) for
+    # E tanh(m + s z)² and E z tanh(m + s z) at scales where Gauss–Hermite(64) errs by 1e-9..1e-4.
+    from scipy.integrate import quad
+
+    from rfscore.activations import get_activation
+    from rfscore.constants import trapezoid_nodes
+    from rfscore.matrices import _quadrature_step
+    act = get_activation("tanh")
+    phi = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
+    for s in (0.1, 1.0, 2.5):
+        means = np.array([[0.0, 1.3]])
+        h, err = _quadrature_step(act, means, np.array([s]), 8, 1e-12)
+        assert err <= 1e-12
+        z, w = trapezoid_nodes(h)
+        for m in means[0]:
+            for f in (lambda z: np.tanh(m + s * z) ** 2, lambda z: z * np.tanh(m + s * z)):
+                ref = quad(lambda z: f(z) * phi(z), -np.inf, np.inf, epsabs=1e-14, epsrel=1e-13, limit=400)[0]
+                assert abs(f(z) @ w - ref) < 1e-12, (s, m)
+    z, w = roots_hermitenorm(64)
+    gh = np.tanh(2.5 * z) ** 2 @ (w / w.sum())
+    ref = quad(lambda z: np.tanh(2.5 * z) ** 2 * phi(z), -np.inf, np.inf, epsabs=1e-15, limit=400)[0]
+    assert abs(gh - ref) > 1e-6  # the failure the adaptive rule avoids
