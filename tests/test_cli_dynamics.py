@@ -34,6 +34,24 @@ def test_dynamics_outputs_match_api(tmp_path, capsys):
     assert "created_utc" in meta and meta["l_opt"] == pytest.approx(es.l_opt)
 
 
+def test_dynamics_krylov_solver_matches_eigh(tmp_path, capsys):
+    common = ["dynamics", "--d", "16", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--model", "exact",
+              "--tau-min", "0.1", "--tau-max", "1e7", "--num", "40"]
+    for solver in ("eigh", "krylov"):
+        rc, _ = _run(capsys, [*common, "--solver", solver, "--krylov-tol", "1e-10", "--out", str(tmp_path / f"{solver}.csv")])
+        assert rc == 0
+    a, b = (np.loadtxt(tmp_path / f"{s}.csv", delimiter=",", skiprows=1) for s in ("eigh", "krylov"))
+    meta = json.loads((tmp_path / "krylov.json").read_text())
+    assert meta["parameters"]["solver"] == "krylov" and meta["krylov_residual"] <= 1e-10
+    assert 0 < meta["krylov_dim"] <= 128 and meta["quadrature_error"] <= 1e-12
+    np.testing.assert_allclose(b[:, 1:3], a[:, 1:3], atol=1e-9 * meta["delta_t"])
+    with pytest.raises(SystemExit) as e:  # argparse-level rejection: exit 2, one line
+        main([*common, "--solver", "krylov", "--krylov-tol", "0", "--out", str(tmp_path / "c.csv")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "--krylov-tol" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "c.csv").exists()
+
+
 def test_data_and_weights_fix_sizes(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X, W = rng.standard_normal((8, 4)), rng.standard_normal((12, 4))

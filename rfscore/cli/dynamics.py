@@ -6,16 +6,19 @@ import numpy as np
 from ..dynamics import trajectory
 from ..errors import InputError
 from ..io import check_writable, write_result
+from ..krylov import krylov_trajectory
 from .common import positive_float, positive_int
-from .model_options import add_model_options, model_eigensystem, model_inputs
+from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
+KRYLOV_MIN_P = 4096  # auto: block Lanczos from here on (the p³ eigendecomposition takes minutes on 2 cores)
 
 
 def register(sub) -> None:
     p = sub.add_parser("dynamics", help="closed-form train/test loss and score error vs τ at finite size (D2)-(D4)",
                        description="Closed-form gradient-flow trajectory of the random-features score model at "
-                                   "finite size, from one eigendecomposition of U (theory/dynamics.md). Writes CSV "
+                                   "finite size, from one eigendecomposition of U or by block Lanczos "
+                                   "(theory/dynamics.md, theory/krylov.md). Writes CSV "
                                    "columns tau,train_loss,test_loss,score_error and a JSON sidecar.")
     add_model_options(p)
     p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ > 0 of the log-spaced grid")
@@ -23,6 +26,12 @@ def register(sub) -> None:
     p.add_argument("--num", type=positive_int, required=True, help="number of τ points >= 1")
     p.add_argument("--out", required=True, metavar="traj.csv", help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", metavar="traj.png", help="also save a plot of the three curves")
+    p.add_argument("--solver", choices=("auto", "eigh", "krylov"), default="auto",
+                   help="'eigh': full eigendecomposition of U (thin SVD for gep when p >= 2(n+d)); 'krylov': block "
+                        f"Lanczos checked to --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
+                        f"p >= {KRYLOV_MIN_P}, else eigh")
+    p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
+                   help="block-Lanczos convergence tolerance on the losses, in units of Δ (> 0, default 1e-8)")
     p.set_defaults(func=run)
 
 
@@ -33,14 +42,23 @@ def run(args) -> int:
     if args.plot:
         check_writable(args.plot, "plot")
     inputs = model_inputs(args)
-    es, extra = model_eigensystem(args, inputs)
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
-    tr = trajectory(es, tau)
+    solver = args.solver
+    if solver == "auto":
+        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_MIN_P else "eigh"
+    if solver == "eigh":
+        es, extra = model_eigensystem(args, inputs)
+        tr = trajectory(es, tau)
+        extra["thin_svd"] = not es.complete
+    else:
+        m, extra = model_matrices(args, inputs)
+        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol)
+        extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
     if args.plot:
         _plot(tr, inputs.parameters, args.plot)
     write_result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
-                                          "num": args.num},
-                 header=HEADER, l_opt=es.l_opt, delta_t=es.delta_t, thin_svd=not es.complete, **extra)
+                                          "num": args.num, "solver": solver},
+                 header=HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t, **extra)
     return 0
 
 

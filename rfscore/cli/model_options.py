@@ -4,7 +4,7 @@
 --model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
 arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
 `rfscore.matrices.sample_inputs` does, so a CLI curve and an API curve with the same seed
-coincide. `model_eigensystem` and `model_problem` build what the commands need.
+coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what the commands need.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import numpy as np
 from ..covariance import validate_sigma_matrix
 from ..errors import InputError
 from ..io import load_array
-from ..matrices import MODELS, eigensystem, exact_matrices, gep_eigensystem, sample_data, sample_weights, sizes
+from ..matrices import (MODELS, eigensystem, exact_matrices, gep_eigensystem, gep_matrices, sample_data, sample_weights,
+                        sizes)
 from .common import add_theory_options, nonnegative_int, positive_float, positive_int
 
 
@@ -115,14 +116,25 @@ def model_inputs(args) -> ModelInputs:
     return ModelInputs(W=W, X=X, sigma=S, key_omega=ko, parameters=params)
 
 
+def model_matrices(args, inputs: ModelInputs | None = None):
+    """(U, V, U_pop, V_pop of the chosen model, extra results to record)."""
+    inputs = inputs or model_inputs(args)
+    if args.model == "gep":
+        return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
+                            key=inputs.key_omega), {}
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma)
+    return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
+               "quadrature_error": m.quadrature_error}
+
+
 def model_eigensystem(args, inputs: ModelInputs | None = None):
     """(Eigensystem of U, extra results to record) for the chosen model."""
     inputs = inputs or model_inputs(args)
     if args.model == "gep":
         return gep_eigensystem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma)
-    return eigensystem(m, inputs.n), {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order}
+    m, extra = model_matrices(args, inputs)
+    return eigensystem(m, inputs.n), extra
 
 
 def model_problem(args, inputs: ModelInputs | None = None):
