@@ -324,68 +324,90 @@ def _quadrature_step(act, means, scales, order: int, tol: float):
 
 @partial(jax.jit, static_argnums=0)
 def _mehler_block(act, m, s, z, w, table):
-    vals = act(m[:, :, None] + s[:, None, None] * z)  # (rows, n, Q)
-    return jnp.einsum("inq,qk->kin", vals, table), jnp.einsum("inq,q->in", vals**2, w)
+    vals = act(m[:, None] + s[:, None] * z[None, :])  # (N, Q)
+    return vals @ table, (vals**2) @ w
 
 
-def _mehler_coefficients(act, means, scales, h, order, chunk=2**22):
-    """F̃_k(i,ν) = E[h_k(z) σ(m_iν + s_i z)] for k ≤ order and E σ(m + s z)²; chunked over rows.
+_CHUNK = 2**18  # (i, ν) pairs per compiled block of quadrature evaluations
 
-    means (p, n), scales (p,), trapezoid step h (`trapezoid_nodes`). Returns F (order+1, p, n)
-    and second moments e (p, n). Rows are processed in blocks of ≈ ``chunk`` quadrature
-    evaluations (bounded memory); the block function is compiled once per activation and shape.
+
+def _mehler_coefficients(act, means, scales, h, order):
+    """F̃_k(i,ν) = E[h_k(z) σ(m_iν + s_i z)] for k ≤ order and e_iν = E σ(m_iν + s_i z)².
+
+    means (p, n), scales (p,), trapezoid step h (`trapezoid_nodes`). Returns NumPy arrays
+    F (order+1, p, n) and e (p, n). The p·n pairs run in fixed-size blocks (bounded memory,
+    one compilation per activation, rule and order).
     """
     z, w = trapezoid_nodes(h)
     table = jnp.asarray(_hermite_table(z, w, order))
     z, w = jnp.asarray(z), jnp.asarray(w)
+    means = np.asarray(means, dtype=np.float64)
     p, n = means.shape
-    rows = min(p, max(1, chunk // (n * z.size)))
-    F_parts, e_parts = [], []
-    for i in range(0, p, rows):
-        m_i, s_i = means[i:i + rows], scales[i:i + rows]
-        if m_i.shape[0] < rows:  # pad the last block to the compiled shape
-            pad = rows - m_i.shape[0]
-            m_i = jnp.concatenate([m_i, jnp.zeros((pad, n))])
-            s_i = jnp.concatenate([s_i, jnp.ones(pad)])
+    m_flat = means.ravel()
+    s_flat = np.repeat(np.asarray(scales, dtype=np.float64), n)
+    N = min(_CHUNK, m_flat.size)
+    F = np.empty((m_flat.size, order + 1))
+    e = np.empty(m_flat.size)
+    for i in range(0, m_flat.size, N):
+        m_i, s_i = m_flat[i:i + N], s_flat[i:i + N]
+        k = m_i.size
+        if k < N:  # pad the last block to the compiled shape
+            m_i, s_i = np.pad(m_i, (0, N - k)), np.pad(s_i, (0, N - k), constant_values=1.0)
         F_i, e_i = _mehler_block(act, m_i, s_i, z, w, table)
-        F_parts.append(F_i[:, :min(rows, p - i)])
-        e_parts.append(e_i[:min(rows, p - i)])
-    return jnp.concatenate(F_parts, axis=1), jnp.concatenate(e_parts, axis=0)
+        F[i:i + k], e[i:i + k] = np.asarray(F_i)[:k], np.asarray(e_i)[:k]
+    return np.ascontiguousarray(F.T).reshape(order + 1, p, n), e.reshape(p, n)
 
 
-_TILE = 256  # rows/columns of one Mehler tile (one compiled kernel for every p)
+_TILE = 512  # rows/columns of one Mehler tile: its arrays stay in cache across the K orders
 
 
-def _pad_to(a: np.ndarray, axis: int, size: int) -> np.ndarray:
-    widths = [(0, 0)] * a.ndim
-    widths[axis] = (0, size - a.shape[axis])
-    return np.pad(a, widths)
+def _unit_rows(W_metric):
+    """Rows of W_metric normalised to 1 (so r = Ŵ Ŵᵀ), and r_max = max_{i≠j} |r_ij| over tiles."""
+    Wm = np.asarray(W_metric)
+    What = Wm / np.linalg.norm(Wm, axis=1, keepdims=True)
+    p, b, r_max = What.shape[0], _TILE, 0.0
+    for i in range(0, p, b):
+        for j in range(i, p, b):
+            R = np.abs(What[i:i + b] @ What[j:j + b].T)
+            if i == j:
+                np.fill_diagonal(R, 0.0)
+            r_max = max(r_max, float(R.max()))
+    return What, r_max
 
 
-@jax.jit
-def _mehler_tile(Wi, Wj, Fi, Fj, K):
-    """Σ_{k≤K} r^{∘k} ∘ (F̃_k[I] F̃_k[J]ᵀ) on one (I, J) tile by Horner's rule, with r = Ŵ_I Ŵ_Jᵀ.
+def _mehler_sum(F, e, What):
+    """U = Σ_{k≤K} r^{∘k} ∘ (F̃_k F̃_kᵀ/n) off the diagonal, U_ii = mean_ν e_iν, shape (p, p).
 
-    Wi, Wj (b, d') unit rows (zero rows for padding); Fi, Fj (K_max+1, b, n'); K traced.
-    Also returns max |r| over the tile's entries, with the diagonal of a diagonal tile
-    excluded by the caller's mask (r_ii = 1 there).
+    F (K+1, p, n), e (p, n), What (p, d) unit rows with r = Ŵ Ŵᵀ. Neither r nor its powers
+    are formed whole: each tile of the upper triangle is summed by Horner's rule,
+    acc ← acc ∘ r_IJ + F̃_k[I] F̃_k[J]ᵀ for k = K…0 (BLAS products, in-cache updates), then
+    mirrored (theory/exact_matrices.md §7).
     """
-    R = Wi @ Wj.T
-    acc = jax.lax.dynamic_index_in_dim(Fi, K, keepdims=False) @ jax.lax.dynamic_index_in_dim(Fj, K, keepdims=False).T
+    F, e = np.asarray(F), np.asarray(e)
+    K1, p, n = F.shape
+    b = _TILE
+    U = np.empty((p, p))
 
-    def body(j, acc):
-        k = K - 1 - j
-        Fk_i = jax.lax.dynamic_index_in_dim(Fi, k, keepdims=False)
-        Fk_j = jax.lax.dynamic_index_in_dim(Fj, k, keepdims=False)
-        return acc * R + Fk_i @ Fk_j.T
+    def term(k, I, J, out=None):  # F̃_k[I] F̃_k[J]ᵀ; an outer product (faster than a GEMM) when n = 1
+        if n == 1:
+            return np.multiply.outer(F[k, I, 0], F[k, J, 0], out=out)
+        return np.matmul(F[k, I], F[k, J].T, out=out)
 
-    return jax.lax.fori_loop(0, K, body, acc)
-
-
-@jax.jit
-def _corr_max_tile(Wi, Wj, off_diagonal):
-    R = Wi @ Wj.T
-    return jnp.max(jnp.abs(R * off_diagonal))
+    for i in range(0, p, b):
+        for j in range(i, p, b):
+            I, J = slice(i, i + b), slice(j, j + b)
+            R = What[I] @ What[J].T
+            acc = term(K1 - 1, I, J)
+            tmp = np.empty_like(acc)
+            for k in range(K1 - 2, -1, -1):
+                acc *= R
+                acc += term(k, I, J, out=tmp)
+            U[I, J] = acc
+            if j > i:
+                U[J, I] = acc.T
+    U /= n
+    U[np.diag_indices(p)] = np.mean(e, axis=1)
+    return U
 
 
 def _mehler_order(F, e, r_max, tol):
@@ -402,47 +424,28 @@ def _mehler_order(F, e, r_max, tol):
     return K, float(bounds[K])
 
 
-def _mehler_sum(F, e, W_metric, tol):
-    """U = Σ_{k≤K} r^{∘k} ∘ (F̃_k F̃_kᵀ/n) off the diagonal, U_ii = mean_ν e_iν; returns (U, bound, K).
+_ORDERS = (12, 24)  # coefficients are computed to these orders first, to max_order only if the bound needs it
 
-    r_ij = C_ij/√(C_ii C_jj) with C = W_metric W_metricᵀ, never formed whole: the sum runs
-    on fixed-size tiles of the upper triangle (compiled once), mirrored into a NumPy array.
-    K is the first order whose Cauchy–Schwarz tail bound is ≤ ``tol`` (`_mehler_order`).
-    F (K_max+1, p, n), e (p, n), W_metric (p, d).
+
+def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
+    """The §3-§4 matrix for given means (p, n), scales (p,) and correlations of W_metric (p, d).
+
+    Returns (U (p,p), F (K+1, p, n), bound, K, quadrature error). K is the first order whose
+    Cauchy–Schwarz tail bound is ≤ tol (`_mehler_order`), at most max_order.
     """
-    F, e, Wm = np.asarray(F), np.asarray(e), np.asarray(W_metric)
-    K_max1, p, n = F.shape
-    What = Wm / np.linalg.norm(Wm, axis=1, keepdims=True)
-    b = _TILE
-    P = -(-p // b) * b
-    n_pad = n if n == 1 else -(-n // 32) * 32  # few compiled shapes across n
-    d_pad = -(-What.shape[1] // 16) * 16
-    What = _pad_to(_pad_to(What, 0, P), 1, d_pad)
-    Fp = _pad_to(_pad_to(F, 1, P), 2, n_pad)
-    blocks = range(P // b)
-    W_blk = [jax.device_put(What[i * b:(i + 1) * b]) for i in blocks]
-    F_blk = [jax.device_put(Fp[:, i * b:(i + 1) * b]) for i in blocks]
-    off = jnp.asarray(1.0 - np.eye(b))
-    ones = jnp.ones((b, b))
-    r_max = max(float(_corr_max_tile(W_blk[i], W_blk[j], off if i == j else ones))
-                for i in blocks for j in blocks if j >= i) if p > 1 else 0.0
-    K, bound = _mehler_order(F, e, r_max, tol)
-    U = np.empty((P, P))
-    Kj = jnp.asarray(K, dtype=jnp.int32)
-    for i in blocks:
-        for j in blocks:
-            if j < i:
-                continue
-            tile = np.asarray(_mehler_tile(W_blk[i], W_blk[j], F_blk[i], F_blk[j], Kj))
-            U[i * b:(i + 1) * b, j * b:(j + 1) * b] = tile
-            if j > i:
-                U[j * b:(j + 1) * b, i * b:(i + 1) * b] = tile.T
-    U = U[:p, :p] / n
-    U[np.diag_indices(p)] = np.mean(e, axis=1)
-    return U, bound, K
+    What, r_max = _unit_rows(W_metric)
+    for order in sorted({min(o, max_order) for o in _ORDERS} | {max_order}):
+        # high Hermite orders oscillate faster and need a finer rule: refine per stage
+        h, quad = _quadrature_step(act, means, scales, order, tol)
+        F, e = _mehler_coefficients(act, means, scales, h, order)
+        K, bound = _mehler_order(F, e, r_max, tol)
+        if bound <= tol:
+            break
+    F = F[:max(K, 1) + 1]  # order 1 is also Stein's coefficient of V
+    return _mehler_sum(F, e, What), F, bound, K, quad
 
 
-def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 24,
+def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 64,
                    tol: float = 1e-12) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (§4).
 
@@ -463,19 +466,16 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     Wn = np.asarray(W)
     means = np.exp(-t) * (Wn @ np.asarray(X).T) / np.sqrt(d)
     scales = np.sqrt(dl * np.sum(Wn**2, axis=1) / d)
-    h, quad = _quadrature_step(act, means, scales, max_order, tol)
-    F, e = _mehler_coefficients(act, jnp.asarray(means), jnp.asarray(scales), h, max_order)
-    U, bound, order = _mehler_sum(F, e, Wn, tol)
-    kappa = np.mean(np.asarray(F[1]), axis=1) / scales
+    U, F, bound, order, quad = _mehler_matrix(act, means, scales, Wn, max_order, tol)
+    kappa = np.mean(F[1], axis=1) / scales
     V = np.sqrt(dl / d) * kappa[:, None] * Wn
 
     sigma_t = np.exp(-2 * t) * S + dl * np.eye(d)
     W_pop = Wn @ np.linalg.cholesky(sigma_t)  # C_pop = W Σ_t Wᵀ/d = W_pop W_popᵀ/d
     scales_pop = np.sqrt(np.sum(W_pop**2, axis=1) / d)
-    h_pop, quad_pop = _quadrature_step(act, np.zeros((p, 1)), scales_pop, max_order, tol)
-    F_pop, e_pop = _mehler_coefficients(act, jnp.zeros((p, 1)), jnp.asarray(scales_pop), h_pop, max_order)
-    U_pop, bound_pop, order_pop = _mehler_sum(F_pop, e_pop, W_pop, tol)
-    kappa_pop = np.asarray(F_pop[1, :, 0]) / scales_pop
+    U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, np.zeros((p, 1)), scales_pop, W_pop,
+                                                                  max_order, tol)
+    kappa_pop = F_pop[1, :, 0] / scales_pop
     V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * Wn
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=l_opt(S, t),
                               model="exact", truncation_bound=float(max(bound, bound_pop)),
