@@ -66,6 +66,21 @@ def trapezoid_nodes(h: float):
     return z, h * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)
 
 
+def halve_until_converged(evaluate, change, tol: float, h_start: float, h_finest: float):
+    """Refine a quadrature step: h = h_start, h/2, … until change(evaluate(h), evaluate(h/2)) ≤ tol.
+
+    Stops, unconverged, once evaluate has been called at ``h_finest``. Returns
+    (h, evaluate(h/2), change, converged) for the last pair compared.
+    """
+    h, prev = h_start, evaluate(h_start)
+    while True:
+        cur = evaluate(h / 2)
+        err = change(prev, cur)
+        if err <= tol or h / 2 <= h_finest:
+            return h, cur, err, err <= tol
+        h, prev = h / 2, cur
+
+
 def _constants_at(act: Activation, kappa: float, delta: float, h: float) -> tuple:
     x, w = trapezoid_nodes(h)
     gamma = np.sqrt(kappa**2 + delta)
@@ -100,17 +115,14 @@ def ge_constants(
     gamma = np.sqrt(kappa**2 + delta)
     check_zero_mean(act, gamma)
 
-    h, prev = 0.25, _constants_at(act, kappa, delta, 0.25)
-    while True:
-        cur = _constants_at(act, kappa, delta, h / 2)
-        change = max(abs(x - y) for x, y in zip(cur[:3], prev[:3])) / max(cur[3], 1e-300)
-        if change <= tol:
-            break
-        if h / 2 <= 1 / 64:
-            raise ConvergenceError(f"ge_constants: quadrature of (G1)-(G3) did not converge (relative change "
-                                   f"{change:.1e} > tol = {tol:g} at step 1/64) for t = {t:g}, σ_x = {sigma.sigma_x:g}, "
-                                   f"activation {act.name}")
-        h, prev = h / 2, cur
+    _, cur, change, converged = halve_until_converged(
+        lambda h: _constants_at(act, kappa, delta, h),
+        lambda prev, cur: max(abs(x - y) for x, y in zip(cur[:3], prev[:3])) / max(cur[3], 1e-300),
+        tol, 0.25, 1 / 64)
+    if not converged:
+        raise ConvergenceError(f"ge_constants: quadrature of (G1)-(G3) did not converge (relative change "
+                               f"{change:.1e} > tol = {tol:g} at step 1/64) for t = {t:g}, σ_x = {sigma.sigma_x:g}, "
+                               f"activation {act.name}")
     a, v2, s2, scale = cur
     b = np.sqrt(delta) * a
     # Round-off leaves ~1e-15 residues where the exact value is 0 (linear activation).

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .activations import get_activation
-from .constants import GEConstants, delta_t, ge_constants, trapezoid_nodes
+from .constants import GEConstants, delta_t, ge_constants, halve_until_converged, trapezoid_nodes
 from .covariance import ISOTROPIC, SigmaSpectrum, validate_sigma_matrix
 from .errors import InputError, check_positive_int
 
@@ -283,7 +283,7 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
 
 
 # ----------------------------------------------------------------------------- exact (§4)
-_H_START, _H_MIN = 0.5, 2.0**-6
+_H_START, _H_FINEST = 0.5, 2.0**-7
 
 
 def _hermite_table(z: np.ndarray, w: np.ndarray, order: int) -> np.ndarray:
@@ -302,8 +302,9 @@ def _quadrature_step(act, means, scales, order: int, tol: float):
 
     Probed on the row with the largest scale s_i (for an activation analytic in a strip, the
     worst case: the singularities of σ(m + s z) lie at distance ∝ 1/s from the real axis), at
-    all its means: h is halved from 0.5 until two successive rules agree to ``tol``, or down to
-    2^-6. Returns (h, max difference between the rules at h and h/2).
+    all its means: h is halved from 1/2 until two successive rules agree to ``tol``, comparing
+    at most down to 2^-7. Returns (h, max difference between the rules at h and h/2), with h
+    the finer step when they never agreed.
     """
     i = int(np.argmax(np.asarray(scales)))
     m, s = np.asarray(means)[i], float(np.asarray(scales)[i])
@@ -313,13 +314,9 @@ def _quadrature_step(act, means, scales, order: int, tol: float):
         vals = np.asarray(act(jnp.asarray(m[:, None] + s * z[None, :])))  # (n, Q)
         return np.concatenate([vals @ _hermite_table(z, w, order), (vals**2 @ w)[:, None]], axis=1)
 
-    h, prev = _H_START, coefficients(_H_START)
-    while True:
-        cur = coefficients(h / 2)
-        err = float(np.max(np.abs(cur - prev)))
-        if err <= tol or h / 2 < _H_MIN:
-            return (h if err <= tol else h / 2), err
-        h, prev = h / 2, cur
+    h, _, err, converged = halve_until_converged(coefficients, lambda a, b: float(np.max(np.abs(a - b))), tol,
+                                                 _H_START, _H_FINEST)
+    return (h if converged else h / 2), err
 
 
 @partial(jax.jit, static_argnums=0)
