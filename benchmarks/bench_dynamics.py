@@ -22,7 +22,10 @@ import numpy as np
 import rfscore  # noqa: F401  (float64)
 from rfscore.dynamics import trajectory
 from rfscore.krylov import krylov_trajectory
-from rfscore.matrices import eigensystem, exact_matrices, gep_eigensystem, sample_inputs
+from rfscore.eigensystem import eigensystem
+from rfscore.exact import exact_matrices
+from rfscore.gep import gep_eigensystem
+from rfscore.sampling import sample_inputs
 from rfscore.simulation import simulate, training_problem
 
 T = 0.01

@@ -20,6 +20,7 @@ import numpy as np
 from .activations import Activation, check_zero_mean, get_activation
 from .covariance import ISOTROPIC, SigmaSpectrum
 from .errors import ConvergenceError, check_positive
+from .quadrature import halve_until_converged, trapezoid_nodes
 
 
 def delta_t(t: float) -> float:
@@ -51,34 +52,6 @@ class GEConstants:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def trapezoid_nodes(h: float):
-    """Nodes z = h·j, |z| ≤ 12, and weights h φ(z) of the trapezoid rule for E f(z), z ~ N(0,1).
-
-    For f analytic in the strip |Im z| < a the error decays like e^{-2πa/h}, exponentially in
-    the number of nodes, where Gauss–Hermite converges only like e^{-c a √N}: tanh(s z) has
-    poles at |Im z| = π/(2s), and 64 Gauss–Hermite nodes are off by 3e-9 at s = 1 and 1e-4 at
-    s = 2 (theory/exact_matrices.md §6). Beyond |z| = 12 the Gaussian weight is below 1e-31.
-    """
-    k = int(round(12.0 / h))
-    z = h * np.arange(-k, k + 1)
-    return z, h * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)
-
-
-def halve_until_converged(evaluate, change, tol: float, h_start: float, h_finest: float):
-    """Refine a quadrature step: h = h_start, h/2, … until change(evaluate(h), evaluate(h/2)) ≤ tol.
-
-    Stops, unconverged, once evaluate has been called at ``h_finest``. Returns
-    (h, evaluate(h/2), change, converged) for the last pair compared.
-    """
-    h, prev = h_start, evaluate(h_start)
-    while True:
-        cur = evaluate(h / 2)
-        err = change(prev, cur)
-        if err <= tol or h / 2 <= h_finest:
-            return h, cur, err, err <= tol
-        h, prev = h / 2, cur
 
 
 def _constants_at(act: Activation, kappa: float, delta: float, h: float) -> tuple:

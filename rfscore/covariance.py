@@ -113,3 +113,19 @@ def validate_sigma_matrix(sigma, d: int | None = None, arg: str = "sigma_matrix"
     if np.linalg.eigvalsh(s).min() <= 0:
         raise InputError(arg, "must be positive definite")
     return s
+
+
+def sigma_matrix(sigma, d: int) -> np.ndarray:
+    """Σ at size d from a `SigmaSpectrum` (diagonal, eigenvalues in blocks), a matrix, or None (Σ = I)."""
+    if sigma is None:
+        return np.eye(d)
+    if isinstance(sigma, SigmaSpectrum):
+        return sigma.matrix(d)
+    return validate_sigma_matrix(sigma, d)
+
+
+def l_opt(sigma: np.ndarray, t: float) -> float:
+    """Smallest test loss, that of the true score: 1 - Δ Tr(Σ_t^{-1})/d  (L3), Σ a (d, d) matrix."""
+    dl = -np.expm1(-2.0 * float(t))
+    ev = np.linalg.eigvalsh(np.asarray(sigma))
+    return float(1.0 - dl * np.mean(1.0 / (np.exp(-2.0 * t) * ev + dl)))

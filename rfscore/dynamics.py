@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .errors import InputError
-from .matrices import Eigensystem
+from .eigensystem import Eigensystem
 
 
 @dataclass(frozen=True)

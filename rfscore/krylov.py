@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .dynamics import Trajectory, _losses_init, _losses_zero, check_tau
 from .errors import ConvergenceError, InputError, check_positive, check_positive_int
-from .matrices import FiniteSizeMatrices
+from .eigensystem import FiniteSizeMatrices
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 

@@ -20,7 +20,7 @@ import numpy as np
 from .covariance import SigmaSpectrum
 from .dynamics import check_tau, trajectory
 from .errors import InputError, check_positive
-from .matrices import sample_eigensystem
+from .models import sample_eigensystem
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")

@@ -33,7 +33,9 @@ from tqdm.auto import tqdm
 from .activations import get_activation
 from .errors import ConvergenceError, InputError, check_positive, check_positive_int
 from .dynamics import Trajectory
-from .matrices import MODELS, exact_matrices, gep_factors
+from .models import MODELS
+from .exact import exact_matrices
+from .gep import gep_factors
 
 OPTIMIZERS = ("gd", "adam")
 

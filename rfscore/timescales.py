@@ -20,7 +20,7 @@ from scipy.signal import find_peaks
 from .constants import GEConstants
 from .dynamics import modes, trajectory
 from .errors import ConvergenceError, InputError
-from .matrices import Eigensystem
+from .eigensystem import Eigensystem
 
 
 def spectrum_peaks(tau: np.ndarray, values: np.ndarray, rel_prominence: float = 0.3):
@@ -186,7 +186,7 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     from .constants import ge_constants
     from .covariance import ISOTROPIC, SigmaSpectrum
     from .errors import check_positive_int
-    from .matrices import sample_eigensystem
+    from .models import sample_eigensystem
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:

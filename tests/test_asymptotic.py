@@ -19,7 +19,7 @@ from rfscore.cli import main
 from rfscore.covariance import SigmaSpectrum
 from rfscore.dynamics import modes, trajectory
 from rfscore.errors import ConvergenceError, InputError
-from rfscore.matrices import sample_eigensystem
+from rfscore.models import sample_eigensystem
 from rfscore.timescales import spectrum_peaks
 
 T = 0.01

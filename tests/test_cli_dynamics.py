@@ -7,7 +7,7 @@ import pytest
 
 from rfscore.cli import main
 from rfscore.dynamics import trajectory
-from rfscore.matrices import sample_eigensystem
+from rfscore.models import sample_eigensystem
 
 BASE = ["--t", "0.1", "--model", "gep"]
 

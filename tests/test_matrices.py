@@ -8,8 +8,9 @@ from scipy.special import roots_hermitenorm
 from rfscore.covariance import SigmaSpectrum
 from rfscore.dynamics import trajectory
 from rfscore.errors import InputError
-from rfscore.matrices import (eigensystem, exact_matrices, gep_eigensystem, gep_matrices, sample_data,
-                              sample_inputs, sample_weights)
+from rfscore.exact import exact_matrices
+from rfscore.gep import gep_eigensystem, gep_matrices
+from rfscore.sampling import sample_data, sample_inputs, sample_weights
 
 T = 0.3
 SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))  # non-isotropic: diag(0.5, 0.5, 2, 2) at d = 4
@@ -155,8 +156,8 @@ def test_quadrature_step_error_estimate_is_honest():
     from scipy.integrate import quad
 
     from rfscore.activations import get_activation
-    from rfscore.constants import trapezoid_nodes
-    from rfscore.matrices import _quadrature_step
+    from rfscore.quadrature import trapezoid_nodes
+    from rfscore.exact import _quadrature_step
     act = get_activation("tanh")
     phi = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
     for s in (0.1, 1.0, 2.5):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rfscore.errors import InputError
-from rfscore.matrices import gep_matrices, sample_data, sample_weights, sizes
+from rfscore.gep import gep_matrices
+from rfscore.sampling import sample_data, sample_weights, sizes
 from rfscore.phase import REGIMES, classify, phase_diagram, phase_point, point_key
 from rfscore.sweep import run_sweep
 

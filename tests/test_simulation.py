@@ -5,7 +5,9 @@ import pytest
 
 from rfscore.dynamics import trajectory
 from rfscore.errors import ConvergenceError, InputError
-from rfscore.matrices import eigensystem, gep_eigensystem, sample_inputs
+from rfscore.eigensystem import eigensystem
+from rfscore.gep import gep_eigensystem
+from rfscore.sampling import sample_inputs
 from rfscore.simulation import record_steps, simulate, training_problem
 
 

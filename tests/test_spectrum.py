@@ -11,7 +11,9 @@ import pytest
 from rfscore.constants import ge_constants
 from rfscore.covariance import SigmaSpectrum
 from rfscore.errors import ConvergenceError, InputError
-from rfscore.matrices import exact_matrices, gep_matrices, sample_data, sample_weights, sizes
+from rfscore.exact import exact_matrices
+from rfscore.gep import gep_matrices
+from rfscore.sampling import sample_data, sample_weights, sizes
 from rfscore.spectrum import (atom_weight, empirical_stieltjes, limiting_structure, require_converged,
                               solve_spectrum, stieltjes)
 

@@ -6,7 +6,7 @@ import pytest
 from rfscore import ge_constants
 from rfscore.dynamics import modes, trajectory
 from rfscore.errors import InputError
-from rfscore.matrices import sample_eigensystem
+from rfscore.models import sample_eigensystem
 from rfscore.timescales import fit_exponent, spectrum_peaks, tau_grid, timescale_scan, timescales
 
 T = 0.01

@@ -17,8 +17,11 @@ import numpy as np
 from ..covariance import validate_sigma_matrix
 from ..errors import InputError
 from ..io import load_array
-from ..matrices import (MODELS, eigensystem, exact_matrices, gep_eigensystem, gep_matrices, sample_data, sample_weights,
-                        sizes)
+from ..models import MODELS
+from ..eigensystem import eigensystem
+from ..exact import exact_matrices
+from ..gep import gep_eigensystem, gep_matrices
+from ..sampling import sample_data, sample_weights, sizes
 from .common import add_theory_options, nonnegative_int, positive_float, positive_int
 
 

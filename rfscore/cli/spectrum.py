@@ -91,7 +91,11 @@ def empirical_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: 
     """All p eigenvalues of one finite-size U ((G4) 'gep' or exact §4), ascending, shape (p,)."""
     import jax
 
-    from ..matrices import exact_matrices, gep_matrices, sample_data, sample_weights, sizes
+    from ..exact import exact_matrices
+
+    from ..gep import gep_matrices
+
+    from ..sampling import sample_data, sample_weights, sizes
     p, n = sizes(d, psi_p, psi_n)
     S = sigma.matrix(d)
     kw, kx, ko = jax.random.split(jax.random.PRNGKey(seed), 3)

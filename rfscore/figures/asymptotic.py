@@ -21,7 +21,8 @@ from tqdm import tqdm
 from ..asymptotic import asymptotic_curves
 from ..dynamics import trajectory
 from ..io import write_result
-from ..matrices import sample_eigensystem, sample_inputs
+from ..models import sample_eigensystem
+from ..sampling import sample_inputs
 from ..simulation import simulate, training_problem
 from .style import figure, save
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..dynamics import trajectory
 from ..io import write_result
-from ..matrices import gep_eigensystem, sample_inputs
+from ..gep import gep_eigensystem
+from ..sampling import sample_inputs
 from ..simulation import simulate, training_problem
 from .style import figure, save
 

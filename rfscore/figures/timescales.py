@@ -10,7 +10,7 @@ from matplotlib.ticker import NullFormatter
 
 from ..dynamics import trajectory
 from ..io import write_result
-from ..matrices import sample_eigensystem
+from ..models import sample_eigensystem
 from ..timescales import timescale_scan
 from .style import figure, save
 

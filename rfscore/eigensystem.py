@@ -1,0 +1,110 @@
+"""Finite-size matrices U, V, U_pop, V_pop of (L1)-(L2) and the eigensystem of U.
+
+The result types shared by the Gaussian-equivalent model (`rfscore.gep`) and the exact
+noise-averaged model (`rfscore.exact`), and the full eigendecomposition that (D3)-(D4)
+need (theory/dynamics.md). Conventions: W (p, d), X (n, d), Σ (d, d); float64.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .covariance import sigma_matrix
+from .errors import InputError
+
+
+def check_inputs(W, X, sigma):
+    """Validate W (p, d), X (n, d) (finite, matching d); return them and Σ at size d."""
+    W = np.asarray(W, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    if W.ndim != 2:
+        raise InputError("weights", f"must have shape (p, d), got {W.shape}")
+    if X.ndim != 2 or X.shape[1] != W.shape[1]:
+        raise InputError("data", f"must have shape (n, d) with d = {W.shape[1]} (from the weights), got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise InputError("data", "contains non-finite values")
+    if not np.all(np.isfinite(W)):
+        raise InputError("weights", "contains non-finite values")
+    return jax.device_put(W), jax.device_put(X), sigma_matrix(sigma, W.shape[1])
+
+
+@dataclass(frozen=True)
+class FiniteSizeMatrices:
+    """U (p,p), V (p,d), U_pop (p,p), V_pop (p,d) of (L1)-(L2) at one draw of W, X.
+
+    ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise;
+    ``quadrature_error`` estimates the error of the one-dimensional Gaussian integrals.
+    """
+
+    U: jnp.ndarray
+    V: jnp.ndarray
+    U_pop: jnp.ndarray
+    V_pop: jnp.ndarray
+    t: float
+    delta_t: float
+    l_opt: float
+    model: str
+    truncation_bound: Optional[float] = None
+    mehler_order: Optional[int] = None
+    quadrature_error: Optional[float] = None
+
+    @property
+    def p(self) -> int:
+        return self.U.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.V.shape[1]
+
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of U, ascending, shape (p,)."""
+        return np.asarray(jnp.linalg.eigvalsh(self.U))
+
+
+@dataclass(frozen=True)
+class Eigensystem:
+    """U = Q diag(lam) Qᵀ expressed with the quantities (D3)-(D4) need.
+
+    lam (k,), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d), upop_t = QᵀU_pop Q (k,k).
+    ``complete`` is False on the thin-SVD path, where the p - k omitted modes all have
+    eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
+    A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
+    does not couple them to the kept modes, so a non-zero A(0) is handled exactly too
+    (theory/dynamics.md, "thin SVD").
+    """
+
+    lam: jnp.ndarray
+    Q: jnp.ndarray
+    vt: jnp.ndarray
+    vpop_t: jnp.ndarray
+    upop_t: jnp.ndarray
+    t: float
+    delta_t: float
+    l_opt: float
+    p: int
+    d: int
+    n: int
+    complete: bool = True
+    rest_lam: float = float("nan")
+    rest_upop: float = float("nan")
+
+    @property
+    def psi_p(self) -> float:
+        return self.p / self.d
+
+    @property
+    def psi_n(self) -> float:
+        return self.n / self.d
+
+
+def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
+    """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis."""
+    # NumPy (LAPACK) rather than eager JAX: no per-shape compilation of each small op.
+    lam, Q = np.linalg.eigh(np.asarray(m.U))
+    vt, vpop_t, upop_t = Q.T @ np.asarray(m.V), Q.T @ np.asarray(m.V_pop), Q.T @ np.asarray(m.U_pop) @ Q
+    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
+                       t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)

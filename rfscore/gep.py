@@ -1,0 +1,124 @@
+"""The Gaussian-equivalent model (G4)-(G6) at finite size (theory/gaussian_equivalence.md).
+
+U = G Gᵀ/n + b_t² W Wᵀ/d + s_t² I, U_pop (G5), V = V_pop = b_t W/√d. When p ≫ n + d,
+U - s_t² I = H Hᵀ has rank n + d and a thin SVD of H replaces the p×p
+eigendecomposition (`gep_eigensystem`, theory/dynamics.md §5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .constants import GEConstants, ge_constants
+from .covariance import SigmaSpectrum, l_opt
+from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
+from .sampling import gep_omega
+
+
+def _gep_parts(W, X, c: GEConstants, key):
+    """G = e^{-t} a_t W Xᵀ/√d + v_t Ω of (G4) and Ω (p×n, drawn from ``key``), in NumPy."""
+    W, X = np.asarray(W), np.asarray(X)
+    omega = np.asarray(gep_omega(key, W.shape[0], X.shape[0]))
+    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(c.v_t2) * omega
+    return G, omega
+
+
+@dataclass(frozen=True)
+class GEPFactors:
+    """The (G4)-(G6) model in factored form, never forming a p×p matrix.
+
+    W (p,d), X (n,d), omega (p,n), G = e^{-t} a_t W Xᵀ/√d + v_t Ω (p,n), Σ (d,d):
+    U = G Gᵀ/n + b_t² W Wᵀ/d + s_t² I, U_pop = W (α Σ + b_t² I) Wᵀ/d + (v_t² + s_t²) I,
+    V = V_pop = b_t W/√d.
+    """
+
+    W: jnp.ndarray
+    X: jnp.ndarray
+    omega: jnp.ndarray
+    G: jnp.ndarray
+    sigma: np.ndarray
+    constants: GEConstants
+    l_opt: float
+
+
+def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                constants: GEConstants | None = None) -> GEPFactors:
+    """The factors of (G4)-(G6) for given W, X and the Ω drawn from ``key`` (same Ω as `gep_matrices`)."""
+    W, X, S = check_inputs(W, X, sigma)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    G, omega = _gep_parts(W, X, c, key)
+    return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=c, l_opt=l_opt(S, c.t))
+
+
+def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                 constants: GEConstants | None = None) -> FiniteSizeMatrices:
+    """Gaussian-equivalent U (G4), U_pop (G5), V = V_pop (G6). ``key`` draws Ω (p×n).
+
+    ``sigma``: a (d,d) covariance or a `SigmaSpectrum` (default Σ = I); it sets the
+    constants through σ_x and U_pop through W Σ Wᵀ/d.
+    """
+    W, X, S = check_inputs(W, X, sigma)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    # NumPy (BLAS) products: eager JAX would compile every op once per new shape.
+    W, X = np.asarray(W), np.asarray(X)
+    G, _ = _gep_parts(W, X, c, key)
+    (p, d), n = W.shape, X.shape[0]
+    WWt = W @ W.T / d
+    U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * np.eye(p)
+    U_pop = c.alpha * (W @ S @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * np.eye(p)
+    V = c.b_t * W / np.sqrt(d)
+    U, U_pop, V = jax.device_put(U), jax.device_put(U_pop), jax.device_put(V)
+    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V, t=c.t, delta_t=c.delta_t,
+                              l_opt=l_opt(S, c.t), model="gep")
+
+
+def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
+                    constants: GEConstants | None = None, thin: bool | None = None) -> Eigensystem:
+    """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d) and thin is None.
+
+    On the thin path only the n+d non-trivial modes are kept (``complete=False``): the
+    others have λ = s_t² and Qᵀ V = Qᵀ V_pop = 0 because V ∝ W lies in range(H).
+    The same draw (same ``key``) gives the same non-trivial modes on both paths.
+    """
+    W, X, S = check_inputs(W, X, sigma)
+    p, d = W.shape
+    n = X.shape[0]
+    thin = (p >= 2 * (n + d)) if thin is None else thin
+    if not thin:
+        m = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=key, constants=constants)
+        return eigensystem(m, n)
+    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    key = jax.random.PRNGKey(0) if key is None else key
+    # NumPy from here on: eager JAX would compile every small op once per shape.
+    Wn, Xn = np.asarray(W), np.asarray(X)
+    G, _ = _gep_parts(Wn, Xn, c, key)
+    H = np.concatenate([G / np.sqrt(n), c.b_t * Wn / np.sqrt(d)], axis=1)
+    # Thin SVD of H through its k×k Gram matrix (k = n+d ≪ p): H = Q S Rᵀ with
+    # HᵀH = R S² Rᵀ and Q = H R S^{-1}. Eigenvalues come out to absolute accuracy
+    # ε‖H‖², i.e. relative ε‖H‖²/s_t² for λ = S² + s_t²; the smallest-S columns of Q are
+    # the least orthogonal, so they are checked and a re-orthonormalisation pass (Gram of Q)
+    # is applied only when QᵀQ - I exceeds 1e-10. QᵀW comes from HᵀW (k×d).
+    S2, R = np.linalg.eigh(H.T @ H)
+    S2 = np.maximum(S2, 0.0)
+    inv_s = 1.0 / np.sqrt(np.where(S2 > 0, S2, 1.0))
+    Q = (H @ R) * inv_s[None, :]
+    QtW = (R.T @ (H.T @ Wn)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
+    m8 = min(8, Q.shape[1])
+    if np.max(np.abs(Q[:, :m8].T @ Q[:, :m8] - np.eye(m8))) > 1e-10:
+        E, Rq = np.linalg.eigh(Q.T @ Q)
+        Q = Q @ (Rq / np.sqrt(E)[None, :]) @ Rq.T
+        QtW = Q.T @ Wn / np.sqrt(d)
+    lam = S2 + c.s_t2
+    vt = c.b_t * QtW
+    M = c.alpha * np.asarray(S) + c.b_t**2 * np.eye(d)
+    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(Q.shape[1])
+    complete = Q.shape[1] == p
+    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
+                       l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,
+                       rest_lam=float(c.s_t2), rest_upop=float(c.v_t2 + c.s_t2))
+

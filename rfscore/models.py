@@ -1,0 +1,37 @@
+"""The two finite-size models behind one interface: ``exact`` (theory/exact_matrices.md)
+and ``gep`` (theory/gaussian_equivalence.md), and one-call sampling of an eigensystem."""
+from __future__ import annotations
+
+from .covariance import sigma_matrix
+from .eigensystem import Eigensystem, eigensystem
+from .errors import InputError
+from .exact import exact_matrices
+from .gep import gep_eigensystem, gep_matrices
+from .sampling import sample_inputs
+
+MODELS = ("exact", "gep")
+
+
+def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, key=None, **kw):
+    """Dispatch on ``model`` in {'exact', 'gep'}."""
+    if model == "exact":
+        return exact_matrices(W, X, t=t, activation=activation, sigma=sigma, **kw)
+    if model == "gep":
+        return gep_matrices(W, X, t=t, activation=activation, sigma=sigma, key=key)
+    raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+
+
+
+def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
+                       sigma=None, model: str = "gep", thin: bool | None = None) -> Eigensystem:
+    """Draw W (p×d), X (n×d) [and Ω for 'gep'] from ``key`` and return U's eigensystem.
+
+    p = round(ψ_p d), n = round(ψ_n d); ``sigma`` a `SigmaSpectrum` or (d,d) matrix.
+    The 'gep' model uses the thin-SVD path automatically when p ≥ 2(n+d).
+    """
+    S = sigma_matrix(sigma, d)
+    W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
+    n = X.shape[0]
+    if model == "gep":
+        return gep_eigensystem(W, X, t=t, activation=activation, sigma=S, key=ko, thin=thin)
+    return eigensystem(finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko), n)
