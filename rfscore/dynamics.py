@@ -7,7 +7,7 @@ f_k(τ) = -expm1(-c λ_k τ)/λ_k, for A(0) = 0:
     (D4) L_test(τ)  = 1 + (1/d) fᵀ K f - (2/d) Σ_k f_k ṽ_k·ṽ_pop,k,   K = (QᵀU_popQ) ∘ (ṼṼᵀ)
     (L3) E_score    = (L_test - L_opt)/Δ,   L_opt = 1 - Δ Tr(Σ_t^{-1})/d
 
-τ is in the units of theory-brief §2 (dA/dτ = -d² ∇_A L_train); τ = inf is allowed.
+τ is the training time of theory/model.md §4 (dA/dτ = -d² ∇_A L_train); τ = inf is allowed.
 """
 from __future__ import annotations
 
@@ -32,13 +32,23 @@ class Trajectory:
     l_opt: float
     delta_t: float
 
+    @property
+    def has_score_error(self) -> bool:
+        """False for real data (theory/real_data.md): Σ unknown, so L_opt and (L3) are not defined."""
+        return bool(np.isfinite(self.l_opt))
+
     def excess(self, which: str = "train_loss") -> np.ndarray:
         """(L - L_opt)/Δ: the excess loss in units of Δ (the score error for the test loss)."""
+        if not self.has_score_error:
+            raise ValueError("L_opt is not defined for real data (the true score is unknown): no excess loss")
         return (getattr(self, which) - self.l_opt) / self.delta_t
 
     def columns(self) -> dict:
-        return {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss,
-                "score_error": self.score_error}
+        """CSV columns; ``score_error`` only when L_opt is defined (Σ known)."""
+        cols = {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss}
+        if self.has_score_error:
+            cols["score_error"] = self.score_error
+        return cols
 
 
 @dataclass(frozen=True)
@@ -62,16 +72,27 @@ class Modes:
         return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
 
 
-def _rate(es: Eigensystem) -> float:
-    return 2.0 * es.delta_t / es.psi_p
+def rate(delta_t: float, psi_p: float) -> float:
+    """c = 2Δ/ψ_p of (D1): mode λ of U relaxes as e^{-cλτ} (theory/dynamics.md §2)."""
+    return 2.0 * float(delta_t) / float(psi_p)
+
+
+def check_A0(A0, d: int, p: int) -> np.ndarray:
+    """Validate an initial readout A(0): finite, shape (d, p); returns it as float64 NumPy."""
+    A0 = np.asarray(A0, dtype=np.float64)
+    if A0.shape != (d, p):
+        raise InputError("A0", f"must have shape (d, p) = {(d, p)}, got {A0.shape}")
+    if not np.all(np.isfinite(A0)):
+        raise InputError("A0", "contains non-finite values")
+    return A0
 
 
 def modes(es: Eigensystem) -> Modes:
     """The exact per-mode decomposition of the train loss (D3)."""
     lam = np.asarray(es.lam)
-    c = _rate(es)
+    c = rate(es.delta_t, es.psi_p)
     weight = np.sum(np.asarray(es.vt) ** 2, axis=1) / (es.d * lam)
-    return Modes(eigenvalue=lam, timescale=es.psi_p / (2 * es.delta_t * lam), weight=weight, c=c)
+    return Modes(eigenvalue=lam, timescale=1.0 / (c * lam), weight=weight, c=c)
 
 
 def check_tau(tau) -> np.ndarray:
@@ -98,7 +119,7 @@ def _factors(lam, c, tau):
 # O(1) in E_score, negative score errors) once T·k was large (k = 180, T ≥ 200);
 # tests/test_dynamics.py::test_score_error_nonnegative_on_long_grids guards against it. NumPy is
 # as fast here (two BLAS products) and needs no per-shape compilation.
-def _losses_zero(lam, vt, vpop_t, upop_t, c, d, tau):
+def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
     f, _ = _factors(lam, c, tau)
     vv = np.sum(vt**2, axis=1)
@@ -108,7 +129,7 @@ def _losses_zero(lam, vt, vpop_t, upop_t, c, d, tau):
     return train, test
 
 
-def _losses_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
+def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
     """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
     f, e = _factors(lam, c, tau)
     vv = np.sum(vt**2, axis=1)
@@ -135,22 +156,17 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
     After the eigendecomposition every τ costs O(k²) (k = number of kept modes).
     """
     tau = check_tau(tau)
-    c = _rate(es)
+    c = rate(es.delta_t, es.psi_p)
     lam, vt, vpop_t, upop_t = (np.asarray(x) for x in (es.lam, es.vt, es.vpop_t, es.upop_t))
     if A0 is None:
-        train, test = _losses_zero(lam, vt, vpop_t, upop_t, c, es.d, tau)
+        train, test = losses_zero_init(lam, vt, vpop_t, upop_t, c, es.d, tau)
     else:
-        A0 = jnp.asarray(A0, dtype=jnp.float64)
-        if A0.shape != (es.d, es.p):
-            raise InputError("A0", f"must have shape (d, p) = {(es.d, es.p)}, got {A0.shape}")
-        if not bool(jnp.all(jnp.isfinite(A0))):
-            raise InputError("A0", "contains non-finite values")
-        B0 = A0 / np.sqrt(es.p)
+        B0 = check_A0(A0, es.d, es.p) / np.sqrt(es.p)
         y = np.asarray((B0 @ es.Q).T)  # rows: B(0) q_k
-        train, test = _losses_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau)
+        train, test = losses_with_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau)
         if not es.complete:
             # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
-            rest = max(float(jnp.sum(B0**2) - jnp.sum(y**2)), 0.0)
+            rest = max(float(np.sum(B0**2) - np.sum(y**2)), 0.0)
             decay = np.where(np.isinf(tau), 0.0, np.exp(-2 * c * es.rest_lam * np.where(np.isinf(tau), 0.0, tau)))
             train = train + es.delta_t * es.rest_lam * rest * decay / es.d
             test = test + es.delta_t * es.rest_upop * rest * decay / es.d
@@ -164,11 +180,12 @@ def readout(es: Eigensystem, tau: float, A0=None) -> jnp.ndarray:
     tau = float(check_tau(tau)[0])
     if A0 is not None and not es.complete:
         raise InputError("A0", "readout with a non-zero A(0) needs the full eigensystem (pass thin=False)")
-    c = _rate(es)
+    c = rate(es.delta_t, es.psi_p)
     lam = es.lam
     f = 1.0 / lam if np.isinf(tau) else -jnp.expm1(-c * lam * tau) / lam
     B = -(es.vt.T * f[None, :]) @ es.Q.T / np.sqrt(es.delta_t)
     if A0 is not None:
+        A0 = check_A0(A0, es.d, es.p)
         e = jnp.zeros_like(lam) if np.isinf(tau) else jnp.exp(-c * lam * tau)
         B = B + ((jnp.asarray(A0) / np.sqrt(es.p)) @ es.Q * e[None, :]) @ es.Q.T
     return B * np.sqrt(es.p)

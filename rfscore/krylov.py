@@ -9,7 +9,7 @@ as M grows and the run stops when successive curves agree to ``tol`` (in units o
 the scale of the score error); at M = p, or when the space stops growing, it is exact.
 
 Cost: M/b products U·(p×b) and U_pop·(p×b), b = d (2d with A(0)), and O(pM²) for the
-orthogonalisation, against O(p³) for `matrices.eigensystem`.
+orthogonalisation, against O(p³) for `eigensystem.eigensystem`.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from typing import Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from .dynamics import Trajectory, _losses_init, _losses_zero, check_tau
-from .errors import ConvergenceError, InputError, check_positive, check_positive_int
+from .dynamics import Trajectory, check_A0, check_tau, losses_with_init, losses_zero_init, rate
+from .errors import ConvergenceError, check_positive, check_positive_int
 from .eigensystem import FiniteSizeMatrices
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
@@ -99,7 +99,7 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact §4 or (G4)-(G6)); n: number of training samples (only
-    recorded, as in `matrices.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
+    recorded, as in `eigensystem.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
     initial readout (default 0). ``tol``: convergence tolerance on the losses in units of Δ;
     ``max_dim``: largest Krylov dimension (default p, where the method is exact; reaching a
     smaller one unconverged raises `ConvergenceError`); ``check_every``: columns between
@@ -111,15 +111,11 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     U, V, U_pop, V_pop = (np.asarray(x, dtype=np.float64) for x in (m.U, m.V, m.U_pop, m.V_pop))
     p, d = V.shape
     max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
-    dl, c = m.delta_t, 2.0 * m.delta_t * d / p
+    dl, c = m.delta_t, rate(m.delta_t, p / d)
     if A0 is None:
         B0t = None
     else:
-        A0 = np.asarray(A0, dtype=np.float64)
-        if A0.shape != (d, p):
-            raise InputError("A0", f"must have shape (d, p) = {(d, p)}, got {A0.shape}")
-        if not np.all(np.isfinite(A0)):
-            raise InputError("A0", "contains non-finite values")
+        A0 = check_A0(A0, d, p)
         B0t = (A0 / np.sqrt(p)).T
     start = [V / np.linalg.norm(V)] + ([] if B0t is None or not np.any(B0t) else [B0t / np.linalg.norm(B0t)])
     block = d * len(start)
@@ -177,5 +173,5 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau):
     vt, vpt = S.T @ QV, S.T @ QVp
     upt = S.T @ P @ S
     if QB is None:
-        return _losses_zero(theta, vt, vpt, upt, c, d, tau)
-    return _losses_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau)
+        return losses_zero_init(theta, vt, vpt, upt, c, d, tau)
+    return losses_with_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau)

@@ -2,12 +2,14 @@
 and ``gep`` (theory/gaussian_equivalence.md), and one-call sampling of an eigensystem."""
 from __future__ import annotations
 
+import numpy as np
+
 from .covariance import sigma_matrix
 from .eigensystem import Eigensystem, eigensystem
 from .errors import InputError
 from .exact import exact_matrices
 from .gep import gep_eigensystem, gep_matrices
-from .sampling import sample_inputs
+from .sampling import model_keys, sample_data, sample_inputs, sample_weights, sizes
 
 MODELS = ("exact", "gep")
 
@@ -35,3 +37,19 @@ def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, act
     if model == "gep":
         return gep_eigensystem(W, X, t=t, activation=activation, sigma=S, key=ko, thin=thin)
     return eigensystem(finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko), n)
+
+
+def sample_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
+                       sigma=None, seed: int = 0) -> np.ndarray:
+    """All p eigenvalues of one finite-size U ((G4) 'gep' or exact, theory/exact_matrices.md), ascending (p,).
+
+    W, X [, Ω] are drawn from ``PRNGKey(seed)`` as in `sampling.sample_inputs`.
+    """
+    import jax
+
+    p, n = sizes(d, psi_p, psi_n)
+    S = sigma_matrix(sigma, d)
+    kw, kx, ko = model_keys(jax.random.PRNGKey(seed))
+    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
+    m = finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko)
+    return np.linalg.eigvalsh(np.asarray(m.U))

@@ -11,16 +11,19 @@ g(τ) = (L_test - L_train)/Δ and a threshold g* (default 10):
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
-import jax
 import numpy as np
 
 from .covariance import SigmaSpectrum
 from .dynamics import check_tau, trajectory
-from .errors import InputError, check_positive
-from .models import sample_eigensystem
+from .errors import InputError, check_positive, check_positive_int
+from .models import MODELS, sample_eigensystem
+from .resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from .sampling import effective_ratios, sizes
+from .sampling import point_key as sampling_point_key
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
@@ -35,9 +38,7 @@ def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
 
 def point_key(seed: int, psi_n: float, psi_p: float):
     """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
-    k = jax.random.PRNGKey(seed)
-    k = jax.random.fold_in(k, int(round(psi_n * 1e6)) % (2**31))
-    return jax.random.fold_in(k, int(round(psi_p * 1e6)) % (2**31))
+    return sampling_point_key(seed, psi_n, psi_p)
 
 
 def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: float, activation: str = "tanh",
@@ -99,7 +100,8 @@ class PhaseDiagram:
         return pp, out
 
 
-def validate_grid(psi_n, psi_p, tau, gap_threshold):
+def validate_grid(psi_n, psi_p, tau, gap_threshold, d: int | None = None):
+    """Check the grid; with ``d``, return the effective (ψ_n, ψ_p) lists n/d, p/d (duplicates refused)."""
     for name, vals in (("psi_n", psi_n), ("psi_p", psi_p)):
         if len(vals) == 0:
             raise InputError(name, "needs at least one value")
@@ -107,23 +109,52 @@ def validate_grid(psi_n, psi_p, tau, gap_threshold):
             check_positive(name, v)
     check_tau(tau)
     check_positive("gap_threshold", gap_threshold)
+    if d is None:
+        return list(psi_n), list(psi_p)
+    return ([r for _, r in effective_ratios(psi_n, d, "psi_n")], [r for _, r in effective_ratios(psi_p, d, "psi_p")])
+
+
+def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1) -> None:
+    """Refuse (InputError) a grid whose largest point, times the concurrent workers, cannot fit in memory."""
+    p, n = sizes(d, max(psi_p), max(psi_n))
+    per_point = model_bytes(p, n, d, model) + trajectory_bytes(len(tau) + 1, modes_of(p, n, d, model))
+    check_memory(per_point * max(1, workers), f"a grid point at d = {d}, p = {p}, n = {n} "
+                                              f"({max(1, workers)} at a time)", size_arg(d, max(psi_p), max(psi_n)))
 
 
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
-                  checkpoint=None, progress: bool = True) -> PhaseDiagram:
-    """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.sweep.run_sweep`)."""
-    from .constants import delta_t
-    from .sweep import run_sweep
+                  checkpoint=None, progress: bool = True, checkpoint_arg: str = "checkpoint",
+                  restart: bool = False) -> PhaseDiagram:
+    """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.sweep.run_sweep`).
 
-    validate_grid(psi_n, psi_p, tau, gap_threshold)
+    The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
+    labelled by the ratios actually run, n/d and p/d; two values giving the same size
+    are an InputError. Every input is checked (memory included) before any point runs or
+    the checkpoint is created.
+    """
+    from .constants import delta_t
+    from .sweep import check_scheduler, run_sweep
+
+    d = check_positive_int("d", d)
+    psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
     SigmaSpectrum.parse(sigma)
+    seed = int(seed)
+    if not 0 <= seed < 2**63:
+        raise InputError("seed", f"must be an integer with 0 <= seed < 2^63, got {seed}")
+    if model not in MODELS:
+        raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+    check_scheduler(scheduler)
+    n_points = len(psi_n) * len(psi_p)
+    concurrent = 1 if scheduler is not None else min(workers or os.cpu_count() or 1, n_points)
+    check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
     results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="phase grid", progress=progress)
+                        scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,
+                        restart=restart)
     rows = [r for res in results for r in res]
     cols = list(zip(*rows))
     return PhaseDiagram(*(np.asarray(c, dtype=float) for c in cols[:6]), regime=np.asarray(cols[6]),

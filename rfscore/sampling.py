@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .covariance import sigma_matrix
-from .errors import check_positive, check_positive_int
+from .errors import InputError, check_positive, check_positive_int
 
 _BLOCK = 2**16
 
@@ -45,12 +45,42 @@ def sample_data(key, n: int, sigma) -> jnp.ndarray:
     return jax.device_put(z @ chol.T)
 
 
+MAX_SIZE = 2**53  # largest count a float64 ratio times d represents exactly
+
+
+def size_of(arg: str, psi: float, d: int) -> int:
+    """round(ψ d) for the ratio named ``arg`` (psi_p -> p, psi_n -> n); InputError if < 1 or too large."""
+    name = arg.replace("psi_", "")
+    x = check_positive(arg, psi) * check_positive_int("d", d)
+    if not x < MAX_SIZE:  # also an overflow to inf
+        raise InputError(arg, f"gives {name} = round(ψ_{name} d) = {x:.3g} at d = {d}, too large")
+    k = int(round(x))
+    if k < 1:
+        raise InputError(arg, f"gives {name} = round(ψ_{name} d) = 0 at d = {d}; need ψ_{name} >= {0.5 / d:g}")
+    return k
+
+
 def sizes(d: int, psi_p: float, psi_n: float) -> tuple:
-    """(p, n) = (round(ψ_p d), round(ψ_n d)), each at least 1."""
-    d = check_positive_int("d", d)
-    p = max(1, int(round(check_positive("psi_p", psi_p) * d)))
-    n = max(1, int(round(check_positive("psi_n", psi_n) * d)))
-    return p, n
+    """(p, n) = (round(ψ_p d), round(ψ_n d)); InputError (naming psi_p / psi_n) if one is below 1 or too large."""
+    return size_of("psi_p", psi_p, d), size_of("psi_n", psi_n, d)
+
+
+def effective_ratios(values, d: int, arg: str = "psi_n") -> list:
+    """[(k, k/d)] with k = round(ψ d) for each ratio in ``values``, the ratios actually run.
+
+    Two values that give the same k are an input error (they would run the same size
+    under two labels), as is a k below 1 (`size_of`).
+    """
+    out, seen = [], {}
+    for v in values:
+        k = size_of(arg, v, d)
+        if k in seen:
+            name = arg.replace("psi_", "")
+            raise InputError(arg, f"{seen[k]:g} and {v:g} both give {name} = round(ψ_{name} d) = {k} at d = {d}; "
+                                  f"give values at least 1/d = {1 / d:g} apart")
+        seen[k] = v
+        out.append((k, k / d))
+    return out
 
 
 def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
@@ -60,7 +90,7 @@ def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
     """
     p, n = sizes(d, psi_p, psi_n)
     S = sigma_matrix(sigma, d)
-    kw, kx, ko = jax.random.split(key, 3)
+    kw, kx, ko = model_keys(key)
     return sample_weights(kw, p, d), sample_data(kx, n, S), ko
 
 
@@ -68,3 +98,19 @@ def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
 def gep_omega(key, p: int, n: int) -> jnp.ndarray:
     """Ω of (G4), shape (p, n), i.i.d. N(0,1): column ν is the fixed ω_ν of data point ν."""
     return jax.device_put(standard_normal(key, (p, n)))
+
+
+def model_keys(key):
+    """(k_W, k_X, k_Ω): the one split of a model's key into its weights, data and (G4) Ω keys."""
+    return tuple(jax.random.split(key, 3))
+
+
+def point_key(seed: int, *values: float):
+    """PRNG key of a sweep point: ``PRNGKey(seed)`` folded with round(1e6 x) for each x in ``values``.
+
+    Depends on the point only, not on the order of a sweep (same point, same draw).
+    """
+    k = jax.random.PRNGKey(seed)
+    for x in values:
+        k = jax.random.fold_in(k, int(round(float(x) * 1e6)) % (2**31))
+    return k

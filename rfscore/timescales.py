@@ -1,13 +1,14 @@
 """Training timescales τ_gen and τ_mem, three independent ways (theory/timescales.md).
 
 (a) ``tau_gen``, ``tau_mem``: the first and last peak of the timescale spectrum
-    -dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ} (brief §2), evaluated exactly from
+    -dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ} (T1), evaluated exactly from
     the mode decomposition of (D3). Parameter-free; the headline plots use these.
 (b) ``tau_early_stop`` = argmin_τ L_test(τ) (D4), and ``tau_gap`` = the τ at which the
     generalisation gap L_test - L_train reaches half its τ → ∞ value.
-(c) ``tau_gen_pred``, ``tau_mem_pred``: the spectral-structure predictions of brief §5,
+(c) ``tau_gen_pred``, ``tau_mem_pred``: the spectral-structure predictions (T2)-(T3),
     τ = ψ_p/(4Δλ) at the large-mode scale λ ≈ ψ_p(α E[λ_Σ] + b_t²) and at the small
-    cluster λ ≈ s_t² + ψ_p b_t² v_t²/(ψ_n a_t² κ²).
+    cluster λ ≈ s_t² + ψ_p b_t² v_t² E[1/λ_Σ]/(ψ_n α) (`spectrum.limiting_structure`, the
+    one place this location is computed).
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from scipy.optimize import minimize_scalar
 from scipy.signal import find_peaks
 
 from .constants import GEConstants
-from .dynamics import modes, trajectory
+from .covariance import ISOTROPIC, SigmaSpectrum
+from .dynamics import modes, rate, trajectory
 from .errors import ConvergenceError, InputError
 from .eigensystem import Eigensystem
+from .spectrum import limiting_structure
 
 
 def spectrum_peaks(tau: np.ndarray, values: np.ndarray, rel_prominence: float = 0.3):
@@ -53,7 +56,7 @@ def spectrum_peaks(tau: np.ndarray, values: np.ndarray, rel_prominence: float = 
 
 @dataclass(frozen=True)
 class Timescales:
-    """All read-offs for one eigensystem, in the τ units of brief §2."""
+    """All read-offs for one eigensystem, in the τ units of theory/model.md §4."""
 
     tau_gen: float
     tau_mem: float
@@ -69,17 +72,22 @@ class Timescales:
 def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
     lam = np.asarray(es.lam)
-    c = 2.0 * es.delta_t / es.psi_p
+    c = rate(es.delta_t, es.psi_p)
     lo, hi = 0.1 / (2 * c * lam.max()), 10.0 / (2 * c * max(lam.min(), 1e-300))
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
-def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float, sigma_mean: float = 1.0):
-    """(c): (τ_gen, τ_mem) from the spectral structure of brief §5 (ψ_p ≫ ψ_n ≫ 1)."""
-    c = constants
-    lam_large = psi_p * (c.alpha * sigma_mean + c.b_t**2)
-    lam_small = c.s_t2 + psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.a_t**2 * c.kappa**2)
-    return float(psi_p / (4 * c.delta_t * lam_large)), float(psi_p / (4 * c.delta_t * lam_small))
+def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
+                         sigma: SigmaSpectrum | None = None) -> tuple:
+    """(c): (τ_gen, τ_mem) = ψ_p/(4Δλ) at the large-mode scale and the small cluster (T2)-(T3).
+
+    Both locations come from `spectrum.limiting_structure` (ψ_p ≫ ψ_n ≫ 1), which uses
+    E[1/λ_Σ] for the small cluster: right for any ρ_Σ (theory/spectrum.md §5).
+    """
+    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, sigma=ISOTROPIC if sigma is None else sigma,
+                            constants=constants)
+    lam_small = ls.atom_location + ls.small_cluster
+    return float(psi_p / (4 * constants.delta_t * ls.large_scale)), float(psi_p / (4 * constants.delta_t * lam_small))
 
 
 def _refine_min(fun, grid, i):
@@ -90,8 +98,13 @@ def _refine_min(fun, grid, i):
     return float(np.exp(res.x))
 
 
-def timescales(es: Eigensystem, constants: GEConstants, sigma_mean: float = 1.0, num: int = 4000) -> Timescales:
-    """τ_gen, τ_mem (a), τ_early_stop, τ_gap (b) and the predictions (c) for one eigensystem."""
+def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | None = None,
+               num: int = 4000) -> Timescales:
+    """τ_gen, τ_mem (a), τ_early_stop, τ_gap (b) and the predictions (c) for one eigensystem.
+
+    ``constants`` are the (G1)-(G3) constants of the model, ``sigma`` the spectrum ρ_Σ used by
+    the predictions (default Σ = I); ``num`` points of the log τ grid (`tau_grid`).
+    """
     grid = tau_grid(es, num)
     tau_gen, tau_mem = spectrum_peaks(grid, modes(es).timescale_spectrum(grid))
     tr = trajectory(es, np.append(grid, np.inf))
@@ -110,7 +123,7 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma_mean: float = 1.0,
         else:  # linear interpolation of the gap in log τ
             g0, g1 = gap[j - 1], gap[j]
             tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
-    pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma_mean)
+    pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma)
     return Timescales(tau_gen, tau_mem, tau_es, tau_gap, *pred)
 
 
@@ -180,13 +193,12 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     Seeds are ``seed, seed+1, ..., seed+seeds-1``; each (seed, ψ_n) draws its own W, X, Ω
     from ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``. Fits of log τ against log ψ_n in ``fits``.
     """
-    import jax
     from tqdm.auto import tqdm
 
     from .constants import ge_constants
-    from .covariance import ISOTROPIC, SigmaSpectrum
     from .errors import check_positive_int
     from .models import sample_eigensystem
+    from .sampling import point_key
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
@@ -201,9 +213,9 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     rows = []
     jobs = [(s, x) for s in range(seed, seed + seeds) for x in psi_n]
     for s, x in tqdm(jobs, desc="timescales", disable=not progress):
-        key = jax.random.fold_in(jax.random.PRNGKey(s), int(round(x * 1e6)) % (2**31))
+        key = point_key(s, x)
         es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma, model=model)
-        ts = timescales(es, c, spec.mean)
+        ts = timescales(es, c, spec)
         rows.append([x, float(psi_p), float(t), s] + [float(v) for v in asdict(ts).values()])
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     shape = (seeds, len(psi_n))

@@ -21,7 +21,7 @@ from ..models import MODELS
 from ..eigensystem import eigensystem
 from ..exact import exact_matrices
 from ..gep import gep_eigensystem, gep_matrices
-from ..sampling import sample_data, sample_weights, sizes
+from ..sampling import model_keys, sample_data, sample_weights, sizes
 from .common import add_theory_options, nonnegative_int, positive_float, positive_int
 
 
@@ -109,7 +109,7 @@ def model_inputs(args) -> ModelInputs:
     else:
         S = np.eye(d)
     p, n = sizes(d, args.psi_p if W is None else W.shape[0] / d, args.psi_n if X is None else X.shape[0] / d)
-    kw, kx, ko = jax.random.split(jax.random.PRNGKey(args.seed), 3)
+    kw, kx, ko = model_keys(jax.random.PRNGKey(args.seed))
     W = sample_weights(kw, p, d) if W is None else W
     X = sample_data(kx, n, S) if X is None else X
     params = {"d": d, "p": p, "n": n, "psi_p": p / d, "psi_n": n / d, "t": args.t, "activation": args.activation,

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConvergenceError, InputError
-from ..io import atomic_path, check_writable, write_result
-from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
+from ..io import OutputSet, check_outputs
+from ..resources import check_memory, model_bytes, spectrum_bytes
+from .common import add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
 
 MAX_EMPIRICAL_P = 20000
 MAX_EXACT_PN = 2_000_000  # the exact §4 matrix stores ~25 Mehler coefficients per (feature, sample)
@@ -46,19 +47,20 @@ def register(sub) -> None:
                    help="final imaginary part η > 0 of z = λ + iη (default 1e-12)")
     p.add_argument("--out", required=True, help="output CSV path (its folder must exist); the JSON goes beside it")
     p.add_argument("--plot", default=None, help="also write a PNG of ρ(λ) here (optional)")
-    p.add_argument("--empirical-d", type=positive_int, default=None,
+    p.add_argument("--empirical-d", type=int_at_least(2), default=None,
                    help=f"dimension d >= 2 of one finite-size U whose eigenvalues are saved and histogrammed "
                         f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P}; with --empirical exact also p·n <= {MAX_EXACT_PN:.0e})")
     p.add_argument("--empirical", choices=("gep", "exact"), default=None,
                    help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (§4); "
                         "default gep when --empirical-d is given")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (integer >= 0) for W, X, Ω (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63, for W, X, Ω (default 0)")
     p.set_defaults(func=run)
 
 
 def _grid(args) -> np.ndarray:
     if args.num < 2:
         raise InputError("num", f"must be an integer >= 2, got {args.num}")
+    check_memory(spectrum_bytes(args.num), f"a λ grid of {args.num} points", "num")
     if args.lambda_min >= args.lambda_max:
         raise InputError("lambda_min", f"must be < --lambda-max, got {args.lambda_min:g} >= {args.lambda_max:g}")
     if args.log_grid:
@@ -77,104 +79,51 @@ def _check_empirical(args):
         return None
     if args.empirical_d < 2:
         raise InputError("empirical_d", f"must be an integer >= 2, got {args.empirical_d}")
-    p = round(args.psi_p * args.empirical_d)
+    from ..sampling import sizes
+    p, n = sizes(args.empirical_d, args.psi_p, args.psi_n)
     if p > MAX_EMPIRICAL_P:
         raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
-    n = round(args.psi_n * args.empirical_d)
     if args.empirical == "exact" and p * n > MAX_EXACT_PN:
         raise InputError("empirical_d", f"gives p·n = {p * n} > {MAX_EXACT_PN:.0e} for the exact matrix; use a smaller d")
-    return args.empirical or "gep"
-
-
-def empirical_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: float, activation, sigma,
-                          seed: int) -> np.ndarray:
-    """All p eigenvalues of one finite-size U ((G4) 'gep' or exact §4), ascending, shape (p,)."""
-    import jax
-
-    from ..exact import exact_matrices
-
-    from ..gep import gep_matrices
-
-    from ..sampling import sample_data, sample_weights, sizes
-    p, n = sizes(d, psi_p, psi_n)
-    S = sigma.matrix(d)
-    kw, kx, ko = jax.random.split(jax.random.PRNGKey(seed), 3)
-    W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
-    if model == "exact":
-        m = exact_matrices(W, X, t=t, activation=activation, sigma=S)
-    else:
-        m = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=ko)
-    return np.linalg.eigvalsh(np.asarray(m.U))
-
-
-def plot_density(res, path, eigenvalues=None, model=None, title=None):
-    """ρ(λ) (converged points only; failures marked) with optional eigenvalue histogram."""
-    from ..figures.style import figure, save
-    fig, ax = figure(figsize=(5.2, 3.4))
-    ok = res.converged
-    if eigenvalues is not None:
-        inside = eigenvalues[(eigenvalues >= res.lam[0]) & (eigenvalues <= res.lam[-1])]
-        bins = np.linspace(res.lam[0], res.lam[-1], 61)
-        w = np.full(inside.size, 1.0 / (eigenvalues.size * (bins[1] - bins[0])))
-        ax.hist(inside, bins=bins, weights=w, color="0.75", label=f"eigenvalues of U ({model}, p = {eigenvalues.size})")
-    dens = np.where(ok, res.density, np.nan)
-    ax.plot(res.lam, dens, color="C0", label=r"theory $\rho(\lambda)$ (S1)-(S3)")
-    if not ok.all():
-        ax.plot(res.lam[~ok], np.zeros((~ok).sum()), "x", color="C3", label="not converged")
-    if res.atom_weight > 0 and res.lam[0] <= res.atom_location <= res.lam[-1]:
-        ax.axvline(res.atom_location, color="C1", ls="--", lw=1,
-                   label=fr"atom at $s_t^2$, weight {res.atom_weight:.3f}")
-    top = np.nanmax(dens[np.isfinite(dens)]) if np.isfinite(dens).any() else 1.0
-    ax.set_ylim(0, 1.25 * top)
-    ax.set_xlabel(r"$\lambda$")
-    ax.set_ylabel(r"$\rho(\lambda)$")
-    ax.set_title(title or fr"$\psi_p$ = {res.psi_p:g}, $\psi_n$ = {res.psi_n:g}, $t$ = {res.constants.t:g}")
-    ax.legend(frameon=False)
-    return save(fig, path)
+    model = args.empirical or "gep"
+    check_memory(model_bytes(p, n, args.empirical_d, model, solver="eigh") + 8.0 * p * p,
+                 f"the {model} U at d = {args.empirical_d}, p = {p}, n = {n}", "empirical_d")
+    return model
 
 
 def run(args) -> int:
+    from ..figures.plots import plot_density
+    from ..models import sample_eigenvalues
     from ..spectrum import solve_spectrum
     lam = _grid(args)
     model = _check_empirical(args)
-    out = check_writable(args.out, "out")
-    if out.suffix.lower() == ".json":
-        raise InputError("out", "must not end in .json (the JSON sidecar goes beside the CSV)")
-    plot = check_writable(args.plot, "plot") if args.plot else None
+    out = Path(args.out)
+    ev_path = out.with_name(out.stem + "_eigenvalues.npy") if model else None
+    plot = check_outputs(out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
     res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
                          sigma=args.sigma_spectrum, eta=args.eta)
     extra = {}
     ev = None
     if model:
         echo(f"rfscore spectrum: eigenvalues of the {model} U at d = {args.empirical_d} ...")
-        ev = empirical_eigenvalues(model, d=args.empirical_d, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t,
+        ev = sample_eigenvalues(model, d=args.empirical_d, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t,
                                    activation=args.activation, sigma=args.sigma_spectrum, seed=args.seed)
-        ev_path = out.with_name(out.stem + "_eigenvalues.npy")
         extra = {"eigenvalues_file": ev_path.name, "empirical": {"model": model, "d": args.empirical_d,
                                                                  "p": int(ev.size), "seed": args.seed}}
-    written = []
-    try:
+    with OutputSet() as outs:  # the NPY, the plot, the CSV and its sidecar: all or none
         if ev is not None:
-            with atomic_path(ev_path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, ev)
-            written.append(ev_path)
+            outs.npy(ev_path, ev)
         if plot:
-            plot_density(res, plot, ev, model)
-            written.append(plot)
+            plot_density(res, outs.path(plot), ev, model)
         params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
                   "sigma_spectrum": args.sigma_spectrum.to_dict(), "lambda_min": args.lambda_min,
                   "lambda_max": args.lambda_max, "num": args.num, "log_grid": bool(args.log_grid), "eta": args.eta}
-        write_result(out, {"lambda": res.lam, "density": res.density, "residual": res.residual,
-                           "converged": res.converged}, params, header=["lambda", "density", "residual", "converged"],
-                     constants=res.constants.public(), atom_location=res.atom_location,
-                     atom_weight=res.atom_weight, mass=res.mass, solver_status=res.status,
-                     n_converged=int(res.converged.sum()), max_residual=float(np.max(res.residual)),
-                     plot=Path(plot).name if plot else None, **extra)
-    except BaseException:
-        for f in written:
-            Path(f).unlink(missing_ok=True)
-        raise
+        outs.result(out, {"lambda": res.lam, "density": res.density, "residual": res.residual,
+                          "converged": res.converged}, params, header=["lambda", "density", "residual", "converged"],
+                    constants=res.constants.public(), atom_location=res.atom_location,
+                    atom_weight=res.atom_weight, mass=res.mass, solver_status=res.status,
+                    n_converged=int(res.converged.sum()), max_residual=float(np.max(res.residual)),
+                    plot=Path(plot).name if plot else None, **extra)
     if not res.success:
         raise ConvergenceError(f"{res.status} (rows flagged converged=false in {out}); parameters psi_p={args.psi_p:g}, "
                                f"psi_n={args.psi_n:g}, t={args.t:g}, sigma_spectrum='{args.sigma_spectrum}'")

@@ -24,8 +24,8 @@ SMALL, LARGE = (1e-3, 0.3), (0.4, 20.0)
 
 
 def _eigenvalues(model, d, sigma, seed):
-    from ..cli.spectrum import empirical_eigenvalues
-    return empirical_eigenvalues(model, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, activation="tanh", sigma=sigma, seed=seed)
+    from ..models import sample_eigenvalues
+    return sample_eigenvalues(model, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, activation="tanh", sigma=sigma, seed=seed)
 
 
 def _panel(ax, res, evs, window, nbins, logx):
