@@ -2,7 +2,7 @@
 
     python benchmarks/bench_dynamics.py [--quick]
 
-Cases: (1) a 400-point closed-form trajectory at p = 8192 on the exact §4 matrix path
+Cases: (1) a 400-point closed-form trajectory at p = 8192 on the exact (E1)-(E3) matrix path
 (timed in its stages: matrices, block-Lanczos trajectory), against the baseline of the full
 eigendecomposition + rotation on the same matrices in the same process (skip it with
 --no-baseline), with the largest difference between the two curves;

@@ -1,6 +1,6 @@
 """Activation functions by name, or any JAX-traceable callable.
 
-The theory (theory-brief §1) needs an activation with zero Gaussian mean; odd ones
+The theory (theory/model.md §2) needs an activation with zero Gaussian mean; odd ones
 (tanh, erf, linear) qualify. `check_zero_mean` refuses the others, since a non-zero
 mean adds a rank-one spike to U that the equations here do not carry.
 """

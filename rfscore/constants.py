@@ -30,7 +30,7 @@ def delta_t(t: float) -> float:
 
 @dataclass(frozen=True)
 class GEConstants:
-    """Gaussian-equivalence constants at diffusion time t (theory-brief §3)."""
+    """Gaussian-equivalence constants (G1)-(G3) at diffusion time t (theory/gaussian_equivalence.md)."""
 
     t: float
     a_t: float

@@ -17,6 +17,7 @@ from .activations import get_activation
 from .constants import delta_t, ge_constants
 from .covariance import SigmaSpectrum, l_opt
 from .eigensystem import FiniteSizeMatrices, check_inputs
+from .errors import InputError
 from .quadrature import halve_until_converged, hermite_table, trapezoid_nodes
 
 
@@ -151,7 +152,7 @@ _ORDERS = (12, 24)  # coefficients are computed to these orders first, to max_or
 
 
 def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
-    """The §3-§4 matrix for given means (p, n), scales (p,) and correlations of W_metric (p, d).
+    """The (E2)-(E3) matrix for given means (p, n), scales (p,) and correlations of W_metric (p, d).
 
     Returns (U (p,p), F (K+1, p, n), bound, K, quadrature error). K is the first order whose
     Cauchy–Schwarz tail bound is ≤ tol (`_mehler_order`), at most max_order.
@@ -169,8 +170,8 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
 
 
 def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 64,
-                   tol: float = 1e-12) -> FiniteSizeMatrices:
-    """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (§4).
+                   tol: float = 1e-12, X_test=None) -> FiniteSizeMatrices:
+    """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
     V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
     m = e^{-t} W Xᵀ/√d, s_i² = Δ (WWᵀ/d)_ii; U by Mehler's expansion with correlations
@@ -179,8 +180,21 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     coefficients agree to ``tol`` (`_quadrature_step`); Mehler orders up to ``max_order``,
     truncated once the entrywise tail bound is below ``tol``. Reported: ``truncation_bound``
     and ``quadrature_error``, each the larger of its U and U_pop values.
+
+    ``X_test`` (N, d): held-out points (theory/real_data.md (R1)). U_pop and V_pop are then
+    the same noise averages as U and V, taken over the held-out points instead of the training
+    points (means e^{-t} W x_testᵀ/√d, scales s_i² = Δ C_ii): unbiased estimates of the
+    population matrices whatever the data law, no Gaussian assumption. Σ is then not needed;
+    ``l_opt`` is NaN (not defined) unless ``sigma`` is given as well.
     """
+    sigma_given = sigma is not None
     W, X, S = check_inputs(W, X, sigma)
+    if X_test is not None:
+        X_test = np.asarray(X_test, dtype=np.float64)
+        if X_test.ndim != 2 or X_test.shape[1] != W.shape[1] or X_test.shape[0] < 1:
+            raise InputError("X_test", f"must have shape (N, d) with N >= 1, d = {W.shape[1]}, got {X_test.shape}")
+        if not np.all(np.isfinite(X_test)):
+            raise InputError("X_test", "contains non-finite values")
     t = float(t)
     act = get_activation(activation)
     ge_constants(t, act, SigmaSpectrum.from_matrix(S))  # validates t and the activation's mean
@@ -193,13 +207,22 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     kappa = np.mean(F[1], axis=1) / scales
     V = np.sqrt(dl / d) * kappa[:, None] * Wn
 
-    sigma_t = np.exp(-2 * t) * S + dl * np.eye(d)
-    W_pop = Wn @ np.linalg.cholesky(sigma_t)  # C_pop = W Σ_t Wᵀ/d = W_pop W_popᵀ/d
-    scales_pop = np.sqrt(np.sum(W_pop**2, axis=1) / d)
-    U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, np.zeros((p, 1)), scales_pop, W_pop,
-                                                                  max_order, tol)
-    kappa_pop = F_pop[1, :, 0] / scales_pop
+    if X_test is not None:
+        # (R1): the population average replaced by the average over held-out points, with the
+        # very same per-point noise integrals as U, V (same W metric and scales s_i).
+        means_test = np.exp(-t) * (Wn @ np.asarray(X_test).T) / np.sqrt(d)
+        U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, means_test, scales, Wn, max_order, tol)
+        kappa_pop = np.mean(F_pop[1], axis=1) / scales
+        lopt = l_opt(S, t) if sigma_given else float("nan")
+    else:
+        sigma_t = np.exp(-2 * t) * S + dl * np.eye(d)
+        W_pop = Wn @ np.linalg.cholesky(sigma_t)  # C_pop = W Σ_t Wᵀ/d = W_pop W_popᵀ/d
+        scales_pop = np.sqrt(np.sum(W_pop**2, axis=1) / d)
+        U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, np.zeros((p, 1)), scales_pop, W_pop,
+                                                                      max_order, tol)
+        kappa_pop = F_pop[1, :, 0] / scales_pop
+        lopt = l_opt(S, t)
     V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * Wn
-    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=l_opt(S, t),
+    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=lopt,
                               model="exact", truncation_bound=float(max(bound, bound_pop)),
                               mehler_order=int(max(order, order_pop)), quadrature_error=max(quad, quad_pop))

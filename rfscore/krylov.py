@@ -98,7 +98,7 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
                       progress: Optional[bool] = None) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
-    m: finite-size matrices (exact §4 or (G4)-(G6)); n: number of training samples (only
+    m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
     recorded, as in `eigensystem.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
     initial readout (default 0). ``tol``: convergence tolerance on the losses in units of Δ;
     ``max_dim``: largest Krylov dimension (default p, where the method is exact; reaching a

@@ -1,4 +1,4 @@
-"""Spectral density of U from the fixed-point equations (S1)-(S3) (theory-brief §5).
+"""Spectral density of U from the fixed-point equations (S1)-(S3) (theory/spectrum.md).
 
 See theory/spectrum.md. Unknowns q, r, s ∈ ℂ at z = λ + iη with
 
@@ -80,7 +80,7 @@ class SpectrumResult:
 
     @property
     def v_stieltjes(self) -> np.ndarray:
-        """(1/d) Tr Vᵀ (U - z)^{-1} V = b_t² ψ_p s(z) (theory-brief §5), shape (N,)."""
+        """(1/d) Tr Vᵀ (U - z)^{-1} V = b_t² ψ_p s(z) (theory/spectrum.md §2), shape (N,)."""
         return self.constants.b_t**2 * self.psi_p * self.s
 
     @property
@@ -250,8 +250,14 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     steps_per_decade = int(steps_per_decade)
     if steps_per_decade < 1:
         raise InputError("steps_per_decade", f"must be an integer >= 1, got {steps_per_decade}")
-    eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, c, sigma) + float(np.max(np.abs(lam))))
-    decades = float(np.log10(eta0 / np.min(eta)))
+    with np.errstate(over="ignore"):
+        eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, c, sigma) + float(np.max(np.abs(lam))))
+        span = eta0 / np.min(eta)
+    if not (np.isfinite(eta0) and np.isfinite(span)):  # ratios so extreme that the scale overflows float64
+        arg = "psi_p" if abs(np.log(psi_p)) >= abs(np.log(psi_n)) else "psi_n"
+        raise InputError(arg, f"ψ_p = {psi_p:g}, ψ_n = {psi_n:g} put the spectrum of U beyond float64 range "
+                              f"(its scale overflows); use ratios of moderate size")
+    decades = float(np.log10(span))
     m = max(2, int(np.ceil(max(decades, 0.0) * steps_per_decade)) + 1)
     # Fixed shapes (schedule length, chunk of points, number of deltas of ρ_Σ) so that every
     # call reuses one compiled program; a finer schedule than asked only helps the continuation.
@@ -332,12 +338,12 @@ def empirical_stieltjes(eigenvalues, z) -> np.ndarray:
 # ----------------------------------------------------------------------------- ψ_p ≫ ψ_n ≫ 1
 @dataclass(frozen=True)
 class LimitingStructure:
-    """Structure of ρ for ψ_p ≫ ψ_n ≫ 1 (theory-brief §5; theory/spectrum.md §5).
+    """Structure of ρ for ψ_p ≫ ψ_n ≫ 1 (theory/spectrum.md §5).
 
     atom at ``atom_location`` = s_t² with ``atom_weight``; n - d eigenvalues in the
     Marchenko–Pastur bulk [mp_lower, mp_upper] = s_t² + v_t²(1 ∓ √(ψ_p/ψ_n))²; d small ones
     at mean s_t² + ``small_cluster``, small_cluster = ψ_p b_t² v_t² E[1/λ']/(ψ_n α) (for Σ = I the
-    brief's ψ_p b_t² v_t²/(ψ_n a_t² κ²)), one sub-cluster per eigenvalue λ' of Σ near
+    isotropic form ψ_p b_t² v_t²/(ψ_n a_t² κ²)), one sub-cluster per eigenvalue λ' of Σ near
     s_t² + ``small_clusters``[k] (spread by the spectrum of X Xᵀ/n); d large ones with mean
     ``large_scale`` = ψ_p (α E[λ'] + b_t²), of order ψ_p. (Checked against the solver at
     ψ_p = 256, ψ_n = 16 to ≤ 5 %; theory/spectrum.md §5.)

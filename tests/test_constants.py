@@ -11,9 +11,10 @@ from rfscore.errors import InputError
 
 
 def test_tanh_reference_values():
-    # theory-brief §3 (tanh, Σ = I, t = 0.01). The brief's s² = 0.0018735497 is the 10-digit
-    # rounding of an 80-node rule; converged quadrature gives 0.00187354959 (1e-10 apart, see
-    # theory/gaussian_equivalence.md), inside the 1e-9 tolerance asked for.
+    # Reference values (tanh, Σ = I, t = 0.01) from an independent plain-NumPy computation with
+    # an 80-node Gauss–Hermite rule, 10 digits; its s² = 0.0018735497 is 1e-10 from the converged
+    # 0.00187354959 (theory/gaussian_equivalence.md §4), inside the 1e-9 tolerance.
+    # test_quadrature_converged recomputes all of them with scipy's adaptive quad.
     c = ge_constants(0.01, "tanh")
     ref = dict(a_t=0.6057055096, b_t=0.0852331754, v_t2=0.0255417765, s_t2=0.0018735497, delta_t=0.0198013267)
     for key, value in ref.items():

@@ -1,4 +1,4 @@
-"""Finite-size matrices (theory-brief §3-§4) against independent brute-force averages."""
+"""Finite-size matrices ((G4)-(G6), (E1)-(E4)) against independent brute-force averages."""
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -39,7 +39,7 @@ def test_classify():
 
 @pytest.fixture(scope="module")
 def diagram():
-    # d = 20: the τ = ∞ gap at n = p is ~40 and at n = 2p ~3.5 (brief §6 at d = 40: 39-49 and 3.3-3.7),
+    # d = 20: the τ = ∞ gap at n = p is ~40 and at n = 2p ~3.5 (an independent (G4) computation at d = 40 gave 39-49 and 3.3-3.7, theory/phase_diagram.md),
     # so with g* = 10 the boundary must fall between ψ_n = ψ_p and 2ψ_p for every ψ_p.
     return phase_diagram([2, 4, 8, 16, 32], [4, 8], [1e2, 1e4, np.inf], d=20, t=T, workers=1, progress=False)
 

@@ -1,4 +1,4 @@
-"""(S1)-(S3) against finite-size eigenvalues of (G4) and of the exact §4 matrix. See theory/spectrum.md.
+"""(S1)-(S3) against finite-size eigenvalues of (G4) and of the exact (E1)-(E3) matrix. See theory/spectrum.md.
 
 Comparisons use smoothed densities: at z = λ + iη with fixed η > 0 the finite-size
 (1/p) Σ_k 1/(λ_k - z) must match the solver's q(z), which is ρ (atom included) convolved
@@ -60,7 +60,7 @@ def test_exact_smoothed_density(spec):
 
 
 def test_wrong_sigma_x_is_detected():
-    # Negative control for the brief's warning (§3): constants built with Tr Σ/d in place of
+    # Negative control for the σ_x warning of theory/gaussian_equivalence.md §1: constants built with Tr Σ/d in place of
     # σ_x = √(Tr Σ/d) must fail the same (G4) comparison that the right ones pass.
     d = 60
     sigma, S, W, X, ko = _draw(d, "1:0.5,2:0.5")

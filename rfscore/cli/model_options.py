@@ -22,7 +22,8 @@ from ..eigensystem import eigensystem
 from ..exact import exact_matrices
 from ..gep import gep_eigensystem, gep_matrices
 from ..sampling import model_keys, sample_data, sample_weights, sizes
-from .common import add_theory_options, nonnegative_int, positive_float, positive_int
+from ..resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from .common import add_theory_options, positive_float, positive_int, seed
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True) -> None:
@@ -35,10 +36,10 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True) -> None:
                    help="ψ_p = p/d > 0, p = round(ψ_p d) features (fixed by --weights when given)")
     p.add_argument("--psi-n", type=positive_float,
                    help="ψ_n = n/d > 0, n = round(ψ_n d) training samples (fixed by --data when given)")
-    p.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="integer >= 0: JAX PRNG seed of W, X and Ω (those not given as files; default 0)")
+    p.add_argument("--seed", type=seed, default=0,
+                   help="integer 0 <= seed < 2^63: JAX PRNG seed of W, X and Ω (those not given as files; default 0)")
     p.add_argument("--model", choices=MODELS, default="exact",
-                   help="'exact': non-linear model, exact noise averages (§4); 'gep': Gaussian-equivalent "
+                   help="'exact': non-linear model, exact noise averages (E1)-(E3); 'gep': Gaussian-equivalent "
                         "(G4)-(G6), thin SVD when p >= 2(n+d) (default exact)")
     p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are samples, "
                                                    "finite; used as given (fixes n and d)")
@@ -100,6 +101,8 @@ def model_inputs(args) -> ModelInputs:
         if arr is not None and value is not None and int(round(value * d)) != arr.shape[0]:
             raise InputError(ratio, f"--{ratio.replace('_', '-')} {value:g} contradicts --{opt} {path} "
                                     f"({size} = {arr.shape[0]}, ψ_{size} = {arr.shape[0] / d:g})")
+    p, n = sizes(d, args.psi_p if W is None else W.shape[0] / d, args.psi_n if X is None else X.shape[0] / d)
+    check_run_memory(args, p, n, d)  # before Σ (d×d) or any draw is allocated
     if args.sigma_matrix is not None and args.sigma_spectrum is not None:
         raise InputError("sigma_matrix", "give either --sigma-matrix or --sigma-spectrum, not both")
     if args.sigma_matrix is not None:
@@ -108,7 +111,6 @@ def model_inputs(args) -> ModelInputs:
         S = args.sigma_spectrum.matrix(d)
     else:
         S = np.eye(d)
-    p, n = sizes(d, args.psi_p if W is None else W.shape[0] / d, args.psi_n if X is None else X.shape[0] / d)
     kw, kx, ko = model_keys(jax.random.PRNGKey(args.seed))
     W = sample_weights(kw, p, d) if W is None else W
     X = sample_data(kx, n, S) if X is None else X
@@ -117,6 +119,29 @@ def model_inputs(args) -> ModelInputs:
               "sigma_matrix": args.sigma_matrix, "seed": args.seed, "model": args.model,
               "data": args.data, "weights": args.weights}
     return ModelInputs(W=W, X=X, sigma=S, key_omega=ko, parameters=params)
+
+
+def check_run_memory(args, p: int, n: int, d: int) -> None:
+    """Refuse (InputError) a run whose model, τ grid or simulation steps cannot fit in memory.
+
+    Counts Σ (d, d), the model of `rfscore.resources.model_bytes` for the command's solver,
+    the trajectory over ``--num`` τ points (dynamics) and one step's noise of ``--noise-samples``
+    (simulate), and names the option that dominates.
+    """
+    model, solver = getattr(args, "model", "exact"), getattr(args, "solver", "eigh")
+    if args.command == "simulate":
+        solver = "matrices"
+    elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
+        solver = "krylov" if model == "exact" and p >= 4096 else "eigh"
+    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
+    num = getattr(args, "num", None)
+    if num is not None:
+        parts["num"] = trajectory_bytes(num, modes_of(p, n, d, model) if solver == "eigh" else p)
+    m = getattr(args, "noise_samples", None)
+    if m is not None:
+        parts["noise_samples"] = 2 * 8.0 * n * m * (3 * d + p)
+    arg = max(parts, key=parts.get)
+    check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
 
 
 def model_matrices(args, inputs: ModelInputs | None = None):

@@ -3,7 +3,7 @@
 Writes ``--out`` (columns lambda,density,residual,converged) and ``<out>.json`` with the
 parameters, the constants (G1)-(G3), atom_location, atom_weight, mass, solver status,
 package version and time. With ``--empirical-d D`` the eigenvalues of one finite-size U
-(``--empirical gep`` (G4) or ``exact`` §4) go to ``<out stem>_eigenvalues.npy`` (named in the
+(``--empirical gep`` (G4) or ``exact`` (E1)-(E3)) go to ``<out stem>_eigenvalues.npy`` (named in the
 JSON) and, with ``--plot``, appear as a histogram. Exit 1 (after writing, rows flagged) if
 any λ did not converge.
 """
@@ -20,7 +20,7 @@ from ..resources import check_memory, model_bytes, spectrum_bytes
 from .common import add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
 
 MAX_EMPIRICAL_P = 20000
-MAX_EXACT_PN = 2_000_000  # the exact §4 matrix stores ~25 Mehler coefficients per (feature, sample)
+MAX_EXACT_PN = 2_000_000  # the exact (E1)-(E3) matrix stores ~25 Mehler coefficients per (feature, sample)
 
 
 def _finite_float(text):
@@ -51,7 +51,7 @@ def register(sub) -> None:
                    help=f"dimension d >= 2 of one finite-size U whose eigenvalues are saved and histogrammed "
                         f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P}; with --empirical exact also p·n <= {MAX_EXACT_PN:.0e})")
     p.add_argument("--empirical", choices=("gep", "exact"), default=None,
-                   help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (§4); "
+                   help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (E1)-(E3); "
                         "default gep when --empirical-d is given")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63, for W, X, Ω (default 0)")
     p.set_defaults(func=run)

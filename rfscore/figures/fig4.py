@@ -4,7 +4,7 @@ Two files, one per data covariance (Σ = I and ρ_Σ = ½δ_{0.5} + ½δ_{1.5}),
 panel per bulk: small λ (atom at s_t², small cluster, Marchenko–Pastur bulk; log λ axis,
 showing λρ(λ), the density of ln λ)
 and large λ (the d generalisation modes, of order ψ_p). Histograms: the Gaussian-equivalent
-U of (G4) and the exact noise-averaged U of §4, one draw each (see theory/spectrum.md).
+U of (G4) and the exact noise-averaged U of (E1)-(E3), one draw each (see theory/spectrum.md).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _panel(ax, res, evs, window, nbins, logx):
     for model, ev in evs.items():
         inside = ev[(ev >= lo) & (ev <= hi)]
         w = np.full(inside.size, 1.0 / (ev.size * width))
-        name = "Gaussian-equivalent U (G4)" if model == "gep" else "exact U (§4)"
+        name = "Gaussian-equivalent U (G4)" if model == "gep" else "exact U (E1)-(E3)"
         ax.hist(inside, bins=bins, weights=w, label=f"{name}, p = {ev.size}", **styles[model])
     y = res.lam * res.density if logx else res.density
     ax.plot(res.lam, y, color="C0", lw=1.5, label=r"theory $\rho(\lambda)$, (S1)-(S3)")
