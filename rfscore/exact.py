@@ -82,14 +82,14 @@ def _mehler_coefficients(act, means, scales, h, order):
     return np.ascontiguousarray(F.T).reshape(order + 1, p, n), e.reshape(p, n)
 
 
-_TILE = 512  # rows/columns of one Mehler tile: its arrays stay in cache across the K orders
+MEHLER_TILE = 512  # rows/columns of one Mehler tile: its arrays stay in cache across the K orders
 
 
 def _unit_rows(W_metric):
     """Rows of W_metric normalised to 1 (so r = Ŵ Ŵᵀ), and r_max = max_{i≠j} |r_ij| over tiles."""
     Wm = np.asarray(W_metric)
     What = Wm / np.linalg.norm(Wm, axis=1, keepdims=True)
-    p, b, r_max = What.shape[0], _TILE, 0.0
+    p, b, r_max = What.shape[0], MEHLER_TILE, 0.0
     for i in range(0, p, b):
         for j in range(i, p, b):
             R = np.abs(What[i:i + b] @ What[j:j + b].T)
@@ -109,7 +109,7 @@ def _mehler_sum(F, e, What):
     """
     F, e = np.asarray(F), np.asarray(e)
     K1, p, n = F.shape
-    b = _TILE
+    b = MEHLER_TILE
     U = np.empty((p, p))
 
     def term(k, I, J, out=None):  # F̃_k[I] F̃_k[J]ᵀ; an outer product (faster than a GEMM) when n = 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -91,8 +92,7 @@ class SpectrumResult:
     @property
     def mass(self) -> float:
         """∫ρ dλ (trapezoid over the grid) + atom weight; ≈ 1 when the grid covers the support."""
-        return float(np.trapezoid(self.density, self.lam) if hasattr(np, "trapezoid")
-                     else np.trapz(self.density, self.lam)) + self.atom_weight
+        return float(np.trapezoid(self.density, self.lam)) + self.atom_weight
 
     @property
     def success(self) -> bool:
@@ -127,8 +127,25 @@ def atom_weight(psi_p: float, psi_n: float, v_t2: float = 1.0) -> float:
 
 
 # ----------------------------------------------------------------------------- the equations
-def _residual_terms(x, z, prm, lam_k, w_k):
-    """(S1), (S2), (S3') as (value, scale) pairs; x = (q_c, r, s). prm: see `_params`."""
+class SpectralParams(NamedTuple):
+    """The scalars of (S1)-(S3) as a pytree of complex128 0-d arrays (crosses `jit` as one argument).
+
+    b2 = b_t², v2 = v_t², s2 = s_t², alpha = a_t² e^{-2t}, w_at the atom's weight, bracket
+    ψ_p w_at + ψ_n + 1 - ψ_p of (S3') computed without round-off.
+    """
+
+    psi_p: jnp.ndarray
+    psi_n: jnp.ndarray
+    b2: jnp.ndarray
+    v2: jnp.ndarray
+    s2: jnp.ndarray
+    alpha: jnp.ndarray
+    w_at: jnp.ndarray
+    bracket: jnp.ndarray
+
+
+def _residual_terms(x, z, prm: SpectralParams, lam_k, w_k):
+    """(S1), (S2), (S3') as (value, scale) pairs; x = (q_c, r, s)."""
     psi_p, psi_n, b2, v2, s2, alpha, w_at, bracket = prm
     qc, r, s = x[0], x[1], x[2]
     eps = s2 - z
@@ -179,7 +196,7 @@ def _newton_step(x, z, prm, lam_k, w_k):
 
 def _initial(z, prm, lam_k, w_k):
     """Large-|z| solution q ≈ -1/z, s ≈ q, r ≈ E[λ'] q, written in (q_c, r, s)."""
-    w_at, s2 = prm[6], prm[4]
+    w_at, s2 = prm.w_at, prm.s2
     q = -1.0 / z
     return jnp.stack([q - w_at / (s2 - z), jnp.sum(w_k * lam_k) * q, q])
 
@@ -229,7 +246,8 @@ def _setup(psi_p, psi_n, t, activation, sigma, constants):
     extra = psi_n if c.v_t2 > 0 else 0.0
     # ψ_p w + ψ_n + 1 - ψ_p, computed without round-off (0 exactly when the atom is present and v_t² > 0).
     bracket = (psi_n - extra) + max(0.0, 1.0 + extra - psi_p)
-    prm = jnp.asarray([psi_p, psi_n, c.b_t**2, c.v_t2, c.s_t2, c.alpha, w_at, bracket], dtype=jnp.complex128)
+    prm = SpectralParams(*(jnp.asarray(v, dtype=jnp.complex128)
+                           for v in (psi_p, psi_n, c.b_t**2, c.v_t2, c.s_t2, c.alpha, w_at, bracket)))
     # Pad ρ_Σ with zero-weight deltas to a power of two (≥ 2): same sums, fewer recompilations.
     k = len(sigma.eigenvalues)
     k_pad = max(2, 1 << int(np.ceil(np.log2(k))))

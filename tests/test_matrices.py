@@ -81,21 +81,25 @@ def _pair_expectation(mean_i, mean_j, cov, nodes=400):
 
 
 def test_exact_matrices_tiles_match_2d_quadrature():
-    # p = 300 spans two Mehler tiles (256 + 44 padded rows): entries inside a tile, across tiles
-    # and in the mirrored lower triangle against an independent 2-d Gauss–Hermite average of
-    # tanh(h_i)tanh(h_j) (no Mehler series, no trapezoid rule). Gauss–Hermite converges slowly
-    # on tanh at scale s ≈ 1.4 (poles at |Im z| = π/2s): 400² nodes give ~1e-14 here, 60² only
-    # ~1e-8. The Mehler truncation is bounded by the reported bound.
+    # p = 1200 spans three Mehler tiles (512 + 512 + 176): entries inside a tile, across tiles,
+    # on both sides of each tile boundary and in the mirrored lower triangle against an
+    # independent 2-d Gauss–Hermite average of tanh(h_i)tanh(h_j) (no Mehler series, no
+    # trapezoid rule). Gauss–Hermite converges slowly on tanh at scale s ≈ 1.4 (poles at
+    # |Im z| = π/2s): 400² nodes give ~1e-14 here, 60² only ~1e-8. The Mehler truncation is
+    # bounded by the reported bound.
+    from rfscore.exact import MEHLER_TILE
+
     d, t = 20, 0.3
-    W, X, _ = sample_inputs(jax.random.PRNGKey(6), d=d, psi_p=15, psi_n=0.3, sigma=SIGMA)
+    W, X, _ = sample_inputs(jax.random.PRNGKey(6), d=d, psi_p=60, psi_n=0.3, sigma=SIGMA)
     m = exact_matrices(W, X, t=t, sigma=SIGMA, max_order=60)
-    assert m.p == 300 and m.truncation_bound < 1e-9
+    assert m.p == 1200 > 2 * MEHLER_TILE and m.truncation_bound < 1e-9
     W, X, S = np.asarray(W), np.asarray(X), SIGMA.matrix(d)
     dl = -np.expm1(-2 * t)
     means = np.exp(-t) * X @ W.T / np.sqrt(d)  # (n, p)
     C = W @ W.T / d
     C_pop = W @ (np.exp(-2 * t) * S + dl * np.eye(d)) @ W.T / d
-    for i, j in ((0, 1), (10, 290), (290, 10), (270, 299), (255, 256)):
+    b = MEHLER_TILE
+    for i, j in ((0, 1), (10, 1190), (1190, 10), (600, 1100), (b - 1, b), (b, b - 1), (2 * b - 1, 2 * b), (1150, 1199)):
         idx = np.ix_([i, j], [i, j])
         u = _pair_expectation(means[:, i], means[:, j], dl * C[idx])
         u_pop = _pair_expectation(np.zeros(1), np.zeros(1), C_pop[idx])

@@ -84,11 +84,16 @@ def test_peaks_of_a_two_bump_function():
 
 
 def test_grid_covers_all_modes(small_system):
+    # Independent of the grid's construction: the timescale spectrum (T1) integrated over log τ
+    # on the grid must give the whole train-loss drop L(τ_lo) - L(τ_hi) of the closed form (D3),
+    # and that must be the drop from τ → 0 (L = 1) to τ = ∞, i.e. no mode's bump lies outside.
     es, _ = small_system
     g = tau_grid(es)
-    c = 2 * es.delta_t / es.psi_p
-    peaks = 1 / (2 * c * np.asarray(es.lam))
-    assert g[0] < peaks.min() and g[-1] > peaks.max()
+    spec = modes(es).timescale_spectrum(g)
+    drop_on_grid = float(np.sum(0.5 * (spec[1:] + spec[:-1]) * np.diff(np.log(g))))
+    L = trajectory(es, [g[0], g[-1], np.inf]).train_loss
+    assert drop_on_grid == pytest.approx(L[0] - L[1], rel=1e-5)
+    assert 1.0 - L[0] < 1e-3 * (1.0 - L[2]) and L[1] - L[2] < 1e-3 * (1.0 - L[2])
 
 
 def test_fit_exponent_recovers_power_law():

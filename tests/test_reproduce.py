@@ -1,0 +1,35 @@
+"""Smoke tests of the main job and of the smallest command, through the real CLI entry point."""
+import json
+
+import numpy as np
+import pytest
+
+from rfscore import ge_constants
+from rfscore.cli import main
+from rfscore.figures import FIGURES
+
+
+def test_constants_command_prints_the_constants(capsys):
+    assert main(["constants", "--t", "0.05", "--sigma-spectrum", "0.5:0.5,1.5:0.5"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(out) == {"a_t", "b_t", "v_t2", "s_t2", "delta_t"}
+    from rfscore.covariance import SigmaSpectrum
+    ref = ge_constants(0.05, "tanh", SigmaSpectrum((0.5, 1.5), (0.5, 0.5)))
+    for k, v in out.items():
+        assert v == pytest.approx(getattr(ref, k), rel=1e-14)
+    assert out["delta_t"] == pytest.approx(-np.expm1(-0.1), rel=1e-14)
+
+
+def test_reproduce_quick_writes_every_figure(tmp_path):
+    out = tmp_path / "figs"
+    assert main(["reproduce", "--quick", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["figures"]) == set(FIGURES)
+    for name, entry in manifest["figures"].items():
+        assert "error" not in entry, name
+        pngs = [f for f in entry["files"] if str(f).endswith(".png")]
+        assert pngs, f"{name} wrote no figure"
+        for f in entry["files"]:
+            path = out / f if not str(f).startswith("/") else f
+            assert path.exists() and path.stat().st_size > 0, (name, f)
+    assert manifest["rfscore_version"] and manifest["parameters"]["quick"] is True
