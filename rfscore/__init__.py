@@ -1,6 +1,8 @@
 """rfscore: exact high-dimensional theory of random-features score models of diffusion.
 
-Importing rfscore enables JAX float64 (``jax_enable_x64``): small eigenvalues of U matter.
+Importing rfscore switches JAX to float64 globally (``jax_enable_x64``), on purpose: the
+small eigenvalues of U that set τ_mem are 1e-4..1e-6 of the largest and float32 loses them
+(theory/model.md §5). Code that needs float32 next to rfscore should pass explicit dtypes.
 """
 import jax
 
