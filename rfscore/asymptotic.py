@@ -1,8 +1,8 @@
-"""Asymptotic (d, n, p → ∞) learning curves over training time, isotropic Σ (theory-brief §6).
+"""Asymptotic (d, n, p → ∞) learning curves over training time, any data spectrum ρ_Σ.
 
-See theory/asymptotic.md. With α = a_t² e^{-2t} λ_Σ (Σ = λ_Σ I), σ_g(μ) = αμ + v_t²,
-u(μ) = (α + b_t²)μ + v_t² + s_t² and ⟨·⟩ the average over the limiting spectral law ν_C of
-C = W Wᵀ/d:
+See theory/asymptotic.md. Isotropic Σ = λ_Σ I (§1-§5): with α = a_t² e^{-2t} λ_Σ,
+σ_g(μ) = αμ + v_t², u(μ) = (α + b_t²)μ + v_t² + s_t² and ⟨·⟩ the average over the limiting
+spectral law ν_C of C = W Wᵀ/d:
 
     (A1) δ = (ψ_p/ψ_n) ⟨σ_g r̄⟩,  r̄ = 1/(Dμ + κ),  D = α/(1+δ) + b_t²,  κ = v_t²/(1+δ) + s_t² - z
     (A2) (1/d) Tr Vᵀ (U - z)^{-1} V → m(z) = b_t² ψ_p ⟨μ r̄⟩
@@ -10,9 +10,18 @@ C = W Wᵀ/d:
     (A4) L_train(τ) = 1 + (1/2πi) ∮ g_τ(z) m(z) dz,            g_τ(z) = -expm1(-2cτz)/z
     (A5) L_test(τ)  = 1 + b_t² (1/2πi)² ∮∮ f_τ f_τ T + 2 (1/2πi) ∮ f_τ m,   f_τ(z) = -expm1(-cτz)/z
 
-with c = 2Δ/ψ_p. (A1) is solved at every contour node at once (damped iteration, then
-Newton, vectorised in JAX); after that every τ is a matrix–vector product over the nodes.
-Only the upper half of the (conjugation-symmetric) contour is stored.
+with c = 2Δ/ψ_p. Any ρ_Σ = Σ_k w_k δ_{λ_k} (§6-§8; α = a_t² e^{-2t}, E[·] = Σ_k w_k(·)): the second
+deterministic-equivalent layer over W, with D_k = αλ_k/(1+δ) + b_t², β_k = 1/(1 + ψ_p r D_k):
+
+    (A6) r = 1/(κ + E[Dβ])                       (A7) δ = (ψ_p/ψ_n) r (α E[λβ] + v_t²)
+    (A8) m(z) = b_t² ψ_p r E[β]
+    (A9) X = r₁r₂/(1 - ψ_p r₁r₂ E[D₁D₂β₁β₂]),  Φ(a, b) = X ĉ_a ĉ_b + ψ_p r₁r₂ E[P_a P_b β₁β₂]
+    (A10) T = ψ_p Φ(U_pop, C) + ψ_p y Φ(Σ_g, C)/((1+δ₁)(1+δ₂)),  y = (ψ_p/ψ_n) Φ(Σ_g, U_pop)/(1 - (ψ_p/ψ_n) Φ(Σ_g, Σ_g)/((1+δ₁)(1+δ₂)))
+
+then (A4)-(A5) unchanged. The power-law family (A11) is `SigmaSpectrum.power_law`.
+(A1) or (A6)-(A7) is solved at every contour node at once (damped iteration, then Newton,
+vectorised in JAX); after that every τ is a matrix–vector product over the nodes. Only the
+upper half of the (conjugation-symmetric) contour is stored.
 """
 from __future__ import annotations
 
@@ -123,8 +132,13 @@ def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
     U = GGᵀ/n + b_t² C + s_t² I ⪰ s_t² I, and ‖GGᵀ/n‖ ≤ ‖Σ_g‖ (1 + √(ψ_p/ψ_n))² with
     ‖Σ_g‖ = α‖C‖ + v_t², ‖C‖ → (1 + √ψ_p)².
     """
-    c_max = (1 + np.sqrt(psi_p)) ** 2
-    upper = (alpha * c_max + c.v_t2) * (1 + np.sqrt(psi_p / psi_n)) ** 2 + c.b_t**2 * c_max + c.s_t2
+    with np.errstate(over="ignore"):
+        c_max = (1 + np.sqrt(psi_p)) ** 2
+        upper = (alpha * c_max + c.v_t2) * (1 + np.sqrt(psi_p / psi_n)) ** 2 + c.b_t**2 * c_max + c.s_t2
+    if not (np.isfinite(upper) and np.isfinite(upper / c.s_t2 if c.s_t2 > 0 else upper)):
+        arg = "psi_p" if abs(np.log(psi_p)) >= abs(np.log(psi_n)) else "psi_n"
+        raise InputError(arg, f"ψ_p = {psi_p:g}, ψ_n = {psi_n:g} put the spectrum of U beyond float64 range "
+                              f"(its scale overflows); use ratios of moderate size")
     return c.s_t2, upper
 
 
@@ -188,6 +202,99 @@ def _kernels(delta, z, mu, w, alpha, b2, v2, s2, psi_p, ratio):
     return m, two_point(r, delta), two_point(jnp.conj(r), jnp.conj(delta))
 
 
+# ----------------------------------------------------------------------------- (A6)-(A10): any ρ_Σ
+# Σ = diag(λ_k) with atoms λ (K,) of weights wk (K,); E[·] = Σ_k wk_k (·)_k. Per node: unknowns
+# r = lim (1/p) Tr R̄ and δ, with D_k = αλ_k/(1+δ) + b_t², κ = v_t²/(1+δ) + s_t² - z, β_k = 1/(1 + ψ_p r D_k).
+@jax.jit
+def _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
+    """Residuals (F1, F2) of (A6)-(A7), each (N,), and their 2×2 holomorphic Jacobian."""
+    opd = 1 + delta
+    D = alpha * lam[None, :] / opd[:, None] + b2
+    kap = v2 / opd + s2 - z
+    be = 1.0 / (1 + psi_p * r[:, None] * D)
+    e_d, e_l = (D * be) @ wk, (lam * be) @ wk
+    F1 = r * (kap + e_d) - 1.0
+    F2 = delta - ratio * r * (alpha * e_l + v2)
+    e_d2, e_l2, e_ll2 = (D * be**2) @ wk, (lam * be**2) @ wk, (lam**2 * be**2) @ wk
+    J11 = kap + e_d2                         # ∂(r D β)/∂r = D β²
+    J12 = -r * (v2 + alpha * e_l2) / opd**2  # ∂(r D β)/∂D = r β², ∂D/∂δ = -αλ/(1+δ)²
+    J21 = -ratio * (alpha * e_l2 + v2)       # ∂(r β)/∂r = β²
+    J22 = 1.0 - ratio * alpha**2 * psi_p * r**2 * e_ll2 / opd**2
+    return F1, F2, (J11, J12, J21, J22), kap, e_d
+
+
+@partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
+def _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, damping, tol_damped, max_damped: int,
+              newton_steps: int):
+    """Damped fixed-point iteration of (A6)-(A7) from δ = 0, r = 1/(E u - z), then 2×2 Newton."""
+    r0 = 1.0 / (v2 + s2 - z + (alpha * lam + b2) @ wk)
+
+    def cond(state):
+        r, delta, it = state
+        F1, F2, _, _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+        return (jnp.maximum(jnp.max(jnp.abs(F1)), jnp.max(jnp.abs(F2))) > tol_damped) & (it < max_damped)
+
+    def body(state):
+        r, delta, it = state
+        _, F2, _, kap, e_d = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+        return (1 - damping) * r + damping / (kap + e_d), delta - damping * F2, it + 1
+
+    r, delta, iters = jax.lax.while_loop(cond, body, (r0, jnp.zeros_like(z), 0))
+
+    def newton(state, _):
+        r, delta = state
+        F1, F2, (J11, J12, J21, J22), _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+        det = J11 * J22 - J12 * J21
+        return (r - (J22 * F1 - J12 * F2) / det, delta - (J11 * F2 - J21 * F1) / det), None
+
+    (r, delta), _ = jax.lax.scan(newton, (r, delta), None, length=newton_steps)
+    F1, F2, _, _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+    return r, delta, jnp.maximum(jnp.abs(F1), jnp.abs(F2)), iters
+
+
+def _a6_beta(r, delta, lam, alpha, b2, psi_p):
+    D = alpha * lam[None, :] / (1 + delta)[:, None] + b2
+    return D, 1.0 / (1 + psi_p * r[:, None] * D)
+
+
+@jax.jit
+def _two_point_general(r1, delta1, r2, delta2, lam, wk, alpha, b2, v2, s2, psi_p, ratio, correction):
+    """T(z_i, z'_j) of (A10), (N1, N2), from the one-point solutions at z (N1,) and z' (N2,).
+
+    Every E[·] over the atoms factorises into a (N1 × K)(K × N2) product. ``correction`` 0.0 drops the
+    first-layer correction term (for the test that shows it matters).
+    """
+    D1, be1 = _a6_beta(r1, delta1, lam, alpha, b2, psi_p)
+    D2, be2 = _a6_beta(r2, delta2, lam, alpha, b2, psi_p)
+    rr = r1[:, None] * r2[None, :]
+    pref = 1.0 / ((1 + delta1)[:, None] * (1 + delta2)[None, :])
+    e_1 = (be1 * wk) @ be2.T                    # E[β₁β₂]
+    e_dd = (D1 * be1 * wk) @ (D2 * be2).T       # E[D₁D₂β₁β₂]
+    e_l = (be1 * (wk * lam)) @ be2.T            # E[λβ₁β₂]
+    e_ll = (be1 * (wk * lam**2)) @ be2.T        # E[λ²β₁β₂]
+    X = rr / (1 - psi_p * rr * e_dd)            # (A9): (1/p) Tr R̄₁R̄₂
+    # (A9): Φ(a, b) = X ĉ_a ĉ_b + ψ_p r₁r₂ E[P_a P_b β₁β₂], ĉ = c + E[P β₁β₂]; a, b ∈ {Σ_g, U_pop, C}
+    c_g = v2 + alpha * e_l
+    c_u = v2 + s2 + alpha * e_l + b2 * e_1
+    c_c = e_1
+    phi_uc = X * c_u * c_c + psi_p * rr * (alpha * e_l + b2 * e_1)
+    phi_gc = X * c_g * c_c + psi_p * rr * alpha * e_l
+    phi_gu = X * c_g * c_u + psi_p * rr * (alpha**2 * e_ll + alpha * b2 * e_l)
+    phi_gg = X * c_g**2 + psi_p * rr * alpha**2 * e_ll
+    y = ratio * phi_gu / (1 - ratio * phi_gg * pref)  # (A10)
+    return psi_p * phi_uc + correction * psi_p * y * phi_gc * pref
+
+
+@jax.jit
+def _kernels_general(r, delta, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
+    """m(z) = b² ψ_p E[r β] (A8) at Γ⁺ (N,), and T(z_i, z_j), T(z_i, z̄_j) of (A10), each (N, N)."""
+    _, be = _a6_beta(r, delta, lam, alpha, b2, psi_p)
+    m = b2 * psi_p * r * (be @ wk)
+    args = (lam, wk, alpha, b2, v2, s2, psi_p, ratio, 1.0)
+    return (m, _two_point_general(r, delta, r, delta, *args),
+            _two_point_general(r, delta, jnp.conj(r), jnp.conj(delta), *args))
+
+
 # ----------------------------------------------------------------------------- curves
 @jax.jit
 def _curves(tau, z, dz, m, T_uu, T_ul, c, b2):
@@ -229,47 +336,65 @@ class AsymptoticCurves(Trajectory):
     diagnostics: dict = field(default_factory=dict)
 
 
-def _sigma_scale(sigma) -> float:
-    """λ_Σ for Σ = λ_Σ I; InputError for any other Σ (region not derived)."""
+def _sigma_atoms(sigma):
+    """(λ (K,), w (K,), isotropic) of ρ_Σ: the atoms of positive weight of a `SigmaSpectrum`."""
     sigma = ISOTROPIC if sigma is None else sigma
     if not isinstance(sigma, SigmaSpectrum):
-        raise InputError("sigma_spectrum", "must be a SigmaSpectrum such as SigmaSpectrum.parse('1:1')")
-    lam = np.asarray(sigma.eigenvalues)[np.asarray(sigma.weights) > 0]
-    if not np.allclose(lam, lam[0], rtol=1e-12, atol=0):
-        raise InputError("sigma_spectrum", "asymptotic curves are derived only for an isotropic Σ = λI (one "
-                                           "eigenvalue); a non-isotropic Σ is a region not derived yet "
-                                           "(theory/asymptotic.md §6)")
-    return float(lam[0])
+        raise InputError("sigma_spectrum", "must be a SigmaSpectrum such as SigmaSpectrum.parse('1:1') or "
+                                           "SigmaSpectrum.parse('powerlaw:1.5')")
+    keep = np.asarray(sigma.weights) > 0
+    lam, w = np.asarray(sigma.eigenvalues)[keep], np.asarray(sigma.weights)[keep]
+    return lam, w / w.sum(), bool(np.allclose(lam, lam[0], rtol=1e-12, atol=0))
+
+
+LAYERS = ("auto", "isotropic", "general")
 
 
 class _Kernels:
-    """Everything τ-independent: the contour, (A1) at its nodes, m(z) and T on Γ⁺."""
+    """Everything τ-independent: the contour, (A1) or (A6)-(A7) at its nodes, m(z) and T on Γ⁺.
+
+    ``atoms`` None: Σ = λ_Σ I through ν_C, (A1)-(A3) (α includes λ_Σ). ``atoms`` = (λ, w): any
+    ρ_Σ through the second deterministic-equivalent layer (A6)-(A10) (α = a_t² e^{-2t}).
+    """
 
     def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
-                 tol: float, max_damped: int, damping: float):
-        mu, w = nu_c_quadrature(psi_p, mu_nodes)
-        # Pad nodes to bucket sizes (zero weights) so that JIT compilations are shared across parameters.
-        mu, w = _pad(mu, 64, 1.0), _pad(w, 64, 0.0)
+                 tol: float, max_damped: int, damping: float, atoms=None):
         z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
-        args = (jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
+        zj = jnp.asarray(z)
         ratio = psi_p / psi_n
-        delta, res, iters = _solve_a1(*args, ratio, damping, 1e-6, max_damped, 12)
+        if atoms is None:
+            mu, w = nu_c_quadrature(psi_p, mu_nodes)
+            # Pad nodes to bucket sizes (zero weights) so that JIT compilations are shared across parameters.
+            mu, w = _pad(mu, 64, 1.0), _pad(w, 64, 0.0)
+            args = (zj, jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
+            delta, res, iters = _solve_a1(*args, ratio, damping, 1e-6, max_damped, 12)
+            unknowns = (delta,)
+            eq = "(A1)"
+        else:
+            lam, wk = _pad(atoms[0], 16, 1.0), _pad(atoms[1], 16, 0.0)
+            args = (jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p, ratio)
+            r, delta, res, iters = _solve_a6(zj, *args, damping, 1e-6, max_damped, 12)
+            unknowns = (delta, r)
+            eq = "(A6)-(A7)"
         res, iters = np.asarray(res), int(iters)
         self.residual = float(np.max(res))
         self.converged = bool(np.isfinite(self.residual) and self.residual < tol)
-        # Branch check: δ is a Stieltjes-type transform, Im δ has the sign of Im z.
-        dl = np.asarray(delta)
-        self.branch_ok = bool(np.all(np.imag(dl) * np.sign(z.imag) >= -1e-12 * (1 + np.abs(dl))))
+        # Branch check: δ (and r) are Stieltjes-type transforms, Im has the sign of Im z.
+        self.branch_ok = all(bool(np.all(np.imag(u) * np.sign(z.imag) >= -1e-12 * (1 + np.abs(u))))
+                             for u in map(np.asarray, unknowns))
         self.iterations = iters
         if not (self.converged and self.branch_ok):
             raise ConvergenceError(
-                f"(A1) did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
+                f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
                 f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
-        m, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
+        if atoms is None:
+            m, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
+        else:
+            m, T_uu, T_ul = _kernels_general(r, delta, *args)
         self.contour = contour
         self.m, self.T_uu, self.T_ul = m, T_uu, T_ul
-        zc, dzc = jnp.asarray(z), jnp.asarray(dz)
+        zc, dzc = zj, jnp.asarray(dz)
         self.z, self.dz = zc, dzc
         # Mass check: -(1/2πi)∮ m dz = b² ψ_p ⟨μ⟩ = b² ψ_p (exactly, ⟨μ⟩ = Tr C/p = 1).
         mass = -float(jnp.imag(jnp.sum(m * dzc)) / jnp.pi)
@@ -287,29 +412,90 @@ def _pad(x, bucket: int, value):
     return np.concatenate([x, np.full(n - x.size, value, dtype=np.result_type(x, type(value)))])
 
 
+class _Setup:
+    """Constants and the route for a spectrum: ``atoms`` None means the isotropic route (A1)-(A3)."""
+
+    def __init__(self, t, activation, sigma, layer):
+        if layer not in LAYERS:
+            raise InputError("layer", f"must be one of {', '.join(LAYERS)}, got {layer!r}")
+        lam, w, iso = _sigma_atoms(sigma)
+        if layer == "isotropic" and not iso:
+            raise InputError("layer", "'isotropic' needs Σ = λI (one eigenvalue); use 'auto' or 'general'")
+        self.lam, self.w = lam, w
+        if iso and layer != "general":
+            # Σ = λ_Σ I: α absorbs λ_Σ, ν_C quadrature (theory/asymptotic.md §5)
+            self.lam_sigma = float(lam[0])
+            self.c = ge_constants(t, activation, SigmaSpectrum((self.lam_sigma,), (1.0,)))
+            self.alpha, self.atoms, self.layer = self.c.alpha * self.lam_sigma, None, "isotropic"
+            self.alpha_max = self.alpha
+        else:
+            self.lam_sigma = float(lam[0]) if iso else None
+            self.c = ge_constants(t, activation, SigmaSpectrum(tuple(lam), tuple(w)))
+            self.alpha, self.atoms, self.layer = self.c.alpha, (lam, w), "general"
+            self.alpha_max = self.c.alpha * float(lam.max())  # ‖αΣ‖ for the spectrum bound
+        e2t, dl = np.exp(-2 * self.c.t), self.c.delta_t
+        # (L3): L_opt = 1 - Δ E_ρΣ[1/(e^{-2t}λ + Δ)]
+        self.l_opt = float(1.0 - (dl / (e2t * lam[0] + dl) if self.atoms is None else dl * np.dot(w, 1.0 / (e2t * lam + dl))))
+
+
 def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
-                     mu_nodes: int = 160, tol: float = 1e-10) -> dict:
-    """(A1) at points z (N,) off the spectrum: δ(z), q(z) = ⟨r̄⟩ → (1/p) Tr (U - z)^{-1} and
-    s(z) = ⟨μ r̄⟩ → (1/p) Tr (U - z)^{-1} C (so (A2) is b_t² ψ_p s). Each (N,) complex; also
-    ``residual`` (N,). For Σ = I these equal q and s of (S1)-(S3). Raises ConvergenceError.
+                     mu_nodes: int = 160, tol: float = 1e-10, layer: str = "auto") -> dict:
+    """(A1), or (A6)-(A7) for a non-isotropic Σ, at points z (N,) off the spectrum: δ(z),
+    q(z) → (1/p) Tr (U - z)^{-1} and s(z) → (1/p) Tr (U - z)^{-1} C (so (A2)/(A8) is b_t² ψ_p s).
+    Isotropic route: q = ⟨r̄⟩, s = ⟨μ r̄⟩; general route: q = r, s = E[r β] (theory/asymptotic.md §7).
+    Each (N,) complex; also ``residual`` (N,). These equal q and s of (S1)-(S3). Raises ConvergenceError.
     """
     z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
-    lam_sigma = _sigma_scale(sigma)
-    c = ge_constants(t, activation, SigmaSpectrum((lam_sigma,), (1.0,)))
-    alpha = c.alpha * lam_sigma
-    mu, w = nu_c_quadrature(psi_p, mu_nodes)
-    delta, res, _ = _solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
-                              psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+    st = _Setup(t, activation, sigma, layer)
+    c, alpha = st.c, st.alpha
+    if st.atoms is None:
+        mu, w = nu_c_quadrature(psi_p, mu_nodes)
+        delta, res, _ = _solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
+                                  psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+    else:
+        lam, wk = st.atoms
+        r, delta, res, _ = _solve_a6(jnp.asarray(z), jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2,
+                                     c.s_t2, psi_p, psi_p / psi_n, 0.5, 1e-6, 5000, 12)
     res = np.asarray(res)
     if not np.all(res < tol):
-        raise ConvergenceError(f"(A1) did not converge: max residual {np.max(res):.3g}; psi_p={psi_p}, "
-                               f"psi_n={psi_n}, t={t}")
+        raise ConvergenceError(f"{'(A1)' if st.atoms is None else '(A6)-(A7)'} did not converge: max residual "
+                               f"{np.max(res):.3g}; psi_p={psi_p}, psi_n={psi_n}, t={t}")
     delta = np.asarray(delta)
-    r = 1.0 / ((alpha / (1 + delta) + c.b_t**2)[:, None] * mu[None, :]
-               + (c.v_t2 / (1 + delta) + c.s_t2 - z)[:, None])
-    return {"delta": delta, "q": r @ w, "s": r @ (w * mu), "residual": res}
+    if st.atoms is None:
+        rb = 1.0 / ((alpha / (1 + delta) + c.b_t**2)[:, None] * mu[None, :]
+                    + (c.v_t2 / (1 + delta) + c.s_t2 - z)[:, None])
+        return {"delta": delta, "q": rb @ w, "s": rb @ (w * mu), "residual": res}
+    r = np.asarray(r)
+    _, be = _a6_beta(r, delta, lam, alpha, c.b_t**2, psi_p)
+    return {"delta": delta, "q": r, "s": r * (np.asarray(be) @ wk), "residual": res}
+
+
+def two_resolvent_trace(z1, z2, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
+                        tol: float = 1e-10, correction: bool = True) -> np.ndarray:
+    """T(z₁_i, z₂_j) → (1/d) Tr (U - z₁)^{-1} U_pop (U - z₂)^{-1} C, (N1, N2) complex, by the
+    second-layer route (A6)-(A10) for any ρ_Σ (theory/asymptotic.md §7). z off the spectrum of U.
+    ``correction=False`` drops the first-layer correction term of (A10) (wrong; for tests).
+    Raises ConvergenceError if (A6)-(A7) do not converge to ``tol``.
+    """
+    psi_p = check_positive("psi_p", psi_p)
+    psi_n = check_positive("psi_n", psi_n)
+    st = _Setup(t, activation, sigma, "general")
+    c = st.c
+    lam, wk = (jnp.asarray(a) for a in st.atoms)
+    sols = []
+    for z in (z1, z2):
+        z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
+        r, delta, res, _ = _solve_a6(jnp.asarray(z), lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
+                                     psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+        if not np.all(np.asarray(res) < tol):
+            raise ConvergenceError(f"(A6)-(A7) did not converge: max residual {np.max(np.asarray(res)):.3g}; "
+                                   f"psi_p={psi_p}, psi_n={psi_n}, t={t}")
+        sols.append((r, delta))
+    out = _two_point_general(*sols[0], *sols[1], lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
+                             psi_p / psi_n, 1.0 if correction else 0.0)
+    return np.asarray(out)
 
 
 def _check_region(psi_p, psi_n, t, c: GEConstants):
@@ -321,10 +507,14 @@ def _check_region(psi_p, psi_n, t, c: GEConstants):
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
-                      check_quadrature: bool = True, spectrum_points: int = 1200) -> AsymptoticCurves:
+                      check_quadrature: bool = True, spectrum_points: int = 1200,
+                      layer: str = "auto") -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
-    Isotropic Σ = λI only (else InputError on 'sigma_spectrum'). τ in the units of (D1).
+    ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
+    'powerlaw:1.5'). ``layer``: 'auto' (isotropic route (A1)-(A3) for Σ = λI, else the second layer
+    (A6)-(A10)), 'isotropic' (Σ = λI only) or 'general' (also for Σ = λI: a cross-check). τ in the
+    units of (D1).
     Contour (see `Contour`): x_left = s_t²/2, x_right = 1.5 × the bound of `spectrum_bounds`.
     With ``check_quadrature`` the curves are recomputed with an independent rule: a different
     contour (θ = 0.35, x_left = 0.7 s_t², x_right = 2 × the bound, same number of nodes, so the
@@ -332,7 +522,9 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     losses is reported as ``diagnostics['quadrature_error']`` (units of Δ). Two contours can
     only agree if both enclose the same spectrum and both rules are accurate. Also reported: the mass check
     −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
-    does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ).
+    does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ). On the general
+    route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
+    ``diagnostics['equations']`` names the route.
     """
     from .dynamics import check_tau
 
@@ -342,19 +534,17 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     theta = check_positive("theta", theta)
     nodes_per_panel = check_positive_int("nodes_per_panel", nodes_per_panel)
     mu_nodes = check_positive_int("mu_nodes", mu_nodes)
-    lam_sigma = _sigma_scale(sigma)
-    sig = SigmaSpectrum((lam_sigma,), (1.0,))
-    c = ge_constants(t, activation, sig)
+    st = _Setup(t, activation, sigma, layer)
+    c = st.c
     _check_region(psi_p, psi_n, t, c)
-    alpha = c.alpha * lam_sigma
-    lower, upper = spectrum_bounds(c, alpha, psi_p, psi_n)
+    lower, upper = spectrum_bounds(c, st.alpha_max, psi_p, psi_n)
     x_left, x_right = 0.5 * lower, 1.5 * upper
     rate = 2 * c.delta_t / psi_p
     b2 = c.b_t**2
-    l_opt = 1.0 - c.delta_t / (np.exp(-2 * c.t) * lam_sigma + c.delta_t)
+    l_opt = st.l_opt
 
     contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-    ker = _Kernels(psi_p, psi_n, c, alpha, contour, mu_nodes, tol, max_damped, damping)
+    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, max_damped, damping, st.atoms)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * rate * upper), 20.0 / (2 * rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
@@ -365,11 +555,12 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
 
     diagnostics = {"a1_residual": ker.residual, "a1_converged": ker.converged, "a1_damped_iterations": ker.iterations,
                    "a1_branch_ok": ker.branch_ok, "mass_error": ker.mass_error, "contour": contour.describe(),
-                   "mu_nodes": mu_nodes, "spectrum_bounds": [lower, upper]}
+                   "mu_nodes": mu_nodes, "spectrum_bounds": [lower, upper],
+                   "equations": "(A1)-(A5)" if st.atoms is None else "(A4)-(A10)"}
     if check_quadrature:
         n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
-        ker2 = _Kernels(psi_p, psi_n, c, alpha, other, mu_nodes + 32, tol, max_damped, damping)
+        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms)
         train2, test2, spec2 = ker2.curves(both, rate, b2)
         err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
@@ -381,7 +572,9 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
     tau_gen, tau_mem = spectrum_peaks(spec_tau, spec)
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
-              "sigma_scale": lam_sigma, **c.public()}
+              **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
+              "sigma_spectrum": {"eigenvalues": [float(x) for x in st.lam], "weights": [float(x) for x in st.w]},
+              "layer": st.layer, **c.public()}
     return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / c.delta_t,
                             l_opt=float(l_opt), delta_t=c.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
                             spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics)

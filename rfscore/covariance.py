@@ -1,12 +1,16 @@
-"""The data covariance Σ, given by its spectrum ρ_Σ = Σ_k w_k δ(λ - λ_k) (theory-brief §1).
+"""The data covariance Σ, given by its spectrum ρ_Σ = Σ_k w_k δ(λ - λ_k).
 
 At finite size `d`, a spectrum means the diagonal Σ whose eigenvalues come in blocks
 in the order given: the first ≈ w_1·d diagonal entries equal λ_1, the next ≈ w_2·d
 equal λ_2, and so on (block sizes by largest remainder, so they sum to `d`).
+
+Power laws (theory/asymptotic.md §8, (A11)): ``powerlaw:ALPHA[:CUTOFF]`` is the spectrum
+λ_k = k^{-α}/m_K, k = 1..K (K = CUTOFF, default 100), m_K = (1/K) Σ_k k^{-α} (mean 1), each of
+weight 1/K. At d = K, Σ = diag(λ_1, …, λ_K) exactly; at d = jK each λ_k is repeated j times.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Tuple
 
 import numpy as np
@@ -14,12 +18,21 @@ import numpy as np
 from .errors import InputError
 
 
+POWER_LAW_CUTOFF = 100  # default number K of distinct power-law eigenvalues, (A11)
+MAX_POWER_LAW_CUTOFF = 100_000
+
+
 @dataclass(frozen=True)
 class SigmaSpectrum:
-    """Eigenvalues ``eigenvalues`` (> 0) with weights ``weights`` (>= 0, sum 1)."""
+    """Eigenvalues ``eigenvalues`` (> 0) with weights ``weights`` (>= 0, sum 1).
+
+    ``label``: the text it was made from when that is shorter than the list (e.g. 'powerlaw:1.5:100');
+    not part of equality.
+    """
 
     eigenvalues: Tuple[float, ...] = (1.0,)
     weights: Tuple[float, ...] = (1.0,)
+    label: str = field(default="", compare=False)
 
     def __post_init__(self):
         lam = tuple(float(x) for x in np.ravel(self.eigenvalues))
@@ -37,7 +50,10 @@ class SigmaSpectrum:
 
     @classmethod
     def parse(cls, text: str) -> "SigmaSpectrum":
-        """Parse ``"l1:w1,l2:w2,..."`` (e.g. ``"0.5:0.5,1.5:0.5"``); ``"1:1"`` is Σ = I."""
+        """Parse ``"l1:w1,l2:w2,..."`` (e.g. ``"0.5:0.5,1.5:0.5"``; ``"1:1"`` is Σ = I) or
+        ``"powerlaw:ALPHA[:CUTOFF]"`` (`power_law`)."""
+        if str(text).replace(" ", "").lower().startswith("powerlaw"):
+            return cls._parse_power_law(str(text).replace(" ", ""))
         try:
             pairs = [item.split(":") for item in str(text).replace(" ", "").split(",") if item]
             lam = [float(a) for a, _ in pairs]
@@ -45,6 +61,39 @@ class SigmaSpectrum:
         except ValueError:
             raise InputError("sigma_spectrum", f"expected 'eigenvalue:weight,...' such as '0.5:0.5,1.5:0.5', got {text!r}") from None
         return cls(tuple(lam), tuple(w))
+
+    @classmethod
+    def power_law(cls, alpha: float, cutoff: int = POWER_LAW_CUTOFF) -> "SigmaSpectrum":
+        """λ_k = k^{-α}/m_K, k = 1..K (K = ``cutoff``), weights 1/K, m_K = (1/K) Σ_k k^{-α} (mean 1); (A11).
+
+        α > 0 (any: the cutoff K keeps every moment finite, also for α ≥ 1, where the
+        mean-normalised spectrum of k = 1..d has no d → ∞ limit). Eigenvalues in decreasing order.
+        """
+        alpha = float(alpha)
+        if not np.isfinite(alpha) or alpha <= 0:
+            raise InputError("sigma_spectrum", f"power-law exponent must be finite and > 0, got {alpha:g}")
+        if isinstance(cutoff, bool) or int(cutoff) != cutoff or not 1 <= int(cutoff) <= MAX_POWER_LAW_CUTOFF:
+            raise InputError("sigma_spectrum", f"power-law cutoff K must be an integer in [1, "
+                                               f"{MAX_POWER_LAW_CUTOFF}], got {cutoff}")
+        k = np.arange(1, int(cutoff) + 1, dtype=np.float64)
+        lam = k ** -alpha
+        lam = lam / lam.mean()
+        return cls(tuple(lam), tuple(np.full(k.size, 1.0 / k.size)), label=f"powerlaw:{alpha:g}:{int(cutoff)}")
+
+    @classmethod
+    def _parse_power_law(cls, text: str) -> "SigmaSpectrum":
+        parts = text.split(":")
+        usage = f"expected 'powerlaw:ALPHA' or 'powerlaw:ALPHA:CUTOFF' (e.g. 'powerlaw:1.5', 'powerlaw:1.5:100'), got {text!r}"
+        if parts[0].lower() != "powerlaw" or len(parts) not in (2, 3):
+            raise InputError("sigma_spectrum", usage)
+        try:
+            alpha = float(parts[1])
+            cutoff = float(parts[2]) if len(parts) == 3 else POWER_LAW_CUTOFF
+        except ValueError:
+            raise InputError("sigma_spectrum", usage) from None
+        if not np.isfinite(cutoff):
+            raise InputError("sigma_spectrum", f"power-law cutoff K must be a finite integer, got {parts[2]!r}")
+        return cls.power_law(alpha, cutoff)
 
     @classmethod
     def from_matrix(cls, sigma: np.ndarray) -> "SigmaSpectrum":
@@ -90,10 +139,11 @@ class SigmaSpectrum:
         return np.tensordot(np.asarray(self.weights), f(lam), axes=(0, 0))
 
     def to_dict(self) -> dict:
-        return {"eigenvalues": list(self.eigenvalues), "weights": list(self.weights)}
+        out = {"eigenvalues": list(self.eigenvalues), "weights": list(self.weights)}
+        return {**out, "label": self.label} if self.label else out
 
     def __str__(self) -> str:
-        return ",".join(f"{l:g}:{w:g}" for l, w in zip(self.eigenvalues, self.weights))
+        return self.label or ",".join(f"{l:g}:{w:g}" for l, w in zip(self.eigenvalues, self.weights))
 
 
 ISOTROPIC = SigmaSpectrum()

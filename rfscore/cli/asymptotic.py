@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..io import check_writable, write_result
+from ..io import OutputSet, check_outputs
+from ..resources import asymptotic_bytes, check_memory
 from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
@@ -13,11 +14,13 @@ HEADER = ("tau", "train_loss", "test_loss", "score_error")
 def register(sub) -> None:
     p = sub.add_parser(
         "asymptotic", help="asymptotic (d → ∞) train loss, test loss and score error over training time τ",
-        description="Asymptotic learning curves for an isotropic Σ = λI (theory/asymptotic.md, (A1)-(A5)): writes "
-                    "tau,train_loss,test_loss,score_error on a log-spaced τ grid and a JSON sidecar with the "
-                    "parameters, tau_gen, tau_mem and solver diagnostics. A non-isotropic --sigma-spectrum is a "
-                    "region not derived yet: the command says so and exits 2 without writing anything; so is the "
-                    "linear activation (s_t² = 0, no contour). A solver that does not converge exits 1.")
+        description="Asymptotic learning curves for any data covariance spectrum (theory/asymptotic.md: (A1)-(A5) "
+                    "for Σ = λI, (A4)-(A10) for any other --sigma-spectrum, e.g. '0.5:0.5,1.5:0.5' or a power law "
+                    "'powerlaw:ALPHA[:CUTOFF]' = eigenvalues k^-ALPHA, k = 1..CUTOFF (default 100), normalised to "
+                    "mean 1, (A11)): writes tau,train_loss,test_loss,score_error on a log-spaced τ grid and a JSON "
+                    "sidecar with the parameters (including the spectrum), tau_gen, tau_mem and solver diagnostics. "
+                    "The linear activation (s_t² = 0, no contour) is refused (exit 2, nothing written). A solver "
+                    "that does not converge exits 1.")
     add_ratio_options(p)
     add_theory_options(p)
     p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ, finite and > 0")
@@ -33,20 +36,28 @@ def run(args) -> int:
 
     if args.tau_max < args.tau_min:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    out = check_writable(args.out, "out")
-    if args.plot is not None:
-        check_writable(args.plot, "plot")
+    out = check_outputs(out=args.out, plot=args.plot)["out"]
+    check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
     res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
                             sigma=args.sigma_spectrum)
     params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
-              "sigma_spectrum": {"eigenvalues": args.sigma_spectrum.eigenvalues, "weights": args.sigma_spectrum.weights},
+              "sigma_spectrum": {"text": str(args.sigma_spectrum), "eigenvalues": args.sigma_spectrum.eigenvalues,
+                                 "weights": args.sigma_spectrum.weights},
               "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num}
-    write_result(out, res.columns(), params, header=HEADER, tau_gen=res.tau_gen, tau_mem=res.tau_mem,
-                 l_opt=res.l_opt, delta_t=res.delta_t, constants=res.parameters, diagnostics=res.diagnostics)
-    if args.plot is not None:
-        _plot(res, args.plot)
-    echo(f"wrote {out} ({args.num} points); tau_gen = {res.tau_gen:.4g}, tau_mem = {res.tau_mem:.4g}")
+    single = res.tau_gen == res.tau_mem  # one peak: τ_gen and τ_mem are not separated, report the peak as such
+    times = ({"tau_gen": None, "tau_mem": None, "tau_peak": res.tau_gen, "timescale_peaks": 1} if single else
+             {"tau_gen": res.tau_gen, "tau_mem": res.tau_mem, "timescale_peaks": 2})
+    with OutputSet() as outs:  # plot, CSV and sidecar: all or none
+        outs.result(out, res.columns(), params, header=HEADER, **times, l_opt=res.l_opt, delta_t=res.delta_t,
+                    constants=res.parameters, diagnostics=res.diagnostics)
+        if args.plot is not None:
+            _plot(res, outs.path(args.plot))
+    if single:
+        echo(f"wrote {out} ({args.num} points); the timescale spectrum has a single peak, at τ = {res.tau_gen:.4g} "
+             f"(τ_gen and τ_mem not separated)")
+    else:
+        echo(f"wrote {out} ({args.num} points); tau_gen = {res.tau_gen:.4g}, tau_mem = {res.tau_mem:.4g}")
     return 0
 
 
@@ -57,7 +68,8 @@ def _plot(res, path) -> None:
     ax.semilogx(res.tau, res.excess("train_loss"), label=r"train $(L_{\rm train}-L_{\rm opt})/\Delta$")
     ax.semilogx(res.tau, res.score_error, label=r"score error $(L_{\rm test}-L_{\rm opt})/\Delta$")
     ax.set_yscale("symlog", linthresh=1.0)
-    for name, val in (("gen", res.tau_gen), ("mem", res.tau_mem)):
+    peaks = (("peak", res.tau_gen),) if res.tau_gen == res.tau_mem else (("gen", res.tau_gen), ("mem", res.tau_mem))
+    for name, val in peaks:
         ax.axvline(val, color="0.5", ls=":", lw=1)
         ax.annotate(rf"$\tau_{{\rm {name}}}$", (val, 0.95), xycoords=("data", "axes fraction"), ha="left", fontsize=9)
     ax.axhline(0, color="k", lw=0.6)
