@@ -271,6 +271,9 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     with np.errstate(over="ignore"):
         eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, c, sigma) + float(np.max(np.abs(lam))))
         span = eta0 / np.min(eta)
+    if np.isfinite(eta0) and not np.isfinite(span) and np.log10(eta0) < -np.log10(np.min(eta)):
+        # a moderate scale, but η so small that η₀/η overflows
+        raise InputError("eta", f"= {np.min(eta):g} is too small: η₀/η = {eta0:.3g}/η overflows float64")
     if not (np.isfinite(eta0) and np.isfinite(span)):  # ratios so extreme that the scale overflows float64
         arg = "psi_p" if abs(np.log(psi_p)) >= abs(np.log(psi_n)) else "psi_n"
         raise InputError(arg, f"ψ_p = {psi_p:g}, ψ_n = {psi_n:g} put the spectrum of U beyond float64 range "

@@ -3,8 +3,11 @@
 `run_sweep` maps a picklable function over points with local processes (default), a
 Dask cluster (``scheduler`` address, needs the ``rfscore[dask]`` extra), or serially.
 Each finished point is appended to a JSON-lines checkpoint, so an interrupted sweep
-resumes instead of restarting; the checkpoint records the sweep's parameters and is
-ignored (and overwritten) if they changed.
+resumes instead of restarting. The checkpoint's first line records the package version
+and the sweep's parameters; a checkpoint written by another version or for other
+parameters is never reused (InputError, unless ``restart=True`` discards it), and a
+corrupt one is an InputError naming the file. Every input, the scheduler included, is
+checked before the checkpoint is created.
 """
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import re
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
+from ._version import __version__
 from .errors import InputError
 from .io import _jsonable
 
@@ -26,74 +32,154 @@ def _key(point: Mapping) -> str:
     return json.dumps(_jsonable(dict(point)), sort_keys=True)
 
 
-def _load_checkpoint(path: Path, header: dict) -> dict:
-    if not path.exists():
-        return {}
+def _header(parameters: Mapping) -> dict:
+    return {"sweep": {"rfscore_version": __version__, "parameters": _jsonable(dict(parameters))}}
+
+
+def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict | None:
+    """Finished points of a checkpoint written for ``header``; None if there is none (or ``restart``)."""
+    if restart or not path.exists():
+        return None
+    if not path.is_file():
+        raise InputError(arg, f"the sweep checkpoint {path} is not a regular file")
+    try:
+        with open(path) as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(arg, f"cannot read the sweep checkpoint {path}: {exc}") from None
+
+    def corrupt(why):
+        return InputError(arg, f"the sweep checkpoint {path} is corrupt ({why}); delete it to start over")
+
+    try:
+        first = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        raise corrupt("line 1 is not JSON") from None
+    if not (isinstance(first, dict) and isinstance(first.get("sweep"), dict)):
+        raise corrupt("line 1 is not a sweep header")
+    if first != header:
+        got = first["sweep"].get("rfscore_version", "an older rfscore")
+        why = (f"by rfscore {got}, this is {__version__}" if got != __version__ else "for other parameters")
+        raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass --restart) to "
+                              f"start over")
     done = {}
-    with open(path) as fh:
-        lines = fh.read().splitlines()
-    if not lines or json.loads(lines[0]) != {"sweep": header}:
-        return {}
-    for line in lines[1:]:
+    for i, line in enumerate(lines[1:], start=2):
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut by the interruption
-            continue
+        except json.JSONDecodeError:
+            if i == len(lines):  # the last line, cut by the interruption: recomputed
+                continue
+            raise corrupt(f"line {i} is not JSON") from None
+        if not (isinstance(rec, dict) and isinstance(rec.get("key"), str) and "result" in rec):
+            raise corrupt(f"line {i} is not a finished point")
         done[rec["key"]] = rec["result"]
     return done
 
 
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://[^\s/:]+(:\d{1,5})?/?$")
+
+
+def check_scheduler(scheduler) -> None:
+    """InputError unless ``scheduler`` is None, a ``distributed.Client`` or an address like tcp://HOST:PORT."""
+    if scheduler is None or not isinstance(scheduler, str):
+        return
+    if not SCHEDULER_ADDRESS.match(scheduler.strip()):
+        raise InputError("scheduler", f"must be a Dask scheduler address like tcp://HOST:PORT, got {scheduler!r}")
+
+
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
               checkpoint: str | os.PathLike | None = None, workers: int | None = None,
-              scheduler: str | None = None, desc: str = "sweep", progress: bool = True) -> list:
+              scheduler: str | None = None, desc: str = "sweep", progress: bool = True,
+              checkpoint_arg: str = "checkpoint", restart: bool = False) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default:
     CPU count; 1 runs serially in this process). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
-    where finished points are flushed as they complete.
+    where finished points are flushed as they complete; a corrupt or foreign checkpoint
+    (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
+    ``restart`` discards it. Worker processes ignore Ctrl-C; the caller gets the
+    KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
-    header = _jsonable(dict(parameters or {}))
+    header = _header(parameters or {})
     keys = [_key(p) for p in points]
+    check_scheduler(scheduler)
     done = {}
-    fh = None
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        done = _load_checkpoint(checkpoint, header)
-        if not done:
-            with open(checkpoint, "w") as f:
-                f.write(json.dumps({"sweep": header}) + "\n")
-        fh = open(checkpoint, "a")
-    todo = [(k, p) for k, p in zip(keys, points) if k not in done]
-
-    def record(k, result):
-        done[k] = _jsonable(result)
-        if fh is not None:
-            fh.write(json.dumps({"key": k, "result": done[k]}) + "\n")
-            fh.flush()
-
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc, disable=not progress)
+        done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart)
+    client, own = (_connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
+    fh, created = None, False
     try:
-        if scheduler is not None:
-            _run_dask(fn, todo, scheduler, record, bar)
-        elif (workers or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
-            for k, p in todo:
-                record(k, fn(**p))
-                bar.update()
-        else:
-            n_workers = min(workers or os.cpu_count() or 1, len(todo))
-            ctx = mp.get_context("spawn")  # JAX is not fork-safe
-            with _worker_threads(max(1, (os.cpu_count() or 1) // n_workers)), \
-                    ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as ex:
-                futures = {ex.submit(fn, **p): k for k, p in todo}
-                for fut in as_completed(futures):
-                    record(futures[fut], fut.result())
+        if checkpoint is not None:
+            if done is None:
+                with open(checkpoint, "w") as f:
+                    f.write(json.dumps(header) + "\n")
+                done, created = {}, True
+            fh = open(checkpoint, "a")
+        done = done or {}
+        todo = [(k, p) for k, p in zip(keys, points) if k not in done]
+        n_recorded = [0]
+
+        def record(k, result):
+            done[k] = _jsonable(result)
+            n_recorded[0] += 1
+            if fh is not None:
+                fh.write(json.dumps({"key": k, "result": done[k]}) + "\n")
+                fh.flush()
+
+        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=desc, disable=not progress)
+        try:
+            if client is not None:
+                _run_dask(fn, todo, client, record, bar)
+            elif (workers or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
+                for k, p in todo:
+                    record(k, fn(**p))
                     bar.update()
+            else:
+                _run_processes(fn, todo, workers, record, bar)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            if created and n_recorded[0] == 0 and fh is not None:  # nothing to resume from: leave no file
+                fh.close()
+                fh = None
+                checkpoint.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
     finally:
-        bar.close()
         if fh is not None:
             fh.close()
+        if own:
+            client.close()
     return [done[k] for k in keys]
+
+
+def _ignore_sigint():
+    """Worker initializer: Ctrl-C goes to the parent only (no traceback from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_processes(fn, todo, workers, record, bar):
+    n_workers = min(workers or os.cpu_count() or 1, len(todo))
+    ctx = mp.get_context("spawn")  # JAX is not fork-safe
+    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_ignore_sigint)
+    try:
+        with _worker_threads(max(1, (os.cpu_count() or 1) // n_workers)):  # workers spawn at submit
+            futures = {ex.submit(fn, **p): k for k, p in todo}
+        for fut in as_completed(futures):
+            record(futures[fut], fut.result())
+            bar.update()
+    except BaseException:
+        procs = list((getattr(ex, "_processes", None) or {}).values())  # taken before shutdown clears them
+        ex.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:  # stop the running points now instead of waiting for them
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+        raise
+    ex.shutdown(wait=True)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -115,23 +201,24 @@ def _worker_threads(n: int):
                 os.environ[k] = v
 
 
-def _run_dask(fn, todo, scheduler, record, bar):
+def _connect(scheduler):
+    """(client, owned) for a scheduler address or an existing ``distributed.Client``."""
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
     except ImportError:
         raise InputError("scheduler", "needs the optional Dask extra: pip install 'rfscore[dask]'") from None
-    client = scheduler if isinstance(scheduler, Client) else None
-    own = client is None
-    if own:
-        try:
-            client = Client(scheduler, timeout=5)
-        except Exception as exc:  # noqa: BLE001 - any connection failure is a user error here
-            raise InputError("scheduler", f"cannot connect to Dask scheduler {scheduler!r}: {exc}") from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
     try:
-        futures = {client.submit(fn, pure=False, **p): k for k, p in todo}
-        for fut in dask_completed(list(futures)):
-            record(futures[fut], fut.result())
-            bar.update()
-    finally:
-        if own:
-            client.close()
+        return Client(scheduler, timeout=5), True
+    except Exception as exc:  # noqa: BLE001 - any connection failure is a user error here
+        raise InputError("scheduler", f"cannot connect to Dask scheduler {scheduler!r}: {exc}") from None
+
+
+def _run_dask(fn, todo, client, record, bar):
+    from distributed import as_completed as dask_completed
+
+    futures = {client.submit(fn, pure=False, **p): k for k, p in todo}
+    for fut in dask_completed(list(futures)):
+        record(futures[fut], fut.result())
+        bar.update()

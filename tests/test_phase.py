@@ -91,9 +91,12 @@ def test_sweep_resumes_after_interruption(tmp_path):
                     workers=1, progress=False)
     assert [r["y"] for r in out] == [0, 1, 4, 9, 16]
     assert marker2.read_text().split() == ["3", "4"]
-    # changed parameters: the checkpoint is ignored and rewritten
-    run_sweep(lambda x, marker: {"x": x}, points2, parameters={"a": 2}, checkpoint=ck, workers=1, progress=False)
-    assert json.loads(ck.read_text().splitlines()[0]) == {"sweep": {"a": 2}}
+    # changed parameters: the checkpoint is never reused; restart=True discards and rewrites it
+    with pytest.raises(InputError, match="other parameters"):
+        run_sweep(lambda x, marker: {"x": x}, points2, parameters={"a": 2}, checkpoint=ck, workers=1, progress=False)
+    run_sweep(lambda x, marker: {"x": x}, points2, parameters={"a": 2}, checkpoint=ck, workers=1, progress=False,
+              restart=True)
+    assert json.loads(ck.read_text().splitlines()[0])["sweep"]["parameters"] == {"a": 2}
 
 
 def test_dask_local_cluster():

@@ -11,10 +11,36 @@ from ..errors import InputError
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with a one-line error message (no usage dump) and exit status 2."""
+    """argparse with a one-line error message (no usage dump) and exit status 2.
+
+    A value that starts with '-' but is not an option (``--sigma-spectrum -1:1``) is taken
+    as the option's value, so that its own check reports it (argparse alone would say
+    "expected one argument").
+    """
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        if args is not None:
+            args = self._join_dash_values(list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _join_dash_values(self, args: list) -> list:
+        takes_value = {opt for a in self._actions if a.option_strings and a.nargs is None
+                       for opt in a.option_strings}
+        out, i = [], 0
+        while i < len(args):
+            tok = args[i]
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if (tok in takes_value and isinstance(nxt, str) and nxt.startswith("-") and not nxt.startswith("--")
+                    and len(nxt) > 1 and nxt not in self._option_string_actions):
+                out.append(f"{tok}={nxt}")
+                i += 2
+                continue
+            out.append(tok)
+            i += 1
+        return out
 
 
 def option_name(arg: str) -> str:
@@ -55,6 +81,28 @@ def nonnegative_int(text) -> int:
     return v
 
 
+def int_at_least(low: int):
+    """argparse type: an integer >= ``low``."""
+    def parse(text) -> int:
+        v = _number(text, int)
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}")
+        return v
+    parse.__name__ = f"int_at_least_{low}"
+    return parse
+
+
+SEED_LIMIT = 2**63  # jax.random.PRNGKey (x64) takes a signed 64-bit integer; a larger one overflows
+
+
+def seed(text) -> int:
+    """A PRNG seed: an integer with 0 <= seed < 2^63 (what `jax.random.PRNGKey` accepts)."""
+    v = _number(text, int)
+    if not 0 <= v < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer with 0 <= seed < 2^63, got {text}")
+    return v
+
+
 def float_list(text, allow_inf: bool = False) -> list:
     """Comma-separated floats > 0 (``inf`` allowed when ``allow_inf``)."""
     out = []
@@ -88,7 +136,9 @@ def add_theory_options(p: argparse.ArgumentParser, t_required: bool = True) -> N
     p.add_argument("--sigma-spectrum", type=sigma_spectrum, default=SigmaSpectrum(),
                    help="data covariance spectrum 'l1:w1,l2:w2,...', eigenvalues > 0, weights >= 0 summing to 1; "
                         "at finite d, Σ is diagonal with its eigenvalues in blocks of ≈ w_k·d entries in the order "
-                        "given (default '1:1', Σ = I)")
+                        "given (default '1:1', Σ = I); or a power law 'powerlaw:ALPHA[:CUTOFF]' (ALPHA > 0): "
+                        "eigenvalues k^-ALPHA, k = 1..CUTOFF (default 100), normalised to mean 1, each of weight "
+                        "1/CUTOFF (theory/asymptotic.md (A11))")
 
 
 def add_ratio_options(p: argparse.ArgumentParser) -> None:

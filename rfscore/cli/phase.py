@@ -2,9 +2,10 @@
 import math
 from pathlib import Path
 
-from ..io import check_writable, write_result
+from ..errors import InputError
+from ..io import OutputSet, check_outputs
 from ..phase import HEADER, phase_diagram
-from .common import add_theory_options, float_list, nonnegative_int, positive_float, positive_int
+from .common import add_theory_options, float_list, positive_float, positive_int, seed
 
 
 def register(sub) -> None:
@@ -14,7 +15,10 @@ def register(sub) -> None:
                     "dynamical_regularization, architectural_regularization) on a (ψ_n, ψ_p) grid at the given "
                     "training times, from finite-size closed-form trajectories. Grid points run in parallel "
                     "(local processes, or a Dask cluster with --scheduler); finished points are flushed to "
-                    "OUT.partial.jsonl so an interrupted sweep resumes.")
+                    "OUT.partial.jsonl so an interrupted sweep (Ctrl-C, exit 130) resumes when the same command is rerun; "
+                    "a checkpoint from another rfscore version or other parameters is refused (--restart discards "
+                    "it). Rows are labelled by the ratios actually run, n/d and p/d with n = round(ψ_n d), "
+                    "p = round(ψ_p d); two values giving the same n (or p) are refused.")
     p.add_argument("--psi-p", type=float_list, required=True, help="comma-separated ψ_p values > 0")
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n values > 0")
     add_theory_options(p)
@@ -24,32 +28,37 @@ def register(sub) -> None:
     p.add_argument("--gap-threshold", type=positive_float, default=10.0,
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")
     p.add_argument("--model", choices=("gep", "exact"), default="gep", help="finite-size model (default gep)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed >= 0 (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", default=None, help="optional PNG of the heatmaps with the boundary curves")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--restart", action="store_true",
+                   help="discard an existing OUT.partial.jsonl instead of resuming from it")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    out = check_writable(args.out)
-    if args.plot:
-        check_writable(args.plot, "plot")
+    if len(set(args.tau)) < len(args.tau):
+        raise InputError("tau", f"repeats a value: {','.join(f'{t:g}' for t in args.tau)}")
+    out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
+    check_outputs(out=out, plot=args.plot, checkpoint=(ckpt, "out"))
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
                        gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,
-                       checkpoint=ckpt, progress=not args.no_progress)
+                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
                                            "activation")}
     params["sigma_spectrum"] = str(args.sigma_spectrum)
     boundaries = {str(t): dict(zip(map(float, pd.boundary(t)[0]), map(float, pd.boundary(t)[1]))) for t in args.tau}
-    write_result(out, pd.columns(), params, header=HEADER, delta_t=pd.delta_t, boundaries_psi_n=boundaries,
-                 plot=Path(args.plot).name if args.plot else None)
-    if args.plot:
-        from ..figures.phase import plot_phase
-        plot_phase(pd, args.plot)
+    with OutputSet() as outs:
+        outs.result(out, pd.columns(), params, header=HEADER, delta_t=pd.delta_t, boundaries_psi_n=boundaries,
+                    psi_n_run=sorted(set(map(float, pd.psi_n))), psi_p_run=sorted(set(map(float, pd.psi_p))),
+                    plot=Path(args.plot).name if args.plot else None)
+        if args.plot:
+            from ..figures.phase import plot_phase
+            plot_phase(pd, outs.path(args.plot))
     ckpt.unlink(missing_ok=True)
     return 0

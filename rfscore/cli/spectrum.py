@@ -67,7 +67,11 @@ def _grid(args) -> np.ndarray:
         if args.lambda_min <= 0:
             raise InputError("lambda_min", f"must be > 0 with --log-grid, got {args.lambda_min:g}")
         return np.geomspace(args.lambda_min, args.lambda_max, args.num)
-    return np.linspace(args.lambda_min, args.lambda_max, args.num)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lam = np.linspace(args.lambda_min, args.lambda_max, args.num)
+    if not np.all(np.isfinite(lam)):  # --lambda-max - --lambda-min overflows float64
+        raise InputError("lambda_max", f"- --lambda-min overflows float64 ({args.lambda_max:g} - {args.lambda_min:g})")
+    return lam
 
 
 def _check_empirical(args):

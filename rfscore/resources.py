@@ -1,0 +1,112 @@
+"""Memory a run needs, estimated before anything is allocated, and the check against the machine.
+
+A run that cannot fit is bad input: `check_memory` raises `InputError` naming the option
+that makes it large, with the estimate and the memory available (``MemAvailable`` of
+/proc/meminfo, else ``os.sysconf``). The estimators count the dominant float64 arrays of
+each computation (8 bytes each, complex 16), with the transient copies they make; they are
+estimates ("about"), meant to refuse what cannot fit, not to budget what can.
+"""
+from __future__ import annotations
+
+import os
+
+from .errors import InputError
+
+F8 = 8  # bytes of a float64
+C16 = 16  # bytes of a complex128
+MEHLER_ORDERS = 25  # Mehler orders the exact (E1)-(E3) matrices typically keep (orders 0..24, theory/exact_matrices.md)
+SPECTRUM_STEPS = 96  # minimum η-continuation schedule of `rfscore.spectrum.solve_spectrum`
+CONTOUR_NODES = 512  # order of the contour nodes of `rfscore.asymptotic.asymptotic_curves`
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now (MemAvailable), or physical memory free."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62  # unknown: do not refuse
+
+
+def format_bytes(nbytes: float) -> str:
+    """Human-readable size: ``format_bytes(3.2e9)`` -> ``'3.2 GB'``."""
+    n = float(nbytes)
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, what: str, arg: str, available: int | None = None) -> None:
+    """Raise InputError(arg) if ``nbytes`` (the estimate for ``what``) exceeds the available memory."""
+    avail = available_memory() if available is None else int(available)
+    if not (nbytes <= avail):  # also refuses an overflowed (inf/NaN) estimate
+        raise InputError(arg, f"{what} needs about {format_bytes(nbytes)} of memory, more than the "
+                              f"{format_bytes(avail)} available; use a smaller size")
+
+
+def draw_bytes(rows: int, cols: int) -> float:
+    """`rfscore.sampling.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
+    return 3.0 * F8 * rows * cols
+
+
+def model_bytes(p: int, n: int, d: int, model: str = "gep", *, solver: str = "eigh") -> float:
+    """Peak memory of drawing W (p,d), X (n,d) and building the model's matrices and eigensystem.
+
+    ``model``: 'gep' ((G4)-(G6): G, Ω of shape (p, n); thin SVD of a p×(n+d) matrix when
+    p ≥ 2(n+d), else the p×p U, U_pop and eigh) or 'exact' ((E1)-(E3): Mehler coefficients of
+    shape (K+1, p, n) and a transposed copy, p×p U, U_pop). ``solver``: 'eigh' (p×p
+    eigenvectors and workspace), 'krylov' (matrices and a Krylov basis, no eigenvectors)
+    or 'matrices' (matrices only, as `simulate` uses them).
+    """
+    p, n, d = float(p), float(n), float(d)
+    total = draw_bytes(p, d) + draw_bytes(n, d) + F8 * p * n  # W, X and the means W Xᵀ
+    if model == "gep":
+        total += 2 * draw_bytes(p, n) / 3 + F8 * p * n  # Ω and G
+        if p >= 2 * (n + d) and solver == "eigh":
+            k = n + d
+            return total + 3 * F8 * p * k + 2 * F8 * k * k  # H, Q, H R; the k×k Gram and its eigenvectors
+        total += 2 * F8 * p * p  # U, U_pop
+    else:
+        total += 2 * F8 * MEHLER_ORDERS * p * n + 2 * F8 * p * p  # F and its transposed copy; U, U_pop
+    if solver == "eigh":
+        total += 2 * F8 * p * p  # eigenvectors and LAPACK workspace
+    elif solver == "krylov":
+        total += F8 * p * min(p, 8 * d * 4)  # Krylov basis
+    return total
+
+
+def trajectory_bytes(num_tau: int, modes: int) -> float:
+    """(D3)-(D4) on a τ grid: a few (num_tau, modes) arrays of decay factors (`rfscore.dynamics`)."""
+    return 6.0 * F8 * float(num_tau) * float(modes)
+
+
+def spectrum_bytes(num: int) -> float:
+    """(S1)-(S3) on a λ grid of ``num`` points: the η schedule (steps, num) and the per-point unknowns."""
+    num = float(num)
+    return F8 * num * (SPECTRUM_STEPS + 4) + C16 * num * 16
+
+
+def asymptotic_bytes(num: int) -> float:
+    """(A4)-(A5) on a τ grid of ``num`` points: a few (num, contour nodes) complex arrays."""
+    return 4.0 * C16 * float(num) * CONTOUR_NODES
+
+
+def modes_of(p: int, n: int, d: int, model: str) -> int:
+    """Number of eigenmodes a trajectory runs over: n+d on the thin GEP path, else p."""
+    return n + d if model == "gep" and p >= 2 * (n + d) else p
+
+
+def size_arg(d: int, psi_p: float, psi_n: float) -> str:
+    """The option to name when a model is too large: a ratio if it is the extreme input, else d."""
+    big = max(psi_p or 0.0, psi_n or 0.0)
+    if big > d:
+        return "psi_p" if (psi_p or 0.0) >= (psi_n or 0.0) else "psi_n"
+    return "d"

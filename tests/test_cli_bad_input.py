@@ -1,0 +1,316 @@
+"""Bad and edge-case input through every command: exit 2, one stderr line naming the option, nothing written.
+
+Each row of `ROWS` is (command, extra arguments appended to a small valid run of that command,
+the option the one-line message must name[, a text the message must contain]). Later
+occurrences of an option override the valid base value (argparse keeps the last one). Every
+row asserts: exit status 2, exactly one line on stderr, no "Traceback", the option named,
+and the folder unchanged afterwards (no CSV, sidecar, plot, NPY or checkpoint left, and the
+files a row sets up untouched). `{tmp}` in an argument is the row's temporary folder.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from rfscore import __version__
+from rfscore.cli import COMMANDS, main
+
+jax.devices()  # initialise the backend now, so its one-off log lines are not captured by a row
+
+HUGE_SEED = "99999999999999999999"
+OUT = ["--out", "{tmp}/o.csv"]
+BASE = {
+    "constants": ["constants", "--t", "0.01"],
+    "spectrum": ["spectrum", "--psi-p", "4", "--psi-n", "1.5", "--t", "0.01", "--lambda-min", "0", "--lambda-max", "3",
+                 "--num", "20", *OUT],
+    "dynamics": ["dynamics", "--d", "4", "--psi-p", "3", "--psi-n", "2", "--t", "0.1", "--model", "gep",
+                 "--tau-min", "1", "--tau-max", "100", "--num", "5", *OUT],
+    "simulate": ["simulate", "--d", "4", "--psi-p", "3", "--psi-n", "2", "--t", "0.1", "--model", "gep", "--lr", "0.5",
+                 "--steps", "5", "--record", "3", *OUT],
+    "timescales": ["timescales", "--psi-p", "8", "--psi-n", "2,4", "--t", "0.01", "--d", "10", "--no-progress", *OUT],
+    "phase": ["phase", "--psi-p", "4", "--psi-n", "2", "--t", "0.01", "--d", "6", "--tau", "1e2", "--workers", "1",
+              "--no-progress", *OUT],
+    "asymptotic": ["asymptotic", "--psi-p", "8", "--psi-n", "2", "--t", "0.01", "--tau-min", "1", "--tau-max", "1e4",
+                   "--num", "10", *OUT],
+    "reproduce": ["reproduce", "--quick", "--only", "fig4", "--out", "{tmp}/figs"],
+    "generate": ["generate", "--d", "4", "--psi-p", "4", "--psi-n", "2", "--times", "4", "--tau", "1e2",
+                 "--samples", "10", "--workers", "1", "--no-progress", *OUT],
+}
+WITH_PLOT = ("spectrum", "dynamics", "phase", "asymptotic", "generate")
+WRITERS = ("spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate")
+MODEL = ("dynamics", "simulate")  # commands with the shared model options (--data, --seed, ...)
+
+ROWS = [
+    # --- 1. size guards: overflow, memory estimated before allocating, seeds that do not fit the PRNG
+    ("spectrum", ["--psi-p", "1e300", "--psi-n", "2"], "--psi-p", "overflows"),
+    ("spectrum", ["--psi-p", "8", "--psi-n", "1e-300"], "--psi-n", "overflows"),
+    ("asymptotic", ["--psi-p", "1e300"], "--psi-p"),
+    ("spectrum", ["--num", "100000000000"], "--num", "available"),
+    ("dynamics", ["--num", "100000000000"], "--num", "available"),
+    ("asymptotic", ["--num", "100000000000"], "--num", "available"),
+    ("dynamics", ["--d", "10000000"], "--d", "available"),
+    ("simulate", ["--d", "10000000"], "--d", "available"),
+    ("timescales", ["--d", "10000000"], "--d", "available"),
+    ("phase", ["--d", "10000000"], "--d", "available"),
+    ("dynamics", ["--d", "10", "--psi-p", "1e9"], "--psi-p", "available"),
+    ("dynamics", ["--d", "10", "--psi-p", "1e9", "--model", "exact"], "--psi-p", "available"),
+    ("timescales", ["--psi-p", "1e9"], "--psi-p", "available"),
+    ("phase", ["--psi-p", "1e9"], "--psi-p", "available"),
+    ("simulate", ["--psi-n", "1e9"], "--psi-n", "available"),
+    ("simulate", ["--noise-samples", "1000000000000"], "--noise-samples", "available"),
+    ("simulate", ["--record", "1000000000000"], "--record", "available"),
+    ("dynamics", ["--psi-p", "1e300"], "--psi-p", "too large"),
+    ("spectrum", ["--empirical-d", "10000000", "--psi-p", "1e-3"], "--empirical-d"),
+    ("simulate", ["--seed", HUGE_SEED], "--seed", "2^63"),
+    ("dynamics", ["--seed", HUGE_SEED], "--seed"),
+    ("spectrum", ["--empirical-d", "10", "--seed", HUGE_SEED], "--seed"),
+    ("timescales", ["--seed", HUGE_SEED], "--seed"),
+    ("phase", ["--seed", HUGE_SEED], "--seed"),
+    ("timescales", ["--seed", str(2**63 - 1), "--seeds", "2"], "--seeds"),
+    ("dynamics", ["--seed", "-1"], "--seed"),
+    # --- 2. every output path checked before computing (really writable, no folder in the way)
+    *[(c, ["--out", "/proc/curve.csv"], "--out") for c in WRITERS],
+    *[(c, ["--plot", "/proc/p.png"], "--plot") for c in WITH_PLOT],
+    *[(c, ["--out", "{tmp}/missing/o.csv"], "--out", "does not exist") for c in ("dynamics", "timescales", "phase")],
+    ("asymptotic", ["--out", "{tmp}/sidecar_dir.csv"], "--out", "sidecar"),
+    ("spectrum", ["--out", "{tmp}/sidecar_dir.csv"], "--out", "sidecar"),
+    ("simulate", ["--out", "{tmp}/sidecar_dir.csv"], "--out", "sidecar"),
+    ("dynamics", ["--out", "{tmp}/adir"], "--out", "folder"),
+    ("phase", ["--plot", "{tmp}/adir"], "--plot", "folder"),
+    ("asymptotic", ["--out", "/dev/null"], "--out", "regular file"),
+    ("spectrum", ["--out", "{tmp}/o.csv", "--empirical-d", "10", "--plot", "{tmp}/o_eigenvalues.npy"], "--plot"),
+    ("dynamics", ["--out", ""], "--out", "file name"),
+    ("spectrum", ["--lambda-min", "-1e308", "--lambda-max", "1e308"], "--lambda-max", "overflows"),
+    ("spectrum", ["--eta", "1e-320"], "--eta", "too small"),
+    ("simulate", ["--steps", "100000000000000000000"], "--steps"),
+    ("reproduce", ["--out", "{tmp}/afile"], "--out"),
+    ("reproduce", ["--out", "/proc/figs"], "--out"),
+    # --- 4. sweep checkpoints: corrupt, foreign (other version / other parameters)
+    ("phase", ["--out", "{tmp}/garbage.csv"], "--out", "corrupt"),
+    ("phase", ["--out", "{tmp}/foo.csv"], "--out", "corrupt"),
+    ("phase", ["--out", "{tmp}/oldversion.csv"], "--out", "version"),
+    ("phase", ["--out", "{tmp}/otherparams.csv"], "--out", "other parameters"),
+    # --- 5. colliding outputs
+    *[(c, ["--out", "{tmp}/x.json"], "--out", "sidecar") for c in WRITERS],
+    *[(c, ["--plot", "{tmp}/o.csv"], "--plot", "same file") for c in WITH_PLOT],
+    *[(c, ["--plot", "{tmp}/o.json"], "--plot", "same file") for c in WITH_PLOT],
+    # --- 6. sizes actually run: duplicates after rounding, n or p below 1
+    ("timescales", ["--psi-n", "2,2.04", "--psi-p", "8", "--d", "10"], "--psi-n", "both give n = "),
+    ("timescales", ["--psi-n", "1e-6,2"], "--psi-n", "n = round"),
+    ("timescales", ["--psi-p", "0.01"], "--psi-p", "p = round"),
+    ("phase", ["--psi-n", "2,2.04", "--d", "10"], "--psi-n", "both give"),
+    ("phase", ["--psi-p", "4,4"], "--psi-p", "both give"),
+    ("phase", ["--psi-n", "1e-6"], "--psi-n"),
+    ("phase", ["--tau", "1e2,1e2"], "--tau", "repeats"),
+    ("dynamics", ["--psi-n", "0.01"], "--psi-n", "n = round"),
+    ("simulate", ["--psi-p", "0.01"], "--psi-p", "p = round"),
+    ("spectrum", ["--empirical-d", "10", "--psi-n", "0.01"], "--psi-n"),
+    # --- 7. validation before any file: scheduler
+    ("phase", ["--scheduler", "not a url"], "--scheduler"),
+    ("phase", ["--scheduler", "http://x"], "--scheduler"),
+    # --- 8. smaller ones
+    *[(c, ["--sigma-spectrum", "-1:1"], "--sigma-spectrum", "> 0") for c in ("constants", "spectrum", "dynamics",
+                                                                            "asymptotic", "phase")],
+    ("dynamics", ["--data", "{tmp}/text.npy"], "--data", "not a .npy"),
+    ("simulate", ["--weights", "{tmp}/text.npy"], "--weights", "not a .npy"),
+    ("spectrum", ["--empirical-d", "0"], "--empirical-d", ">= 2"),
+    ("spectrum", ["--empirical-d", "1"], "--empirical-d", ">= 2"),
+    ("simulate", ["--lr", "1e6"], "--lr"),
+    # --- ordinary range checks on every command
+    ("constants", ["--t", "0"], "--t"),
+    ("constants", ["--t", "nan"], "--t"),
+    ("constants", ["--activation", "relu"], "--activation"),
+    ("spectrum", ["--lambda-min", "5"], "--lambda-min"),
+    ("spectrum", ["--eta", "-1"], "--eta"),
+    ("dynamics", ["--tau-min", "10", "--tau-max", "1"], "--tau-max"),
+    ("dynamics", ["--solver", "lu"], "--solver"),
+    ("simulate", ["--steps", "0"], "--steps"),
+    ("simulate", ["--optimizer", "sgd"], "--optimizer"),
+    ("timescales", ["--psi-n", "8"], "--psi-n"),
+    ("timescales", ["--seeds", "0"], "--seeds"),
+    ("phase", ["--gap-threshold", "0"], "--gap-threshold"),
+    ("phase", ["--workers", "0"], "--workers"),
+    ("asymptotic", ["--tau-min", "10", "--tau-max", "1"], "--tau-max"),
+    ("asymptotic", ["--t", "inf"], "--t"),
+    ("reproduce", ["--only", "fig9"], "--only"),
+    ("generate", ["--seed", HUGE_SEED], "--seed"),
+    ("generate", ["--save-samples", "{tmp}/o.csv"], "--save-samples", "same file"),
+    ("generate", ["--save-samples", "/proc/s.npz"], "--save-samples"),
+    ("generate", ["--scheduler", "not a url"], "--scheduler"),
+    ("generate", ["--psi-n", "2,2.04", "--d", "10"], "--psi-n"),
+]
+
+
+def _setup(tmp: Path) -> None:
+    """Files some rows need; the folder snapshot taken after this must be unchanged by the row."""
+    (tmp / "text.npy").write_text("1 2 3\n4 5 6\n")
+    (tmp / "sidecar_dir.json").mkdir()
+    (tmp / "adir").mkdir()
+    (tmp / "afile").write_text("not a folder\n")
+    (tmp / "garbage.csv.partial.jsonl").write_text("garbage{{\n")
+    header = {"sweep": {"rfscore_version": __version__, "parameters": {"tau": [100.0], "d": 6, "t": 0.01,
+              "activation": "tanh", "sigma": "1:1", "seed": 0, "model": "gep", "gap_threshold": 10.0}}}
+    (tmp / "foo.csv.partial.jsonl").write_text(json.dumps(header) + '\n{"foo": 1}\n{"foo": 2}\n')
+    old = {"sweep": {**header["sweep"], "rfscore_version": "0.0.1"}}
+    (tmp / "oldversion.csv.partial.jsonl").write_text(json.dumps(old) + "\n")
+    other = {"sweep": {**header["sweep"], "parameters": {**header["sweep"]["parameters"], "d": 7}}}
+    (tmp / "otherparams.csv.partial.jsonl").write_text(json.dumps(other) + "\n")
+
+
+def _snapshot(tmp: Path) -> dict:
+    return {str(p.relative_to(tmp)): (p.read_bytes() if p.is_file() else "dir") for p in sorted(tmp.rglob("*"))}
+
+
+def run_cli(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse rejects before main's own handling
+        return exc.code
+
+
+def _row_id(row):
+    return f"{row[0]}:{' '.join(row[1])}"[:80]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[_row_id(r) for r in ROWS])
+def test_bad_input(row, tmp_path, capsys):
+    command, extra, option = row[:3]
+    _setup(tmp_path)
+    before = _snapshot(tmp_path)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE[command] + extra]
+    rc = run_cli(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2, (argv, err)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert option in lines[0], (option, err)
+    if len(row) > 3:
+        assert row[3] in lines[0], (row[3], err)
+    assert _snapshot(tmp_path) == before, "files were left behind or changed"
+
+
+def test_table_covers_every_command():
+    assert len(ROWS) >= 60
+    assert {r[0] for r in ROWS} == set(COMMANDS)
+
+
+def test_failed_plot_leaves_nothing(tmp_path, capsys, monkeypatch):
+    # the plot fails after the CSV and sidecar were staged: all outputs or none
+    import rfscore.cli.dynamics as dyn
+
+    def broken(*a, **k):
+        raise OSError(28, "No space left on device", str(tmp_path / "o.png"))
+
+    monkeypatch.setattr(dyn, "_plot", broken)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["dynamics"]] + ["--plot", str(tmp_path / "o.png")]
+    rc = run_cli(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "--plot" in err and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_effective_ratios_label_the_table(tmp_path, capsys):
+    # ψ_n = 2.04 at d = 10 runs n = 20: the table, fits and labels say 2.0; the sidecar keeps what was asked
+    out = tmp_path / "ts.csv"
+    rc = run_cli(["timescales", "--psi-p", "8", "--psi-n", "2.04,4", "--t", "0.01", "--d", "10", "--no-progress",
+                  "--out", str(out)])
+    stdout = capsys.readouterr().out
+    assert rc == 0
+    col = np.genfromtxt(out, delimiter=",", names=True)["psi_n"]
+    np.testing.assert_array_equal(col, [2.0, 4.0])
+    side = json.loads((tmp_path / "ts.json").read_text())
+    assert side["parameters"]["psi_n"] == [2.04, 4.0] and side["psi_n_run"] == [2.0, 4.0]
+
+    def no_constants(name):
+        raise AssertionError(f"not strict JSON: {name}")
+
+    last = json.loads(stdout.strip().splitlines()[-1], parse_constant=no_constants)  # a 2-point fit: CI is null
+    assert last["tau_mem_exponent_ci"] == [None, None] or all(np.isfinite(last["tau_mem_exponent_ci"]))
+
+
+def test_asymptotic_single_peak_reported_as_such(tmp_path, capsys):
+    # at ψ_p = 0.5, ψ_n = 8 the d → ∞ timescale spectrum has one peak: no τ_gen = τ_mem pair is reported
+    out = tmp_path / "a.csv"
+    rc = run_cli(["asymptotic", "--psi-p", "0.5", "--psi-n", "8", "--t", "0.01", "--tau-min", "1", "--tau-max", "1e6",
+                  "--num", "20", "--out", str(out)])
+    err = capsys.readouterr().err
+    side = json.loads((tmp_path / "a.json").read_text())
+    assert rc == 0 and "single peak" in err
+    assert side["timescale_peaks"] == 1 and side["tau_gen"] is None and side["tau_mem"] is None
+    assert 1 < side["tau_peak"] < 1e6
+
+
+def test_timescales_help_has_no_double_percent(capsys):
+    assert run_cli(["timescales", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "95 %" in " ".join(text.split()) and "%%" not in text
+
+
+def test_ctrl_c_exits_130_with_resume_hint(tmp_path):
+    """SIGINT to a real sweep: exit 130, one line naming the checkpoint, no traceback, finished points kept."""
+    out = tmp_path / "phase.csv"
+    psi_n = ",".join(str(2 + 0.5 * i) for i in range(60))
+    cmd = [sys.executable, "-m", "rfscore", "phase", "--psi-p", "2,4,8,16", "--psi-n", psi_n, "--t", "0.01",
+           "--d", "16", "--tau", "1e2", "--workers", "1", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    ckpt = tmp_path / "phase.csv.partial.jsonl"
+    deadline = time.monotonic() + 50
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ckpt.exists() and len(ckpt.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert "interrupted" in lines[0] and str(ckpt) in lines[0] and "resume" in lines[0]
+    assert len(ckpt.read_text().splitlines()) >= 3 and not out.exists()
+    # rerun on the finished part of the grid: every point comes from the checkpoint, which is then removed
+    cmd[cmd.index("--psi-p") + 1], cmd[cmd.index("--psi-n") + 1] = "2", "2.0,2.5"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 1 + 2 and not ckpt.exists()
+
+
+def test_shared_checks_api(tmp_path):
+    """The mechanisms behind the table, called directly (as new commands call them)."""
+    from rfscore.errors import InputError
+    from rfscore.io import OutputSet, check_outputs
+    from rfscore.resources import check_memory, format_bytes
+    from rfscore.sampling import effective_ratios, sizes
+
+    with pytest.raises(InputError, match="needs about 2 GB of memory, more than the 1 GB available") as e:
+        check_memory(2e9, "a test", "num", available=10**9)
+    assert e.value.arg == "num"
+    check_memory(1e9, "a test", "num", available=10**9)
+    assert format_bytes(1.5e12) == "1.5 TB"
+    assert effective_ratios([2.04, 4], 10) == [(20, 2.0), (40, 4.0)]
+    with pytest.raises(InputError) as e:
+        sizes(10, 0.01, 2)
+    assert e.value.arg == "psi_p"
+    paths = check_outputs(out=tmp_path / "a.csv", save_samples=tmp_path / "s.npz", plot=None)
+    assert set(paths) == {"out", "save_samples"}
+    with pytest.raises(InputError) as e:
+        check_outputs(out=tmp_path / "a.csv", save_samples=tmp_path / "a.json")
+    assert e.value.arg == "save_samples"
+    with pytest.raises(RuntimeError):
+        with OutputSet() as outs:
+            outs.result(tmp_path / "a.csv", {"x": [1.0]}, {"k": 1})
+            outs.npz(tmp_path / "s.npz", x=np.zeros(2))
+            raise RuntimeError("a later step failed")
+    assert list(tmp_path.iterdir()) == []
+    with OutputSet() as outs:
+        outs.result(tmp_path / "a.csv", {"x": [1.0]}, {"k": 1})
+        outs.npz(tmp_path / "s.npz", x=np.zeros(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.json", "s.npz"]
+    assert np.load(tmp_path / "s.npz")["x"].shape == (2,)
