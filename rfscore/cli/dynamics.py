@@ -5,10 +5,11 @@ import numpy as np
 
 from ..dynamics import trajectory
 from ..errors import InputError
-from ..io import check_writable, write_result
+from ..io import OutputSet, check_outputs
 from ..krylov import krylov_trajectory
 from .common import positive_float, positive_int
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
+from .realdata_options import add_realdata_options, check_compare, is_real
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 KRYLOV_MIN_P = 4096  # auto: block Lanczos from here on (the p³ eigendecomposition takes minutes on 2 cores)
@@ -20,7 +21,8 @@ def register(sub) -> None:
                                    "finite size, from one eigendecomposition of U or by block Lanczos "
                                    "(theory/dynamics.md, theory/krylov.md). Writes CSV "
                                    "columns tau,train_loss,test_loss,score_error and a JSON sidecar.")
-    add_model_options(p)
+    add_model_options(p, real_data=True)
+    add_realdata_options(p)
     p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ > 0 of the log-spaced grid")
     p.add_argument("--tau-max", type=positive_float, required=True, help="largest τ > --tau-min")
     p.add_argument("--num", type=positive_int, required=True, help="number of τ points >= 1")
@@ -38,9 +40,10 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.tau_max < args.tau_min or (args.tau_max == args.tau_min and args.num > 1):
         raise InputError("tau_max", f"must exceed --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    check_writable(args.out)
-    if args.plot:
-        check_writable(args.plot, "plot")
+    check_outputs(out=args.out, plot=args.plot)
+    check_compare(args)
+    if is_real(args):
+        return _run_real(args, np.geomspace(args.tau_min, args.tau_max, args.num))
     inputs = model_inputs(args)
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
     solver = args.solver
@@ -54,11 +57,12 @@ def run(args) -> int:
         m, extra = model_matrices(args, inputs)
         tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol)
         extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
-    if args.plot:
-        _plot(tr, inputs.parameters, args.plot)
-    write_result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
-                                          "num": args.num, "solver": solver},
-                 header=HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t, **extra)
+    with OutputSet() as outs:  # plot, CSV and sidecar: all or none
+        if args.plot:
+            _plot(tr, inputs.parameters, outs.path(args.plot))
+        outs.result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
+                                             "num": args.num, "solver": solver},
+                    header=HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t, **extra)
     return 0
 
 
@@ -74,4 +78,58 @@ def _plot(tr, params, path) -> None:
     a2.legend()
     fig.suptitle(f"{params['model']}: d = {params['d']}, ψ_p = {params['psi_p']:g}, ψ_n = {params['psi_n']:g}, "
                  f"t = {params['t']:g}", fontsize=9)
+    save(fig, path)
+
+
+REAL_HEADER = ("tau", "train_loss", "test_loss")
+
+
+def _run_real(args, tau) -> int:
+    """Real data (theory/real_data.md): exact U, V on the training rows, U_pop, V_pop on the held-out rows."""
+    from ..eigensystem import eigensystem
+    from ..realdata import gaussian_eigensystem, real_matrices
+    from .realdata_options import real_inputs
+
+    ri = real_inputs(args, tau.size)
+    solver = args.solver
+    if solver == "auto":
+        solver = "krylov" if ri.p >= KRYLOV_MIN_P else "eigh"
+    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation)
+    extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
+             "quadrature_error": m.quadrature_error}
+    if solver == "eigh":
+        tr = trajectory(eigensystem(m, ri.n), tau)
+    else:
+        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol)
+        extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
+    cols, header = tr.columns(), list(REAL_HEADER)
+    gauss = None
+    if args.compare_gaussian:
+        gauss = trajectory(gaussian_eigensystem(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation,
+                                                keys=ri.keys), tau)
+        cols.update(train_loss_gauss=gauss.train_loss, test_loss_gauss=gauss.test_loss)
+        header += ["train_loss_gauss", "test_loss_gauss"]
+    params = {**ri.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num, "solver": solver,
+              "compare_gaussian": args.compare_gaussian}
+    with OutputSet() as outs:  # plot, CSV and sidecar: all or none
+        if args.plot:
+            _plot_real(tr, gauss, params, outs.path(args.plot))
+        outs.result(args.out, cols, params, header=header, delta_t=tr.delta_t, dataset=ri.dataset.info(),
+                    score_error="not defined for real data: the true score is unknown (theory/real_data.md)",
+                    l_opt=None, **extra)
+    return 0
+
+
+def _plot_real(tr, gauss, params, path) -> None:
+    from ..figures.style import figure, save
+    fig, ax = figure(figsize=(4.8, 3.4))
+    ax.semilogx(tr.tau, tr.train_loss, color="C0", label="train (real)")
+    ax.semilogx(tr.tau, tr.test_loss, color="C1", label="test (held out)")
+    if gauss is not None:
+        ax.semilogx(gauss.tau, gauss.train_loss, color="C0", ls="--", label="train (Gaussian, Σ̂)")
+        ax.semilogx(gauss.tau, gauss.test_loss, color="C1", ls="--", label="test (Gaussian, Σ̂)")
+    ax.set(xlabel="τ", ylabel="loss")
+    ax.legend(frameon=False)
+    ax.set_title(f"{params['data']}: d = {params['d']}, n = {params['n']}, p = {params['p']}, t = {params['t']:g}",
+                 fontsize=9)
     save(fig, path)

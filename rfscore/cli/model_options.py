@@ -26,8 +26,11 @@ from ..resources import check_memory, model_bytes, modes_of, size_arg, trajector
 from .common import add_theory_options, positive_float, positive_int, seed
 
 
-def add_model_options(p: argparse.ArgumentParser, theory: bool = True) -> None:
-    """Add the shared model options (and, if ``theory``, --t/--activation/--sigma-spectrum)."""
+def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
+    """Add the shared model options (and, if ``theory``, --t/--activation/--sigma-spectrum).
+
+    ``real_data``: the command also runs on real data (`--data digits`, held-out sets; theory/real_data.md).
+    """
     if theory:
         add_theory_options(p)
     p.set_defaults(sigma_spectrum=None)  # None = not given (Σ = I unless --sigma-matrix)
@@ -41,8 +44,12 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True) -> None:
     p.add_argument("--model", choices=MODELS, default="exact",
                    help="'exact': non-linear model, exact noise averages (E1)-(E3); 'gep': Gaussian-equivalent "
                         "(G4)-(G6), thin SVD when p >= 2(n+d) (default exact)")
-    p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are samples, "
-                                                   "finite; used as given (fixes n and d)")
+    if real_data:
+        from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
+        p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP + " (fixes n and d)")
+    else:
+        p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are "
+                                                       "samples, finite; used as given (fixes n and d)")
     p.add_argument("--weights", metavar="W.npy", help="first-layer weights, float array of shape (p, d), finite "
                                                       "(fixes p and d)")
     p.add_argument("--sigma-matrix", metavar="S.npy", help="full data covariance Σ, (d, d) symmetric positive "
@@ -79,6 +86,9 @@ def _fixed(name, given, value, source, arg):
 
 def model_inputs(args) -> ModelInputs:
     """Resolve the model options into arrays (bad shapes/values -> InputError naming the option)."""
+    if args.data == "digits":  # real data: only where the command offers it (theory/real_data.md)
+        raise InputError("data", f"'digits' is real data, which `rfscore {args.command}` does not take; use "
+                                 "`rfscore dynamics` or `rfscore timescales`, or give an X.npy file")
     X = load_array(args.data, "data", ndim=2) if args.data else None
     W = load_array(args.weights, "weights", ndim=2) if args.weights else None
     if X is not None and W is not None and X.shape[1] != W.shape[1]:
@@ -140,6 +150,9 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     m = getattr(args, "noise_samples", None)
     if m is not None:
         parts["noise_samples"] = 2 * 8.0 * n * m * (3 * d + p)
+    rec = getattr(args, "record", None)
+    if rec is not None:  # the log-spaced record grid (`rfscore.simulation.record_steps`) and its copies
+        parts["record"] = 4 * 8.0 * rec
     arg = max(parts, key=parts.get)
     check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
 

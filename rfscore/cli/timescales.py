@@ -5,6 +5,7 @@ from ..resources import check_memory, model_bytes, modes_of, size_arg, trajector
 from ..sampling import effective_ratios, size_of
 from ..timescales import SCAN_COLUMNS, timescale_scan
 from .common import SEED_LIMIT, add_theory_options, float_list, positive_float, positive_int, seed
+from .realdata_options import add_realdata_options, check_compare, is_real
 
 HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
 
@@ -19,11 +20,13 @@ def register(sub) -> None:
     p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0")
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n = n/d values > 0 (at least two)")
     add_theory_options(p)
-    p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
+    p.add_argument("--d", type=positive_int, help="input dimension d >= 1 (required unless --data fixes it)")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds >= 1 (default 1)")
     p.add_argument("--seed", type=seed, default=0, help="first seed, integer 0 <= seed < 2^63 (default 0)")
-    p.add_argument("--model", choices=("gep", "exact"), default="gep",
+    p.add_argument("--model", choices=("gep", "exact"), default=None,
                    help="gep: Gaussian-equivalent (G4)-(G6) (default); exact: (E1)-(E3) noise-averaged matrices (theory/exact_matrices.md)")
+    add_realdata_options(p, data=True)
+    p.set_defaults(sigma_spectrum=None)  # None = not given (Σ = I on synthetic data)
     p.add_argument("--out", required=True, help="output CSV (a JSON sidecar is written beside it)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -33,6 +36,17 @@ def run(args) -> int:
     check_outputs(out=args.out)
     if args.seed + args.seeds > SEED_LIMIT:
         raise InputError("seeds", f"--seed {args.seed} + --seeds {args.seeds} - 1 exceeds the largest seed 2^63 - 1")
+    check_compare(args)
+    if is_real(args):
+        return _run_real(args)
+    if args.data is not None:
+        raise InputError("data", "a .npy dataset needs a held-out set: --test-data T.npy or --test-fraction F")
+    if args.d is None:
+        raise InputError("d", "is required (>= 1) unless --data fixes it")
+    args.model = args.model or "gep"
+    if args.sigma_spectrum is None:
+        from ..covariance import ISOTROPIC
+        args.sigma_spectrum = ISOTROPIC
     # Sizes actually run: n = round(ψ_n d), p = round(ψ_p d); table, fits and labels use n/d (theory/model.md).
     p = size_of("psi_p", args.psi_p, args.d)
     runs = effective_ratios(args.psi_n, args.d, "psi_n")
@@ -47,6 +61,40 @@ def run(args) -> int:
     params["sigma_spectrum"] = args.sigma_spectrum
     write_result(args.out, scan.table, params, header=HEADER, psi_n_run=[r for _, r in runs], psi_p_run=p / args.d,
                  predictions={k: scan.table[k] for k in SCAN_COLUMNS[-2:]},
+                 fits={k: f.to_dict() for k, f in scan.fits.items()}, **scan.summary())
+    print(json_line(scan.summary()))  # strict JSON: an infinite CI is null
+    return 0
+
+
+def _run_real(args) -> int:
+    """Real data (theory/real_data.md): τ read-offs from exact matrices of the data, optionally next to Σ̂'s theory."""
+    from ..realdata import realdata_scan
+    from .realdata_options import check_conflicts, effective_test_fraction, load
+
+    check_conflicts(args)
+    ds = load(args, args.seed)
+    if args.d is not None and args.d != ds.d:
+        raise InputError("d", f"--d {args.d} contradicts --data {args.data} (d = {ds.d} columns used)")
+    p = size_of("psi_p", args.psi_p, ds.d)
+    runs = effective_ratios(args.psi_n, ds.d, "psi_n")
+    n_max = max(n for n, _ in runs)
+    ds.training_set(n_max)
+    check_memory(model_bytes(p, max(n_max, ds.n_test), ds.d, "exact") + 3 * trajectory_bytes(4001, p)
+                 + (model_bytes(p, n_max, ds.d, "gep") if args.compare_gaussian else 0.0),
+                 f"timescales on {ds.name} at d = {ds.d}, p = {p}, n = {n_max}", size_arg(ds.d, p / ds.d, n_max / ds.d))
+    scan = realdata_scan(args.data, [r for _, r in runs], p / ds.d, t=args.t, test_data=args.test_data,
+                         test_fraction=args.test_fraction, seeds=args.seeds, seed=args.seed,
+                         activation=args.activation, compare_gaussian=args.compare_gaussian,
+                         progress=not args.no_progress)
+    header = list(HEADER) + (["tau_gen_gauss", "tau_mem_gauss"] if args.compare_gaussian else [])
+    params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "seeds", "seed", "activation", "data",
+                                            "test_data", "test_fraction", "compare_gaussian")}
+    params.update(model="exact", d=ds.d, p=p, n=[n for n, _ in runs], test_fraction=effective_test_fraction(args))
+    extra_cols = ("n", "tau_early_stop_gauss", "tau_gap_gauss") if args.compare_gaussian else ("n",)
+    write_result(args.out, scan.table, params, header=header, psi_n_run=[r for _, r in runs], psi_p_run=p / ds.d,
+                 dataset=scan.dataset, extra_columns={k: scan.table[k] for k in extra_cols},
+                 predictions={k: scan.table[k] for k in ("tau_gen_pred", "tau_mem_pred")},
+                 score_error="not defined for real data: the true score is unknown (theory/real_data.md)",
                  fits={k: f.to_dict() for k, f in scan.fits.items()}, **scan.summary())
     print(json_line(scan.summary()))  # strict JSON: an infinite CI is null
     return 0
