@@ -10,6 +10,7 @@ place only when all of them were written, so a run leaves all its files or none.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as _dt
 import json
 import os
@@ -27,16 +28,17 @@ def metadata(parameters: Mapping, **extra) -> dict:
     """The provenance block every result carries."""
     return {"rfscore_version": __version__,
             "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "parameters": _jsonable(dict(parameters)), **_jsonable(extra)}
+            "parameters": jsonable(dict(parameters)), **jsonable(extra)}
 
 
-def _jsonable(obj):
+def jsonable(obj):
+    """``obj`` as plain JSON types: arrays to lists, numpy scalars to Python, ±inf/nan to strings, ``to_dict()``."""
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if np.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
@@ -45,7 +47,7 @@ def _jsonable(obj):
     if isinstance(obj, (np.bool_,)):
         return bool(obj)
     if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
+        return jsonable(obj.to_dict())
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -245,15 +247,16 @@ def _write_csv(path, columns: Mapping[str, Sequence], header: Iterable[str] | No
             return str(int(v))
         return repr(float(v))
 
-    with open(path, "w") as fh:
-        fh.write(",".join(header) + "\n")
-        for row in zip(*cols):
-            fh.write(",".join(fmt(v) for v in row) + "\n")
+    # csv quotes any field that needs it (a comma in a label), so pandas and numpy read it back.
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(header)
+        out.writerows([fmt(v) for v in row] for row in zip(*cols))
 
 
 def _write_json(path, obj) -> None:
     with open(path, "w") as fh:
-        json.dump(_jsonable(obj), fh, indent=2)
+        json.dump(jsonable(obj), fh, indent=2)
         fh.write("\n")
 
 

@@ -25,15 +25,15 @@ from tqdm.auto import tqdm
 
 from ._version import __version__
 from .errors import InputError
-from .io import _jsonable
+from .io import jsonable
 
 
 def _key(point: Mapping) -> str:
-    return json.dumps(_jsonable(dict(point)), sort_keys=True)
+    return json.dumps(jsonable(dict(point)), sort_keys=True)
 
 
 def _header(parameters: Mapping) -> dict:
-    return {"sweep": {"rfscore_version": __version__, "parameters": _jsonable(dict(parameters))}}
+    return {"sweep": {"rfscore_version": __version__, "parameters": jsonable(dict(parameters))}}
 
 
 def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict | None:
@@ -122,7 +122,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
         n_recorded = [0]
 
         def record(k, result):
-            done[k] = _jsonable(result)
+            done[k] = jsonable(result)
             n_recorded[0] += 1
             if fh is not None:
                 fh.write(json.dumps({"key": k, "result": done[k]}) + "\n")
