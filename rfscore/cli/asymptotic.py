@@ -52,29 +52,11 @@ def run(args) -> int:
         outs.result(out, res.columns(), params, header=HEADER, **times, l_opt=res.l_opt, delta_t=res.delta_t,
                     constants=res.parameters, diagnostics=res.diagnostics)
         if args.plot is not None:
-            _plot(res, outs.path(args.plot))
+            from ..figures import plots
+            plots.plot_asymptotic(res, outs.path(args.plot))
     if single:
         echo(f"wrote {out} ({args.num} points); the timescale spectrum has a single peak, at τ = {res.tau_gen:.4g} "
              f"(τ_gen and τ_mem not separated)")
     else:
         echo(f"wrote {out} ({args.num} points); tau_gen = {res.tau_gen:.4g}, tau_mem = {res.tau_mem:.4g}")
     return 0
-
-
-def _plot(res, path) -> None:
-    from ..figures.style import figure, save
-
-    fig, ax = figure(figsize=(5.2, 3.6))
-    ax.semilogx(res.tau, res.excess("train_loss"), label=r"train $(L_{\rm train}-L_{\rm opt})/\Delta$")
-    ax.semilogx(res.tau, res.score_error, label=r"score error $(L_{\rm test}-L_{\rm opt})/\Delta$")
-    ax.set_yscale("symlog", linthresh=1.0)
-    peaks = (("peak", res.tau_gen),) if res.tau_gen == res.tau_mem else (("gen", res.tau_gen), ("mem", res.tau_mem))
-    for name, val in peaks:
-        ax.axvline(val, color="0.5", ls=":", lw=1)
-        ax.annotate(rf"$\tau_{{\rm {name}}}$", (val, 0.95), xycoords=("data", "axes fraction"), ha="left", fontsize=9)
-    ax.axhline(0, color="k", lw=0.6)
-    p = res.parameters
-    ax.set(xlabel=r"training time $\tau$", ylabel="excess loss / $\\Delta$",
-           title=rf"$d\to\infty$, $\psi_p={p['psi_p']:g}$, $\psi_n={p['psi_n']:g}$, $t={p['t']:g}$")
-    ax.legend(frameon=False)
-    save(fig, path)

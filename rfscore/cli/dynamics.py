@@ -59,26 +59,12 @@ def run(args) -> int:
         extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         if args.plot:
-            _plot(tr, inputs.parameters, outs.path(args.plot))
+            from ..figures import plots
+            plots.plot_losses(tr, inputs.parameters, outs.path(args.plot))
         outs.result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
                                              "num": args.num, "solver": solver},
                     header=HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t, **extra)
     return 0
-
-
-def _plot(tr, params, path) -> None:
-    from ..figures.style import figure, save
-    fig, (a1, a2) = figure(1, 2, figsize=(8, 3.2))
-    a1.loglog(tr.tau, tr.score_error, color="C3")
-    a1.set(xlabel="τ", ylabel="score error $E_{score}$")
-    a2.semilogx(tr.tau, tr.train_loss, label="train")
-    a2.semilogx(tr.tau, tr.test_loss, label="test")
-    a2.axhline(tr.l_opt, color="k", ls=":", lw=1, label="$L_{opt}$")
-    a2.set(xlabel="τ", ylabel="loss")
-    a2.legend()
-    fig.suptitle(f"{params['model']}: d = {params['d']}, ψ_p = {params['psi_p']:g}, ψ_n = {params['psi_n']:g}, "
-                 f"t = {params['t']:g}", fontsize=9)
-    save(fig, path)
 
 
 REAL_HEADER = ("tau", "train_loss", "test_loss")
@@ -113,23 +99,9 @@ def _run_real(args, tau) -> int:
               "compare_gaussian": args.compare_gaussian}
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         if args.plot:
-            _plot_real(tr, gauss, params, outs.path(args.plot))
+            from ..figures import plots
+            plots.plot_real_data_losses(tr, gauss, params, outs.path(args.plot))
         outs.result(args.out, cols, params, header=header, delta_t=tr.delta_t, dataset=ri.dataset.info(),
                     score_error="not defined for real data: the true score is unknown (theory/real_data.md)",
                     l_opt=None, **extra)
     return 0
-
-
-def _plot_real(tr, gauss, params, path) -> None:
-    from ..figures.style import figure, save
-    fig, ax = figure(figsize=(4.8, 3.4))
-    ax.semilogx(tr.tau, tr.train_loss, color="C0", label="train (real)")
-    ax.semilogx(tr.tau, tr.test_loss, color="C1", label="test (held out)")
-    if gauss is not None:
-        ax.semilogx(gauss.tau, gauss.train_loss, color="C0", ls="--", label="train (Gaussian, Σ̂)")
-        ax.semilogx(gauss.tau, gauss.test_loss, color="C1", ls="--", label="test (Gaussian, Σ̂)")
-    ax.set(xlabel="τ", ylabel="loss")
-    ax.legend(frameon=False)
-    ax.set_title(f"{params['data']}: d = {params['d']}, n = {params['n']}, p = {params['p']}, t = {params['t']:g}",
-                 fontsize=9)
-    save(fig, path)

@@ -29,3 +29,51 @@ def plot_density(res, path, eigenvalues=None, model=None, title=None):
     ax.set_title(title or fr"$\psi_p$ = {res.psi_p:g}, $\psi_n$ = {res.psi_n:g}, $t$ = {res.constants.t:g}")
     ax.legend(frameon=False)
     return save(fig, path)
+
+
+def plot_losses(tr, params, path) -> None:
+    """`rfscore dynamics --plot`: score error (L3) and train/test losses (L1)-(L2) against τ."""
+    fig, (a1, a2) = figure(1, 2, figsize=(8, 3.2))
+    a1.loglog(tr.tau, tr.score_error, color="C3")
+    a1.set(xlabel="τ", ylabel="score error $E_{score}$")
+    a2.semilogx(tr.tau, tr.train_loss, label="train")
+    a2.semilogx(tr.tau, tr.test_loss, label="test")
+    a2.axhline(tr.l_opt, color="k", ls=":", lw=1, label="$L_{opt}$")
+    a2.set(xlabel="τ", ylabel="loss")
+    a2.legend()
+    fig.suptitle(f"{params['model']}: d = {params['d']}, ψ_p = {params['psi_p']:g}, ψ_n = {params['psi_n']:g}, "
+                 f"t = {params['t']:g}", fontsize=9)
+    save(fig, path)
+
+
+def plot_real_data_losses(tr, gauss, params, path) -> None:
+    """`rfscore dynamics --data ... --plot`: real-data losses, with the Gaussian-equivalent ones if given."""
+    fig, ax = figure(figsize=(4.8, 3.4))
+    ax.semilogx(tr.tau, tr.train_loss, color="C0", label="train (real)")
+    ax.semilogx(tr.tau, tr.test_loss, color="C1", label="test (held out)")
+    if gauss is not None:
+        ax.semilogx(gauss.tau, gauss.train_loss, color="C0", ls="--", label="train (Gaussian, Σ̂)")
+        ax.semilogx(gauss.tau, gauss.test_loss, color="C1", ls="--", label="test (Gaussian, Σ̂)")
+    ax.set(xlabel="τ", ylabel="loss")
+    ax.legend(frameon=False)
+    ax.set_title(f"{params['data']}: d = {params['d']}, n = {params['n']}, p = {params['p']}, t = {params['t']:g}",
+                 fontsize=9)
+    save(fig, path)
+
+
+def plot_asymptotic(res, path) -> None:
+    """`rfscore asymptotic --plot`: excess train loss and score error of the d → ∞ curves, τ_gen/τ_mem marked."""
+    fig, ax = figure(figsize=(5.2, 3.6))
+    ax.semilogx(res.tau, res.excess("train_loss"), label=r"train $(L_{\rm train}-L_{\rm opt})/\Delta$")
+    ax.semilogx(res.tau, res.score_error, label=r"score error $(L_{\rm test}-L_{\rm opt})/\Delta$")
+    ax.set_yscale("symlog", linthresh=1.0)
+    peaks = (("peak", res.tau_gen),) if res.tau_gen == res.tau_mem else (("gen", res.tau_gen), ("mem", res.tau_mem))
+    for name, val in peaks:
+        ax.axvline(val, color="0.5", ls=":", lw=1)
+        ax.annotate(rf"$\tau_{{\rm {name}}}$", (val, 0.95), xycoords=("data", "axes fraction"), ha="left", fontsize=9)
+    ax.axhline(0, color="k", lw=0.6)
+    p = res.parameters
+    ax.set(xlabel=r"training time $\tau$", ylabel="excess loss / $\\Delta$",
+           title=rf"$d\to\infty$, $\psi_p={p['psi_p']:g}$, $\psi_n={p['psi_n']:g}$, $t={p['t']:g}$")
+    ax.legend(frameon=False)
+    save(fig, path)
