@@ -175,3 +175,83 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau):
     if QB is None:
         return losses_zero_init(theta, vt, vpt, upt, c, d, tau)
     return losses_with_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau)
+
+
+# ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
+@dataclass(frozen=True)
+class KrylovReadouts:
+    """Readouts B(τ) = A(τ)/√p of (D2) with A(0) = 0 from block Lanczos, shape (T, d, p).
+
+    krylov_dim: M used; residual: max over τ of ‖B_M - B_prev‖_F/‖B_M‖_F between the last two
+    checks; lambda_min: the smallest Ritz value of U (an upper bound on λ_min(U)); history:
+    ((M, residual), ...).
+    """
+
+    B: np.ndarray
+    krylov_dim: int
+    residual: float
+    lambda_min: float
+    history: tuple = ()
+
+
+def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
+                    check_every: Optional[int] = None) -> KrylovReadouts:
+    """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
+
+    The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
+    T = Q_MᵀUQ_M), grown until the readouts change by at most ``tol`` (relative Frobenius
+    norm, every τ) between checks; exact at M = p or on an invariant subspace. Reaching
+    ``max_dim`` unconverged raises ConvergenceError. No p×p eigendecomposition: cost
+    ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check.
+    """
+    from .score_model import readout_factors
+
+    tau = check_tau(tau)
+    tol = check_positive("tol", tol)
+    U, V = np.asarray(m.U, dtype=np.float64), np.asarray(m.V, dtype=np.float64)
+    p, d = V.shape
+    max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
+    dl, c = m.delta_t, 2.0 * m.delta_t * d / p
+    every = check_positive_int("check_every", check_every) if check_every is not None else 4 * d
+    norm_U = float(np.max(np.sum(np.abs(U), axis=1)))
+    basis = _Basis(p, min(p, 8 * d))
+    Qj = _orthonormal(V / np.linalg.norm(V), _DROP)
+    QV, history, prev, next_check = [], [], None, min(max_dim, every)
+    while True:
+        UQj = U @ Qj
+        basis.append(Qj, UQj, UQj)  # the second projection (U_pop in krylov_trajectory) is not needed here
+        QV.append(Qj.T @ V)
+        M = basis.M
+        invariant = False
+        if M < max_dim:
+            Qj = _orthonormal(basis.orthogonalise(UQj), _DROP * norm_U)
+            Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :max_dim - M]
+            invariant = Qj.shape[1] == 0
+        exact = M == p or invariant
+        if M < next_check and not exact and M < max_dim:
+            continue
+        theta, S = np.linalg.eigh(basis.T[:M, :M])
+        if theta[0] <= 0:
+            raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
+                                   f"p = {p}, d = {d}, t = {m.t:g})")
+        f = readout_factors(theta, c, tau)  # (T, M)
+        coef = -np.einsum("tk,kd,mk->tdm", f, S.T @ np.concatenate(QV), S, optimize=True) / np.sqrt(dl)
+        B = coef @ basis.Q[:, :M].T  # (T, d, p)
+        if exact:
+            residual = 0.0
+        elif prev is None:
+            residual = np.inf
+        else:
+            num = np.sqrt(np.sum((B - prev) ** 2, axis=(1, 2)))
+            den = np.maximum(np.sqrt(np.sum(B**2, axis=(1, 2))), np.finfo(float).tiny)
+            residual = float(np.max(num / den))
+        history.append((M, residual))
+        prev = B
+        if residual <= tol:
+            return KrylovReadouts(B=B, krylov_dim=M, residual=residual, lambda_min=float(theta[0]),
+                                  history=tuple(history))
+        if M >= max_dim:
+            raise ConvergenceError(f"block Lanczos readouts did not converge: residual {residual:.2e} > tol = {tol:g} "
+                                   f"at Krylov dimension {M} = max_dim (p = {p}, d = {d}, t = {m.t:g}); raise max_dim "
+                                   f"or tol")
+        next_check = min(max_dim, _schedule(M, d, every))

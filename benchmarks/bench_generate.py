@@ -1,0 +1,81 @@
+"""Benchmark of `rfscore generate` (issue 11). Plain script, not collected by pytest.
+
+    python benchmarks/bench_generate.py [--quick]
+
+(1) End to end: the d = 8, ψ_p = 128, ψ_n = 8 model on K = 40 log-spaced times in [1e-3, 3]
+    (exact matrices and one eigendecomposition per time), readouts at 7 τ values
+    (1e1 … 1e6, inf), 2000 reverse-SDE samples per τ, f_mem, Fréchet distance and its floor,
+    the Girsanov bound — `rfscore.generation.generation_experiment`, one process.
+(2) Baseline in the same process: simulated GD (`rfscore.simulation.simulate`, exact features,
+    one fresh noise sample per data point per step, η = 0.9 η_max) to τ = 10⁶ at every grid
+    time. Its cost per step is measured at a few grid times; the number of steps at each time,
+    10⁶/η_k with η_k = 0.9 ψ_p/(Δ_k λ_max(U_k)), needs λ_max(U_k), which is computed at the
+    measured times and interpolated linearly in log t between them (λ_max varies slowly with t).
+Prints both times and their ratio; --quick uses ψ_p = 32, K = 12 (a smoke run).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+import jax
+import numpy as np
+
+import rfscore  # noqa: F401  (float64)
+from rfscore.exact import exact_matrices
+from rfscore.generation import generation_experiment
+from rfscore.sampling import point_key, sample_inputs
+from rfscore.score_model import time_grid
+from rfscore.simulation import simulate, training_problem
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    d, psi_p, psi_n = 8, (32 if args.quick else 128), 8
+    K, samples, tau_target = (12 if args.quick else 40), 2000, 1e6
+    tau = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6, math.inf]
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = generation_experiment([psi_n], d=d, psi_p=psi_p, times=K, tau=tau, samples=samples, workers=1,
+                                progress=False)
+    t_closed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # CPU time (all threads of this process) bounds the wall time an idle machine would need
+    # when other jobs share the cores; both are printed
+    print(f"(1) generate end to end: d={d}, p={res.parameters['p']}, n={res.parameters['n'][0]}, K={K}, "
+          f"{len(tau)} τ × {samples} samples: {t_closed:.1f} s wall, {cpu:.1f} s CPU, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for row in zip(res.table["tau"], res.table["f_mem"], res.table["frechet"]):
+        print(f"    τ = {row[0]:>8g}: f_mem = {row[1]:.3f}, Fréchet = {row[2]:.3f}")
+
+    # (2) the simulated-GD baseline on the very same draw (same point key as generation_point)
+    k_model = jax.random.split(point_key(0, float(psi_n)), 3)[0]
+    W, X, _ = sample_inputs(k_model, d=d, psi_p=psi_p, psi_n=psi_n, sigma=np.eye(d))
+    grid = time_grid(1e-3, 3.0, K)
+    probe = grid[[0, K // 2, K - 1]]
+    lam_max, per_step = [], []
+    measure_steps = 2000 if args.quick else 5000
+    for t in probe:
+        prob = training_problem(W, X, t=float(t), matrices=exact_matrices(W, X, t=float(t)))
+        lam_max.append(prob.lambda_max())
+        lr = 0.9 * prob.max_stable_lr()
+        simulate(prob, lr=lr, steps=256, record=2, progress=False)  # compile
+        s0 = time.perf_counter()
+        simulate(prob, lr=lr, steps=measure_steps, record=2, progress=False)
+        per_step.append((time.perf_counter() - s0) / measure_steps)
+    lam_grid = np.interp(np.log(grid), np.log(probe), lam_max)
+    dl = -np.expm1(-2 * grid)
+    steps = tau_target * dl * lam_grid / (0.9 * psi_p)  # τ/η_k
+    t_sim = float(np.sum(steps) * np.mean(per_step))
+    print(f"(2) simulated GD to τ = 1e6 at all {K} times: {np.sum(steps):.3g} steps × "
+          f"{np.mean(per_step) * 1e6:.1f} µs/step (measured at t = {', '.join(f'{t:.3g}' for t in probe)}) "
+          f"≈ {t_sim:.0f} s (extrapolated), for one τ only")
+    print(f"ratio simulated / closed form (all 7 τ and sampling included): {t_sim / t_closed:.0f}×")
+    return {"closed_form_s": t_closed, "closed_form_cpu_s": cpu, "simulated_gd_s": t_sim, "ratio": t_sim / t_closed}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""Generated samples over training time: memorisation, quality, and τ read off the samples.
+
+The experiment of theory/generation.md §4: for each ψ_n and seed, draw W and X, train the
+RF score at every grid time in closed form (`rfscore.score_model`) at every τ, sample
+(`rfscore.sampler`), and measure f_mem, the Fréchet distance and the Girsanov bound
+(`rfscore.sample_metrics`). Then read τ_gen^samples and τ_mem^samples off the curves
+((Y10)-(Y11)), fit their exponents in ψ_n (`rfscore.timescales.fit_exponent`), and put the
+loss-based τ_gen, τ_mem at t_min and at the middle grid time beside them. Points run through
+the resumable executor `rfscore.sweep.run_sweep` (processes or a Dask scheduler).
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
+from .dynamics import check_tau
+from .errors import InputError, check_positive, check_positive_int
+from .resources import F8, MEHLER_ORDERS, available_memory, format_bytes
+from .sampling import effective_ratios, point_key, sample_inputs, sizes
+from .score_model import KRYLOV_ABOVE, time_grid
+
+HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_bound")
+SCORES = ("rf", "empirical", "population")
+SAMPLERS = ("sde", "ode")
+LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
+# Highest Mehler order of the exact matrices here. At d = 8, ψ_p = 128 orders 32 and 64 give readouts that
+# differ by ≤ 3e-5 (relative, worst at t = 3) and score errors by ≤ 6e-6, far below the sampling error of
+# f_mem, for 1.8× less time per grid time (theory/generation.md §1); every time's truncation bound is reported.
+MAX_ORDER = 32
+
+
+# ----------------------------------------------------------------------------- read-offs
+def _log_interp(tau, y, level) -> float:
+    """τ where y first reaches ``level`` going up the (sorted) τ list, linear in log τ between grid points.
+
+    Returns the first grid τ if y already reaches it there, inf if it does so only at τ = inf,
+    NaN if never.
+    """
+    tau, y = np.asarray(tau, dtype=float), np.asarray(y, dtype=float)
+    hit = np.nonzero(y >= level)[0]
+    if hit.size == 0:
+        return math.nan
+    j = int(hit[0])
+    if j == 0 or not np.isfinite(tau[j]):
+        return float(tau[j])
+    y0, y1 = y[j - 1], y[j]
+    frac = 1.0 if y1 == y0 else (level - y0) / (y1 - y0)
+    return float(np.exp(np.log(tau[j - 1]) + frac * np.log(tau[j] / tau[j - 1])))
+
+
+def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
+    """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it)."""
+    order = np.argsort(tau)
+    return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
+
+
+def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
+    """(Y10): first τ with Fréchet distance ≤ (1 + tolerance)·min over τ (log-interpolated)."""
+    order = np.argsort(tau)
+    fd = np.asarray(frechet, dtype=float)[order]
+    return _log_interp(np.asarray(tau)[order], -fd, -(1 + tolerance) * float(np.min(fd)))
+
+
+# ----------------------------------------------------------------------------- one point
+def _sigma(sigma, d: int) -> np.ndarray:
+    if isinstance(sigma, str):
+        return SigmaSpectrum.parse(sigma).matrix(d)
+    return sigma_matrix(sigma if not isinstance(sigma, list) else np.asarray(sigma), d)
+
+
+def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: float, t_max: float, times: int,
+                     tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
+                     steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
+                     spacing: str = "log", krylov_above: int = KRYLOV_ABOVE, floor_draws: int = 8,
+                     max_order: int = MAX_ORDER, keep_samples: bool = False) -> dict:
+    """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
+
+    W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
+    same sampler key at every τ (common random numbers: curves over τ differ by the score only).
+    Reference scores ('population', 'empirical') have no τ: one row, τ = inf.
+    """
+    import jax
+
+    from .sample_metrics import frechet_distance, frechet_floor, girsanov_bound, kl_prior, memorisation
+    from .sampler import sample
+    from .score_model import empirical_score, fit_score_model, population_score
+
+    S = _sigma(sigma, d)
+    k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
+    W, X, _ = sample_inputs(k_model, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
+    p, n = W.shape[0], X.shape[0]
+    grid = time_grid(t_min, t_max, times, spacing)
+    K = grid.size
+    out = {"n": n, "p": p, "psi_n": n / d, "seed": int(seed), "loss_timescales": {}, "diagnostics": []}
+    if score == "rf":
+        mid = K // 2
+        model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
+                                timescale_at=(0, mid), max_order=max_order)
+        scores = [model.score(i) for i in range(len(model.tau))]
+        taus = [float(x) for x in model.tau]
+        kl = girsanov_bound(grid, model.score_error, S)
+        out["loss_timescales"] = {"t_min": model.timescales.get(0, {}), "t_mid": model.timescales.get(mid, {})}
+        out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
+        out["score_error_t_min"] = model.score_error[:, 0].tolist()
+    elif score == "population":
+        scores, taus = [population_score(S, grid)], [math.inf]
+        kl = [kl_prior(S, float(grid[-1])) / d]  # E_score = 0: only the prior term of (Y9)
+    elif score == "empirical":
+        scores, taus, kl = [empirical_score(X, grid)], [math.inf], [math.nan]  # (L3) has no closed form here
+    else:
+        raise InputError("score", f"must be one of {', '.join(SCORES)}, got {score!r}")
+    floor = frechet_floor(k_floor, S, samples, floor_draws)[0]
+    rows, kept = [], []
+    for i, sc in enumerate(scores):
+        y = sample(sc, k_sample, times=grid, num_samples=samples, d=d, steps_per_time=steps_per_time,
+                   method=sampler, integrator=integrator)
+        mem = memorisation(y, X)
+        rows.append([n / d, int(seed), taus[i], mem.f_mem, mem.lo, mem.hi, frechet_distance(y, S), floor, float(kl[i])])
+        if keep_samples:
+            kept.append(y)
+    out["rows"] = rows
+    tau_arr, fm, fd = (np.array([r[j] for r in rows]) for j in (2, 3, 6))
+    if keep_samples:
+        out["samples"] = np.stack(kept).tolist()
+        out["X"] = np.asarray(X).tolist()
+    out["readoffs"] = {"frechet_min": float(np.min(fd)), "f_mem_inf": float(fm[np.argmax(tau_arr)])}
+    return out
+
+
+# ----------------------------------------------------------------------------- the experiment
+@dataclass(frozen=True)
+class GenerationResult:
+    """The table (columns of `HEADER`), per-point read-offs and loss timescales, fits, samples.
+
+    table: column -> array (one row per ψ_n, seed, τ); points: per (seed, ψ_n) dicts with n, p,
+    tau_gen_samples, tau_mem_samples, loss_timescales; fits: name -> PowerLawFit dict or
+    {"error": why}; samples (n_τ, N, d) and X (n, d) of the first ψ_n and seed (if kept).
+    """
+
+    table: dict
+    points: list
+    fits: dict
+    parameters: dict
+    samples: np.ndarray | None = None
+    X: np.ndarray | None = None
+    tau_samples: np.ndarray | None = None
+    psi_n_run: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """Per ψ_n the sample read-offs (mean over seeds) and the exponents with their 95 % CIs."""
+        out = {"tau_mem_samples": {}, "tau_gen_samples": {}}
+        for psn in self.psi_n_run:
+            pts = [q for q in self.points if q["psi_n"] == psn]
+            for name in ("tau_mem_samples", "tau_gen_samples"):
+                out[name][f"{psn:g}"] = [q[name] for q in pts]
+        for name, fit in self.fits.items():
+            out[f"{name}_exponent"] = fit.get("exponent", math.nan)
+            out[f"{name}_exponent_ci"] = fit.get("ci", [math.nan, math.nan])
+            if "error" in fit:
+                out[f"{name}_exponent_note"] = fit["error"]
+        return out
+
+
+def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
+                     workers: int = 1) -> dict:
+    """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
+
+    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
+    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
+    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
+    (T, N, d) for --save-samples.
+    """
+    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
+    readouts = F8 * float(num_tau) * times * d * p
+    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
+    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
+    w = max(1, workers)
+    return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
+
+
+def check_generation_memory(parts: dict, available: int | None = None) -> None:
+    """InputError naming the option with the largest share when the total exceeds the available memory."""
+    total = float(sum(parts.values()))
+    avail = available_memory() if available is None else int(available)
+    if not total <= avail:
+        arg = max(parts, key=parts.get)
+        raise InputError(arg, f"this run needs about {format_bytes(total)} of memory, more than the "
+                              f"{format_bytes(avail)} available; use a smaller size")
+
+
+def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
+             seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact"):
+    """Check every input before anything runs; returns (psi_n pairs (n, n/d), p, tau list)."""
+    if model != "exact":
+        raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
+                                  "matrices U, V, not a function of x, so it has no score to sample from")
+    d = check_positive_int("d", d)
+    check_positive("psi_p", psi_p)
+    if score not in SCORES:
+        raise InputError("score", f"must be one of {', '.join(SCORES)}, got {score!r}")
+    if sampler not in SAMPLERS:
+        raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    from .sampler import INTEGRATORS
+    if integrator not in INTEGRATORS:
+        raise InputError("integrator", f"must be one of {', '.join(INTEGRATORS)}, got {integrator!r}")
+    time_grid(t_min, t_max, times, spacing)
+    tau = [float(x) for x in check_tau(tau)]
+    if len(set(tau)) < len(tau):
+        raise InputError("tau", "repeats a value")
+    check_positive_int("samples", samples)
+    if int(samples) < 2:
+        raise InputError("samples", f"needs at least 2 samples (a covariance), got {samples}")
+    check_positive_int("steps_per_time", steps_per_time)
+    check_positive_int("seeds", seeds)
+    if not (isinstance(seed, (int, np.integer)) and 0 <= int(seed) < 2**63 - int(seeds)):
+        raise InputError("seed", f"must be an integer with 0 <= seed and seed + seeds < 2^63, got {seed!r}")
+    if not 0 < float(mem_threshold) < 1:
+        raise InputError("mem_threshold", f"must be in (0, 1), got {mem_threshold}")
+    check_positive("gen_tolerance", gen_tolerance)
+    pairs = effective_ratios(list(psi_n), d, "psi_n")
+    if any(k < 2 for k, _ in pairs):
+        raise InputError("psi_n", f"the copy criterion needs n = round(ψ_n d) >= 2 training points at d = {d}")
+    p, _ = sizes(d, psi_p, 1.0)
+    return pairs, p, tau
+
+
+def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min: float = 1e-3, t_max: float = 3.0,
+                          times: int = 40, tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), samples: int = 2000,
+                          sampler: str = "sde", integrator: str = "exponential", steps_per_time: int = 4,
+                          score: str = "rf", seeds: int = 1, seed: int = 0, activation: str = "tanh",
+                          sigma="1:1", spacing: str = "log", mem_threshold: float = 0.1, gen_tolerance: float = 0.1,
+                          keep_samples: bool = False, workers: int | None = None, scheduler=None,
+                          checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
+                          krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
+                          progress: bool = True) -> GenerationResult:
+    """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
+
+    Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
+    returns the samples of the first ψ_n and seed. Fits: log τ against log(n/d) over the ψ_n
+    actually run, for τ_mem^samples, τ_gen^samples and the loss-based τ_gen, τ_mem at t_min and
+    at the middle grid time; a fit needs every value finite, otherwise it says why.
+    """
+    from .activations import get_activation
+    from .sweep import check_scheduler, run_sweep
+    from .timescales import fit_exponent
+
+    get_activation(activation)
+    pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, t_min=t_min, t_max=t_max, times=times, tau=tau,
+                             samples=samples, sampler=sampler, integrator=integrator, steps_per_time=steps_per_time,
+                             score=score, seeds=seeds, seed=seed, spacing=spacing, mem_threshold=mem_threshold,
+                             gen_tolerance=gen_tolerance, model=model)
+    check_scheduler(scheduler)
+    if isinstance(sigma, SigmaSpectrum):
+        sigma = str(sigma)
+    if isinstance(sigma, str):
+        SigmaSpectrum.parse(sigma)
+    elif sigma is not None:
+        sigma = validate_sigma_matrix(sigma, d, arg="sigma").tolist()
+    else:
+        sigma = "1:1"
+    n_max = max(k for k, _ in pairs)
+    points = [dict(psi_n=float(r), seed=int(s)) for s in range(int(seed), int(seed) + int(seeds)) for _, r in pairs]
+    concurrent = 1 if scheduler is not None else min(workers or os.cpu_count() or 1, len(points))
+    num_tau = len(tau) if score == "rf" else 1
+    # the reference scores need no W: only the sampler and the samples count for them
+    check_generation_memory(generation_bytes(d=d, p=p if score == "rf" else 0, n=n_max, times=int(times),
+                                             num_tau=num_tau,
+                                             samples=int(samples), keep=keep_samples, workers=concurrent))
+    common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
+                  samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
+                  score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
+                  max_order=check_positive_int("max_order", max_order))
+    full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
+    results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
+                        scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
+                        restart=restart)
+    rows = [r for res in results for r in res["rows"]]
+    table = {h: np.array([r[j] for r in rows], dtype=float) for j, h in enumerate(HEADER)}
+    table["seed"] = table["seed"].astype(np.int64)
+    pts = []
+    for res in results:
+        t_, fm, fd = (np.array([float(r[j]) for r in res["rows"]]) for j in (2, 3, 6))
+        q = {"psi_n": res["psi_n"], "seed": res["seed"], "n": res["n"], "p": res["p"],
+             "tau_mem_samples": tau_mem_samples(t_, fm, mem_threshold) if score == "rf" else math.nan,
+             "tau_gen_samples": tau_gen_samples(t_, fd, gen_tolerance) if score == "rf" else math.nan,
+             "f_mem_inf": res["readoffs"]["f_mem_inf"], "frechet_min": res["readoffs"]["frechet_min"],
+             "loss_timescales": res["loss_timescales"], "diagnostics": res["diagnostics"]}
+        pts.append(q)
+    psi_run = [r for _, r in pairs]
+    fits = {}
+    if score == "rf":
+        series = {"tau_mem_samples": lambda q: q["tau_mem_samples"], "tau_gen_samples": lambda q: q["tau_gen_samples"]}
+        for where in ("t_min", "t_mid"):
+            for name in ("tau_gen", "tau_mem"):
+                series[f"loss_{name}_{where}"] = (lambda q, w=where, nm=name:
+                                                  float(q["loss_timescales"].get(w, {}).get(nm, math.nan)))
+        for name, get in series.items():
+            vals = np.array([[get(q) for q in pts if q["seed"] == s] for s in sorted({q["seed"] for q in pts})])
+            if len(psi_run) < 2:
+                fits[name] = {"error": "needs at least two ψ_n values"}
+            elif not np.all(np.isfinite(vals)) or np.any(vals <= 0):
+                fits[name] = {"error": "not finite at every ψ_n and seed (not reached on the τ list, or only at "
+                                       "τ = inf): widen --tau"}
+            else:
+                fits[name] = fit_exponent(psi_run, vals).to_dict()
+    samples_arr = X_arr = tau_s = None
+    if keep_samples:
+        samples_arr = np.asarray(results[0]["samples"], dtype=float)
+        X_arr = np.asarray(results[0]["X"], dtype=float)
+        tau_s = np.array([float(r[2]) for r in results[0]["rows"]])
+    params = dict(common, psi_n=[float(x) for x in psi_n], psi_n_run=psi_run, n=[k for k, _ in pairs], p=p,
+                  seeds=int(seeds), seed=int(seed), mem_threshold=float(mem_threshold),
+                  gen_tolerance=float(gen_tolerance), model=model)
+    return GenerationResult(table=table, points=pts, fits=fits, parameters=params, samples=samples_arr, X=X_arr,
+                            tau_samples=tau_s, psi_n_run=psi_run)

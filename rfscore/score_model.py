@@ -1,0 +1,301 @@
+"""The random-features score over diffusion time, trained in closed form (theory/generation.md §1).
+
+One frozen W (p, d) and one readout per grid time t_1 < … < t_K: the readout of time t_k
+is the gradient-flow solution (D2) of its own training loss (L1) at t_k, all at the same
+training time τ ((Y1), theory/generation.md). The matrices are the exact noise-averaged
+ones (theory/exact_matrices.md); the Gaussian-equivalent model (G4) is not a function of
+x and cannot be sampled, so it is refused here.
+
+Cost: one set of exact matrices and one eigensystem per grid time, whatever the τ list
+(inf included): every τ is then a product of (T, k) decay factors with the eigenvectors.
+Above ``krylov_above`` features the dense p×p eigendecomposition is replaced by block
+Lanczos (`rfscore.krylov.krylov_readouts`, theory/generation.md §1).
+
+Conventions: W (p, d), X (n, d), Σ (d, d); readouts are stored as B = A/√p, shape
+(T, K, d, p); times in the units of the forward process dx = -x dt + √2 dB.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from .activations import Activation, get_activation
+from .constants import ge_constants
+from .covariance import SigmaSpectrum, validate_sigma_matrix
+from .dynamics import check_tau
+from .eigensystem import check_inputs, eigensystem
+from .errors import ConvergenceError, InputError, check_positive, check_positive_int
+from .exact import exact_matrices
+
+KRYLOV_ABOVE = 4096  # p above which readouts come from block Lanczos instead of a dense eigh
+
+
+def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
+    """The diffusion-time grid t_1 = t_min < … < t_K = t_max, shape (K,); 'log' (default) or 'linear'."""
+    t_min, t_max = check_positive("t_min", t_min), check_positive("t_max", t_max)
+    if t_min >= t_max:
+        raise InputError("t_min", f"must be < t_max = {t_max:g}, got {t_min:g}")
+    num = check_positive_int("times", num)
+    if num < 2:
+        raise InputError("times", f"needs at least 2 grid times, got {num}")
+    if spacing == "log":
+        return np.geomspace(t_min, t_max, num)
+    if spacing == "linear":
+        return np.linspace(t_min, t_max, num)
+    raise InputError("spacing", f"must be 'log' or 'linear', got {spacing!r}")
+
+
+def check_times(times) -> np.ndarray:
+    """Validate a grid of diffusion times: 1-d, ≥ 2 values, finite, > 0, strictly increasing."""
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size < 2:
+        raise InputError("times", f"needs a 1-d grid of at least 2 times, got shape {times.shape}")
+    if not np.all(np.isfinite(times)) or np.any(times <= 0) or np.any(np.diff(times) <= 0):
+        raise InputError("times", "grid times must be finite, > 0 and strictly increasing")
+    return times
+
+
+def cell_edges(times) -> np.ndarray:
+    """Edges of the cells, shape (K+1,): cell k is [e_k, e_{k+1}] ∋ t_k, (Y2) of theory/generation.md.
+
+    Interior edges are geometric midpoints √(t_k t_{k+1}); the outer edges are t_1 and t_K,
+    so the cells tile [t_min, T] and the model of time t_k is used on the times nearest to
+    t_k in log t.
+    """
+    times = check_times(times)
+    return np.concatenate([times[:1], np.sqrt(times[:-1] * times[1:]), times[-1:]])
+
+
+# ----------------------------------------------------------------------------- readouts
+def readout_factors(lam, c: float, tau) -> np.ndarray:
+    """f_k(τ) = -expm1(-cλ_kτ)/λ_k of (D2) (= 1/λ_k at τ = inf), shape (T, k)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    tau = np.asarray(tau, dtype=np.float64)
+    finite = np.where(np.isinf(tau), 0.0, tau)[:, None]
+    return np.where(np.isinf(tau)[:, None], 1.0 / lam[None, :], -np.expm1(-c * lam[None, :] * finite) / lam[None, :])
+
+
+def eigen_readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
+    """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
+
+    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1).
+    """
+    tau = check_tau(tau)
+    f = readout_factors(lam, 2.0 * delta_t / psi_p, tau)  # (T, k)
+    vt = np.asarray(vt)
+    return -np.einsum("tk,kd,pk->tdp", f, vt, np.asarray(Q), optimize=True) / np.sqrt(delta_t)
+
+
+def readout_losses(B, m) -> tuple:
+    """(L_train, L_test, E_score) of readouts B (T, d, p) with the matrices ``m``, each shape (T,).
+
+    (L1), (L2) as quadratic forms 1 + (Δ/d) Tr(B U Bᵀ) + (2√Δ/d) Tr(B V); (L3) E_score =
+    (L_test - L_opt)/Δ. O(T d p²), no eigendecomposition.
+    """
+    B = np.asarray(B)
+    d, dl = B.shape[1], m.delta_t
+    sq = np.sqrt(dl)
+    U, V, Up, Vp = (np.asarray(x) for x in (m.U, m.V, m.U_pop, m.V_pop))
+    train = 1.0 + dl * np.einsum("tdp,tdp->t", B @ U, B) / d + 2 * sq * np.einsum("tdp,pd->t", B, V) / d
+    test = 1.0 + dl * np.einsum("tdp,tdp->t", B @ Up, B) / d + 2 * sq * np.einsum("tdp,pd->t", B, Vp) / d
+    return train, test, (test - m.l_opt) / dl
+
+
+@dataclass(frozen=True)
+class TimeDiagnostics:
+    """Per grid time: the solver used, the smallest eigenvalue of U (> 0 is needed at τ = inf),
+    the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension."""
+
+    t: float
+    solver: str
+    lambda_min: float
+    truncation_bound: float
+    quadrature_error: float
+    krylov_dim: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RFScoreModel:
+    """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
+
+    W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
+    readouts A_k(τ)/√p; train_loss, test_loss, score_error (T, K): (L1), (L2), (L3) of every
+    readout at its own time; delta_t, l_opt (K,); sigma (d, d); diagnostics per time;
+    timescales: the loss-based read-offs (rfscore.timescales) at the requested grid indices.
+    """
+
+    W: np.ndarray
+    X: np.ndarray
+    times: np.ndarray
+    tau: np.ndarray
+    B: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    score_error: np.ndarray
+    delta_t: np.ndarray
+    l_opt: np.ndarray
+    sigma: np.ndarray
+    activation: Activation
+    diagnostics: tuple = ()
+    timescales: dict = field(default_factory=dict)
+
+    @property
+    def p(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    def readouts(self, tau: float) -> np.ndarray:
+        """A_k(τ) for every grid time at once, shape (K, d, p) (A = √p B); τ must be in ``self.tau``."""
+        hit = np.nonzero(self.tau == float(tau))[0]
+        if hit.size == 0:
+            raise InputError("tau", f"{tau!r} is not one of the trained τ values {self.tau.tolist()}")
+        return self.B[int(hit[0])] * np.sqrt(self.p)
+
+    def score(self, i_tau: int) -> RFScore:
+        """The jit-able score s(y, k) of the i-th τ (`RFScore`)."""
+        return RFScore(W=jnp.asarray(self.W), B=jnp.asarray(self.B[i_tau]), activation=self.activation)
+
+
+def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
+                    krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
+                    max_order: int = 64, progress: bool = False) -> RFScoreModel:
+    """Exact matrices, one eigensystem (or block-Lanczos basis) per grid time, readouts (D2) at every τ.
+
+    W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
+    'exact' (the Gaussian-equivalent model defines no function of x). ``timescale_at``: grid
+    indices at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
+    (`rfscore.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
+    is not positive definite where τ = inf needs U^{-1}. ``max_order``: highest Mehler order of
+    the exact matrices (`rfscore.exact.exact_matrices`; its truncation bound is reported per time).
+    """
+    if model != "exact":
+        raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
+                                  "matrices U, V, not a function of x, so it has no score to sample from")
+    W, X, S = check_inputs(W, X, sigma)
+    W, X = np.asarray(W), np.asarray(X)
+    times = check_times(times)
+    tau = check_tau(tau)
+    act = get_activation(activation)
+    p, d = W.shape
+    n = X.shape[0]
+    krylov_above = check_positive_int("krylov_above", krylov_above)
+    spec = SigmaSpectrum.from_matrix(S)
+    K, T = times.size, tau.size
+    B = np.empty((T, K, d, p))
+    train, test, err = (np.empty((T, K)) for _ in range(3))
+    dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
+    for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
+        m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order)
+        dls[k], lopts[k] = m.delta_t, m.l_opt
+        if p > krylov_above:
+            from .krylov import krylov_readouts
+            kr = krylov_readouts(m, tau, tol=krylov_tol)
+            B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
+            if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
+                scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} > "
+                                      f"krylov_above = {krylov_above}", "t": float(t)}
+        else:
+            if k in timescale_at:
+                es = eigensystem(m, n)
+                lam, Q, vt = es.lam, es.Q, es.vt
+                from .timescales import timescales as read_timescales
+                try:
+                    scales[k] = read_timescales(es, ge_constants(float(t), act, spec), spec).to_dict()
+                except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on
+                    scales[k] = {"error": str(exc)}
+                scales[k]["t"] = float(t)
+            else:
+                lam, Q = np.linalg.eigh(np.asarray(m.U))
+                vt = Q.T @ np.asarray(m.V)
+            lam_min, kdim, solver = float(np.min(lam)), 0, "eigh"
+            if lam_min <= 0:
+                raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {lam_min:.3g}, p = {p}, "
+                                       f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
+            B[:, k] = eigen_readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+        train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
+        diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
+                                     float(m.quadrature_error or 0.0), int(kdim)))
+    if not np.all(np.isfinite(B)):
+        raise ConvergenceError(f"non-finite readouts (p = {p}, n = {n}, d = {d}); U is too ill-conditioned")
+    return RFScoreModel(W=W, X=X, times=times, tau=tau, B=B, train_loss=train, test_loss=test, score_error=err,
+                        delta_t=dls, l_opt=lopts, sigma=S, activation=act, diagnostics=tuple(diags),
+                        timescales={int(k): v for k, v in scales.items()})
+
+
+# ----------------------------------------------------------------------------- jit-able scores
+@partial(jax.tree_util.register_dataclass, data_fields=["W", "B"], meta_fields=["activation"])
+@dataclass(frozen=True)
+class RFScore:
+    """s(y, k) = B_k σ(W y/√d), (Y1): W (p, d), B (K, d, p) = A/√p; y (N, d) → (N, d). A pytree."""
+
+    W: jnp.ndarray
+    B: jnp.ndarray
+    activation: Activation
+
+    def __call__(self, y, k):
+        phi = self.activation(y @ self.W.T / np.sqrt(self.W.shape[1]))
+        return phi @ self.B[k].T
+
+
+@partial(jax.tree_util.register_dataclass, data_fields=["precision"], meta_fields=[])
+@dataclass(frozen=True)
+class PopulationScore:
+    """The true score s*(y, t_k) = -Σ_{t_k}^{-1} y, (Y4); precision (K, d, d). A pytree."""
+
+    precision: jnp.ndarray
+
+    def __call__(self, y, k):
+        return -y @ self.precision[k]
+
+
+def population_score(sigma, times) -> PopulationScore:
+    """`PopulationScore` with Σ_t = e^{-2t} Σ + Δ_t I at every grid time; sigma (d, d)."""
+    S = validate_sigma_matrix(sigma, arg="sigma")
+    times = check_times(times)
+    eye = np.eye(S.shape[0])
+    prec = np.stack([np.linalg.inv(np.exp(-2 * t) * S - np.expm1(-2 * t) * eye) for t in times])
+    return PopulationScore(precision=jnp.asarray(prec))
+
+
+@partial(jax.tree_util.register_dataclass, data_fields=["X", "times"], meta_fields=[])
+@dataclass(frozen=True)
+class EmpiricalScore:
+    """Score of (1/n) Σ_ν N(e^{-t} x^ν, Δ_t I), the minimiser of (L1) over all functions, (Y5).
+
+    s(y, t) = (Σ_ν w_ν e^{-t} x^ν - y)/Δ_t, w = softmax_ν(-‖y - e^{-t} x^ν‖²/(2Δ_t)); X (n, d),
+    times (K,). A pytree.
+    """
+
+    X: jnp.ndarray
+    times: jnp.ndarray
+
+    def __call__(self, y, k):
+        t = self.times[k]
+        dl = -jnp.expm1(-2 * t)
+        mu = jnp.exp(-t) * self.X  # (n, d)
+        logits = -(jnp.sum(y**2, 1)[:, None] - 2 * y @ mu.T + jnp.sum(mu**2, 1)[None, :]) / (2 * dl)
+        w = jax.nn.softmax(logits, axis=1)
+        return (w @ mu - y) / dl
+
+
+def empirical_score(X, times) -> EmpiricalScore:
+    """`EmpiricalScore` of the training set X (n, d) on the grid ``times``."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1 or not np.all(np.isfinite(X)):
+        raise InputError("data", f"must be a finite (n, d) array with n >= 1, got shape {X.shape}")
+    return EmpiricalScore(X=jnp.asarray(X), times=jnp.asarray(check_times(times)))

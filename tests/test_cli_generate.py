@@ -1,0 +1,106 @@
+"""`rfscore generate`: the output contract and bad input (exit 2, one line naming the option, nothing written)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rfscore.cli import main
+
+HEADER = "psi_n,seed,tau,f_mem,f_mem_lo,f_mem_hi,frechet,frechet_floor,kl_bound"
+BASE = ["generate", "--d", "8", "--psi-p", "4", "--psi-n", "2,4", "--times", "4", "--tau", "1e2,inf",
+        "--samples", "200", "--workers", "1", "--no-progress"]
+
+
+def _run(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BAD = [
+    (["--t-min", "3", "--t-max", "3"], "--t-min"),
+    (["--times", "1"], "--times"),
+    (["--samples", "0"], "--samples"),
+    (["--samples", "1"], "--samples"),
+    (["--psi-n", "2,2.01"], "--psi-n"),
+    (["--psi-p", "1e6"], "--psi-p"),  # p = 8·10⁶: the p×p matrices cannot fit
+    (["--samples", "2000000000"], "--samples"),
+    (["--tau", "0"], "--tau"),
+    (["--tau", "1e2,1e2"], "--tau"),
+    (["--model", "gep"], "--model"),
+    (["--seed", "-1"], "--seed"),
+    (["--steps-per-time", "0"], "--steps-per-time"),
+    (["--mem-threshold", "2"], "--mem-threshold"),
+    (["--scheduler", "nonsense"], "--scheduler"),
+]
+
+
+@pytest.mark.parametrize("extra,option", BAD, ids=[b[1] + ":" + " ".join(b[0]) for b in BAD])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, option):
+    out = tmp_path / "gen.csv"
+    argv = BASE + ["--out", str(out), "--plot", str(tmp_path / "gen.png"),
+                   "--save-samples", str(tmp_path / "gen.npz")] + extra
+    code, _, err = _run(argv, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert option in lines[0] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no --out, sidecar, --plot, --save-samples or checkpoint
+
+
+def test_bad_output_paths(tmp_path, capsys):
+    for extra, option in ((["--out", str(tmp_path / "missing" / "g.csv")], "--out"),
+                          (["--out", str(tmp_path / "g.csv"), "--plot", str(tmp_path / "g.csv")], "--plot")):
+        code, _, err = _run(BASE + extra, capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and option in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_writes_the_contract(tmp_path, capsys):
+    out = tmp_path / "gen.csv"
+    code, stdout, err = _run(BASE + ["--out", str(out), "--save-samples", str(tmp_path / "gen.npz"),
+                                     "--plot", str(tmp_path / "gen.png")], capsys)
+    assert code == 0, err
+    lines = out.read_text().splitlines()
+    assert lines[0] == HEADER and len(lines) == 1 + 2 * 2
+    rows = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
+    assert set(rows[:, 0]) == {2.0, 4.0} and set(rows[:, 2]) == {100.0, np.inf}
+    assert np.all((rows[:, 4] <= rows[:, 3]) & (rows[:, 3] <= rows[:, 5]))
+    side = json.loads((tmp_path / "gen.json").read_text())
+    assert side["parameters"]["n"] == [16, 32] and side["parameters"]["p"] == 32
+    assert {"rfscore_version", "created_utc", "fits", "points", "summary"} <= set(side)
+    assert {"tau_mem_samples", "tau_gen_samples", "loss_tau_mem_t_min", "loss_tau_mem_t_mid"} <= set(side["fits"])
+    pt = side["points"][0]
+    assert {"tau_mem_samples", "tau_gen_samples", "loss_timescales"} <= set(pt)
+    assert {"t_min", "t_mid"} == set(pt["loss_timescales"])
+    z = np.load(tmp_path / "gen.npz")
+    assert z["X"].shape == (16, 8) and z["samples"].shape == (2, 200, 8) and list(z["tau"]) == [100.0, np.inf]
+    # anyone can recompute a metric from the NPZ: f_mem of the first row
+    from rfscore.sample_metrics import memorisation
+    assert np.isclose(memorisation(z["samples"][0], z["X"]).f_mem, rows[0, 3])
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert "tau_mem_samples_exponent" in summary and "tau_mem_samples_exponent_ci" in summary
+    assert (tmp_path / "gen.png").stat().st_size > 0
+    assert not (tmp_path / "gen.csv.partial.jsonl").exists()
+
+
+@pytest.mark.parametrize("score", ["population", "empirical"])
+def test_reference_scores_write_tau_inf(tmp_path, capsys, score):
+    out = tmp_path / "ref.csv"
+    code, _, err = _run(BASE + ["--score", score, "--t-min", "1e-3", "--times", "12", "--out", str(out)], capsys)
+    assert code == 0, err
+    rows = [ln.split(",") for ln in out.read_text().splitlines()[1:]]
+    assert len(rows) == 2 and all(r[2] == "inf" for r in rows)
+    fm = [float(r[3]) for r in rows]
+    assert (max(fm) < 0.05) if score == "population" else (min(fm) >= 0.9)
+
+
+def test_no_traceback_from_a_fresh_process(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "rfscore", *BASE, "--times", "1", "--out", str(tmp_path / "g.csv")],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--times" in r.stderr
+    assert list(tmp_path.iterdir()) == []

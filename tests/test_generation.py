@@ -1,0 +1,173 @@
+"""The time-indexed RF score (Y1), its readouts (D2) and the generation experiment (theory/generation.md).
+
+Readouts are checked against an actual gradient-descent run on (L1) (autodiff of the loss
+built from the exact matrices, in the τ convention dA/dτ = -d² ∇_A L_train), against the
+minimiser of (L1) at τ = inf, against `rfscore.dynamics` ((D3)-(D4), `readout`), and the
+block-Lanczos path against the dense one.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rfscore.dynamics import readout, trajectory
+from rfscore.eigensystem import eigensystem
+from rfscore.errors import InputError
+from rfscore.exact import exact_matrices
+from rfscore.generation import generation_experiment, tau_gen_samples, tau_mem_samples
+from rfscore.krylov import krylov_readouts
+from rfscore.sampling import sample_inputs
+from rfscore.score_model import eigen_readouts, fit_score_model, readout_losses, time_grid
+
+
+@pytest.fixture(scope="module")
+def small():
+    W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=6, psi_n=1.5, sigma=np.eye(4))
+    m = exact_matrices(W, X, t=0.1)
+    return W, X, m, eigensystem(m, X.shape[0])
+
+
+def _l1(m, d, p):
+    U, V, dl = jnp.asarray(m.U), jnp.asarray(m.V), m.delta_t
+
+    def loss(A):  # (L1): 1 + (Δ/d) Tr(B U Bᵀ) + (2√Δ/d) Tr(B V), B = A/√p
+        B = A / math.sqrt(p)
+        return 1 + dl * jnp.sum((B @ U) * B) / d + 2 * math.sqrt(dl) * jnp.sum(B * V.T) / d
+    return loss
+
+
+def test_readout_matches_gradient_descent_on_l1(small):
+    W, _, m, es = small
+    p, d = W.shape
+    loss = _l1(m, d, p)
+    grad = jax.jit(jax.grad(loss))
+    lam_max = float(np.max(es.lam))
+    c = 2 * m.delta_t * d / p
+    x_max = 1e-3  # η c λ_max: GD and the flow differ per mode by ≤ k x² e^{-(k-1)x}/2 ≤ x/(2e) (relative)
+    lr = x_max / (c * lam_max)
+    for tau in (30.0, 300.0):
+        steps = round(tau / lr)
+
+        def body(_, A):
+            return A - lr * d**2 * grad(A)
+        A = jax.lax.fori_loop(0, steps, body, jnp.zeros((d, p)))
+        B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[steps * lr])[0]
+        A_flow = B * np.sqrt(p)
+        err = np.linalg.norm(np.asarray(A) - A_flow) / np.linalg.norm(A_flow)
+        assert err < x_max, (tau, err)
+        assert np.allclose(A_flow, np.asarray(readout(es, steps * lr)), rtol=1e-10, atol=1e-12)
+
+
+def test_readout_at_infinity_is_the_minimiser(small):
+    W, _, m, es = small
+    p, d = W.shape
+    B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[np.inf])[0]
+    B_star = -np.linalg.solve(np.asarray(m.U), np.asarray(m.V)).T / np.sqrt(m.delta_t)
+    assert np.allclose(B, B_star, rtol=1e-8, atol=1e-10 * np.abs(B_star).max())
+    g = np.asarray(jax.grad(_l1(m, d, p))(jnp.asarray(B * np.sqrt(p))))
+    scale = np.abs(np.asarray(jax.grad(_l1(m, d, p))(jnp.zeros((d, p))))).max()
+    assert np.abs(g).max() < 1e-8 * scale
+    assert np.min(es.lam) > 0  # U ≻ 0: τ = inf is defined
+
+
+def test_readout_losses_match_closed_form_trajectory(small):
+    W, _, m, es = small
+    p, d = W.shape
+    tau = np.array([1.0, 1e2, 1e4, np.inf])
+    B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+    train, test, err = readout_losses(B, m)
+    tr = trajectory(es, tau)
+    assert np.allclose(train, tr.train_loss, atol=1e-11) and np.allclose(test, tr.test_loss, atol=1e-11)
+    assert np.allclose(err, tr.score_error, rtol=1e-8, atol=1e-8)
+
+
+def test_krylov_readouts_match_dense():
+    W, X, _ = sample_inputs(jax.random.PRNGKey(1), d=8, psi_p=24, psi_n=2, sigma=np.eye(8))
+    m = exact_matrices(W, X, t=0.05)
+    es = eigensystem(m, X.shape[0])
+    tau = np.array([10.0, 1e3, 1e5, np.inf])
+    dense = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=24, tau=tau)
+    kr = krylov_readouts(m, tau, tol=1e-10)
+    rel = np.linalg.norm(kr.B - dense, axis=(1, 2)) / np.linalg.norm(dense, axis=(1, 2))
+    assert np.all(rel < 1e-8), (rel, kr.krylov_dim)
+    assert kr.lambda_min >= np.min(es.lam) * (1 - 1e-10)
+    # and fit_score_model takes that path above its threshold with the same readouts
+    times = [0.05, 0.2]
+    a = fit_score_model(W, X, times, tau, krylov_above=10**6)
+    b = fit_score_model(W, X, times, tau, krylov_above=16)
+    assert [dg.solver for dg in b.diagnostics] == ["krylov", "krylov"]
+    assert np.allclose(a.B, b.B, rtol=1e-7, atol=1e-8 * np.abs(a.B).max())
+
+
+def test_score_model_per_time_readouts_and_shared_tau():
+    W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
+    times = time_grid(1e-2, 1.0, 3)
+    tau = [1e2, np.inf]
+    sm = fit_score_model(W, X, times, tau, timescale_at=(1,))
+    for k, t in enumerate(times):
+        es = eigensystem(exact_matrices(W, X, t=t), X.shape[0])
+        for i, tt in enumerate(tau):
+            assert np.allclose(sm.readouts(tt)[k], np.asarray(readout(es, tt)), rtol=1e-9, atol=1e-12)
+    assert set(sm.timescales) == {1}
+    y = np.random.default_rng(0).standard_normal((5, 4))
+    s = np.asarray(sm.score(1)(jnp.asarray(y), 2))
+    ref = np.tanh(y @ W.T / 2.0) @ (sm.readouts(np.inf)[2] / np.sqrt(W.shape[0])).T
+    assert np.allclose(s, ref, rtol=1e-12)
+    with pytest.raises(InputError) as exc:
+        sm.readouts(5.0)
+    assert exc.value.arg == "tau"
+
+
+def test_gaussian_equivalent_model_cannot_generate():
+    W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=2, psi_n=1, sigma=np.eye(4))
+    with pytest.raises(InputError) as exc:
+        fit_score_model(W, X, [0.1, 1.0], [1.0], model="gep")
+    assert exc.value.arg == "model" and "not a function of x" in exc.value.msg
+
+
+def test_readoffs_on_known_curves():
+    tau = np.array([1e1, 1e2, 1e3, 1e4, np.inf])
+    # f_mem crosses 0.1 halfway (in log τ) between 1e2 and 1e3
+    assert np.isclose(tau_mem_samples(tau, [0.0, 0.05, 0.15, 0.3, 0.5], 0.1), 10**2.5)
+    assert tau_mem_samples(tau, [0.0, 0.0, 0.0, 0.05, 0.5], 0.1) == np.inf
+    assert math.isnan(tau_mem_samples(tau, [0.0] * 5, 0.1))
+    # Fréchet minimum 1.0 at 1e3; within 10 % (≤ 1.1) first reached 40 % of the way from 1e2 (1.35) to 1e3 (1.0)
+    fd = [3.0, 1.35, 1.0, 1.05, 1.2]
+    assert np.isclose(tau_gen_samples(tau, fd, 0.1), 10 ** (2 + 0.25 / 0.35))
+
+
+def test_copying_rises_with_tau_and_is_delayed_by_data():
+    # small but real: d = 8, ψ_p = 32, 8 grid times; f_mem at τ = 1e2 is ~0 and at τ = inf well above it
+    res = generation_experiment([2, 6], d=8, psi_p=32, times=8, tau=[1e2, 1e5, np.inf], samples=600, workers=1,
+                                progress=False)
+    tab = res.table
+    f = {(pn, t): fm for pn, t, fm in zip(tab["psi_n"], tab["tau"], tab["f_mem"])}
+    assert f[(2.0, 1e2)] < 0.02 and f[(2.0, np.inf)] > 0.15
+    assert f[(6.0, np.inf)] < f[(2.0, np.inf)]
+    assert np.all(tab["frechet"] > tab["frechet_floor"])
+    assert res.parameters["n"] == [16, 48] and res.parameters["p"] == 256
+    assert np.all(np.diff(tab["kl_bound"][tab["psi_n"] == 2.0]) > 0)  # the bound grows with τ here
+
+
+def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
+    import rfscore.generation as gen
+
+    kw = dict(d=4, psi_p=2, times=4, tau=[np.inf], samples=50, score="population", workers=1, progress=False)
+    ckpt = tmp_path / "gen.partial.jsonl"
+    first = generation_experiment([2, 3], checkpoint=ckpt, **kw)
+    assert ckpt.exists()
+
+    def boom(**_):
+        raise AssertionError("a finished point was recomputed")
+    monkeypatch.setattr(gen, "generation_point", boom)
+    again = generation_experiment([2, 3], checkpoint=ckpt, **kw)  # every point comes from the checkpoint
+    assert np.array_equal(first.table["f_mem"], again.table["f_mem"])
+    monkeypatch.undo()
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
+        with distributed.Client(cl) as client:
+            remote = generation_experiment([2, 3], scheduler=client, **kw)
+    assert np.array_equal(first.table["frechet"], remote.table["frechet"])  # same keys, same samples
