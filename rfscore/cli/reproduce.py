@@ -1,9 +1,12 @@
 """`rfscore reproduce`: regenerate every figure of the project with a manifest."""
 import datetime as dt
 import importlib
+import sys
 import time
 import traceback
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from ..figures import FIGURES
 from ..io import metadata, write_json
@@ -15,7 +18,7 @@ def register(sub) -> None:
                        description="Regenerate every figure of the project into OUT with manifest.json "
                                    "(files, parameters, durations, version, time).")
     p.add_argument("--out", default="rfscore-figures", help="output folder, created if missing (default rfscore-figures)")
-    p.add_argument("--quick", action="store_true", help="small sizes: a few minutes on a 2-core machine")
+    p.add_argument("--quick", action="store_true", help="small sizes (about a third of the default run's time)")
     p.add_argument("--only", default=None, help=f"comma-separated subset of: {', '.join(FIGURES)}")
     p.set_defaults(func=run)
 
@@ -32,17 +35,25 @@ def run(args) -> int:
         raise InputError("out", f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     entries, failed = {}, []
+    start = time.perf_counter()
+    # one bar over the figures (stderr); the figures' own bars (sweeps, simulated GD) appear below it
+    bar = tqdm(total=len(names), desc="rfscore reproduce", unit="figure", file=sys.stderr,
+               bar_format="{desc}: {n_fmt}/{total_fmt} figures [{elapsed}]{postfix}")
     for name in names:
-        echo(f"[rfscore reproduce] {name} ...")
+        bar.set_postfix_str(name)
         t0 = time.perf_counter()
         try:
             entry = importlib.import_module(f"rfscore.figures.{name}").make(out, quick=args.quick)
             entry["seconds"] = round(time.perf_counter() - t0, 2)
             entries[name] = entry
+            bar.write(f"[rfscore reproduce] {name} done in {entry['seconds']:.1f} s "
+                      f"({time.perf_counter() - start:.0f} s so far)", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - report every figure, then fail at the end
             failed.append(name)
             entries[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-            echo(f"[rfscore reproduce] {name} FAILED: {type(exc).__name__}: {exc}")
+            bar.write(f"[rfscore reproduce] {name} FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        bar.update(1)
+    bar.close()
     write_json(out / "manifest.json", metadata({"quick": args.quick, "figures": list(names)}, figures=entries,
                                                finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
     echo(f"[rfscore reproduce] wrote {out / 'manifest.json'}" + (f"; failed: {', '.join(failed)}" if failed else ""))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import jax
 
-from ..io import check_writable, write_result
+from ..errors import InputError
+from ..io import check_outputs, write_result
 from ..simulation import OPTIMIZERS, simulate
 from .common import positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
@@ -17,7 +18,10 @@ def register(sub) -> None:
                                    "GD (A <- A - lr d^2 grad L, τ = step·lr) or Adam; record train/test loss and "
                                    "score error, evaluated exactly through U, V, U_pop, V_pop, at log-spaced steps.")
     add_model_options(p)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="gd", help="gd or adam (default gd)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="gd",
+                   help="gd or adam (default gd). A GD --lr above the stability limit is refused before training "
+                        "(bad input, exit 2); a run whose loss becomes non-finite anyway (Adam has no such limit) "
+                        "did not converge (exit 1), with the step and parameters")
     p.add_argument("--lr", type=positive_float, required=True,
                    help="learning rate η > 0 in the τ convention (τ = step·η); for gd it must be below the "
                         "stability limit ψ_p/(Δ λ_max(U)), which the error message states")
@@ -31,7 +35,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    check_writable(args.out)
+    check_outputs(out=args.out)
+    if args.steps > 2**53:  # step counts and τ = step·η are float64 and int64 arrays
+        raise InputError("steps", f"must be at most 2^53, got {args.steps}")
     inputs = model_inputs(args)
     prob = model_problem(args, inputs)
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=args.noise_samples,

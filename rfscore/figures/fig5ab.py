@@ -20,9 +20,40 @@ from ..simulation import simulate, training_problem
 from .style import figure, save
 
 # GD on the sampled-noise loss has a fluctuation floor ∝ η/m above the flow (theory/dynamics.md
-# §6): lr_frac = η/η_max and m noise samples per point are chosen to keep it below the curves.
-FULL = dict(d=10, psi_p=32.0, psi_ns=(2.0, 4.0, 8.0), t=0.01, tau_max=5e5, lr_frac=0.25, noise_samples=4, record=24)
-QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5, lr_frac=0.25, noise_samples=8, record=14)
+# §6). With the reduced noise draw (N1)-(N2) m costs nothing, so m = 16 keeps η/m ≤ η_max/20 (below
+# the floor of the former single run at η = η_max/4, m = 4) in one run per τ window, each from
+# A = 0: windows = ((τ_end, η/η_max), ...). Small η up to the minimum (resolved from τ ≈ 20),
+# larger η later, where the curves are far above the floor and most steps are spent (x = ηcλ ≤ 1.6
+# < 2: stable, and fast modes relaxed by the first kept record). All windows share one compiled
+# block (same m, record, block).
+FULL = dict(d=10, psi_p=32.0, psi_ns=(2.0, 4.0, 8.0), t=0.01, tau_max=5e5,
+            windows=((1e3, 0.25), (1e4, 0.5), (5e5, 0.8)), noise_samples=16, record=24)
+QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5,
+             windows=((1e3, 0.25), (1e4, 0.5), (1e5, 0.8)), noise_samples=16, record=14)
+
+
+def _markers(prob, cfg, key):
+    """Simulated GD on ``prob``: the τ windows of FULL/QUICK joined, as columns over the kept records.
+
+    Window j keeps its records in (τ_end of window j-1, τ_end]; all get the marker density of the
+    last window (log spacing ratio (τ_max/η)^(1/record)).
+    """
+    lr_max = prob.max_stable_lr()
+    keep = {k: [] for k in ("tau", "train_loss", "test_loss", "score_error")}
+    lo = 0.0
+    ratio = (cfg["tau_max"] / (cfg["windows"][-1][1] * lr_max)) ** (1 / cfg["record"])
+    for j, (hi, frac) in enumerate(cfg["windows"]):
+        lr = frac * lr_max
+        sim = simulate(prob, lr=lr, steps=int(np.ceil(hi / lr)), noise_samples=cfg["noise_samples"],
+                       record=cfg["record"], key=jax.random.fold_in(key, j), block=256)
+        kept = []
+        for i in np.flatnonzero((sim.tau > lo) & (sim.tau <= hi + lr)):
+            if not kept or sim.tau[i] >= ratio * sim.tau[kept[-1]]:
+                kept.append(i)
+        for k in keep:
+            keep[k].append(getattr(sim, k)[kept])
+        lo = hi
+    return {k: np.concatenate(v) for k, v in keep.items()}
 
 
 def make(out_dir: Path, quick: bool = False) -> dict:
@@ -39,26 +70,27 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         es = gep_eigensystem(W, X, t=cfg["t"], key=ko)
         tr = trajectory(es, tau)
         prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
-        lr = cfg["lr_frac"] * prob.max_stable_lr()
-        steps = int(np.ceil(cfg["tau_max"] / lr))
-        sim = simulate(prob, lr=lr, steps=steps, noise_samples=cfg["noise_samples"], record=cfg["record"], key=jax.random.PRNGKey(100 + i))
-        sel = sim.tau >= tau[0]
+        sim = _markers(prob, cfg, jax.random.PRNGKey(100 + i))
+        sel = sim["tau"] >= tau[0]
         l_opt = tr.l_opt
         axA.loglog(tr.tau, tr.score_error, color=col, label=rf"$\psi_n = {psi_n:g}$")
-        axA.loglog(sim.tau[sel], sim.score_error[sel], "o", ms=3.5, mfc="none", color=col)
+        axA.loglog(sim["tau"][sel], sim["score_error"][sel], "o", ms=3.5, mfc="none", color=col)
         axB.semilogx(tr.tau, tr.test_loss, color=col, label=rf"test, $\psi_n = {psi_n:g}$")
         axB.semilogx(tr.tau, tr.train_loss, "--", color=col, label=rf"train, $\psi_n = {psi_n:g}$")
-        axB.semilogx(sim.tau[sel], sim.test_loss[sel], "o", ms=3.5, mfc="none", color=col)
-        axB.semilogx(sim.tau[sel], sim.train_loss[sel], "^", ms=3.5, mfc="none", color=col)
-        for kind, res in (("closed_form", tr), ("simulated_gd", sim)):
-            n = res.tau.size
+        axB.semilogx(sim["tau"][sel], sim["test_loss"][sel], "o", ms=3.5, mfc="none", color=col)
+        axB.semilogx(sim["tau"][sel], sim["train_loss"][sel], "^", ms=3.5, mfc="none", color=col)
+        for kind, res in (("closed_form", {k: getattr(tr, k) for k in sim}), ("simulated_gd", sim)):
+            n = res["tau"].size
             rows["psi_n"] += [psi_n] * n
             rows["kind"] += [kind] * n
             for k in ("tau", "train_loss", "test_loss", "score_error"):
-                rows[k] += list(getattr(res, k))
+                rows[k] += list(res[k])
     axA.set(xlabel=r"$\tau$", ylabel="$E_{score}$ (distance to the true score)", title="A")
-    axA.legend(title="lines: closed form\n" + rf"markers: GD, $\eta$ = {cfg['lr_frac']:g} $\eta_{{max}}$," + f"\n{cfg['noise_samples']} noise samples/point",
-               title_fontsize=8)
+    etas = ", ".join(f"{f:g}" for _, f in cfg["windows"])
+    ends = ", ".join(f"$10^{{{np.log10(e):.3g}}}$" for e, _ in cfg["windows"][:-1])
+    axA.legend(title="lines: closed form\n" + f"markers: GD, {cfg['noise_samples']} noise\n" +
+               rf"samples/point, $\eta/\eta_{{max}}$ =" + f"\n{etas} (split at\nτ = {ends})", title_fontsize=8,
+               loc="upper left")
     axB.axhline(l_opt, color="k", ls=":", lw=1.2)
     axB.annotate("$L_{opt} = 1 - Δ\\,\\mathrm{Tr}\\,Σ_t^{-1}/d$", (tau[0], l_opt), xytext=(2, -11),
                  textcoords="offset points", fontsize=8)
@@ -69,6 +101,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
                  f"t = {cfg['t']:g}, tanh)", fontsize=10)
     png = save(fig, out_dir / "fig5ab_dynamics.png")
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
-    params.update(model="gep", activation="tanh", optimizer="gd", quick=quick)
+    params.update(model="gep", activation="tanh", optimizer="gd", sampler="reduced", quick=quick,
+                  noise_key="fold_in(PRNGKey(100 + i), window)")
     csv = write_result(out_dir / "fig5ab_data.csv", rows, params, l_opt=l_opt)
     return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "parameters": params}

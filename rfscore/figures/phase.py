@@ -60,7 +60,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)
     n_grid = 6 if quick else 12
     params = dict(psi_n=np.geomspace(1, 64, n_grid).round(3).tolist(), psi_p=np.geomspace(2, 64, n_grid).round(3).tolist(),
-                  tau=[1e2, 1e4, 1e5, np.inf], d=16 if quick else 32, t=0.01, activation="tanh", sigma="1:1",
+                  tau=[1e2, 1e4, 1e5, np.inf], d=12 if quick else 32, t=0.01, activation="tanh", sigma="1:1",
                   seed=0, model="gep", gap_threshold=10.0)
     pd = phase_diagram(**params)
     from ..io import write_result

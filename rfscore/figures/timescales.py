@@ -60,7 +60,7 @@ def plot_collapse(curves, path) -> str:
 def make(out_dir: Path, quick: bool = False) -> dict:
     """τ scaling (fits over seeds) and the τ/ψ_n collapse at ψ_p = 8·max ψ_n (Gaussian-equivalent)."""
     out_dir = Path(out_dir)
-    params = dict(psi_n=[8, 16, 32, 64], psi_p=1024, t=0.01, d=12 if quick else 20,
+    params = dict(psi_n=[8, 16, 32, 64], psi_p=1024, t=0.01, d=8 if quick else 20,
                   seeds=1 if quick else 3, model="gep", activation="tanh")
     scan = timescale_scan(params["psi_n"], params["psi_p"], t=params["t"], d=params["d"], seeds=params["seeds"],
                           model="gep")
