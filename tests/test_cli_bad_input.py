@@ -203,12 +203,12 @@ def test_table_covers_every_command():
 
 def test_failed_plot_leaves_nothing(tmp_path, capsys, monkeypatch):
     # the plot fails after the CSV and sidecar were staged: all outputs or none
-    import rfscore.cli.dynamics as dyn
+    import rfscore.figures.plots as plots
 
     def broken(*a, **k):
         raise OSError(28, "No space left on device", str(tmp_path / "o.png"))
 
-    monkeypatch.setattr(dyn, "_plot", broken)
+    monkeypatch.setattr(plots, "plot_losses", broken)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["dynamics"]] + ["--plot", str(tmp_path / "o.png")]
     rc = run_cli(argv)
     err = capsys.readouterr().err.strip()
