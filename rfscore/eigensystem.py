@@ -65,11 +65,35 @@ class FiniteSizeMatrices:
         return np.asarray(jnp.linalg.eigvalsh(self.U))
 
 
+class _OnDemand:
+    """A dataclass field that may be given as a zero-argument callable: evaluated on first access, then kept.
+
+    The thin-SVD path passes the p×k eigenvectors this way: (D3)-(D4) need only QᵀV, QᵀV_pop and
+    QᵀU_popQ, so the O(p k²) product that forms Q is paid only by callers that use Q itself.
+    """
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            raise AttributeError(self.slot[1:])  # no class-level default: the field stays required
+        value = obj.__dict__[self.slot]
+        if callable(value):
+            value = value()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class Eigensystem:
     """U = Q diag(lam) Qᵀ expressed with the quantities (D3)-(D4) need.
 
     lam (k,), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d), upop_t = QᵀU_pop Q (k,k).
+    ``Q`` may be passed as a zero-argument callable; it is then formed on first access.
     ``complete`` is False on the thin-SVD path, where the p - k omitted modes all have
     eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
     A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
@@ -78,7 +102,7 @@ class Eigensystem:
     """
 
     lam: jnp.ndarray
-    Q: jnp.ndarray
+    Q: jnp.ndarray = _OnDemand()
     vt: jnp.ndarray
     vpop_t: jnp.ndarray
     upop_t: jnp.ndarray

@@ -106,18 +106,22 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     S2, R = np.linalg.eigh(H.T @ H)
     S2 = np.maximum(S2, 0.0)
     inv_s = 1.0 / np.sqrt(np.where(S2 > 0, S2, 1.0))
-    Q = (H @ R) * inv_s[None, :]
     QtW = (R.T @ (H.T @ Wn)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
-    m8 = min(8, Q.shape[1])
-    if np.max(np.abs(Q[:, :m8].T @ Q[:, :m8] - np.eye(m8))) > 1e-10:
+    k = R.shape[1]
+    m8 = min(8, k)
+    Q8 = (H @ R[:, :m8]) * inv_s[None, :m8]
+    if np.max(np.abs(Q8.T @ Q8 - np.eye(m8))) > 1e-10:
+        Q = (H @ R) * inv_s[None, :]
         E, Rq = np.linalg.eigh(Q.T @ Q)
         Q = Q @ (Rq / np.sqrt(E)[None, :]) @ Rq.T
         QtW = Q.T @ Wn / np.sqrt(d)
+    else:  # Q = H R S^{-1} (p·k² flops) is formed only if a caller asks for it
+        Q = lambda: (H @ R) * inv_s[None, :]  # noqa: E731
     lam = S2 + c.s_t2
     vt = c.b_t * QtW
     M = c.alpha * np.asarray(S) + c.b_t**2 * np.eye(d)
-    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(Q.shape[1])
-    complete = Q.shape[1] == p
+    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(k)
+    complete = k == p
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
                        l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,
                        rest_lam=float(c.s_t2), rest_upop=float(c.v_t2 + c.s_t2))
