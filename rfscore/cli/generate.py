@@ -1,5 +1,4 @@
 """`rfscore generate`: sample from the closed-form-trained RF score; memorisation and quality against τ and ψ_n."""
-import json
 import math
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..covariance import SigmaSpectrum
 from ..generation import MAX_ORDER
-from ..io import OutputSet, check_outputs
+from ..io import OutputSet, check_outputs, json_line
 from .common import float_list, positive_float, positive_int, seed, sigma_spectrum
 
 
@@ -109,16 +108,5 @@ def run(args) -> int:
     last = {k: v for k, v in summary.items() if "exponent" in k}
     last.update(n=res.parameters["n"], p=res.parameters["p"], f_mem_inf={f"{q['psi_n']:g}/{q['seed']}": q["f_mem_inf"]
                                                                           for q in res.points})
-    print(json.dumps(_plain(last)))
+    print(json_line(last))  # strict JSON: non-finite values are null, as in `rfscore timescales`
     return 0
-
-
-def _plain(obj):
-    """JSON-ready copy: non-finite floats as the strings 'inf', '-inf', 'nan' (strict JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
