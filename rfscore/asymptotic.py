@@ -35,6 +35,7 @@ import numpy as np
 from scipy.special import roots_legendre
 
 from .constants import GEConstants, ge_constants
+from . import covariance
 from .covariance import ISOTROPIC, SigmaSpectrum
 from .errors import ConvergenceError, InputError, check_positive, check_positive_int
 from .dynamics import Trajectory
@@ -433,9 +434,7 @@ class _Setup:
             self.c = ge_constants(t, activation, SigmaSpectrum(tuple(lam), tuple(w)))
             self.alpha, self.atoms, self.layer = self.c.alpha, (lam, w), "general"
             self.alpha_max = self.c.alpha * float(lam.max())  # ‖αΣ‖ for the spectrum bound
-        e2t, dl = np.exp(-2 * self.c.t), self.c.delta_t
-        # (L3): L_opt = 1 - Δ E_ρΣ[1/(e^{-2t}λ + Δ)]
-        self.l_opt = float(1.0 - (dl / (e2t * lam[0] + dl) if self.atoms is None else dl * np.dot(w, 1.0 / (e2t * lam + dl))))
+        self.l_opt = covariance.l_opt(SigmaSpectrum(tuple(lam), tuple(w)), self.c.t)  # (L3)
 
 
 def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,

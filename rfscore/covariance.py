@@ -174,8 +174,16 @@ def sigma_matrix(sigma, d: int) -> np.ndarray:
     return validate_sigma_matrix(sigma, d)
 
 
-def l_opt(sigma: np.ndarray, t: float) -> float:
-    """Smallest test loss, that of the true score: 1 - Δ Tr(Σ_t^{-1})/d  (L3), Σ a (d, d) matrix."""
+def l_opt(sigma, t: float) -> float:
+    """Smallest test loss, that of the true score: 1 - Δ Tr(Σ_t^{-1})/d = 1 - Δ E_ρΣ[1/(e^{-2t}λ + Δ)]  (L3).
+
+    ``sigma``: a (d, d) covariance matrix or a `SigmaSpectrum` (its d → ∞ value). The one
+    implementation of L_opt (theory/model.md §3).
+    """
     dl = -np.expm1(-2.0 * float(t))
-    ev = np.linalg.eigvalsh(np.asarray(sigma))
-    return float(1.0 - dl * np.mean(1.0 / (np.exp(-2.0 * t) * ev + dl)))
+    if isinstance(sigma, SigmaSpectrum):
+        lam, w = np.asarray(sigma.eigenvalues), np.asarray(sigma.weights)
+    else:
+        lam = np.linalg.eigvalsh(np.asarray(sigma))
+        w = np.full(lam.size, 1.0 / lam.size)
+    return float(1.0 - dl * np.dot(w, 1.0 / (np.exp(-2.0 * t) * lam + dl)))
