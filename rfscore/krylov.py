@@ -87,6 +87,16 @@ def _orthonormal(Y: np.ndarray, threshold: float) -> np.ndarray:
     return A[:, s > threshold]
 
 
+def _next_block(basis: _Basis, UQj: np.ndarray, norm_U: float, max_dim: int):
+    """The next Krylov block from U Q_j, orthogonal to the basis; (block, invariant subspace reached)."""
+    if basis.M >= max_dim:
+        return UQj[:, :0], False
+    Qj = _orthonormal(basis.orthogonalise(UQj), _DROP * norm_U)
+    # one more pass after normalisation: dropping small directions amplified rounding
+    Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :max_dim - basis.M]
+    return Qj, Qj.shape[1] == 0
+
+
 def _schedule(dim: int, block: int, every: int) -> int:
     """Next Krylov dimension at which to check: every ``every`` columns, and at least dim/4 later."""
     step = max(every, (dim // 4 // block) * block)
@@ -137,12 +147,7 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
                 QB.append(Qj.T @ B0t)
             bar.update(Qj.shape[1])
             M = basis.M
-            invariant = False
-            if M < max_dim:
-                Qj = _orthonormal(basis.orthogonalise(UQj), _DROP * norm_U)
-                # one more pass after normalisation: dropping small directions amplified rounding
-                Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :max_dim - M]
-                invariant = Qj.shape[1] == 0
+            Qj, invariant = _next_block(basis, UQj, norm_U, max_dim)
             exact = M == p or invariant
             if M < next_check and not exact and M < max_dim:
                 continue
@@ -222,11 +227,7 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
         basis.append(Qj, UQj, UQj)  # the second projection (U_pop in krylov_trajectory) is not needed here
         QV.append(Qj.T @ V)
         M = basis.M
-        invariant = False
-        if M < max_dim:
-            Qj = _orthonormal(basis.orthogonalise(UQj), _DROP * norm_U)
-            Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :max_dim - M]
-            invariant = Qj.shape[1] == 0
+        Qj, invariant = _next_block(basis, UQj, norm_U, max_dim)
         exact = M == p or invariant
         if M < next_check and not exact and M < max_dim:
             continue
