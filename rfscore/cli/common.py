@@ -148,3 +148,12 @@ def add_ratio_options(p: argparse.ArgumentParser) -> None:
 
 def echo(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def add_sweep_options(p: argparse.ArgumentParser) -> None:
+    """--workers, --scheduler, --no-progress, --restart: how a resumable sweep runs (rfscore.sweep)."""
+    p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--restart", action="store_true",
+                   help="discard an existing OUT.partial.jsonl instead of resuming from it")

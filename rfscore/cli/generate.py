@@ -8,7 +8,7 @@ from ..activations import ACTIVATIONS
 from ..covariance import SigmaSpectrum
 from ..generation import MAX_ORDER
 from ..io import OutputSet, check_outputs, json_line
-from .common import float_list, positive_float, positive_int, seed, sigma_spectrum
+from .common import add_sweep_options, float_list, positive_float, positive_int, seed, sigma_spectrum
 
 
 def register(sub) -> None:
@@ -60,15 +60,11 @@ def register(sub) -> None:
     p.add_argument("--max-order", type=positive_int, default=MAX_ORDER,
                    help=f"highest Mehler order of the exact matrices (default {MAX_ORDER}; 64 for the exact_matrices "
                         "default accuracy, slower; the truncation bound of every time is in the sidecar)")
-    p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--save-samples", default=None,
                    help="optional NPZ with X (n, d), samples (n_τ, N, d) of the first ψ_n and seed, and tau (n_τ,)")
     p.add_argument("--plot", default=None, help="optional PNG of f_mem and Fréchet distance against τ and τ/ψ_n")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--restart", action="store_true",
-                   help="discard an existing OUT.partial.jsonl instead of resuming from it")
+    add_sweep_options(p)
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..io import OutputSet, check_outputs
 from ..phase import HEADER, phase_diagram
-from .common import add_theory_options, float_list, positive_float, positive_int, seed
+from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed
 
 
 def register(sub) -> None:
@@ -29,13 +29,9 @@ def register(sub) -> None:
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")
     p.add_argument("--model", choices=("gep", "exact"), default="gep", help="finite-size model (default gep)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63 (default 0)")
-    p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", default=None, help="optional PNG of the heatmaps with the boundary curves")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--restart", action="store_true",
-                   help="discard an existing OUT.partial.jsonl instead of resuming from it")
+    add_sweep_options(p)
     p.set_defaults(func=run)
 
 
