@@ -166,9 +166,12 @@ def validate_sigma_matrix(sigma, d: int | None = None, arg: str = "sigma_matrix"
 
 
 def sigma_matrix(sigma, d: int) -> np.ndarray:
-    """Σ at size d from a `SigmaSpectrum` (diagonal, eigenvalues in blocks), a matrix, or None (Σ = I)."""
+    """Σ at size d from a `SigmaSpectrum` or its text form ('0.5:0.5,1.5:0.5', 'powerlaw:1.5';
+    diagonal, eigenvalues in blocks), a (d, d) matrix (array or nested lists), or None (Σ = I)."""
     if sigma is None:
         return np.eye(d)
+    if isinstance(sigma, str):
+        sigma = SigmaSpectrum.parse(sigma)
     if isinstance(sigma, SigmaSpectrum):
         return sigma.matrix(d)
     return validate_sigma_matrix(sigma, d)

@@ -67,12 +67,6 @@ def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
 
 
 # ----------------------------------------------------------------------------- one point
-def _sigma(sigma, d: int) -> np.ndarray:
-    if isinstance(sigma, str):
-        return SigmaSpectrum.parse(sigma).matrix(d)
-    return sigma_matrix(sigma if not isinstance(sigma, list) else np.asarray(sigma), d)
-
-
 def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: float, t_max: float, times: int,
                      tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
                      steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
@@ -90,7 +84,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     from .sampler import sample
     from .score_model import empirical_score, fit_score_model, population_score
 
-    S = _sigma(sigma, d)
+    S = sigma_matrix(sigma, d)  # sweep points carry Σ as text or nested lists (JSON)
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
     W, X, _ = sample_inputs(k_model, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
     p, n = W.shape[0], X.shape[0]
