@@ -1,6 +1,6 @@
 """Benchmark: the 1000-point asymptotic learning curve (A1)-(A5), tanh, t = 0.01, ψ_p = 32, ψ_n = 4.
 
-Fast path: rfscore.asymptotic.asymptotic_curves (all contour nodes solved at once in JAX,
+Fast path: rfscore.limit.asymptotic.asymptotic_curves (all contour nodes solved at once in JAX,
 every τ a matrix–vector product), with and without its second-contour quadrature check.
 Baseline (same process, same formulas): a plain-numpy route (theory/asymptotic.md §4) —
 contour x ± 0.6ix, x log-spaced on [s_t²/3, 60], 500 points a side, trapezoid rule;
@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from rfscore.asymptotic import asymptotic_curves, nu_c_quadrature
-from rfscore.constants import ge_constants
-from rfscore.covariance import SigmaSpectrum
+from rfscore.limit.asymptotic import asymptotic_curves, nu_c_quadrature
+from rfscore.core.constants import ge_constants
+from rfscore.core.covariance import SigmaSpectrum
 
 PSI_P, PSI_N, T = 32.0, 4.0, 0.01
 

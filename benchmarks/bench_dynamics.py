@@ -20,13 +20,13 @@ import jax
 import numpy as np
 
 import rfscore  # noqa: F401  (float64)
-from rfscore.dynamics import trajectory
-from rfscore.krylov import krylov_trajectory
-from rfscore.eigensystem import eigensystem
-from rfscore.exact import exact_matrices
-from rfscore.gep import gep_eigensystem
-from rfscore.sampling import sample_inputs
-from rfscore.simulation import simulate, training_problem
+from rfscore.finite.dynamics import trajectory
+from rfscore.finite.krylov import krylov_trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_eigensystem
+from rfscore.finite.draws import sample_inputs
+from rfscore.finite.simulation import simulate, training_problem
 
 T = 0.01
 

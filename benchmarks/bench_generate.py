@@ -5,8 +5,8 @@
 (1) End to end: the d = 8, ψ_p = 128, ψ_n = 8 model on K = 40 log-spaced times in [1e-3, 3]
     (exact matrices and one eigendecomposition per time), readouts at 7 τ values
     (1e1 … 1e6, inf), 2000 reverse-SDE samples per τ, f_mem, Fréchet distance and its floor,
-    the Girsanov bound — `rfscore.generation.generation_experiment`, one process.
-(2) Baseline in the same process: simulated GD (`rfscore.simulation.simulate`, exact features,
+    the Girsanov bound — `rfscore.generative.generation.generation_experiment`, one process.
+(2) Baseline in the same process: simulated GD (`rfscore.finite.simulation.simulate`, exact features,
     one fresh noise sample per data point per step, η = 0.9 η_max) to τ = 10⁶ at every grid
     time. Its cost per step is measured at a few grid times; the number of steps at each time,
     10⁶/η_k with η_k = 0.9 ψ_p/(Δ_k λ_max(U_k)), needs λ_max(U_k), which is computed at the
@@ -24,11 +24,11 @@ import jax
 import numpy as np
 
 import rfscore  # noqa: F401  (float64)
-from rfscore.exact import exact_matrices
-from rfscore.generation import generation_experiment
-from rfscore.sampling import point_key, sample_inputs
-from rfscore.score_model import time_grid
-from rfscore.simulation import simulate, training_problem
+from rfscore.finite.exact import exact_matrices
+from rfscore.generative.generation import generation_experiment
+from rfscore.finite.draws import point_key, sample_inputs
+from rfscore.generative.score_model import time_grid
+from rfscore.finite.simulation import simulate, training_problem
 
 
 def main(argv=None):

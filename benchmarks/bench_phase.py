@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from rfscore.phase import phase_diagram
+from rfscore.analysis.phase import phase_diagram
 
 
 def main():

@@ -9,7 +9,7 @@ the p×p eigendecomposition + rotation, a 400-point (D3)-(D4) trajectory, the τ
 Baselines in the same process, on the same W and training rows: (i) the Gaussian-population
 exact matrices (U_pop, V_pop from Σ̂ by the one-point Mehler sum, theory/exact_matrices.md)
 with the same eigendecomposition, (ii) the Gaussian-equivalent (G4)-(G6) eigensystem with Σ̂
-(`rfscore.realdata.gaussian_eigensystem`). The target is < 60 s for the whole real-data path.
+(`rfscore.data.realdata.gaussian_eigensystem`). The target is < 60 s for the whole real-data path.
 """
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ import time
 import numpy as np
 
 import rfscore  # noqa: F401  (float64)
-from rfscore.datasets import load_dataset
-from rfscore.dynamics import trajectory
-from rfscore.eigensystem import eigensystem
-from rfscore.exact import exact_matrices
-from rfscore.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
-from rfscore.sampling import sample_weights, size_of
-from rfscore.timescales import timescales
+from rfscore.data.datasets import load_dataset
+from rfscore.finite.dynamics import trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.finite.exact import exact_matrices
+from rfscore.data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
+from rfscore.finite.draws import sample_weights, size_of
+from rfscore.analysis.timescales import timescales
 
 T = 0.01
 

@@ -31,8 +31,8 @@ import numpy as np
 
 import rfscore  # noqa: F401  (float64)
 from rfscore.figures import fig5ab
-from rfscore.sampling import sample_inputs
-from rfscore.simulation import simulate, training_problem
+from rfscore.finite.draws import sample_inputs
+from rfscore.finite.simulation import simulate, training_problem
 
 
 def load() -> str:

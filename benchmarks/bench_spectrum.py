@@ -10,8 +10,8 @@ import time
 import numpy as np
 from scipy.optimize import root
 
-from rfscore.constants import ge_constants
-from rfscore.spectrum import atom_weight, solve_spectrum
+from rfscore.core.constants import ge_constants
+from rfscore.limit.spectrum import atom_weight, solve_spectrum
 
 PSI_P, PSI_N, T, ETA = 32.0, 4.0, 0.01, 1e-12
 N_GRID, N_BASE, N_STEPS = 2000, 40, 110

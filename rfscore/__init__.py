@@ -9,12 +9,32 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from ._version import __version__  # noqa: E402
-from .activations import Activation, get_activation  # noqa: E402
-from .constants import GEConstants, delta_t, ge_constants  # noqa: E402
-from .covariance import ISOTROPIC, SigmaSpectrum  # noqa: E402
-from .errors import ConvergenceError, InputError  # noqa: E402
+from .core.activations import Activation, get_activation  # noqa: E402
+from .core.constants import GEConstants, delta_t, ge_constants  # noqa: E402
+from .core.covariance import ISOTROPIC, SigmaSpectrum  # noqa: E402
+from .core.errors import ConvergenceError, InputError  # noqa: E402
+from .core.trajectory import Trajectory  # noqa: E402
+from .finite.draws import sample_inputs  # noqa: E402
+from .finite.dynamics import modes, trajectory  # noqa: E402
+from .finite.eigensystem import eigensystem  # noqa: E402
+from .finite.exact import exact_matrices  # noqa: E402
+from .finite.gep import gep_eigensystem  # noqa: E402
+from .finite.krylov import krylov_trajectory  # noqa: E402
+from .finite.models import sample_eigensystem  # noqa: E402
+from .finite.simulation import simulate, training_problem  # noqa: E402
+from .limit.asymptotic import asymptotic_curves  # noqa: E402
+from .limit.spectrum import solve_spectrum  # noqa: E402
+from .analysis.timescales import timescale_scan, timescales  # noqa: E402
+from .analysis.phase import phase_diagram  # noqa: E402
+from .generative.score_model import fit_score_model  # noqa: E402
+from .generative.sampler import sample  # noqa: E402
+from .generative.generation import generation_experiment  # noqa: E402
 
 __all__ = [
     "__version__", "Activation", "get_activation", "GEConstants", "delta_t", "ge_constants",
-    "ISOTROPIC", "SigmaSpectrum", "ConvergenceError", "InputError",
+    "ISOTROPIC", "SigmaSpectrum", "ConvergenceError", "InputError", "Trajectory",
+    "sample_inputs", "modes", "trajectory", "eigensystem", "exact_matrices", "gep_eigensystem",
+    "krylov_trajectory", "sample_eigensystem", "simulate", "training_problem", "asymptotic_curves",
+    "solve_spectrum", "timescale_scan", "timescales", "phase_diagram", "fit_score_model", "sample",
+    "generation_experiment",
 ]

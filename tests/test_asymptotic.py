@@ -1,8 +1,8 @@
 """Asymptotic learning curves (A1)-(A5), and (A4)-(A10) for any ρ_Σ, against seed-averaged
 finite-size closed-form curves and finite-size resolvents.
 
-The finite-size side is independent of rfscore.asymptotic: sampled (G4)-(G6) matrices
-(rfscore.gep, rfscore.models) and their exact gradient-flow curves (D3)-(D4) (rfscore.dynamics).
+The finite-size side is independent of rfscore.limit.asymptotic: sampled (G4)-(G6) matrices
+(rfscore.finite.gep, rfscore.finite.models) and their exact gradient-flow curves (D3)-(D4) (rfscore.finite.dynamics).
 Tolerances: the issue's 5 % of the excess loss (+0.05 Δ near zero crossings) at the
 largest d. Measured at tanh, t = 0.01 (τ ∈ [1, 10⁶]): at d = 20 the seed-averaged curves
 differ from the asymptotic ones by up to 10-20 % (rms 3-10 %), at the largest d (60-80)
@@ -15,13 +15,13 @@ import jax
 import numpy as np
 import pytest
 
-from rfscore.asymptotic import asymptotic_curves, nu_c_quadrature
+from rfscore.limit.asymptotic import asymptotic_curves, nu_c_quadrature
 from rfscore.cli import main
-from rfscore.covariance import SigmaSpectrum
-from rfscore.dynamics import modes, trajectory
-from rfscore.errors import ConvergenceError, InputError
-from rfscore.models import sample_eigensystem
-from rfscore.timescales import spectrum_peaks
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.finite.dynamics import modes, trajectory
+from rfscore.core.errors import ConvergenceError, InputError
+from rfscore.finite.models import sample_eigensystem
+from rfscore.core.peaks import spectrum_peaks
 
 T = 0.01
 TAU = np.geomspace(1.0, 1e6, 25)
@@ -168,8 +168,8 @@ def test_cli_bad_input(tmp_path, capsys, extra):
 
 def test_a1_matches_spectrum_solver():
     """(A1)-(A2) vs the independent (S1)-(S3) solver: ⟨r̄⟩ = q, ⟨μ r̄⟩ = s (measured: 6 digits or better)."""
-    from rfscore import spectrum
-    from rfscore.asymptotic import resolvent_traces
+    from rfscore.limit import spectrum
+    from rfscore.limit.asymptotic import resolvent_traces
 
     z = np.array([0.01 + 0.005j, 0.2 + 0.05j, 5 + 2j])
     ours = resolvent_traces(z, psi_p=32.0, psi_n=4.0, t=T)
@@ -197,9 +197,9 @@ def test_general_layer_reproduces_isotropic(scale):
 
 
 def test_general_traces_match_spectrum_solver():
-    """(A6)-(A8) vs the independent (S1)-(S3) solver (Newton + continuation in rfscore.spectrum)."""
-    from rfscore.asymptotic import resolvent_traces
-    from rfscore.spectrum import stieltjes
+    """(A6)-(A8) vs the independent (S1)-(S3) solver (Newton + continuation in rfscore.limit.spectrum)."""
+    from rfscore.limit.asymptotic import resolvent_traces
+    from rfscore.limit.spectrum import stieltjes
 
     z = np.array([0.01 + 0.005j, 0.2 + 0.05j, 5 + 2j])
     ours = resolvent_traces(z, psi_p=8.0, psi_n=2.0, t=T, sigma=TWO_DELTA)
@@ -211,7 +211,7 @@ def test_general_traces_match_spectrum_solver():
 def _a6_single_point(z, psi_p, psi_n, lam, w, alpha, B, v2, s2):
     """Independent plain-numpy solve of the one-point equations (A6)-(A7) with a per-atom shift B (K,):
     returns (1/d) Tr (U - z)^{-1} C = ψ_p E[r β] (A8 without b_t²). Fixed point then 2-d secant-free Newton
-    via finite-difference Jacobian (so no code is shared with rfscore.asymptotic)."""
+    via finite-difference Jacobian (so no code is shared with rfscore.limit.asymptotic)."""
     ratio = psi_p / psi_n
 
     def F(x):
@@ -244,8 +244,8 @@ def test_two_point_on_diagonal_epsilon_identity():
     the (G4) form with b_t² I → (1+ε) b_t² I + ε αΣ and s_t² → s_t² + ε(v_t² + s_t²), so the one-point
     equations, solved independently, differentiated in ε (central difference, h = 1e-5: error ~1e-9
     relative) must agree with the two-point formula."""
-    from rfscore.asymptotic import two_resolvent_trace
-    from rfscore.constants import ge_constants
+    from rfscore.limit.asymptotic import two_resolvent_trace
+    from rfscore.core.constants import ge_constants
 
     psi_p, psi_n = 8.0, 2.0
     c = ge_constants(T, "tanh", TWO_DELTA)
@@ -263,13 +263,13 @@ def test_two_point_on_diagonal_epsilon_identity():
 
 
 def test_two_point_off_diagonal_against_finite_size():
-    """(A10) at z₁ ≠ z₂ vs (1/d) Tr R(z₁) U_pop R(z₂) C of sampled (G4)-(G5) matrices (rfscore.gep), d = 150,
+    """(A10) at z₁ ≠ z₂ vs (1/d) Tr R(z₁) U_pop R(z₂) C of sampled (G4)-(G5) matrices (rfscore.finite.gep), d = 150,
     ρ_Σ = ½δ_0.5 + ½δ_1.5, ψ_p = 8, ψ_n = 2, mean of 2 draws. Measured: 0.1-2 % (finite-size bias and seed
     noise: one draw deviates by up to 3.5 %, up to 12 % at d = 120), tolerance 8 %; dropping the correction term y of (A10) is off by
     40-75 %, which the last assertion checks."""
-    from rfscore.asymptotic import two_resolvent_trace
-    from rfscore.gep import gep_matrices
-    from rfscore.sampling import sample_inputs
+    from rfscore.limit.asymptotic import two_resolvent_trace
+    from rfscore.finite.gep import gep_matrices
+    from rfscore.finite.draws import sample_inputs
 
     psi_p, psi_n, d = 8.0, 2.0, 150
     z1 = np.array([0.05 + 0.03j, 1 + 1j, 3 + 0.5j])

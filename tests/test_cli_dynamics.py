@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rfscore.cli import main
-from rfscore.dynamics import trajectory
-from rfscore.models import sample_eigensystem
+from rfscore.finite.dynamics import trajectory
+from rfscore.finite.models import sample_eigensystem
 
 BASE = ["--t", "0.1", "--model", "gep"]
 

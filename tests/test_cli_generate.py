@@ -80,7 +80,7 @@ def test_generate_writes_the_contract(tmp_path, capsys):
     z = np.load(tmp_path / "gen.npz")
     assert z["X"].shape == (16, 8) and z["samples"].shape == (2, 200, 8) and list(z["tau"]) == [100.0, np.inf]
     # anyone can recompute a metric from the NPZ: f_mem of the first row
-    from rfscore.sample_metrics import memorisation
+    from rfscore.generative.metrics import memorisation
     assert np.isclose(memorisation(z["samples"][0], z["X"]).f_mem, rows[0, 3])
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert "tau_mem_samples_exponent" in summary and "tau_mem_samples_exponent_ci" in summary

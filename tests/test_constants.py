@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rfscore.constants import delta_t, ge_constants
-from rfscore.covariance import SigmaSpectrum
-from rfscore.errors import InputError
+from rfscore.core.constants import delta_t, ge_constants
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.core.errors import InputError
 
 
 def test_tanh_reference_values():

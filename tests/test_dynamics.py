@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from rfscore.covariance import SigmaSpectrum
-from rfscore.dynamics import modes, readout, trajectory
-from rfscore.errors import InputError
-from rfscore.eigensystem import Eigensystem, eigensystem
-from rfscore.exact import exact_matrices
-from rfscore.gep import gep_eigensystem
-from rfscore.models import sample_eigensystem
-from rfscore.sampling import sample_inputs
-from rfscore.timescales import spectrum_peaks
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.finite.dynamics import modes, readout, trajectory
+from rfscore.core.errors import InputError
+from rfscore.finite.eigensystem import Eigensystem, eigensystem
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_eigensystem
+from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.draws import sample_inputs
+from rfscore.core.peaks import spectrum_peaks
 
 SIGMA = SigmaSpectrum((0.5, 1.5), (0.5, 0.5))
 
@@ -144,9 +144,9 @@ def test_score_error_nonnegative_on_long_grids():
     Regression test: a jit-fused version of (D4) returned negative score errors at
     k = n + d = 180 modes and T ≥ 200 τ points (XLA:CPU miscompile, see dynamics.py).
     """
-    from rfscore.dynamics import readout
-    from rfscore.gep import gep_eigensystem, gep_matrices
-    from rfscore.sampling import sample_inputs
+    from rfscore.finite.dynamics import readout
+    from rfscore.finite.gep import gep_eigensystem, gep_matrices
+    from rfscore.finite.draws import sample_inputs
 
     d, psi_p, psi_n, t = 20, 64, 8, 0.01
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=d, psi_p=psi_p, psi_n=psi_n)

@@ -2,7 +2,7 @@
 
 Readouts are checked against an actual gradient-descent run on (L1) (autodiff of the loss
 built from the exact matrices, in the τ convention dA/dτ = -d² ∇_A L_train), against the
-minimiser of (L1) at τ = inf, against `rfscore.dynamics` ((D3)-(D4), `readout`), and the
+minimiser of (L1) at τ = inf, against `rfscore.finite.dynamics` ((D3)-(D4), `readout`), and the
 block-Lanczos path against the dense one.
 """
 import math
@@ -12,14 +12,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rfscore.dynamics import readout, trajectory
-from rfscore.eigensystem import eigensystem
-from rfscore.errors import InputError
-from rfscore.exact import exact_matrices
-from rfscore.generation import generation_experiment, tau_gen_samples, tau_mem_samples
-from rfscore.krylov import krylov_readouts
-from rfscore.sampling import sample_inputs
-from rfscore.score_model import eigen_readouts, fit_score_model, readout_losses, time_grid
+from rfscore.finite.dynamics import readout, trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.core.errors import InputError
+from rfscore.finite.exact import exact_matrices
+from rfscore.generative.generation import generation_experiment, tau_gen_samples, tau_mem_samples
+from rfscore.finite.krylov import krylov_readouts
+from rfscore.finite.draws import sample_inputs
+from rfscore.finite.dynamics import readouts
+from rfscore.generative.score_model import fit_score_model, readout_losses, time_grid
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
         def body(_, A):
             return A - lr * d**2 * grad(A)
         A = jax.lax.fori_loop(0, steps, body, jnp.zeros((d, p)))
-        B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[steps * lr])[0]
+        B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[steps * lr])[0]
         A_flow = B * np.sqrt(p)
         err = np.linalg.norm(np.asarray(A) - A_flow) / np.linalg.norm(A_flow)
         assert err < x_max, (tau, err)
@@ -63,7 +64,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
 def test_readout_at_infinity_is_the_minimiser(small):
     W, _, m, es = small
     p, d = W.shape
-    B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[np.inf])[0]
+    B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[np.inf])[0]
     B_star = -np.linalg.solve(np.asarray(m.U), np.asarray(m.V)).T / np.sqrt(m.delta_t)
     assert np.allclose(B, B_star, rtol=1e-8, atol=1e-10 * np.abs(B_star).max())
     g = np.asarray(jax.grad(_l1(m, d, p))(jnp.asarray(B * np.sqrt(p))))
@@ -76,7 +77,7 @@ def test_readout_losses_match_closed_form_trajectory(small):
     W, _, m, es = small
     p, d = W.shape
     tau = np.array([1.0, 1e2, 1e4, np.inf])
-    B = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+    B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
     train, test, err = readout_losses(B, m)
     tr = trajectory(es, tau)
     assert np.allclose(train, tr.train_loss, atol=1e-11) and np.allclose(test, tr.test_loss, atol=1e-11)
@@ -88,7 +89,7 @@ def test_krylov_readouts_match_dense():
     m = exact_matrices(W, X, t=0.05)
     es = eigensystem(m, X.shape[0])
     tau = np.array([10.0, 1e3, 1e5, np.inf])
-    dense = eigen_readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=24, tau=tau)
+    dense = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=24, tau=tau)
     kr = krylov_readouts(m, tau, tol=1e-10)
     rel = np.linalg.norm(kr.B - dense, axis=(1, 2)) / np.linalg.norm(dense, axis=(1, 2))
     assert np.all(rel < 1e-8), (rel, kr.krylov_dim)
@@ -152,7 +153,7 @@ def test_copying_rises_with_tau_and_is_delayed_by_data():
 
 
 def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
-    import rfscore.generation as gen
+    import rfscore.generative.generation as gen
 
     kw = dict(d=4, psi_p=2, times=4, tau=[np.inf], samples=50, score="population", workers=1, progress=False)
     ckpt = tmp_path / "gen.partial.jsonl"

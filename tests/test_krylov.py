@@ -3,14 +3,14 @@ import jax
 import numpy as np
 import pytest
 
-from rfscore.covariance import SigmaSpectrum
-from rfscore.dynamics import trajectory
-from rfscore.errors import ConvergenceError, InputError
-from rfscore.krylov import krylov_trajectory
-from rfscore.eigensystem import eigensystem
-from rfscore.exact import exact_matrices
-from rfscore.gep import gep_matrices
-from rfscore.sampling import sample_inputs
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.finite.dynamics import trajectory
+from rfscore.core.errors import ConvergenceError, InputError
+from rfscore.finite.krylov import krylov_trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_matrices
+from rfscore.finite.draws import sample_inputs
 
 SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))
 TAU = np.concatenate([np.geomspace(0.1, 1e8, 120), [np.inf]])  # through memorisation to the minimiser

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from scipy.special import roots_hermitenorm
 
-from rfscore.covariance import SigmaSpectrum
-from rfscore.dynamics import trajectory
-from rfscore.errors import InputError
-from rfscore.exact import exact_matrices
-from rfscore.gep import gep_eigensystem, gep_matrices
-from rfscore.sampling import sample_data, sample_inputs, sample_weights
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.finite.dynamics import trajectory
+from rfscore.core.errors import InputError
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_eigensystem, gep_matrices
+from rfscore.finite.draws import sample_data, sample_inputs, sample_weights
 
 T = 0.3
 SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))  # non-isotropic: diag(0.5, 0.5, 2, 2) at d = 4
@@ -87,7 +87,7 @@ def test_exact_matrices_tiles_match_2d_quadrature():
     # trapezoid rule). Gauss–Hermite converges slowly on tanh at scale s ≈ 1.4 (poles at
     # |Im z| = π/2s): 400² nodes give ~1e-14 here, 60² only ~1e-8. The Mehler truncation is
     # bounded by the reported bound.
-    from rfscore.exact import MEHLER_TILE
+    from rfscore.finite.exact import MEHLER_TILE
 
     d, t = 20, 0.3
     W, X, _ = sample_inputs(jax.random.PRNGKey(6), d=d, psi_p=60, psi_n=0.3, sigma=SIGMA)
@@ -159,9 +159,9 @@ def test_quadrature_step_error_estimate_is_honest():
     # E tanh(m + s z)² and E z tanh(m + s z) at scales where Gauss–Hermite(64) errs by 1e-9..1e-4.
     from scipy.integrate import quad
 
-    from rfscore.activations import get_activation
-    from rfscore.quadrature import trapezoid_nodes
-    from rfscore.exact import _quadrature_step
+    from rfscore.core.activations import get_activation
+    from rfscore.core.quadrature import trapezoid_nodes
+    from rfscore.finite.exact import _quadrature_step
     act = get_activation("tanh")
     phi = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
     for s in (0.1, 1.0, 2.5):

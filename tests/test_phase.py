@@ -5,11 +5,11 @@ import jax
 import numpy as np
 import pytest
 
-from rfscore.errors import InputError
-from rfscore.gep import gep_matrices
-from rfscore.sampling import sample_data, sample_weights, sizes
-from rfscore.phase import REGIMES, classify, phase_diagram, phase_point, point_key
-from rfscore.sweep import run_sweep
+from rfscore.core.errors import InputError
+from rfscore.finite.gep import gep_matrices
+from rfscore.finite.draws import sample_data, sample_weights, sizes
+from rfscore.analysis.phase import REGIMES, classify, phase_diagram, phase_point, point_key
+from rfscore.runtime.sweep import run_sweep
 
 T = 0.01
 

@@ -3,15 +3,15 @@ import jax
 import numpy as np
 import pytest
 
-from rfscore.datasets import load_dataset, prepare
-from rfscore.dynamics import trajectory
-from rfscore.eigensystem import eigensystem
-from rfscore.errors import InputError
-from rfscore.exact import exact_matrices
-from rfscore.realdata import (RealDataKeys, gaussian_data, gaussian_eigensystem, real_matrices, realdata_scan,
+from rfscore.data.datasets import load_dataset, prepare
+from rfscore.finite.dynamics import trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.core.errors import InputError
+from rfscore.finite.exact import exact_matrices
+from rfscore.data.realdata import (RealDataKeys, gaussian_data, gaussian_eigensystem, real_matrices, realdata_scan,
                               spectrum_comparison)
-from rfscore.sampling import sample_data, sample_weights
-from rfscore.simulation import simulate, training_problem
+from rfscore.finite.draws import sample_data, sample_weights
+from rfscore.finite.simulation import simulate, training_problem
 
 T = 0.1
 

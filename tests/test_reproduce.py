@@ -14,7 +14,7 @@ def test_constants_command_prints_the_constants(capsys):
     assert main(["constants", "--t", "0.05", "--sigma-spectrum", "0.5:0.5,1.5:0.5"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(out) == {"a_t", "b_t", "v_t2", "s_t2", "delta_t"}
-    from rfscore.covariance import SigmaSpectrum
+    from rfscore.core.covariance import SigmaSpectrum
     ref = ge_constants(0.05, "tanh", SigmaSpectrum((0.5, 1.5), (0.5, 0.5)))
     for k, v in out.items():
         assert v == pytest.approx(getattr(ref, k), rel=1e-14)

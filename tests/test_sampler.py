@@ -3,7 +3,7 @@
 The sampler is validated with the two reference scores: with the population score
 -Σ_t^{-1} y the generated law is Gaussian and its covariance follows from the discrete
 recursion of the integrator (recomputed here from its own formulas, not from
-`rfscore.sampler`), to sampling error; the empirical score copies the training set.
+`rfscore.generative.sampler`), to sampling error; the empirical score copies the training set.
 """
 import math
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from rfscore.sample_metrics import (
+from rfscore.generative.metrics import (
     frechet_distance,
     frechet_floor,
     frechet_gaussians,
@@ -22,8 +22,8 @@ from rfscore.sample_metrics import (
     nearest_ratio,
     wilson_interval,
 )
-from rfscore.sampler import sample, schedule
-from rfscore.score_model import cell_edges, empirical_score, population_score, time_grid
+from rfscore.generative.sampler import sample, schedule
+from rfscore.generative.score_model import cell_edges, empirical_score, population_score, time_grid
 
 
 def _sigma(d=3):

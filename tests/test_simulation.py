@@ -1,15 +1,15 @@
-"""Simulated training (rfscore.simulation) against the closed form (D2)-(D4)."""
+"""Simulated training (rfscore.finite.simulation) against the closed form (D2)-(D4)."""
 import jax
 import numpy as np
 import optax
 import pytest
 
-from rfscore.dynamics import trajectory
-from rfscore.errors import ConvergenceError, InputError
-from rfscore.eigensystem import eigensystem
-from rfscore.gep import gep_eigensystem
-from rfscore.sampling import sample_inputs
-from rfscore.simulation import record_steps, sampled_gradient, simulate, training_problem
+from rfscore.finite.dynamics import trajectory
+from rfscore.core.errors import ConvergenceError, InputError
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.finite.gep import gep_eigensystem
+from rfscore.finite.draws import sample_inputs
+from rfscore.finite.simulation import record_steps, sampled_gradient, simulate, training_problem
 
 
 @pytest.fixture(scope="module")

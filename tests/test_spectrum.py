@@ -8,13 +8,13 @@ import jax
 import numpy as np
 import pytest
 
-from rfscore.constants import ge_constants
-from rfscore.covariance import SigmaSpectrum
-from rfscore.errors import ConvergenceError, InputError
-from rfscore.exact import exact_matrices
-from rfscore.gep import gep_matrices
-from rfscore.sampling import sample_data, sample_weights, sizes
-from rfscore.spectrum import (atom_weight, empirical_stieltjes, limiting_structure, require_converged,
+from rfscore.core.constants import ge_constants
+from rfscore.core.covariance import SigmaSpectrum
+from rfscore.core.errors import ConvergenceError, InputError
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_matrices
+from rfscore.finite.draws import sample_data, sample_weights, sizes
+from rfscore.limit.spectrum import (atom_weight, empirical_stieltjes, limiting_structure, require_converged,
                               solve_spectrum, stieltjes)
 
 PSI_P, PSI_N, T = 4.0, 1.5, 0.01

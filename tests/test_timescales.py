@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from rfscore import ge_constants
-from rfscore.dynamics import modes, trajectory
-from rfscore.errors import InputError
-from rfscore.models import sample_eigensystem
-from rfscore.timescales import fit_exponent, spectrum_peaks, tau_grid, timescale_scan, timescales
+from rfscore.finite.dynamics import modes, trajectory
+from rfscore.core.errors import InputError
+from rfscore.finite.models import sample_eigensystem
+from rfscore.analysis.timescales import fit_exponent, tau_grid, timescale_scan, timescales
+from rfscore.core.peaks import spectrum_peaks
 
 T = 0.01
 
@@ -129,9 +130,9 @@ def test_small_cluster_one_source_non_isotropic():
     over s_t² 0.0103 vs 0.0110 predicted (7 %, the spread of XXᵀ/n at ψ_n = 16), while the
     isotropic κ² form gives 0.0083 (20 % low): the test separates the two forms.
     """
-    from rfscore.covariance import SigmaSpectrum
-    from rfscore.spectrum import limiting_structure
-    from rfscore.timescales import predicted_timescales
+    from rfscore.core.covariance import SigmaSpectrum
+    from rfscore.limit.spectrum import limiting_structure
+    from rfscore.analysis.timescales import predicted_timescales
 
     sig = SigmaSpectrum((0.5, 1.5), (0.5, 0.5))
     d, psi_p, psi_n = 40, 256.0, 16.0

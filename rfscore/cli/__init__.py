@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import ConvergenceError, InputError
+from ..core.errors import ConvergenceError, InputError
 from .common import OneLineParser, option_name
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "reproduce")

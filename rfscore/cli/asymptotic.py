@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..io import OutputSet, check_outputs
-from ..resources import asymptotic_bytes, check_memory
+from ..core.errors import InputError
+from ..runtime.io import OutputSet, check_outputs
+from ..runtime.resources import asymptotic_bytes, check_memory
 from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..asymptotic import asymptotic_curves
+    from ..limit.asymptotic import asymptotic_curves
 
     if args.tau_max < args.tau_min:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")

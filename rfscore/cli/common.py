@@ -5,9 +5,9 @@ import argparse
 import math
 import sys
 
-from ..activations import ACTIVATIONS
-from ..covariance import SigmaSpectrum
-from ..errors import InputError
+from ..core.activations import ACTIVATIONS
+from ..core.covariance import SigmaSpectrum
+from ..core.errors import InputError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -151,7 +151,7 @@ def echo(msg: str) -> None:
 
 
 def add_sweep_options(p: argparse.ArgumentParser) -> None:
-    """--workers, --scheduler, --no-progress, --restart: how a resumable sweep runs (rfscore.sweep)."""
+    """--workers, --scheduler, --no-progress, --restart: how a resumable sweep runs (rfscore.runtime.sweep)."""
     p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -1,7 +1,7 @@
 """`rfscore constants`: the Gaussian-equivalence constants (G1)-(G3) as one JSON object."""
 import json
 
-from ..constants import ge_constants
+from ..core.constants import ge_constants
 from .common import add_theory_options
 
 

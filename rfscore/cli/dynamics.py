@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dynamics import trajectory
-from ..errors import InputError
-from ..io import OutputSet, check_outputs
-from ..krylov import krylov_trajectory
+from ..finite.dynamics import trajectory
+from ..core.errors import InputError
+from ..runtime.io import OutputSet, check_outputs
+from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
 from .common import positive_float, positive_int
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
-KRYLOV_MIN_P = 4096  # auto: block Lanczos from here on (the p³ eigendecomposition takes minutes on 2 cores)
 
 
 def register(sub) -> None:
@@ -31,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--solver", choices=("auto", "eigh", "krylov"), default="auto",
                    help="'eigh': full eigendecomposition of U (thin SVD for gep when p >= 2(n+d)); 'krylov': block "
                         f"Lanczos checked to --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
-                        f"p >= {KRYLOV_MIN_P}, else eigh")
+                        f"p >= {KRYLOV_ABOVE}, else eigh")
     p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
                    help="block-Lanczos convergence tolerance on the losses, in units of Δ (> 0, default 1e-8)")
     p.set_defaults(func=run)
@@ -48,7 +47,7 @@ def run(args) -> int:
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
     solver = args.solver
     if solver == "auto":
-        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_MIN_P else "eigh"
+        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE else "eigh"
     if solver == "eigh":
         es, extra = model_eigensystem(args, inputs)
         tr = trajectory(es, tau)
@@ -72,14 +71,14 @@ REAL_HEADER = ("tau", "train_loss", "test_loss")
 
 def _run_real(args, tau) -> int:
     """Real data (theory/real_data.md): exact U, V on the training rows, U_pop, V_pop on the held-out rows."""
-    from ..eigensystem import eigensystem
-    from ..realdata import gaussian_eigensystem, real_matrices
+    from ..finite.eigensystem import eigensystem
+    from ..data.realdata import gaussian_eigensystem, real_matrices
     from .realdata_options import real_inputs
 
     ri = real_inputs(args, tau.size)
     solver = args.solver
     if solver == "auto":
-        solver = "krylov" if ri.p >= KRYLOV_MIN_P else "eigh"
+        solver = "krylov" if ri.p >= KRYLOV_ABOVE else "eigh"
     m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation)
     extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
              "quadrature_error": m.quadrature_error}

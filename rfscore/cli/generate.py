@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
-from ..covariance import SigmaSpectrum
-from ..generation import MAX_ORDER
-from ..io import OutputSet, check_outputs, json_line
+from ..core.activations import ACTIVATIONS
+from ..core.covariance import SigmaSpectrum
+from ..generative.generation import MAX_ORDER
+from ..runtime.io import OutputSet, check_outputs, json_line
 from .common import add_sweep_options, float_list, positive_float, positive_int, seed, sigma_spectrum
 
 
@@ -69,7 +69,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..generation import HEADER, generation_experiment, validate
+    from ..generative.generation import HEADER, generation_experiment, validate
 
     validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, t_min=args.t_min, t_max=args.t_max, times=args.times,
              tau=args.tau, samples=args.samples, sampler=args.sampler, integrator=args.integrator,

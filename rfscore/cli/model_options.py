@@ -14,15 +14,16 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from ..covariance import validate_sigma_matrix
-from ..errors import InputError
-from ..io import load_array
-from ..models import MODELS
-from ..eigensystem import eigensystem
-from ..exact import exact_matrices
-from ..gep import gep_eigensystem, gep_matrices
-from ..sampling import model_keys, sample_data, sample_weights, sizes
-from ..resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..core.covariance import validate_sigma_matrix
+from ..core.errors import InputError
+from ..runtime.io import load_array
+from ..finite.models import MODELS
+from ..finite.eigensystem import eigensystem
+from ..finite.exact import exact_matrices
+from ..finite.gep import gep_eigensystem, gep_matrices
+from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..finite.krylov import KRYLOV_ABOVE
+from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, positive_float, positive_int, seed
 
 
@@ -134,7 +135,7 @@ def model_inputs(args) -> ModelInputs:
 def check_run_memory(args, p: int, n: int, d: int) -> None:
     """Refuse (InputError) a run whose model, τ grid or simulation steps cannot fit in memory.
 
-    Counts Σ (d, d), the model of `rfscore.resources.model_bytes` for the command's solver,
+    Counts Σ (d, d), the model of `rfscore.runtime.resources.model_bytes` for the command's solver,
     the trajectory over ``--num`` τ points (dynamics) and one step's noise of ``--noise-samples``
     (simulate), and names the option that dominates.
     """
@@ -142,7 +143,7 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     if args.command == "simulate":
         solver = "matrices"
     elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
-        solver = "krylov" if model == "exact" and p >= 4096 else "eigh"
+        solver = "krylov" if model == "exact" and p >= KRYLOV_ABOVE else "eigh"
     parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
     num = getattr(args, "num", None)
     if num is not None:
@@ -151,7 +152,7 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     if m is not None:
         parts["noise_samples"] = 2 * 8.0 * n * m * (3 * d + p)
     rec = getattr(args, "record", None)
-    if rec is not None:  # the log-spaced record grid (`rfscore.simulation.record_steps`) and its copies
+    if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
         parts["record"] = 4 * 8.0 * rec
     arg = max(parts, key=parts.get)
     check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
@@ -180,7 +181,7 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
 
 def model_problem(args, inputs: ModelInputs | None = None):
     """The `TrainingProblem` (simulation) for the chosen model."""
-    from ..simulation import training_problem
+    from ..finite.simulation import training_problem
     inputs = inputs or model_inputs(args)
     return training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             model=args.model, key=inputs.key_omega)

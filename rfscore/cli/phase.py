@@ -2,9 +2,9 @@
 import math
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import OutputSet, check_outputs
-from ..phase import HEADER, phase_diagram
+from ..core.errors import InputError
+from ..runtime.io import OutputSet, check_outputs
+from ..analysis.phase import HEADER, phase_diagram
 from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import DEFAULT_TEST_FRACTION, DIGITS, Dataset, load_dataset
-from ..errors import InputError
-from ..io import load_array
-from ..realdata import RealDataKeys
-from ..resources import check_memory, model_bytes, size_arg, trajectory_bytes
-from ..sampling import sample_weights, size_of
+from ..data.datasets import DEFAULT_TEST_FRACTION, DIGITS, Dataset, load_dataset
+from ..core.errors import InputError
+from ..runtime.io import load_array
+from ..data.realdata import RealDataKeys
+from ..finite.krylov import KRYLOV_ABOVE
+from ..runtime.resources import check_memory, model_bytes, size_arg, trajectory_bytes
+from ..finite.draws import sample_weights, size_of
 
 DATA_HELP = (f"training data: '{DIGITS}' (scikit-learn's bundled 8×8 digits, 1797 × 64, needs pip install "
              "\"rfscore[data]\"; its 3 always-zero pixels are dropped, d = 61) or a float .npy array (n, d), rows "
@@ -129,7 +130,7 @@ def real_inputs(args, num_tau: int = 0) -> RealInputs:
     n = ds.n_pool if args.psi_n is None else size_of("psi_n", args.psi_n, d)
     ds.training_set(n)
     solver = getattr(args, "solver", "eigh")
-    solver = "krylov" if solver == "auto" and p >= 4096 else ("eigh" if solver == "auto" else solver)
+    solver = "krylov" if solver == "auto" and p >= KRYLOV_ABOVE else ("eigh" if solver == "auto" else solver)
     nbytes = model_bytes(p, max(n, ds.n_test), d, "exact", solver=solver) + trajectory_bytes(num_tau, p)
     if getattr(args, "compare_gaussian", False):
         nbytes += model_bytes(p, n, d, "gep") + trajectory_bytes(num_tau, p)

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..figures import FIGURES
-from ..io import metadata, write_json
+from ..runtime.io import metadata, write_json
 from .common import echo
 
 
@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     names = FIGURES if not args.only else [x.strip() for x in args.only.split(",") if x.strip()]
     unknown = [x for x in names if x not in FIGURES]

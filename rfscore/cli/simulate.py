@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import jax
 
-from ..errors import InputError
-from ..io import check_outputs, write_result
-from ..simulation import OPTIMIZERS, simulate
+from ..core.errors import InputError
+from ..runtime.io import check_outputs, write_result
+from ..finite.simulation import OPTIMIZERS, simulate
 from .common import positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 

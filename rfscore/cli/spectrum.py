@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError
-from ..io import OutputSet, check_outputs
-from ..resources import check_memory, model_bytes, spectrum_bytes
+from ..core.errors import ConvergenceError, InputError
+from ..runtime.io import OutputSet, check_outputs
+from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
 from .common import add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
 
 MAX_EMPIRICAL_P = 20000
@@ -83,7 +83,7 @@ def _check_empirical(args):
         return None
     if args.empirical_d < 2:
         raise InputError("empirical_d", f"must be an integer >= 2, got {args.empirical_d}")
-    from ..sampling import sizes
+    from ..finite.draws import sizes
     p, n = sizes(args.empirical_d, args.psi_p, args.psi_n)
     if p > MAX_EMPIRICAL_P:
         raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
@@ -97,8 +97,8 @@ def _check_empirical(args):
 
 def run(args) -> int:
     from ..figures.plots import plot_density
-    from ..models import sample_eigenvalues
-    from ..spectrum import solve_spectrum
+    from ..finite.models import sample_eigenvalues
+    from ..limit.spectrum import solve_spectrum
     lam = _grid(args)
     model = _check_empirical(args)
     out = Path(args.out)

@@ -1,9 +1,9 @@
 """`rfscore timescales`: τ_gen, τ_mem, τ_early_stop, τ_gap over ψ_n and seeds, with scaling fits."""
-from ..errors import InputError
-from ..io import check_outputs, json_line, write_result
-from ..resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..sampling import effective_ratios, size_of
-from ..timescales import SCAN_COLUMNS, timescale_scan
+from ..core.errors import InputError
+from ..runtime.io import check_outputs, json_line, write_result
+from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..finite.draws import effective_ratios, size_of
+from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
 from .common import SEED_LIMIT, add_theory_options, float_list, positive_float, positive_int, seed
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -45,7 +45,7 @@ def run(args) -> int:
         raise InputError("d", "is required (>= 1) unless --data fixes it")
     args.model = args.model or "gep"
     if args.sigma_spectrum is None:
-        from ..covariance import ISOTROPIC
+        from ..core.covariance import ISOTROPIC
         args.sigma_spectrum = ISOTROPIC
     # Sizes actually run: n = round(ψ_n d), p = round(ψ_p d); table, fits and labels use n/d (theory/model.md).
     p = size_of("psi_p", args.psi_p, args.d)
@@ -68,7 +68,7 @@ def run(args) -> int:
 
 def _run_real(args) -> int:
     """Real data (theory/real_data.md): τ read-offs from exact matrices of the data, optionally next to Σ̂'s theory."""
-    from ..realdata import realdata_scan
+    from ..data.realdata import realdata_scan
     from .realdata_options import check_conflicts, effective_test_fraction, load
 
     check_conflicts(args)

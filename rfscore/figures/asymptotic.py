@@ -3,7 +3,7 @@
 fig_asymptotic_curves.png: excess train loss and score error, (L - L_opt)/Δ, against τ at
 ψ_p = 32 for several ψ_n: lines d → ∞ (theory/asymptotic.md); open markers the seed-averaged
 finite-size closed-form curves ((G4)-(G6) sampled, (D3)-(D4)); filled markers actual GD runs on
-the sampled-noise loss of the Gaussian-equivalent model (rfscore.simulation, theory/dynamics.md §6),
+the sampled-noise loss of the Gaussian-equivalent model (rfscore.finite.simulation, theory/dynamics.md §6),
 one draw per ψ_n; τ_gen and τ_mem marked. The simulated runs (with the closed form of the same
 draw and the asymptotic value at each τ) go to fig_asymptotic_simulation.csv + .json.
 fig_asymptotic_error.png: rms relative deviation (over a τ grid) of the finite-size curves
@@ -18,12 +18,12 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
-from ..asymptotic import asymptotic_curves
-from ..dynamics import trajectory
-from ..io import write_result
-from ..models import sample_eigensystem
-from ..sampling import sample_inputs
-from ..simulation import simulate, training_problem
+from ..limit.asymptotic import asymptotic_curves
+from ..finite.dynamics import trajectory
+from ..runtime.io import write_result
+from ..finite.models import sample_eigensystem
+from ..finite.draws import sample_inputs
+from ..finite.simulation import simulate, training_problem
 from .style import figure, save
 
 T, PSI_P = 0.01, 32.0

@@ -16,10 +16,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
-from ..dynamics import trajectory
-from ..eigensystem import eigensystem
-from ..io import write_result
-from ..sampling import sample_weights, size_of
+from ..finite.dynamics import trajectory
+from ..finite.eigensystem import eigensystem
+from ..runtime.io import write_result
+from ..finite.draws import sample_weights, size_of
 from .style import figure, save
 
 
@@ -33,10 +33,10 @@ def _missing_extra() -> str | None:
 
 def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dict:
     """Curves and τ read-offs on digits and on the Gaussian-equivalent model with Σ̂, one seed."""
-    from ..datasets import load_dataset
-    from ..realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
-    from ..timescales import fit_exponent, timescales
-    from ..covariance import SigmaSpectrum
+    from ..data.datasets import load_dataset
+    from ..data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
+    from ..analysis.timescales import fit_exponent, timescales
+    from ..core.covariance import SigmaSpectrum
 
     keys = RealDataKeys.from_seed(seed)
     ds = load_dataset("digits", key=keys.data)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..covariance import SigmaSpectrum
-from ..spectrum import require_converged, solve_spectrum
+from ..core.covariance import SigmaSpectrum
+from ..limit.spectrum import require_converged, solve_spectrum
 from .style import figure, save
 
 PSI_P, PSI_N, T = 16.0, 4.0, 0.01
@@ -24,7 +24,7 @@ SMALL, LARGE = (1e-3, 0.3), (0.4, 20.0)
 
 
 def _eigenvalues(model, d, sigma, seed):
-    from ..models import sample_eigenvalues
+    from ..finite.models import sample_eigenvalues
     return sample_eigenvalues(model, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, activation="tanh", sigma=sigma, seed=seed)
 
 

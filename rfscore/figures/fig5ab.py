@@ -12,11 +12,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ..dynamics import trajectory
-from ..io import write_result
-from ..gep import gep_eigensystem
-from ..sampling import sample_inputs
-from ..simulation import simulate, training_problem
+from ..finite.dynamics import trajectory
+from ..runtime.io import write_result
+from ..finite.gep import gep_eigensystem
+from ..finite.draws import sample_inputs
+from ..finite.simulation import simulate, training_problem
 from .style import figure, save
 
 # GD on the sampled-noise loss has a fluctuation floor ∝ η/m above the flow (theory/dynamics.md

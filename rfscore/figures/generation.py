@@ -73,8 +73,8 @@ def plot_generation(res, path) -> str:
 
 def make(out_dir: Path, quick: bool = False) -> dict:
     """f_mem and Fréchet distance against τ and τ/ψ_n at small sizes (budget ≤ 25 s, --quick ≤ 10 s)."""
-    from ..generation import generation_experiment
-    from ..io import write_result
+    from ..generative.generation import generation_experiment
+    from ..runtime.io import write_result
 
     out_dir = Path(out_dir)
     # Sizes for the reproduce budget (≤ 25 s, --quick ≤ 10 s on 2 idle cores); the matrices dominate

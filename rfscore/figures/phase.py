@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 
-from ..phase import REGIMES, PhaseDiagram, phase_diagram
+from ..analysis.phase import REGIMES, PhaseDiagram, phase_diagram
 from .style import figure, save
 
 _REGIME_COLOURS = ("#d95f02", "#7570b3", "#1b9e77")
@@ -63,8 +63,8 @@ def make(out_dir: Path, quick: bool = False) -> dict:
                   tau=[1e2, 1e4, 1e5, np.inf], d=12 if quick else 32, t=0.01, activation="tanh", sigma="1:1",
                   seed=0, model="gep", gap_threshold=10.0)
     pd = phase_diagram(**params)
-    from ..io import write_result
-    from ..phase import HEADER
+    from ..runtime.io import write_result
+    from ..analysis.phase import HEADER
     csv = write_result(out_dir / "fig5c_phase.csv", pd.columns(), params, header=HEADER, delta_t=pd.delta_t)
     png = plot_phase(pd, out_dir / "fig5c_phase.png")
     return {"files": [str(csv), png], "parameters": params}

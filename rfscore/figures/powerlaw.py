@@ -16,11 +16,11 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from ..asymptotic import asymptotic_curves
-from ..covariance import SigmaSpectrum
-from ..dynamics import trajectory
-from ..io import write_result
-from ..models import sample_eigensystem
+from ..limit.asymptotic import asymptotic_curves
+from ..core.covariance import SigmaSpectrum
+from ..finite.dynamics import trajectory
+from ..runtime.io import write_result
+from ..finite.models import sample_eigensystem
 from .style import figure, save
 
 T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50

@@ -17,7 +17,7 @@ def figure(*args, **kw):
 
 def save(fig, path) -> str:
     """Save atomically (tmp file then rename) and close."""
-    from ..io import atomic_path
+    from ..runtime.io import atomic_path
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)

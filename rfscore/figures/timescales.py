@@ -8,10 +8,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
-from ..dynamics import trajectory
-from ..io import write_result
-from ..models import sample_eigensystem
-from ..timescales import timescale_scan
+from ..finite.dynamics import trajectory
+from ..runtime.io import write_result
+from ..finite.models import sample_eigensystem
+from ..analysis.timescales import timescale_scan
 from .style import figure, save
 
 

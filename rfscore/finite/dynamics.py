@@ -17,38 +17,9 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .errors import InputError
+from ..core.errors import InputError
+from ..core.trajectory import Trajectory, check_tau
 from .eigensystem import Eigensystem
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3)."""
-
-    tau: np.ndarray
-    train_loss: np.ndarray
-    test_loss: np.ndarray
-    score_error: np.ndarray
-    l_opt: float
-    delta_t: float
-
-    @property
-    def has_score_error(self) -> bool:
-        """False for real data (theory/real_data.md): Σ unknown, so L_opt and (L3) are not defined."""
-        return bool(np.isfinite(self.l_opt))
-
-    def excess(self, which: str = "train_loss") -> np.ndarray:
-        """(L - L_opt)/Δ: the excess loss in units of Δ (the score error for the test loss)."""
-        if not self.has_score_error:
-            raise ValueError("L_opt is not defined for real data (the true score is unknown): no excess loss")
-        return (getattr(self, which) - self.l_opt) / self.delta_t
-
-    def columns(self) -> dict:
-        """CSV columns; ``score_error`` only when L_opt is defined (Σ known)."""
-        cols = {"tau": self.tau, "train_loss": self.train_loss, "test_loss": self.test_loss}
-        if self.has_score_error:
-            cols["score_error"] = self.score_error
-        return cols
 
 
 @dataclass(frozen=True)
@@ -95,23 +66,29 @@ def modes(es: Eigensystem) -> Modes:
     return Modes(eigenvalue=lam, timescale=1.0 / (c * lam), weight=weight, c=c)
 
 
-def check_tau(tau) -> np.ndarray:
-    """Validate a τ grid: 1-d, every τ > 0 (inf allowed), no NaN."""
-    tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
-    if tau.ndim != 1 or tau.size == 0:
-        raise InputError("tau", f"must be a non-empty 1-d array, got shape {tau.shape}")
-    if np.any(np.isnan(tau)) or np.any(tau <= 0):
-        raise InputError("tau", "every training time must be > 0 (inf allowed)")
-    return tau
+def mode_factors(lam, c, tau):
+    """f_k(τ) = -expm1(-cλ_kτ)/λ_k and e_k(τ) = e^{-cλ_kτ} of (D2), each shape (T, k).
 
-
-def _factors(lam, c, tau):
-    """f_k(τ) = -expm1(-cλ_kτ)/λ_k (→ 1/λ_k at τ = inf) and e_k(τ) = e^{-cλ_kτ}, shape (T, k)."""
+    The one implementation of the mode factors: the losses (D3)-(D4), the readouts A(τ) and the
+    Krylov paths all use it. τ = inf gives f = 1/λ_k, e = 0 (the ridge-less minimiser).
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    tau = np.asarray(tau, dtype=np.float64)
     inf = np.isinf(tau)[:, None]
     lam_tau = lam[None, :] * np.where(np.isinf(tau), 0.0, tau)[:, None]
     f = np.where(inf, 1.0 / lam[None, :], -np.expm1(-c * lam_tau) / lam[None, :])
     e = np.where(inf, 0.0, np.exp(-c * lam_tau))
     return f, e
+
+
+def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
+    """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
+
+    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1).
+    """
+    tau = check_tau(tau)
+    f, _ = mode_factors(lam, rate(delta_t, psi_p), tau)  # (T, k)
+    return -np.einsum("tk,kd,pk->tdp", f, np.asarray(vt), np.asarray(Q), optimize=True) / np.sqrt(delta_t)
 
 
 # The two loss kernels below are plain NumPy on purpose. Under jax.jit, XLA:CPU (jax 0.10.2)
@@ -121,7 +98,7 @@ def _factors(lam, c, tau):
 # as fast here (two BLAS products) and needs no per-shape compilation.
 def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
-    f, _ = _factors(lam, c, tau)
+    f, _ = mode_factors(lam, c, tau)
     vv = np.sum(vt**2, axis=1)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
     K = upop_t * (vt @ vt.T)
@@ -131,7 +108,7 @@ def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
 
 def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
     """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
-    f, e = _factors(lam, c, tau)
+    f, e = mode_factors(lam, c, tau)
     vv = np.sum(vt**2, axis=1)
     vy = np.sum(vt * y, axis=1)
     yy = np.sum(y**2, axis=1)
@@ -175,17 +152,15 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
                       l_opt=es.l_opt, delta_t=es.delta_t)
 
 
-def readout(es: Eigensystem, tau: float, A0=None) -> jnp.ndarray:
+def readout(es: Eigensystem, tau: float, A0=None) -> np.ndarray:
     """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given."""
-    tau = float(check_tau(tau)[0])
+    tau = check_tau(tau)[:1]
     if A0 is not None and not es.complete:
         raise InputError("A0", "readout with a non-zero A(0) needs the full eigensystem (pass thin=False)")
-    c = rate(es.delta_t, es.psi_p)
-    lam = es.lam
-    f = 1.0 / lam if np.isinf(tau) else -jnp.expm1(-c * lam * tau) / lam
-    B = -(es.vt.T * f[None, :]) @ es.Q.T / np.sqrt(es.delta_t)
+    Q = np.asarray(es.Q)
+    B = readouts(es.lam, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau)[0]
     if A0 is not None:
         A0 = check_A0(A0, es.d, es.p)
-        e = jnp.zeros_like(lam) if np.isinf(tau) else jnp.exp(-c * lam * tau)
-        B = B + ((jnp.asarray(A0) / np.sqrt(es.p)) @ es.Q * e[None, :]) @ es.Q.T
+        _, e = mode_factors(es.lam, rate(es.delta_t, es.psi_p), tau)
+        B = B + ((A0 / np.sqrt(es.p)) @ Q * e) @ Q.T
     return B * np.sqrt(es.p)

@@ -1,7 +1,7 @@
 """Finite-size matrices U, V, U_pop, V_pop of (L1)-(L2) and the eigensystem of U.
 
-The result types shared by the Gaussian-equivalent model (`rfscore.gep`) and the exact
-noise-averaged model (`rfscore.exact`), and the full eigendecomposition that (D3)-(D4)
+The result types shared by the Gaussian-equivalent model (`rfscore.finite.gep`) and the exact
+noise-averaged model (`rfscore.finite.exact`), and the full eigendecomposition that (D3)-(D4)
 need (theory/dynamics.md). Conventions: W (p, d), X (n, d), Σ (d, d); float64.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .covariance import sigma_matrix
-from .errors import InputError
+from ..core.covariance import sigma_matrix
+from ..core.errors import InputError
 
 
 def check_inputs(W, X, sigma):

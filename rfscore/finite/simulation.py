@@ -33,9 +33,9 @@ import optax
 from scipy.sparse.linalg import LinearOperator, eigsh
 from tqdm.auto import tqdm
 
-from .activations import get_activation
-from .errors import ConvergenceError, InputError, check_positive, check_positive_int
-from .dynamics import Trajectory
+from ..core.activations import get_activation
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.trajectory import Trajectory
 from .models import MODELS
 from .exact import exact_matrices
 from .gep import gep_factors

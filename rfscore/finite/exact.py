@@ -13,12 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .activations import get_activation
-from .constants import delta_t, ge_constants
-from .covariance import SigmaSpectrum, l_opt
+from ..core.activations import get_activation
+from ..core.constants import delta_t, ge_constants
+from ..core.covariance import SigmaSpectrum, l_opt
 from .eigensystem import FiniteSizeMatrices, check_inputs
-from .errors import InputError
-from .quadrature import halve_until_converged, hermite_table, trapezoid_nodes
+from ..core.errors import InputError
+from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
 
 
 _H_START, _H_FINEST = 0.5, 2.0**-7

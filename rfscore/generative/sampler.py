@@ -1,7 +1,7 @@
 """Reverse-time sampling from any score over a grid of diffusion times (theory/generation.md §2).
 
 The forward process is dx = -x dt + √2 dB. From y_T ~ N(0, I) at T = t_K down to t_min = t_1,
-cell k = [e_k, e_{k+1}] of `rfscore.score_model.cell_edges` is crossed in a fixed number of
+cell k = [e_k, e_{k+1}] of `rfscore.generative.score_model.cell_edges` is crossed in a fixed number of
 equal steps h_k, each using the score of grid time t_k. Every step is affine in (y, s, z):
 
     (Y3) y ← a(h) y + b(h) s(y, k) + c(h) z,   z ~ N(0, I),
@@ -12,7 +12,7 @@ equal steps h_k, each using the score of grid time t_k. Every step is affine in 
         SDE a = 1 + h, b = 2h, c = √(2h);                  ODE a = 1 + h, b = h, c = 0
 
 `sample` accepts any score callable ``score(y, k)`` (y (N, d), grid index k traced) that is a
-JAX pytree (`RFScore`, `PopulationScore`, `EmpiricalScore` of `rfscore.score_model`, or a
+JAX pytree (`RFScore`, `PopulationScore`, `EmpiricalScore` of `rfscore.generative.score_model`, or a
 closure over constants), is compiled once per shape, and scans over the steps with
 `jax.lax.scan`. Seeded by an explicit PRNG key: same key, same samples.
 """
@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .errors import InputError, check_positive_int
+from ..core.errors import InputError, check_positive_int
 from .score_model import cell_edges
 
 METHODS = ("sde", "ode")
@@ -114,7 +114,7 @@ def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int =
         out.append(np.asarray(y))
     y = np.concatenate(out)
     if not np.all(np.isfinite(y)):
-        from .errors import ConvergenceError
+        from ..core.errors import ConvergenceError
         raise ConvergenceError(f"the sampler diverged (non-finite samples; {sch.k.size} steps, method {method}, "
                                f"integrator {integrator}); use more --steps-per-time")
     return y

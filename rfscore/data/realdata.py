@@ -8,7 +8,7 @@ Gaussian-equivalent model (G4)-(G6) with data drawn from N(0, Σ̂) and U_pop fr
 same n, p, t and the same W; its spectrum (S1)-(S3) with ρ_Σ the eigenvalues of Σ̂.
 
 Keys (theory/real_data.md §4): seed s gives (k_W, k_X, k_Ω) = split(PRNGKey(s), 3) as for
-synthetic data (`rfscore.sampling.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
+synthetic data (`rfscore.finite.draws.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
 stand-in data, k_Ω the Ω of (G4). W (p, d) and the training pool are shared by every n of
 one seed, so the training sets are nested in n.
 """
@@ -19,16 +19,17 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from .constants import GEConstants, ge_constants
-from .covariance import SigmaSpectrum
+from ..core.constants import GEConstants, ge_constants
+from ..core.covariance import SigmaSpectrum
 from .datasets import Dataset, load_dataset
-from .dynamics import Trajectory, trajectory
-from .eigensystem import Eigensystem, FiniteSizeMatrices, eigensystem
-from .errors import ConvergenceError, InputError
-from .exact import exact_matrices
-from .gep import gep_eigensystem
-from .sampling import model_keys, sample_data, sample_weights, sizes
-from .timescales import fit_exponent, timescales
+from ..core.trajectory import Trajectory
+from ..finite.dynamics import trajectory
+from ..finite.eigensystem import Eigensystem, FiniteSizeMatrices, eigensystem
+from ..core.errors import ConvergenceError, InputError
+from ..finite.exact import exact_matrices
+from ..finite.gep import gep_eigensystem
+from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..analysis.timescales import fit_exponent, timescales
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
     """
     from tqdm.auto import tqdm
 
-    from .errors import check_positive_int
+    from ..core.errors import check_positive_int
 
     psi_n = [float(x) for x in psi_n]
     if any(not (0 < x < np.inf) for x in psi_n):
@@ -195,7 +196,7 @@ def spectrum_comparison(dataset: Dataset, W, n: int, *, t: float, activation="ta
 
     ``lam`` defaults to a log grid over the real eigenvalue range. Returns (eigenvalues, SpectrumResult).
     """
-    from .spectrum import solve_spectrum
+    from ..limit.spectrum import solve_spectrum
 
     m = real_matrices(dataset, W, n, t=t, activation=activation)
     ev = m.eigenvalues()

@@ -1,12 +1,12 @@
 """Generated samples over training time: memorisation, quality, and τ read off the samples.
 
 The experiment of theory/generation.md §4: for each ψ_n and seed, draw W and X, train the
-RF score at every grid time in closed form (`rfscore.score_model`) at every τ, sample
-(`rfscore.sampler`), and measure f_mem, the Fréchet distance and the Girsanov bound
-(`rfscore.sample_metrics`). Then read τ_gen^samples and τ_mem^samples off the curves
-((Y10)-(Y11)), fit their exponents in ψ_n (`rfscore.timescales.fit_exponent`), and put the
+RF score at every grid time in closed form (`rfscore.generative.score_model`) at every τ, sample
+(`rfscore.generative.sampler`), and measure f_mem, the Fréchet distance and the Girsanov bound
+(`rfscore.generative.metrics`). Then read τ_gen^samples and τ_mem^samples off the curves
+((Y10)-(Y11)), fit their exponents in ψ_n (`rfscore.analysis.timescales.fit_exponent`), and put the
 loss-based τ_gen, τ_mem at t_min and at the middle grid time beside them. Points run through
-the resumable executor `rfscore.sweep.run_sweep` (processes or a Dask scheduler).
+the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask scheduler).
 """
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
-from .dynamics import check_tau
-from .errors import InputError, check_positive, check_positive_int
-from .resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from .sampling import effective_ratios, point_key, sample_inputs, sizes
-from .score_model import KRYLOV_ABOVE, time_grid
+from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
+from ..core.trajectory import check_tau
+from ..core.errors import InputError, check_positive, check_positive_int
+from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
+from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..finite.krylov import KRYLOV_ABOVE
+from .score_model import time_grid
 
 HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_bound")
 SCORES = ("rf", "empirical", "population")
@@ -80,7 +81,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     """
     import jax
 
-    from .sample_metrics import frechet_distance, frechet_floor, girsanov_bound, kl_prior, memorisation
+    from .metrics import frechet_distance, frechet_floor, girsanov_bound, kl_prior, memorisation
     from .sampler import sample
     from .score_model import empirical_score, fit_score_model, population_score
 
@@ -239,9 +240,9 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     actually run, for τ_mem^samples, τ_gen^samples and the loss-based τ_gen, τ_mem at t_min and
     at the middle grid time; a fit needs every value finite, otherwise it says why.
     """
-    from .activations import get_activation
-    from .sweep import check_scheduler, run_sweep
-    from .timescales import fit_exponent
+    from ..core.activations import get_activation
+    from ..runtime.sweep import check_scheduler, run_sweep
+    from ..analysis.timescales import fit_exponent
 
     get_activation(activation)
     pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, t_min=t_min, t_max=t_max, times=times, tau=tau,

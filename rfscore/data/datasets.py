@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from .errors import InputError
+from ..core.errors import InputError
 
 DIGITS = "digits"
 DEFAULT_TEST_FRACTION = 0.2  # for --data digits when no held-out set is named
@@ -49,7 +49,7 @@ def _check_matrix(X, arg: str, label: str) -> np.ndarray:
 
 
 def _load(path, arg: str) -> np.ndarray:
-    from .io import load_array  # one-line InputError naming ``arg`` if unreadable, not 2-d or non-finite
+    from ..runtime.io import load_array  # one-line InputError naming ``arg`` if unreadable, not 2-d or non-finite
 
     return _check_matrix(load_array(path, arg, ndim=2), arg, str(path))
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 
-from .errors import InputError
+from ..core.errors import InputError
 
 F8 = 8  # bytes of a float64
 C16 = 16  # bytes of a complex128
 MEHLER_ORDERS = 25  # Mehler orders the exact (E1)-(E3) matrices typically keep (orders 0..24, theory/exact_matrices.md)
-SPECTRUM_STEPS = 96  # minimum η-continuation schedule of `rfscore.spectrum.solve_spectrum`
-CONTOUR_NODES = 512  # order of the contour nodes of `rfscore.asymptotic.asymptotic_curves`
+SPECTRUM_STEPS = 96  # minimum η-continuation schedule of `rfscore.limit.spectrum.solve_spectrum`
+CONTOUR_NODES = 512  # order of the contour nodes of `rfscore.limit.asymptotic.asymptotic_curves`
 
 
 def available_memory() -> int:
@@ -53,7 +53,7 @@ def check_memory(nbytes: float, what: str, arg: str, available: int | None = Non
 
 
 def draw_bytes(rows: int, cols: int) -> float:
-    """`rfscore.sampling.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
+    """`rfscore.finite.draws.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
     return 3.0 * F8 * rows * cols
 
 
@@ -84,7 +84,7 @@ def model_bytes(p: int, n: int, d: int, model: str = "gep", *, solver: str = "ei
 
 
 def trajectory_bytes(num_tau: int, modes: int) -> float:
-    """(D3)-(D4) on a τ grid: a few (num_tau, modes) arrays of decay factors (`rfscore.dynamics`)."""
+    """(D3)-(D4) on a τ grid: a few (num_tau, modes) arrays of decay factors (`rfscore.finite.dynamics`)."""
     return 6.0 * F8 * float(num_tau) * float(modes)
 
 

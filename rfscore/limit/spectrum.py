@@ -28,9 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .constants import GEConstants, ge_constants
-from .covariance import ISOTROPIC, SigmaSpectrum
-from .errors import ConvergenceError, InputError, check_positive
+from ..core.constants import GEConstants, ge_constants
+from ..core.covariance import ISOTROPIC, SigmaSpectrum
+from ..core.errors import ConvergenceError, InputError, check_positive
 
 __all__ = ["SpectrumResult", "solve_spectrum", "stieltjes", "require_converged", "atom_weight",
            "LimitingStructure", "limiting_structure", "empirical_stieltjes"]

@@ -20,8 +20,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._version import __version__
-from .errors import InputError
+from .._version import __version__
+from ..core.errors import InputError
 
 
 def metadata(parameters: Mapping, **extra) -> dict:

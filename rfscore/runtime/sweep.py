@@ -23,8 +23,8 @@ from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from ._version import __version__
-from .errors import InputError
+from .._version import __version__
+from ..core.errors import InputError
 from .io import jsonable
 
 

@@ -34,12 +34,12 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import roots_legendre
 
-from .constants import GEConstants, ge_constants
-from . import covariance
-from .covariance import ISOTROPIC, SigmaSpectrum
-from .errors import ConvergenceError, InputError, check_positive, check_positive_int
-from .dynamics import Trajectory
-from .timescales import spectrum_peaks
+from ..core.constants import GEConstants, ge_constants
+from ..core import covariance
+from ..core.covariance import ISOTROPIC, SigmaSpectrum
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.peaks import spectrum_peaks
+from ..core.trajectory import Trajectory, check_tau
 
 
 # ----------------------------------------------------------------------------- ν_C
@@ -525,7 +525,6 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
     ``diagnostics['equations']`` names the route.
     """
-    from .dynamics import check_tau
 
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)

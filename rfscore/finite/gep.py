@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .constants import GEConstants, ge_constants
-from .covariance import SigmaSpectrum, l_opt
+from ..core.constants import GEConstants, ge_constants
+from ..core.covariance import SigmaSpectrum, l_opt
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
-from .sampling import gep_omega
+from .draws import gep_omega
 
 
 def _gep_parts(W, X, c: GEConstants, key):

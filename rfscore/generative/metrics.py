@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from scipy import stats
 
-from .errors import InputError, check_positive_int
+from ..core.errors import InputError, check_positive_int
 from .score_model import cell_edges
 
 COPY_RATIO = 1.0 / 3.0  # the paper's copy criterion

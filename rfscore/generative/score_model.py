@@ -9,7 +9,7 @@ x and cannot be sampled, so it is refused here.
 Cost: one set of exact matrices and one eigensystem per grid time, whatever the τ list
 (inf included): every τ is then a product of (T, k) decay factors with the eigenvectors.
 Above ``krylov_above`` features the dense p×p eigendecomposition is replaced by block
-Lanczos (`rfscore.krylov.krylov_readouts`, theory/generation.md §1).
+Lanczos (`rfscore.finite.krylov.krylov_readouts`, theory/generation.md §1).
 
 Conventions: W (p, d), X (n, d), Σ (d, d); readouts are stored as B = A/√p, shape
 (T, K, d, p); times in the units of the forward process dx = -x dt + √2 dB.
@@ -24,16 +24,15 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from .activations import Activation, get_activation
-from .constants import ge_constants
-from .covariance import SigmaSpectrum, validate_sigma_matrix
-from .dynamics import check_tau
-from .eigensystem import check_inputs, eigensystem
-from .errors import ConvergenceError, InputError, check_positive, check_positive_int
-from .exact import exact_matrices
-
-KRYLOV_ABOVE = 4096  # p above which readouts come from block Lanczos instead of a dense eigh
-
+from ..core.activations import Activation, get_activation
+from ..core.constants import ge_constants
+from ..core.covariance import SigmaSpectrum, validate_sigma_matrix
+from ..core.trajectory import check_tau
+from ..finite.dynamics import readouts
+from ..finite.eigensystem import check_inputs, eigensystem
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..finite.exact import exact_matrices
+from ..finite.krylov import KRYLOV_ABOVE
 
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
     """The diffusion-time grid t_1 = t_min < … < t_K = t_max, shape (K,); 'log' (default) or 'linear'."""
@@ -72,25 +71,6 @@ def cell_edges(times) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- readouts
-def readout_factors(lam, c: float, tau) -> np.ndarray:
-    """f_k(τ) = -expm1(-cλ_kτ)/λ_k of (D2) (= 1/λ_k at τ = inf), shape (T, k)."""
-    lam = np.asarray(lam, dtype=np.float64)
-    tau = np.asarray(tau, dtype=np.float64)
-    finite = np.where(np.isinf(tau), 0.0, tau)[:, None]
-    return np.where(np.isinf(tau)[:, None], 1.0 / lam[None, :], -np.expm1(-c * lam[None, :] * finite) / lam[None, :])
-
-
-def eigen_readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
-    """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
-
-    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1).
-    """
-    tau = check_tau(tau)
-    f = readout_factors(lam, 2.0 * delta_t / psi_p, tau)  # (T, k)
-    vt = np.asarray(vt)
-    return -np.einsum("tk,kd,pk->tdp", f, vt, np.asarray(Q), optimize=True) / np.sqrt(delta_t)
-
-
 def readout_losses(B, m) -> tuple:
     """(L_train, L_test, E_score) of readouts B (T, d, p) with the matrices ``m``, each shape (T,).
 
@@ -129,7 +109,7 @@ class RFScoreModel:
     W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
     readouts A_k(τ)/√p; train_loss, test_loss, score_error (T, K): (L1), (L2), (L3) of every
     readout at its own time; delta_t, l_opt (K,); sigma (d, d); diagnostics per time;
-    timescales: the loss-based read-offs (rfscore.timescales) at the requested grid indices.
+    timescales: the loss-based read-offs (rfscore.analysis.timescales) at the requested grid indices.
     """
 
     W: np.ndarray
@@ -179,9 +159,9 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
     'exact' (the Gaussian-equivalent model defines no function of x). ``timescale_at``: grid
     indices at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
-    (`rfscore.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
+    (`rfscore.analysis.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
     is not positive definite where τ = inf needs U^{-1}. ``max_order``: highest Mehler order of
-    the exact matrices (`rfscore.exact.exact_matrices`; its truncation bound is reported per time).
+    the exact matrices (`rfscore.finite.exact.exact_matrices`; its truncation bound is reported per time).
     """
     if model != "exact":
         raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
@@ -203,7 +183,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
         m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order)
         dls[k], lopts[k] = m.delta_t, m.l_opt
         if p > krylov_above:
-            from .krylov import krylov_readouts
+            from ..finite.krylov import krylov_readouts
             kr = krylov_readouts(m, tau, tol=krylov_tol)
             B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
             if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
@@ -213,7 +193,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             if k in timescale_at:
                 es = eigensystem(m, n)
                 lam, Q, vt = es.lam, es.Q, es.vt
-                from .timescales import timescales as read_timescales
+                from ..analysis.timescales import timescales as read_timescales
                 try:
                     scales[k] = read_timescales(es, ge_constants(float(t), act, spec), spec).to_dict()
                 except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on
@@ -226,7 +206,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             if lam_min <= 0:
                 raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {lam_min:.3g}, p = {p}, "
                                        f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
-            B[:, k] = eigen_readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+            B[:, k] = readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
         train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
         diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
                                      float(m.quadrature_error or 0.0), int(kdim)))

@@ -19,12 +19,15 @@ from typing import Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from .dynamics import Trajectory, check_A0, check_tau, losses_with_init, losses_zero_init, rate
-from .errors import ConvergenceError, check_positive, check_positive_int
+from ..core.trajectory import Trajectory, check_tau
+from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors, rate
+from ..core.errors import ConvergenceError, check_positive, check_positive_int
 from .eigensystem import FiniteSizeMatrices
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 
+
+KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead of a dense p×p eigh (theory/krylov.md)
 
 @dataclass(frozen=True)
 class KrylovTrajectory(Trajectory):
@@ -209,14 +212,12 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
     ``max_dim`` unconverged raises ConvergenceError. No p×p eigendecomposition: cost
     ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check.
     """
-    from .score_model import readout_factors
-
     tau = check_tau(tau)
     tol = check_positive("tol", tol)
     U, V = np.asarray(m.U, dtype=np.float64), np.asarray(m.V, dtype=np.float64)
     p, d = V.shape
     max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
-    dl, c = m.delta_t, 2.0 * m.delta_t * d / p
+    dl, c = m.delta_t, rate(m.delta_t, p / d)
     every = check_positive_int("check_every", check_every) if check_every is not None else 4 * d
     norm_U = float(np.max(np.sum(np.abs(U), axis=1)))
     basis = _Basis(p, min(p, 8 * d))
@@ -235,7 +236,7 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
         if theta[0] <= 0:
             raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
                                    f"p = {p}, d = {d}, t = {m.t:g})")
-        f = readout_factors(theta, c, tau)  # (T, M)
+        f, _ = mode_factors(theta, c, tau)  # (T, M)
         coef = -np.einsum("tk,kd,mk->tdm", f, S.T @ np.concatenate(QV), S, optimize=True) / np.sqrt(dl)
         B = coef @ basis.Q[:, :M].T  # (T, d, p)
         if exact:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .covariance import sigma_matrix
+from ..core.covariance import sigma_matrix
 from .eigensystem import Eigensystem, eigensystem
-from .errors import InputError
+from ..core.errors import InputError
 from .exact import exact_matrices
 from .gep import gep_eigensystem, gep_matrices
-from .sampling import model_keys, sample_data, sample_inputs, sample_weights, sizes
+from .draws import model_keys, sample_data, sample_inputs, sample_weights, sizes
 
 MODELS = ("exact", "gep")
 
@@ -43,7 +43,7 @@ def sample_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: flo
                        sigma=None, seed: int = 0) -> np.ndarray:
     """All p eigenvalues of one finite-size U ((G4) 'gep' or exact, theory/exact_matrices.md), ascending (p,).
 
-    W, X [, Ω] are drawn from ``PRNGKey(seed)`` as in `sampling.sample_inputs`.
+    W, X [, Ω] are drawn from ``PRNGKey(seed)`` as in `draws.sample_inputs`.
     """
     import jax
 

@@ -17,13 +17,14 @@ from typing import Sequence
 
 import numpy as np
 
-from .covariance import SigmaSpectrum
-from .dynamics import check_tau, trajectory
-from .errors import InputError, check_positive, check_positive_int
-from .models import MODELS, sample_eigensystem
-from .resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from .sampling import effective_ratios, sizes
-from .sampling import point_key as sampling_point_key
+from ..core.covariance import SigmaSpectrum
+from ..core.trajectory import check_tau
+from ..finite.dynamics import trajectory
+from ..core.errors import InputError, check_positive, check_positive_int
+from ..finite.models import MODELS, sample_eigensystem
+from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..finite.draws import effective_ratios, sizes
+from ..finite.draws import point_key as sampling_point_key
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
@@ -127,15 +128,15 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
                   checkpoint=None, progress: bool = True, checkpoint_arg: str = "checkpoint",
                   restart: bool = False) -> PhaseDiagram:
-    """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.sweep.run_sweep`).
+    """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
     labelled by the ratios actually run, n/d and p/d; two values giving the same size
     are an InputError. Every input is checked (memory included) before any point runs or
     the checkpoint is created.
     """
-    from .constants import delta_t
-    from .sweep import check_scheduler, run_sweep
+    from ..core.constants import delta_t
+    from ..runtime.sweep import check_scheduler, run_sweep
 
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)

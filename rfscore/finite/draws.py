@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .covariance import sigma_matrix
-from .errors import InputError, check_positive, check_positive_int
+from ..core.covariance import sigma_matrix
+from ..core.errors import InputError, check_positive, check_positive_int
 
 _BLOCK = 2**16
 

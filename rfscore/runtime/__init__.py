@@ -1,0 +1,1 @@
+"""Runtime: result files (CSV/JSON/NPZ sidecars), memory estimates, and resumable sweeps."""
