@@ -3,7 +3,7 @@
 `add_model_options` adds --t/--activation/--sigma-spectrum, --d/--psi-p/--psi-n, --seed,
 --model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
 arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
-`rfscore.matrices.sample_inputs` does, so a CLI curve and an API curve with the same seed
+`rfscore.finite.draws.sample_inputs` does, so a CLI curve and an API curve with the same seed
 coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what the commands need.
 """
 from __future__ import annotations
