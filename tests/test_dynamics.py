@@ -117,7 +117,7 @@ def test_memorisation_after_generalisation_plateau():
     es = sample_eigensystem(jax.random.PRNGKey(0), d=8, psi_p=64, psi_n=8, t=0.01, model="gep")
     tau = np.geomspace(0.1, 1e8, 200)
     tr = trajectory(es, tau)
-    tau_gen, tau_mem = spectrum_peaks(tau, modes(es).timescale_spectrum(tau))
+    tau_gen, tau_mem, _ = spectrum_peaks(tau, modes(es).timescale_spectrum(tau))
     assert tau_mem > 100 * tau_gen
     assert np.all(tr.train_loss[tau <= tau_gen] > tr.l_opt)
     i_best = int(np.argmin(tr.score_error))

@@ -7,8 +7,9 @@ from rfscore import ge_constants
 from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import InputError
 from rfscore.finite.models import sample_eigensystem
-from rfscore.analysis.timescales import fit_exponent, tau_grid, timescale_scan, timescales
-from rfscore.core.peaks import spectrum_peaks
+from rfscore.analysis.timescales import fit_exponent, peak_fits, peak_summary, tau_grid, timescale_scan, timescales
+from rfscore.core.peaks import SpectrumPeaks, spectrum_peaks
+from rfscore.finite.eigensystem import Eigensystem
 
 T = 0.01
 
@@ -21,10 +22,24 @@ def scan():
 
 def test_exponents_tau_mem_linear_tau_gen_flat(scan):
     s = scan.summary()
+    # two peaks at every point, so the fits are τ_mem and τ_gen ones, not single-peak ones
+    assert s["n_peaks"] == [2, 2, 2, 2] and np.all(scan.table["n_peaks"] == 2) and "tau_single_peak_exponent" not in s
     assert 0.9 <= s["tau_mem_exponent"] <= 1.1, s
     assert -0.15 <= s["tau_gen_exponent"] <= 0.15, s
-    lo, hi = s["tau_mem_exponent_ci"]
-    assert lo < s["tau_mem_exponent"] < hi
+    # The one-seed CI against an independent least-squares computation: normal equations for the
+    # slope, its standard error sqrt(s²/Σ(x-x̄)²) with s² = RSS/(m-2), and the Student-t quantile
+    # in closed form for m - 2 = 2 degrees of freedom, t_{0.975} = (2q-1)/sqrt(2q(1-q)) at q = 0.975.
+    x = np.log(scan.table["psi_n"])
+    for name in ("tau_mem", "tau_gen"):
+        y = np.log(scan.table[name])
+        X = np.stack([x, np.ones_like(x)], axis=1)
+        beta = np.linalg.solve(X.T @ X, X.T @ y)
+        rss = float(np.sum((y - X @ beta) ** 2))
+        se = np.sqrt(rss / (x.size - 2) / np.sum((x - x.mean()) ** 2))
+        q = 0.975
+        half = (2 * q - 1) / np.sqrt(2 * q * (1 - q)) * se
+        assert s[f"{name}_exponent"] == pytest.approx(beta[0], rel=1e-10, abs=1e-12)
+        np.testing.assert_allclose(s[f"{name}_exponent_ci"], [beta[0] - half, beta[0] + half], rtol=1e-8, atol=1e-12)
 
 
 def test_readoffs_agree_with_spectral_predictions(scan):
@@ -75,13 +90,99 @@ def test_peaks_of_a_two_bump_function():
     tau = np.logspace(-2, 6, 2000)
     bumps = [(0.3, 2.0), (1.0, 5e3)]  # (weight, location): x e^{-x} bumps peak at τ = location
     vals = sum(w * (tau / t0) * np.exp(-tau / t0) for w, t0 in bumps)
-    gen, mem = spectrum_peaks(tau, vals)
+    res = spectrum_peaks(tau, vals)
+    assert isinstance(res, SpectrumPeaks) and res.n_peaks == 2 and not res.single
+    gen, mem = res.tau_gen, res.tau_mem
     # reference: the local maxima of the same function on a 100× finer grid
     fine = np.logspace(-2, 6, 200_001)
     fv = sum(w * (fine / t0) * np.exp(-fine / t0) for w, t0 in bumps)
     i = np.nonzero((fv[1:-1] > fv[:-2]) & (fv[1:-1] > fv[2:]))[0] + 1
     np.testing.assert_allclose([gen, mem], fine[i], rtol=1e-4)
     assert abs(gen / 2.0 - 1) < 0.01 and abs(mem / 5e3 - 1) < 0.01
+
+
+@pytest.mark.parametrize("locations, expected", [
+    ((2.0, 5e3), 2),         # far apart: two bumps
+    ((50.0,), 1),            # one bump
+    ((50.0, 80.0), 1),       # a factor 1.6 apart: the unit-width bumps in log τ merge into one maximum
+    ((1.0, 1e2, 1e4), 3),    # three well-separated bumps
+])
+def test_n_peaks_counts_separate_bumps(locations, expected):
+    # reference: the local maxima of the same sum of x e^{-x} bumps on a 100× finer grid
+    tau = np.logspace(-2, 6, 2000)
+    fine = np.logspace(-2, 6, 200_001)
+
+    def f(s):
+        return sum((s / t0) * np.exp(-s / t0) for t0 in locations)
+
+    fv = f(fine)
+    # strict local maxima above 1e-6 of the top (below that the tail underflows to subnormals)
+    n_ref = int(np.sum((fv[1:-1] > fv[:-2]) & (fv[1:-1] > fv[2:]) & (fv[1:-1] > 1e-6 * fv.max())))
+    res = spectrum_peaks(tau, f(tau))
+    assert n_ref == expected and res.n_peaks == expected
+    if expected == 1:  # one peak is reported once, as itself, not as a τ_gen and a τ_mem
+        assert res.single and res.tau_gen == res.tau_mem
+
+
+def _clustered_eigensystem(centres, d=4, per_cluster=10, seed=0):
+    """An Eigensystem built by hand: ``per_cluster`` modes log-uniformly within ×[0.8, 1.25] of each
+    centre, random ṽ_k, U_pop = U and V_pop = V (population = training), no (G4) model involved."""
+    rng = np.random.default_rng(seed)
+    lam = np.concatenate([c * np.exp(rng.uniform(np.log(0.8), np.log(1.25), per_cluster)) for c in centres])
+    vt = rng.standard_normal((lam.size, d)) * np.sqrt(lam)[:, None]  # comparable weight ‖ṽ_k‖²/λ_k per mode
+    return Eigensystem(lam=lam, Q=np.eye(lam.size), vt=vt, vpop_t=vt, upop_t=np.diag(lam), t=T, delta_t=0.0199,
+                       l_opt=0.0, p=lam.size, d=d, n=2 * d)
+
+
+@pytest.mark.parametrize("centres, expected", [((1.0, 1e-4), 2), ((1.0,), 1), ((1.0, 1e-2, 1e-4), 3)])
+def test_n_peaks_of_a_hand_built_eigensystem(centres, expected):
+    es = _clustered_eigensystem(centres)
+    ts = timescales(es, ge_constants(T))
+    assert ts.n_peaks == expected
+    # independently of `modes`: (T1) summed directly from λ_k, ṽ_k, its maxima on a fine log grid
+    c = 2 * es.delta_t / es.psi_p
+    g = np.logspace(np.log10(0.01 / (2 * c * es.lam.max())), np.log10(100 / (2 * c * es.lam.min())), 100_001)
+    x = 2 * c * es.lam[None, :] * g[:, None]
+    spec = (x * np.exp(-x)) @ (np.sum(es.vt**2, axis=1) / (es.d * es.lam))
+    top = (spec[1:-1] > spec[:-2]) & (spec[1:-1] > spec[2:]) & (spec[1:-1] > 1e-6 * spec.max())
+    assert int(np.sum(top)) == expected
+    # the peaks sit at the cluster timescales 1/(2cλ): τ_gen at the largest centre, τ_mem at the smallest
+    assert ts.tau_gen == pytest.approx(1 / (2 * c * max(centres)), rel=0.3)
+    assert ts.tau_mem == pytest.approx(1 / (2 * c * min(centres)), rel=0.3)
+    if expected == 1:
+        assert ts.tau_gen == ts.tau_mem
+
+
+def test_peak_fits_label_single_peak_points():
+    psi_n = np.array([2.0, 4.0, 8.0])
+    gen = np.array([[10.0, 11.0, 12.0]])
+    mem = np.array([[1e3, 2e3, 4e3]])
+    two = peak_fits(psi_n, gen, mem, np.array([[2, 2, 2]]))
+    assert set(two) == {"tau_mem", "tau_gen"} and two["tau_mem"].exponent == pytest.approx(1.0)
+    # one point with a single peak (τ_gen = τ_mem there): no τ_mem or τ_gen fit, only a single-peak one
+    mixed_mem = mem.copy()
+    mixed_gen = gen.copy()
+    mixed_gen[0, 0] = mixed_mem[0, 0]
+    for n_peaks in ([[1, 2, 2]], [[1, 1, 1]]):
+        fits = peak_fits(psi_n, mixed_gen, mixed_mem, np.array(n_peaks), "_gauss")
+        assert set(fits) == {"tau_single_peak_gauss"}
+        assert fits["tau_single_peak_gauss"].exponent == pytest.approx(fit_exponent(psi_n, mixed_mem).exponent)
+        s = peak_summary(fits, np.array(n_peaks), "_gauss")
+        assert s["n_peaks_gauss"] == n_peaks[0] and not any(k.startswith("tau_mem") for k in s)
+        assert set(s) == {"n_peaks_gauss", "tau_single_peak_gauss_exponent", "tau_single_peak_gauss_exponent_ci"}
+    # n_peaks in the summary is the fewest over seeds
+    assert peak_summary({}, np.array([[2, 2], [1, 2]]))["n_peaks"] == [1, 2]
+
+
+def test_single_peak_scan_never_reports_tau_mem_exponent():
+    # ψ_p = 32, ψ_n ≤ 2: the two mode families merge (theory/timescales.md §5)
+    sc = timescale_scan([1, 2], 32, t=T, d=8, progress=False)
+    s = sc.summary()
+    assert s["n_peaks"] == [1, 1] and np.all(sc.table["tau_gen"] == sc.table["tau_mem"])
+    assert "tau_mem_exponent" not in s and "tau_gen_exponent" not in s and set(sc.fits) >= {"tau_single_peak"}
+    assert "tau_mem" not in sc.fits and "tau_gen" not in sc.fits
+    assert s["tau_single_peak_exponent"] == pytest.approx(
+        np.polyfit(np.log(sc.table["psi_n"]), np.log(sc.table["tau_mem"]), 1)[0], rel=1e-10)
 
 
 def test_grid_covers_all_modes(small_system):

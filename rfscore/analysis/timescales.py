@@ -2,7 +2,9 @@
 
 (a) ``tau_gen``, ``tau_mem``: the first and last peak of the timescale spectrum
     -dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ} (T1), evaluated exactly from
-    the mode decomposition of (D3). Parameter-free; the headline plots use these.
+    the mode decomposition of (D3), and ``n_peaks``, how many peaks there are: with one
+    peak τ_gen = τ_mem is that peak and the fits are labelled single-peak (§5).
+    Parameter-free; the headline plots use these.
 (b) ``tau_early_stop`` = argmin_τ L_test(τ) (D4), and ``tau_gap`` = the τ at which the
     generalisation gap L_test - L_train reaches half its τ → ∞ value.
 (c) ``tau_gen_pred``, ``tau_mem_pred``: the spectral-structure predictions (T2)-(T3),
@@ -23,7 +25,7 @@ from ..finite.dynamics import modes, rate, trajectory
 from ..core.errors import ConvergenceError, InputError
 from ..finite.eigensystem import Eigensystem
 from ..limit.spectrum import limiting_structure
-from ..core.peaks import spectrum_peaks
+from ..core.peaks import SpectrumPeaks, spectrum_peaks
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Timescales:
 
     tau_gen: float
     tau_mem: float
+    n_peaks: int  # peaks of (T1); 1: tau_gen == tau_mem is the one peak (theory/timescales.md §5)
     tau_early_stop: float
     tau_gap: float
     tau_gen_pred: float
@@ -78,7 +81,7 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
     the predictions (default Σ = I); ``num`` points of the log τ grid (`tau_grid`).
     """
     grid = tau_grid(es, num)
-    tau_gen, tau_mem = spectrum_peaks(grid, modes(es).timescale_spectrum(grid))
+    peaks: SpectrumPeaks = spectrum_peaks(grid, modes(es).timescale_spectrum(grid))
     tr = trajectory(es, np.append(grid, np.inf))
     test = tr.test_loss[:-1]
     i = int(np.argmin(test))
@@ -96,7 +99,8 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
             g0, g1 = gap[j - 1], gap[j]
             tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
     pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma)
-    return Timescales(tau_gen, tau_mem, tau_es, tau_gap, *pred)
+    return Timescales(tau_gen=peaks.tau_gen, tau_mem=peaks.tau_mem, n_peaks=peaks.n_peaks,
+                      tau_early_stop=tau_es, tau_gap=tau_gap, tau_gen_pred=pred[0], tau_mem_pred=pred[1])
 
 
 @dataclass(frozen=True)
@@ -137,24 +141,52 @@ def fit_exponent(psi_n, tau) -> PowerLawFit:
     return PowerLawFit(float(res.slope), (float(res.slope - half), float(res.slope + half)), (float(res.slope),), "ols")
 
 
+SINGLE_PEAK = "tau_single_peak"
+
+
+def peak_fits(psi_n, tau_gen, tau_mem, n_peaks, suffix: str = "") -> dict:
+    """Power laws in ψ_n of the peak read-offs, labelled by the number of peaks (theory/timescales.md §5).
+
+    ``tau_gen``, ``tau_mem``, ``n_peaks``: shape (seeds, len(psi_n)). If every point has two or
+    more peaks: ``{"tau_mem"+suffix, "tau_gen"+suffix}``. If any point has one peak there is no
+    τ_mem (nor τ_gen) series: its value there is the one peak, which may be either mode family.
+    The only fit is then ``"tau_single_peak"+suffix``, of the last peak (the one peak where
+    n_peaks = 1, τ_mem elsewhere), a single-peak exponent and not a memorisation exponent.
+    """
+    if np.all(np.asarray(n_peaks) >= 2):
+        return {"tau_mem" + suffix: fit_exponent(psi_n, tau_mem), "tau_gen" + suffix: fit_exponent(psi_n, tau_gen)}
+    return {SINGLE_PEAK + suffix: fit_exponent(psi_n, tau_mem)}
+
+
+def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
+    """``n_peaks``+suffix (per ψ_n, the fewest over seeds) and the exponents of `peak_fits` with 95 % CIs."""
+    out = {"n_peaks" + suffix: [int(k) for k in np.min(np.atleast_2d(n_peaks), axis=0)]}
+    for name in ("tau_mem", "tau_gen", SINGLE_PEAK):
+        f = fits.get(name + suffix)
+        if f is not None:
+            out[f"{name}{suffix}_exponent"], out[f"{name}{suffix}_exponent_ci"] = f.exponent, list(f.ci)
+    return out
+
+
 @dataclass(frozen=True)
 class TimescaleScan:
-    """τ read-offs over ψ_n × seeds, with the power-law fits of τ_mem and τ_gen in ψ_n.
+    """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
 
-    ``table`` maps column names (psi_n, psi_p, t, seed, tau_gen, tau_mem, tau_early_stop,
-    tau_gap, tau_gen_pred, tau_mem_pred) to arrays of length len(psi_n)·seeds.
+    ``table`` maps column names (SCAN_COLUMNS: psi_n, psi_p, t, seed, tau_gen, tau_mem, n_peaks,
+    tau_early_stop, tau_gap, tau_gen_pred, tau_mem_pred) to arrays of length len(psi_n)·seeds,
+    seed-major.
     """
 
     table: dict
     fits: dict
 
     def summary(self) -> dict:
-        """The CLI's last line: exponents of τ_mem and τ_gen in ψ_n with their 95 % CIs."""
-        return {"tau_mem_exponent": self.fits["tau_mem"].exponent, "tau_mem_exponent_ci": list(self.fits["tau_mem"].ci),
-                "tau_gen_exponent": self.fits["tau_gen"].exponent, "tau_gen_exponent_ci": list(self.fits["tau_gen"].ci)}
+        """The CLI's last line: n_peaks per ψ_n and the exponents of τ_mem and τ_gen in ψ_n with their
+        95 % CIs, or, if any point has one peak, only the single-peak exponent (`peak_summary`)."""
+        return peak_summary(self.fits, self.table["n_peaks"].reshape(-1, np.unique(self.table["psi_n"]).size))
 
 
-SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "tau_early_stop", "tau_gap",
+SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap",
                 "tau_gen_pred", "tau_mem_pred")
 
 
@@ -188,14 +220,16 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
         key = point_key(s, x)
         es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma, model=model)
         ts = timescales(es, c, spec)
-        rows.append([x, float(psi_p), float(t), s] + [float(v) for v in asdict(ts).values()])
+        rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
+    table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)
     shape = (seeds, len(psi_n))
-    fits = {}
-    for name in ("tau_mem", "tau_gen", "tau_early_stop", "tau_gap"):
-        vals = table[name].reshape(shape)
-        if np.all(np.isfinite(vals)) and len(psi_n) >= 2:
-            fits[name] = fit_exponent(psi_n, vals)
-    if "tau_mem" not in fits or "tau_gen" not in fits:
+    peaks = [table[k].reshape(shape) for k in ("tau_gen", "tau_mem")]
+    if not all(np.all(np.isfinite(v)) for v in peaks):
         raise ConvergenceError(f"τ_gen or τ_mem not finite for ψ_p = {psi_p}, ψ_n = {psi_n}: cannot fit exponents")
+    fits = peak_fits(psi_n, *peaks, table["n_peaks"].reshape(shape))
+    for name in ("tau_early_stop", "tau_gap"):
+        vals = table[name].reshape(shape)
+        if np.all(np.isfinite(vals)):
+            fits[name] = fit_exponent(psi_n, vals)
     return TimescaleScan(table=table, fits=fits)

@@ -568,7 +568,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
                                    f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
-    tau_gen, tau_mem = spectrum_peaks(spec_tau, spec)
+    tau_gen, tau_mem, diagnostics["n_peaks"] = spectrum_peaks(spec_tau, spec)  # 1: tau_gen == tau_mem, one peak
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
               **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
               "sigma_spectrum": {"eigenvalues": [float(x) for x in st.lam], "weights": [float(x) for x in st.w]},
