@@ -19,12 +19,29 @@ def test_timescales_writes_rows_and_prints_exponents(tmp_path, capsys):
                            "--seeds", "2", "--out", str(out), "--no-progress")
     assert code == 0
     last = json.loads(stdout.strip().splitlines()[-1])
-    assert set(last) == {"tau_mem_exponent", "tau_mem_exponent_ci", "tau_gen_exponent", "tau_gen_exponent_ci"}
+    # ψ_p/ψ_n ≥ 16: two peaks at every point, so the exponents are τ_mem and τ_gen ones
+    assert set(last) == {"n_peaks", "tau_mem_exponent", "tau_mem_exponent_ci", "tau_gen_exponent", "tau_gen_exponent_ci"}
     rows = list(csv.reader(open(out)))
-    assert rows[0] == ["psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "tau_early_stop", "tau_gap"]
+    assert rows[0] == ["psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap"]
     assert len(rows) == 1 + 4 and {r[3] for r in rows[1:]} == {"0", "1"}
+    assert {r[6] for r in rows[1:]} == {"2"} and last["n_peaks"] == [2, 2]
     side = json.load(open(tmp_path / "ts.json"))
     assert side["rfscore_version"] and side["created_utc"] and side["parameters"]["psi_p"] == 128
+
+
+def test_timescales_single_peak_is_labelled(tmp_path, capsys):
+    # ψ_p = 32, ψ_n ≤ 2: one peak (theory/timescales.md §5); no bare τ_mem exponent anywhere
+    out = tmp_path / "ts.csv"
+    code, stdout, _ = _run(capsys, "timescales", "--psi-p", "32", "--psi-n", "1,2", "--t", "0.01", "--d", "8",
+                           "--out", str(out), "--no-progress")
+    assert code == 0
+    last = json.loads(stdout.strip().splitlines()[-1])
+    assert set(last) == {"n_peaks", "tau_single_peak_exponent", "tau_single_peak_exponent_ci"} and last["n_peaks"] == [1, 1]
+    rows = list(csv.DictReader(open(out)))
+    assert [r["n_peaks"] for r in rows] == ["1", "1"] and all(r["tau_gen"] == r["tau_mem"] for r in rows)
+    side = json.load(open(tmp_path / "ts.json"))
+    assert "tau_mem_exponent" not in side and "tau_single_peak_exponent" in side and side["n_peaks"] == [1, 1]
+    assert "tau_single_peak" in side["fits"] and not {"tau_mem", "tau_gen"} & set(side["fits"])
 
 
 def test_phase_writes_table_and_plot(tmp_path, capsys):

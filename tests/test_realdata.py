@@ -172,8 +172,16 @@ def test_scan_and_spectrum_on_small_real_data(tmp_path):
     np.testing.assert_allclose(tab["psi_n"], tab["n"] / 5)
     assert tab["n"].tolist() == [10, 20, 40, 10, 20, 40] and tab["seed"].tolist() == [0, 0, 0, 1, 1, 1]
     for k in ("tau_mem", "tau_gen", "tau_mem_gauss", "tau_gen_gauss"):
-        assert np.all(tab[k] > 0) and k in sc.fits
-    assert set(sc.summary()) >= {"tau_mem_exponent", "tau_mem_gauss_exponent_ci"}
+        assert np.all(tab[k] > 0)
+    s = sc.summary()
+    for sfx in ("", "_gauss"):
+        n_peaks = tab["n_peaks" + sfx].reshape(2, 3)
+        assert s["n_peaks" + sfx] == n_peaks.min(0).tolist()
+        single = bool(np.any(n_peaks == 1))
+        # a single-peak point: τ_gen = τ_mem there, and no bare τ_mem exponent in the summary
+        assert np.all(tab["tau_gen" + sfx][n_peaks.ravel() == 1] == tab["tau_mem" + sfx][n_peaks.ravel() == 1])
+        assert (f"tau_mem{sfx}_exponent" in s) != single and (f"tau_single_peak{sfx}_exponent" in s) == single
+        assert ({f"tau_mem{sfx}", f"tau_gen{sfx}"} <= set(sc.fits)) != single and (f"tau_single_peak{sfx}" in sc.fits) == single
     ds = prepare(_heavy_tailed(rng, 200, 5), test_fraction=0.2, key=jax.random.PRNGKey(0))
     ev, res = spectrum_comparison(ds, sample_weights(jax.random.PRNGKey(0), 40, 5), 20, t=0.01, num=60)
     assert ev.shape == (40,) and res.converged.mean() > 0.9 and np.all(res.density[res.converged] >= -1e-9)

@@ -127,8 +127,11 @@ def test_timescales_real_data_with_gaussian_columns(files, capsys):
                                     "--compare-gaussian", "--no-progress", "--out", str(out)])
     assert rc == 0, err
     header = out.read_text().splitlines()[0]
-    assert header == "psi_n,psi_p,t,seed,tau_gen,tau_mem,tau_early_stop,tau_gap,tau_gen_gauss,tau_mem_gauss"
+    assert header == ("psi_n,psi_p,t,seed,tau_gen,tau_mem,n_peaks,tau_early_stop,tau_gap,tau_gen_gauss,tau_mem_gauss,"
+                      "n_peaks_gauss")
     summary = json.loads(stdout.strip().splitlines()[-1])
-    assert {"tau_mem_exponent", "tau_mem_gauss_exponent", "tau_mem_gauss_exponent_ci"} <= set(summary)
+    for sfx in ("", "_gauss"):  # the peak fit is labelled by n_peaks: single-peak if any point has one peak
+        name = "tau_single_peak" if 1 in summary["n_peaks" + sfx] else "tau_mem"
+        assert {f"{name}{sfx}_exponent", f"{name}{sfx}_exponent_ci"} <= set(summary)
     meta = json.loads((files / "ts.json").read_text())
     assert meta["parameters"]["n"] == [4, 8, 16] and meta["dataset"]["n_test"] == 10

@@ -7,7 +7,7 @@ from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
 from .common import SEED_LIMIT, add_theory_options, float_list, positive_float, positive_int, seed
 from .realdata_options import add_realdata_options, check_compare, is_real
 
-HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
+HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap")
 
 
 def register(sub) -> None:
@@ -15,8 +15,11 @@ def register(sub) -> None:
         "timescales", help="τ_gen and τ_mem against ψ_n, with the fitted exponents",
         description="Read the generalisation and memorisation times off finite-size systems (timescale-spectrum "
                     "peaks, early-stopping time, gap-opening time) for each ψ_n and seed; write one CSV row per "
-                    "(ψ_n, seed) and print, as the last line, a JSON object with the fitted exponents of "
-                    "τ_mem ∝ ψ_n^α and τ_gen ∝ ψ_n^β and their 95 % confidence intervals.")
+                    "(ψ_n, seed), with n_peaks the number of peaks of the timescale spectrum, and print, as the last "
+                    "line, a JSON object with n_peaks per ψ_n and the fitted exponents of τ_mem ∝ ψ_n^α and "
+                    "τ_gen ∝ ψ_n^β with their 95 % confidence intervals; if any point has a single peak "
+                    "(τ_gen = τ_mem, the mode families not separated, theory/timescales.md §5) only the "
+                    "single-peak exponent tau_single_peak_exponent is given instead.")
     p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0")
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n = n/d values > 0 (at least two)")
     add_theory_options(p)
@@ -86,7 +89,7 @@ def _run_real(args) -> int:
                          test_fraction=args.test_fraction, seeds=args.seeds, seed=args.seed,
                          activation=args.activation, compare_gaussian=args.compare_gaussian,
                          progress=not args.no_progress)
-    header = list(HEADER) + (["tau_gen_gauss", "tau_mem_gauss"] if args.compare_gaussian else [])
+    header = list(HEADER) + (["tau_gen_gauss", "tau_mem_gauss", "n_peaks_gauss"] if args.compare_gaussian else [])
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "seeds", "seed", "activation", "data",
                                             "test_data", "test_fraction", "compare_gaussian")}
     params.update(model="exact", d=ds.d, p=p, n=[n for n, _ in runs], test_fraction=effective_test_fraction(args))

@@ -29,7 +29,7 @@ from ..core.errors import ConvergenceError, InputError
 from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
-from ..analysis.timescales import fit_exponent, timescales
+from ..analysis.timescales import fit_exponent, peak_fits, peak_summary, timescales
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,9 @@ def compare_trajectories(dataset: Dataset, W, n: int, tau, *, t: float, activati
     return Comparison(trajectory(es, tau), trajectory(es_g, tau), es, es_g, m, n, W.shape[0], W.shape[1])
 
 
-SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "n", "tau_gen", "tau_mem", "tau_early_stop", "tau_gap",
-                "tau_gen_gauss", "tau_mem_gauss", "tau_early_stop_gauss", "tau_gap_gauss", "tau_gen_pred", "tau_mem_pred")
+SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "n", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap",
+                "tau_gen_gauss", "tau_mem_gauss", "n_peaks_gauss", "tau_early_stop_gauss", "tau_gap_gauss",
+                "tau_gen_pred", "tau_mem_pred")
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,9 @@ class RealDataScan:
     """τ read-offs on real data and on the Gaussian-equivalent model, over ψ_n × seeds.
 
     ``table``: columns SCAN_COLUMNS (ψ_n = n/d as run), arrays of length len(ψ_n)·seeds;
-    ``fits``: power laws in ψ_n for tau_mem, tau_gen (real) and tau_mem_gauss, tau_gen_gauss
-    (and the loss-based times where finite); ``dataset``: the sidecar record of seed ``seed``.
+    ``fits``: power laws in ψ_n of the peaks, per side labelled by n_peaks (`peak_fits`: tau_mem,
+    tau_gen, or tau_single_peak if any point has one peak; ``_gauss`` for the Gaussian side),
+    and of the loss-based times where finite; ``dataset``: the sidecar record of seed ``seed``.
     """
 
     table: dict
@@ -116,10 +118,12 @@ class RealDataScan:
     compare_gaussian: bool
 
     def summary(self) -> dict:
-        out = {}
-        for name in ("tau_mem", "tau_gen") + (("tau_mem_gauss", "tau_gen_gauss") if self.compare_gaussian else ()):
-            f = self.fits[name]
-            out[f"{name}_exponent"], out[f"{name}_exponent_ci"] = f.exponent, list(f.ci)
+        """n_peaks and the peak exponents per side (`peak_summary`): never a bare τ_mem exponent
+        through single-peak points."""
+        shape = (-1, len(self.sizes["n"]))
+        out = peak_summary(self.fits, self.table["n_peaks"].reshape(shape))
+        if self.compare_gaussian:
+            out.update(peak_summary(self.fits, self.table["n_peaks_gauss"].reshape(shape), "_gauss"))
         return out
 
 
@@ -167,26 +171,28 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
         ts = timescales(es, c, spec)
         if compare_gaussian:
             tg = timescales(gaussian_eigensystem(ds, W, n, t=t, activation=activation, keys=keys, constants=c), c, spec)
-            gauss = [tg.tau_gen, tg.tau_mem, tg.tau_early_stop, tg.tau_gap]
+            gauss = [tg.tau_gen, tg.tau_mem, tg.n_peaks, tg.tau_early_stop, tg.tau_gap]
         else:
-            gauss = [np.nan] * 4
-        rows.append([n / d, p / d, float(t), s, n, ts.tau_gen, ts.tau_mem, ts.tau_early_stop, ts.tau_gap, *gauss,
-                     ts.tau_gen_pred, ts.tau_mem_pred])
+            gauss = [np.nan, np.nan, 0, np.nan, np.nan]  # n_peaks_gauss = 0: no Gaussian side computed
+        rows.append([n / d, p / d, float(t), s, n, ts.tau_gen, ts.tau_mem, ts.n_peaks, ts.tau_early_stop, ts.tau_gap,
+                     *gauss, ts.tau_gen_pred, ts.tau_mem_pred])
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
-    table["seed"], table["n"] = table["seed"].astype(int), table["n"].astype(int)
+    for k in ("seed", "n", "n_peaks", "n_peaks_gauss"):
+        table[k] = table[k].astype(int)
     shape = (seeds, len(psi_n))
     x_fit = [n / d for n in ns]
     fits = {}
-    names = ["tau_mem", "tau_gen", "tau_early_stop", "tau_gap"]
-    if compare_gaussian:
-        names += [f"{k}_gauss" for k in names]
-    for name in names:
-        vals = table[name].reshape(shape)
-        if np.all(np.isfinite(vals)) and np.all(vals > 0):
-            fits[name] = fit_exponent(x_fit, vals)
-    needed = ["tau_mem", "tau_gen"] + (["tau_mem_gauss", "tau_gen_gauss"] if compare_gaussian else [])
-    if any(k not in fits for k in needed):
-        raise ConvergenceError(f"a τ_gen or τ_mem is not finite for ψ_p = {psi_p}, ψ_n = {psi_n}: cannot fit exponents")
+    sides = [""] + (["_gauss"] if compare_gaussian else [])
+    for sfx in sides:
+        peaks = [table[k + sfx].reshape(shape) for k in ("tau_gen", "tau_mem")]
+        if not all(np.all(np.isfinite(v)) and np.all(v > 0) for v in peaks):
+            raise ConvergenceError(f"a τ_gen or τ_mem is not finite for ψ_p = {psi_p}, ψ_n = {psi_n}: "
+                                   "cannot fit exponents")
+        fits.update(peak_fits(x_fit, *peaks, table["n_peaks" + sfx].reshape(shape), sfx))
+        for name in ("tau_early_stop" + sfx, "tau_gap" + sfx):
+            vals = table[name].reshape(shape)
+            if np.all(np.isfinite(vals)) and np.all(vals > 0):
+                fits[name] = fit_exponent(x_fit, vals)
     return RealDataScan(table=table, fits=fits, sizes={"d": d, "p": p, "n": ns}, dataset=ds0.info(),
                         compare_gaussian=compare_gaussian)
 
