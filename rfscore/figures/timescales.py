@@ -16,20 +16,38 @@ from .style import figure, save
 
 
 def plot_scaling(scan, path) -> str:
-    """log-log τ_gen, τ_mem (and τ_early_stop) vs ψ_n with the fitted power laws."""
+    """log-log τ_gen, τ_mem (and τ_early_stop) vs ψ_n with the fitted power laws.
+
+    Points where the timescale spectrum has one peak (n_peaks = 1, τ_gen = τ_mem) are drawn as
+    diamonds labelled "one peak", and the peak fit is then the single-peak one
+    (`rfscore.analysis.timescales.peak_fits`, theory/timescales.md §5).
+    """
     tab = scan.table
     fig, ax = figure(figsize=(4.4, 3.4))
     pn = np.unique(tab["psi_n"])
+    single = (tab["n_peaks"] == 1).reshape(-1, pn.size)
+
+    def fit_line(name, y, label):
+        f = scan.fits.get(name)
+        if f is None:
+            return label
+        c = np.exp(np.mean(np.log(y)) - f.exponent * np.mean(np.log(pn)))
+        ax.plot(pn, c * pn**f.exponent, color="0.3", lw=0.9)
+        return label + rf" $\propto \psi_n^{{{f.exponent:.2f}}}$"
+
     for name, marker, label in (("tau_mem", "o", r"$\tau_{mem}$"), ("tau_gen", "s", r"$\tau_{gen}$"),
                                 ("tau_early_stop", "^", r"$\tau_{early\ stop}$")):
         y = tab[name].reshape(-1, pn.size)
-        ax.errorbar(pn, y.mean(0), yerr=y.std(0) if y.shape[0] > 1 else None, fmt=marker, ms=5, capsize=2,
-                    label=label if name not in scan.fits else
-                    label + rf" $\propto \psi_n^{{{scan.fits[name].exponent:.2f}}}$")
-        if name in scan.fits:
-            f = scan.fits[name]
-            c = np.exp(np.mean(np.log(y)) - f.exponent * np.mean(np.log(pn)))
-            ax.plot(pn, c * pn**f.exponent, color="0.3", lw=0.9)
+        two = ~single.any(0) if name != "tau_early_stop" else np.ones(pn.size, bool)
+        if two.any():
+            ax.errorbar(pn[two], y.mean(0)[two], yerr=y.std(0)[two] if y.shape[0] > 1 else None, fmt=marker, ms=5,
+                        capsize=2, label=fit_line(name, y, label))
+    if single.any():
+        y = tab["tau_mem"].reshape(-1, pn.size)
+        one = single.any(0)
+        ax.errorbar(pn[one], y.mean(0)[one], yerr=y.std(0)[one] if y.shape[0] > 1 else None, fmt="D", ms=5,
+                    capsize=2, mfc="none",
+                    label=fit_line("tau_single_peak", y, r"one peak ($\tau_{gen}=\tau_{mem}$), single-peak fit"))
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$",
            title=rf"$\psi_p = {tab['psi_p'][0]:g}$, $t = {tab['t'][0]:g}$")
     ax.set_xticks(pn, [f"{x:g}" for x in pn])
