@@ -301,6 +301,10 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
             elif not np.all(np.isfinite(vals)) or np.any(vals <= 0):
                 fits[name] = {"error": "not finite at every ψ_n and seed (not reached on the τ list, or only at "
                                        "τ = inf): widen --tau"}
+            elif name.startswith("loss_") and any(q["loss_timescales"].get(name[-5:], {}).get("n_peaks") == 1
+                                                  for q in pts):  # name[-5:] is t_min or t_mid
+                fits[name] = {"error": "one peak of the timescale spectrum at some ψ_n and seed (n_peaks = 1, "
+                                       "τ_gen = τ_mem, theory/timescales.md §5): no τ_gen or τ_mem exponent"}
             else:
                 fits[name] = fit_exponent(psi_run, vals).to_dict()
     samples_arr = X_arr = tau_s = None
