@@ -15,9 +15,14 @@ import os
 import sys
 from pathlib import Path
 
-from .. import __version__
-from ..core.errors import ConvergenceError, InputError
-from .common import OneLineParser, option_name
+from .. import _STARTUP_INTERRUPTED, _interrupted_while_starting, __version__
+
+try:
+    from ..core.errors import ConvergenceError, InputError
+    from .common import OneLineParser, option_name
+except KeyboardInterrupt:  # still starting: one line, exit 130 (the package import has the same guard)
+    _interrupted_while_starting()
+    raise
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "reproduce")
 
@@ -61,7 +66,7 @@ def main(argv=None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
-        print("rfscore: interrupted while starting; nothing was written", file=sys.stderr)
+        print(_STARTUP_INTERRUPTED, file=sys.stderr)
         return 130
     if not getattr(args, "func", None):
         parser.print_help()
