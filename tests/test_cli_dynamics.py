@@ -130,14 +130,17 @@ def test_sigma_spectrum_blocks_in_order(tmp_path, capsys):
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
 
 
-LINEAR = ["dynamics", "--d", "4", "--psi-p", "16", "--psi-n", "2", "--t", "0.1", "--activation", "linear",
-          "--tau-min", "1", "--tau-max", "1e4", "--num", "5"]
+GRID = ["dynamics", "--d", "4", "--psi-p", "16", "--psi-n", "2", "--t", "0.1", "--tau-min", "1", "--tau-max", "1e4",
+        "--num", "5"]
+LINEAR = [*GRID, "--activation", "linear"]
 
 
-@pytest.mark.parametrize("model", ["gep", "exact"])
-def test_linear_activation_finite_correct_and_silent(tmp_path, capsys, model):
-    # s_t² = 0: U has 60 null modes of 64 (thin path for gep). Exit 0, finite, no warning on screen, and the
-    # numbers of the dense route on the same draw: (L1)-(L2) on the actual matrices at B(τ) by expm.
+@pytest.mark.parametrize("model,activation", [("gep", "linear"), ("exact", "linear"), ("gep", "tanh"),
+                                              ("exact", "tanh")])
+def test_linear_activation_finite_correct_and_silent(tmp_path, capsys, model, activation):
+    # linear: s_t² = 0, U has 60 null modes of 64 (thin path for gep); tanh: U ≻ 0, the same command as
+    # control. Exit 0, finite, no warning on screen, and the numbers of the dense route on the same draw:
+    # (L1)-(L2) on the actual matrices at B(τ) by expm.
     import warnings
 
     from rfscore.finite.draws import sample_inputs
@@ -147,12 +150,12 @@ def test_linear_activation_finite_correct_and_silent(tmp_path, capsys, model):
     out = tmp_path / "lin.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rc, err = _run(capsys, [*LINEAR, "--model", model, "--out", str(out)])
+        rc, err = _run(capsys, [*GRID, "--activation", activation, "--model", model, "--out", str(out)])
     assert rc == 0 and err == ""
     data = np.loadtxt(out, delimiter=",", skiprows=1)
     assert np.all(np.isfinite(data))
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=16, psi_n=2)
-    m = finite_size_matrices(model, W, X, t=0.1, activation="linear", key=ko)
+    m = finite_size_matrices(model, W, X, t=0.1, activation=activation, key=ko)
     ref = np.array([_losses(m, B) for B in _flow_reference(m, data[:, 0])])
     np.testing.assert_allclose(data[:, 1:3], ref, rtol=1e-9)
     np.testing.assert_allclose(data[:, 3], (ref[:, 1] - m.l_opt) / m.delta_t, rtol=1e-8)
