@@ -29,6 +29,10 @@ def test_check_finite_declared_exceptions_only():
         with pytest.raises(ConvergenceError):
             check_finite(cols, PARAMS)
     check_finite({"kl_bound": [np.nan, 1.0]}, PARAMS, undefined=("kl_bound",))
+    # a row flagged converged = false is declared not a result (spectrum writes it and exits 1)
+    check_finite({"density": [np.nan, 1.0], "converged": np.array([False, True])}, PARAMS)
+    with pytest.raises(ConvergenceError):
+        check_finite({"density": [1.0, np.nan], "converged": np.array([False, True])}, PARAMS)
     with pytest.raises(ConvergenceError):
         check_finite({"kl_bound": [np.inf, 1.0]}, PARAMS, undefined=("kl_bound",))
 

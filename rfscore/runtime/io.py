@@ -13,8 +13,9 @@ Two conventions live here and nowhere else:
   number is a `ConvergenceError` naming the column, the row and the run's parameters (CLI exit
   1, nothing written), never a row. The only exceptions are declared: a training-time column
   (``tau`` or ``tau_*``) may hold ``+inf`` (τ = ∞, the converged limit, or a time never reached),
-  and the columns a caller lists in ``undefined`` may hold NaN (a value not defined for that row,
-  e.g. a bound with no closed form).
+  the columns a caller lists in ``undefined`` may hold NaN (a value not defined for that row,
+  e.g. a bound with no closed form), and a row flagged ``converged`` = false is not checked (it
+  is declared not to be a result; the command exits 1, as `rfscore spectrum` does).
 * **Strict JSON.** Every JSON written (sidecars, manifests, the one-line stdout summaries) is
   strict JSON with non-finite numbers as ``null`` (`jsonable`). Only the sweep checkpoint, a file
   rfscore reads back itself, keeps ``"inf"``/``"-inf"``/``"nan"`` strings (``lossless=True``) so
@@ -96,12 +97,14 @@ def check_finite(columns: Mapping[str, Sequence], parameters: Mapping | None = N
     """ConvergenceError unless every numeric value in ``columns`` is finite (the declared exceptions aside).
 
     ``columns``: name -> sequence (the rows of a CSV). A column ``tau`` or ``tau_*`` may hold
-    ``+inf``; a column named in ``undefined`` may hold NaN. Non-numeric columns (labels) are not
-    checked. The message names the column, the first bad row (with its τ when there is a ``tau``
+    ``+inf``; a column named in ``undefined`` may hold NaN; rows whose boolean ``converged`` column
+    is false are not checked (flagged as no result). Non-numeric columns (labels) are not checked. The message names the column, the first bad row (with its τ when there is a ``tau``
     column) and ``parameters``, on one line.
     """
     undefined = set(undefined)
-    tau = columns.get("tau") if isinstance(columns, Mapping) else None
+    tau = columns.get("tau")
+    flag = np.asarray(columns["converged"]) if "converged" in columns else None
+    flagged = flag if flag is not None and flag.dtype.kind == "b" and flag.ndim == 1 else None
     for name, col in columns.items():
         a = np.asarray(col)
         if a.dtype.kind == "O":
@@ -116,6 +119,8 @@ def check_finite(columns: Mapping[str, Sequence], parameters: Mapping | None = N
             bad &= ~(a == np.inf)
         if name in undefined:
             bad &= ~np.isnan(a)
+        if flagged is not None and flagged.shape[0] == a.shape[0]:
+            bad &= flagged.reshape((-1,) + (1,) * (a.ndim - 1))
         if np.any(bad):
             rows = bad.reshape(bad.shape[0], -1)
             i = int(np.flatnonzero(rows.any(axis=1))[0])
