@@ -1,11 +1,14 @@
 """The `rfscore` command line: a thin layer over the Python API.
 
 Each sub-command lives in its own module of this package, exposing
-``register(subparsers)``. Exit status: 0 success; 1 a solver that did not converge (or
-an unexpected internal error, reported in one line; ``RFSCORE_DEBUG=1`` shows its
-traceback); 2 bad input, a run that cannot fit in memory, or an output that cannot be
-written, with a one-line message naming the option; 130 interrupted (Ctrl-C), with one
-line saying what was interrupted (a sweep resumes from OUT.partial.jsonl when rerun).
+``register(subparsers)``. Exit status: 0 success; 1 a solver that did not converge or a
+result that came out non-finite (refused by the shared writer, rfscore/runtime/io.py, before
+anything is written; one line naming the parameters), or an unexpected internal error,
+reported in one line (``RFSCORE_DEBUG=1`` shows its traceback); 2 bad input, a run that
+cannot fit in memory, or an output that cannot be written, with a one-line message naming
+the option; 130 interrupted (Ctrl-C), with one
+line saying what was interrupted (a sweep resumes from OUT.partial.jsonl when rerun), also
+while the package is still importing JAX (rfscore/__init__.py).
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phas
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="rfscore", description=__doc__.splitlines()[0],
-                           epilog="exit status: 0 success; 1 a solver did not converge; 2 bad input, a run that "
+                           epilog="exit status: 0 success; 1 a solver did not converge or a result came out non-finite (nothing "
+                                  "written); 2 bad input, a run that "
                                   "cannot fit in memory or an output that cannot be written (one line naming the "
                                   "option, nothing written); 130 interrupted (a sweep resumes from OUT.partial.jsonl "
                                   "when rerun). RFSCORE_DEBUG=1 shows the traceback of an internal error.")
