@@ -98,7 +98,8 @@ class Eigensystem:
     eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
     A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
     does not couple them to the kept modes, so a non-zero A(0) is handled exactly too
-    (theory/dynamics.md, "thin SVD").
+    (theory/dynamics.md, "thin SVD"). Numerically null modes of U carry lam = 0 and vt = 0
+    exactly (`null_modes`; theory/dynamics.md §3, "Null modes").
     """
 
     lam: jnp.ndarray

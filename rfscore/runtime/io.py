@@ -98,15 +98,16 @@ def check_finite(columns: Mapping[str, Sequence], parameters: Mapping | None = N
 
     ``columns``: name -> sequence (the rows of a CSV). A column ``tau`` or ``tau_*`` may hold
     ``+inf``; a column named in ``undefined`` may hold NaN; rows whose boolean ``converged`` column
-    is false are not checked (flagged as no result). Non-numeric columns (labels) are not checked. The message names the column, the first bad row (with its τ when there is a ``tau``
-    column) and ``parameters``, on one line.
+    is false are not checked (flagged as no result). Non-numeric columns (labels) are not checked.
+    The message names the column, the first bad row (with its τ when there is a ``tau`` column)
+    and ``parameters``, on one line.
     """
     undefined = set(undefined)
     tau = columns.get("tau")
     flag = np.asarray(columns["converged"]) if "converged" in columns else None
     flagged = flag if flag is not None and flag.dtype.kind == "b" and flag.ndim == 1 else None
     for name, col in columns.items():
-        a = np.asarray(col)
+        a = np.atleast_1d(np.asarray(col))
         if a.dtype.kind == "O":
             try:
                 a = a.astype(np.float64)
