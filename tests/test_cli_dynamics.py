@@ -128,3 +128,56 @@ def test_sigma_spectrum_blocks_in_order(tmp_path, capsys):
                      "--tau-max", "100", "--num", "3", "--out", str(out)]) == 0
         outs.append(np.loadtxt(out, delimiter=",", skiprows=1))
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+
+
+GRID = ["dynamics", "--d", "4", "--psi-p", "16", "--psi-n", "2", "--t", "0.1", "--tau-min", "1", "--tau-max", "1e4",
+        "--num", "5"]
+LINEAR = [*GRID, "--activation", "linear"]
+
+
+@pytest.mark.parametrize("model,activation", [("gep", "linear"), ("exact", "linear"), ("gep", "tanh"),
+                                              ("exact", "tanh")])
+def test_linear_activation_finite_correct_and_silent(tmp_path, capsys, model, activation):
+    # linear: s_t² = 0, U has 60 null modes of 64 (thin path for gep); tanh: U ≻ 0, the same command as
+    # control. Exit 0, finite, no warning on screen, and the numbers of the dense route on the same draw:
+    # (L1)-(L2) on the actual matrices at B(τ) by expm.
+    import warnings
+
+    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.models import finite_size_matrices
+    from test_dynamics import _flow_reference, _losses
+
+    out = tmp_path / "lin.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rc, err = _run(capsys, [*GRID, "--activation", activation, "--model", model, "--out", str(out)])
+    assert rc == 0 and err == ""
+    data = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert np.all(np.isfinite(data))
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=16, psi_n=2)
+    m = finite_size_matrices(model, W, X, t=0.1, activation=activation, key=ko)
+    ref = np.array([_losses(m, B) for B in _flow_reference(m, data[:, 0])])
+    np.testing.assert_allclose(data[:, 1:3], ref, rtol=1e-9)
+    np.testing.assert_allclose(data[:, 3], (ref[:, 1] - m.l_opt) / m.delta_t, rtol=1e-8)
+
+
+def test_nonfinite_result_exits_1_one_line_nothing_written(tmp_path, capsys, monkeypatch):
+    # Force a NaN into the command's result: the shared writer refuses it, whatever the command.
+    import rfscore.cli.dynamics as cli_dynamics
+
+    real = cli_dynamics.trajectory
+
+    def poisoned(es, tau, *a, **k):
+        tr = real(es, tau, *a, **k)
+        test = np.array(tr.test_loss, copy=True)
+        test[2] = np.nan
+        return type(tr)(tau=tr.tau, train_loss=tr.train_loss, test_loss=test, score_error=tr.score_error,
+                        l_opt=tr.l_opt, delta_t=tr.delta_t)
+
+    monkeypatch.setattr(cli_dynamics, "trajectory", poisoned)
+    out, plot = tmp_path / "lin.csv", tmp_path / "lin.png"
+    rc, err = _run(capsys, [*LINEAR, "--model", "gep", "--out", str(out), "--plot", str(plot)])
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert err.startswith("rfscore dynamics: error: non-finite result test_loss=nan in row 3 of 5, tau=100")
+    assert "d=4" in err and "psi_p=16" in err and "activation=linear" in err and "model=gep" in err
+    assert list(tmp_path.iterdir()) == []

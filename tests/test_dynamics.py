@@ -10,7 +10,7 @@ from rfscore.finite.dynamics import modes, readout, trajectory
 from rfscore.core.errors import InputError
 from rfscore.finite.eigensystem import Eigensystem, eigensystem
 from rfscore.finite.exact import exact_matrices
-from rfscore.finite.gep import gep_eigensystem
+from rfscore.finite.gep import gep_eigensystem, gep_matrices
 from rfscore.finite.models import sample_eigensystem
 from rfscore.finite.draws import sample_inputs
 from rfscore.core.peaks import spectrum_peaks
@@ -160,3 +160,124 @@ def test_score_error_nonnegative_on_long_grids():
         B = np.asarray(readout(es, tau[i])) / np.sqrt(es.p)
         test = 1 + m.delta_t / d * np.trace(B @ U_pop @ B.T) + 2 * np.sqrt(m.delta_t) / d * np.trace(B @ V_pop)
         np.testing.assert_allclose(tr.test_loss[i], test, rtol=1e-9)
+
+
+# ----------------------------------------------------------------------------- null modes
+def _flow_reference(m, tau):
+    """B(τ) from A(0) = 0 on the actual matrices, without an eigendecomposition of U.
+
+    B(τ) = -(c/√Δ) Vᵀ ∫_0^τ e^{-cUs} ds (D1), the integral being the top-right block of
+    expm([[-cU, I], [0, 0]] τ): valid for a singular U, where (D2)'s U^{-1} is not.
+    """
+    from scipy.linalg import expm
+
+    U, V, p = np.asarray(m.U), np.asarray(m.V), m.p
+    c = 2 * m.delta_t * m.d / p
+    blk = np.zeros((2 * p, 2 * p))
+    blk[:p, :p], blk[:p, p:] = -c * U, np.eye(p)
+    return [-c * V.T @ expm(blk * s)[:p, p:] / np.sqrt(m.delta_t) for s in tau]
+
+
+@pytest.fixture(scope="module")
+def linear_models():
+    # The command-line example d = 4, ψ_p = 16, ψ_n = 2, t = 0.1: for σ(x) = x, s_t² = v_t² = 0 and U
+    # has rank d = 4 of p = 64 (60 null modes); the thin path has rank(H) = 4 of n + d = 12.
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=16, psi_n=2)
+    out = {}
+    for model in ("gep", "exact"):
+        m = (gep_matrices(W, X, t=0.1, activation="linear", key=ko) if model == "gep"
+             else exact_matrices(W, X, t=0.1, activation="linear"))
+        out[model] = m
+    out["thin"] = gep_eigensystem(W, X, t=0.1, activation="linear", key=ko, thin=True)
+    return out
+
+
+@pytest.mark.parametrize("route", ["thin", "gep", "exact"])
+def test_linear_activation_null_modes_exact(linear_models, route):
+    import warnings
+
+    m = linear_models["gep" if route == "thin" else route]
+    assert np.linalg.matrix_rank(np.asarray(m.U)) == m.d  # the case at hand: U singular
+    tau = np.array([1.0, 10.0, 100.0, 1e3, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0, no √(negative): any RuntimeWarning fails
+        es = linear_models["thin"] if route == "thin" else eigensystem(m, 8)
+        tr = trajectory(es, np.append(tau, np.inf))
+        md = modes(es)
+    assert np.all(np.isfinite(tr.train_loss)) and np.all(np.isfinite(tr.test_loss))
+    assert np.all(np.isfinite(md.weight)) and np.all(md.timescale > 0)
+    ref = np.array([_losses(m, B) for B in _flow_reference(m, tau)])
+    # expm of a 128×128 block and (D3)-(D4) each lose ~1e-13 relative; 1e-9 leaves room for
+    # ‖U‖·τ up to 1e4 in the expm scaling-and-squaring.
+    np.testing.assert_allclose(tr.train_loss[:-1], ref[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(tr.test_loss[:-1], ref[:, 1], rtol=1e-9)
+    # τ = inf: the minimum-norm minimiser -Vᵀ U⁺/√Δ (B stays in range(U)), from the dense pseudo-inverse
+    # with its default cut-off (rank 4 found, as asserted above).
+    B_inf = -np.asarray(m.V).T @ np.linalg.pinv(np.asarray(m.U), rcond=1e-10, hermitian=True) / np.sqrt(m.delta_t)
+    tr_inf, te_inf = _losses(m, B_inf)
+    np.testing.assert_allclose([tr.train_loss[-1], tr.test_loss[-1]], [tr_inf, te_inf], rtol=1e-10)
+    if route != "thin":
+        np.testing.assert_allclose(readout(es, np.inf) / np.sqrt(m.p), B_inf, atol=1e-10 * np.abs(B_inf).max())
+
+
+def test_linear_activation_gradient_descent_reaches_min_norm(linear_models):
+    # An actual gradient-descent run on (L1) from B = 0 (no eigendecomposition): B_{k+1} = B_k - ηc(B_kU + Vᵀ/√Δ).
+    # Its iterates stay in range(U) and converge to the minimum-norm minimiser for any η < η_max; the
+    # slowest non-null mode contracts by (1 - ηcλ_min⁺) per step, so K steps leave e^{-K ηcλ_min⁺}.
+    m = linear_models["exact"]
+    U, V = np.asarray(m.U), np.asarray(m.V)
+    c = 2 * m.delta_t * m.d / m.p
+    lam = np.linalg.eigvalsh(U)
+    lam_pos = lam[lam > 1e-10 * lam.max()]
+    eta = 1.0 / (c * lam.max())
+    steps = int(np.ceil(40 / (eta * c * lam_pos.min())))  # e^{-40}: converged to rounding
+    assert steps < 200_000
+    B = np.zeros((m.d, m.p))
+    for _ in range(steps):
+        B = B - eta * c * (B @ U + V.T / np.sqrt(m.delta_t))
+    es = eigensystem(m, 8)
+    out = trajectory(es, [np.inf])
+    np.testing.assert_allclose([out.train_loss[0], out.test_loss[0]], _losses(m, B), rtol=1e-10)
+    # and at a finite time: GD with step η·(small) against the flow, within the O(ηcλ_max) step error
+    eta_s, tau_s = 1e-3 / (c * lam.max()), 20.0
+    B = np.zeros((m.d, m.p))
+    for _ in range(int(round(tau_s / eta_s))):
+        B = B - eta_s * c * (B @ U + V.T / np.sqrt(m.delta_t))
+    tr_gd = np.array(_losses(m, B))
+    tr = trajectory(es, [int(round(tau_s / eta_s)) * eta_s])
+    np.testing.assert_allclose([tr.train_loss[0], tr.test_loss[0]], tr_gd, rtol=5e-3)
+
+
+def test_mode_factors_zero_eigenvalue_limit():
+    from rfscore.finite.dynamics import mode_factors
+
+    c, tau = 0.3, np.array([0.5, 7.0, np.inf])
+    f, e = mode_factors(np.array([0.0, 1e-300, 2.0]), c, tau)
+    np.testing.assert_array_equal(f[:, 0], [c * 0.5, c * 7.0, np.inf])  # lim_{λ→0} f = cτ
+    np.testing.assert_allclose(f[:2, 1], c * tau[:2], rtol=1e-15)       # continuous at λ → 0
+    np.testing.assert_array_equal(e[:, 0], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(f[:, 2], [-np.expm1(-0.3) / 2, -np.expm1(-4.2) / 2, 0.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("route", ["thin", "gep"])
+def test_linear_activation_with_A0_keeps_null_part(linear_models, route):
+    # With A(0) ≠ 0 the part of B(0) in null(U) never moves (e = 1, also at τ = inf); on the thin path it
+    # is the omitted-mode part with rate s_t² = 0. Reference: B(τ) = B(0) e^{-cUτ} + flow part, by expm.
+    from scipy.linalg import expm
+
+    m = linear_models["gep"]
+    U, p = np.asarray(m.U), m.p
+    c = 2 * m.delta_t * m.d / p
+    A0 = np.asarray(jax.random.normal(jax.random.PRNGKey(5), (m.d, p)))
+    es = linear_models["thin"] if route == "thin" else eigensystem(m, 8)
+    tau = np.array([1.0, 100.0, 1e4])
+    ref = np.array([_losses(m, A0 / np.sqrt(p) @ expm(-c * U * s) + B)
+                    for s, B in zip(tau, _flow_reference(m, tau))])
+    tr = trajectory(es, np.append(tau, np.inf), A0=A0)
+    np.testing.assert_allclose(tr.train_loss[:-1], ref[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(tr.test_loss[:-1], ref[:, 1], rtol=1e-9)
+    lam, Qf = np.linalg.eigh(U)
+    null = Qf[:, lam <= 1e-10 * lam.max()]
+    B_inf = (A0 / np.sqrt(p)) @ null @ null.T - np.asarray(m.V).T @ np.linalg.pinv(U, rcond=1e-10, hermitian=True) \
+        / np.sqrt(m.delta_t)
+    np.testing.assert_allclose([tr.train_loss[-1], tr.test_loss[-1]], _losses(m, B_inf), rtol=1e-10)

@@ -1,11 +1,14 @@
 """The `rfscore` command line: a thin layer over the Python API.
 
 Each sub-command lives in its own module of this package, exposing
-``register(subparsers)``. Exit status: 0 success; 1 a solver that did not converge (or
-an unexpected internal error, reported in one line; ``RFSCORE_DEBUG=1`` shows its
-traceback); 2 bad input, a run that cannot fit in memory, or an output that cannot be
-written, with a one-line message naming the option; 130 interrupted (Ctrl-C), with one
-line saying what was interrupted (a sweep resumes from OUT.partial.jsonl when rerun).
+``register(subparsers)``. Exit status: 0 success; 1 a solver that did not converge or a
+result that came out non-finite (refused by the shared writer, rfscore/runtime/io.py, before
+anything is written; one line naming the parameters), or an unexpected internal error,
+reported in one line (``RFSCORE_DEBUG=1`` shows its traceback); 2 bad input, a run that
+cannot fit in memory, or an output that cannot be written, with a one-line message naming
+the option; 130 interrupted (Ctrl-C), with one
+line saying what was interrupted (a sweep resumes from OUT.partial.jsonl when rerun), also
+while the package is still importing JAX (rfscore/__init__.py).
 """
 from __future__ import annotations
 
@@ -15,16 +18,22 @@ import os
 import sys
 from pathlib import Path
 
-from .. import __version__
-from ..core.errors import ConvergenceError, InputError
-from .common import OneLineParser, option_name
+from .. import _STARTUP_INTERRUPTED, _interrupted_while_starting, __version__
+
+try:
+    from ..core.errors import ConvergenceError, InputError
+    from .common import OneLineParser, option_name
+except KeyboardInterrupt:  # still starting: one line, exit 130 (the package import has the same guard)
+    _interrupted_while_starting()
+    raise
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "reproduce")
 
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="rfscore", description=__doc__.splitlines()[0],
-                           epilog="exit status: 0 success; 1 a solver did not converge; 2 bad input, a run that "
+                           epilog="exit status: 0 success; 1 a solver did not converge or a result came out non-finite (nothing "
+                                  "written); 2 bad input, a run that "
                                   "cannot fit in memory or an output that cannot be written (one line naming the "
                                   "option, nothing written); 130 interrupted (a sweep resumes from OUT.partial.jsonl "
                                   "when rerun). RFSCORE_DEBUG=1 shows the traceback of an internal error.")
@@ -61,7 +70,7 @@ def main(argv=None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
-        print("rfscore: interrupted while starting; nothing was written", file=sys.stderr)
+        print(_STARTUP_INTERRUPTED, file=sys.stderr)
         return 130
     if not getattr(args, "func", None):
         parser.print_help()

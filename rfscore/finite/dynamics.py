@@ -59,11 +59,19 @@ def check_A0(A0, d: int, p: int) -> np.ndarray:
 
 
 def modes(es: Eigensystem) -> Modes:
-    """The exact per-mode decomposition of the train loss (D3)."""
+    """The exact per-mode decomposition of the train loss (D3).
+
+    A null mode (λ_k = 0, hence ṽ_k = 0, theory/dynamics.md §3 "Null modes") has weight 0 and
+    timescale inf: it never moves.
+    """
     lam = np.asarray(es.lam)
     c = rate(es.delta_t, es.psi_p)
-    weight = np.sum(np.asarray(es.vt) ** 2, axis=1) / (es.d * lam)
-    return Modes(eigenvalue=lam, timescale=1.0 / (c * lam), weight=weight, c=c)
+    vv = np.sum(np.asarray(es.vt) ** 2, axis=1)
+    pos = lam > 0
+    safe = np.where(pos, lam, 1.0)
+    weight = np.where(vv > 0, vv / (es.d * safe), 0.0)
+    timescale = np.where(pos, 1.0 / (c * safe), np.inf)
+    return Modes(eigenvalue=lam, timescale=timescale, weight=weight, c=c)
 
 
 def mode_factors(lam, c, tau):
@@ -71,14 +79,28 @@ def mode_factors(lam, c, tau):
 
     The one implementation of the mode factors: the losses (D3)-(D4), the readouts A(τ) and the
     Krylov paths all use it. τ = inf gives f = 1/λ_k, e = 0 (the ridge-less minimiser).
+    λ_k = 0 gives the limit f = cτ, e = 1 (f = inf, e = 1 at τ = inf), with no 0/0
+    (theory/dynamics.md §3, "Null modes").
     """
     lam = np.asarray(lam, dtype=np.float64)
     tau = np.asarray(tau, dtype=np.float64)
     inf = np.isinf(tau)[:, None]
-    lam_tau = lam[None, :] * np.where(np.isinf(tau), 0.0, tau)[:, None]
-    f = np.where(inf, 1.0 / lam[None, :], -np.expm1(-c * lam_tau) / lam[None, :])
-    e = np.where(inf, 0.0, np.exp(-c * lam_tau))
+    zero = (lam == 0)[None, :]
+    safe = np.where(lam == 0, 1.0, lam)[None, :]  # keeps the unused branch of np.where free of 0/0
+    tau_f = np.where(np.isinf(tau), 0.0, tau)[:, None]
+    f = np.where(zero, c * tau_f, -np.expm1(-c * safe * tau_f) / safe)
+    f = np.where(inf, np.where(zero, np.inf, 1.0 / safe), f)
+    e = np.where(inf & ~zero, 0.0, np.exp(-c * lam[None, :] * tau_f))
     return f, e
+
+
+def _moving(f, vt):
+    """f with the columns of modes with ṽ_k = 0 set to 0, shape (T, k).
+
+    f_k enters B(τ) only through f_k ṽ_k (D2), so this is exact, and it removes the inf·0 of a
+    null mode at τ = inf: such a mode contributes nothing (theory/dynamics.md §3, "Null modes").
+    """
+    return np.where(np.any(np.asarray(vt) != 0, axis=1)[None, :], f, 0.0)
 
 
 def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
@@ -88,6 +110,7 @@ def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
     """
     tau = check_tau(tau)
     f, _ = mode_factors(lam, rate(delta_t, psi_p), tau)  # (T, k)
+    f = _moving(f, vt)
     return -np.einsum("tk,kd,pk->tdp", f, np.asarray(vt), np.asarray(Q), optimize=True) / np.sqrt(delta_t)
 
 
@@ -99,6 +122,7 @@ def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
 def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
     f, _ = mode_factors(lam, c, tau)
+    f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
     K = upop_t * (vt @ vt.T)
@@ -109,6 +133,7 @@ def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
 def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
     """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
     f, e = mode_factors(lam, c, tau)
+    f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     vy = np.sum(vt * y, axis=1)
     yy = np.sum(y**2, axis=1)
@@ -144,7 +169,9 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
         if not es.complete:
             # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
             rest = max(float(np.sum(B0**2) - np.sum(y**2)), 0.0)
-            decay = np.where(np.isinf(tau), 0.0, np.exp(-2 * c * es.rest_lam * np.where(np.isinf(tau), 0.0, tau)))
+            # e^{-2c s_t² τ}; s_t² = 0 (linear σ) never decays, also not at τ = inf
+            decay = np.where(np.isinf(tau) & (es.rest_lam > 0), 0.0,
+                             np.exp(-2 * c * es.rest_lam * np.where(np.isinf(tau), 0.0, tau)))
             train = train + es.delta_t * es.rest_lam * rest * decay / es.d
             test = test + es.delta_t * es.rest_upop * rest * decay / es.d
     train, test = np.asarray(train), np.asarray(test)

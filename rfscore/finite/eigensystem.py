@@ -98,7 +98,8 @@ class Eigensystem:
     eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
     A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
     does not couple them to the kept modes, so a non-zero A(0) is handled exactly too
-    (theory/dynamics.md, "thin SVD").
+    (theory/dynamics.md, "thin SVD"). Numerically null modes of U carry lam = 0 and vt = 0
+    exactly (`null_modes`; theory/dynamics.md §3, "Null modes").
     """
 
     lam: jnp.ndarray
@@ -125,10 +126,30 @@ class Eigensystem:
         return self.n / self.d
 
 
+def null_modes(lam, scale: float, size: int) -> np.ndarray:
+    """Mask (k,) of the numerically null modes: λ_k ≤ size·ε·scale (theory/dynamics.md §3, "Null modes").
+
+    ``scale`` is ‖U‖₂ (the largest eigenvalue), ``size`` the dimension of the eigenproblem: a
+    backward-stable eigensolver returns the eigenvalues of U + E with ‖E‖₂ ≲ size·ε·‖U‖₂, so an
+    eigenvalue below that (or negative, U being positive semi-definite) cannot be told from 0.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    return lam <= size * np.finfo(np.float64).eps * max(float(scale), 0.0)
+
+
 def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
-    """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis."""
+    """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis.
+
+    Numerically null modes (`null_modes`, e.g. all but d of them for a linear σ) get λ_k = 0 and
+    ṽ_k = 0 exactly: ‖ṽ_k‖² ≤ λ_k (Bessel), so the flow from A(0) = 0 never moves along them and
+    τ = inf gives the minimum-norm minimiser (theory/dynamics.md §3, "Null modes").
+    """
     # NumPy (LAPACK) rather than eager JAX: no per-shape compilation of each small op.
     lam, Q = np.linalg.eigh(np.asarray(m.U))
     vt, vpop_t, upop_t = Q.T @ np.asarray(m.V), Q.T @ np.asarray(m.V_pop), Q.T @ np.asarray(m.U_pop) @ Q
+    null = null_modes(lam, np.max(np.abs(lam)) if lam.size else 0.0, lam.size)
+    if np.any(null):
+        lam = np.where(null, 0.0, lam)
+        vt = np.where(null[:, None], 0.0, vt)
     return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
                        t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)

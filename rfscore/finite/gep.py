@@ -14,7 +14,8 @@ import numpy as np
 
 from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import SigmaSpectrum, l_opt
-from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
+from ..core.errors import ConvergenceError
+from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem, null_modes
 from .draws import gep_omega
 
 
@@ -81,8 +82,9 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                     constants: GEConstants | None = None, thin: bool | None = None) -> Eigensystem:
     """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d) and thin is None.
 
-    On the thin path only the n+d non-trivial modes are kept (``complete=False``): the
-    others have λ = s_t² and Qᵀ V = Qᵀ V_pop = 0 because V ∝ W lies in range(H).
+    On the thin path only the rank(H) ≤ n+d non-trivial modes are kept (``complete=False``): the
+    others have λ = s_t² and Qᵀ V = Qᵀ V_pop = 0 because V ∝ W lies in range(H). Directions of
+    H with singular value at rounding level (a linear σ: rank d) are among the omitted ones.
     The same draw (same ``key``) gives the same non-trivial modes on both paths.
     """
     W, X, S = check_inputs(W, X, sigma)
@@ -104,15 +106,24 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     # the least orthogonal, so they are checked and a re-orthonormalisation pass (Gram of Q)
     # is applied only when QᵀQ - I exceeds 1e-10. QᵀW comes from HᵀW (k×d).
     S2, R = np.linalg.eigh(H.T @ H)
-    S2 = np.maximum(S2, 0.0)
-    inv_s = 1.0 / np.sqrt(np.where(S2 > 0, S2, 1.0))
+    # Directions with S² at rounding level (S² ≤ k ε max S²) are not in range(H): a linear σ
+    # gives rank(H) = d < n + d. They are dropped, i.e. left to the omitted modes (λ = s_t², ṽ = 0),
+    # which is exact for S = 0 and where ṽ_k, bounded by S_k, is at the rounding level otherwise
+    # (theory/dynamics.md §4); Q = H R S^{-1} would divide by ~0 there.
+    keep = ~null_modes(S2, np.max(S2) if S2.size else 0.0, S2.size)
+    S2, R = S2[keep], R[:, keep]
+    inv_s = 1.0 / np.sqrt(S2)
     QtW = (R.T @ (H.T @ Wn)) * inv_s[:, None] / np.sqrt(d)  # (k, d)
     k = R.shape[1]
     m8 = min(8, k)
     Q8 = (H @ R[:, :m8]) * inv_s[None, :m8]
-    if np.max(np.abs(Q8.T @ Q8 - np.eye(m8))) > 1e-10:
+    if np.max(np.abs(Q8.T @ Q8 - np.eye(m8)), initial=0.0) > 1e-10:
         Q = (H @ R) * inv_s[None, :]
         E, Rq = np.linalg.eigh(Q.T @ Q)
+        if not np.all(E > 0.5):  # kept columns have S² > k ε max S²: QᵀQ is within ~1e-8 of I
+            raise ConvergenceError(f"thin SVD of H lost orthogonality (eigenvalues of QᵀQ in "
+                                   f"[{E.min():.3g}, {E.max():.3g}]) at p={p}, n={n}, d={d}, t={c.t:g}; "
+                                   f"use thin=False")
         Q = Q @ (Rq / np.sqrt(E)[None, :]) @ Rq.T
         QtW = Q.T @ Wn / np.sqrt(d)
     else:  # Q = H R S^{-1} (p·k² flops) is formed only if a caller asks for it

@@ -6,6 +6,20 @@ only when complete (`os.replace`), so a failure never leaves a half-written file
 exists and really accepts a file, no folder in the way, no two outputs on one path);
 `OutputSet` stages all outputs of a run (CSV, sidecar, plot, NPY/NPZ) and moves them into
 place only when all of them were written, so a run leaves all its files or none.
+
+Two conventions live here and nowhere else:
+
+* **Finite results.** Every CSV passes `check_finite` before anything is staged: a non-finite
+  number is a `ConvergenceError` naming the column, the row and the run's parameters (CLI exit
+  1, nothing written), never a row. The only exceptions are declared: a training-time column
+  (``tau`` or ``tau_*``) may hold ``+inf`` (τ = ∞, the converged limit, or a time never reached),
+  the columns a caller lists in ``undefined`` may hold NaN (a value not defined for that row,
+  e.g. a bound with no closed form), and a row flagged ``converged`` = false is not checked (it
+  is declared not to be a result; the command exits 1, as `rfscore spectrum` does).
+* **Strict JSON.** Every JSON written (sidecars, manifests, the one-line stdout summaries) is
+  strict JSON with non-finite numbers as ``null`` (`jsonable`). Only the sweep checkpoint, a file
+  rfscore reads back itself, keeps ``"inf"``/``"-inf"``/``"nan"`` strings (``lossless=True``) so
+  that a resumed sweep gets τ = ∞ back.
 """
 from __future__ import annotations
 
@@ -21,7 +35,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from .._version import __version__
-from ..core.errors import InputError
+from ..core.errors import ConvergenceError, InputError
 
 
 def metadata(parameters: Mapping, **extra) -> dict:
@@ -31,26 +45,93 @@ def metadata(parameters: Mapping, **extra) -> dict:
             "parameters": jsonable(dict(parameters)), **jsonable(extra)}
 
 
-def jsonable(obj):
-    """``obj`` as plain JSON types: arrays to lists, numpy scalars to Python, ±inf/nan to strings, ``to_dict()``."""
+def jsonable(obj, *, lossless: bool = False):
+    """``obj`` as plain JSON types: arrays to lists, numpy scalars to Python, ``to_dict()``, paths to str.
+
+    Non-finite floats become ``None`` (JSON ``null``): the one convention of every JSON file and
+    line rfscore writes. ``lossless=True`` writes them as ``"inf"``, ``"-inf"``, ``"nan"`` instead;
+    only for the sweep checkpoint, which rfscore reads back and where τ = ∞ must survive.
+    """
     if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v, lossless=lossless) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
+        return [jsonable(v, lossless=lossless) for v in obj]
     if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
+        return jsonable(obj.tolist(), lossless=lossless)
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
-        return v if np.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+        if np.isfinite(v):
+            return v
+        return ("inf" if v > 0 else "-inf" if v < 0 else "nan") if lossless else None
     if isinstance(obj, (np.integer,)):
         return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
     if hasattr(obj, "to_dict"):
-        return jsonable(obj.to_dict())
+        return jsonable(obj.to_dict(), lossless=lossless)
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def _is_time(name: str) -> bool:
+    return name == "tau" or name.startswith("tau_")
+
+
+def describe(parameters: Mapping | None, limit: int = 400) -> str:
+    """``parameters`` as one line ``k=v, ...`` for an error message (long values shortened)."""
+    if not parameters:
+        return "these parameters"
+    parts = []
+    for k, v in dict(parameters).items():
+        v = jsonable(v)
+        text = v if isinstance(v, str) else json.dumps(v, allow_nan=False)
+        text = " ".join(str(text).split())
+        parts.append(f"{k}={text if len(text) <= 40 else text[:37] + '...'}")
+    line = ", ".join(parts)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def check_finite(columns: Mapping[str, Sequence], parameters: Mapping | None = None, *,
+                 undefined: Iterable[str] = ()) -> None:
+    """ConvergenceError unless every numeric value in ``columns`` is finite (the declared exceptions aside).
+
+    ``columns``: name -> sequence (the rows of a CSV). A column ``tau`` or ``tau_*`` may hold
+    ``+inf``; a column named in ``undefined`` may hold NaN; rows whose boolean ``converged`` column
+    is false are not checked (flagged as no result). Non-numeric columns (labels) are not checked.
+    The message names the column, the first bad row (with its τ when there is a ``tau`` column)
+    and ``parameters``, on one line.
+    """
+    undefined = set(undefined)
+    tau = columns.get("tau")
+    flag = np.asarray(columns["converged"]) if "converged" in columns else None
+    flagged = flag if flag is not None and flag.dtype.kind == "b" and flag.ndim == 1 else None
+    for name, col in columns.items():
+        a = np.atleast_1d(np.asarray(col))
+        if a.dtype.kind == "O":
+            try:
+                a = a.astype(np.float64)
+            except (TypeError, ValueError):
+                continue  # labels
+        if a.dtype.kind not in "fc":
+            continue  # integers, booleans, strings: finite by type
+        bad = ~np.isfinite(a)
+        if _is_time(str(name)):
+            bad &= ~(a == np.inf)
+        if name in undefined:
+            bad &= ~np.isnan(a)
+        if flagged is not None and flagged.shape[0] == a.shape[0]:
+            bad &= flagged.reshape((-1,) + (1,) * (a.ndim - 1))
+        if np.any(bad):
+            rows = bad.reshape(bad.shape[0], -1)
+            i = int(np.flatnonzero(rows.any(axis=1))[0])
+            value = a.reshape(a.shape[0], -1)[i][rows[i]][0]
+            at = ""
+            if tau is not None and name != "tau" and len(tau) == a.shape[0]:
+                at = f", tau={float(np.asarray(tau, dtype=np.float64)[i]):g}"
+            raise ConvergenceError(f"non-finite result {name}={float(np.real(value))!r} in row {i + 1} of "
+                                   f"{a.shape[0]}{at} ({int(np.count_nonzero(bad))} such values) for "
+                                   f"{describe(parameters)}; nothing was written")
 
 
 def sidecar_path(path) -> Path:
@@ -175,7 +256,9 @@ class OutputSet:
         self._staged.append((tmp, final))
         return tmp
 
-    def csv(self, final, columns, header=None) -> Path:
+    def csv(self, final, columns, header=None, parameters=None, undefined=()) -> Path:
+        """Stage a CSV; its columns pass `check_finite` first (``parameters`` name the run in its error)."""
+        check_finite(_header_columns(columns, header), parameters, undefined=undefined)
         _write_csv(self.path(final), columns, header)
         return Path(final)
 
@@ -193,11 +276,17 @@ class OutputSet:
             np.savez(fh, **arrays)
         return Path(final)
 
-    def result(self, final, columns, parameters, header=None, **extra) -> Path:
-        """CSV at ``final`` and its JSON sidecar (parameters, version, time, ``extra``)."""
+    def result(self, final, columns, parameters, header=None, undefined=(), **extra) -> Path:
+        """CSV at ``final`` and its JSON sidecar (parameters, version, time, ``extra``).
+
+        The columns pass `check_finite` before anything is staged (``undefined``: columns where NaN
+        means "not defined for this row"); a non-finite result raises ConvergenceError naming
+        ``parameters``, and the `OutputSet` then writes nothing.
+        """
         final = Path(final)
+        check_finite(_header_columns(columns, header), parameters, undefined=undefined)
         self.json(sidecar_path(final), metadata(parameters, csv=final.name, **extra))
-        return self.csv(final, columns, header)
+        return self.csv(final, columns, header, parameters, undefined)
 
     def commit(self) -> list:
         mode = 0o666 & ~_umask()  # mkstemp creates 0600; give results the usual permissions
@@ -231,6 +320,11 @@ class OutputSet:
         return False
 
 
+def _header_columns(columns: Mapping[str, Sequence], header) -> dict:
+    """The columns that will be written (those in ``header``, default all), by name."""
+    return {h: columns[h] for h in (list(header) if header else list(columns.keys()))}
+
+
 def _write_csv(path, columns: Mapping[str, Sequence], header: Iterable[str] | None = None) -> None:
     header = list(header or columns.keys())
     cols = [np.asarray(columns[h]) for h in header]
@@ -256,12 +350,14 @@ def _write_csv(path, columns: Mapping[str, Sequence], header: Iterable[str] | No
 
 def _write_json(path, obj) -> None:
     with open(path, "w") as fh:
-        json.dump(jsonable(obj), fh, indent=2)
+        json.dump(jsonable(obj), fh, indent=2, allow_nan=False)
         fh.write("\n")
 
 
-def write_csv(path, columns: Mapping[str, Sequence], header: Iterable[str] | None = None) -> Path:
-    """Write equal-length columns as CSV (repr precision, ``inf`` for infinity), atomically."""
+def write_csv(path, columns: Mapping[str, Sequence], header: Iterable[str] | None = None, parameters=None,
+              undefined=()) -> Path:
+    """Write equal-length columns as CSV (repr precision, ``inf`` for τ = ∞), atomically, after `check_finite`."""
+    check_finite(_header_columns(columns, header), parameters, undefined=undefined)
     with atomic_path(path) as tmp:
         _write_csv(tmp, columns, header)
     return Path(path)
@@ -274,28 +370,20 @@ def write_json(path, obj) -> Path:
 
 
 def json_line(obj) -> str:
-    """``obj`` as one line of strict JSON: non-finite floats (±inf, NaN) become ``null``."""
-    def strict(o):
-        if isinstance(o, Mapping):
-            return {str(k): strict(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple, np.ndarray)):
-            return [strict(v) for v in (o.tolist() if isinstance(o, np.ndarray) else o)]
-        if isinstance(o, (float, np.floating)):
-            return float(o) if np.isfinite(o) else None
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.bool_):
-            return bool(o)
-        return o
-    return json.dumps(strict(obj), allow_nan=False)
+    """``obj`` as one line of strict JSON, non-finite floats as ``null`` (`jsonable`, as in every sidecar)."""
+    return json.dumps(jsonable(obj), allow_nan=False)
 
 
-def write_result(path, columns: Mapping[str, Sequence], parameters: Mapping, header=None, **extra) -> Path:
-    """CSV at ``path`` and its JSON sidecar (parameters, version, time, ``extra``): both or neither."""
+def write_result(path, columns: Mapping[str, Sequence], parameters: Mapping, header=None, undefined=(),
+                 **extra) -> Path:
+    """CSV at ``path`` and its JSON sidecar (parameters, version, time, ``extra``): both or neither.
+
+    The columns pass `check_finite` first (see `OutputSet.result`).
+    """
     path = Path(path)
     check_outputs(out=path)
     with OutputSet() as outs:
-        outs.result(path, columns, parameters, header=header, **extra)
+        outs.result(path, columns, parameters, header=header, undefined=undefined, **extra)
     return path
 
 

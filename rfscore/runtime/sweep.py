@@ -29,11 +29,11 @@ from .io import jsonable
 
 
 def _key(point: Mapping) -> str:
-    return json.dumps(jsonable(dict(point)), sort_keys=True)
+    return json.dumps(jsonable(dict(point), lossless=True), sort_keys=True)
 
 
 def _header(parameters: Mapping) -> dict:
-    return {"sweep": {"rfscore_version": __version__, "parameters": jsonable(dict(parameters))}}
+    return {"sweep": {"rfscore_version": __version__, "parameters": jsonable(dict(parameters), lossless=True)}}
 
 
 def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict | None:
@@ -122,7 +122,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
         n_recorded = [0]
 
         def record(k, result):
-            done[k] = jsonable(result)
+            done[k] = jsonable(result, lossless=True)  # read back here: τ = ∞ must survive
             n_recorded[0] += 1
             if fh is not None:
                 fh.write(json.dumps({"key": k, "result": done[k]}) + "\n")
