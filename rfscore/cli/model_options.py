@@ -164,9 +164,9 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma)
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, require=True)
     return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-               "quadrature_error": m.quadrature_error}
+               "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
 
 
 def model_eigensystem(args, inputs: ModelInputs | None = None):
