@@ -236,10 +236,11 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     finite = all(np.all(np.isfinite(a)) for a in (U, V, U_pop, V_pop))
     converged = bool(finite and trunc <= tol and quad <= tol)
     if not converged and require:
-        why = ("non-finite entries" if not finite else
-               f"Mehler truncation bound {trunc:.3g} > tol" if trunc > tol else
-               f"quadrature error {quad:.3g} > tol (step capped at h_finest = {h_finest:g})")
-        raise ConvergenceError(f"exact matrices not converged: {why} = {tol:g} (p = {p}, d = {d}, n = {X.shape[0]}, "
+        why = [w for w, bad in (("non-finite entries", not finite), (f"Mehler truncation bound {trunc:.3g}", trunc > tol),
+                                (f"quadrature error {quad:.3g} (step capped at h_finest = {h_finest:g})", quad > tol))
+               if bad]
+        raise ConvergenceError(f"exact matrices not converged: {' and '.join(why)} > tol = {tol:g} (p = {p}, d = {d}, "
+                               f"n = {X.shape[0]}, "
                                f"t = {t:g}, activation = {getattr(act, 'name', activation)}, max_order = {max_order}); "
                                f"raise max_order or tol")
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=lopt,
