@@ -230,9 +230,10 @@ def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_de
         grid = np.unique(np.concatenate([np.geomspace(lo, top, max(2, int(per_decade * np.log10(top / lo)) + 2)),
                                          tau[fin]]))
         gc, gy = _coefficient_norms(theta, vt, y, C, c, dl, grid)
-        r = c * (gc + eta * gy)  # ‖R(s)‖_F at the grid points (R(0) = 0 up to η)
+        r = c * (gc + eta * gy)  # ‖R(s)‖_F at the grid points
+        zc, zy = _coefficient_norms(theta, vt, y, C, c, dl, np.zeros(1))  # and at s = 0 (0 without A(0))
         left = np.concatenate([[0.0], grid[:-1]])
-        rmax = np.maximum(np.concatenate([[c * eta * float(np.linalg.norm(y)) if y is not None else 0.0], r[:-1]]), r)
+        rmax = np.maximum(np.concatenate([c * (zc + eta * zy), r[:-1]]), r)
         a = c * lam_lo
         length = grid - left
         h = length if a == 0 else -np.expm1(-a * length) / a  # ∫ e^{-a(s_{i+1} - s)} ds over the interval
