@@ -39,6 +39,9 @@ class Timescales:
     tau_gap: float
     tau_gen_pred: float
     tau_mem_pred: float
+    # status (theory/krylov.md §6): every read-off finite; error = relative log-grid step of the read-offs
+    converged: bool = True
+    error: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,8 +102,10 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
             g0, g1 = gap[j - 1], gap[j]
             tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
     pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma)
+    status = dict(converged=bool(np.all(np.isfinite([peaks.tau_gen, peaks.tau_mem, tau_es]))),
+                  error=float(grid[1] / grid[0] - 1.0))  # peaks and minimum located to within one grid step
     return Timescales(tau_gen=peaks.tau_gen, tau_mem=peaks.tau_mem, n_peaks=peaks.n_peaks,
-                      tau_early_stop=tau_es, tau_gap=tau_gap, tau_gen_pred=pred[0], tau_mem_pred=pred[1])
+                      tau_early_stop=tau_es, tau_gap=tau_gap, tau_gen_pred=pred[0], tau_mem_pred=pred[1], **status)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ def register(sub) -> None:
     p.add_argument("--plot", metavar="traj.png", help="also save a plot of the three curves")
     p.add_argument("--solver", choices=("auto", "eigh", "krylov"), default="auto",
                    help="'eigh': full eigendecomposition of U (thin SVD for gep when p >= 2(n+d)); 'krylov': block "
-                        f"Lanczos checked to --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
+                        f"Lanczos stopped once its a-posteriori error bound is below --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
                         f"p >= {KRYLOV_ABOVE}, else eigh")
     p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
-                   help="block-Lanczos convergence tolerance on the losses, in units of Δ (> 0, default 1e-8)")
+                   help="block-Lanczos tolerance on the error bound of the losses, in units of Δ (> 0, default 1e-8)")
     p.set_defaults(func=run)
 
 
@@ -55,7 +55,8 @@ def run(args) -> int:
     else:
         m, extra = model_matrices(args, inputs)
         tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol)
-        extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
+        extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
+    extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         if args.plot:
             from ..figures import plots
@@ -79,14 +80,15 @@ def _run_real(args, tau) -> int:
     solver = args.solver
     if solver == "auto":
         solver = "krylov" if ri.p >= KRYLOV_ABOVE else "eigh"
-    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation)
+    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, require=True)
     extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-             "quadrature_error": m.quadrature_error}
+             "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
     if solver == "eigh":
         tr = trajectory(eigensystem(m, ri.n), tau)
     else:
         tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol)
-        extra.update(krylov_dim=tr.krylov_dim, krylov_residual=tr.residual, krylov_tol=args.krylov_tol)
+        extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
+    extra.update(converged=tr.converged, error=tr.error)
     cols, header = tr.columns(), list(REAL_HEADER)
     gauss = None
     if args.compare_gaussian:

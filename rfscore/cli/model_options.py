@@ -27,6 +27,13 @@ from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, t
 from .common import add_theory_options, positive_float, positive_int, seed
 
 
+def _max_order(text) -> int:
+    v = positive_int(text)
+    if v > 1024:
+        raise argparse.ArgumentTypeError(f"must be an integer 1 <= K_max <= 1024, got {text!r}")
+    return v
+
+
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
     """Add the shared model options (and, if ``theory``, --t/--activation/--sigma-spectrum).
 
@@ -45,6 +52,12 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
     p.add_argument("--model", choices=MODELS, default="exact",
                    help="'exact': non-linear model, exact noise averages (E1)-(E3); 'gep': Gaussian-equivalent "
                         "(G4)-(G6), thin SVD when p >= 2(n+d) (default exact)")
+    p.add_argument("--mehler-tol", type=positive_float, default=1e-12,
+                   help="exact model: entrywise tolerance of the Mehler truncation bound (E4) and the quadrature "
+                        "(> 0, default 1e-12; theory/exact_matrices.md §8)")
+    p.add_argument("--max-order", type=_max_order, default=256,
+                   help="exact model: highest Mehler order K_max, 1 <= K_max <= 1024 (default 256); small d needs "
+                        "high orders")
     if real_data:
         from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
         p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP + " (fixes n and d)")
@@ -164,9 +177,10 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma)
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, require=True,
+                       tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
     return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-               "quadrature_error": m.quadrature_error}
+               "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
 
 
 def model_eigensystem(args, inputs: ModelInputs | None = None):

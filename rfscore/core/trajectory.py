@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,7 +13,14 @@ from .errors import InputError
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3)."""
+    """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3).
+
+    Status (the scipy/optimistix pattern, theory/krylov.md §6): ``converged`` says whether the
+    solver met its tolerance; ``error`` bounds (or, where marked, estimates) the solver's error on
+    the train and test losses, max over τ, in units of Δ (so also on the score error (L3)). The
+    closed form from a dense eigendecomposition (theory/dynamics.md) is exact up to rounding:
+    converged, error 0. Keyword-only, so that subclasses keep their own positional fields.
+    """
 
     tau: np.ndarray
     train_loss: np.ndarray
@@ -21,6 +28,8 @@ class Trajectory:
     score_error: np.ndarray
     l_opt: float
     delta_t: float
+    converged: bool = field(default=True, kw_only=True)
+    error: float = field(default=0.0, kw_only=True)
 
     @property
     def has_score_error(self) -> bool:

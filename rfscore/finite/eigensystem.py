@@ -38,6 +38,10 @@ class FiniteSizeMatrices:
 
     ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise;
     ``quadrature_error`` estimates the error of the one-dimensional Gaussian integrals.
+    Status (theory/exact_matrices.md §8): ``tol`` the entrywise tolerance both were held to,
+    ``converged`` whether both are ≤ tol, ``error`` the larger of the two (absolute, entrywise,
+    in the units of U). The Gaussian-equivalent matrices (G4)-(G6) are closed forms: converged,
+    error 0.
     """
 
     U: jnp.ndarray
@@ -51,6 +55,13 @@ class FiniteSizeMatrices:
     truncation_bound: Optional[float] = None
     mehler_order: Optional[int] = None
     quadrature_error: Optional[float] = None
+    tol: Optional[float] = None
+    converged: bool = True
+
+    @property
+    def error(self) -> float:
+        """max(truncation_bound, quadrature_error): the entrywise error estimate of U, U_pop (0 if closed form)."""
+        return float(max(self.truncation_bound or 0.0, self.quadrature_error or 0.0))
 
     @property
     def p(self) -> int:

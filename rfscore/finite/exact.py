@@ -17,14 +17,14 @@ from ..core.activations import get_activation
 from ..core.constants import delta_t, ge_constants
 from ..core.covariance import SigmaSpectrum, l_opt
 from .eigensystem import FiniteSizeMatrices, check_inputs
-from ..core.errors import InputError
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
 from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
 
 
 _H_START, _H_FINEST = 0.5, 2.0**-7
 
 
-def _quadrature_step(act, means, scales, order: int, tol: float):
+def _quadrature_step(act, means, scales, order: int, tol: float, h_finest: float = _H_FINEST):
     """Trapezoid step h for the F̃_k (k ≤ order) and second moments, with its error estimate.
 
     Probed on the row with the largest scale s_i (for an activation analytic in a strip, the
@@ -42,7 +42,7 @@ def _quadrature_step(act, means, scales, order: int, tol: float):
         return np.concatenate([vals @ hermite_table(z, w, order), (vals**2 @ w)[:, None]], axis=1)
 
     h, _, err, converged = halve_until_converged(coefficients, lambda a, b: float(np.max(np.abs(a - b))), tol,
-                                                 _H_START, _H_FINEST)
+                                                 _H_START, h_finest)
     return (h if converged else h / 2), err
 
 
@@ -148,10 +148,10 @@ def _mehler_order(F, e, r_max, tol):
     return K, float(bounds[K])
 
 
-_ORDERS = (12, 24)  # coefficients are computed to these orders first, to max_order only if the bound needs it
+_ORDERS = (12, 24, 64)  # coefficients are computed to these orders first, to max_order only if the bound needs it
 
 
-def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
+def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_finest: float = _H_FINEST):
     """The (E2)-(E3) matrix for given means (p, n), scales (p,) and correlations of W_metric (p, d).
 
     Returns (U (p,p), F (K+1, p, n), bound, K, quadrature error). K is the first order whose
@@ -160,7 +160,7 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
     What, r_max = _unit_rows(W_metric)
     for order in sorted({min(o, max_order) for o in _ORDERS} | {max_order}):
         # high Hermite orders oscillate faster and need a finer rule: refine per stage
-        h, quad = _quadrature_step(act, means, scales, order, tol)
+        h, quad = _quadrature_step(act, means, scales, order, tol, h_finest)
         F, e = _mehler_coefficients(act, means, scales, h, order)
         K, bound = _mehler_order(F, e, r_max, tol)
         if bound <= tol:
@@ -169,8 +169,9 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float):
     return _mehler_sum(F, e, What), F, bound, K, quad
 
 
-def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 64,
-                   tol: float = 1e-12, X_test=None) -> FiniteSizeMatrices:
+def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 256,
+                   tol: float = 1e-12, X_test=None, require: bool = False,
+                   h_finest: float = _H_FINEST) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
     V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
@@ -179,7 +180,11 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     Each expectation is a trapezoid rule in z whose step is refined until the Hermite
     coefficients agree to ``tol`` (`_quadrature_step`); Mehler orders up to ``max_order``,
     truncated once the entrywise tail bound is below ``tol``. Reported: ``truncation_bound``
-    and ``quadrature_error``, each the larger of its U and U_pop values.
+    and ``quadrature_error``, each the larger of its U and U_pop values, and the status
+    ``converged`` (both ≤ ``tol``), ``error``, ``tol`` (theory/exact_matrices.md §8). If either
+    exceeds ``tol`` (max_order too small for the correlations r_ij, or the quadrature step
+    capped at ``h_finest``) the result is flagged ``converged`` False; with ``require`` it raises
+    ConvergenceError naming the parameters instead (the CLI always requires).
 
     ``X_test`` (N, d): held-out points (theory/real_data.md (R1)). U_pop and V_pop are then
     the same noise averages as U and V, taken over the held-out points instead of the training
@@ -189,6 +194,9 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     """
     sigma_given = sigma is not None
     W, X, S = check_inputs(W, X, sigma)
+    max_order = check_positive_int("max_order", max_order)
+    tol = check_positive("tol", tol)
+    h_finest = check_positive("h_finest", h_finest)
     if X_test is not None:
         X_test = np.asarray(X_test, dtype=np.float64)
         if X_test.ndim != 2 or X_test.shape[1] != W.shape[1] or X_test.shape[0] < 1:
@@ -203,7 +211,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     Wn = np.asarray(W)
     means = np.exp(-t) * (Wn @ np.asarray(X).T) / np.sqrt(d)
     scales = np.sqrt(dl * np.sum(Wn**2, axis=1) / d)
-    U, F, bound, order, quad = _mehler_matrix(act, means, scales, Wn, max_order, tol)
+    U, F, bound, order, quad = _mehler_matrix(act, means, scales, Wn, max_order, tol, h_finest)
     kappa = np.mean(F[1], axis=1) / scales
     V = np.sqrt(dl / d) * kappa[:, None] * Wn
 
@@ -211,7 +219,8 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
         # (R1): the population average replaced by the average over held-out points, with the
         # very same per-point noise integrals as U, V (same W metric and scales s_i).
         means_test = np.exp(-t) * (Wn @ np.asarray(X_test).T) / np.sqrt(d)
-        U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, means_test, scales, Wn, max_order, tol)
+        U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, means_test, scales, Wn, max_order, tol,
+                                                                                   h_finest)
         kappa_pop = np.mean(F_pop[1], axis=1) / scales
         lopt = l_opt(S, t) if sigma_given else float("nan")
     else:
@@ -219,10 +228,21 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
         W_pop = Wn @ np.linalg.cholesky(sigma_t)  # C_pop = W Σ_t Wᵀ/d = W_pop W_popᵀ/d
         scales_pop = np.sqrt(np.sum(W_pop**2, axis=1) / d)
         U_pop, F_pop, bound_pop, order_pop, quad_pop = _mehler_matrix(act, np.zeros((p, 1)), scales_pop, W_pop,
-                                                                      max_order, tol)
+                                                                      max_order, tol, h_finest)
         kappa_pop = F_pop[1, :, 0] / scales_pop
         lopt = l_opt(S, t)
     V_pop = np.sqrt(dl / d) * kappa_pop[:, None] * Wn
+    trunc, quad = float(max(bound, bound_pop)), float(max(quad, quad_pop))
+    finite = all(np.all(np.isfinite(a)) for a in (U, V, U_pop, V_pop))
+    converged = bool(finite and trunc <= tol and quad <= tol)
+    if not converged and require:
+        why = [w for w, bad in (("non-finite entries", not finite), (f"Mehler truncation bound {trunc:.3g}", trunc > tol),
+                                (f"quadrature error {quad:.3g} (step capped at h_finest = {h_finest:g})", quad > tol))
+               if bad]
+        raise ConvergenceError(f"exact matrices not converged: {' and '.join(why)} > tol = {tol:g} (p = {p}, d = {d}, "
+                               f"n = {X.shape[0]}, "
+                               f"t = {t:g}, activation = {getattr(act, 'name', activation)}, max_order = {max_order}); "
+                               f"raise max_order or tol (rfscore: --max-order, --mehler-tol)")
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=lopt,
-                              model="exact", truncation_bound=float(max(bound, bound_pop)),
-                              mehler_order=int(max(order, order_pop)), quadrature_error=max(quad, quad_pop))
+                              model="exact", truncation_bound=trunc, mehler_order=int(max(order, order_pop)),
+                              quadrature_error=quad, tol=tol, converged=converged)

@@ -4,19 +4,22 @@ See theory/krylov.md. Every loss of (L1)-(L2) along (D2) is a d×d quadratic for
 f(U)V, e^{-cUτ}B(0)ᵀ and U_pop. With Q_M an orthonormal basis of the block Krylov space
 K_M(U, [V, B(0)ᵀ]) (full reorthogonalisation) and the exact projections T = Q_MᵀUQ_M,
 P = Q_MᵀU_popQ_M, the Ritz pairs (θ, Q_M S) of T replace (λ, Q) in (D3)-(D4). The
-approximation is checked, not assumed: the losses on the user's τ grid are recomputed
-as M grows and the run stops when successive curves agree to ``tol`` (in units of Δ,
-the scale of the score error); at M = p, or when the space stops growing, it is exact.
+approximation is checked, not assumed: at every check an a-posteriori bound (K1)-(K3) on the
+error of the losses, in units of Δ, is computed from the Ritz residuals and a certified lower
+bound on λ_min(U) (theory/krylov.md §5), and the run stops once it is below ``tol``.
 
-Cost: M/b products U·(p×b) and U_pop·(p×b), b = d (2d with A(0)), and O(pM²) for the
-orthogonalisation, against O(p³) for `eigensystem.eigensystem`.
+Cost: M/b products U·(p×b) and U_pop·(p×b), b = d (2d with A(0)), O(pM²) for the
+orthogonalisation and the U_pop Gram matrix, one M×M eigendecomposition per check, and one or a
+few Cholesky factorisations of U - μI (p³/3 each) for the lower bound, against O(p³) (≈ 26p³/3)
+for `eigensystem.eigensystem`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+from scipy.linalg import lapack
 from tqdm.auto import tqdm
 
 from ..core.trajectory import Trajectory, check_tau
@@ -25,6 +28,7 @@ from ..core.errors import ConvergenceError, check_positive, check_positive_int
 from .eigensystem import FiniteSizeMatrices
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
+_EPS = np.finfo(float).eps
 
 
 KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead of a dense p×p eigh (theory/krylov.md)
@@ -33,36 +37,54 @@ KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead o
 class KrylovTrajectory(Trajectory):
     """A `Trajectory` from block Lanczos.
 
-    krylov_dim: the dimension M used; residual: max over τ of the change of the train and
-    test losses, in units of Δ, between the last two checks (an upper estimate of the error
-    of the returned curve); converged: residual ≤ tol, or M = p / an invariant subspace
-    (exact); history: ((M, residual), ...) at every check.
+    ``error`` (inherited): the a-posteriori bound (K3) on the error of the train and test losses,
+    max over τ, in units of Δ; ``error_tau`` (T,): the same per τ; ``converged``: error ≤ tol.
+    krylov_dim: the dimension M used; lambda_lower: the certified lower bound on λ_min(U) used
+    by the bound (0 if none was certified); tol: the tolerance; history: ((M, error), ...) at
+    every check. At M = p the basis is complete and the result exact up to rounding: converged,
+    whatever the (then rounding-dominated) bound says.
     """
 
     krylov_dim: int = 0
-    residual: float = float("nan")
-    converged: bool = False
+    error_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lambda_lower: float = 0.0
+    tol: float = float("nan")
     history: tuple = ()
+
+    @property
+    def residual(self) -> float:
+        """The error bound (``error``): kept under its former name."""
+        return self.error
 
 
 class _Basis:
-    """Growing orthonormal basis Q (p, M) with the projections T = QᵀUQ, P = QᵀU_popQ."""
+    """Growing orthonormal basis Q (p, M) with the projections T = QᵀUQ, P = QᵀU_popQ.
 
-    def __init__(self, p: int, cap: int):
-        self.p, self.M = p, 0
+    With ``pop`` it also keeps U_pop Q (p, M), the Gram matrix G = (U_popQ)ᵀ(U_popQ) and
+    (U_popQ)ᵀV_pop, which the test-loss bound (K3) needs.
+    """
+
+    def __init__(self, p: int, cap: int, pop: bool = False):
+        self.p, self.M, self.pop = p, 0, pop
         self.Q = np.empty((p, cap))
         self.T = np.empty((cap, cap))
         self.P = np.empty((cap, cap))
+        if pop:
+            self.UpQ, self.G = np.empty((p, cap)), np.empty((cap, cap))
 
     def _grow(self, need: int) -> None:
         cap = self.Q.shape[1]
         if need <= cap:
             return
         new = min(self.p, max(need, 2 * cap))
+        M = self.M
         Q, T, P = np.empty((self.p, new)), np.empty((new, new)), np.empty((new, new))
-        Q[:, :self.M], T[:self.M, :self.M], P[:self.M, :self.M] = (
-            self.Q[:, :self.M], self.T[:self.M, :self.M], self.P[:self.M, :self.M])
+        Q[:, :M], T[:M, :M], P[:M, :M] = self.Q[:, :M], self.T[:M, :M], self.P[:M, :M]
         self.Q, self.T, self.P = Q, T, P
+        if self.pop:
+            UpQ, G = np.empty((self.p, new)), np.empty((new, new))
+            UpQ[:, :M], G[:M, :M] = self.UpQ[:, :M], self.G[:M, :M]
+            self.UpQ, self.G = UpQ, G
 
     def orthogonalise(self, Y: np.ndarray, passes: int = 2) -> np.ndarray:
         """Y minus its projection on span(Q) by classical Gram–Schmidt (twice is enough)."""
@@ -76,8 +98,12 @@ class _Basis:
         self._grow(j1)
         self.Q[:, j0:j1] = Qj
         Q = self.Q[:, :j1]
-        for A, X in ((self.T, UQj), (self.P, UpQj)):
-            col = Q.T @ X
+        pairs = [(self.T, Q, UQj), (self.P, Q, UpQj)]
+        if self.pop:
+            self.UpQ[:, j0:j1] = UpQj
+            pairs.append((self.G, self.UpQ[:, :j1], UpQj))
+        for A, L, X in pairs:
+            col = L.T @ X
             A[:j1, j0:j1] = col
             A[j0:j1, :j1] = col.T
             A[j0:j1, j0:j1] = (col[j0:j1] + col[j0:j1].T) / 2
@@ -90,14 +116,15 @@ def _orthonormal(Y: np.ndarray, threshold: float) -> np.ndarray:
     return A[:, s > threshold]
 
 
-def _next_block(basis: _Basis, UQj: np.ndarray, norm_U: float, max_dim: int):
-    """The next Krylov block from U Q_j, orthogonal to the basis; (block, invariant subspace reached)."""
-    if basis.M >= max_dim:
-        return UQj[:, :0], False
-    Qj = _orthonormal(basis.orthogonalise(UQj), _DROP * norm_U)
+def _next_block(basis: _Basis, Y: np.ndarray, norm_U: float, room: int):
+    """The next Krylov block from the residual Y = (I - QQᵀ)UQ_j (at most ``room`` columns) and the
+    squared Frobenius norm of the part of Y it leaves out (dropped directions, rounding)."""
+    if room <= 0:
+        return Y[:, :0], float(np.sum(Y**2))
+    Qj = _orthonormal(Y, _DROP * norm_U)
     # one more pass after normalisation: dropping small directions amplified rounding
-    Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :max_dim - basis.M]
-    return Qj, Qj.shape[1] == 0
+    Qj = _orthonormal(basis.orthogonalise(Qj, passes=1), 0.5)[:, :room]
+    return Qj, float(np.sum((Y - Qj @ (Qj.T @ Y)) ** 2))  # directly: a difference of norms would cancel
 
 
 def _schedule(dim: int, block: int, every: int) -> int:
@@ -106,17 +133,163 @@ def _schedule(dim: int, block: int, every: int) -> int:
     return dim + step
 
 
+# ----------------------------------------------------------------------------- the bound (theory/krylov.md §5)
+def certified_lower_bound(U, mu: float) -> float:
+    """A certified lower bound on λ_min(U) from a Cholesky factorisation of U - μI, or 0.0 if it fails.
+
+    If LAPACK's Cholesky of A = U - μI runs to completion, the computed factor R is the exact
+    factor of A + δA with ‖δA‖₂ ≤ γ_{p+1}‖R‖_F² (γ_k = kε/(1-kε)), so λ_min(U) ≥ μ - γ_{p+1}‖R‖_F²
+    - ε(max_i |U_ii| + μ) (the last term: rounding of the shift) (K4). U (p, p) symmetric, μ > 0.
+    """
+    U = np.asarray(U, dtype=np.float64)
+    p = U.shape[0]
+    A = np.array(U, order="F", copy=True)
+    A[np.diag_indices(p)] -= mu
+    R, info = lapack.dpotrf(A, lower=1, overwrite_a=1, clean=1)
+    if info != 0:
+        return 0.0
+    gamma = (p + 1) * _EPS / (1 - (p + 1) * _EPS)
+    slack = gamma * float(np.sum(R**2)) + _EPS * (float(np.max(np.abs(np.diag(U)))) + mu)
+    return max(mu - slack, 0.0)
+
+
+class _LowerBound:
+    """The best certified λ_lo ≤ λ_min(U) so far; tries shifts μ = θ_min/2, /8, /32 when asked (K4)."""
+
+    def __init__(self, U, attempts: int = 4):
+        self.U, self.value, self.left, self.tried = U, 0.0, attempts, set()
+
+    def improve(self, theta_min: float) -> bool:
+        """Try to certify ≥ θ_min/2 (θ_min: smallest Ritz value, an upper bound on λ_min); True if improved."""
+        if not theta_min > 0 or self.value >= theta_min / 4:
+            return False
+        for mu in (theta_min / 2, theta_min / 8, theta_min / 32):
+            if mu <= self.value or self.left <= 0:
+                break
+            key = float(f"{mu:.3e}")
+            if key in self.tried:
+                continue
+            self.tried.add(key)
+            self.left -= 1
+            got = certified_lower_bound(self.U, mu)
+            if got > self.value:
+                self.value = got
+                return True
+        return False
+
+
+def _coefficient_norms(theta, vt, y, C, c, dl, s):
+    """‖C Ỹ(s)‖_F and ‖Ỹ(s)‖_F for the Ritz coefficients Ỹ_k(s) = -f_k(s) ṽ_k/√Δ + e_k(s) y_k, each (S,).
+
+    theta (M,), vt (M, d), y (M, d) or None, C (b, M), s (S,) training times (inf allowed). Ỹ is
+    never formed: C Ỹ(s) = -(C∘ṽ) f(s)/√Δ + (C∘y) e(s), in chunks of s.
+    """
+    f, e = mode_factors(theta, c, s)  # (S, M)
+    sq = np.sqrt(dl)
+    b, (M, d) = C.shape[0], vt.shape
+    CV = (C[:, :, None] * vt[None]).transpose(1, 0, 2).reshape(M, b * d)
+    CY = None if y is None else (C[:, :, None] * y[None]).transpose(1, 0, 2).reshape(M, b * d)
+    vv = np.sum(vt**2, axis=1) / dl
+    yn = np.zeros(M) if y is None else np.sum(y**2, axis=1)
+    vy = np.zeros(M) if y is None else np.sum(vt * y, axis=1) / sq
+    norm_c = np.empty(s.size)
+    step = max(1, int(2e7 // max(b * d, 1)))
+    for i in range(0, s.size, step):
+        Z = -(f[i:i + step] @ CV) / sq
+        if CY is not None:
+            Z = Z + e[i:i + step] @ CY
+        norm_c[i:i + step] = np.sqrt(np.sum(Z**2, axis=1))
+    norm_y = np.sqrt(np.maximum(f**2 @ vv - 2 * (f * e) @ vy + e**2 @ yn, 0.0))
+    return norm_c, norm_y
+
+
+def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_decade: int = 24):
+    """(K1)-(K2): ε(τ) ≥ ‖B(τ)ᵀ - B_M(τ)ᵀ‖_F for every τ (T,), and the residual norms ‖Res·Y(τ)‖_F (T,).
+
+    theta (M,) Ritz values; S_last (b, M) the last block's rows of the Ritz vectors S; H (b, b)
+    the Gram matrix of the last block's residual (I - QQᵀ)UQ_J; eta ≥ the spectral norm of the
+    residual of all earlier blocks; vt = SᵀQᵀV (M, d); y = SᵀQᵀB(0)ᵀ (M, d) or None; lam_lo ≤
+    λ_min(U) (certified, ≥ 0); c the rate of (D1). τ = inf: the rigorous (K1), ‖Res·Y‖/λ_lo
+    (inf without a certified λ_lo > 0). Finite τ: the integral (K2) of the exactly evaluated
+    residual norm, by an upper Riemann sum on a log grid of ``per_decade`` points per decade
+    through the user's τ (theory/krylov.md §5).
+    """
+    w, Z = np.linalg.eigh(H)
+    C = np.sqrt(np.maximum(w, 0.0))[:, None] * (Z.T @ S_last)  # ‖C x‖ = ‖G_J S_J x‖ for any x
+    if not np.all(theta > 0):
+        return np.full(tau.shape, np.inf), np.full(tau.shape, np.inf)
+    fin = np.isfinite(tau)
+    eps = np.full(tau.shape, np.inf)
+    nc, ny = _coefficient_norms(theta, vt, y, C, c, dl, tau)
+    res = nc + eta * ny
+    if lam_lo > 0:
+        eps[~fin] = res[~fin] / lam_lo
+    if np.any(fin):
+        top = float(np.max(tau[fin]))
+        lo = min(1e-3 / (c * float(theta[-1])), float(np.min(tau[fin])))
+        grid = np.unique(np.concatenate([np.geomspace(lo, top, max(2, int(per_decade * np.log10(top / lo)) + 2)),
+                                         tau[fin]]))
+        gc, gy = _coefficient_norms(theta, vt, y, C, c, dl, grid)
+        r = c * (gc + eta * gy)  # ‖R(s)‖_F at the grid points
+        zc, zy = _coefficient_norms(theta, vt, y, C, c, dl, np.zeros(1))  # and at s = 0 (0 without A(0))
+        left = np.concatenate([[0.0], grid[:-1]])
+        rmax = np.maximum(np.concatenate([c * (zc + eta * zy), r[:-1]]), r)
+        a = c * lam_lo
+        length = grid - left
+        h = length if a == 0 else -np.expm1(-a * length) / a  # ∫ e^{-a(s_{i+1} - s)} ds over the interval
+        for j in np.nonzero(fin)[0]:
+            k = int(np.searchsorted(grid, tau[j], side="right"))
+            decay = np.exp(-a * (tau[j] - grid[:k]))
+            eps[j] = float(np.sum(rmax[:k] * h[:k] * decay))
+    return eps, res
+
+
+def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, c, dl, d, tau, norm_U, norm_Up):
+    """(K3): bounds on |ΔL_train|/Δ and |ΔL_test|/Δ at every τ, each (T,), from ε(τ) and ‖Res·Y(τ)‖ of (K1)-(K2).
+
+    ΔL = (2Δ/d) Tr(Eᵀ(M B_Mᵀ + N/√Δ)) + (Δ/d) Tr(EᵀME) with (M, N) = (U, V) or (U_pop, V_pop),
+    E = Bᵀ - B_Mᵀ; the gradient norms are exact: U B_Mᵀ + V/√Δ = Q S e∘(ṽ/√Δ + θy) + Res·Y, and
+    ‖U_pop B_Mᵀ + V_pop/√Δ‖ from G = (U_popQ)ᵀ(U_popQ) and (U_popQ)ᵀV_pop.
+    """
+    M = basis.M
+    sq = np.sqrt(dl)
+    f, e = mode_factors(theta, c, tau)
+    g = np.sum(vt**2, axis=1) / dl
+    if y is not None:
+        g = g + 2 * theta * np.sum(vt * y, axis=1) / sq + theta**2 * np.sum(y**2, axis=1)
+    gq = np.sqrt(np.maximum(e**2 @ g, 0.0))
+    train = (2 * eps * (gq + res) + norm_U * eps**2) / d
+    G = S.T @ basis.G[:M, :M] @ S
+    cross = S.T @ (basis.UpQ[:, :M].T @ Vp)  # (M, d)
+    quad = np.sum((f @ (G * (vt @ vt.T))) * f, axis=1) / dl
+    lin = -f @ np.sum(vt * cross, axis=1) / sq
+    if y is not None:
+        quad = quad - 2 * np.sum((f @ (G * (vt @ y.T))) * e, axis=1) / sq + np.sum((e @ (G * (y @ y.T))) * e, axis=1)
+        lin = lin + e @ np.sum(y * cross, axis=1)
+    vp2 = float(np.sum(Vp**2)) / dl
+    gp = np.sqrt(np.maximum(quad + 2 * lin / sq + vp2, 0.0) + 8 * _EPS * (np.abs(quad) + vp2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        test = (2 * eps * gp + norm_Up * eps**2) / d
+    return np.nan_to_num(train, nan=np.inf), np.nan_to_num(test, nan=np.inf)
+
+
+def _norm_inf(A) -> float:
+    """‖A‖_∞ (max absolute row sum) ≥ ‖A‖₂ for symmetric A."""
+    return float(np.max(np.sum(np.abs(A), axis=1)))
+
+
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = None) -> KrylovTrajectory:
+                      progress: Optional[bool] = None, require: bool = True) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
     recorded, as in `eigensystem.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
-    initial readout (default 0). ``tol``: convergence tolerance on the losses in units of Δ;
-    ``max_dim``: largest Krylov dimension (default p, where the method is exact; reaching a
-    smaller one unconverged raises `ConvergenceError`); ``check_every``: columns between
-    convergence checks (default 4 blocks); ``progress``: tqdm bar (default: p ≥ 4096).
+    initial readout (default 0). ``tol``: tolerance on the a-posteriori error bound (K3) of the
+    losses, in units of Δ; ``max_dim``: largest Krylov dimension (default p); ``check_every``:
+    columns between checks (default 4 blocks); ``progress``: tqdm bar (default: p ≥ 4096).
+    Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
+    if ``require`` (default), else returns the result with ``converged`` False and its bound.
     """
     tau = check_tau(tau)
     tol = check_positive("tol", tol)
@@ -130,15 +303,18 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     else:
         A0 = check_A0(A0, d, p)
         B0t = (A0 / np.sqrt(p)).T
-    start = [V / np.linalg.norm(V)] + ([] if B0t is None or not np.any(B0t) else [B0t / np.linalg.norm(B0t)])
+        if not np.any(B0t):
+            B0t = None
+    start = [V / np.linalg.norm(V)] + ([] if B0t is None else [B0t / np.linalg.norm(B0t)])
     block = d * len(start)
     every = check_positive_int("check_every", check_every) if check_every is not None else 4 * block
-    norm_U = float(np.max(np.sum(np.abs(U), axis=1)))  # ‖U‖_∞ ≥ ‖U‖_2
+    norm_U, norm_Up = _norm_inf(U), _norm_inf(U_pop)
+    lower = _LowerBound(U)
 
-    basis = _Basis(p, min(p, 8 * block))
+    basis = _Basis(p, min(p, 8 * block), pop=True)
     Qj = _orthonormal(np.concatenate(start, axis=1), _DROP)
     QV, QVp, QB = [], [], []
-    history, prev, next_check = [], None, min(max_dim, every)
+    history, next_check, drop_sq = [], min(max_dim, every), 0.0
     show = p >= 4096 if progress is None else progress
     with tqdm(total=max_dim, desc=f"block Lanczos p={p}", unit="dim", disable=not show, leave=False) as bar:
         while True:
@@ -149,28 +325,48 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
             if B0t is not None:
                 QB.append(Qj.T @ B0t)
             bar.update(Qj.shape[1])
-            M = basis.M
-            Qj, invariant = _next_block(basis, UQj, norm_U, max_dim)
-            exact = M == p or invariant
-            if M < next_check and not exact and M < max_dim:
+            M, b_last = basis.M, Qj.shape[1]
+            Y = basis.orthogonalise(UQj)  # residual (I - QQᵀ)UQ_J of the last block
+            Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
+            at_end = M >= max_dim or Qn.shape[1] == 0
+            if M < next_check and not at_end:
+                drop_sq += lost
+                Qj = Qn
                 continue
-            train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
-                                       np.concatenate(QB) if QB else None, c, dl, d, tau)
-            residual = 0.0 if exact else np.inf if prev is None else float(
-                max(np.max(np.abs(train - prev[0])), np.max(np.abs(test - prev[1]))) / dl)
-            history.append((M, residual))
-            prev = (train, test)
-            if residual <= tol:
+            theta, S = np.linalg.eigh(basis.T[:M, :M])
+            vt = S.T @ np.concatenate(QV)
+            y = S.T @ np.concatenate(QB) if QB else None
+            H = Y.T @ Y
+            eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
+
+            def bounds():
+                eps, res = readout_error_bound(theta, S[M - b_last:], H, eta, vt, y, c, dl, lower.value, tau)
+                return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up)
+
+            e_train, e_test = bounds()
+            error_tau = np.maximum(e_train, e_test)
+            if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+                e_train, e_test = bounds()
+                error_tau = np.maximum(e_train, e_test)
+            error = float(np.max(error_tau))
+            history.append((M, error))
+            if error <= tol or at_end:
                 break
-            if M >= max_dim:
-                raise ConvergenceError(
-                    f"block Lanczos did not converge: residual {residual:.2e} > tol = {tol:g} (units of Δ) at Krylov "
-                    f"dimension {M} = max_dim (p = {p}, d = {d}, n = {n}, t = {m.t:g}); raise max_dim or tol")
+            drop_sq += lost
+            Qj = Qn
             next_check = min(max_dim, _schedule(M, block, every))
+    train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
+                               np.concatenate(QB) if QB else None, c, dl, d, tau)
+    converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
+    if not converged and require:
+        raise ConvergenceError(
+            f"block Lanczos did not converge: error bound {error:.2e} > tol = {tol:g} (units of Δ) at Krylov "
+            f"dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, n = {n}, t = {m.t:g}, λ_lo = {lower.value:.3g}); "
+            f"raise max_dim or tol")
     l_opt = m.l_opt
     return KrylovTrajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / dl,
-                            l_opt=l_opt, delta_t=dl, krylov_dim=M, residual=residual, converged=True,
-                            history=tuple(history))
+                            l_opt=l_opt, delta_t=dl, converged=converged, error=error, krylov_dim=M,
+                            error_tau=error_tau, lambda_lower=float(lower.value), tol=tol, history=tuple(history))
 
 
 def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau):
@@ -190,27 +386,38 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau):
 class KrylovReadouts:
     """Readouts B(τ) = A(τ)/√p of (D2) with A(0) = 0 from block Lanczos, shape (T, d, p).
 
-    krylov_dim: M used; residual: max over τ of ‖B_M - B_prev‖_F/‖B_M‖_F between the last two
-    checks; lambda_min: the smallest Ritz value of U (an upper bound on λ_min(U)); history:
-    ((M, residual), ...).
+    error: the a-posteriori bound (K2) on max over τ of ‖B - B_M‖_F/‖B_M‖_F; error_tau (T,):
+    the same per τ; converged: error ≤ tol; krylov_dim: M used; lambda_min: the smallest Ritz
+    value of U (an upper bound on λ_min(U)); lambda_lower: the certified lower bound (K4);
+    history: ((M, error), ...).
     """
 
     B: np.ndarray
     krylov_dim: int
-    residual: float
+    error: float
+    converged: bool
     lambda_min: float
+    lambda_lower: float = 0.0
+    error_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tol: float = float("nan")
     history: tuple = ()
+
+    @property
+    def residual(self) -> float:
+        """The error bound (``error``): kept under its former name."""
+        return self.error
 
 
 def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
-                    check_every: Optional[int] = None) -> KrylovReadouts:
+                    check_every: Optional[int] = None, require: bool = True) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
 
     The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
-    T = Q_MᵀUQ_M), grown until the readouts change by at most ``tol`` (relative Frobenius
-    norm, every τ) between checks; exact at M = p or on an invariant subspace. Reaching
-    ``max_dim`` unconverged raises ConvergenceError. No p×p eigendecomposition: cost
-    ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check.
+    T = Q_MᵀUQ_M), grown until the a-posteriori bound (K2) on the relative Frobenius error of
+    the readouts is ≤ ``tol`` at every τ. Reaching ``max_dim`` above tol raises ConvergenceError
+    if ``require`` (default), else returns the result flagged ``converged`` False. No p×p
+    eigendecomposition: cost ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check and the
+    Cholesky certificate(s) of (K4).
     """
     tau = check_tau(tau)
     tol = check_positive("tol", tol)
@@ -219,41 +426,54 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
     max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
     dl, c = m.delta_t, rate(m.delta_t, p / d)
     every = check_positive_int("check_every", check_every) if check_every is not None else 4 * d
-    norm_U = float(np.max(np.sum(np.abs(U), axis=1)))
+    norm_U = _norm_inf(U)
+    lower = _LowerBound(U)
     basis = _Basis(p, min(p, 8 * d))
     Qj = _orthonormal(V / np.linalg.norm(V), _DROP)
-    QV, history, prev, next_check = [], [], None, min(max_dim, every)
+    QV, history, next_check, drop_sq = [], [], min(max_dim, every), 0.0
     while True:
         UQj = U @ Qj
         basis.append(Qj, UQj, UQj)  # the second projection (U_pop in krylov_trajectory) is not needed here
         QV.append(Qj.T @ V)
-        M = basis.M
-        Qj, invariant = _next_block(basis, UQj, norm_U, max_dim)
-        exact = M == p or invariant
-        if M < next_check and not exact and M < max_dim:
+        M, b_last = basis.M, Qj.shape[1]
+        Y = basis.orthogonalise(UQj)
+        Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
+        at_end = M >= max_dim or Qn.shape[1] == 0
+        if M < next_check and not at_end:
+            drop_sq += lost
+            Qj = Qn
             continue
         theta, S = np.linalg.eigh(basis.T[:M, :M])
         if theta[0] <= 0:
             raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
                                    f"p = {p}, d = {d}, t = {m.t:g})")
-        f, _ = mode_factors(theta, c, tau)  # (T, M)
-        coef = -np.einsum("tk,kd,mk->tdm", f, S.T @ np.concatenate(QV), S, optimize=True) / np.sqrt(dl)
-        B = coef @ basis.Q[:, :M].T  # (T, d, p)
-        if exact:
-            residual = 0.0
-        elif prev is None:
-            residual = np.inf
-        else:
-            num = np.sqrt(np.sum((B - prev) ** 2, axis=(1, 2)))
-            den = np.maximum(np.sqrt(np.sum(B**2, axis=(1, 2))), np.finfo(float).tiny)
-            residual = float(np.max(num / den))
-        history.append((M, residual))
-        prev = B
-        if residual <= tol:
-            return KrylovReadouts(B=B, krylov_dim=M, residual=residual, lambda_min=float(theta[0]),
-                                  history=tuple(history))
-        if M >= max_dim:
-            raise ConvergenceError(f"block Lanczos readouts did not converge: residual {residual:.2e} > tol = {tol:g} "
-                                   f"at Krylov dimension {M} = max_dim (p = {p}, d = {d}, t = {m.t:g}); raise max_dim "
-                                   f"or tol")
+        vt = S.T @ np.concatenate(QV)
+        H = Y.T @ Y
+        eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)
+
+        def relative():
+            eps, _ = readout_error_bound(theta, S[M - b_last:], H, eta, vt, None, c, dl, lower.value, tau)
+            f, _ = mode_factors(theta, c, tau)
+            size = np.sqrt(f**2 @ np.sum(vt**2, axis=1) / dl)  # ‖B_M(τ)‖_F
+            return eps / np.maximum(size, np.finfo(float).tiny)
+
+        error_tau = relative()
+        if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+            error_tau = relative()
+        error = float(np.max(error_tau))
+        history.append((M, error))
+        if error <= tol or at_end:
+            break
+        drop_sq += lost
+        Qj = Qn
         next_check = min(max_dim, _schedule(M, d, every))
+    converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
+    if not converged and require:
+        raise ConvergenceError(f"block Lanczos readouts did not converge: error bound {error:.2e} > tol = {tol:g} "
+                               f"at Krylov dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, t = {m.t:g}, "
+                               f"λ_lo = {lower.value:.3g}); raise max_dim or tol")
+    f, _ = mode_factors(theta, c, tau)  # (T, M)
+    coef = -np.einsum("tk,kd,mk->tdm", f, vt, S, optimize=True) / np.sqrt(dl)
+    B = coef @ basis.Q[:, :M].T  # (T, d, p)
+    return KrylovReadouts(B=B, krylov_dim=M, error=error, converged=converged, lambda_min=float(theta[0]),
+                          lambda_lower=float(lower.value), error_tau=error_tau, tol=tol, history=tuple(history))

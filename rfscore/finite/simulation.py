@@ -119,7 +119,12 @@ def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: st
 
 @dataclass(frozen=True)
 class SimulationResult(Trajectory):
-    """Losses of a simulated run at the recorded steps, each of shape (R,)."""
+    """Losses of a simulated run at the recorded steps, each of shape (R,).
+
+    Status: the losses of each recorded readout are evaluated exactly (the run's noise is what is
+    studied, not an error), so ``error`` is 0; ``converged`` is the status of the exact matrices
+    the losses use (True for the closed-form (G4)-(G6) model); a diverged run raises instead.
+    """
 
     step: np.ndarray
     optimizer: str
@@ -443,4 +448,5 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
                                f"p = {p}, d = {d}, n = {prob.n}; lower lr")
     return SimulationResult(step=rec, tau=rec * lr, train_loss=train, test_loss=test,
                             score_error=(test - prob.l_opt) / prob.delta_t, l_opt=prob.l_opt,
-                            delta_t=prob.delta_t, optimizer=name, lr=lr, noise_samples=noise_samples)
+                            delta_t=prob.delta_t, optimizer=name, lr=lr, noise_samples=noise_samples,
+                            converged=bool(getattr(prob.matrices, "converged", True)))

@@ -29,10 +29,13 @@ HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "f
 SCORES = ("rf", "empirical", "population")
 SAMPLERS = ("sde", "ode")
 LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
-# Highest Mehler order of the exact matrices here. At d = 8, ψ_p = 128 orders 32 and 64 give readouts that
-# differ by ≤ 3e-5 (relative, worst at t = 3) and score errors by ≤ 6e-6, far below the sampling error of
-# f_mem, for 1.8× less time per grid time (theory/generation.md §1); every time's truncation bound is reported.
+# Default accuracy of the exact matrices here: entrywise Mehler tolerance MEHLER_TOL within at most MAX_ORDER
+# orders. At d = 8, ψ_p = 128 orders 32 and 64 give readouts that differ by ≤ 3e-5 (relative, worst at t = 3)
+# and score errors by ≤ 6e-6, far below the sampling error of f_mem, for 1.8× less time per grid time
+# (theory/generation.md §1); the bound 1e-4 is met there at order 29. Matrices that miss it raise
+# ConvergenceError (never used unconverged); every time's truncation bound is reported.
 MAX_ORDER = 32
+MEHLER_TOL = 1e-4
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -72,7 +75,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
                      tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
                      steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
                      spacing: str = "log", krylov_above: int = KRYLOV_ABOVE, floor_draws: int = 8,
-                     max_order: int = MAX_ORDER, keep_samples: bool = False) -> dict:
+                     max_order: int = MAX_ORDER, mehler_tol: float = MEHLER_TOL, keep_samples: bool = False) -> dict:
     """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
 
     W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
@@ -95,12 +98,13 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     if score == "rf":
         mid = K // 2
         model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
-                                timescale_at=(0, mid), max_order=max_order)
+                                timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol)
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
         kl = girsanov_bound(grid, model.score_error, S)
         out["loss_timescales"] = {"t_min": model.timescales.get(0, {}), "t_mid": model.timescales.get(mid, {})}
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
+        out["converged"], out["error"] = model.converged, model.error
         out["score_error_t_min"] = model.score_error[:, 0].tolist()
     elif score == "population":
         scores, taus = [population_score(S, grid)], [math.inf]
@@ -135,6 +139,8 @@ class GenerationResult:
     table: column -> array (one row per ψ_n, seed, τ); points: per (seed, ψ_n) dicts with n, p,
     tau_gen_samples, tau_mem_samples, loss_timescales; fits: name -> PowerLawFit dict or
     {"error": why}; samples (n_τ, N, d) and X (n, d) of the first ψ_n and seed (if kept).
+    Status: ``converged`` (every point's score model met its tolerances; reference scores have
+    none) and ``error`` (the largest matrix/readout error estimate over the points).
     """
 
     table: dict
@@ -145,6 +151,14 @@ class GenerationResult:
     X: np.ndarray | None = None
     tau_samples: np.ndarray | None = None
     psi_n_run: list = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return all(q.get("converged", True) for q in self.points)
+
+    @property
+    def error(self) -> float:
+        return max((float(q.get("error", 0.0)) for q in self.points), default=0.0)
 
     def summary(self) -> dict:
         """Per ψ_n the sample read-offs (mean over seeds) and the exponents with their 95 % CIs."""
@@ -232,7 +246,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                           keep_samples: bool = False, workers: int | None = None, scheduler=None,
                           checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
                           krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
-                          progress: bool = True) -> GenerationResult:
+                          mehler_tol: float = MEHLER_TOL, progress: bool = True) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
     Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
@@ -269,7 +283,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
                   samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
                   score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
-                  max_order=check_positive_int("max_order", max_order))
+                  max_order=check_positive_int("max_order", max_order),
+                  mehler_tol=check_positive("mehler_tol", mehler_tol))
     full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
     results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
@@ -284,7 +299,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
              "tau_mem_samples": tau_mem_samples(t_, fm, mem_threshold) if score == "rf" else math.nan,
              "tau_gen_samples": tau_gen_samples(t_, fd, gen_tolerance) if score == "rf" else math.nan,
              "f_mem_inf": res["readoffs"]["f_mem_inf"], "frechet_min": res["readoffs"]["frechet_min"],
-             "loss_timescales": res["loss_timescales"], "diagnostics": res["diagnostics"]}
+             "loss_timescales": res["loss_timescales"], "diagnostics": res["diagnostics"],
+             "converged": bool(res.get("converged", True)), "error": float(res.get("error", 0.0))}
         pts.append(q)
     psi_run = [r for _, r in pairs]
     fits = {}

@@ -89,7 +89,11 @@ def readout_losses(B, m) -> tuple:
 @dataclass(frozen=True)
 class TimeDiagnostics:
     """Per grid time: the solver used, the smallest eigenvalue of U (> 0 is needed at τ = inf),
-    the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension."""
+    the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension.
+
+    Status: ``converged`` (the matrices met their tolerance and, on the Krylov path, the readout
+    bound met ``krylov_tol``); ``readout_error``: the bound (K2) on ‖B - B_M‖_F/‖B_M‖_F (0 for
+    the dense eigendecomposition, exact up to rounding)."""
 
     t: float
     solver: str
@@ -97,6 +101,8 @@ class TimeDiagnostics:
     truncation_bound: float
     quadrature_error: float
     krylov_dim: int = 0
+    converged: bool = True
+    readout_error: float = 0.0
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -110,6 +116,8 @@ class RFScoreModel:
     readouts A_k(τ)/√p; train_loss, test_loss, score_error (T, K): (L1), (L2), (L3) of every
     readout at its own time; delta_t, l_opt (K,); sigma (d, d); diagnostics per time;
     timescales: the loss-based read-offs (rfscore.analysis.timescales) at the requested grid indices.
+    Status: ``converged`` (every time's matrices and readouts met their tolerances), ``error``
+    (the largest entrywise matrix error estimate and relative readout bound over the times).
     """
 
     W: np.ndarray
@@ -126,6 +134,15 @@ class RFScoreModel:
     activation: Activation
     diagnostics: tuple = ()
     timescales: dict = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        return all(dg.converged for dg in self.diagnostics)
+
+    @property
+    def error(self) -> float:
+        return max((max(dg.truncation_bound, dg.quadrature_error, dg.readout_error) for dg in self.diagnostics),
+                   default=0.0)
 
     @property
     def p(self) -> int:
@@ -153,15 +170,17 @@ class RFScoreModel:
 
 def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
                     krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
-                    max_order: int = 64, progress: bool = False) -> RFScoreModel:
+                    max_order: int = 64, mehler_tol: float = 1e-12, progress: bool = False) -> RFScoreModel:
     """Exact matrices, one eigensystem (or block-Lanczos basis) per grid time, readouts (D2) at every τ.
 
     W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
     'exact' (the Gaussian-equivalent model defines no function of x). ``timescale_at``: grid
     indices at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
     (`rfscore.analysis.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
-    is not positive definite where τ = inf needs U^{-1}. ``max_order``: highest Mehler order of
-    the exact matrices (`rfscore.finite.exact.exact_matrices`; its truncation bound is reported per time).
+    is not positive definite where τ = inf needs U^{-1}. ``max_order``, ``mehler_tol``: highest
+    Mehler order and entrywise tolerance of the exact matrices (`rfscore.finite.exact.exact_matrices`);
+    matrices that miss ``mehler_tol`` within ``max_order``, or Krylov readouts that miss
+    ``krylov_tol``, raise ConvergenceError naming the parameters (nothing is accepted unconverged).
     """
     if model != "exact":
         raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
@@ -180,12 +199,14 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     train, test, err = (np.empty((T, K)) for _ in range(3))
     dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
-        m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order)
+        m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
+                           require=True)
         dls[k], lopts[k] = m.delta_t, m.l_opt
         if p > krylov_above:
             from ..finite.krylov import krylov_readouts
             kr = krylov_readouts(m, tau, tol=krylov_tol)
             B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
+            readout_error = kr.error
             if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
                 scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} > "
                                       f"krylov_above = {krylov_above}", "t": float(t)}
@@ -202,14 +223,15 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             else:
                 lam, Q = np.linalg.eigh(np.asarray(m.U))
                 vt = Q.T @ np.asarray(m.V)
-            lam_min, kdim, solver = float(np.min(lam)), 0, "eigh"
+            lam_min, kdim, solver, readout_error = float(np.min(lam)), 0, "eigh", 0.0
             if lam_min <= 0:
                 raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {lam_min:.3g}, p = {p}, "
                                        f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
             B[:, k] = readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
         train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
         diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
-                                     float(m.quadrature_error or 0.0), int(kdim)))
+                                     float(m.quadrature_error or 0.0), int(kdim), converged=bool(m.converged),
+                                     readout_error=float(readout_error)))
     if not np.all(np.isfinite(B)):
         raise ConvergenceError(f"non-finite readouts (p = {p}, n = {n}, d = {d}); U is too ill-conditioned")
     return RFScoreModel(W=W, X=X, times=times, tau=tau, B=B, train_loss=train, test_loss=test, score_error=err,

@@ -326,7 +326,10 @@ class AsymptoticCurves(Trajectory):
     ``tau_gen``, ``tau_mem``: first and last peak of the asymptotic timescale spectrum
     −dL_train/d log τ (read on an internal log grid spanning the whole spectrum of U,
     ``spectrum_tau``/``spectrum``). ``diagnostics``: (A1) residual and convergence,
-    contour, quadrature-error estimate (see `asymptotic_curves`).
+    contour, quadrature-error estimate (see `asymptotic_curves`). Status: ``converged`` ((A1) or
+    (A6)-(A7) met ``tol`` on the physical branch and the two contours agree to 1e-3 Δ) and
+    ``error`` (the two-contour difference of the excess losses, units of Δ; NaN without
+    ``check_quadrature``).
     """
 
     tau_gen: float
@@ -359,7 +362,7 @@ class _Kernels:
     """
 
     def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
-                 tol: float, max_damped: int, damping: float, atoms=None):
+                 tol: float, max_damped: int, damping: float, atoms=None, require: bool = True):
         z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
         zj = jnp.asarray(z)
         ratio = psi_p / psi_n
@@ -384,7 +387,13 @@ class _Kernels:
         self.branch_ok = all(bool(np.all(np.imag(u) * np.sign(z.imag) >= -1e-12 * (1 + np.abs(u))))
                              for u in map(np.asarray, unknowns))
         self.iterations = iters
+        self.message = None
         if not (self.converged and self.branch_ok):
+            self.message = (
+                f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
+                f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
+                f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
+        if self.message and require:
             raise ConvergenceError(
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
@@ -507,7 +516,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
                       check_quadrature: bool = True, spectrum_points: int = 1200,
-                      layer: str = "auto") -> AsymptoticCurves:
+                      layer: str = "auto", require: bool = True) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
@@ -521,7 +530,8 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     losses is reported as ``diagnostics['quadrature_error']`` (units of Δ). Two contours can
     only agree if both enclose the same spectrum and both rules are accurate. Also reported: the mass check
     −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
-    does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ). On the general
+    does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ), unless
+    ``require`` is False: then the curves are returned with ``converged`` False. On the general
     route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
     ``diagnostics['equations']`` names the route.
     """
@@ -542,7 +552,8 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     l_opt = st.l_opt
 
     contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, max_damped, damping, st.atoms)
+    max_damped = check_positive_int("max_damped", max_damped)
+    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, max_damped, damping, st.atoms, require)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * rate * upper), 20.0 / (2 * rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
@@ -558,21 +569,33 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     if check_quadrature:
         n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
-        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms)
+        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms,
+                        require)
         train2, test2, spec2 = ker2.curves(both, rate, b2)
         err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
                            mass_error_check=ker2.mass_error, check_contour=other.describe())
-        if not (err < 1e-3 and spec_err < 1e-3):
+        quad_ok = bool(err < 1e-3 and spec_err < 1e-3)
+        if not quad_ok and require:
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
                                    f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
-    tau_gen, tau_mem, diagnostics["n_peaks"] = spectrum_peaks(spec_tau, spec)  # 1: tau_gen == tau_mem, one peak
+    else:
+        err, quad_ok = float("nan"), True
+    converged = bool(ker.message is None and quad_ok and (not check_quadrature or ker2.message is None))
+    if not converged:
+        diagnostics["message"] = ker.message or (ker2.message if check_quadrature else None) or \
+            f"contour quadrature not converged: excess losses change by {err:.3g} Δ on a second contour"
+        tau_gen = tau_mem = float("nan")  # peaks of an unconverged spectrum are not read off
+        diagnostics["n_peaks"] = 0
+    else:
+        tau_gen, tau_mem, diagnostics["n_peaks"] = spectrum_peaks(spec_tau, spec)  # 1: tau_gen == tau_mem, one peak
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
               **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
               "sigma_spectrum": {"eigenvalues": [float(x) for x in st.lam], "weights": [float(x) for x in st.w]},
               "layer": st.layer, **c.public()}
     return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / c.delta_t,
                             l_opt=float(l_opt), delta_t=c.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
-                            spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics)
+                            spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics,
+                            converged=converged, error=float(err))

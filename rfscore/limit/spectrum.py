@@ -95,6 +95,11 @@ class SpectrumResult:
         return float(np.trapezoid(self.density, self.lam)) + self.atom_weight
 
     @property
+    def error(self) -> float:
+        """The largest scale-free residual over the points (the error estimate of the status)."""
+        return float(np.max(self.residual)) if self.residual.size else 0.0
+
+    @property
     def success(self) -> bool:
         return bool(np.all(self.converged))
 

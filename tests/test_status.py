@@ -1,0 +1,121 @@
+"""Every solver says when it failed: flag False with its error estimate above tol, and a
+ConvergenceError naming the parameters where the caller requires convergence (the CLI always:
+exit 1, nothing written). theory/krylov.md §6, theory/exact_matrices.md §8."""
+import jax
+import numpy as np
+import pytest
+
+from rfscore import ge_constants
+from rfscore.analysis.timescales import timescales
+from rfscore.cli import main
+from rfscore.core.errors import ConvergenceError
+from rfscore.finite.draws import sample_inputs
+from rfscore.finite.dynamics import trajectory
+from rfscore.finite.eigensystem import eigensystem
+from rfscore.finite.exact import exact_matrices
+from rfscore.finite.gep import gep_matrices
+from rfscore.finite.models import sample_eigensystem
+from rfscore.generative.score_model import fit_score_model
+from rfscore.limit.asymptotic import asymptotic_curves
+from rfscore.limit.spectrum import solve_spectrum
+
+TAU = np.array([1.0, 1e3, np.inf])
+
+
+@pytest.fixture(scope="module")
+def small():
+    # d = 16, p = 64, n = 32: small enough to be quick, (E4) reaches 1e-8 within 64 orders
+    W, X, key = sample_inputs(jax.random.PRNGKey(11), d=16, psi_p=4, psi_n=2)
+    return W, X, key
+
+
+def test_exact_matrices_converged_status(small):
+    W, X, _ = small
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, require=True)
+    assert m.converged and m.tol == 1e-8 and m.error <= 1e-8
+    assert m.error == max(m.truncation_bound, m.quadrature_error)
+
+
+def test_exact_matrices_flag_a_too_small_max_order(small):
+    W, X, _ = small
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    assert not m.converged and m.truncation_bound > 1e-8 and m.error > m.tol
+    with pytest.raises(ConvergenceError, match=r"truncation bound .* > tol = 1e-08 \(p = 64, d = 16, n = 32, "
+                                               r"t = 0.1, activation = tanh, max_order = 2\)"):
+        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, require=True)
+
+
+def test_exact_matrices_flag_a_capped_quadrature_step(small):
+    # the rule may not be refined below h = 1/4: the two coarsest rules disagree far above 1e-12
+    W, X, _ = small
+    m = exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25)
+    assert not m.converged and m.quadrature_error > 1e-12
+    with pytest.raises(ConvergenceError, match=r"quadrature error .* h_finest = 0.25.*p = 64"):
+        exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, require=True)
+
+
+def test_closed_forms_report_converged_with_zero_error(small):
+    W, X, key = small
+    m = gep_matrices(W, X, t=0.1, key=key)
+    assert m.converged and m.error == 0.0
+    tr = trajectory(eigensystem(m, X.shape[0]), TAU)
+    assert tr.converged and tr.error == 0.0
+
+
+def test_timescales_status():
+    es = sample_eigensystem(jax.random.PRNGKey(0), d=20, psi_p=8, psi_n=2, t=0.1)
+    ts = timescales(es, ge_constants(0.1, "tanh"))
+    assert ts.converged and 0 < ts.error < 0.05 and ts.to_dict()["converged"]
+
+
+@pytest.mark.parametrize("kw, why", [
+    (dict(nodes_per_panel=2), "contour quadrature not converged"),  # too few contour nodes
+    (dict(max_damped=1, damping=1e-3), r"\(A1\) did not converge"),  # fixed point: too few iterations
+])
+def test_asymptotic_curves_flag_and_raise(kw, why):
+    ok = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1)
+    assert ok.converged and ok.error < 1e-3
+    bad = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1, require=False, **kw)
+    assert not bad.converged and why.replace("\\", "") in bad.diagnostics["message"]
+    if "nodes_per_panel" in kw:
+        assert bad.error > 1e-3  # the two-contour estimate is above its tolerance
+    else:
+        assert bad.diagnostics["a1_residual"] > 1e-10
+    with pytest.raises(ConvergenceError, match=why + r".*psi_p=8"):
+        asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1, **kw)
+
+
+def test_spectrum_flags_and_raises():
+    lam = np.linspace(0.01, 5, 12)
+    ok = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1)
+    assert ok.success and ok.error <= ok.tol
+    bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30)
+    assert not bad.success and not np.all(bad.converged) and bad.error > bad.tol
+    with pytest.raises(ConvergenceError):
+        solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, require=True)
+
+
+def test_score_model_requires_converged_matrices(small):
+    W, X, _ = small
+    times = np.array([0.05, 0.5])
+    model = fit_score_model(W, X, times, [10.0, np.inf], mehler_tol=1e-8)
+    assert model.converged and model.error <= 1e-8
+    assert all(dg.converged and dg.readout_error == 0.0 for dg in model.diagnostics)
+    kr = fit_score_model(W, X, times, [10.0, np.inf], mehler_tol=1e-8, krylov_above=8, krylov_tol=1e-6)
+    assert kr.converged and all(dg.solver == "krylov" and dg.readout_error <= 1e-6 for dg in kr.diagnostics)
+    with pytest.raises(ConvergenceError, match=r"max_order = 2"):
+        fit_score_model(W, X, times, [np.inf], max_order=2, mehler_tol=1e-8)
+
+
+def test_cli_exits_1_on_unconverged_matrices(tmp_path, capsys):
+    # d = 8, p = 128: the Mehler bound stops near 2e-8 at order 64, above the default 1e-12 (met at K = 135
+    # within the default cap of 256, theory/exact_matrices.md §8)
+    out = tmp_path / "a.csv"
+    cmd = ["dynamics", "--d", "8", "--psi-p", "16", "--psi-n", "2", "--t", "0.1", "--model", "exact",
+           "--tau-min", "1", "--tau-max", "1e3", "--num", "4", "--out", str(out)]
+    rc = main([*cmd, "--max-order", "64"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "max_order = 64" in err and "p = 128" in err
+    assert "--max-order" in err
+    assert not out.exists() and not (tmp_path / "a.json").exists()
+    assert main(cmd) == 0 and out.exists()  # the default cap reaches the tolerance
