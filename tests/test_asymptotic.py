@@ -22,6 +22,19 @@ from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import ConvergenceError, InputError
 from rfscore.finite.models import sample_eigensystem
 from rfscore.core.peaks import spectrum_peaks
+from rfscore.limit.asymptotic import resolvent_traces
+from rfscore.limit.spectrum import stieltjes
+
+
+def finite_difference_peaks(psi_p, psi_n, sigma=None):
+    """Local maxima (above 1 % of the largest) of -dL_train/d log τ by central differences of the
+    d → ∞ train loss on a fine τ grid (step 2.7 % in τ): the peaks without the contour timescale
+    spectrum or its peak finder."""
+    tau = np.geomspace(1.0, 1e7, 600)
+    L = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, check_quadrature=False).train_loss
+    spec = -np.gradient(L, np.log(tau))
+    i = np.flatnonzero((spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:]) & (spec[1:-1] > 0.01 * spec.max())) + 1
+    return tau[i], spec[i]
 
 T = 0.01
 TAU = np.geomspace(1.0, 1e6, 25)
@@ -65,7 +78,14 @@ CASES = [(32.0, 4.0, 1.0, 60, SEEDS), (32.0, 1.0, 2.0, 80, 4), (0.5, 2.0, 1.0, 1
 def test_converges_to_finite_size(psi_p, psi_n, sigma_scale, d_large, seeds):
     sig = SigmaSpectrum((sigma_scale,), (1.0,))
     res = asymptotic_curves(TAU, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig)
-    assert res.diagnostics["a1_converged"] and res.diagnostics["a1_residual"] < 1e-10
+    # (A1) at these parameters, on the contour family x(1 + 0.6i) across the spectrum bounds, against the
+    # independent (S1)-(S3) solver (measured: 1e-15; a 5 % error in ψ_n shows as 2e-3 to 0.1)
+    lo, hi = res.diagnostics["spectrum_bounds"]
+    z = np.geomspace(lo, hi, 5) * (1 + 0.6j)
+    ours = resolvent_traces(z, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig)
+    ref = stieltjes(z, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig, require=True)
+    np.testing.assert_allclose(ours["q"], ref.q, rtol=1e-9)
+    np.testing.assert_allclose(ours["s"], ref.s, rtol=1e-9)
     assert res.diagnostics["quadrature_error"] < 1e-6
     A = asymptotic_excess(res)
     spec_tau = np.geomspace(res.spectrum_tau[0], res.spectrum_tau[-1], 300)
@@ -140,7 +160,10 @@ def test_cli(tmp_path):
     rows = out.read_text().splitlines()
     assert rows[0] == "tau,train_loss,test_loss,score_error" and len(rows) == 41
     side = json.loads(out.with_suffix(".json").read_text())
-    assert side["tau_gen"] < side["tau_mem"] and side["diagnostics"]["a1_converged"]
+    # τ_gen, τ_mem: the two local maxima of the finite-difference spectrum, within its grid step
+    peaks, _ = finite_difference_peaks(32, 4)
+    assert peaks.size == 2
+    np.testing.assert_allclose([side["tau_gen"], side["tau_mem"]], peaks, rtol=0.03)
     assert {"rfscore_version", "created_utc", "parameters"} <= side.keys()
     data = np.loadtxt(out, delimiter=",", skiprows=1)
     ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, check_quadrature=False)
@@ -357,7 +380,12 @@ def test_cli_non_isotropic(tmp_path, text):
     sig = SigmaSpectrum.parse(text)
     assert side["parameters"]["sigma_spectrum"]["text"] == str(sig)
     assert side["parameters"]["sigma_spectrum"]["eigenvalues"] == list(sig.eigenvalues)
-    assert side["constants"]["layer"] == "general" and side["diagnostics"]["a1_converged"]
+    assert side["constants"]["layer"] == "general"
+    # the memorisation peak (τ_mem, or the single peak) is the highest local maximum of the
+    # finite-difference spectrum, within its grid step (measured ≤ 1 %)
+    peaks, heights = finite_difference_peaks(32, 4, sig)
+    main_peak = side["tau_mem"] if side["timescale_peaks"] == 2 else side["tau_peak"]
+    assert main_peak == pytest.approx(peaks[np.argmax(heights)], rel=0.03)
     data = np.loadtxt(out, delimiter=",", skiprows=1)
     ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, sigma=sig, check_quadrature=False)
     np.testing.assert_allclose(data[:, 2], ref.test_loss, rtol=1e-12)

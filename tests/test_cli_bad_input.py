@@ -92,10 +92,11 @@ ROWS = [
     ("simulate", ["--steps", "100000000000000000000"], "--steps"),
     ("reproduce", ["--out", "{tmp}/afile"], "--out"),
     ("reproduce", ["--out", "/proc/figs"], "--out"),
-    # --- 4. sweep checkpoints: corrupt, foreign (other version / other parameters)
+    # --- 4. sweep checkpoints: corrupt, foreign (other numerics / other parameters / no numerics recorded)
     ("phase", ["--out", "{tmp}/garbage.csv"], "--out", "corrupt"),
     ("phase", ["--out", "{tmp}/foo.csv"], "--out", "corrupt"),
-    ("phase", ["--out", "{tmp}/oldversion.csv"], "--out", "version"),
+    ("phase", ["--out", "{tmp}/oldversion.csv"], "--out", "other numerics"),
+    ("phase", ["--out", "{tmp}/legacy.csv"], "--out", "did not record the numerics"),
     ("phase", ["--out", "{tmp}/otherparams.csv"], "--out", "other parameters"),
     # --- 5. colliding outputs
     *[(c, ["--out", "{tmp}/x.json"], "--out", "sidecar") for c in WRITERS],
@@ -155,12 +156,19 @@ def _setup(tmp: Path) -> None:
     (tmp / "adir").mkdir()
     (tmp / "afile").write_text("not a folder\n")
     (tmp / "garbage.csv.partial.jsonl").write_text("garbage{{\n")
-    header = {"sweep": {"rfscore_version": __version__, "parameters": {"tau": [100.0], "d": 6, "t": 0.01,
-              "activation": "tanh", "sigma": "1:1", "seed": 0, "model": "gep", "gap_threshold": 10.0}}}
+    from rfscore.analysis.phase import phase_point
+    from rfscore.runtime.sweep import _header
+
+    params = {"tau": [100.0], "d": 6, "t": 0.01, "activation": "tanh", "sigma": "1:1", "seed": 0, "model": "gep",
+              "gap_threshold": 10.0}
+    header = _header(params, phase_point)
+    key = header["sweep"]["key"]
     (tmp / "foo.csv.partial.jsonl").write_text(json.dumps(header) + '\n{"foo": 1}\n{"foo": 2}\n')
-    old = {"sweep": {**header["sweep"], "rfscore_version": "0.0.1"}}
+    old = {"sweep": {"key": {**key, "numerics": "0" * 64}, "rfscore_version": __version__}}
     (tmp / "oldversion.csv.partial.jsonl").write_text(json.dumps(old) + "\n")
-    other = {"sweep": {**header["sweep"], "parameters": {**header["sweep"]["parameters"], "d": 7}}}
+    legacy = {"sweep": {"rfscore_version": "0.0.1", "parameters": params}}
+    (tmp / "legacy.csv.partial.jsonl").write_text(json.dumps(legacy) + "\n")
+    other = {"sweep": {"key": {**key, "parameters": {**params, "d": 7}}, "rfscore_version": __version__}}
     (tmp / "otherparams.csv.partial.jsonl").write_text(json.dumps(other) + "\n")
 
 

@@ -5,6 +5,7 @@ built from the exact matrices, in the τ convention dA/dτ = -d² ∇_A L_train)
 minimiser of (L1) at τ = inf, against `rfscore.finite.dynamics` ((D3)-(D4), `readout`), and the
 block-Lanczos path against the dense one.
 """
+import functools
 import math
 
 import jax
@@ -160,6 +161,7 @@ def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
     first = generation_experiment([2, 3], checkpoint=ckpt, **kw)
     assert ckpt.exists()
 
+    @functools.wraps(gen.generation_point)  # same name, so the checkpoint key still matches
     def boom(**_):
         raise AssertionError("a finished point was recomputed")
     monkeypatch.setattr(gen, "generation_point", boom)

@@ -96,7 +96,19 @@ def test_mass_and_branch(spec):
     res = solve_spectrum(lam, psi_p=16.0, psi_n=4.0, t=T, sigma=SigmaSpectrum.parse(spec), require=True)
     assert abs(res.mass - 1.0) < 1e-3  # trapezoid error of a 3000-point grid at square-root edges
     assert np.all(res.density >= -1e-12)
-    assert res.residual.max() <= res.tol and res.success
+    # the solution satisfies (S1), (S2) and the original (S3) of theory/spectrum.md §2, written here
+    # independently of the solver (which iterates on (S3'), the form divided by q with the atom split off)
+    c, sig = res.constants, SigmaSpectrum.parse(spec)
+    lam_k, w_k = np.asarray(sig.eigenvalues), np.asarray(sig.weights)
+    q, r, s_, z = res.q, res.r, res.s, res.z
+    D = 1 + 16.0 / 4.0 * (c.alpha * r + c.v_t2 * q)
+    shat, rhat = c.b_t**2 * 16.0 + 1 / q, 16.0 * c.alpha / D
+    inv = 1 / (shat[:, None] + lam_k[None, :] * rhat[:, None])
+    s1 = np.abs(s_ - inv @ w_k) / np.abs(s_)
+    s2 = np.abs(r - inv @ (w_k * lam_k)) / np.abs(r)
+    terms = np.stack([16.0 * (c.s_t2 - z), 16.0 * c.v_t2 / D, (1 - 16.0) / q, -s_ / q**2])
+    s3 = np.abs(terms.sum(0)) / np.abs(terms).sum(0)
+    assert max(s1.max(), s2.max(), s3.max()) < 1e-8, (s1.max(), s2.max(), s3.max())
 
 
 def test_atom_weight_matches_rank():

@@ -11,7 +11,6 @@ g(τ) = (L_test - L_train)/Δ and a threshold g* (default 10):
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -126,17 +125,19 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
-                  checkpoint=None, progress: bool = True, checkpoint_arg: str = "checkpoint",
+                  checkpoint=None, progress: bool = False, checkpoint_arg: str = "checkpoint",
                   restart: bool = False) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
     labelled by the ratios actually run, n/d and p/d; two values giving the same size
     are an InputError. Every input is checked (memory included) before any point runs or
-    the checkpoint is created.
+    the checkpoint is created. ``workers`` None: serial unless the grid has at least 2 points
+    and its largest model has max(p, n) >= 2048, then one process per CPU core
+    (`rfscore.runtime.sweep.default_workers`).
     """
     from ..core.constants import delta_t
-    from ..runtime.sweep import check_scheduler, run_sweep
+    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, default_workers, run_sweep
 
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
@@ -148,7 +149,9 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
         raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
     check_scheduler(scheduler)
     n_points = len(psi_n) * len(psi_p)
-    concurrent = 1 if scheduler is not None else min(workers or os.cpu_count() or 1, n_points)
+    if workers is None:
+        workers = default_workers(n_points, max(sizes(d, max(psi_p), max(psi_n))), PHASE_PROCESSES_FROM)
+    concurrent = 1 if scheduler is not None else min(workers, n_points)
     check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))

@@ -196,7 +196,7 @@ SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", 
 
 
 def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, seed: int = 0, model: str = "gep",
-                   activation="tanh", sigma=None, progress: bool = True) -> TimescaleScan:
+                   activation="tanh", sigma=None, progress: bool = False) -> TimescaleScan:
     """Read τ_gen, τ_mem, τ_early_stop, τ_gap off finite-size systems for each ψ_n and seed.
 
     Seeds are ``seed, seed+1, ..., seed+seeds-1``; each (seed, ψ_n) draws its own W, X, Ω

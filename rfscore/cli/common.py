@@ -150,9 +150,13 @@ def echo(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def add_sweep_options(p: argparse.ArgumentParser) -> None:
-    """--workers, --scheduler, --no-progress, --restart: how a resumable sweep runs (rfscore.runtime.sweep)."""
-    p.add_argument("--workers", type=positive_int, default=None, help="local worker processes >= 1 (default: CPU count)")
+def add_sweep_options(p: argparse.ArgumentParser, processes_from: int, size: str) -> None:
+    """--workers, --scheduler, --no-progress, --restart: how a resumable sweep runs (rfscore.runtime.sweep).
+    ``processes_from``, ``size``: the default-worker rule of this sweep, for the help text."""
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help=f"local worker processes >= 1 (default: 1, serially, unless the sweep has at least 2 points "
+                        f"and {size} >= {processes_from}, then the CPU count, at most one per point: below that, "
+                        f"starting the worker processes costs more than they save)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--restart", action="store_true",

@@ -54,7 +54,7 @@ def run(args) -> int:
         extra["thin_svd"] = not es.complete
     else:
         m, extra = model_matrices(args, inputs)
-        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol)
+        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=None)  # bar for p >= 4096
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
@@ -86,7 +86,7 @@ def _run_real(args, tau) -> int:
     if solver == "eigh":
         tr = trajectory(eigensystem(m, ri.n), tau)
     else:
-        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol)
+        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol, progress=None)  # bar for p >= 4096
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)
     cols, header = tr.columns(), list(REAL_HEADER)

@@ -8,6 +8,7 @@ from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
 from ..runtime.io import OutputSet, check_outputs, json_line
+from ..runtime.sweep import GENERATION_PROCESSES_FROM
 from .common import add_sweep_options, float_list, positive_float, positive_int, seed, sigma_spectrum
 
 
@@ -58,13 +59,13 @@ def register(sub) -> None:
     p.add_argument("--gen-tolerance", type=positive_float, default=0.1,
                    help="τ_gen^samples = first τ with Fréchet distance <= (1 + this)·its minimum (default 0.1)")
     p.add_argument("--max-order", type=positive_int, default=MAX_ORDER,
-                   help=f"highest Mehler order of the exact matrices (default {MAX_ORDER}; 64 for the exact_matrices "
-                        "default accuracy, slower; the truncation bound of every time is in the sidecar)")
+                   help=f"highest Mehler order of the exact matrices (default {MAX_ORDER}; orders stop once the "
+                        "bound 1e-4 is met; the truncation bound of every time is in the sidecar)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--save-samples", default=None,
                    help="optional NPZ with X (n, d), samples (n_τ, N, d) of the first ψ_n and seed, and tau (n_τ,)")
     p.add_argument("--plot", default=None, help="optional PNG of f_mem and Fréchet distance against τ and τ/ψ_n")
-    add_sweep_options(p)
+    add_sweep_options(p, GENERATION_PROCESSES_FROM, "p = round(ψ_p d)")
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
+from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
 from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed
 
@@ -13,11 +14,12 @@ def register(sub) -> None:
         "phase", help="phase diagram in the (ψ_n, ψ_p) plane",
         description="Train/test losses, generalisation loss L_test - L_train and regime (memorization, "
                     "dynamical_regularization, architectural_regularization) on a (ψ_n, ψ_p) grid at the given "
-                    "training times, from finite-size closed-form trajectories. Grid points run in parallel "
-                    "(local processes, or a Dask cluster with --scheduler); finished points are flushed to "
+                    "training times, from finite-size closed-form trajectories. Grid points run serially, or in "
+                    "parallel on large grids (local processes, see --workers, or a Dask cluster with --scheduler); finished points are flushed to "
                     "OUT.partial.jsonl so an interrupted sweep (Ctrl-C, exit 130) resumes when the same command is rerun; "
-                    "a checkpoint from another rfscore version or other parameters is refused (--restart discards "
-                    "it). Rows are labelled by the ratios actually run, n/d and p/d with n = round(ψ_n d), "
+                    "a checkpoint written for other parameters or by other numerics (any change to the source of "
+                    "rfscore's numerical modules, or to the jax/numpy/scipy versions) is refused (--restart "
+                    "discards it). Rows are labelled by the ratios actually run, n/d and p/d with n = round(ψ_n d), "
                     "p = round(ψ_p d); two values giving the same n (or p) are refused.")
     p.add_argument("--psi-p", type=float_list, required=True, help="comma-separated ψ_p values > 0")
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n values > 0")
@@ -31,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", default=None, help="optional PNG of the heatmaps with the boundary curves")
-    add_sweep_options(p)
+    add_sweep_options(p, PHASE_PROCESSES_FROM, "the largest max(p, n) of the grid")
     p.set_defaults(func=run)
 
 

@@ -41,7 +41,8 @@ def run(args) -> int:
     inputs = model_inputs(args)
     prob = model_problem(args, inputs)
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=args.noise_samples,
-                   record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1))
+                   record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
+                   progress=None)  # a program: the bar once a run passes 2 s
     params = {**inputs.parameters, "optimizer": args.optimizer, "lr": args.lr, "steps": args.steps,
               "noise_samples": args.noise_samples, "record": args.record}
     write_result(args.out, res.columns(), params, header=HEADER, l_opt=res.l_opt, delta_t=res.delta_t)

@@ -129,7 +129,7 @@ class RealDataScan:
 
 def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, test_fraction=None,
                   seeds: int = 1, seed: int = 0, activation="tanh", compare_gaussian: bool = True,
-                  progress: bool = True, max_order: int = 256, tol: float = 1e-12) -> RealDataScan:
+                  progress: bool = False, max_order: int = 256, tol: float = 1e-12) -> RealDataScan:
     """τ_gen, τ_mem (timescale-spectrum peaks), τ_early_stop, τ_gap on real data for each ψ_n and seed.
 
     Seed s (s = seed … seed+seeds-1) fixes W, the split and the row order (`RealDataKeys`);

@@ -24,7 +24,7 @@ from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from ..finite.draws import sample_inputs
 from ..finite.simulation import simulate, training_problem
-from .style import figure, save
+from .style import figure, save, styled
 
 T, PSI_P = 0.01, 32.0
 
@@ -98,6 +98,7 @@ def _seeds(base: int, d: int, d_mark: int) -> int:
     return base * max(1, (2 * d_mark) // d) if d < d_mark else base
 
 
+@styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)
     psi_ns = (4.0, 8.0) if quick else (2.0, 4.0, 8.0)  # quick: fewer matrix shapes to JIT-compile

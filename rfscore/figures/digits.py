@@ -22,7 +22,7 @@ from ..finite.dynamics import trajectory
 from ..finite.eigensystem import eigensystem
 from ..runtime.io import write_result
 from ..finite.draws import sample_weights, size_of
-from .style import figure, save
+from .style import figure, save, styled
 
 
 def _missing_extra() -> str | None:
@@ -70,6 +70,7 @@ def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dic
             "delta_t": c.delta_t}
 
 
+@styled
 def plot(res, path) -> str:
     fig, axes = figure(1, 3, figsize=(12.0, 3.5), constrained_layout=True)
     cmap = colormaps["viridis"]

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ..core.covariance import SigmaSpectrum
 from ..limit.spectrum import require_converged, solve_spectrum
-from .style import figure, save
+from .style import figure, save, styled
 
 PSI_P, PSI_N, T = 16.0, 4.0, 0.01
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
@@ -54,6 +54,7 @@ def _panel(ax, res, evs, window, nbins, logx):
     ax.set_xlabel(r"$\lambda$")
 
 
+@styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Write fig4_spectrum_{isotropic,two_delta}.png into ``out_dir``; return the manifest entry."""
     out_dir = Path(out_dir)

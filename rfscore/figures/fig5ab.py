@@ -17,7 +17,7 @@ from ..runtime.io import write_result
 from ..finite.gep import gep_eigensystem
 from ..finite.draws import sample_inputs
 from ..finite.simulation import simulate, training_problem
-from .style import figure, save
+from .style import figure, save, styled
 
 # GD on the sampled-noise loss has a fluctuation floor ∝ η/m above the flow (theory/dynamics.md
 # §6). With the reduced noise draw (N1)-(N2) m costs nothing, so m = 16 keeps η/m ≤ η_max/20 (below
@@ -56,6 +56,7 @@ def _markers(prob, cfg, key):
     return {k: np.concatenate(v) for k, v in keep.items()}
 
 
+@styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Write fig5ab_dynamics.png (+ fig5ab_data.csv) into ``out_dir``; return the manifest entry."""
     cfg = QUICK if quick else FULL

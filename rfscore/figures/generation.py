@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from .style import figure, save
+from .style import figure, save, styled
 
 
 def _inf_position(values) -> float:
@@ -22,6 +22,7 @@ def _inf_position(values) -> float:
     return 10.0 * (fin.max() if fin.size else 1.0)
 
 
+@styled
 def plot_generation(res, path) -> str:
     """2×2 panels: f_mem and Fréchet distance against τ (left) and τ/ψ_n (right)."""
     tab = res.table

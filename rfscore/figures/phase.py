@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 
 from ..analysis.phase import REGIMES, PhaseDiagram, phase_diagram
-from .style import figure, save
+from .style import figure, save, styled
 
 _REGIME_COLOURS = ("#d95f02", "#7570b3", "#1b9e77")
 _LABELS = {"memorization": "memorisation", "dynamical_regularization": "dynamical regularisation",
@@ -18,6 +18,7 @@ def _tau_label(t: float) -> str:
     return r"$\tau\to\infty$" if np.isinf(t) else rf"$\tau = 10^{{{np.log10(t):.3g}}}$"
 
 
+@styled
 def plot_phase(pd: PhaseDiagram, path) -> str:
     """Left: (L_test − L_train)/Δ at each τ (one panel per τ). Right: regime map at the largest
     finite τ with the memorisation boundary g = g* for every τ and the line n = p."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import figure, save
+from .style import figure, save, styled
 
 
+@styled
 def plot_density(res, path, eigenvalues=None, model=None, title=None):
     """ρ(λ) (converged points only; failures marked) with optional eigenvalue histogram."""
     fig, ax = figure(figsize=(5.2, 3.4))
@@ -31,6 +32,7 @@ def plot_density(res, path, eigenvalues=None, model=None, title=None):
     return save(fig, path)
 
 
+@styled
 def plot_losses(tr, params, path) -> None:
     """`rfscore dynamics --plot`: score error (L3) and train/test losses (L1)-(L2) against τ."""
     fig, (a1, a2) = figure(1, 2, figsize=(8, 3.2))
@@ -46,6 +48,7 @@ def plot_losses(tr, params, path) -> None:
     save(fig, path)
 
 
+@styled
 def plot_real_data_losses(tr, gauss, params, path) -> None:
     """`rfscore dynamics --data ... --plot`: real-data losses, with the Gaussian-equivalent ones if given."""
     fig, ax = figure(figsize=(4.8, 3.4))
@@ -61,6 +64,7 @@ def plot_real_data_losses(tr, gauss, params, path) -> None:
     save(fig, path)
 
 
+@styled
 def plot_asymptotic(res, path) -> None:
     """`rfscore asymptotic --plot`: excess train loss and score error of the d → ∞ curves, τ_gen/τ_mem marked."""
     fig, ax = figure(figsize=(5.2, 3.6))

@@ -21,7 +21,7 @@ from ..core.covariance import SigmaSpectrum
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
-from .style import figure, save
+from .style import figure, save, styled
 
 T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50
 
@@ -37,6 +37,7 @@ def _finite(sig: SigmaSpectrum, d: int, seeds: int, tau):
     return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
 
 
+@styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)
     alphas = (0.5, 1.5) if quick else (0.5, 1.0, 1.5)

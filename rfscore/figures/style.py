@@ -1,24 +1,54 @@
-"""Shared matplotlib style for publication-quality figures (Agg backend, no screen needed)."""
-import matplotlib
+"""Shared matplotlib style for the figures, without side effects on the caller's matplotlib.
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+Figures are built as bare ``matplotlib.figure.Figure`` objects, never through pyplot: no
+backend is selected (PNG output goes through matplotlib's Agg renderer whatever the
+backend), no figure is registered with pyplot's figure manager (a notebook shows
+nothing it did not ask for), and the project's rcParams apply only inside
+`matplotlib.rc_context` while a figure is drawn and saved (`styled`), so the caller's
+``matplotlib.get_backend()`` and ``matplotlib.rcParams`` are left as they were.
+"""
+from __future__ import annotations
+
+import functools
+
+import matplotlib
+from matplotlib.figure import Figure
 
 RC = {"figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 11,
       "legend.fontsize": 8.5, "lines.linewidth": 1.6, "axes.spines.top": False, "axes.spines.right": False,
       "savefig.bbox": "tight"}
 
 
-def figure(*args, **kw):
-    """plt.subplots under the project's style."""
-    plt.rcParams.update(RC)
-    return plt.subplots(*args, **kw)
+def style():
+    """Context manager: the project's rcParams inside, the caller's restored on exit."""
+    return matplotlib.rc_context(RC)
+
+
+def styled(fn):
+    """Decorator: run a function that draws and saves figures under `style` (rcParams are read
+    when artists are created and when the figure is saved, so the whole body is inside)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kw):
+        with style():
+            return fn(*args, **kw)
+    return wrapper
+
+
+_SUBPLOTS_KW = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios", "subplot_kw", "gridspec_kw")
+
+
+def figure(nrows: int = 1, ncols: int = 1, **kw):
+    """``(fig, axes)`` like ``plt.subplots`` but on a bare Figure (not known to pyplot); call it
+    inside `style` / `styled` for the project's look. Keywords of ``plt.subplots`` go to
+    ``Figure.subplots``, the others (figsize, constrained_layout, ...) to ``Figure``."""
+    sub = {k: kw.pop(k) for k in _SUBPLOTS_KW if k in kw}
+    fig = Figure(**kw)
+    return fig, fig.subplots(nrows, ncols, **sub)
 
 
 def save(fig, path) -> str:
-    """Save atomically (tmp file then rename) and close."""
+    """Save as PNG atomically (tmp file then rename); the figure is not kept anywhere else."""
     from ..runtime.io import atomic_path
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
     return str(path)

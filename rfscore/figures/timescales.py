@@ -12,9 +12,10 @@ from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from ..analysis.timescales import timescale_scan
-from .style import figure, save
+from .style import figure, save, styled
 
 
+@styled
 def plot_scaling(scan, path) -> str:
     """log-log τ_gen, τ_mem (and τ_early_stop) vs ψ_n with the fitted power laws.
 
@@ -56,6 +57,7 @@ def plot_scaling(scan, path) -> str:
     return save(fig, path)
 
 
+@styled
 def plot_collapse(curves, path) -> str:
     """Excess train (solid) and test (dashed) losses (L − L_opt)/Δ vs τ and vs τ/ψ_n: the
     memorisation part collapses (symlog scale: linear within ±1, logarithmic beyond)."""

@@ -148,7 +148,7 @@ def _mehler_order(F, e, r_max, tol):
     return K, float(bounds[K])
 
 
-_ORDERS = (12, 24, 64)  # coefficients are computed to these orders first, to max_order only if the bound needs it
+_ORDERS = (12, 24, 32, 64)  # coefficients are computed to these orders first, to max_order only if the bound needs it
 
 
 def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_finest: float = _H_FINEST):

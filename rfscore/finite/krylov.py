@@ -280,14 +280,15 @@ def _norm_inf(A) -> float:
 
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = None, require: bool = True) -> KrylovTrajectory:
+                      progress: Optional[bool] = False, require: bool = True) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
     recorded, as in `eigensystem.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
     initial readout (default 0). ``tol``: tolerance on the a-posteriori error bound (K3) of the
     losses, in units of Δ; ``max_dim``: largest Krylov dimension (default p); ``check_every``:
-    columns between checks (default 4 blocks); ``progress``: tqdm bar (default: p ≥ 4096).
+    columns between checks (default 4 blocks); ``progress``: tqdm bar on stderr (default off; None: only
+    for p ≥ 4096, as the CLI does).
     Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
     if ``require`` (default), else returns the result with ``converged`` False and its bound.
     """

@@ -379,7 +379,7 @@ def _is_transformation(opt) -> bool:
 # ----------------------------------------------------------------------------- the run
 def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
              noise_samples: Optional[int] = 1, record: int = 50, key=None, A0=None,
-             block: Optional[int] = None, progress: Optional[bool] = None,
+             block: Optional[int] = None, progress: Optional[bool] = False,
              check_stability: bool = True, sampler: str = "reduced") -> SimulationResult:
     """Train the readout of ``prob`` for ``steps`` steps and record exact losses.
 
@@ -391,7 +391,8 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
     exact noise average (deterministic GD on (L1)); record: number of log-spaced record
     points; key: JAX PRNG key of the noise (same key → same run); A0 (d,p): start (default 0);
     block: steps per compiled `lax.scan` chunk (default min(steps, 256));
-    progress: tqdm bar on stderr between chunks (default: shown once a run passes 2 s);
+    progress: tqdm bar on stderr between chunks (default off; None: shown once a run passes 2 s,
+    as `rfscore simulate` does);
     sampler: GEP model's noise draw, 'reduced' (default; (N1)-(N2) of theory/dynamics.md §6,
     cost independent of m) or 'direct' (n·m·(d + p) normals per step; same law, slower).
     GD is refused (InputError on 'lr') unless η (2Δ/ψ_p) λ_max(U) < 2; a run whose losses

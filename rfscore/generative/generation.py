@@ -11,7 +11,6 @@ the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask sc
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,11 +29,12 @@ SCORES = ("rf", "empirical", "population")
 SAMPLERS = ("sde", "ode")
 LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
 # Default accuracy of the exact matrices here: entrywise Mehler tolerance MEHLER_TOL within at most MAX_ORDER
-# orders. At d = 8, ψ_p = 128 orders 32 and 64 give readouts that differ by ≤ 3e-5 (relative, worst at t = 3)
-# and score errors by ≤ 6e-6, far below the sampling error of f_mem, for 1.8× less time per grid time
-# (theory/generation.md §1); the bound 1e-4 is met there at order 29. Matrices that miss it raise
+# orders. At d = 8, ψ_p = 128 the bound 1e-4 is met at order 29 (the exact_matrices stage 32), where orders 32
+# and 64 give readouts that differ by ≤ 3e-5 (relative, worst at t = 3) and score errors by ≤ 6e-6, far below
+# the sampling error of f_mem, for 1.8× less time per grid time (theory/generation.md §1). Smaller d and
+# t reach larger correlations and need more orders (d = 4, t = 1e-3: stage 64). Matrices that miss it raise
 # ConvergenceError (never used unconverged); every time's truncation bound is reported.
-MAX_ORDER = 32
+MAX_ORDER = 64
 MEHLER_TOL = 1e-4
 
 
@@ -246,7 +246,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                           keep_samples: bool = False, workers: int | None = None, scheduler=None,
                           checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
                           krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
-                          mehler_tol: float = MEHLER_TOL, progress: bool = True) -> GenerationResult:
+                          mehler_tol: float = MEHLER_TOL, progress: bool = False) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
     Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
@@ -255,7 +255,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     at the middle grid time; a fit needs every value finite, otherwise it says why.
     """
     from ..core.activations import get_activation
-    from ..runtime.sweep import check_scheduler, run_sweep
+    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, default_workers, run_sweep
     from ..analysis.timescales import fit_exponent
 
     get_activation(activation)
@@ -274,7 +274,9 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         sigma = "1:1"
     n_max = max(k for k, _ in pairs)
     points = [dict(psi_n=float(r), seed=int(s)) for s in range(int(seed), int(seed) + int(seeds)) for _, r in pairs]
-    concurrent = 1 if scheduler is not None else min(workers or os.cpu_count() or 1, len(points))
+    if workers is None:  # serial unless p >= 1024 and >= 2 points (runtime.sweep.default_workers)
+        workers = default_workers(len(points), p, GENERATION_PROCESSES_FROM)
+    concurrent = 1 if scheduler is not None else min(workers, len(points))
     num_tau = len(tau) if score == "rf" else 1
     # the reference scores need no W: only the sampler and the samples count for them
     check_generation_memory(generation_bytes(d=d, p=p if score == "rf" else 0, n=n_max, times=int(times),

@@ -3,15 +3,28 @@
 `run_sweep` maps a picklable function over points with local processes (default), a
 Dask cluster (``scheduler`` address, needs the ``rfscore[dask]`` extra), or serially.
 Each finished point is appended to a JSON-lines checkpoint, so an interrupted sweep
-resumes instead of restarting. The checkpoint's first line records the package version
-and the sweep's parameters; a checkpoint written by another version or for other
-parameters is never reused (InputError, unless ``restart=True`` discards it), and a
-corrupt one is an InputError naming the file. Every input, the scheduler included, is
-checked before the checkpoint is created.
+resumes instead of restarting. The checkpoint's first line is keyed on what determines
+the numbers: the sweep function, the sweep's parameters and `numerics_fingerprint` (a
+hash of the source of the modules that compute the numbers and of the numerical
+libraries' versions). A checkpoint with another key is never reused (InputError, unless
+``restart=True`` discards it), and a corrupt one is an InputError naming the file. Every
+input, the scheduler included, is checked before the checkpoint is created.
+
+Why a source hash and not the version string: the version was not bumped with every
+change of the numerics, so a checkpoint written before a fix would have been mixed into
+a result computed after it. Hashing every numerical module (all of ``rfscore`` but the
+``cli`` and ``figures`` layers, which only pass on the parameters recorded in the key,
+and ``_version.py``) cannot miss a dependency the way a hand-kept list could; the price
+is that an edit to any of them, even one that leaves a given sweep's numbers unchanged,
+discards its checkpoints (a recomputation, never a wrong number). The versions of jax,
+jaxlib, numpy and scipy are part of the fingerprint for the same reason. The package
+version is still written, for the message only.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -32,8 +45,42 @@ def _key(point: Mapping) -> str:
     return json.dumps(jsonable(dict(point), lossless=True), sort_keys=True)
 
 
-def _header(parameters: Mapping) -> dict:
-    return {"sweep": {"rfscore_version": __version__, "parameters": jsonable(dict(parameters), lossless=True)}}
+_PACKAGE = Path(__file__).resolve().parents[1]
+_NOT_NUMERICS = ("cli", "figures")  # presentation layers: they call the API with the recorded parameters
+_LIBRARIES = ("jax", "jaxlib", "numpy", "scipy")
+
+
+@functools.lru_cache(maxsize=None)
+def numerics_fingerprint() -> str:
+    """SHA-256 (hex) of the source of every numerical module of rfscore (path and bytes of each
+    ``rfscore/**/*.py`` outside ``cli/`` and ``figures/``, ``_version.py`` excluded) and of the
+    versions of jax, jaxlib, numpy and scipy: what a sweep checkpoint is keyed on besides the
+    parameters. Without the sources (a bytecode-only install) it falls back to the version string."""
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    files = sorted(f for f in _PACKAGE.rglob("*.py") if f.relative_to(_PACKAGE).parts[0] not in _NOT_NUMERICS
+                   and f.name != "_version.py" and "__pycache__" not in f.parts)
+    for f in files:
+        h.update(f.relative_to(_PACKAGE).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    if not files:
+        h.update(f"rfscore {__version__}".encode())
+    for lib in _LIBRARIES:
+        try:
+            h.update(f"{lib} {metadata.version(lib)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{lib} absent\0".encode())
+    return h.hexdigest()
+
+
+def _function_name(fn) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _header(parameters: Mapping, fn=None) -> dict:
+    """First line of a checkpoint. ``key`` decides whether it is reused; the version is information."""
+    key = {"function": _function_name(fn), "numerics": numerics_fingerprint(), "parameters": jsonable(dict(parameters), lossless=True)}
+    return {"sweep": {"key": key, "rfscore_version": __version__}}
 
 
 def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict | None:
@@ -57,9 +104,18 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict 
         raise corrupt("line 1 is not JSON") from None
     if not (isinstance(first, dict) and isinstance(first.get("sweep"), dict)):
         raise corrupt("line 1 is not a sweep header")
-    if first != header:
+    key, theirs = header["sweep"]["key"], first["sweep"].get("key")
+    if theirs != key:
         got = first["sweep"].get("rfscore_version", "an older rfscore")
-        why = (f"by rfscore {got}, this is {__version__}" if got != __version__ else "for other parameters")
+        if not isinstance(theirs, dict) or "numerics" not in theirs:
+            why = f"by rfscore {got}, which did not record the numerics it used"
+        elif theirs.get("numerics") != key["numerics"]:
+            why = (f"by other numerics (rfscore {got}, source fingerprint {str(theirs['numerics'])[:12]}; this is "
+                   f"rfscore {__version__}, {key['numerics'][:12]})")
+        elif theirs.get("function") != key["function"]:
+            why = f"by another sweep ({theirs.get('function')})"
+        else:
+            why = "for other parameters"
         raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass --restart) to "
                               f"start over")
     done = {}
@@ -76,6 +132,25 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict 
     return done
 
 
+# Worker processes pay off only when each has enough work to amortise its start-up (a spawned
+# JAX process: ~15 s of import and compilation). Measured (bench_phase.py, 16×16 grid, 2 cores):
+# largest model p = n = 768 (d = 12): serial 8.8 s, 2 processes 43 s; p = n = 3072 (d = 48): serial
+# 86.5 s, 2 processes 78.9 s. A generation point (exact matrices at every grid time, then sampling)
+# costs ~30 s at p = 1024 (bench_generate.py), twice the start-up.
+PHASE_PROCESSES_FROM = 2048       # largest max(p, n) of a phase grid from which processes are used
+GENERATION_PROCESSES_FROM = 1024  # largest p of a generation sweep from which processes are used
+
+
+def default_workers(n_points: int, largest: int, processes_from: int) -> int:
+    """Worker count when none is given: serial (1) unless the sweep has at least 2 points and its
+    largest model has order ``largest`` >= ``processes_from``; then one process per CPU core, at most
+    one per point. Serial is also what a 1-core machine gets."""
+    cores = os.cpu_count() or 1
+    if n_points < 2 or largest < processes_from or cores < 2:
+        return 1
+    return min(cores, n_points)
+
+
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://[^\s/:]+(:\d{1,5})?/?$")
 
 
@@ -89,19 +164,20 @@ def check_scheduler(scheduler) -> None:
 
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
               checkpoint: str | os.PathLike | None = None, workers: int | None = None,
-              scheduler: str | None = None, desc: str = "sweep", progress: bool = True,
+              scheduler: str | None = None, desc: str = "sweep", progress: bool = False,
               checkpoint_arg: str = "checkpoint", restart: bool = False) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
-    ``fn`` must return JSON-serialisable data. ``workers``: local processes (default:
-    CPU count; 1 runs serially in this process). ``scheduler``: a Dask scheduler address
+    ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
+    serially in this process; callers choose with `default_workers`). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
     where finished points are flushed as they complete; a corrupt or foreign checkpoint
     (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
-    ``restart`` discards it. Worker processes ignore Ctrl-C; the caller gets the
+    ``restart`` discards it. ``progress``: tqdm bar on stderr (default off: the CLI
+    asks for it, a library call stays quiet). Worker processes ignore Ctrl-C; the caller gets the
     KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
-    header = _header(parameters or {})
+    header = _header(parameters or {}, fn)
     keys = [_key(p) for p in points]
     check_scheduler(scheduler)
     done = {}
@@ -132,7 +208,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
         try:
             if client is not None:
                 _run_dask(fn, todo, client, record, bar)
-            elif (workers or os.cpu_count() or 1) <= 1 or len(todo) <= 1:
+            elif (workers or 1) <= 1 or len(todo) <= 1:
                 for k, p in todo:
                     record(k, fn(**p))
                     bar.update()
@@ -162,7 +238,7 @@ def _ignore_sigint():
 
 
 def _run_processes(fn, todo, workers, record, bar):
-    n_workers = min(workers or os.cpu_count() or 1, len(todo))
+    n_workers = min(workers, len(todo))
     ctx = mp.get_context("spawn")  # JAX is not fork-safe
     ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_ignore_sigint)
     try:
