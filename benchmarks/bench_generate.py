@@ -5,7 +5,7 @@
 (1) End to end: the d = 8, ψ_p = 128, ψ_n = 8 model on K = 40 log-spaced times in [1e-3, 3]
     (exact matrices and one eigendecomposition per time), readouts at 7 τ values
     (1e1 … 1e6, inf), 2000 reverse-SDE samples per τ, f_mem, Fréchet distance and its floor,
-    the Girsanov bound — `rfscore.generative.generation.generation_experiment`, one process.
+    the Girsanov estimate — `rfscore.generative.generation.generation_experiment`, one process.
 (2) Baseline in the same process: simulated GD (`rfscore.finite.simulation.simulate`, exact features,
     one fresh noise sample per data point per step, η = 0.9 η_max) to τ = 10⁶ at every grid
     time. Its cost per step is measured at a few grid times; the number of steps at each time,

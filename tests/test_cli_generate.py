@@ -8,7 +8,7 @@ import pytest
 
 from rfscore.cli import main
 
-HEADER = "psi_n,seed,tau,f_mem,f_mem_lo,f_mem_hi,frechet,frechet_floor,kl_bound"
+HEADER = "psi_n,seed,tau,f_mem,f_mem_lo,f_mem_hi,frechet,frechet_floor,kl_estimate"
 BASE = ["generate", "--d", "8", "--psi-p", "4", "--psi-n", "2,4", "--times", "4", "--tau", "1e2,inf",
         "--samples", "200", "--workers", "1", "--no-progress"]
 

@@ -150,7 +150,7 @@ def test_copying_rises_with_tau_and_is_delayed_by_data():
     assert f[(6.0, np.inf)] < f[(2.0, np.inf)]
     assert np.all(tab["frechet"] > tab["frechet_floor"])
     assert res.parameters["n"] == [16, 48] and res.parameters["p"] == 256
-    assert np.all(np.diff(tab["kl_bound"][tab["psi_n"] == 2.0]) > 0)  # the bound grows with τ here
+    assert np.all(np.diff(tab["kl_estimate"][tab["psi_n"] == 2.0]) > 0)  # the estimate grows with τ here
 
 
 def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):

@@ -25,16 +25,16 @@ def test_check_finite_refuses_nan_and_inf_names_the_run():
 def test_check_finite_declared_exceptions_only():
     # τ columns may be +inf (τ = ∞, or never reached), never NaN or -inf; NaN only where declared undefined.
     check_finite({"tau": [1.0, np.inf], "tau_gap": [np.inf, 2.0], "regime": ["a", "b"], "seed": [0, 1]})
-    for cols in ({"tau": [1.0, np.nan]}, {"tau_gap": [-np.inf, 1.0]}, {"kl_bound": [np.nan, 1.0]}):
+    for cols in ({"tau": [1.0, np.nan]}, {"tau_gap": [-np.inf, 1.0]}, {"kl_estimate": [np.nan, 1.0]}):
         with pytest.raises(ConvergenceError):
             check_finite(cols, PARAMS)
-    check_finite({"kl_bound": [np.nan, 1.0]}, PARAMS, undefined=("kl_bound",))
+    check_finite({"kl_estimate": [np.nan, 1.0]}, PARAMS, undefined=("kl_estimate",))
     # a row flagged converged = false is declared not a result (spectrum writes it and exits 1)
     check_finite({"density": [np.nan, 1.0], "converged": np.array([False, True])}, PARAMS)
     with pytest.raises(ConvergenceError):
         check_finite({"density": [1.0, np.nan], "converged": np.array([False, True])}, PARAMS)
     with pytest.raises(ConvergenceError):
-        check_finite({"kl_bound": [np.inf, 1.0]}, PARAMS, undefined=("kl_bound",))
+        check_finite({"kl_estimate": [np.inf, 1.0]}, PARAMS, undefined=("kl_estimate",))
 
 
 def test_outputset_writes_nothing_on_a_nonfinite_result(tmp_path):

@@ -16,7 +16,7 @@ from rfscore.generative.metrics import (
     frechet_distance,
     frechet_floor,
     frechet_gaussians,
-    girsanov_bound,
+    girsanov_estimate,
     kl_prior,
     memorisation,
     nearest_ratio,
@@ -138,7 +138,7 @@ def test_frechet_floor_matches_leading_order():
     assert frechet_distance(np.random.default_rng(0).standard_normal((N, d)) * 2.0, np.eye(d)) > 3.5
 
 
-def test_kl_prior_closed_form_and_bound_pieces():
+def test_kl_prior_closed_form_and_estimate_pieces():
     S = _sigma(3)
     T = 0.7
     ST = np.exp(-2 * T) * S + (1 - np.exp(-2 * T)) * np.eye(3)
@@ -152,6 +152,6 @@ def test_kl_prior_closed_form_and_bound_pieces():
     assert np.isclose(kl_prior(np.array([[3.0]]), T), num, rtol=1e-8)
     times = time_grid(1e-3, 3.0, 5)
     # zero score error: only the prior term; unit score error: plus the length of [t_min, T]
-    assert np.isclose(girsanov_bound(times, np.zeros(5), S), kl_prior(S, 3.0) / 3)
-    assert np.isclose(girsanov_bound(times, np.ones(5), S) - girsanov_bound(times, np.zeros(5), S), 3.0 - 1e-3)
+    assert np.isclose(girsanov_estimate(times, np.zeros(5), S), kl_prior(S, 3.0) / 3)
+    assert np.isclose(girsanov_estimate(times, np.ones(5), S) - girsanov_estimate(times, np.zeros(5), S), 3.0 - 1e-3)
     assert math.isclose(kl_prior(np.eye(3), 2.0), 0.0, abs_tol=1e-15)

@@ -20,7 +20,7 @@ def register(sub) -> None:
                     "sample it by the reverse-time SDE or the probability-flow ODE, and write one CSV row per "
                     "(ψ_n, seed, τ): the memorised fraction f_mem (nearest/second-nearest training distance < 1/3) "
                     "with its Wilson 95 %% interval, the Fréchet distance to N(0, Σ) with its finite-sample floor, "
-                    "and the Girsanov bound on KL per dimension (theory/generation.md). The JSON sidecar has the "
+                    "and the Girsanov estimate of KL per dimension (theory/generation.md). The JSON sidecar has the "
                     "sizes run, τ_gen and τ_mem read off the samples per ψ_n, their fitted exponents in ψ_n with "
                     "95 %% CIs, and the loss-based τ_gen, τ_mem at t_min and at the middle grid time; the last "
                     "printed line is a JSON summary. --score empirical/population sample the two reference "
@@ -92,8 +92,8 @@ def run(args) -> int:
     params.pop("sigma", None)
     summary = res.summary()
     with OutputSet() as outs:
-        # kl_bound is NaN for --score empirical: (L3) has no closed form there (theory/generation.md)
-        outs.result(out, res.table, params, header=HEADER, undefined=("kl_bound",), points=res.points, fits=res.fits,
+        # kl_estimate is NaN for --score empirical: (L3) has no closed form there (theory/generation.md)
+        outs.result(out, res.table, params, header=HEADER, undefined=("kl_estimate",), points=res.points, fits=res.fits,
                     summary=summary, plot=Path(args.plot).name if args.plot else None,
                     save_samples=Path(args.save_samples).name if args.save_samples else None)
         if args.save_samples:

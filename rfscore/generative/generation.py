@@ -2,7 +2,7 @@
 
 The experiment of theory/generation.md §4: for each ψ_n and seed, draw W and X, train the
 RF score at every grid time in closed form (`rfscore.generative.score_model`) at every τ, sample
-(`rfscore.generative.sampler`), and measure f_mem, the Fréchet distance and the Girsanov bound
+(`rfscore.generative.sampler`), and measure f_mem, the Fréchet distance and the Girsanov estimate
 (`rfscore.generative.metrics`). Then read τ_gen^samples and τ_mem^samples off the curves
 ((Y10)-(Y11)), fit their exponents in ψ_n (`rfscore.analysis.timescales.fit_exponent`), and put the
 loss-based τ_gen, τ_mem at t_min and at the middle grid time beside them. Points run through
@@ -24,7 +24,7 @@ from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
 
-HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_bound")
+HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_estimate")
 SCORES = ("rf", "empirical", "population")
 SAMPLERS = ("sde", "ode")
 LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
@@ -84,7 +84,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     """
     import jax
 
-    from .metrics import frechet_distance, frechet_floor, girsanov_bound, kl_prior, memorisation
+    from .metrics import frechet_distance, frechet_floor, girsanov_estimate, kl_prior, memorisation
     from .sampler import sample
     from .score_model import empirical_score, fit_score_model, population_score
 
@@ -101,7 +101,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
                                 timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol)
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
-        kl = girsanov_bound(grid, model.score_error, S)
+        kl = girsanov_estimate(grid, model.score_error, S)
         out["loss_timescales"] = {"t_min": model.timescales.get(0, {}), "t_mid": model.timescales.get(mid, {})}
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
         out["converged"], out["error"] = model.converged, model.error

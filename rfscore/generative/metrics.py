@@ -1,12 +1,14 @@
-"""Memorisation, quality and the theory-side KL bound of generated samples (theory/generation.md §3).
+"""Memorisation, quality and the theory-side KL estimate of generated samples (theory/generation.md §3).
 
 (Y7)  f_mem: fraction of samples y with ‖y - x_(1)‖/‖y - x_(2)‖ < 1/3 (nearest and second-nearest
       training points), with the Wilson score interval.
 (Y8)  Fréchet distance of the samples' Gaussian fit N(μ̂, Ĉ) to N(0, Σ):
       ‖μ̂‖² + Tr(Ĉ + Σ - 2 (Σ^{1/2} Ĉ Σ^{1/2})^{1/2}); its finite-N floor from exact draws.
-(Y9)  Girsanov: KL(p_{t_min} ‖ q_{t_min})/d ≤ KL(p_T ‖ N(0, I))/d + ∫ E_score(t) dt, with
-      KL(N(0, Σ_T) ‖ N(0, I)) = ½ (Tr Σ_T - d - log det Σ_T) and the integral over the cells
-      of the time grid, E_score (L3) of each cell's readout at its grid time.
+(Y9)  Girsanov estimate: KL(p_T ‖ N(0, I))/d + Σ_k E_score_k |cell_k|, with
+      KL(N(0, Σ_T) ‖ N(0, I)) = ½ (Tr Σ_T - d - log det Σ_T) and E_score (L3) of each cell's
+      readout at its own grid time. An estimate, not a bound, of KL(p_{t_min} ‖ q_{t_min})/d: the
+      continuous-time Girsanov bound has ∫ E_score(t) dt with the readout scored at every t of its
+      cell, and the sampler's time discretisation is left out (theory/generation.md (Y9), (Y12)).
 Conventions: samples (N, d), training set X (n, d), Σ (d, d).
 """
 from __future__ import annotations
@@ -125,11 +127,13 @@ def kl_prior(sigma, T: float) -> float:
     return float(0.5 * np.sum(u - np.log1p(u)))
 
 
-def girsanov_bound(times, score_error, sigma) -> np.ndarray:
+def girsanov_estimate(times, score_error, sigma) -> np.ndarray:
     """(Y9) per dimension: KL(p_T ‖ N(0,I))/d + Σ_k E_score_k |cell_k|, shape score_error.shape[:-1].
 
     times (K,) the grid (T = times[-1]); score_error (..., K) the (L3) error of each cell's
-    readout at its own grid time (a grid-point quadrature of the integral, see theory/generation.md).
+    readout at its own grid time (a grid-point quadrature of the integral). An estimate of
+    KL(p_{t_min} ‖ q_{t_min})/d, not a bound: it leaves out the sampler's time discretisation and
+    the readout's error at the other times of its cell (theory/generation.md (Y9), (Y12)).
     """
     edges = cell_edges(times)
     err = np.asarray(score_error, dtype=np.float64)
