@@ -137,7 +137,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     (`rfscore.runtime.sweep.default_workers`).
     """
     from ..core.constants import delta_t
-    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, default_workers, run_sweep
+    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers
 
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
@@ -149,9 +149,8 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
         raise InputError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
     check_scheduler(scheduler)
     n_points = len(psi_n) * len(psi_p)
-    if workers is None:
-        workers = default_workers(n_points, max(sizes(d, max(psi_p), max(psi_n))), PHASE_PROCESSES_FROM)
-    concurrent = 1 if scheduler is not None else min(workers, n_points)
+    workers, concurrent = sweep_workers(workers, n_points, max(sizes(d, max(psi_p), max(psi_n))),
+                                        PHASE_PROCESSES_FROM, scheduler)
     check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))

@@ -255,7 +255,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     at the middle grid time; a fit needs every value finite, otherwise it says why.
     """
     from ..core.activations import get_activation
-    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, default_workers, run_sweep
+    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers
     from ..analysis.timescales import fit_exponent
 
     get_activation(activation)
@@ -274,9 +274,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         sigma = "1:1"
     n_max = max(k for k, _ in pairs)
     points = [dict(psi_n=float(r), seed=int(s)) for s in range(int(seed), int(seed) + int(seeds)) for _, r in pairs]
-    if workers is None:  # serial unless p >= 1024 and >= 2 points (runtime.sweep.default_workers)
-        workers = default_workers(len(points), p, GENERATION_PROCESSES_FROM)
-    concurrent = 1 if scheduler is not None else min(workers, len(points))
+    workers, concurrent = sweep_workers(workers, len(points), p, GENERATION_PROCESSES_FROM, scheduler)
     num_tau = len(tau) if score == "rf" else 1
     # the reference scores need no W: only the sampler and the samples count for them
     check_generation_memory(generation_bytes(d=d, p=p if score == "rf" else 0, n=n_max, times=int(times),

@@ -151,6 +151,15 @@ def default_workers(n_points: int, largest: int, processes_from: int) -> int:
     return min(cores, n_points)
 
 
+def sweep_workers(workers, n_points: int, largest: int, processes_from: int, scheduler=None) -> tuple:
+    """(workers, concurrent) of a sweep: ``workers`` as given or `default_workers`, and how many
+    points run at once on this machine (1 with a Dask ``scheduler``, else at most one per point),
+    which is what the memory checks multiply by."""
+    if workers is None:
+        workers = default_workers(n_points, largest, processes_from)
+    return workers, 1 if scheduler is not None else min(workers, n_points)
+
+
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://[^\s/:]+(:\d{1,5})?/?$")
 
 
@@ -169,7 +178,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
-    serially in this process; callers choose with `default_workers`). ``scheduler``: a Dask scheduler address
+    serially in this process; callers choose with `sweep_workers`). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
     where finished points are flushed as they complete; a corrupt or foreign checkpoint
     (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
