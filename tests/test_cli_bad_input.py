@@ -49,9 +49,9 @@ MODEL = ("dynamics", "simulate")  # commands with the shared model options (--da
 
 ROWS = [
     # --- 1. size guards: overflow, memory estimated before allocating, seeds that do not fit the PRNG
-    ("spectrum", ["--psi-p", "1e300", "--psi-n", "2"], "--psi-p", "overflows"),
-    ("spectrum", ["--psi-p", "8", "--psi-n", "1e-300"], "--psi-n", "overflows"),
-    ("asymptotic", ["--psi-p", "1e300"], "--psi-p"),
+    ("spectrum", ["--psi-p", "1e300", "--psi-n", "2"], "--psi-p", "must be in [0.0001, 1e+06]"),
+    ("spectrum", ["--psi-p", "8", "--psi-n", "1e-300"], "--psi-n", "must be in [0.0001, 1e+06]"),
+    ("asymptotic", ["--psi-p", "1e300"], "--psi-p", "must be in"),
     ("spectrum", ["--num", "100000000000"], "--num", "available"),
     ("dynamics", ["--num", "100000000000"], "--num", "available"),
     ("asymptotic", ["--num", "100000000000"], "--num", "available"),
@@ -146,12 +146,60 @@ ROWS = [
     ("generate", ["--save-samples", "/proc/s.npz"], "--save-samples"),
     ("generate", ["--scheduler", "not a url"], "--scheduler"),
     ("generate", ["--psi-n", "2,2.04", "--d", "10"], "--psi-n"),
+    # --- 9. accepted ranges of the physical inputs (rfscore/cli/common.py: T_RANGE, TAU_RANGE, RATIO_RANGE)
+    ("asymptotic", ["--psi-p", "1e-300"], "--psi-p", "must be in"),
+    ("asymptotic", ["--psi-n", "1e7"], "--psi-n", "must be in"),
+    ("asymptotic", ["--tau-max", "1e308"], "--tau-max", "must be in [1e-12, 1e+30]"),
+    ("asymptotic", ["--tau-min", "1e-20"], "--tau-min", "must be in"),
+    ("dynamics", ["--tau-max", "1e308"], "--tau-max", "must be in"),
+    ("dynamics", ["--tau-min", "1e-300"], "--tau-min", "must be in"),
+    ("timescales", ["--t", "1e300"], "--t", "must be in [1e-05, 50]"),
+    *[(c, ["--t", "1e-9"], "--t", "must be in") for c in ("constants", "spectrum", "dynamics", "simulate",
+                                                           "timescales", "phase", "asymptotic")],
+    ("constants", ["--t", "100"], "--t", "must be in"),
+    ("phase", ["--tau", "1e31"], "--tau", "1e+30"),
+    ("generate", ["--tau", "1e2,1e40"], "--tau", "1e+30"),
+    ("generate", ["--t-min", "1e-9"], "--t-min", "must be in"),
+    ("generate", ["--t-max", "100"], "--t-max", "must be in"),
+    ("generate", ["--t-min", "2", "--t-max", "1"], "--t-min", "t_max"),
+    ("generate", ["--max-order", "2000"], "--max-order", "1024"),
+    ("dynamics", ["--mehler-tol", "1e-20"], "--mehler-tol", "must be in"),
+    # --- 10. number and list syntax
+    ("dynamics", ["--num", "1.5"], "--num"),
+    ("dynamics", ["--num", "abc"], "--num"),
+    ("dynamics", ["--d", "4x"], "--d"),
+    ("timescales", ["--psi-n", "2,,4"], "--psi-n"),
+    ("timescales", ["--psi-n", ""], "--psi-n"),
+    ("phase", ["--tau", "1e2,abc"], "--tau"),
+    ("phase", ["--psi-p", "4;8"], "--psi-p"),
+    ("constants", ["--t", ""], "--t"),
+    ("spectrum", ["--lambda-max", "nan"], "--lambda-max"),
+    ("asymptotic", ["--num", "0"], "--num"),
+    ("simulate", ["--lr", "-1"], "--lr"),
+    ("generate", ["--samples", "1"], "--samples"),
+    ("generate", ["--times", "1"], "--times"),
+    ("generate", ["--psi-n", "0"], "--psi-n"),
+    ("generate", ["--seeds", "0"], "--seeds"),
+    ("dynamics", ["--max-order", "0"], "--max-order"),
+    ("dynamics", ["--mehler-tol", "0"], "--mehler-tol"),
+    ("simulate", ["--mehler-tol", "2"], "--mehler-tol"),
+    ("generate", ["--max-order", "0"], "--max-order"),
+    # --- 11. input files: missing, a folder, wrong shape, non-finite entries
+    ("dynamics", ["--data", "{tmp}/missing.npy"], "--data"),
+    ("timescales", ["--data", "{tmp}/missing.npy"], "--data"),
+    ("dynamics", ["--data", "{tmp}/adir"], "--data"),
+    ("dynamics", ["--data", "{tmp}/cube.npy"], "--data"),
+    ("dynamics", ["--data", "{tmp}/nan.npy"], "--data"),
+    ("simulate", ["--weights", "{tmp}/cube.npy"], "--weights"),
+    ("dynamics", ["--sigma-matrix", "{tmp}/cube.npy"], "--sigma-matrix"),
 ]
 
 
 def _setup(tmp: Path) -> None:
     """Files some rows need; the folder snapshot taken after this must be unchanged by the row."""
     (tmp / "text.npy").write_text("1 2 3\n4 5 6\n")
+    np.save(tmp / "cube.npy", np.zeros((3, 4, 5)))
+    np.save(tmp / "nan.npy", np.full((40, 4), np.nan))
     (tmp / "sidecar_dir.json").mkdir()
     (tmp / "adir").mkdir()
     (tmp / "afile").write_text("not a folder\n")
@@ -205,7 +253,7 @@ def test_bad_input(row, tmp_path, capsys):
 
 
 def test_table_covers_every_command():
-    assert len(ROWS) >= 60
+    assert len(ROWS) >= 160
     assert {r[0] for r in ROWS} == set(COMMANDS)
 
 
@@ -232,7 +280,7 @@ def test_effective_ratios_label_the_table(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert rc == 0
     col = np.genfromtxt(out, delimiter=",", names=True)["psi_n"]
-    np.testing.assert_array_equal(col, [2.0, 4.0])
+    np.testing.assert_array_equal(col, [2.0, 4.0] * 3)  # the default 3 seeds
     side = json.loads((tmp_path / "ts.json").read_text())
     assert side["parameters"]["psi_n"] == [2.04, 4.0] and side["psi_n_run"] == [2.0, 4.0]
 

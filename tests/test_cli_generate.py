@@ -66,9 +66,9 @@ def test_generate_writes_the_contract(tmp_path, capsys):
                                      "--plot", str(tmp_path / "gen.png")], capsys)
     assert code == 0, err
     lines = out.read_text().splitlines()
-    assert lines[0] == HEADER and len(lines) == 1 + 2 * 2
+    assert lines[0] == HEADER and len(lines) == 1 + 2 * 2 * 3  # (ψ_n, τ) × the default 3 seeds
     rows = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
-    assert set(rows[:, 0]) == {2.0, 4.0} and set(rows[:, 2]) == {100.0, np.inf}
+    assert set(rows[:, 0]) == {2.0, 4.0} and set(rows[:, 2]) == {100.0, np.inf} and set(rows[:, 1]) == {0, 1, 2}
     assert np.all((rows[:, 4] <= rows[:, 3]) & (rows[:, 3] <= rows[:, 5]))
     side = json.loads((tmp_path / "gen.json").read_text())
     assert side["parameters"]["n"] == [16, 32] and side["parameters"]["p"] == 32
@@ -94,7 +94,7 @@ def test_reference_scores_write_tau_inf(tmp_path, capsys, score):
     code, _, err = _run(BASE + ["--score", score, "--t-min", "1e-3", "--times", "12", "--out", str(out)], capsys)
     assert code == 0, err
     rows = [ln.split(",") for ln in out.read_text().splitlines()[1:]]
-    assert len(rows) == 2 and all(r[2] == "inf" for r in rows)
+    assert len(rows) == 2 * 3 and all(r[2] == "inf" for r in rows)  # 2 ψ_n × the default 3 seeds
     fm = [float(r[3]) for r in rows]
     assert (max(fm) < 0.05) if score == "population" else (min(fm) >= 0.9)
 

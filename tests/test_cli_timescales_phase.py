@@ -38,7 +38,7 @@ def test_timescales_single_peak_is_labelled(tmp_path, capsys):
     last = json.loads(stdout.strip().splitlines()[-1])
     assert set(last) == {"n_peaks", "tau_single_peak_exponent", "tau_single_peak_exponent_ci"} and last["n_peaks"] == [1, 1]
     rows = list(csv.DictReader(open(out)))
-    assert [r["n_peaks"] for r in rows] == ["1", "1"] and all(r["tau_gen"] == r["tau_mem"] for r in rows)
+    assert [r["n_peaks"] for r in rows] == ["1"] * 6 and all(r["tau_gen"] == r["tau_mem"] for r in rows)
     side = json.load(open(tmp_path / "ts.json"))
     assert "tau_mem_exponent" not in side and "tau_single_peak_exponent" in side and side["n_peaks"] == [1, 1]
     assert "tau_single_peak" in side["fits"] and not {"tau_mem", "tau_gen"} & set(side["fits"])

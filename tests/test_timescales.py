@@ -246,3 +246,26 @@ def test_small_cluster_one_source_non_isotropic():
     assert abs(measured - isotropic_form) > 0.15 * measured
     _, tau_mem_pred = predicted_timescales(c, psi_p, psi_n, sig)
     assert tau_mem_pred == pytest.approx(psi_p / (4 * c.delta_t * (c.s_t2 + ls.small_cluster)), rel=1e-12)
+
+
+def test_linear_activation_never_memorises():
+    """σ linear: s_t² = 0 and no small cluster, so τ_mem_pred = inf (not a ZeroDivisionError).
+
+    Independent check on the actual matrices: U = W Xᵀ X Wᵀ/(...) of a linear model has rank ≤ d,
+    so all but d of its p eigenvalues are null (below 1e-10 of the largest) and carry no timescale;
+    the τ grid is set by the positive ones.
+    """
+    from rfscore.analysis.timescales import predicted_timescales
+    from rfscore.limit.spectrum import limiting_structure
+    from rfscore.core.covariance import ISOTROPIC
+
+    c = ge_constants(0.1, "linear")
+    tau_gen_pred, tau_mem_pred = predicted_timescales(c, 8.0, 2.0)
+    ls = limiting_structure(psi_p=8.0, psi_n=2.0, sigma=ISOTROPIC, constants=c)
+    assert tau_mem_pred == np.inf
+    assert tau_gen_pred == pytest.approx(8.0 / (4 * c.delta_t * ls.large_scale), rel=1e-12)
+    es = sample_eigensystem(jax.random.PRNGKey(0), d=6, psi_p=8.0, psi_n=2.0, t=0.1, activation="linear")
+    lam = np.sort(np.asarray(es.lam))
+    assert np.sum(lam > 1e-10 * lam[-1]) <= 6
+    grid = tau_grid(es, num=50)
+    assert np.all(np.isfinite(grid)) and grid[-1] < 1e8

@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -51,7 +52,12 @@ def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
     lam = np.asarray(es.lam)
     c = rate(es.delta_t, es.psi_p)
-    lo, hi = 0.1 / (2 * c * lam.max()), 10.0 / (2 * c * max(lam.min(), 1e-300))
+    # null modes (λ = 0, exactly zero by the eigensystem's convention) have no peak: the smallest
+    # positive λ sets the grid's end
+    positive = lam[lam > 0]
+    if positive.size == 0:
+        raise InputError("eigensystem", "has no positive eigenvalue: the timescale spectrum has no peak")
+    lo, hi = 0.1 / (2 * c * positive.max()), 10.0 / (2 * c * positive.min())
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
@@ -65,7 +71,12 @@ def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
     ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, sigma=ISOTROPIC if sigma is None else sigma,
                             constants=constants)
     lam_small = ls.atom_location + ls.small_cluster
-    return float(psi_p / (4 * constants.delta_t * ls.large_scale)), float(psi_p / (4 * constants.delta_t * lam_small))
+
+    c = rate(constants.delta_t, psi_p)
+
+    def tau(lam):  # the peak 1/(2cλ); a scale at λ = 0 (linear σ: s_t² = 0, no small cluster) is never learned
+        return float(1.0 / (2 * c * lam)) if lam > 0 else math.inf
+    return tau(ls.large_scale), tau(lam_small)
 
 
 def _refine_min(fun, grid, i):

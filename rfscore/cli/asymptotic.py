@@ -6,7 +6,7 @@ import numpy as np
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..runtime.resources import asymptotic_bytes, check_memory
-from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int
+from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int, tau_value
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 
@@ -23,8 +23,8 @@ def register(sub) -> None:
                     "that does not converge exits 1.")
     add_ratio_options(p)
     add_theory_options(p)
-    p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ, finite and > 0")
-    p.add_argument("--tau-max", type=positive_float, required=True, help="largest τ, finite and >= --tau-min")
+    p.add_argument("--tau-min", type=tau_value, required=True, help="smallest τ in [1e-12, 1e30]")
+    p.add_argument("--tau-max", type=tau_value, required=True, help="largest τ in [1e-12, 1e30], >= --tau-min")
     p.add_argument("--num", type=positive_int, default=200, help="number of log-spaced τ points, integer >= 1 (default 200)")
     p.add_argument("--out", required=True, help="output CSV path (its folder must exist); the sidecar is the same name with .json")
     p.add_argument("--plot", default=None, help="optional PNG path (folder must exist) for a plot of the excess losses")

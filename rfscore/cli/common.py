@@ -66,6 +66,48 @@ def positive_float(text) -> float:
     return v
 
 
+# Accepted ranges of the physical inputs: outside them the numerics lose their accuracy guarantees
+# (checked in tests/test_cli_bad_input.py) and the input is refused as bad input, not as a failed solve.
+# t: Δ_t = 1 - e^{-2t} ≥ 2e-5 keeps the (A1) residual at 1e-10 reachable (at t = 1e-6 it is not);
+# e^{-2t} at t = 50 is 4e-44, pure noise already. τ: e^{-cλτ} and λτ stay finite in float64 for every
+# spectrum the solvers accept. ψ (d → ∞ commands): the contour of (A1) spans the spectrum's scale,
+# which is representable for ratios in this range.
+T_RANGE = (1e-5, 50.0)
+TAU_RANGE = (1e-12, 1e30)
+RATIO_RANGE = (1e-4, 1e6)
+
+
+def float_in(lo: float, hi: float):
+    """argparse type: a float in [lo, hi]."""
+    def parse(text) -> float:
+        v = _number(text)
+        if not (lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"must be in [{lo:g}, {hi:g}], got {text}")
+        return v
+    parse.__name__ = f"float_in_{lo:g}_{hi:g}"
+    return parse
+
+
+diffusion_time = float_in(*T_RANGE)
+tau_value = float_in(*TAU_RANGE)
+ratio = float_in(*RATIO_RANGE)
+
+
+# the Mehler truncation (E4): below 1e-14 the bound sits under float64 rounding of the matrices' entries;
+# above 0.1 it is no accuracy guarantee at all
+MEHLER_TOL_RANGE = (1e-14, 0.1)
+mehler_tol = float_in(*MEHLER_TOL_RANGE)
+MAX_ORDER_LIMIT = 1024
+
+
+def max_order(text) -> int:
+    """argparse type: the highest Mehler order K_max, an integer in [1, MAX_ORDER_LIMIT]."""
+    v = positive_int(text)
+    if v > MAX_ORDER_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer 1 <= K_max <= {MAX_ORDER_LIMIT}, got {text!r}")
+    return v
+
+
 def positive_int(text) -> int:
     """An integer >= 1."""
     v = _number(text, int)
@@ -103,16 +145,19 @@ def seed(text) -> int:
     return v
 
 
-def float_list(text, allow_inf: bool = False) -> list:
-    """Comma-separated floats > 0 (``inf`` allowed when ``allow_inf``)."""
+def float_list(text, allow_inf: bool = False, hi: float = math.inf) -> list:
+    """Comma-separated floats > 0 and ≤ ``hi`` (``inf`` allowed when ``allow_inf``)."""
     out = []
     for item in str(text).split(","):
         item = item.strip()
         if not item:
-            continue
+            raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
         v = _number(item)
         if v <= 0 or (math.isinf(v) and not allow_inf):
             rng = "> 0 (or inf)" if allow_inf else "finite and > 0"
+            raise argparse.ArgumentTypeError(f"every value must be {rng}, got {item}")
+        if hi < v < math.inf:
+            rng = f"in (0, {hi:g}]" + (" or inf" if allow_inf else "")
             raise argparse.ArgumentTypeError(f"every value must be {rng}, got {item}")
         out.append(v)
     if not out:
@@ -129,8 +174,8 @@ def sigma_spectrum(text) -> SigmaSpectrum:
 
 def add_theory_options(p: argparse.ArgumentParser, t_required: bool = True) -> None:
     """--t, --activation, --sigma-spectrum (shared by every command)."""
-    p.add_argument("--t", type=positive_float, required=t_required, default=None if t_required else 0.01,
-                   help="diffusion time t > 0 (Δ_t = 1 - e^{-2t})")
+    p.add_argument("--t", type=diffusion_time, required=t_required, default=None if t_required else 0.01,
+                   help=f"diffusion time t in [{T_RANGE[0]:g}, {T_RANGE[1]:g}] (Δ_t = 1 - e^{{-2t}})")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
                    help="activation σ (default tanh; the Python API takes any zero-mean callable)")
     p.add_argument("--sigma-spectrum", type=sigma_spectrum, default=SigmaSpectrum(),
@@ -142,8 +187,9 @@ def add_theory_options(p: argparse.ArgumentParser, t_required: bool = True) -> N
 
 
 def add_ratio_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0 (features per dimension)")
-    p.add_argument("--psi-n", type=positive_float, required=True, help="ψ_n = n/d > 0 (training samples per dimension)")
+    rng = f"in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]"
+    p.add_argument("--psi-p", type=ratio, required=True, help=f"ψ_p = p/d {rng} (features per dimension)")
+    p.add_argument("--psi-n", type=ratio, required=True, help=f"ψ_n = n/d {rng} (training samples per dimension)")
 
 
 def echo(msg: str) -> None:
@@ -161,3 +207,8 @@ def add_sweep_options(p: argparse.ArgumentParser, processes_from: int, size: str
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--restart", action="store_true",
                    help="discard an existing OUT.partial.jsonl instead of resuming from it")
+
+
+def tau_list(text) -> list:
+    """Comma-separated training times τ in (0, TAU_RANGE[1]] or inf."""
+    return float_list(text, allow_inf=True, hi=TAU_RANGE[1])

@@ -7,7 +7,7 @@ from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
-from .common import positive_float, positive_int
+from .common import positive_float, positive_int, tau_value
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -22,8 +22,8 @@ def register(sub) -> None:
                                    "columns tau,train_loss,test_loss,score_error and a JSON sidecar.")
     add_model_options(p, real_data=True)
     add_realdata_options(p)
-    p.add_argument("--tau-min", type=positive_float, required=True, help="smallest τ > 0 of the log-spaced grid")
-    p.add_argument("--tau-max", type=positive_float, required=True, help="largest τ > --tau-min")
+    p.add_argument("--tau-min", type=tau_value, required=True, help="smallest τ of the log-spaced grid, in [1e-12, 1e30]")
+    p.add_argument("--tau-max", type=tau_value, required=True, help="largest τ > --tau-min, at most 1e30")
     p.add_argument("--num", type=positive_int, required=True, help="number of τ points >= 1")
     p.add_argument("--out", required=True, metavar="traj.csv", help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", metavar="traj.png", help="also save a plot of the three curves")

@@ -9,7 +9,8 @@ from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
 from ..runtime.io import OutputSet, check_outputs, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import add_sweep_options, float_list, positive_float, positive_int, seed, sigma_spectrum
+from .common import (add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
+                     tau_list)
 
 
 def register(sub) -> None:
@@ -29,11 +30,11 @@ def register(sub) -> None:
     p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0, p = round(ψ_p d) features")
     p.add_argument("--psi-n", type=float_list, required=True,
                    help="comma-separated ψ_n = n/d > 0, n = round(ψ_n d) >= 2 (values giving the same n are refused)")
-    p.add_argument("--t-min", type=positive_float, default=1e-3, help="smallest diffusion time t_1 > 0 (default 1e-3)")
-    p.add_argument("--t-max", type=positive_float, default=3.0,
+    p.add_argument("--t-min", type=diffusion_time, default=1e-3, help="smallest diffusion time t_1 in [1e-5, 50] (default 1e-3)")
+    p.add_argument("--t-max", type=diffusion_time, default=3.0,
                    help="largest diffusion time T > t_min, where sampling starts from N(0, I) (default 3)")
     p.add_argument("--times", type=positive_int, default=40, help="number K >= 2 of log-spaced grid times (default 40)")
-    p.add_argument("--tau", type=lambda s: float_list(s, allow_inf=True), default=[1e2, 1e4, 1e6, math.inf],
+    p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, 1e6, math.inf],
                    help="comma-separated training times τ > 0, 'inf' allowed (default '1e2,1e4,1e6,inf')")
     p.add_argument("--samples", type=positive_int, default=2000, help="samples N >= 2 per τ (default 2000)")
     p.add_argument("--sampler", choices=("sde", "ode"), default="sde",
@@ -48,7 +49,8 @@ def register(sub) -> None:
     p.add_argument("--model", choices=("exact", "gep"), default="exact",
                    help="exact §4 matrices (default; the only one that can generate: the Gaussian-equivalent "
                         "model is not a function of x)")
-    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds >= 1 (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=3,
+                   help="number of seeds >= 1 (default 3: an exponent from one draw is a sketch, the spread needs several)")
     p.add_argument("--seed", type=seed, default=0, help="first PRNG seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS, help="activation σ (default tanh)")
     p.add_argument("--sigma-spectrum", type=sigma_spectrum, default=SigmaSpectrum(),
@@ -58,8 +60,8 @@ def register(sub) -> None:
                    help="τ_mem^samples = first τ with f_mem >= this value in (0, 1) (default 0.1)")
     p.add_argument("--gen-tolerance", type=positive_float, default=0.1,
                    help="τ_gen^samples = first τ with Fréchet distance <= (1 + this)·its minimum (default 0.1)")
-    p.add_argument("--max-order", type=positive_int, default=MAX_ORDER,
-                   help=f"highest Mehler order of the exact matrices (default {MAX_ORDER}; orders stop once the "
+    p.add_argument("--max-order", type=max_order, default=MAX_ORDER,
+                   help=f"highest Mehler order of the exact matrices (1 <= K_max <= 1024, default {MAX_ORDER}; orders stop once the "
                         "bound 1e-4 is met; the truncation bound of every time is in the sidecar)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--save-samples", default=None,

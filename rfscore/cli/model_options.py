@@ -24,14 +24,7 @@ from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import KRYLOV_ABOVE
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from .common import add_theory_options, positive_float, positive_int, seed
-
-
-def _max_order(text) -> int:
-    v = positive_int(text)
-    if v > 1024:
-        raise argparse.ArgumentTypeError(f"must be an integer 1 <= K_max <= 1024, got {text!r}")
-    return v
+from .common import add_theory_options, max_order, mehler_tol, positive_float, positive_int, seed
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
@@ -52,10 +45,10 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
     p.add_argument("--model", choices=MODELS, default="exact",
                    help="'exact': non-linear model, exact noise averages (E1)-(E3); 'gep': Gaussian-equivalent "
                         "(G4)-(G6), thin SVD when p >= 2(n+d) (default exact)")
-    p.add_argument("--mehler-tol", type=positive_float, default=1e-12,
+    p.add_argument("--mehler-tol", type=mehler_tol, default=1e-12,
                    help="exact model: entrywise tolerance of the Mehler truncation bound (E4) and the quadrature "
-                        "(> 0, default 1e-12; theory/exact_matrices.md §8)")
-    p.add_argument("--max-order", type=_max_order, default=256,
+                        "(in [1e-14, 0.1], default 1e-12; theory/exact_matrices.md §8)")
+    p.add_argument("--max-order", type=max_order, default=256,
                    help="exact model: highest Mehler order K_max, 1 <= K_max <= 1024 (default 256); small d needs "
                         "high orders")
     if real_data:

@@ -6,7 +6,7 @@ from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed
+from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed, tau_list
 
 
 def register(sub) -> None:
@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n values > 0")
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
-    p.add_argument("--tau", type=lambda s: float_list(s, allow_inf=True), default=[1e2, 1e4, math.inf],
+    p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, math.inf],
                    help="comma-separated training times τ > 0, 'inf' allowed (default '1e2,1e4,inf')")
     p.add_argument("--gap-threshold", type=positive_float, default=10.0,
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")

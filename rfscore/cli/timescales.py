@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n = n/d values > 0 (at least two)")
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, help="input dimension d >= 1 (required unless --data fixes it)")
-    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds >= 1 (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=3,
+                   help="number of seeds >= 1 (default 3: an exponent from one draw is a sketch, the spread needs several)")
     p.add_argument("--seed", type=seed, default=0, help="first seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--model", choices=("gep", "exact"), default=None,
                    help="gep: Gaussian-equivalent (G4)-(G6) (default); exact: (E1)-(E3) noise-averaged matrices (theory/exact_matrices.md)")

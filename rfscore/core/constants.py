@@ -103,3 +103,11 @@ def ge_constants(
     s2 = 0.0 if abs(s2) < 1e-13 * scale else s2
     return GEConstants(t=t, a_t=a, b_t=float(b), v_t2=v2, s_t2=s2, delta_t=delta,
                        kappa=float(kappa), sigma_x=sigma.sigma_x)
+
+
+def rate(delta_t: float, psi_p: float) -> float:
+    """c = 2Δ_t/ψ_p of (D1): mode λ of U relaxes as e^{-cλτ} (theory/dynamics.md §2).
+
+    One definition for the finite-size flow and the d → ∞ curves, so the two share a τ axis.
+    """
+    return 2.0 * float(delta_t) / float(psi_p)

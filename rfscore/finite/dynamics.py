@@ -17,6 +17,7 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
+from ..core.constants import rate
 from ..core.errors import InputError
 from ..core.trajectory import Trajectory, check_tau
 from .eigensystem import Eigensystem
@@ -41,11 +42,6 @@ class Modes:
         tau = np.asarray(tau, dtype=np.float64)
         x = 2.0 * self.c * self.eigenvalue[None, :] * tau.reshape(-1, 1)
         return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
-
-
-def rate(delta_t: float, psi_p: float) -> float:
-    """c = 2Δ/ψ_p of (D1): mode λ of U relaxes as e^{-cλτ} (theory/dynamics.md §2)."""
-    return 2.0 * float(delta_t) / float(psi_p)
 
 
 def check_A0(A0, d: int, p: int) -> np.ndarray:

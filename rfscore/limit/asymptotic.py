@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import roots_legendre
 
-from ..core.constants import GEConstants, ge_constants
+from ..core.constants import GEConstants, ge_constants, rate
 from ..core import covariance
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
@@ -547,7 +547,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     _check_region(psi_p, psi_n, t, c)
     lower, upper = spectrum_bounds(c, st.alpha_max, psi_p, psi_n)
     x_left, x_right = 0.5 * lower, 1.5 * upper
-    rate = 2 * c.delta_t / psi_p
+    c_rate = rate(c.delta_t, psi_p)
     b2 = c.b_t**2
     l_opt = st.l_opt
 
@@ -555,9 +555,9 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     max_damped = check_positive_int("max_damped", max_damped)
     ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, max_damped, damping, st.atoms, require)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
-    spec_tau = np.geomspace(0.02 / (2 * rate * upper), 20.0 / (2 * rate * lower), spectrum_points)
+    spec_tau = np.geomspace(0.02 / (2 * c_rate * upper), 20.0 / (2 * c_rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
-    train, test, spec = ker.curves(both, rate, b2)
+    train, test, spec = ker.curves(both, c_rate, b2)
     train = train[:tau.size]
     test = test[:tau.size]
     spec = spec[tau.size:]
@@ -571,7 +571,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
         ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms,
                         require)
-        train2, test2, spec2 = ker2.curves(both, rate, b2)
+        train2, test2, spec2 = ker2.curves(both, c_rate, b2)
         err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
