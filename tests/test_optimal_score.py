@@ -45,6 +45,20 @@ def test_table_of_the_theory_file(coarse):
     assert 0.4 < f.eta < 0.5 and f.slope_max - f.slope_min > 0.3
 
 
+def test_bias_variance_split_and_floor(coarse):
+    # (O5) at ψ_p = 32: E_pop(τ*)/E* = 0.65 at ψ_n = 2, 0.33 at ψ_n = 32; (O3) floor at ψ_p = 128
+    for pn, frac in ((2, 0.650), (32, 0.331)):
+        j = int(np.flatnonzero(coarse.psi_n == pn)[0])
+        ep = float(population_score_error(coarse.tau_at_min[j], psi_p=32, t=T))
+        assert ep / coarse.e_score_min[j] == pytest.approx(frac, abs=0.01)
+    e_inf = float(population_score_error(np.inf, psi_p=128, t=T))
+    assert e_inf == pytest.approx(0.00058804, rel=1e-4)
+    # (O6): the slope of E* - E_∞ at ψ_n = 8 (−0.59 on the half-octave grid), octave grid here
+    f = coarse.e_score_min - float(population_score_error(np.inf, psi_p=32, t=T))
+    j = int(np.flatnonzero(coarse.psi_n == 8)[0])
+    assert local_slope(coarse.psi_n, f)[j] == pytest.approx(-0.59, abs=0.03)
+
+
 def test_refined_minimum_matches_a_bounded_minimiser(coarse):
     j = 2  # ψ_n = 4
     fun = lambda s: float(asymptotic_curves([np.exp(s)], psi_p=32, psi_n=4.0, t=T,  # noqa: E731
@@ -133,3 +147,15 @@ def test_bad_fit_range(coarse):
     for rng in [(16, 1), (0, 4), (1.1, 1.2), "x"]:
         with pytest.raises(InputError):
             fit_power_law(coarse, rng)
+
+
+def test_sm13_quick_figure(tmp_path):
+    from rfscore.figures.paper import sm13
+    entry = sm13.make(tmp_path, quick=True)
+    assert set(entry) == {"files", "paper_parameters", "parameters", "differences"}
+    names = sorted(p.rsplit("/", 1)[-1] for p in entry["files"])
+    assert names == ["sm13_escore_min.csv", "sm13_escore_min.json", "sm13_escore_min.png"]
+    lines = (tmp_path / "sm13_escore_min.csv").read_text().splitlines()
+    header = [ln for ln in lines if not ln.startswith("#")][0]
+    assert header == "psi_p,psi_n,e_score_min,tau_at_min,local_slope"
+    assert entry["paper_parameters"]["fit_eta"] == 0.59 and any("quick" in d for d in entry["differences"])
