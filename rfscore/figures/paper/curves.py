@@ -1,0 +1,102 @@
+"""Learning curves shared by the paper's Fig. 5A-B, SM Fig. 11 and SM Fig. 12.
+
+For one (ψ_p, ψ_n, t, Σ): the d → ∞ curves (A4)-(A5), (L3) of theory/asymptotic.md and the
+finite-size closed form (D3)-(D4) of the Gaussian-equivalent model (G4)-(G6) at the paper's d,
+one draw of (W, X, Ω) per seed (``PRNGKey(seed)`` through `finite.draws.sample_inputs`). The
+finite-size eigensystem uses the thin SVD whenever n + d < p: it is exact there (rank(H) ≤ n + d,
+theory/dynamics.md) and several times faster than a p×p eigendecomposition at the paper's sizes
+(p = 6400, n = 3200: 10 s against 47 s).
+
+Results are cached per process, so Fig. 5A and 5B share one computation.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from ...core.covariance import SigmaSpectrum
+from ...core.errors import ConvergenceError
+from ...finite.draws import sample_inputs, sizes
+from ...finite.dynamics import trajectory
+from ...finite.gep import gep_eigensystem
+from ...limit.asymptotic import asymptotic_curves
+
+KEYS = ("train_loss", "test_loss", "score_error")
+
+
+@dataclass(frozen=True)
+class PaperCurves:
+    """One (ψ_p, ψ_n, t, Σ) on the τ grid ``tau`` (T,).
+
+    ``limit``: the `AsymptoticCurves` (d → ∞). ``finite``: dict of (seeds, T) arrays for
+    train_loss, test_loss, score_error at size ``d`` (p, n actually run in ``p``, ``n``);
+    ``finite_converged``: every seed's trajectory converged; ``l_opt``: L_opt of (L3) (d → ∞ value).
+    """
+
+    psi_p: float
+    psi_n: float
+    t: float
+    sigma: str
+    d: int
+    p: int
+    n: int
+    seeds: tuple
+    tau: np.ndarray
+    limit: object
+    finite: dict
+    finite_converged: bool
+
+    def finite_mean(self, key):
+        return self.finite[key].mean(axis=0)
+
+    def finite_std(self, key):
+        return self.finite[key].std(axis=0, ddof=1) if len(self.seeds) > 1 else np.zeros(self.tau.size)
+
+
+@functools.lru_cache(maxsize=64)
+def paper_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds: tuple, tau: tuple) -> PaperCurves:
+    """d → ∞ and seed-resolved finite-size curves; arguments hashable (``sigma`` a spec string,
+    ``tau`` a tuple) so that figures sharing runs share the cache."""
+    spec = SigmaSpectrum.parse(sigma)
+    tau_arr = np.asarray(tau, dtype=np.float64)
+    limit = asymptotic_curves(tau_arr, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec)
+    p, n = sizes(d, psi_p, psi_n)
+    finite = {k: [] for k in KEYS}
+    converged = True
+    for s in seeds:
+        W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
+        es = gep_eigensystem(W, X, t=t, sigma=spec, key=ko, thin=(n + d < p))
+        tr = trajectory(es, tau_arr)
+        converged &= bool(tr.converged)
+        for k in KEYS:
+            finite[k].append(np.asarray(getattr(tr, k)))
+    finite = {k: np.stack(v) for k, v in finite.items()}
+    if not converged or not all(np.all(np.isfinite(v)) for v in finite.values()):
+        raise ConvergenceError(f"finite-size curves at psi_p={psi_p}, psi_n={psi_n}, t={t}, sigma={sigma}, d={d} "
+                               "did not converge or are not finite")
+    return PaperCurves(psi_p=psi_p, psi_n=psi_n, t=t, sigma=sigma, d=d, p=p, n=n, seeds=tuple(seeds), tau=tau_arr,
+                       limit=limit, finite=finite, finite_converged=converged)
+
+
+def rows_of(curves) -> dict:
+    """CSV columns for a list of `PaperCurves`: one row per (ψ_n, τ) with the d → ∞ values and the
+    finite-size mean and seed standard deviation."""
+    cols = {k: [] for k in ("psi_p", "psi_n", "sigma", "t", "d", "p", "n", "seeds", "tau")}
+    for k in KEYS:
+        cols[k] = []
+        cols[k + "_finite"] = []
+        cols[k + "_finite_std"] = []
+    for c in curves:
+        T = c.tau.size
+        for name, value in (("psi_p", c.psi_p), ("psi_n", c.psi_n), ("sigma", c.sigma), ("t", c.t), ("d", c.d),
+                            ("p", c.p), ("n", c.n), ("seeds", len(c.seeds))):
+            cols[name] += [value] * T
+        cols["tau"] += list(c.tau)
+        for k in KEYS:
+            cols[k] += list(np.asarray(getattr(c.limit, k)))
+            cols[k + "_finite"] += list(c.finite_mean(k))
+            cols[k + "_finite_std"] += list(c.finite_std(k))
+    return cols

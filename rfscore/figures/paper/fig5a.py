@@ -1,0 +1,127 @@
+"""Paper Fig. 5A at the paper's parameters: score error E_score (L3) against τ for several ψ_n,
+and in the inset the same against τ/τ_mem with τ_mem = ψ_p/(Δ_t λ_min), which collapses them.
+
+λ_min is read as the location of the d small (memorisation) eigenvalues of U,
+s_t² + ψ_p b_t² v_t²/(ψ_n α) (theory/spectrum.md §5, the λ of (T3)). The lower edge of the
+continuous spectrum from (S1)-(S3) collapses the curves less well (measured at d → ∞, ψ_p = 64,
+t = 0.1, ψ_n = 4 … 32: spread 2.2× against 1.5×), because the rise of E_score is the learning of
+the whole cluster, not of its edge. The collapse is quantified by τ_rise, the τ after the minimum
+of E_score where it reaches the geometric midpoint of its minimum and its τ → ∞ value: the spread
+is max/min over ψ_n of τ_rise/τ_mem (rescaled) against max/min of τ_rise (raw).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...core.constants import ge_constants
+from ...core.covariance import SigmaSpectrum
+from ...limit.spectrum import limiting_structure
+from ...runtime.io import write_result
+from ..style import figure, save, styled
+from .curves import paper_curves, rows_of
+from .progress import stages
+
+PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh", sigma="1:1",
+             tau_mem="psi_p/(Delta_t lambda_min)", lambda_min="s_t^2 + small cluster (theory/spectrum.md §5)")
+RUN = dict(PAPER, seeds=[0, 1, 2], tau=[1e-1, 1e6, 241])
+QUICK = dict(RUN, psi_n=[4.0, 16.0], d=20, seeds=[0, 1, 2], tau=[1e-1, 1e6, 121])
+
+
+def config(quick: bool) -> dict:
+    return QUICK if quick else RUN
+
+
+def tau_grid(cfg) -> tuple:
+    lo, hi, num = cfg["tau"]
+    return tuple(np.geomspace(lo, hi, int(num)))
+
+
+def lambda_min(psi_p: float, psi_n: float, t: float, sigma: str = "1:1") -> float:
+    """λ_min = s_t² + small cluster (d → ∞), the memorisation modes' eigenvalue; see the module docstring."""
+    spec = SigmaSpectrum.parse(sigma)
+    c = ge_constants(t, "tanh", spec)
+    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, sigma=spec, constants=c)
+    return float(ls.atom_location + ls.small_cluster)
+
+
+def tau_rise(tau, e) -> float:
+    """τ after the minimum of ``e`` where it reaches √(min · e[-1]) (log-linear interpolation); NaN if never."""
+    tau, e = np.asarray(tau), np.asarray(e)
+    i = int(np.argmin(e))
+    level = np.sqrt(e[i] * e[-1])
+    j = np.flatnonzero(e[i:] >= level)
+    if j.size == 0 or j[0] == 0:
+        return float("nan")
+    j = i + j[0]
+    x0, x1, y0, y1 = np.log(tau[j - 1]), np.log(tau[j]), np.log(e[j - 1]), np.log(e[j])
+    return float(np.exp(x0 + (np.log(level) - y0) * (x1 - x0) / (y1 - y0)))
+
+
+def collapse(curves, t: float) -> dict:
+    """τ_mem, τ_rise per ψ_n and the raw and rescaled spreads (d → ∞ curves)."""
+    out = {"psi_n": [], "lambda_min": [], "tau_mem": [], "tau_rise": []}
+    for c in curves:
+        lmin = lambda_min(c.psi_p, c.psi_n, t, c.sigma)
+        out["psi_n"].append(c.psi_n)
+        out["lambda_min"].append(lmin)
+        out["tau_mem"].append(c.psi_p / (c.limit.delta_t * lmin))
+        out["tau_rise"].append(tau_rise(c.tau, c.limit.score_error))
+    r = np.asarray(out["tau_rise"]) / np.asarray(out["tau_mem"])
+    raw = np.asarray(out["tau_rise"])
+    out["spread_raw"] = float(raw.max() / raw.min())
+    out["spread_rescaled"] = float(r.max() / r.min())
+    return out
+
+
+def run(cfg, progress=False):
+    tau = tau_grid(cfg)
+    return [paper_curves(cfg["psi_p"], pn, cfg["t"], cfg["sigma"], cfg["d"], tuple(cfg["seeds"]), tau)
+            for pn in stages(cfg["psi_n"], "Fig. 5A-B: ψ_n", progress)]
+
+
+def differences(cfg, quick) -> list:
+    out = ["lines: d → ∞ theory (A4)-(A5), (L3), which the paper did not draw; bands: exact closed-form "
+           f"gradient flow (D3)-(D4) of the Gaussian-equivalent model at d = {cfg['d']}, mean ± 1 s.d. over "
+           f"{len(cfg['seeds'])} seeds, in place of the paper's simulated GD/SGD (the flow is the η → 0 limit "
+           "of GD, checked against GD runs in tests/test_simulation.py; the default `rfscore reproduce` "
+           "figure fig5ab draws GD markers at d = 10)",
+           "time: τ of theory/model.md §4 (the paper's τ = kη/d² with the score normalised by 1/√p)"]
+    if quick:
+        out.append(f"quick: d = {cfg['d']}, ψ_n = {cfg['psi_n']} instead of the paper's d = 100, ψ_n = 4, 8, 16, 32")
+    return out
+
+
+@styled
+def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+    """Write fig5a_score_error.png and fig5ab_paper.csv (+ sidecar) into ``out_dir``."""
+    cfg = config(quick)
+    out_dir = Path(out_dir)
+    curves = run(cfg, progress)
+    col = collapse(curves, cfg["t"])
+    fig, ax = figure(1, 1, figsize=(6.2, 4.4))
+    inset = ax.inset_axes([0.58, 0.12, 0.38, 0.38])
+    for i, (c, tm) in enumerate(zip(curves, col["tau_mem"])):
+        colour = f"C{i}"
+        ax.loglog(c.tau, c.limit.score_error, color=colour, label=rf"$\psi_n = {c.psi_n:g}$ (n = {c.n})")
+        m, s = c.finite_mean("score_error"), c.finite_std("score_error")
+        ax.fill_between(c.tau, np.maximum(m - s, 1e-12), m + s, color=colour, alpha=0.25, lw=0)
+        ax.loglog(c.tau, m, color=colour, lw=0.8, ls="--")
+        inset.loglog(c.tau / tm, c.limit.score_error, color=colour, lw=1.1)
+    inset.set_xlabel(r"$\tau/\tau_{mem}$", fontsize=8)
+    inset.set_ylabel(r"$E_{score}$", fontsize=8)
+    inset.tick_params(labelsize=7)
+    inset.set_title(rf"spread of $\tau_{{rise}}$: {col['spread_raw']:.2f}× → {col['spread_rescaled']:.2f}×",
+                    fontsize=7)
+    ax.set(xlabel=r"$\tau$", ylabel=r"$E_{score}$")
+    ax.legend(title=f"lines: d → ∞; dashed + band: d = {cfg['d']},\n{len(cfg['seeds'])} seeds (mean ± s.d.)",
+              title_fontsize=7.5, fontsize=7.5, loc="upper left")
+    ax.set_title(rf"Fig. 5A: tanh, $\Sigma = I$, $\psi_p$ = {cfg['psi_p']:g}, $t$ = {cfg['t']:g}; inset "
+                 r"$\tau_{mem} = \psi_p/(\Delta_t\lambda_{min})$", fontsize=9)
+    png = save(fig, out_dir / "fig5a_score_error.png")
+    params = {k: v for k, v in cfg.items()}
+    params.update(p=[c.p for c in curves], n=[c.n for c in curves], model="gep", quick=quick)
+    csv = write_result(out_dir / "fig5ab_paper.csv", rows_of(curves), params, collapse=col)
+    return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "paper_parameters": PAPER,
+            "parameters": params, "differences": differences(cfg, quick), "collapse": col}
