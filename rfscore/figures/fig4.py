@@ -55,6 +55,24 @@ def _panel(ax, res, evs, window, nbins, logx):
 
 
 @styled
+def _spectrum_figure(evs: dict, panels, points: int, title: str, **solve_kw):
+    """Two panels (small λ on a log axis, the large bulk) of theory ρ(λ) over the histograms ``evs``
+    (model → eigenvalues); ``panels``: ((window, nbins, logx), (window, nbins, logx)); ``solve_kw``
+    go to `solve_spectrum` (ψ_p, ψ_n, σ and t or constants). Returns the Figure."""
+    fig, axes = figure(1, 2, figsize=(10, 3.6))
+    for ax, (window, nbins, logx) in zip(axes, panels):
+        space = np.geomspace if logx else np.linspace
+        lam = space(window[0], window[1], points)
+        _panel(ax, require_converged(solve_spectrum(lam, **solve_kw)), evs, window, nbins, logx)
+    axes[0].set_title(r"small-$\lambda$ part: atom, small cluster, Marchenko–Pastur bulk")
+    axes[1].set_title(r"large-λ bulk (order $\psi_p$)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[1].legend(handles, labels, frameon=False, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+@styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Write fig4_spectrum_{isotropic,two_delta}.png into ``out_dir``; return the manifest entry."""
     out_dir = Path(out_dir)
@@ -64,18 +82,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     for name, (spec, label) in tqdm(CASES.items(), desc="fig4: spectra", unit="Σ"):
         sigma = SigmaSpectrum.parse(spec)
         evs = {"gep": _eigenvalues("gep", d_gep, sigma, seed), "exact": _eigenvalues("exact", d_exact, sigma, seed + 1)}
-        fig, axes = figure(1, 2, figsize=(10, 3.6))
-        for ax, window, nbins, logx in ((axes[0], SMALL, 60, True), (axes[1], LARGE, 30 if quick else 40, False)):
-            space = np.geomspace if logx else np.linspace
-            lam = space(window[0], window[1], 512 if quick else 1500)
-            res = require_converged(solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma))
-            _panel(ax, res, evs, window, nbins, logx)
-        axes[0].set_title(r"small-$\lambda$ part: atom, small cluster, Marchenko–Pastur bulk")
-        axes[1].set_title(r"large-λ bulk (order $\psi_p$)")
-        handles, labels = axes[0].get_legend_handles_labels()
-        axes[1].legend(handles, labels, frameon=False, loc="upper right")
-        fig.suptitle(fr"Spectrum of U: tanh, $t$ = {T:g}, $\psi_p$ = {PSI_P:g}, $\psi_n$ = {PSI_N:g}, {label}; "
-                     fr"histograms at $d$ = {d_gep} (G4) and $d$ = {d_exact} (exact)", fontsize=10)
+        fig = _spectrum_figure(evs, ((SMALL, 60, True), (LARGE, 30 if quick else 40, False)), 512 if quick else 1500,
+                              fr"Spectrum of U: tanh, $t$ = {T:g}, $\psi_p$ = {PSI_P:g}, $\psi_n$ = {PSI_N:g}, {label}; "
+                              fr"histograms at $d$ = {d_gep} (G4) and $d$ = {d_exact} (exact)",
+                              psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma)
         files.append(save(fig, out_dir / f"fig4_spectrum_{name}.png"))
     return {"files": files, "parameters": {"psi_p": PSI_P, "psi_n": PSI_N, "t": T, "activation": "tanh",
                                            "sigma_spectra": {k: v[0] for k, v in CASES.items()},

@@ -18,10 +18,10 @@ from ...core.constants import ge_constants
 from ...core.covariance import SigmaSpectrum
 from ...finite.draws import sample_inputs, sizes
 from ...finite.gep import gep_eigensystem
-from ...limit.spectrum import limiting_structure, require_converged, solve_spectrum
+from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
-from ..fig4 import _panel
-from ..style import figure, save, styled
+from ..fig4 import _spectrum_figure
+from ..style import save, styled
 from .progress import stages
 
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
@@ -51,18 +51,10 @@ def spectrum_panels(out_dir: Path, stem: str, *, psi_p, psi_n, t, d, cases, seed
         top = ev[-d:]  # the d generalisation modes
         small = (0.5 * c.s_t2, 1.3 * max(ev[-d - 1], ls.mp_upper))
         large = (0.8 * top.min(), 1.1 * top.max())
-        fig, axes = figure(1, 2, figsize=(10, 3.6))
-        for ax, window, nbins, logx in ((axes[0], small, 70, True), (axes[1], large, 40, False)):
-            space = np.geomspace if logx else np.linspace
-            lam = space(window[0], window[1], points)
-            res = require_converged(solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, sigma=sigma, constants=c))
-            _panel(ax, res, {"gep": ev}, window, nbins, logx)
-        axes[0].set_title(r"small-$\lambda$ part: atom, small cluster, Marchenko–Pastur bulk")
-        axes[1].set_title(r"large-λ bulk (order $\psi_p$)")
-        handles, labels = axes[0].get_legend_handles_labels()
-        axes[1].legend(handles, labels, frameon=False, loc="upper right")
-        fig.suptitle(fr"{tag}: spectrum of U, tanh, $t$ = {t:g}, $\psi_p$ = {psi_p:g}, $\psi_n$ = {psi_n:g}, {label}; "
-                     fr"histogram at $d$ = {d} (G4, one draw)", fontsize=10)
+        fig = _spectrum_figure({"gep": ev}, ((small, 70, True), (large, 40, False)), points,
+                              fr"{tag}: spectrum of U, tanh, $t$ = {t:g}, $\psi_p$ = {psi_p:g}, $\psi_n$ = {psi_n:g}, "
+                              fr"{label}; histogram at $d$ = {d} (G4, one draw)",
+                              psi_p=psi_p, psi_n=psi_n, sigma=sigma, constants=c)
         files.append(save(fig, out_dir / f"{stem}_{name}.png"))
         data["sigma"] += [spec] * ev.size
         data["lambda"] += list(ev)
