@@ -167,3 +167,28 @@ def test_optax_transformation_is_accepted():
     with pytest.raises(InputError) as e:
         simulate(prob, lr=lr, steps=10, optimizer=3.0)
     assert e.value.arg == "optimizer"
+
+
+@pytest.mark.parametrize("kappa", [1.0, "d"])
+def test_c1_script_time_conversion(exact_problem, kappa):
+    """(C1) of theory/model.md: a script that trains B = Ã (score Ã σ(Wx/√d), no 1/√p) by
+    Ã ← Ã − lr ∇_Ã(κ L) with κ = 1 or d is rfscore's GD at η = κ lr p/d², step for step.
+    The script's gradient is written out from (L1) here (∇_B L = (2Δ/d)(B U + Vᵀ/√Δ)), so the
+    test also checks simulate's gradient scaling; both are deterministic: equal to rounding."""
+    prob, _ = exact_problem
+    m = prob.matrices
+    U, V = np.asarray(m.U), np.asarray(m.V)
+    p, d, D = prob.p, prob.d, prob.delta_t
+    k_scale = float(d) if kappa == "d" else kappa
+    eta = 0.2 * prob.max_stable_lr()
+    lr = eta * d**2 / (k_scale * p)
+    steps = 200
+    B = np.zeros((d, p))
+    for _ in range(steps):
+        B = B - lr * k_scale * (2 * D / d) * (B @ U + V.T / np.sqrt(D))
+    train = 1 + D / d * np.trace(B @ U @ B.T) + 2 * np.sqrt(D) / d * np.trace(B @ V)
+    res = simulate(prob, lr=eta, steps=steps, noise_samples=None, record=2)
+    assert res.step[-1] == steps
+    assert abs(res.tau[-1] - k_scale * p / d**2 * lr * steps) < 1e-12 * res.tau[-1]
+    assert abs(res.train_loss[-1] - train) < 1e-10
+    assert abs(1 - train) > 1e-3  # the run moved: the comparison is not between two untrained models
