@@ -298,23 +298,28 @@ def _kernels_general(r, delta, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
 
 # ----------------------------------------------------------------------------- curves
 @jax.jit
-def _curves(tau, z, dz, m, T_uu, T_ul, c, b2):
+def _curves(tau, z, dz, m, T_uu, T_ul, c, b2, ridge=0.0):
     """(A4), (A5) and the timescale spectrum at every τ (K,), from Γ⁺ by conjugation symmetry.
 
     (1/2πi)∮ h m dz = (1/π) Im Σ_{Γ⁺} h m dz for h real on the real axis (lower half: dz → -conj dz).
     The double integral is -(1/2π²) Re[Fᵀ T_uu F - Fᵀ T_ul conj(F)], F = f_τ dz on Γ⁺.
+    Ridge λ (theory/finite_noise_ridge.md): the flow of B is that of U + λI, so f_τ(z) =
+    (1 − e^{-cτ(z+λ)})/(z+λ) and the train loss's function is 2f − z f² (= (1 − e^{-2cτz})/z at λ = 0);
+    the pole of f_∞ at −λ < 0 lies outside the contour (x_left > 0).
     """
     inf = jnp.isinf(tau)[:, None]
-    tz = jnp.where(inf, 0.0, tau[:, None]) * z[None, :]
-    f = jnp.where(inf, 1.0 / z[None, :], -jnp.expm1(-c * tz) / z[None, :])
-    g = jnp.where(inf, 1.0 / z[None, :], -jnp.expm1(-2 * c * tz) / z[None, :])
+    zl = z[None, :] + ridge
+    tz = jnp.where(inf, 0.0, tau[:, None]) * zl
+    f = jnp.where(inf, 1.0 / zl, -jnp.expm1(-c * tz) / zl)
+    g = 2 * f - z[None, :] * f**2
     md = m * dz
     train = 1.0 + jnp.imag(g @ md) / jnp.pi
     F = f * dz[None, :]
     quad = -jnp.real(jnp.sum((F @ T_uu) * F, axis=1) - jnp.sum((F @ T_ul) * jnp.conj(F), axis=1)) / (2 * jnp.pi**2)
     test = 1.0 + b2 * quad + 2 * jnp.imag(f @ md) / jnp.pi
-    # -dL_train/dlog τ = -τ (1/2πi)∮ 2c e^{-2cτz} m dz
-    spec = jnp.where(inf[:, 0], 0.0, -jnp.imag((2 * c * jnp.where(inf, 0.0, tau[:, None]) * jnp.exp(-2 * c * tz)) @ md) / jnp.pi)
+    # -dL_train/dlog τ = -τ (1/2πi)∮ ∂_τ g m dz, ∂_τ g = 2c e^{-cτ(z+λ)} (1 − z f)
+    dg = 2 * c * jnp.exp(-c * tz) * (1 - z[None, :] * f)
+    spec = jnp.where(inf[:, 0], 0.0, -jnp.imag((jnp.where(inf, 0.0, tau[:, None]) * dg) @ md) / jnp.pi)
     return train, test, spec
 
 
@@ -410,8 +415,9 @@ class _Kernels:
         mass = -float(jnp.imag(jnp.sum(m * dzc)) / jnp.pi)
         self.mass_error = abs(mass / (c.b_t**2 * psi_p) - 1.0)
 
-    def curves(self, tau, rate, b2):
-        out = _curves(jnp.asarray(_pad(tau, 512, tau[-1])), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2)
+    def curves(self, tau, rate, b2, ridge=0.0):
+        out = _curves(jnp.asarray(_pad(tau, 512, tau[-1])), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2,
+                      ridge)
         return [np.asarray(a)[:tau.size] for a in out]
 
 
@@ -516,7 +522,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
                       check_quadrature: bool = True, spectrum_points: int = 1200,
-                      layer: str = "auto", require: bool = True) -> AsymptoticCurves:
+                      layer: str = "auto", require: bool = True, ridge: float = 0.0) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
@@ -533,12 +539,16 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ), unless
     ``require`` is False: then the curves are returned with ``converged`` False. On the general
     route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
-    ``diagnostics['equations']`` names the route.
+    ``diagnostics['equations']`` names the route. ``ridge`` λ ≥ 0: the flow with weight decay of
+    theory/finite_noise_ridge.md (U → U + λI in the flow; λ = 0 is the plain flow); the train loss is
+    then the data term of L_train, without the penalty.
     """
 
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
+    from .finite_noise import check_ridge
+    ridge = check_ridge(ridge)
     theta = check_positive("theta", theta)
     nodes_per_panel = check_positive_int("nodes_per_panel", nodes_per_panel)
     mu_nodes = check_positive_int("mu_nodes", mu_nodes)
@@ -557,7 +567,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * c_rate * upper), 20.0 / (2 * c_rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
-    train, test, spec = ker.curves(both, c_rate, b2)
+    train, test, spec = ker.curves(both, c_rate, b2, ridge)
     train = train[:tau.size]
     test = test[:tau.size]
     spec = spec[tau.size:]
@@ -571,7 +581,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
         ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms,
                         require)
-        train2, test2, spec2 = ker2.curves(both, c_rate, b2)
+        train2, test2, spec2 = ker2.curves(both, c_rate, b2, ridge)
         err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
@@ -594,7 +604,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
               **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
               "sigma_spectrum": {"eigenvalues": [float(x) for x in st.lam], "weights": [float(x) for x in st.w]},
-              "layer": st.layer, **c.public()}
+              "layer": st.layer, **({"ridge": ridge} if ridge else {}), **c.public()}
     return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / c.delta_t,
                             l_opt=float(l_opt), delta_t=c.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
                             spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics,

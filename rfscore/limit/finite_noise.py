@@ -1,0 +1,367 @@
+"""d → ∞ learning curves with m frozen noise draws per training point and a ridge λ (theory/finite_noise_ridge.md).
+
+For Σ = σ_x² I and the Gaussian-equivalent features, the n·m noisy rows split, after an orthogonal
+rotation within each point's m copies, into n rows of covariance Σ₁ = m M + C and n(m−1) rows of
+covariance Σ₂ = C (M = α σ_x² K + v_t², C = b_t² K + s_t², K = WWᵀ/d), every row with the same
+cross-covariance V₀ = b_t W/√d to its noise target (F7). Given W all of these commute, so the
+deterministic equivalents of the resolvent (F8), of its V̂-sandwich (F9) and of the two-resolvent
+sandwich (F10) reduce to averages over the Marchenko–Pastur law ν_C of K (`asymptotic.nu_c_quadrature`).
+The losses at τ = ∞ are closed forms in (F9)-(F10) at the shift D = λ (F11); along τ they are contour
+integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md.
+
+m = ∞ is the model of theory/asymptotic.md and goes through `asymptotic.asymptotic_curves` (with the
+same ridge), so the two paths agree there by construction; finite m needs λ > 0 (at λ = 0 and
+p ≥ n·m the τ → ∞ limit is the interpolation point of the finite-size problem, where the contour
+would have to pass through the spectrum's lower edge).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..core.constants import ge_constants, rate
+from ..core.covariance import ISOTROPIC, l_opt
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.trajectory import Trajectory, check_tau
+from .asymptotic import make_contour, nu_c_quadrature
+
+
+def check_noise_samples(m) -> Optional[int]:
+    """m: an integer ≥ 1, or None / inf / 'inf' for the exact noise average (returned as None)."""
+    if m is None:
+        return None
+    if isinstance(m, str):
+        if m.strip().lower() in ("inf", "infinity"):
+            return None
+        try:
+            m = float(m)
+        except ValueError:
+            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}") from None
+    if isinstance(m, bool):
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+    mf = float(m)
+    if np.isinf(mf) and mf > 0:
+        return None
+    if not np.isfinite(mf) or mf < 1 or mf != int(mf):
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+    if mf > 1e9:
+        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {m!r}")
+    return int(mf)
+
+
+def check_ridge(lam) -> float:
+    """λ: a finite number ≥ 0."""
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}") from None
+    if not np.isfinite(lam) or lam < 0:
+        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}")
+    if lam > 1e6:
+        raise InputError("ridge", f"must be in [0, 1e6], got {lam:g}")
+    return lam
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The two row classes of (F7) on the ν_C nodes κ (Q,), weights wk (Q,)."""
+
+    psi_p: float
+    psi_n: float
+    m: int
+    kappa: np.ndarray
+    wk: np.ndarray
+    f: np.ndarray          # (2,) class fractions N_c/N
+    S: np.ndarray          # (2, Q) class covariances Σ_c(κ)
+    b2k: np.ndarray        # (Q,) b_t² κ: V₀V₀ᵀ on the node
+    upop: np.ndarray       # (Q,) U_pop = M + C
+    ratio: float           # p/N
+
+
+def _model(psi_p, psi_n, m, c, alpha_eff, nodes) -> _Model:
+    kappa, wk = nu_c_quadrature(psi_p, nodes)
+    M = alpha_eff * kappa + c.v_t2
+    C = c.b_t**2 * kappa + c.s_t2
+    return _Model(psi_p=psi_p, psi_n=psi_n, m=m, kappa=kappa, wk=wk, f=np.array([1.0 / m, (m - 1.0) / m]),
+                  S=np.stack([m * M + C, C]), b2k=c.b_t**2 * kappa, upop=M + C, ratio=psi_p / (psi_n * m))
+
+
+def _A(mod: _Model, delta, D):
+    """Ā = Σ_c f_c Σ_c/(1 + δ_c) + D on the nodes: delta (Z, 2), D (Z, 1) → (Z, Q)."""
+    return (mod.f[0] * mod.S[0][None, :] / (1 + delta[:, :1]) + mod.f[1] * mod.S[1][None, :] / (1 + delta[:, 1:])
+            + D)
+
+
+def _solve_delta(mod: _Model, D, tol: float, damped: int = 200, newton: int = 60):
+    """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
+    > 0) or (Z, Q) functions of κ on the nodes.
+
+    Damped fixed-point steps from δ = 0, then Newton on the two unknowns per node. Returns
+    (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
+    D = np.asarray(D)
+    D = D[:, None] if D.ndim == 1 else D
+    delta = np.zeros((D.shape[0], 2), dtype=np.result_type(D, np.float64))
+    wk = mod.wk[None, :]
+
+    def residual(dl):
+        A = _A(mod, dl, D)
+        new = np.stack([mod.ratio * np.sum(wk * mod.S[c][None, :] / A, axis=1) for c in range(2)], axis=1)
+        return A, new
+
+    for _ in range(damped):
+        _, new = residual(delta)
+        delta = 0.5 * delta + 0.5 * new
+    for _ in range(newton):
+        A, new = residual(delta)
+        F = delta - new
+        res = np.max(np.abs(F), axis=1) / (1 + np.max(np.abs(new), axis=1))
+        if np.all(res < tol):
+            break
+        # ∂F_c/∂δ_c' = 1{c=c'} − (p/N) f_c' E[Σ_c Σ_c'/Ā²]/(1 + δ_c')²
+        J = np.empty(F.shape + (2,), dtype=F.dtype)
+        for a in range(2):
+            for b in range(2):
+                J[:, a, b] = (a == b) - mod.ratio * mod.f[b] * np.sum(wk * mod.S[a] * mod.S[b] / A**2, axis=1) \
+                    / (1 + delta[:, b]) ** 2
+        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
+        step0 = (J[:, 1, 1] * F[:, 0] - J[:, 0, 1] * F[:, 1]) / det
+        step1 = (-J[:, 1, 0] * F[:, 0] + J[:, 0, 0] * F[:, 1]) / det
+        delta = delta - np.stack([step0, step1], axis=1)
+    A, new = residual(delta)
+    res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
+    return delta, A, res
+
+
+@dataclass(frozen=True)
+class _Point:
+    """(F8)-(F9) at shifts D (Z,): δ (Z,2), Ā (Z,Q), w = Σ_c f_c/(1+δ_c), q = (1/d)tr V₀ᵀĀ⁻¹V₀,
+    Q1 = (1/d)tr V̂ᵀ(Û+D)⁻¹V̂ = 1 − w + w² q, Qx = (1/d)tr V₀ᵀ(Û+D)⁻¹V̂ = w q."""
+
+    delta: np.ndarray
+    A: np.ndarray
+    w: np.ndarray
+    q: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def Q1(self):
+        return 1 - self.w + self.w**2 * self.q
+
+    @property
+    def Qx(self):
+        return self.w * self.q
+
+
+def _point(mod: _Model, D, tol) -> _Point:
+    delta, A, res = _solve_delta(mod, D, tol)
+    w = mod.f[0] / (1 + delta[:, 0]) + mod.f[1] / (1 + delta[:, 1])
+    q = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / A, axis=1)
+    return _Point(delta=delta, A=A, w=w, q=q, residual=res)
+
+
+def _two_point(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
+    """(F10): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ F (Û+D₂)⁻¹ V̂ for every pair of shifts, (Z1, Z2); F (Q,) on the nodes."""
+    inv1 = mod.wk[None, :] / P1.A  # (Z1, Q), weights folded in once
+    inv2 = 1.0 / P2.A
+
+    def E(g):  # E_κ[g(κ)/(Ā₁Ā₂)] for all pairs: one matrix product
+        return (inv1 * g[None, :]) @ inv2.T
+
+    w1, w2 = P1.w[:, None], P2.w[None, :]
+    e = [mod.f[c] / ((1 + P1.delta[:, c])[:, None] * (1 + P2.delta[:, c])[None, :]) for c in range(2)]
+    beta = [mod.ratio * E(mod.S[c] * F) for c in range(2)]
+    Bm = [[e[a] * mod.ratio * E(mod.S[a] * mod.S[b]) for b in range(2)] for a in range(2)]
+    q1 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P1.A, axis=1)[:, None]
+    q2 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P2.A, axis=1)[None, :]
+    Om = [1 + mod.psi_p * w1 * w2 * E(mod.b2k * mod.S[c]) - w1 * q1 - w2 * q2 for c in range(2)]
+    # X = (I − Bmᵀ)⁻¹ Ω per pair: X_c = Ω_c + Σ_c' Bm[c'][c] X_c'
+    a11, a12, a21, a22 = 1 - Bm[0][0], -Bm[1][0], -Bm[0][1], 1 - Bm[1][1]
+    det = a11 * a22 - a12 * a21
+    X0 = (a22 * Om[0] - a12 * Om[1]) / det
+    X1 = (-a21 * Om[0] + a11 * Om[1]) / det
+    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e[0] * beta[0] * X0 + e[1] * beta[1] * X1
+
+
+def _losses_at_infinity(mod: _Model, lam: float, tol: float):
+    """(F11): τ = ∞ train and test losses of the ridge minimiser, and the (F8) residual."""
+    P = _point(mod, np.array([lam]), tol)
+    test = 1 + _two_point(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
+    train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, np.ones_like(mod.kappa))[0, 0]
+    return float(np.real(train)), float(np.real(test)), float(P.residual.max())
+
+
+def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
+    """(F11) at m = ∞: V̂ = V₀ is deterministic and the noise rows are the shift C, so one Wishart
+    class (n rows of covariance M, ratio p/n) remains: Ā = M/(1 + δ) + C + λ, δ = (p/n) E[M/Ā], and
+    (1/d)tr V₀ᵀR F R V₀ = ψ_p E[b²κ F/Ā²] + ψ_p E[b²κ M/Ā²] · (p/n) E[M F/Ā²] / ((1+δ)² − (p/n) E[M²/Ā²])."""
+    kappa, wk = nu_c_quadrature(psi_p, nodes)
+    M = alpha_eff * kappa + c.v_t2
+    C = c.b_t**2 * kappa + c.s_t2
+    b2k = c.b_t**2 * kappa
+    r = psi_p / psi_n
+    delta = 0.0
+    for _ in range(10000):
+        new = r * np.sum(wk * M / (M / (1 + delta) + C + lam))
+        if abs(new - delta) < tol * (1 + abs(new)):
+            delta = new
+            break
+        delta = 0.5 * delta + 0.5 * new
+    A = M / (1 + delta) + C + lam
+    res = abs(delta - r * np.sum(wk * M / A)) / (1 + abs(delta))
+    E = lambda g: float(np.sum(wk * g))  # noqa: E731
+
+    def two(F):
+        return psi_p * E(b2k * F / A**2) + psi_p * E(b2k * M / A**2) * r * E(M * F / A**2) / \
+            ((1 + delta) ** 2 - r * E(M * M / A**2))
+
+    q = psi_p * E(b2k / A)
+    test = 1 + two(M + C) - 2 * q
+    train = 1 - q - lam * two(np.ones_like(kappa))
+    return train, test, res
+
+
+def _spectrum_upper(mod: _Model) -> float:
+    """An upper bound on ‖Û‖: Σ_c f_c ‖Σ_c‖ (1 + √(p/N_c))²."""
+    s_max = [float(np.max(mod.S[c])) for c in range(2)]  # Σ_c is increasing in κ: its largest node value
+    up = mod.f[0] * s_max[0] * (1 + np.sqrt(mod.psi_p / mod.psi_n)) ** 2
+    if mod.m > 1:
+        up += mod.f[1] * s_max[1] * (1 + np.sqrt(mod.psi_p / (mod.psi_n * (mod.m - 1)))) ** 2
+    return float(up)
+
+
+def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol):
+    """(F12) on the finite τ (K,): train, test and the largest (F8) residual on the contour."""
+    z = contour.z - 0.5 * lam  # the contour of `make_contour` shifted so that it crosses at −λ/4 ∈ (−λ, 0)
+    dz = contour.dz
+    P = _point(mod, -z, tol)
+    Pc = _point(mod, -np.conj(z), tol)
+    T = -P.Q1          # (1/d)tr V̂ᵀ(z − Û)⁻¹V̂
+    Tx = -P.Qx         # (1/d)tr V₀ᵀ(z − Û)⁻¹V̂
+    K_uu = _two_point(mod, P, P, mod.upop)
+    K_ul = _two_point(mod, P, Pc, mod.upop)
+    zl = z[None, :] + lam
+    e = np.exp(-c_rate * tau[:, None] * zl)
+    f = (1 - e) / zl
+    h_train = z[None, :] * f**2 - 2 * f
+    train = 1 + np.imag(h_train @ (T * dz)) / np.pi
+    F = f * dz[None, :]
+    quad = -np.real(np.sum((F @ K_uu) * F, axis=1) - np.sum((F @ K_ul) * np.conj(F), axis=1)) / (2 * np.pi**2)
+    test = 1 + quad - 2 * np.imag(f @ (Tx * dz)) / np.pi
+    return train, test, float(max(P.residual.max(), Pc.residual.max()))
+
+
+@dataclass(frozen=True)
+class FiniteNoiseCurves(Trajectory):
+    """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
+
+    ``noise_samples`` m (None: ∞), ``ridge`` λ. Status: ``converged`` ((F8) met ``tol`` at every
+    shift and the two contours agree to 1e-3 Δ) and ``error`` (the two-contour difference of the
+    losses, units of Δ; 0 where only τ = ∞ was asked, whose closed form (F11) needs no contour).
+    """
+
+    noise_samples: Optional[int] = None
+    ridge: float = 0.0
+    parameters: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+
+
+def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
+                        activation="tanh", sigma=None, kappa_nodes: int = 400, theta: float = 0.6,
+                        panels_per_decade: float = 3.0, nodes_per_panel: int = 16, tol: float = 1e-11,
+                        check_quadrature: bool = True, require: bool = True) -> FiniteNoiseCurves:
+    """Train loss, test loss (L2) and score error (L3) at d → ∞ for m = ``noise_samples`` frozen noise
+    draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
+
+    ``sigma``: Σ = σ_x² I only (a one-atom `SigmaSpectrum`); m: integer ≥ 1 or None/inf (then
+    `asymptotic.asymptotic_curves` with the same ridge); finite m needs λ > 0. The train loss is the
+    data term of L_train^{(m)} (the ridge penalty excluded), theory/finite_noise_ridge.md.
+
+    >>> import numpy as np
+    >>> r = finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=0.1, noise_samples=4, ridge=1e-3)
+    >>> bool(r.converged), r.test_loss.shape
+    (True, (1,))
+    """
+    tau = check_tau(tau)
+    psi_p = check_positive("psi_p", psi_p)
+    psi_n = check_positive("psi_n", psi_n)
+    m = check_noise_samples(noise_samples)
+    lam = check_ridge(ridge)
+    kappa_nodes = check_positive_int("kappa_nodes", kappa_nodes)
+    sigma = ISOTROPIC if sigma is None else sigma
+    if len([w for w in sigma.weights if w > 0]) != 1:
+        raise InputError("sigma_spectrum", "finite noise samples at d → ∞ need Σ = σ_x² I (a single atom, "
+                                           "e.g. '4:1'); the row classes of (F7) do not commute otherwise")
+    c = ge_constants(t, activation, sigma)
+    lam_sigma = float([l for l, w in zip(sigma.eigenvalues, sigma.weights) if w > 0][0])
+    if m is None and np.all(np.isinf(tau)) and lam > 0:
+        tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, c, c.alpha * lam_sigma, lam, kappa_nodes, tol)
+        lo = float(l_opt(sigma, c.t))
+        ok = bool(res < 1e3 * tol and np.isfinite(tr) and np.isfinite(te))
+        if not ok and require:
+            raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
+                                   f"psi_n={psi_n:g}, t={t:g}, ridge={lam:g}")
+        k = tau.size
+        return FiniteNoiseCurves(tau=tau, train_loss=np.full(k, tr), test_loss=np.full(k, te),
+                                 score_error=np.full(k, (te - lo) / c.delta_t), l_opt=lo, delta_t=c.delta_t,
+                                 noise_samples=None, ridge=lam,
+                                 parameters={"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "noise_samples": "inf",
+                                             "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()},
+                                 diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
+                                 converged=ok, error=0.0)
+    if m is None:
+        from .asymptotic import asymptotic_curves
+        a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
+                              require=require)
+        return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
+                                 score_error=a.score_error, l_opt=a.l_opt, delta_t=a.delta_t, noise_samples=None,
+                                 ridge=lam, parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
+                                 diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
+                                 converged=a.converged, error=a.error)
+    if lam <= 0:
+        raise InputError("ridge", "must be > 0 with finite noise_samples in the d → ∞ theory (at λ = 0 the "
+                                  "τ → ∞ limit is the interpolation point of the finite-size problem)")
+    mod = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes)
+    c_rate = rate(c.delta_t, psi_p)
+    train = np.full(tau.size, np.nan)
+    test = np.full(tau.size, np.nan)
+    inf = np.isinf(tau)
+    diagnostics = {"equations": "(F7)-(F12)", "kappa_nodes": kappa_nodes}
+    tr_inf, te_inf, res_inf = _losses_at_infinity(mod, lam, tol)
+    train[inf], test[inf] = tr_inf, te_inf
+    residual = res_inf
+    err = 0.0
+    if np.any(~inf):
+        upper = _spectrum_upper(mod)
+        x_left, x_right = 0.25 * lam, 1.5 * upper + 0.5 * lam  # z = ζ − λ/2 crosses the real axis at −λ/4
+        contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
+        tr, te, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol)
+        train[~inf], test[~inf] = tr, te
+        residual = max(residual, res)
+        diagnostics.update(contour=contour.describe(), spectrum_upper=upper)
+        if check_quadrature:
+            n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
+            other = make_contour(0.4 * lam, 2.0 * upper + 0.5 * lam, 0.35, panels_per_decade, nodes_per_panel,
+                                 n_ray=n_ray + 2)
+            mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
+            tr2, te2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol)
+            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te))) / c.delta_t)
+            residual = max(residual, res2)
+            diagnostics.update(quadrature_error=err, check_contour=other.describe())
+    diagnostics["f8_residual"] = residual
+    finite = bool(np.all(np.isfinite(train)) and np.all(np.isfinite(test)))
+    converged = bool(residual < 1e3 * tol and err < 1e-3 and finite)
+    if not converged:
+        msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
+               f"noise_samples={m}, ridge={lam:g}: (F8) residual {residual:.2e}, two-contour difference "
+               f"{err:.2e} Δ{'' if finite else ', non-finite losses'}")
+        diagnostics["message"] = msg
+        if require:
+            raise ConvergenceError(msg)
+    lo = float(l_opt(sigma, c.t))
+    params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
+              "noise_samples": m, "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()}
+    return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / c.delta_t,
+                             l_opt=lo, delta_t=c.delta_t, noise_samples=m, ridge=lam, parameters=params,
+                             diagnostics=diagnostics, converged=converged, error=err)

@@ -1,0 +1,111 @@
+"""d → ∞ theory for m frozen noise draws and ridge λ, (F7)-(F12) of theory/finite_noise_ridge.md,
+against the eigendecomposition of the actual finite-size matrices (built here, independently of the
+library's finite-size path) and against the m = ∞ contour integrals of theory/asymptotic.md."""
+import numpy as np
+import pytest
+
+from rfscore.core.constants import ge_constants, rate
+from rfscore.core.errors import InputError
+from rfscore.limit import finite_noise as fn
+from rfscore.limit.asymptotic import asymptotic_curves
+
+T = 0.1
+
+
+def finite_size(psi_p, psi_n, m, d, lam, seed, tau):
+    """Seeded GEP features with m frozen copies per point (F5): (train, test) (len(tau), 2), exact flow (F3)."""
+    c = ge_constants(T, "tanh")
+    r = np.random.default_rng(seed)
+    p, n = int(round(psi_p * d)), int(round(psi_n * d))
+    W, X = r.standard_normal((p, d)), r.standard_normal((n, d))
+    mu = np.exp(-T) * c.a_t * X @ W.T / np.sqrt(d) + np.sqrt(c.v_t2) * r.standard_normal((n, p))
+    K = W @ W.T / d
+    Upop = (c.alpha + c.b_t**2) * K + (c.v_t2 + c.s_t2) * np.eye(p)
+    V0 = c.b_t * W / np.sqrt(d)
+    if m is None:
+        U, V, xi2 = mu.T @ mu / n + c.b_t**2 * K + c.s_t2 * np.eye(p), V0, 1.0
+    else:
+        N = n * m
+        Xi = r.standard_normal((N, d))
+        Phi = np.repeat(mu, m, axis=0) + c.b_t * Xi @ W.T / np.sqrt(d) + np.sqrt(c.s_t2) * r.standard_normal((N, p))
+        U, V, xi2 = Phi.T @ Phi / N, Phi.T @ Xi / N, np.sum(Xi**2) / (N * d)
+    D, cr = c.delta_t, rate(c.delta_t, psi_p)
+    ev, Q = np.linalg.eigh(U)
+    QV = Q.T @ V
+    out = []
+    for tt in tau:
+        f = 1 / (ev + lam) if np.isinf(tt) else -np.expm1(-cr * tt * (ev + lam)) / (ev + lam)
+        B = -(Q @ (f[:, None] * QV)).T / np.sqrt(D)
+        test = 1 + D / d * np.sum((B @ Upop) * B) + 2 * np.sqrt(D) / d * np.sum(B * V0.T)
+        train = xi2 + D / d * np.sum((B @ U) * B) + 2 * np.sqrt(D) / d * np.sum(B * V.T)
+        out.append((train, test))
+    return np.array(out)
+
+
+def test_two_point_is_the_derivative_of_the_sandwich():
+    c = ge_constants(T, "tanh")
+    mod = fn._model(8.0, 2.0, 4, c, c.alpha, 300)
+    D = np.array([1e-2])
+    P = fn._point(mod, D, 1e-13)
+    F = mod.upop
+    two = fn._two_point(mod, P, P, F)[0, 0]
+    h = 1e-6
+    q = [fn._point(mod, D[0] + e * F[None, :], 1e-14).Q1[0] for e in (h, -h)]  # shift λ + εU_pop on the nodes
+    der = -(q[0] - q[1]) / (2 * h)
+    assert abs(two - der) < 1e-7 * abs(two), (two, der)
+
+
+def test_m_inf_closed_form_matches_the_contour():
+    for pp in (2.0, 8.0, 32.0):
+        a = fn.finite_noise_curves([np.inf], psi_p=pp, psi_n=2.0, t=T, noise_samples=None, ridge=1e-3)
+        b = asymptotic_curves([np.inf], psi_p=pp, psi_n=2.0, t=T, ridge=1e-3)
+        big = fn.finite_noise_curves([np.inf], psi_p=pp, psi_n=2.0, t=T, noise_samples=10**6, ridge=1e-3)
+        assert abs(a.test_loss[0] - b.test_loss[0]) < 1e-9 and abs(a.train_loss[0] - b.train_loss[0]) < 1e-9
+        assert abs(big.test_loss[0] - a.test_loss[0]) < 1e-4 and abs(big.train_loss[0] - a.train_loss[0]) < 1e-4
+    # m = ∞ and λ = 0 is today's asymptotic path itself
+    tau = np.array([10.0, 1e3, np.inf])
+    a = fn.finite_noise_curves(tau, psi_p=8.0, psi_n=2.0, t=T, noise_samples="inf", ridge=0.0)
+    b = asymptotic_curves(tau, psi_p=8.0, psi_n=2.0, t=T)
+    assert np.max(np.abs(a.test_loss - b.test_loss)) < 1e-10
+
+
+@pytest.mark.parametrize("psi_p,psi_n,m,lam", [(8.0, 2.0, 4, 1e-3), (4.0, 2.0, 1, 1e-2), (8.0, 2.0, None, 1e-2)])
+def test_limit_matches_finite_size_along_tau(psi_p, psi_n, m, lam):
+    """d = 80, 3 seeds: seed s.d. of the test loss ≤ 0.016, finite-size gaps of (F8)-(F10) O(1/d)
+    measured ≤ 1 %: 3 % relative is the tolerance. τ = 10² … ∞ covers both regimes."""
+    tau = np.array([1e2, 1e4, np.inf])
+    r = fn.finite_noise_curves(tau, psi_p=psi_p, psi_n=psi_n, t=T, noise_samples=m, ridge=lam)
+    assert r.converged and r.error < 1e-3
+    fin = np.mean([finite_size(psi_p, psi_n, m, 80, lam, s, tau) for s in range(3)], axis=0)
+    assert np.all(np.abs(r.test_loss / fin[:, 1] - 1) < 0.03), (r.test_loss, fin[:, 1])
+    assert np.all(np.abs(r.train_loss - fin[:, 0]) < 0.03 * np.abs(1 - fin[:, 0]) + 0.01), (r.train_loss, fin[:, 0])
+
+
+def test_interpolation_peak_sits_at_m_psi_n():
+    """t = 0.1, ψ_n = 2, λ = 10⁻³, m = 4: the τ = ∞ test loss against ψ_p peaks within ±25 % of mψ_n = 8
+    and agrees with the seed-averaged finite size at d = 40 within 10 % away from the peak."""
+    grid = np.geomspace(1, 64, 25)
+    te = np.array([fn.finite_noise_curves([np.inf], psi_p=x, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3).test_loss[0]
+                   for x in grid])
+    peak = grid[np.argmax(te)]
+    assert 6.0 <= peak <= 10.0, peak
+    for x in (2.0, 32.0):
+        th = fn.finite_noise_curves([np.inf], psi_p=x, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3).test_loss[0]
+        fin = np.mean([finite_size(x, 2.0, 4, 40, 1e-3, s, [np.inf])[0, 1] for s in range(3)])
+        assert abs(th / fin - 1) < 0.10, (x, th, fin)
+
+
+@pytest.mark.parametrize("m,lam,arg", [(0, 1e-3, "noise_samples"), (2.5, 1e-3, "noise_samples"), ("two", 1e-3, "noise_samples"),
+                                       (4, -1.0, "ridge"), (4, float("nan"), "ridge"), (4, 0.0, "ridge")])
+def test_bad_input(m, lam, arg):
+    with pytest.raises(InputError) as e:
+        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=m, ridge=lam)
+    assert e.value.arg == arg
+
+
+def test_anisotropic_sigma_is_refused_for_finite_m():
+    from rfscore.core.covariance import SigmaSpectrum
+    with pytest.raises(InputError) as e:
+        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3,
+                               sigma=SigmaSpectrum.parse("0.5:0.5,1.5:0.5"))
+    assert e.value.arg == "sigma_spectrum"
