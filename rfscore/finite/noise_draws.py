@@ -350,6 +350,16 @@ class BiasVariance:
     resamples: int
     test_losses: np.ndarray = field(repr=False, default=None)
 
+    @property
+    def variance_unbiased(self) -> np.ndarray:
+        """R/(R−1) · variance: unbiased for the variance over the resampling law (F6)."""
+        return self.variance * self.resamples / (self.resamples - 1)
+
+    @property
+    def bias2_unbiased(self) -> np.ndarray:
+        """bias2 − variance/(R−1): the squared bias of the law's mean readout, unbiased (F6); sums as before."""
+        return self.bias2 - self.variance / (self.resamples - 1)
+
 
 def population_floor(U_pop, V_pop) -> float:
     """L_min = 1 − Tr(V_popᵀ U_pop^{-1} V_pop)/d: (L2) at its minimiser B = −V_popᵀU_pop^{-1}/√Δ (F6)."""
