@@ -39,11 +39,25 @@ def test_noise_samples_bad_input_names_argument(bad):
 
 @pytest.mark.parametrize("bad", [-1e-3, math.inf, float("nan"), "x"])
 def test_ridge_bad_input_names_argument(model, bad):
-    _, X, _, avg = model
+    W, X, _, avg = model
     es = eigensystem(avg, X.shape[0])
+    for call in (lambda: trajectory(es, [1.0], ridge=bad), lambda: readout(es, 1.0, ridge=bad)):
+        with pytest.raises(InputError) as e:
+            call()
+        assert e.value.arg == "ridge" and ">= 0" in e.value.msg
+
+
+def test_other_bad_inputs_name_their_argument(model):
+    W, X, _, avg = model
     with pytest.raises(InputError) as e:
-        trajectory(es, [1.0], ridge=bad)
-    assert e.value.arg == "ridge"
+        exact_noise_matrices(W, X, t=T, noise_samples=2, key=jax.random.PRNGKey(0), averaged=avg, block_rows=0)
+    assert e.value.arg == "block_rows"
+    with pytest.raises(InputError) as e:
+        noise_resampling("exact", W, X, t=T, noise_samples=2, keys=[jax.random.PRNGKey(0)], tau=[1.0], averaged=avg)
+    assert e.value.arg == "keys"
+    with pytest.raises(InputError) as e:
+        noise_resampling("nope", W, X, t=T, noise_samples=2, keys=[jax.random.PRNGKey(0)] * 2, tau=[1.0])
+    assert e.value.arg == "model"
 
 
 def test_m_infinity_is_the_noise_average(model):
@@ -51,6 +65,12 @@ def test_m_infinity_is_the_noise_average(model):
     for m in (None, math.inf):
         fm = exact_noise_matrices(W, X, t=T, noise_samples=m, key=jax.random.PRNGKey(1), sigma=SIGMA, averaged=avg)
         assert fm.m is None and fm.noise_sq == 1.0 and fm.train is avg
+    # at m = ∞ the empirical test loss (F4) is the train loss (L1), and the losses are today's trajectory's
+    tau = np.array([0.5, 10.0, np.inf])
+    tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=0.02)
+    np.testing.assert_allclose(tr.empirical_test_loss, tr.train_loss, rtol=0, atol=1e-12)
+    ref = trajectory(eigensystem(avg, X.shape[0]), tau, ridge=0.02)
+    np.testing.assert_allclose(tr.test_loss, ref.test_loss, rtol=0, atol=1e-12)
     assert check_noise_samples(3.0) == 3
 
 
@@ -107,6 +127,13 @@ def test_ridge_zero_is_bit_identical(model):
         for f in ("train_loss", "test_loss", "score_error"):
             np.testing.assert_allclose(getattr(new, f), getattr(old, f), rtol=0, atol=1e-12)
         np.testing.assert_allclose(readout(es, 3.0, a0, ridge=0), readout(es, 3.0, a0), rtol=0, atol=1e-12)
+    # the thin GEP path (omitted modes with A(0) ≠ 0) too
+    Wg, Xg, ko = sample_inputs(jax.random.PRNGKey(2), d=6, psi_p=6, psi_n=1, sigma=SIGMA)
+    thin = gep_eigensystem(Wg, Xg, t=T, sigma=SIGMA, key=ko, thin=True)
+    A0g = np.asarray(jax.random.normal(jax.random.PRNGKey(9), (Wg.shape[1], Wg.shape[0])))
+    old, new = trajectory(thin, tau, A0g), trajectory(thin, tau, A0g, ridge=0.0)
+    np.testing.assert_allclose(new.test_loss, old.test_loss, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(new.train_loss, old.train_loss, rtol=0, atol=1e-12)
 
 
 def test_ridge_tau_inf_is_the_ridge_minimiser(model):

@@ -59,7 +59,10 @@ def check_A0(A0, d: int, p: int) -> np.ndarray:
 
 def check_ridge(ridge) -> float:
     """Validate the ridge λ of (F2): finite and >= 0 (InputError on ``ridge`` otherwise)."""
-    return check_positive("ridge", ridge, strict=False)
+    try:
+        return check_positive("ridge", ridge, strict=False)
+    except InputError:
+        raise InputError("ridge", f"must be a finite number >= 0, got {ridge!r}") from None
 
 
 def _flow_lam(lam, ridge: float):

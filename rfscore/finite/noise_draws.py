@@ -398,6 +398,8 @@ def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Se
 
     The m = ∞ exact matrices are computed once and shared by the R draws.
     """
+    if model not in ("exact", "gep"):
+        raise InputError("model", f"must be one of exact, gep, got {model!r}")
     m = check_noise_samples(noise_samples)
     if m is None:
         raise InputError("noise_samples", "resampling the noise needs a finite m >= 1")
