@@ -115,6 +115,14 @@ def test_frozen_draw_matrices_are_the_feature_averages(model):
         assert abs(tr.empirical_test_loss[k] - quadratic_loss(B, avg.U, avg.V, dl)) < 1e-12
         assert abs(tr.test_loss[k] - quadratic_loss(B, avg.U_pop, avg.V_pop, dl)) < 1e-12
     assert np.allclose(tr.score_error, (tr.test_loss - avg.l_opt) / dl, rtol=0, atol=1e-13)
+    # with A(0) ≠ 0 as well (the A0 path of (F3)-(F4))
+    A0 = np.asarray(jax.random.normal(jax.random.PRNGKey(8), (d, p)))
+    tr0 = noise_trajectory(nes, [2.0], ridge=0.05, A0=A0)
+    B = noise_readout(nes, 2.0, ridge=0.05, A0=A0) / math.sqrt(p)
+    resid = math.sqrt(dl) * Phi @ B.T + xi.reshape(N, -1)
+    assert abs(tr0.train_loss[0] - np.sum(resid**2) / (N * d)) < 1e-12
+    assert abs(tr0.empirical_test_loss[0] - quadratic_loss(B, avg.U, avg.V, dl)) < 1e-12
+    assert abs(tr0.test_loss[0] - quadratic_loss(B, avg.U_pop, avg.V_pop, dl)) < 1e-12
 
 
 def test_ridge_zero_is_bit_identical(model):
@@ -269,7 +277,7 @@ def test_bias_variance_split_adds_up(model):
                                        sigma=SIGMA, averaged=avg)
         np.testing.assert_allclose(bv.floor + bv.bias2 + bv.variance, bv.mean_test_loss, rtol=0, atol=1e-12)
         assert np.all(bv.bias2 > -1e-13) and np.all(bv.variance > 0)
-        assert avg.l_opt - 1e-12 <= bv.floor
+        assert avg.l_opt - 1e-12 <= bv.floor and bv.converged
     assert np.all(out[16].variance < out[2].variance / 3), (out[2].variance, out[16].variance)
 
 

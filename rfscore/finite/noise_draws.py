@@ -336,7 +336,8 @@ class BiasVariance:
     1 − Tr(V_popᵀ U_pop^{-1} V_pop)/d, the smallest test loss any readout reaches at this W;
     ``bias2`` = L_test(mean readout) − L_min; ``variance`` = (Δ/d) mean_r Tr(δB_r U_pop δB_rᵀ).
     In units of Δ: E_score = (L_min − L_opt)/Δ + bias2/Δ + variance/Δ. ``spread`` is the
-    sample standard deviation of the R test losses.
+    sample standard deviation of the R test losses. ``converged``: the status of the matrices
+    (U_pop, V_pop) the split uses.
     """
 
     tau: np.ndarray
@@ -349,6 +350,7 @@ class BiasVariance:
     delta_t: float
     resamples: int
     test_losses: np.ndarray = field(repr=False, default=None)
+    converged: bool = True
 
     @property
     def variance_unbiased(self) -> np.ndarray:
@@ -389,7 +391,7 @@ def bias_variance(readouts_A, matrices: FiniteSizeMatrices, tau) -> BiasVariance
     variance = dl * np.einsum("rkip,pq,rkiq->k", dB, Up, dB, optimize=True) / (d * B.shape[0])
     return BiasVariance(tau=tau, mean_test_loss=test.mean(axis=0), bias2=bias2, variance=variance,
                         spread=test.std(axis=0, ddof=1), floor=floor, l_opt=matrices.l_opt, delta_t=dl,
-                        resamples=B.shape[0], test_losses=test)
+                        resamples=B.shape[0], test_losses=test, converged=bool(matrices.converged))
 
 
 def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Sequence, tau, ridge: float = 0.0,
