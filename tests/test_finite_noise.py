@@ -16,8 +16,9 @@ from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem
 from rfscore.finite.noise_draws import (check_noise_samples, cross_copy_covariance, exact_features,
                                         exact_noise_matrices, gep_features, gep_noise_matrices, noise_draws,
-                                        noise_eigensystem, noise_readout, noise_resampling, noise_trajectory,
-                                        noisy_points, quadratic_loss)
+                                        data_resampling, noise_eigensystem, noise_readout, noise_resampling,
+                                        noise_trajectory,
+                                        noisy_points, population_floor, quadratic_loss)
 from rfscore.finite.gep import gep_factors
 
 SIGMA = SigmaSpectrum((0.5, 1.5), (0.5, 0.5))
@@ -287,3 +288,15 @@ def test_bias_variance_finite_R_correction_keeps_the_sum(model):
     bv = noise_resampling("exact", W, X, t=T, noise_samples=2, keys=keys, tau=[5.0], sigma=SIGMA, averaged=avg)
     np.testing.assert_allclose(bv.bias2_unbiased + bv.variance_unbiased, bv.bias2 + bv.variance, rtol=0, atol=1e-14)
     np.testing.assert_allclose(bv.variance_unbiased, 1.5 * bv.variance, rtol=1e-14)
+
+
+@pytest.mark.parametrize("m", [None, 3])
+def test_bias_variance_over_training_sets_adds_up(model, m):
+    # (F6) resampling X (and ξ) with W fixed: the population matrices do not depend on X, so the split is exact.
+    W, X, _, avg = model
+    keys = [jax.random.PRNGKey(400 + r) for r in range(3)]
+    bv = data_resampling("exact", W, n=X.shape[0], t=T, noise_samples=m, keys=keys, tau=[2.0, np.inf], ridge=0.01,
+                         sigma=SIGMA)
+    np.testing.assert_allclose(bv.floor + bv.bias2 + bv.variance, bv.mean_test_loss, rtol=0, atol=1e-12)
+    assert abs(bv.floor - population_floor(avg.U_pop, avg.V_pop)) < 1e-12  # same W: same population matrices
+    assert np.all(bv.variance > 0) and np.all(bv.bias2 > -1e-13)

@@ -27,10 +27,10 @@ import numpy as np
 
 from ..core.activations import get_activation
 from ..core.constants import GEConstants, ge_constants
-from ..core.covariance import SigmaSpectrum
+from ..core.covariance import SigmaSpectrum, sigma_matrix
 from ..core.errors import InputError
 from ..core.trajectory import Trajectory, check_tau
-from .draws import standard_normal
+from .draws import sample_data, standard_normal
 from .dynamics import check_ridge, readout, trajectory
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
 from .exact import exact_matrices
@@ -418,4 +418,33 @@ def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Se
         nes = noise_eigensystem(fm)
         As.append([noise_readout(nes, s, ridge=ridge) for s in tau])
         base = fm.train
+    return bias_variance(np.array(As), base, tau)
+
+
+def data_resampling(model: str, W, *, n: int, t: float, noise_samples, keys: Sequence, tau, ridge: float = 0.0,
+                    activation="tanh", sigma=None, omega_key=None, **kw) -> BiasVariance:
+    """(F6) over the training set AND its noise draws, W fixed: key r draws X_r ~ N(0, Σ) (n, d) and ξ_r.
+
+    ``noise_samples`` None (m = ∞) resamples the training set only. Each key is split into
+    (k_X, k_noise); the m = ∞ matrices are recomputed for every X_r (U_pop, V_pop depend on W only,
+    so the split's population matrices are those of the first draw). ``omega_key`` (GEP): one Ω for all draws.
+    """
+    if model not in ("exact", "gep"):
+        raise InputError("model", f"must be one of exact, gep, got {model!r}")
+    m = check_noise_samples(noise_samples)
+    if len(keys) < 2:
+        raise InputError("keys", f"need at least 2 keys to resample, got {len(keys)}")
+    tau = check_tau(tau)
+    d = np.asarray(W).shape[1]
+    S = sigma_matrix(sigma, d)
+    if model == "gep":
+        kw = {**kw, "omega_key": omega_key}
+    As, base = [], None
+    for key in keys:
+        k_x, k_noise = jax.random.split(key)
+        X = sample_data(k_x, n, S)
+        fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=k_noise, activation=activation, sigma=S, **kw)
+        nes = noise_eigensystem(fm)
+        As.append([noise_readout(nes, s, ridge=ridge) for s in tau])
+        base = fm.train if base is None else base
     return bias_variance(np.array(As), base, tau)
