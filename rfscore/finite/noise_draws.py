@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Optional, Sequence
 
 import jax
@@ -161,6 +162,12 @@ def _gram(features, n: int, m: int, xi, block: int):
     return U / N, V / N
 
 
+@partial(jax.jit, static_argnums=0)
+def _act_block(act, Z):
+    """σ(Z) for one block of pre-activations (one compilation per activation and block shape)."""
+    return act(Z)
+
+
 def _check_block(block) -> int:
     if isinstance(block, bool) or not float(block) == int(block) or int(block) < 1:
         raise InputError("block_rows", f"must be an integer >= 1, got {block!r}")
@@ -189,7 +196,6 @@ def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh
                                    m=None, n=n)
     xi = noise_draws(key, n, m, d)
     Wn, Xt = np.asarray(W), noisy_points(X, xi, float(t))
-    feat = jax.jit(lambda Z: act(Z))
     blk = min(block, n * m)
 
     def features(rows):
@@ -197,7 +203,7 @@ def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh
         k = Z.shape[0]
         if k < blk:  # pad the last block to the compiled shape
             Z = np.pad(Z, ((0, blk - k), (0, 0)))
-        return np.asarray(feat(Z))[:k]
+        return np.asarray(_act_block(act, Z))[:k]
 
     U, V = _gram(features, n, m, xi, block)
     train = replace(avg, U=U, V=V)
