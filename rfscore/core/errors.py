@@ -4,6 +4,8 @@
 name (``psi_p`` -> ``--psi-p``) and exits with status 2 and a one-line message.
 `ConvergenceError` is raised by solvers that did not converge, with the parameters.
 """
+import math
+from typing import Optional
 
 
 class InputError(ValueError):
@@ -41,3 +43,40 @@ def check_positive_int(arg: str, value) -> int:
     if v != float(value) or v < 1:
         raise InputError(arg, f"must be an integer >= 1, got {value!r}")
     return v
+
+
+def check_noise_samples(m) -> Optional[int]:
+    """m of theory/finite_noise_ridge.md (F1): an integer in [1, 1e9], or None / inf / 'inf' for the exact noise
+    average (returned as None)."""
+    if m is None:
+        return None
+    if isinstance(m, str):
+        if m.strip().lower() in ("inf", "infinity"):
+            return None
+        try:
+            m = float(m)
+        except ValueError:
+            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}") from None
+    if isinstance(m, bool):
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+    mf = float(m)
+    if math.isinf(mf) and mf > 0:
+        return None
+    if not math.isfinite(mf) or mf < 1 or mf != int(mf):
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+    if mf > 1e9:
+        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {m!r}")
+    return int(mf)
+
+
+def check_ridge(lam) -> float:
+    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, 1e6]."""
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}") from None
+    if not math.isfinite(lam) or lam < 0:
+        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}")
+    if lam > 1e6:
+        raise InputError("ridge", f"must be in [0, 1e6], got {lam:g}")
+    return lam

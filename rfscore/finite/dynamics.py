@@ -8,6 +8,9 @@ f_k(τ) = -expm1(-c λ_k τ)/λ_k, for A(0) = 0:
     (L3) E_score    = (L_test - L_opt)/Δ,   L_opt = 1 - Δ Tr(Σ_t^{-1})/d
 
 τ is the training time of theory/model.md §4 (dA/dτ = -d² ∇_A L_train); τ = inf is allowed.
+
+Ridge λ ≥ 0 (theory/finite_noise_ridge.md (F2)-(F3)): the flow runs on U + λI, so the mode factors
+use λ_k + λ while the (unpenalised) losses keep λ_k; ``ridge=0`` is the code path of today.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.constants import rate
-from ..core.errors import InputError
+from ..core.errors import InputError, check_ridge
 from ..core.trajectory import Trajectory, check_tau
 from .eigensystem import Eigensystem
 
@@ -52,6 +55,11 @@ def check_A0(A0, d: int, p: int) -> np.ndarray:
     if not np.all(np.isfinite(A0)):
         raise InputError("A0", "contains non-finite values")
     return A0
+
+
+def _flow_lam(lam, ridge: float):
+    """Eigenvalues of the flow's matrix U + λI (F3); ``lam`` itself when λ = 0 (bit-identical path)."""
+    return lam if ridge == 0 else np.asarray(lam, dtype=np.float64) + ridge
 
 
 def modes(es: Eigensystem) -> Modes:
@@ -99,13 +107,15 @@ def _moving(f, vt):
     return np.where(np.any(np.asarray(vt) != 0, axis=1)[None, :], f, 0.0)
 
 
-def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
+def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.0) -> np.ndarray:
     """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
 
-    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1).
+    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1); with
+    ``ridge`` λ > 0, f uses λ_k + λ (F3) and τ = inf is the ridge minimiser -Vᵀ(U + λI)^{-1}/√Δ (F2).
     """
     tau = check_tau(tau)
-    f, _ = mode_factors(lam, rate(delta_t, psi_p), tau)  # (T, k)
+    ridge = check_ridge(ridge)
+    f, _ = mode_factors(_flow_lam(lam, ridge), rate(delta_t, psi_p), tau)  # (T, k)
     f = _moving(f, vt)
     return -np.einsum("tk,kd,pk->tdp", f, np.asarray(vt), np.asarray(Q), optimize=True) / np.sqrt(delta_t)
 
@@ -115,9 +125,12 @@ def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau) -> np.ndarray:
 # O(1) in E_score, negative score errors) once T·k was large (k = 180, T ≥ 200);
 # tests/test_dynamics.py::test_score_error_nonnegative_on_long_grids guards against it. NumPy is
 # as fast here (two BLAS products) and needs no per-shape compilation.
-def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
-    """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²)."""
-    f, _ = mode_factors(lam, c, tau)
+def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau, ridge: float = 0.0):
+    """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²).
+
+    ``ridge`` λ: the flow's factors f use λ_k + λ, the train loss keeps λ_k (F3).
+    """
+    f, _ = mode_factors(_flow_lam(lam, ridge), c, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
@@ -126,9 +139,9 @@ def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau):
     return train, test
 
 
-def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
-    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d)."""
-    f, e = mode_factors(lam, c, tau)
+def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau, ridge: float = 0.0):
+    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); ``ridge`` as in `losses_zero_init` (F3)."""
+    f, e = mode_factors(_flow_lam(lam, ridge), c, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     vy = np.sum(vt * y, axis=1)
@@ -145,29 +158,33 @@ def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau):
     return train, test
 
 
-def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajectory:
+def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None, *, ridge: float = 0.0) -> Trajectory:
     """Train loss (L1), test loss (L2) and score error (L3) along the flow (D2), shape (T,).
 
     ``tau`` (T,) > 0 (inf allowed: the ridge-less minimiser). ``A0`` (d, p) is the initial
     readout (default 0). On a thin eigensystem (``es.complete`` False) the part of B(0)
-    outside span(Q) relaxes on the single rate c·s_t² and is added exactly.
+    outside span(Q) relaxes on the single rate c·(s_t² + λ) and is added exactly.
+    ``ridge`` λ ≥ 0: flow on the penalised loss (F2)-(F3); the train loss reported is the
+    unpenalised data loss (L1), τ = inf the ridge minimiser. λ = 0 is today's computation.
     After the eigendecomposition every τ costs O(k²) (k = number of kept modes).
     """
     tau = check_tau(tau)
+    ridge = check_ridge(ridge)
     c = rate(es.delta_t, es.psi_p)
     lam, vt, vpop_t, upop_t = (np.asarray(x) for x in (es.lam, es.vt, es.vpop_t, es.upop_t))
     if A0 is None:
-        train, test = losses_zero_init(lam, vt, vpop_t, upop_t, c, es.d, tau)
+        train, test = losses_zero_init(lam, vt, vpop_t, upop_t, c, es.d, tau, ridge)
     else:
         B0 = check_A0(A0, es.d, es.p) / np.sqrt(es.p)
         y = np.asarray((B0 @ es.Q).T)  # rows: B(0) q_k
-        train, test = losses_with_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau)
+        train, test = losses_with_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau, ridge)
         if not es.complete:
             # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
             rest = max(float(np.sum(B0**2) - np.sum(y**2)), 0.0)
-            # e^{-2c s_t² τ}; s_t² = 0 (linear σ) never decays, also not at τ = inf
-            decay = np.where(np.isinf(tau) & (es.rest_lam > 0), 0.0,
-                             np.exp(-2 * c * es.rest_lam * np.where(np.isinf(tau), 0.0, tau)))
+            # e^{-2c (s_t² + λ) τ}; s_t² + λ = 0 (linear σ, no ridge) never decays, also not at τ = inf
+            flow = es.rest_lam + ridge
+            decay = np.where(np.isinf(tau) & (flow > 0), 0.0,
+                             np.exp(-2 * c * flow * np.where(np.isinf(tau), 0.0, tau)))
             train = train + es.delta_t * es.rest_lam * rest * decay / es.d
             test = test + es.delta_t * es.rest_upop * rest * decay / es.d
     train, test = np.asarray(train), np.asarray(test)
@@ -175,15 +192,19 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None) -> Trajec
                       l_opt=es.l_opt, delta_t=es.delta_t)
 
 
-def readout(es: Eigensystem, tau: float, A0=None) -> np.ndarray:
-    """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given."""
+def readout(es: Eigensystem, tau: float, A0=None, *, ridge: float = 0.0) -> np.ndarray:
+    """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given.
+
+    ``ridge`` λ ≥ 0: the flow on U + λI (F2)-(F3); τ = inf gives A = -√p Vᵀ(U + λI)^{-1}/√Δ.
+    """
     tau = check_tau(tau)[:1]
+    ridge = check_ridge(ridge)
     if A0 is not None and not es.complete:
         raise InputError("A0", "readout with a non-zero A(0) needs the full eigensystem (pass thin=False)")
     Q = np.asarray(es.Q)
-    B = readouts(es.lam, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau)[0]
+    B = readouts(es.lam, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau, ridge=ridge)[0]
     if A0 is not None:
         A0 = check_A0(A0, es.d, es.p)
-        _, e = mode_factors(es.lam, rate(es.delta_t, es.psi_p), tau)
+        _, e = mode_factors(_flow_lam(es.lam, ridge), rate(es.delta_t, es.psi_p), tau)
         B = B + ((A0 / np.sqrt(es.p)) @ Q * e) @ Q.T
     return B * np.sqrt(es.p)

@@ -23,45 +23,10 @@ import numpy as np
 
 from ..core.constants import ge_constants, rate
 from ..core.covariance import ISOTROPIC, l_opt
-from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
+                           check_ridge)
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import make_contour, nu_c_quadrature
-
-
-def check_noise_samples(m) -> Optional[int]:
-    """m: an integer ≥ 1, or None / inf / 'inf' for the exact noise average (returned as None)."""
-    if m is None:
-        return None
-    if isinstance(m, str):
-        if m.strip().lower() in ("inf", "infinity"):
-            return None
-        try:
-            m = float(m)
-        except ValueError:
-            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}") from None
-    if isinstance(m, bool):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
-    mf = float(m)
-    if np.isinf(mf) and mf > 0:
-        return None
-    if not np.isfinite(mf) or mf < 1 or mf != int(mf):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
-    if mf > 1e9:
-        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {m!r}")
-    return int(mf)
-
-
-def check_ridge(lam) -> float:
-    """λ: a finite number ≥ 0."""
-    try:
-        lam = float(lam)
-    except (TypeError, ValueError):
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}") from None
-    if not np.isfinite(lam) or lam < 0:
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}")
-    if lam > 1e6:
-        raise InputError("ridge", f"must be in [0, 1e6], got {lam:g}")
-    return lam
 
 
 @dataclass(frozen=True)
