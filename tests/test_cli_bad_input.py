@@ -40,11 +40,13 @@ BASE = {
     "asymptotic": ["asymptotic", "--psi-p", "8", "--psi-n", "2", "--t", "0.01", "--tau-min", "1", "--tau-max", "1e4",
                    "--num", "10", *OUT],
     "reproduce": ["reproduce", "--quick", "--only", "fig4", "--out", "{tmp}/figs"],
+    "curve": ["curve", "--vary", "psi_p", "--values", "2,4", "--psi-n", "2", "--t", "0.1", "--noise-samples", "4",
+              "--ridge", "1e-3", *OUT],
     "generate": ["generate", "--d", "4", "--psi-p", "4", "--psi-n", "2", "--times", "4", "--tau", "1e2",
                  "--samples", "10", "--workers", "1", "--no-progress", *OUT],
 }
-WITH_PLOT = ("spectrum", "dynamics", "phase", "asymptotic", "generate")
-WRITERS = ("spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate")
+WITH_PLOT = ("spectrum", "dynamics", "phase", "asymptotic", "generate", "curve")
+WRITERS = ("spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "curve")
 MODEL = ("dynamics", "simulate")  # commands with the shared model options (--data, --seed, ...)
 
 ROWS = [
@@ -124,6 +126,29 @@ ROWS = [
     ("spectrum", ["--empirical-d", "0"], "--empirical-d", ">= 2"),
     ("spectrum", ["--empirical-d", "1"], "--empirical-d", ">= 2"),
     ("simulate", ["--lr", "1e6"], "--lr"),
+    # --- curve: m frozen noise draws, ridge λ, the varied and the fixed ratio
+    ("curve", ["--noise-samples", "0"], "--noise-samples", "integer"),
+    ("curve", ["--noise-samples", "2.5"], "--noise-samples", "integer"),
+    ("curve", ["--noise-samples", "two"], "--noise-samples"),
+    ("curve", ["--noise-samples", "1,,4"], "--noise-samples", "empty item"),
+    ("curve", ["--noise-samples", "1e12"], "--noise-samples", "1e9"),
+    ("curve", ["--ridge", "-1"], "--ridge", "[0, 1e6]"),
+    ("curve", ["--ridge", "nan"], "--ridge", "[0, 1e6]"),
+    ("curve", ["--ridge", "0"], "--ridge", "> 0"),
+    ("curve", ["--ridge", "1e-3,,1"], "--ridge", "empty item"),
+    ("curve", ["--vary", "psi_q"], "--vary"),
+    ("curve", ["--values", "2,,4"], "--values", "empty item"),
+    ("curve", ["--values", "0"], "--values"),
+    ("curve", ["--vary", "psi_n", "--values", "2"], "--psi-p", "required"),
+    ("curve", ["--psi-p", "4"], "--psi-p", "varied"),
+    ("curve", ["--tau", "0"], "--tau"),
+    ("curve", ["--tau", "nan"], "--tau"),
+    ("curve", ["--finite-d", "1"], "--finite-d", ">= 2"),
+    ("curve", ["--finite-d", "10000000"], "--finite-d", "available"),
+    ("curve", ["--seeds", "0"], "--seeds"),
+    ("curve", ["--sigma-spectrum", "0.5:0.5,1.5:0.5"], "--sigma-spectrum", "σ_x² I"),
+    ("curve", ["--activation", "linear"], "--activation"),
+    ("curve", ["--t", "0"], "--t"),
     # --- ordinary range checks on every command
     ("constants", ["--t", "0"], "--t"),
     ("constants", ["--t", "nan"], "--t"),

@@ -27,7 +27,8 @@ except KeyboardInterrupt:  # still starting: one line, exit 130 (the package imp
     _interrupted_while_starting()
     raise
 
-COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "reproduce")
+COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "curve", "generate",
+            "reproduce")
 
 
 def build_parser() -> OneLineParser:

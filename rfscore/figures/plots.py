@@ -81,3 +81,30 @@ def plot_asymptotic(res, path) -> None:
            title=rf"$d\to\infty$, $\psi_p={p['psi_p']:g}$, $\psi_n={p['psi_n']:g}$, $t={p['t']:g}$")
     ax.legend(frameon=False)
     save(fig, path)
+
+
+@styled
+def plot_learning_curve(cols, vary: str, path, finite: bool = False) -> None:
+    """`rfscore curve --plot`: test loss against the varied ratio, one line per (m, λ, τ); the finite-size
+    mean ± s.d. as markers when present; the interpolation point ψ_p = mψ_n marked for finite m."""
+    import math
+    x = np.asarray(cols[vary], dtype=float)
+    keys = list(zip(cols["noise_samples"], cols["ridge"], cols["tau"]))
+    fig, ax = figure(figsize=(5.6, 3.9))
+    for i, key in enumerate(dict.fromkeys(keys)):
+        sel = np.array([k == key for k in keys])
+        m, lam, tau = key
+        lab = rf"$m$ = {'∞' if math.isinf(m) else int(m)}, $\lambda$ = {lam:g}, $\tau$ = {'∞' if math.isinf(tau) else f'{tau:g}'}"
+        colour = f"C{i % 10}"
+        ax.plot(x[sel], np.asarray(cols["test_loss"], dtype=float)[sel], color=colour, label=lab)
+        if finite:
+            ax.errorbar(x[sel], np.asarray(cols["test_loss_finite"], dtype=float)[sel],
+                        yerr=np.asarray(cols["test_loss_finite_std"], dtype=float)[sel], fmt="o", ms=3, color=colour,
+                        lw=0.8)
+        if vary == "psi_p" and math.isfinite(m):
+            ax.axvline(m * float(np.asarray(cols["psi_n"])[sel][0]), color=colour, ls=":", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel=rf"$\{vary}$", ylabel=r"test loss $\mathcal{L}_{test}$",
+           title=r"lines: $d\to\infty$" + (", markers: finite d (mean ± s.d.)" if finite else "")
+           + (r"; dotted: $\psi_p = m\psi_n$" if vary == "psi_p" else ""))
+    ax.legend(fontsize=7, frameon=False)
+    save(fig, path)

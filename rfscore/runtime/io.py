@@ -75,7 +75,8 @@ def jsonable(obj, *, lossless: bool = False):
 
 
 def _is_time(name: str) -> bool:
-    return name == "tau" or name.startswith("tau_")
+    """Columns where +inf is a value, not a failure: τ = ∞ (``tau``, ``tau_*``) and m = ∞ (``noise_samples``)."""
+    return name == "tau" or name.startswith("tau_") or name == "noise_samples"
 
 
 def describe(parameters: Mapping | None, limit: int = 400) -> str:
@@ -96,8 +97,8 @@ def check_finite(columns: Mapping[str, Sequence], parameters: Mapping | None = N
                  undefined: Iterable[str] = ()) -> None:
     """ConvergenceError unless every numeric value in ``columns`` is finite (the declared exceptions aside).
 
-    ``columns``: name -> sequence (the rows of a CSV). A column ``tau`` or ``tau_*`` may hold
-    ``+inf``; a column named in ``undefined`` may hold NaN; rows whose boolean ``converged`` column
+    ``columns``: name -> sequence (the rows of a CSV). A column ``tau``, ``tau_*`` or ``noise_samples`` may
+    hold ``+inf``; a column named in ``undefined`` may hold NaN; rows whose boolean ``converged`` column
     is false are not checked (flagged as no result). Non-numeric columns (labels) are not checked.
     The message names the column, the first bad row (with its τ when there is a ``tau`` column)
     and ``parameters``, on one line.

@@ -1,0 +1,231 @@
+"""`rfscore curve`: learning curves over ψ_p or ψ_n for m frozen noise draws and ridge λ
+(theory/finite_noise_ridge.md): d → ∞ (F11)-(F12) and, with --finite-d, the exact finite-size flow (F1)-(F6)."""
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+from ..core.errors import InputError
+from ..runtime.io import OutputSet, check_outputs
+from ..runtime.resources import check_memory
+from .common import (RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, positive_int, ratio, seed,
+                     tau_list)
+
+KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
+HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
+F8 = 8.0
+
+
+def noise_samples_list(text) -> list:
+    """Comma-separated m: integers >= 1 or inf (returned as float, inf for m = ∞)."""
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
+        try:
+            v = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"every value must be an integer >= 1 or inf, got {item}") from None
+        if not (v == math.inf or (math.isfinite(v) and v >= 1 and v == int(v) and v <= 1e9)):
+            raise argparse.ArgumentTypeError(f"every value must be an integer in [1, 1e9] or inf, got {item}")
+        out.append(v)
+    return out
+
+
+def ridge_list(text) -> list:
+    """Comma-separated ridges λ in [0, 1e6]."""
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
+        try:
+            v = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"every value must be a number in [0, 1e6], got {item}") from None
+        if not (math.isfinite(v) and 0 <= v <= 1e6):
+            raise argparse.ArgumentTypeError(f"every value must be a number in [0, 1e6], got {item}")
+        out.append(v)
+    return out
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "curve", help="learning curves over ψ_p or ψ_n for m frozen noise draws and ridge λ (d → ∞ and finite size)",
+        description="Learning curves of the random-features score model with m noise draws per training point, "
+                    "frozen, and a ridge λ (theory/finite_noise_ridge.md). One row per (value, m, λ, τ) with columns "
+                    + ",".join(HEADER) + ": the d → ∞ theory (F11)-(F12), for Σ = σ_x² I; with --finite-d also "
+                    "the exact closed-form flow at that d, seed-averaged, in *_finite columns with their seed "
+                    "standard deviation *_finite_std. Empty values (NaN) where a quantity is not defined or not "
+                    "derived: the d → ∞ empirical test loss and bias-variance split for finite m (see the sidecar's "
+                    "'undefined'). Finite m at d → ∞ needs λ > 0.")
+    p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
+    p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
+                   help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
+    p.add_argument("--psi-p", type=ratio, default=None, help="ψ_p = p/d when --vary psi_n")
+    p.add_argument("--psi-n", type=ratio, default=None, help="ψ_n = n/d when --vary psi_p")
+    add_theory_options(p)
+    p.add_argument("--noise-samples", type=noise_samples_list, default=[math.inf],
+                   help="comma-separated m, noise draws per training point frozen for the whole training: integers "
+                        ">= 1 or inf (the exact noise average, default)")
+    p.add_argument("--ridge", type=ridge_list, default=[0.0],
+                   help="comma-separated ridges λ in [0, 1e6] (penalty λΔ‖A‖²/(pd), default 0)")
+    p.add_argument("--tau", type=tau_list, default=[math.inf], help="comma-separated training times τ > 0 or inf "
+                                                                     "(default inf)")
+    p.add_argument("--finite-d", type=int_at_least(2), default=None,
+                   help="also run the exact finite-size flow at this d (integer >= 2), Gaussian-equivalent features")
+    p.add_argument("--seeds", type=positive_int, default=3, help="finite-size seeds (default 3)")
+    p.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
+    p.add_argument("--out", required=True, metavar="lc.csv", help="output CSV (JSON sidecar beside it)")
+    p.add_argument("--plot", metavar="lc.png", help="also save a plot of the test loss against the varied ratio")
+    p.set_defaults(func=run)
+
+
+def _check(args):
+    fixed = "psi_n" if args.vary == "psi_p" else "psi_p"
+    if getattr(args, fixed) is None:
+        raise InputError(fixed, f"is required with --vary {args.vary} (the ratio held fixed), in "
+                                f"[{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
+    if getattr(args, args.vary) is not None:
+        raise InputError(args.vary, f"is the varied ratio (--vary {args.vary}): give its values in --values only")
+    if any(math.isfinite(m) for m in args.noise_samples) and 0.0 in args.ridge:
+        raise InputError("ridge", "must be > 0 when --noise-samples has a finite m: the d → ∞ theory of finite m "
+                                  "needs λ > 0 (theory/finite_noise_ridge.md §6)")
+    if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1 and any(math.isfinite(m) for m in args.noise_samples):
+        raise InputError("sigma_spectrum", "finite --noise-samples at d → ∞ need Σ = σ_x² I (one eigenvalue, e.g. '4:1')")
+    if args.activation == "linear":
+        raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred or erf")
+    if args.finite_d is not None:
+        d = args.finite_d
+        worst = 0.0
+        for v in args.values:
+            pp = v if args.vary == "psi_p" else args.psi_p
+            pn = v if args.vary == "psi_n" else args.psi_n
+            for m in args.noise_samples:
+                p, n = round(pp * d), round(pn * d)
+                N = n * (1 if math.isinf(m) else int(m))
+                worst = max(worst, F8 * (6 * p * p + min(N, 2048) * (p + d) + n * p))
+        check_memory(worst, f"the finite-size flow at d = {d}", "finite_d")
+
+
+def _limit(pp, pn, args, m, lam, tau):
+    from ..limit.finite_noise import finite_noise_curves
+    from ..limit.asymptotic import nu_c_quadrature
+    from ..core.constants import ge_constants
+    r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
+                            ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
+    out = {"train_loss": r.train_loss, "test_loss": r.test_loss, "score_error": r.score_error}
+    nan = np.full(len(tau), np.nan)
+    if math.isinf(m):
+        # m = ∞: the empirical test loss is the (noise-averaged) train loss; nothing is resampled (variance 0),
+        # bias² = L_test − L_min with L_min = 1 − (1/d)tr V₀ᵀ U_pop⁻¹ V₀ = 1 − ψ_p E[b²κ/U_pop(κ)] (F6)
+        c = ge_constants(args.t, args.activation, args.sigma_spectrum)
+        lam_sigma = float([x for x, w in zip(args.sigma_spectrum.eigenvalues, args.sigma_spectrum.weights) if w > 0][0]) \
+            if len([w for w in args.sigma_spectrum.weights if w > 0]) == 1 else None
+        out["test_loss_empirical"] = r.train_loss
+        if lam_sigma is not None:
+            kappa, wk = nu_c_quadrature(pp, 400)
+            upop = (c.alpha * lam_sigma + c.b_t**2) * kappa + c.v_t2 + c.s_t2
+            l_min = 1 - pp * np.sum(wk * c.b_t**2 * kappa / upop)
+            out["bias2"], out["variance"] = r.test_loss - l_min, np.zeros(len(tau))
+        else:
+            out["bias2"], out["variance"] = nan, nan
+    else:
+        out["test_loss_empirical"], out["bias2"], out["variance"] = nan, nan, nan
+    return out, r
+
+
+def _finite(pp, pn, args, m, lam, tau, seeds):
+    """Seed-averaged exact flow at d = --finite-d: per key (mean (T,), std (T,)), and the sizes run."""
+    import jax
+    from ..finite.draws import sample_inputs, sizes
+    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+    d = args.finite_d
+    p, n = sizes(d, pp, pn)
+    mm = None if math.isinf(m) else int(m)
+    runs = {k: [] for k in ("train_loss", "test_loss", "test_loss_empirical", "score_error")}
+    for s in seeds:
+        key = jax.random.PRNGKey(s)
+        W, X, ko = sample_inputs(key, d=d, psi_p=pp, psi_n=pn, sigma=args.sigma_spectrum)
+        fm = noise_matrices("gep", W, X, t=args.t, noise_samples=mm, key=jax.random.fold_in(key, 7),
+                            activation=args.activation, sigma=args.sigma_spectrum, omega_key=ko)
+        tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=lam)
+        for k in runs:
+            runs[k].append(np.asarray(getattr(tr, "empirical_test_loss" if k == "test_loss_empirical" else k)))
+    out = {}
+    for k, v in runs.items():
+        v = np.stack(v)
+        out[k] = (v.mean(axis=0), v.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros(len(tau)))
+    if mm is not None and len(seeds) > 1:
+        # (F6) over the frozen noise: W, X of the first seed, one noise key per seed
+        key = jax.random.PRNGKey(seeds[0])
+        W, X, ko = sample_inputs(key, d=d, psi_p=pp, psi_n=pn, sigma=args.sigma_spectrum)
+        bv = noise_resampling("gep", W, X, t=args.t, noise_samples=mm, tau=tau, ridge=lam, activation=args.activation,
+                              sigma=args.sigma_spectrum, keys=[jax.random.fold_in(jax.random.PRNGKey(s), 7) for s in seeds],
+                              omega_key=ko)
+        out["bias2"], out["variance"] = (np.asarray(bv.bias2_unbiased), None), (np.asarray(bv.variance_unbiased), None)
+    else:
+        nan = np.full(len(tau), np.nan)
+        out["bias2"], out["variance"] = (nan, None), (nan, None)
+    return out, (p, n)
+
+
+def run(args) -> int:
+    _check(args)
+    outs_paths = check_outputs(out=args.out, plot=args.plot)
+    out_path = outs_paths["out"]
+    tau = np.asarray(args.tau, dtype=np.float64)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    cols = {k: [] for k in HEADER}
+    finite_keys = []
+    if args.finite_d is not None:
+        for k in KEYS:
+            finite_keys += [k + "_finite", k + "_finite_std"]
+        finite_keys += ["d", "p", "n", "seeds"]
+        for k in finite_keys:
+            cols[k] = []
+    status = []
+    from tqdm.auto import tqdm
+    jobs = [(v, m, lam) for v in args.values for m in args.noise_samples for lam in args.ridge]
+    for v, m, lam in tqdm(jobs, desc="rfscore curve", unit="point", leave=False, delay=2.0):
+        pp = v if args.vary == "psi_p" else args.psi_p
+        pn = v if args.vary == "psi_n" else args.psi_n
+        lim, r = _limit(pp, pn, args, m, lam, tau)
+        status.append({"psi_p": pp, "psi_n": pn, "noise_samples": m, "ridge": lam, "converged": r.converged,
+                       "error": r.error})
+        for name, value in (("psi_p", pp), ("psi_n", pn), ("noise_samples", m), ("ridge", lam)):
+            cols[name] += [value] * tau.size
+        cols["tau"] += list(tau)
+        for k in KEYS:
+            cols[k] += list(np.asarray(lim[k], dtype=np.float64))
+        if args.finite_d is not None:
+            fin, (p, n) = _finite(pp, pn, args, m, lam, tau, seeds)
+            for k in KEYS:
+                mean, std = fin[k]
+                cols[k + "_finite"] += list(mean)
+                cols[k + "_finite_std"] += list(std if std is not None else np.full(tau.size, np.nan))
+            for name, value in (("d", args.finite_d), ("p", p), ("n", n), ("seeds", len(seeds))):
+                cols[name] += [value] * tau.size
+    undefined = ["test_loss_empirical", "bias2", "variance"]
+    undefined += [k for k in finite_keys if k.startswith(("bias2", "variance")) or k.endswith("_std")]
+    params = {"vary": args.vary, "values": args.values, "psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t,
+              "activation": args.activation, "sigma_spectrum": str(args.sigma_spectrum),
+              "noise_samples": args.noise_samples, "ridge": args.ridge, "tau": args.tau, "finite_d": args.finite_d,
+              "seeds": seeds if args.finite_d is not None else None, "model": "gep"}
+    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical, bias2, "
+                          "variance: theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
+                          "bias-variance split that needs a finite m and >= 2 seeds",
+             "bias_variance": "finite size: (F6) over the frozen noise draws of the --seeds keys with W, X of the "
+                              "first seed (unbiased split); d → ∞ at m = ∞: variance 0, bias² = L_test − L_min",
+             "train_loss": "the data term of L_train^(m) (F1), without the ridge penalty"}
+    with OutputSet() as outs:
+        outs.result(out_path, cols, params, header=HEADER + tuple(finite_keys), undefined=undefined, status=status,
+                    notes=notes)
+        if args.plot is not None:
+            from ..figures.plots import plot_learning_curve
+            plot_learning_curve(cols, args.vary, outs.path(args.plot), finite=args.finite_d is not None)
+    echo(f"wrote {out_path} ({len(jobs)} (value, m, λ) points × {tau.size} τ = {len(jobs) * tau.size} rows)")
+    return 0
