@@ -6,7 +6,8 @@ import numpy as np
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..runtime.resources import asymptotic_bytes, check_memory
-from .common import add_ratio_options, add_theory_options, echo, positive_float, positive_int, tau_value
+from .common import (add_noise_ridge_options, add_ratio_options, add_theory_options, echo, finite_m, positive_float,
+                     positive_int, tau_value)
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 
@@ -23,6 +24,8 @@ def register(sub) -> None:
                     "that does not converge exits 1.")
     add_ratio_options(p)
     add_theory_options(p)
+    add_noise_ridge_options(p, "; finite m at d → ∞ (F11)-(F12) needs Σ = σ_x² I and --ridge > 0, and has no "
+                               "timescale spectrum (tau_gen, tau_mem are null)")
     p.add_argument("--tau-min", type=tau_value, required=True, help="smallest τ in [1e-12, 1e30]")
     p.add_argument("--tau-max", type=tau_value, required=True, help="largest τ in [1e-12, 1e30], >= --tau-min")
     p.add_argument("--num", type=positive_int, default=200, help="number of log-spaced τ points, integer >= 1 (default 200)")
@@ -38,23 +41,43 @@ def run(args) -> int:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
     out = check_outputs(out=args.out, plot=args.plot)["out"]
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
+    m = finite_m(args.noise_samples)
+    if m is not None:
+        if args.ridge <= 0:
+            raise InputError("ridge", "must be > 0 with a finite --noise-samples: the d → ∞ theory of finite m needs "
+                                      "λ > 0 (theory/finite_noise_ridge.md §6)")
+        if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1:
+            raise InputError("sigma_spectrum", "a finite --noise-samples at d → ∞ needs Σ = σ_x² I (one eigenvalue, "
+                                               "e.g. '4:1')")
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
-    res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
-                            sigma=args.sigma_spectrum)
+    if m is None:
+        res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
+                                sigma=args.sigma_spectrum, ridge=args.ridge)
+    else:
+        from ..limit.finite_noise import finite_noise_curves
+        res = finite_noise_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, noise_samples=m,
+                                  ridge=args.ridge, activation=args.activation, sigma=args.sigma_spectrum)
     params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
+              "noise_samples": args.noise_samples, "ridge": args.ridge,
               "sigma_spectrum": {"text": str(args.sigma_spectrum), "eigenvalues": args.sigma_spectrum.eigenvalues,
                                  "weights": args.sigma_spectrum.weights},
               "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num}
-    single = res.tau_gen == res.tau_mem  # one peak: τ_gen and τ_mem are not separated, report the peak as such
-    times = ({"tau_gen": None, "tau_mem": None, "tau_peak": res.tau_gen, "timescale_peaks": 1} if single else
-             {"tau_gen": res.tau_gen, "tau_mem": res.tau_mem, "timescale_peaks": 2})
+    if m is not None:  # (F12) gives the losses, not the timescale spectrum
+        single, times = None, {"tau_gen": None, "tau_mem": None, "timescale_peaks": None,
+                               "timescales_note": "not computed for finite m (theory/finite_noise_ridge.md §6)"}
+    else:
+        single = res.tau_gen == res.tau_mem  # one peak: τ_gen and τ_mem are not separated, report the peak as such
+        times = ({"tau_gen": None, "tau_mem": None, "tau_peak": res.tau_gen, "timescale_peaks": 1} if single else
+                 {"tau_gen": res.tau_gen, "tau_mem": res.tau_mem, "timescale_peaks": 2})
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         outs.result(out, res.columns(), params, header=HEADER, **times, l_opt=res.l_opt, delta_t=res.delta_t,
                     constants=res.parameters, diagnostics=res.diagnostics)
         if args.plot is not None:
             from ..figures import plots
             plots.plot_asymptotic(res, outs.path(args.plot))
-    if single:
+    if m is not None:
+        echo(f"wrote {out} ({args.num} points); m = {m}, λ = {args.ridge:g}")
+    elif single:
         echo(f"wrote {out} ({args.num} points); the timescale spectrum has a single peak, at τ = {res.tau_gen:.4g} "
              f"(τ_gen and τ_mem not separated)")
     else:

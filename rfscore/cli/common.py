@@ -212,3 +212,53 @@ def add_sweep_options(p: argparse.ArgumentParser, processes_from: int, size: str
 def tau_list(text) -> list:
     """Comma-separated training times τ in (0, TAU_RANGE[1]] or inf."""
     return float_list(text, allow_inf=True, hi=TAU_RANGE[1])
+
+
+def noise_samples_value(text) -> float:
+    """m, noise draws per training point frozen for the whole training: an integer in [1, 1e9], or inf
+    (the exact noise average); returned as a float (inf for m = ∞). theory/finite_noise_ridge.md (F1)."""
+    try:
+        v = float(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or inf, got {text}") from None
+    if not (v == math.inf or (math.isfinite(v) and 1 <= v <= 1e9 and v == int(v))):
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, 1e9] or inf, got {text}")
+    return v
+
+
+def ridge_value(text) -> float:
+    """The ridge λ in [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2))."""
+    try:
+        v = float(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text}") from None
+    if not (math.isfinite(v) and 0 <= v <= 1e6):
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text}")
+    return v
+
+
+def list_of(item_type):
+    """argparse type: comma-separated values of ``item_type`` (no empty items)."""
+    def parse(text) -> list:
+        out = []
+        for item in str(text).split(","):
+            if not item.strip():
+                raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
+            out.append(item_type(item))
+        return out
+    parse.__name__ = f"list_of_{item_type.__name__}"
+    return parse
+
+
+def add_noise_ridge_options(p: argparse.ArgumentParser, what: str = "") -> None:
+    """--noise-samples M (frozen draws, default inf) and --ridge L (default 0)."""
+    p.add_argument("--noise-samples", type=noise_samples_value, default=math.inf,
+                   help="m noise draws per training point, drawn once and frozen for the whole training: an integer "
+                        ">= 1, or inf for the exact noise average (default inf); theory/finite_noise_ridge.md" + what)
+    p.add_argument("--ridge", type=ridge_value, default=0.0,
+                   help="ridge λ in [0, 1e6]: the penalty λΔ‖A‖²/(pd), U -> U + λI in the flow (default 0)")
+
+
+def finite_m(value) -> int | None:
+    """The library's m (None for ∞) from a parsed --noise-samples value."""
+    return None if value is None or math.isinf(value) else int(value)

@@ -2,7 +2,6 @@
 (theory/finite_noise_ridge.md): d → ∞ (F11)-(F12) and, with --finite-d, the exact finite-size flow (F1)-(F6)."""
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
@@ -10,46 +9,16 @@ import numpy as np
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..runtime.resources import check_memory
-from .common import (RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, positive_int, ratio, seed,
-                     tau_list)
+from .common import (RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, list_of, noise_samples_value,
+                     positive_int, ratio, ridge_value, seed, tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
 HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
 F8 = 8.0
 
 
-def noise_samples_list(text) -> list:
-    """Comma-separated m: integers >= 1 or inf (returned as float, inf for m = ∞)."""
-    out = []
-    for item in str(text).split(","):
-        item = item.strip()
-        if not item:
-            raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
-        try:
-            v = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"every value must be an integer >= 1 or inf, got {item}") from None
-        if not (v == math.inf or (math.isfinite(v) and v >= 1 and v == int(v) and v <= 1e9)):
-            raise argparse.ArgumentTypeError(f"every value must be an integer in [1, 1e9] or inf, got {item}")
-        out.append(v)
-    return out
-
-
-def ridge_list(text) -> list:
-    """Comma-separated ridges λ in [0, 1e6]."""
-    out = []
-    for item in str(text).split(","):
-        item = item.strip()
-        if not item:
-            raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
-        try:
-            v = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"every value must be a number in [0, 1e6], got {item}") from None
-        if not (math.isfinite(v) and 0 <= v <= 1e6):
-            raise argparse.ArgumentTypeError(f"every value must be a number in [0, 1e6], got {item}")
-        out.append(v)
-    return out
+noise_samples_list = list_of(noise_samples_value)
+ridge_list = list_of(ridge_value)
 
 
 def register(sub) -> None:

@@ -7,7 +7,7 @@ from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
-from .common import positive_float, positive_int, tau_value
+from .common import add_noise_ridge_options, finite_m, positive_float, positive_int, tau_value
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -31,6 +31,8 @@ def register(sub) -> None:
                    help="'eigh': full eigendecomposition of U (thin SVD for gep when p >= 2(n+d)); 'krylov': block "
                         f"Lanczos stopped once its a-posteriori error bound is below --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
                         f"p >= {KRYLOV_ABOVE}, else eigh")
+    add_noise_ridge_options(p, "; finite m adds the column empirical_test_loss (F4), the noise-averaged loss on the "
+                               "training points at the trained readout; with --ridge or a finite m the solver is eigh")
     p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
                    help="block-Lanczos tolerance on the error bound of the losses, in units of Δ (> 0, default 1e-8)")
     p.set_defaults(func=run)
@@ -41,16 +43,25 @@ def run(args) -> int:
         raise InputError("tau_max", f"must exceed --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
     check_outputs(out=args.out, plot=args.plot)
     check_compare(args)
+    m_frozen = finite_m(args.noise_samples)
+    if (m_frozen is not None or args.ridge > 0) and args.solver == "krylov":
+        raise InputError("solver", "--noise-samples and --ridge use the eigh solver (the Krylov path has no ridge); "
+                                   "use --solver eigh or auto")
     if is_real(args):
+        if m_frozen is not None or args.ridge > 0:
+            raise InputError("noise_samples" if m_frozen is not None else "ridge",
+                             "is not available with real --data in `rfscore dynamics` (synthetic data only)")
         return _run_real(args, np.geomspace(args.tau_min, args.tau_max, args.num))
     inputs = model_inputs(args)
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
+    if m_frozen is not None:
+        return _run_frozen(args, inputs, tau, m_frozen)
     solver = args.solver
     if solver == "auto":
-        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE else "eigh"
+        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE and args.ridge == 0 else "eigh"
     if solver == "eigh":
         es, extra = model_eigensystem(args, inputs)
-        tr = trajectory(es, tau)
+        tr = trajectory(es, tau, ridge=args.ridge)
         extra["thin_svd"] = not es.complete
     else:
         m, extra = model_matrices(args, inputs)
@@ -62,8 +73,35 @@ def run(args) -> int:
             from ..figures import plots
             plots.plot_losses(tr, inputs.parameters, outs.path(args.plot))
         outs.result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
-                                             "num": args.num, "solver": solver},
+                                             "num": args.num, "solver": solver, "noise_samples": args.noise_samples,
+                                             "ridge": args.ridge},
                     header=HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t, **extra)
+    return 0
+
+
+FROZEN_HEADER = HEADER + ("empirical_test_loss",)
+
+
+def _run_frozen(args, inputs, tau, m: int) -> int:
+    """m frozen noise draws per point (theory/finite_noise_ridge.md (F1)-(F4)): U^(m), V^(m) on the n·m noisy
+    points, exact U_pop, V_pop; one eigendecomposition; the noise key is fold_in(PRNGKey(seed), 2)."""
+    import jax
+    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+    kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {
+        "max_order": getattr(args, "max_order", 256), "tol": getattr(args, "mehler_tol", 1e-12)}
+    fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
+                        key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 2), activation=args.activation,
+                        sigma=inputs.sigma, **kw)
+    tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=args.ridge)
+    params = {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num, "solver": "eigh",
+              "noise_samples": m, "ridge": args.ridge, "noise_rows": inputs.X.shape[0] * m}
+    with OutputSet() as outs:
+        if args.plot:
+            from ..figures import plots
+            plots.plot_losses(tr, inputs.parameters, outs.path(args.plot))
+        outs.result(args.out, tr.columns(), params, header=FROZEN_HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t,
+                    converged=tr.converged, error=tr.error,
+                    train_loss="the data term of L_train^(m) (F1), without the ridge penalty")
     return 0
 
 

@@ -9,6 +9,7 @@ coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what t
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 
 import jax
@@ -142,8 +143,8 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     """Refuse (InputError) a run whose model, τ grid or simulation steps cannot fit in memory.
 
     Counts Σ (d, d), the model of `rfscore.runtime.resources.model_bytes` for the command's solver,
-    the trajectory over ``--num`` τ points (dynamics) and one step's noise of ``--noise-samples``
-    (simulate), and names the option that dominates.
+    the trajectory over ``--num`` τ points (dynamics), one step's noise of ``--fresh-noise``
+    (simulate) and the frozen draws of a finite ``--noise-samples``, and names the option that dominates.
     """
     model, solver = getattr(args, "model", "exact"), getattr(args, "solver", "eigh")
     if args.command == "simulate":
@@ -154,9 +155,12 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     num = getattr(args, "num", None)
     if num is not None:
         parts["num"] = trajectory_bytes(num, modes_of(p, n, d, model) if solver == "eigh" else p)
-    m = getattr(args, "noise_samples", None)
-    if m is not None:
-        parts["noise_samples"] = 2 * 8.0 * n * m * (3 * d + p)
+    fresh = getattr(args, "fresh_noise", None)
+    if fresh is not None:  # one step's fresh noise (simulate)
+        parts["fresh_noise"] = 2 * 8.0 * n * fresh * (3 * d + p)
+    frozen = getattr(args, "noise_samples", None)
+    if frozen is not None and math.isfinite(frozen):  # m frozen draws: ξ (and ζ) of the n·m rows, Φ in blocks
+        parts["noise_samples"] = 8.0 * n * frozen * (d + p) + 8.0 * 2048 * (p + d) + 4 * 8.0 * p * p
     rec = getattr(args, "record", None)
     if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
         parts["record"] = 4 * 8.0 * rec

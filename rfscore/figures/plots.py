@@ -71,7 +71,8 @@ def plot_asymptotic(res, path) -> None:
     ax.semilogx(res.tau, res.excess("train_loss"), label=r"train $(L_{\rm train}-L_{\rm opt})/\Delta$")
     ax.semilogx(res.tau, res.score_error, label=r"score error $(L_{\rm test}-L_{\rm opt})/\Delta$")
     ax.set_yscale("symlog", linthresh=1.0)
-    peaks = (("peak", res.tau_gen),) if res.tau_gen == res.tau_mem else (("gen", res.tau_gen), ("mem", res.tau_mem))
+    tg, tm = getattr(res, "tau_gen", None), getattr(res, "tau_mem", None)  # absent for finite m (F12)
+    peaks = () if tg is None else (("peak", tg),) if tg == tm else (("gen", tg), ("mem", tm))
     for name, val in peaks:
         ax.axvline(val, color="0.5", ls=":", lw=1)
         ax.annotate(rf"$\tau_{{\rm {name}}}$", (val, 0.95), xycoords=("data", "axes fraction"), ha="left", fontsize=9)

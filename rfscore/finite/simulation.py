@@ -34,7 +34,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from tqdm.auto import tqdm
 
 from ..core.activations import get_activation
-from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.trajectory import Trajectory
 from .models import MODELS
 from .exact import exact_matrices
@@ -95,9 +95,9 @@ class TrainingProblem:
         op = LinearOperator((p, p), matvec=lambda v: mv(np.ravel(v)), dtype=np.float64)
         return float(eigsh(op, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0])
 
-    def max_stable_lr(self) -> float:
-        """Largest stable GD learning rate of the mean flow: η·(2Δ/ψ_p)·λ_max(U) < 2."""
-        return self.psi_p / (self.delta_t * self.lambda_max())
+    def max_stable_lr(self, ridge: float = 0.0) -> float:
+        """Largest stable GD learning rate of the mean flow: η·(2Δ/ψ_p)·(λ_max(U) + λ) < 2."""
+        return self.psi_p / (self.delta_t * (self.lambda_max() + ridge))
 
 
 def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: str = "exact", key=None,
@@ -159,16 +159,17 @@ class _Cfg(NamedTuple):
     optimizer: object  # a name of OPTIMIZERS, or a (hashable) optax.GradientTransformation
     block: int
     sampler: str = "reduced"
+    ridge: float = 0.0
 
 
-def _config(prob: TrainingProblem, noise_samples, optimizer, block: int, sampler: str) -> _Cfg:
+def _config(prob: TrainingProblem, noise_samples, optimizer, block: int, sampler: str, ridge: float = 0.0) -> _Cfg:
     if prob.model == "exact":
         b = s2 = v2 = 0.0
     else:
         c = prob.factors.constants
         b, s2, v2 = float(c.b_t), float(c.s_t2), float(c.v_t2)
     return _Cfg(prob.model, prob.activation, 0 if noise_samples is None else noise_samples, prob.d, prob.p, prob.n,
-                float(prob.delta_t), float(prob.t), b, s2, v2, optimizer, block, sampler)
+                float(prob.delta_t), float(prob.t), b, s2, v2, optimizer, block, sampler, float(ridge))
 
 
 def _arrays(prob: TrainingProblem) -> dict:
@@ -285,7 +286,13 @@ def _gep_direct_grad(cfg: _Cfg, arr, B, key):
 
 
 def _grad(cfg: _Cfg, arr, B, key):
-    """∇_B of the training loss: exact noise average (D1) if cfg.m == 0, else on fresh noise.
+    """∇_B of the training loss plus the ridge term (2Δλ/d) B of (F2) (theory/finite_noise_ridge.md)."""
+    g = _data_grad(cfg, arr, B, key)
+    return g if cfg.ridge == 0 else g + 2 * cfg.dl * cfg.ridge * B / cfg.d
+
+
+def _data_grad(cfg: _Cfg, arr, B, key):
+    """∇_B of the data loss: exact noise average (D1) if cfg.m == 0, else on fresh noise.
 
     Sampled: ∇_B L̂ = (2√Δ/(N d)) Rᵀ Φ with R = √Δ Φ Bᵀ + ξ, N = n·m rows (Φ: N×p features).
     Its noise average is (2Δ/d) B U + (2√Δ/d) Vᵀ, the mean gradient.
@@ -380,7 +387,7 @@ def _is_transformation(opt) -> bool:
 def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
              noise_samples: Optional[int] = 1, record: int = 50, key=None, A0=None,
              block: Optional[int] = None, progress: Optional[bool] = False,
-             check_stability: bool = True, sampler: str = "reduced") -> SimulationResult:
+             check_stability: bool = True, sampler: str = "reduced", ridge: float = 0.0) -> SimulationResult:
     """Train the readout of ``prob`` for ``steps`` steps and record exact losses.
 
     lr: η > 0 in the τ convention (τ = kη); optimizer: 'gd' (optax.sgd(η)), 'adam'
@@ -395,11 +402,15 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
     as `rfscore simulate` does);
     sampler: GEP model's noise draw, 'reduced' (default; (N1)-(N2) of theory/dynamics.md §6,
     cost independent of m) or 'direct' (n·m·(d + p) normals per step; same law, slower).
-    GD is refused (InputError on 'lr') unless η (2Δ/ψ_p) λ_max(U) < 2; a run whose losses
-    become non-finite raises ConvergenceError.
+    GD is refused (InputError on 'lr') unless η (2Δ/ψ_p) (λ_max(U) + λ) < 2; a run whose losses
+    become non-finite raises ConvergenceError. ``ridge`` λ ≥ 0 adds the penalty λΔ‖A‖²/(pd) of
+    theory/finite_noise_ridge.md (F2) to the training loss; the losses recorded are the data terms.
+    Frozen finite-m draws (F1): pass a problem built on their matrices (`training_problem(...,
+    matrices=FiniteNoiseMatrices.train)`) with ``noise_samples=None``.
     """
     lr = check_positive("lr", lr)
     steps = check_positive_int("steps", steps)
+    ridge = check_ridge(ridge)
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise InputError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
@@ -421,11 +432,11 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
     rec = record_steps(steps, record)
     block = check_positive_int("block", block) if block is not None else min(steps, 256)
     if optimizer == "gd" and check_stability:
-        lr_max = prob.max_stable_lr()
+        lr_max = prob.max_stable_lr(ridge)
         if lr >= lr_max:
-            raise InputError("lr", f"GD is unstable for lr = {lr:.6g}: need lr < ψ_p/(Δ λ_max(U)) = {lr_max:.6g}")
+            raise InputError("lr", f"GD is unstable for lr = {lr:.6g}: need lr < ψ_p/(Δ (λ_max(U) + λ)) = {lr_max:.6g}")
 
-    cfg = _config(prob, noise_samples, optimizer, block, sampler)
+    cfg = _config(prob, noise_samples, optimizer, block, sampler, ridge)
     arr = _arrays(prob)
     # records padded to ``record`` slots (-1: never hit), so that runs with the same ``record`` and
     # ``block`` share one compiled block whatever their number of steps (e.g. τ windows of a figure)
