@@ -109,3 +109,18 @@ def test_anisotropic_sigma_is_refused_for_finite_m():
         fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3,
                                sigma=SigmaSpectrum.parse("0.5:0.5,1.5:0.5"))
     assert e.value.arg == "sigma_spectrum"
+
+
+def test_noise_ridge_figure_quick(tmp_path):
+    """The reproduce figure: peaks of the τ = ∞ test loss near mψ_n on its coarse grid (one grid step, ×1.7),
+    and the optimally tuned ridge's envelope falls monotonically with ψ_p (measured λ* ≈ 0.23 ψ_p)."""
+    from rfscore.figures import noise_ridge
+    e = noise_ridge.make(tmp_path, quick=True)
+    for f in e["files"]:
+        assert (tmp_path / f.split("/")[-1]).exists()
+    for m in (1, 4, 16):
+        assert 2.0 * m / 1.8 <= e["peaks"][str(m)] <= 2.0 * m * 1.8, e["peaks"]
+    assert e["envelope_monotone"]
+    lam = e["parameters"]["optimal_lambda"]
+    xs = sorted(lam)
+    assert all(lam[a] < lam[b] for a, b in zip(xs, xs[1:]))  # λ* grows with ψ_p

@@ -7,7 +7,7 @@ manifest entry ``{"files": [...], "parameters": {...}}``. The scripts in the
 repository's ``figures/`` folder are thin wrappers; ``rfscore reproduce`` runs them all.
 """
 
-FIGURES = ("fig4", "fig5ab", "timescales", "phase", "asymptotic", "powerlaw", "generation", "digits")
+FIGURES = ("fig4", "fig5ab", "timescales", "phase", "asymptotic", "powerlaw", "generation", "digits", "noise_ridge")
 
 
 def script_main(name: str, argv=None) -> None:

@@ -59,11 +59,12 @@ def _A(mod: _Model, delta, D):
             + D)
 
 
-def _solve_delta(mod: _Model, D, tol: float, damped: int = 200, newton: int = 60):
+def _solve_delta(mod: _Model, D, tol: float, damped: int = 40, newton: int = 60):
     """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
     > 0) or (Z, Q) functions of κ on the nodes.
 
-    Damped fixed-point steps from δ = 0, then Newton on the two unknowns per node. Returns
+    Damped fixed-point steps from δ = 0, then Newton on the two unknowns per node; where Newton has
+    not met ``tol`` the whole solve is redone with 50× more damped steps first. Returns
     (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
     D = np.asarray(D)
     D = D[:, None] if D.ndim == 1 else D
@@ -96,6 +97,8 @@ def _solve_delta(mod: _Model, D, tol: float, damped: int = 200, newton: int = 60
         delta = delta - np.stack([step0, step1], axis=1)
     A, new = residual(delta)
     res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
+    if not np.all(res < tol) and damped < 2000:
+        return _solve_delta(mod, D, tol, damped=2000, newton=newton)
     return delta, A, res
 
 

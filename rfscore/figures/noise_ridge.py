@@ -1,0 +1,146 @@
+"""Finite noise samples m and ridge λ: the interpolation peak at ψ_p = mψ_n, its scaling, the ridge
+envelope, and what m does along training time (theory/finite_noise_ridge.md).
+
+fig_noise_ridge.png, four panels at tanh, t = 0.1, Σ = I:
+(a) τ = ∞ test loss against ψ_p at ψ_n = 2, λ = 10⁻³ for m = 1, 4, 16, ∞ (d → ∞, (F11)), the points
+    ψ_p = mψ_n dotted, with finite-size markers (exact closed form of the frozen-draw GEP model,
+    (F1)-(F3), d = 8, 3 seeds, mean ± s.d.) for m = 4 at ψ_p ≤ 32;
+(b) the same at m = 4 for ψ_n = 1, 2, 4 against ψ_p/ψ_n: the peaks line up at ψ_p/ψ_n = m;
+(c) ψ_n = 2, m = 4 for λ = 10⁻³, 10⁻¹, 10 and the optimally tuned ridge, min over log λ ∈ [−5, 5]
+    (bounded scalar minimisation per ψ_p, λ* recorded): the envelope falls monotonically with ψ_p;
+(d) along τ at ψ_p = 32, ψ_n = 2, λ = 10⁻³: test loss (solid) and train loss (dashed) of the frozen-draw
+    flow at d = 8 (3 seeds) for m = 1, 4, 16, ∞ — with fewer draws the train loss falls and the test loss
+    rises sooner (the N = nm frozen points are fitted earlier), while the τ = ∞ level depends on where ψ_p
+    sits relative to the peak at mψ_n (panel a).
+The d → ∞ bias–variance split and empirical test loss for finite m are not derived (§6 of the theory
+file); `rfscore curve --finite-d` gives them at finite size.
+Data: fig_noise_ridge.csv + .json.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ..finite.draws import sample_inputs
+from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+from ..limit.finite_noise import finite_noise_curves
+from ..runtime.io import write_result
+from .style import figure, save, styled
+
+T, PSI_N, RIDGE = 0.1, 2.0, 1e-3
+MS = (1, 4, 16, None)
+
+
+def _lab(m):
+    return "∞" if m is None else str(m)
+
+
+def _limit(psi_p, psi_n, m, lam):
+    return float(finite_noise_curves([np.inf], psi_p=psi_p, psi_n=psi_n, t=T, noise_samples=m, ridge=lam).test_loss[0])
+
+
+def _finite(psi_p, psi_n, m, lam, d, seeds, tau):
+    """(seeds, T, 2): train and test loss of the frozen-draw GEP flow at size d."""
+    out = []
+    for s in range(seeds):
+        key = jax.random.PRNGKey(9001 + s)
+        W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n)
+        fm = noise_matrices("gep", W, X, t=T, noise_samples=m, key=jax.random.fold_in(key, 2), omega_key=ko)
+        tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=lam)
+        out.append(np.stack([tr.train_loss, tr.test_loss], axis=1))
+    return np.asarray(out)
+
+
+@styled
+def make(out_dir: Path, quick: bool = False) -> dict:
+    out_dir = Path(out_dir)
+    num = 10 if quick else 14
+    d, seeds = (6, 3) if quick else (8, 3)
+    grid = np.geomspace(1.0, 128.0, num)
+    cols = {k: [] for k in ("panel", "psi_p", "psi_n", "noise_samples", "ridge", "tau", "test_loss", "train_loss",
+                            "test_loss_finite", "test_loss_finite_std")}
+
+    def row(panel, pp, pn, m, lam, tau, test, train=np.nan, fin=np.nan, fin_sd=np.nan):
+        for k, v in zip(cols, (panel, pp, pn, math.inf if m is None else m, lam, tau, test, train, fin, fin_sd)):
+            cols[k].append(v)
+
+    fig, axes = figure(2, 2, figsize=(10.4, 7.8))
+    fig.subplots_adjust(hspace=0.38, wspace=0.25, top=0.91)
+    ax = axes[0, 0]
+    peaks = {}
+    for i, m in enumerate(MS):
+        te = np.array([_limit(x, PSI_N, m, RIDGE) for x in grid])
+        peaks[_lab(m)] = float(grid[np.argmax(te)])
+        ax.plot(grid, te, color=f"C{i}", label=rf"$m$ = {_lab(m)}")
+        if m is not None:
+            ax.axvline(m * PSI_N, color=f"C{i}", ls=":", lw=0.9)
+        for x, y in zip(grid, te):
+            row("a", x, PSI_N, m, RIDGE, math.inf, y)
+    marks = np.array([2.0, 4.0, 8.0, 16.0, 32.0])
+    fin = np.array([_finite(x, PSI_N, 4, RIDGE, d, seeds, [np.inf])[:, 0, 1] for x in marks])
+    ax.errorbar(marks, fin.mean(axis=1), yerr=fin.std(axis=1, ddof=1), fmt="o", ms=3.5, color="C1", lw=0.9,
+                label=f"m = 4, d = {d} ({seeds} seeds)")
+    for x, f in zip(marks, fin):
+        row("a_finite", x, PSI_N, 4, RIDGE, math.inf, _limit(x, PSI_N, 4, RIDGE), fin=f.mean(), fin_sd=f.std(ddof=1))
+    ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p$", ylabel=r"test loss $\mathcal{L}_{test}(\tau=\infty)$",
+           title=rf"(a) $\psi_n$ = {PSI_N:g}, $\lambda$ = {RIDGE:g}; dotted: $\psi_p = m\psi_n$")
+    ax.legend(fontsize=7.5)
+
+    ax = axes[0, 1]
+    for i, pn in enumerate((1.0, 2.0, 4.0)):
+        x = grid / 2.0
+        te = np.array([_limit(v * pn, pn, 4, RIDGE) for v in x])
+        ax.plot(x, te, color=f"C{i + 4}", label=rf"$\psi_n$ = {pn:g}")
+        for v, y in zip(x, te):
+            row("b", v * pn, pn, 4, RIDGE, math.inf, y)
+    ax.axvline(4.0, color="k", ls=":", lw=0.9)
+    ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p/\psi_n = p/n$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
+           title=r"(b) $m$ = 4: the peak sits at $p/n = m$ for every $\psi_n$")
+    ax.legend(fontsize=7.5)
+
+    ax = axes[1, 0]
+    lams = (1e-3, 1e-1, 10.0)
+    for i, lam in enumerate(lams):
+        te = np.array([_limit(x, PSI_N, 4, lam) for x in grid])
+        ax.plot(grid, te, color=f"C{i}", lw=1.1, label=rf"$\lambda$ = {lam:g}")
+        for x, y in zip(grid, te):
+            row("c", x, PSI_N, 4, lam, math.inf, y)
+    from scipy.optimize import minimize_scalar
+    env_grid = grid[::2]
+    best = [minimize_scalar(lambda u, x=x: _limit(x, PSI_N, 4, 10.0**u), bounds=(-5, 5), method="bounded",
+                            options={"xatol": 0.02}) for x in env_grid]
+    env = np.array([b.fun for b in best])
+    lam_star = [float(10.0**b.x) for b in best]
+    for x, y, lam in zip(env_grid, env, lam_star):
+        row("c_optimal", x, PSI_N, 4, lam, math.inf, y)
+    ax.plot(env_grid, env, color="k", lw=2.2, ls="--", label=r"optimal $\lambda^*$ (envelope)")
+    ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
+           title=rf"(c) $m$ = 4, $\psi_n$ = {PSI_N:g}: the tuned ridge removes the peak")
+    ax.legend(fontsize=7.5)
+    env_monotone = bool(np.all(np.diff(env) <= 1e-9 * np.abs(env[1:])))
+
+    ax = axes[1, 1]
+    tau = np.geomspace(1.0, 1e6, 25 if quick else 40)
+    for i, m in enumerate(MS):
+        v = _finite(32.0, PSI_N, m, RIDGE, d, seeds, tau)
+        mean = v.mean(axis=0)
+        ax.plot(tau, mean[:, 1], color=f"C{i}", label=rf"$m$ = {_lab(m)}")
+        ax.plot(tau, mean[:, 0], color=f"C{i}", ls="--")
+        for k, tt in enumerate(tau):
+            row("d", 32.0, PSI_N, m, RIDGE, tt, np.nan, train=np.nan, fin=mean[k, 1], fin_sd=v[:, k, 1].std(ddof=1))
+    ax.set(xscale="log", xlabel=r"$\tau$", ylabel=r"$\mathcal{L}$ (test solid, train dashed)",
+           title=rf"(d) $\psi_p$ = 32, $\psi_n$ = {PSI_N:g}, $\lambda$ = {RIDGE:g}, d = {d}, {seeds} seeds")
+    ax.legend(fontsize=7.5)
+    fig.suptitle(rf"Finite noise samples $m$ and ridge $\lambda$ (tanh, $t$ = {T:g}, $\Sigma = I$)", fontsize=10)
+    png = save(fig, out_dir / "fig_noise_ridge.png")
+    params = {"t": T, "psi_n": PSI_N, "ridge": RIDGE, "noise_samples": [_lab(m) for m in MS], "psi_p_grid": list(grid),
+              "finite_d": d, "seeds": seeds, "model": "gep", "quick": quick, "lambdas": list(lams),
+              "optimal_lambda": dict(zip([float(x) for x in env_grid], lam_star))}
+    csv = write_result(out_dir / "fig_noise_ridge.csv", cols, params,
+                       undefined=("train_loss", "test_loss", "test_loss_finite", "test_loss_finite_std"),
+                       peaks=peaks, envelope_monotone=env_monotone)
+    return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "parameters": params, "peaks": peaks,
+            "envelope_monotone": env_monotone}
