@@ -48,6 +48,7 @@ BASE = {
 WITH_PLOT = ("spectrum", "dynamics", "phase", "asymptotic", "generate", "curve")
 WRITERS = ("spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "curve")
 MODEL = ("dynamics", "simulate")  # commands with the shared model options (--data, --seed, ...)
+NOISE_RIDGE = ("dynamics", "simulate", "asymptotic", "timescales", "phase")  # --noise-samples M, --ridge L
 
 ROWS = [
     # --- 1. size guards: overflow, memory estimated before allocating, seeds that do not fit the PRNG
@@ -151,10 +152,13 @@ ROWS = [
     ("curve", ["--activation", "linear"], "--activation"),
     ("curve", ["--t", "0"], "--t"),
     # --- --noise-samples / --ridge on dynamics, simulate, asymptotic
-    *[(c, ["--noise-samples", "0"], "--noise-samples", "integer") for c in ("dynamics", "simulate", "asymptotic")],
-    *[(c, ["--noise-samples", "2.5"], "--noise-samples", "integer") for c in ("dynamics", "simulate", "asymptotic")],
-    *[(c, ["--ridge", "-1"], "--ridge", "[0, 1e6]") for c in ("dynamics", "simulate", "asymptotic")],
-    *[(c, ["--ridge", "nan"], "--ridge", "[0, 1e6]") for c in ("dynamics", "simulate", "asymptotic")],
+    *[(c, ["--noise-samples", "0"], "--noise-samples", "integer") for c in NOISE_RIDGE],
+    *[(c, ["--noise-samples", "2.5"], "--noise-samples", "integer") for c in NOISE_RIDGE],
+    *[(c, ["--ridge", "-1"], "--ridge", "[0, 1e6]") for c in NOISE_RIDGE],
+    *[(c, ["--ridge", "nan"], "--ridge", "[0, 1e6]") for c in NOISE_RIDGE],
+    ("timescales", ["--noise-samples", "1000000000"], "--noise-samples", "available"),
+    ("timescales", ["--data", "digits", "--ridge", "1e-3"], "--ridge", "synthetic"),
+    ("dynamics", ["--data", "digits", "--noise-samples", "2"], "--noise-samples", "synthetic"),
     ("asymptotic", ["--noise-samples", "4"], "--ridge", "> 0"),
     ("asymptotic", ["--noise-samples", "4", "--ridge", "1e-3", "--sigma-spectrum", "0.5:0.5,1.5:0.5"],
      "--sigma-spectrum", "σ_x² I"),

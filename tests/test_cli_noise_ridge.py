@@ -48,3 +48,34 @@ def test_asymptotic_finite_m_is_the_library_curve(tmp_path):
     r = rows(out)
     lib = finite_noise_curves(np.geomspace(10, 1e4, 4), psi_p=8.0, psi_n=2.0, t=0.1, noise_samples=4, ridge=1e-3)
     assert np.allclose([float(x["test_loss"]) for x in r], lib.test_loss, rtol=1e-12)
+
+
+def test_ridge_timescale_spectrum_is_the_derivative_of_the_train_loss():
+    """Modes.timescale_spectrum with a ridge against −dL_train/dlog τ by central differences of the flow (F3)."""
+    import jax
+    from rfscore.finite.dynamics import modes, trajectory
+    from rfscore.finite.models import sample_eigensystem
+    es = sample_eigensystem(jax.random.PRNGKey(0), d=8, psi_p=4, psi_n=2, t=0.1)
+    tau, h = np.geomspace(1, 1e4, 7), 1e-5
+    for lam in (0.0, 0.05):
+        num = -(trajectory(es, tau * np.exp(h), ridge=lam).train_loss
+                - trajectory(es, tau * np.exp(-h), ridge=lam).train_loss) / (2 * h)
+        spec = modes(es, lam).timescale_spectrum(tau)
+        assert np.max(np.abs(spec - num)) < 1e-8 * np.max(np.abs(num)), lam
+
+
+def test_timescales_and_phase_take_noise_samples_and_ridge(tmp_path):
+    ts = tmp_path / "ts.csv"
+    assert main(["timescales", "--psi-p", "32", "--psi-n", "2,4", "--t", "0.01", "--d", "8", "--seeds", "2",
+                 "--no-progress", "--noise-samples", "4", "--ridge", "1e-3", "--out", str(ts)]) == 0
+    r = rows(ts)
+    assert len(r) == 4 and all(float(x["tau_mem"]) >= float(x["tau_gen"]) > 0 for x in r)
+    ph = tmp_path / "ph.csv"
+    assert main(["phase", "--psi-p", "4,8", "--psi-n", "1,2", "--t", "0.1", "--d", "8", "--tau", "1e2", "--workers", "1",
+                 "--no-progress", "--noise-samples", "2", "--ridge", "1e-3", "--out", str(ph)]) == 0
+    plain = tmp_path / "plain.csv"
+    assert main(["phase", "--psi-p", "4,8", "--psi-n", "1,2", "--t", "0.1", "--d", "8", "--tau", "1e2", "--workers", "1",
+                 "--no-progress", "--out", str(plain)]) == 0
+    a, b = rows(ph), rows(plain)
+    # two frozen draws per point fit the training set harder than the noise average: lower train loss everywhere
+    assert all(float(x["train_loss"]) < float(y["train_loss"]) for x, y in zip(a, b))

@@ -42,16 +42,30 @@ def point_key(seed: int, psi_n: float, psi_p: float):
 
 
 def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: float, activation: str = "tanh",
-                sigma: str = "1:1", seed: int = 0, model: str = "gep", gap_threshold: float = 10.0) -> list:
+                sigma: str = "1:1", seed: int = 0, model: str = "gep", gap_threshold: float = 10.0,
+                noise_samples: int | None = None, ridge: float = 0.0) -> list:
     """Rows ``[psi_n, psi_p, tau, train_loss, test_loss, gen_loss, regime]`` for one grid point.
 
     ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
-    (kept a string so the function pickles cheaply for process/Dask workers).
+    (kept a string so the function pickles cheaply for process/Dask workers). ``noise_samples`` m
+    (None: ∞): m frozen draws per point, the train loss that of (F1), noise key fold_in(point key, 2);
+    ``ridge`` λ: the flow of U + λI (theory/finite_noise_ridge.md (F2)-(F3)).
     """
     tau = [float(x) for x in tau]
-    es = sample_eigensystem(point_key(seed, psi_n, psi_p), d=d, psi_p=psi_p, psi_n=psi_n, t=t,
-                            activation=activation, sigma=SigmaSpectrum.parse(sigma), model=model)
-    tr = trajectory(es, np.append(tau, np.inf))
+    key = point_key(seed, psi_n, psi_p)
+    if noise_samples is None:
+        es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation,
+                                sigma=SigmaSpectrum.parse(sigma), model=model)
+        tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
+    else:
+        import jax
+        from ..finite.draws import sample_inputs
+        from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+        spec = SigmaSpectrum.parse(sigma)
+        W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
+        fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=jax.random.fold_in(key, 2),
+                            activation=activation, sigma=spec, **({"omega_key": ko} if model == "gep" else {}))
+        tr = noise_trajectory(noise_eigensystem(fm), np.append(tau, np.inf), ridge=ridge)
     gen = tr.test_loss - tr.train_loss
     g_inf = gen[-1] / tr.delta_t
     return [[psi_n, psi_p, tau[i], float(tr.train_loss[i]), float(tr.test_loss[i]), float(gen[i]),
@@ -126,7 +140,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
                   checkpoint=None, progress: bool = False, checkpoint_arg: str = "checkpoint",
-                  restart: bool = False) -> PhaseDiagram:
+                  restart: bool = False, noise_samples=None, ridge: float = 0.0) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
@@ -154,6 +168,10 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))
+    from ..core.errors import check_noise_samples, check_ridge
+    m, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
+    if m is not None or ridge > 0:  # only then: the checkpoints of plain runs keep their parameters
+        common.update(noise_samples=m, ridge=ridge)
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
     results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,

@@ -88,19 +88,22 @@ def _refine_min(fun, grid, i):
 
 
 def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | None = None,
-               num: int = 4000) -> Timescales:
+               num: int = 4000, ridge: float = 0.0, train_offset: float = 0.0) -> Timescales:
     """τ_gen, τ_mem (a), τ_early_stop, τ_gap (b) and the predictions (c) for one eigensystem.
 
     ``constants`` are the (G1)-(G3) constants of the model, ``sigma`` the spectrum ρ_Σ used by
-    the predictions (default Σ = I); ``num`` points of the log τ grid (`tau_grid`).
+    the predictions (default Σ = I); ``num`` points of the log τ grid (`tau_grid`). ``ridge`` λ:
+    the flow of U + λI (theory/finite_noise_ridge.md (F3)); ``train_offset``: added to the train
+    loss (‖Ξ‖²/(Nd) − 1 for m frozen draws, (F1)). The predictions (T3) are for m = ∞, λ = 0:
+    with a ridge they are NaN.
     """
     grid = tau_grid(es, num)
-    peaks: SpectrumPeaks = spectrum_peaks(grid, modes(es).timescale_spectrum(grid))
-    tr = trajectory(es, np.append(grid, np.inf))
+    peaks: SpectrumPeaks = spectrum_peaks(grid, modes(es, ridge).timescale_spectrum(grid))
+    tr = trajectory(es, np.append(grid, np.inf), ridge=ridge)
     test = tr.test_loss[:-1]
     i = int(np.argmin(test))
-    tau_es = _refine_min(lambda s: float(trajectory(es, [s]).test_loss[0]), grid, i)
-    gap = tr.test_loss - tr.train_loss
+    tau_es = _refine_min(lambda s: float(trajectory(es, [s], ridge=ridge).test_loss[0]), grid, i)
+    gap = tr.test_loss - (tr.train_loss + train_offset)
     half = 0.5 * gap[-1]
     above = np.nonzero(gap[:-1] >= half)[0]
     if gap[-1] <= 0 or above.size == 0:
@@ -112,7 +115,7 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
         else:  # linear interpolation of the gap in log τ
             g0, g1 = gap[j - 1], gap[j]
             tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
-    pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma)
+    pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma) if ridge == 0 else (np.nan, np.nan)
     status = dict(converged=bool(np.all(np.isfinite([peaks.tau_gen, peaks.tau_mem, tau_es]))),
                   error=float(grid[1] / grid[0] - 1.0))  # peaks and minimum located to within one grid step
     return Timescales(tau_gen=peaks.tau_gen, tau_mem=peaks.tau_mem, n_peaks=peaks.n_peaks,
@@ -207,11 +210,14 @@ SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", 
 
 
 def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, seed: int = 0, model: str = "gep",
-                   activation="tanh", sigma=None, progress: bool = False) -> TimescaleScan:
+                   activation="tanh", sigma=None, progress: bool = False, noise_samples=None,
+                   ridge: float = 0.0) -> TimescaleScan:
     """Read τ_gen, τ_mem, τ_early_stop, τ_gap off finite-size systems for each ψ_n and seed.
 
     Seeds are ``seed, seed+1, ..., seed+seeds-1``; each (seed, ψ_n) draws its own W, X, Ω
     from ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``. Fits of log τ against log ψ_n in ``fits``.
+    ``noise_samples`` m (None: ∞): the eigensystem of the m frozen draws per point (F1), noise key
+    ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3).
     """
     from tqdm.auto import tqdm
 
@@ -232,10 +238,24 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     c = ge_constants(t, activation, spec)
     rows = []
     jobs = [(s, x) for s in range(seed, seed + seeds) for x in psi_n]
+    from ..core.errors import check_noise_samples, check_ridge
+    m = check_noise_samples(noise_samples)
+    ridge = check_ridge(ridge)
     for s, x in tqdm(jobs, desc="timescales", disable=not progress):
         key = point_key(s, x)
-        es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma, model=model)
-        ts = timescales(es, c, spec)
+        offset = 0.0
+        if m is None:
+            es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
+                                    model=model)
+        else:
+            import jax
+            from ..finite.draws import sample_inputs
+            from ..finite.noise_draws import noise_eigensystem, noise_matrices
+            W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
+            fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=jax.random.fold_in(key, 2),
+                                activation=activation, sigma=sigma, **({"omega_key": ko} if model == "gep" else {}))
+            es, offset = noise_eigensystem(fm).es, fm.noise_sq - 1.0
+        ts = timescales(es, c, spec, ridge=ridge, train_offset=offset)
         rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)

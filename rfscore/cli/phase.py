@@ -6,7 +6,8 @@ from ..core.errors import InputError
 from ..runtime.io import OutputSet, check_outputs
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import add_sweep_options, add_theory_options, float_list, positive_float, positive_int, seed, tau_list
+from .common import (add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list, positive_float,
+                     positive_int, seed, tau_list)
 
 
 def register(sub) -> None:
@@ -31,6 +32,7 @@ def register(sub) -> None:
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")
     p.add_argument("--model", choices=("gep", "exact"), default="gep", help="finite-size model (default gep)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63 (default 0)")
+    add_noise_ridge_options(p, "; the train loss and the generalisation gap are those of the frozen-draw loss (F1)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--plot", default=None, help="optional PNG of the heatmaps with the boundary curves")
     add_sweep_options(p, PHASE_PROCESSES_FROM, "the largest max(p, n) of the grid")
@@ -46,9 +48,10 @@ def run(args) -> int:
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
                        gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,
-                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart)
+                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart,
+                       noise_samples=finite_m(args.noise_samples), ridge=args.ridge)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
-                                           "activation")}
+                                           "activation", "noise_samples", "ridge")}
     params["sigma_spectrum"] = str(args.sigma_spectrum)
     boundaries = {str(t): dict(zip(map(float, pd.boundary(t)[0]), map(float, pd.boundary(t)[1]))) for t in args.tau}
     with OutputSet() as outs:

@@ -39,12 +39,22 @@ class Modes:
     timescale: np.ndarray
     weight: np.ndarray
     c: float
+    ridge: float = 0.0
 
     def timescale_spectrum(self, tau) -> np.ndarray:
-        """-dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ}, exactly, shape of ``tau``."""
+        """-dL_train/d log τ = (2cτ/d) Σ_k ‖ṽ_k‖² e^{-2cλ_kτ}, exactly, shape of ``tau``.
+
+        With a ridge λ (theory/finite_noise_ridge.md (F3)): (2cτ/d) Σ_k ‖ṽ_k‖² e_k (λ + λ_k e_k)/(λ_k + λ),
+        e_k = e^{-c(λ_k+λ)τ}, the derivative of the unpenalised train loss along the penalised flow.
+        """
         tau = np.asarray(tau, dtype=np.float64)
-        x = 2.0 * self.c * self.eigenvalue[None, :] * tau.reshape(-1, 1)
-        return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
+        lam = self.eigenvalue[None, :]
+        if self.ridge == 0:
+            x = 2.0 * self.c * lam * tau.reshape(-1, 1)
+            return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
+        ct = self.c * tau.reshape(-1, 1)
+        e = np.exp(-ct * (lam + self.ridge))
+        return ((2.0 * ct * lam * e * (self.ridge + lam * e) / (lam + self.ridge)) @ self.weight).reshape(tau.shape)
 
 
 def check_A0(A0, d: int, p: int) -> np.ndarray:
@@ -62,20 +72,21 @@ def _flow_lam(lam, ridge: float):
     return lam if ridge == 0 else np.asarray(lam, dtype=np.float64) + ridge
 
 
-def modes(es: Eigensystem) -> Modes:
-    """The exact per-mode decomposition of the train loss (D3).
+def modes(es: Eigensystem, ridge: float = 0.0) -> Modes:
+    """The exact per-mode decomposition of the train loss (D3); ``ridge`` λ: the modes of U + λI (F3).
 
     A null mode (λ_k = 0, hence ṽ_k = 0, theory/dynamics.md §3 "Null modes") has weight 0 and
     timescale inf: it never moves.
     """
+    ridge = check_ridge(ridge)
     lam = np.asarray(es.lam)
     c = rate(es.delta_t, es.psi_p)
     vv = np.sum(np.asarray(es.vt) ** 2, axis=1)
     pos = lam > 0
     safe = np.where(pos, lam, 1.0)
     weight = np.where(vv > 0, vv / (es.d * safe), 0.0)
-    timescale = np.where(pos, 1.0 / (c * safe), np.inf)
-    return Modes(eigenvalue=lam, timescale=timescale, weight=weight, c=c)
+    timescale = np.where(pos, 1.0 / (c * (safe + ridge)), np.inf)
+    return Modes(eigenvalue=lam, timescale=timescale, weight=weight, c=c, ridge=ridge)
 
 
 def mode_factors(lam, c, tau):
