@@ -5,7 +5,8 @@ fig_noise_ridge.png, four panels at tanh, t = 0.1, Σ = I:
 (a) τ = ∞ test loss against ψ_p at ψ_n = 2, λ = 10⁻³ for m = 1, 4, 16, ∞ (d → ∞, (F11)), the points
     ψ_p = mψ_n dotted, with finite-size markers (exact closed form of the frozen-draw GEP model,
     (F1)-(F3), d = 8, 3 seeds, mean ± s.d.) for m = 4 at ψ_p ≤ 32;
-(b) the same at m = 4 for ψ_n = 1, 2, 4 against ψ_p/ψ_n: the peaks line up at ψ_p/ψ_n = m;
+(b) the same against ψ_p/ψ_n for m = 1, 4, 16 and ψ_n = 2 (solid), 1 (dashed): the peaks sit at p/n = m,
+    i.e. at ψ_p/(mψ_n) = 1, for both ψ_n;
 (c) ψ_n = 2, m = 4 for λ = 10⁻³, 10⁻¹, 10 and the optimally tuned ridge, min over log λ ∈ [−5, 5]
     (bounded scalar minimisation per ψ_p, λ* recorded): the envelope falls monotonically with ψ_p;
 (d) along τ at ψ_p = 32, ψ_n = 2, λ = 10⁻³: test loss (solid) and train loss (dashed) of the frozen-draw
@@ -70,9 +71,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     fig, axes = figure(2, 2, figsize=(10.4, 7.8))
     fig.subplots_adjust(hspace=0.38, wspace=0.25, top=0.91)
     ax = axes[0, 0]
-    peaks = {}
+    peaks, curves_a = {}, {}
     for i, m in enumerate(MS):
         te = np.array([_limit(x, PSI_N, m, RIDGE) for x in grid])
+        curves_a[m] = te
         peaks[_lab(m)] = float(grid[np.argmax(te)])
         ax.plot(grid, te, color=f"C{i}", label=rf"$m$ = {_lab(m)}")
         if m is not None:
@@ -90,16 +92,18 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.legend(fontsize=7.5)
 
     ax = axes[0, 1]
-    for i, pn in enumerate((1.0, 2.0, 4.0)):
-        x = grid / 2.0
-        te = np.array([_limit(v * pn, pn, 4, RIDGE) for v in x])
-        ax.plot(x, te, color=f"C{i + 4}", label=rf"$\psi_n$ = {pn:g}")
-        for v, y in zip(x, te):
-            row("b", v * pn, pn, 4, RIDGE, math.inf, y)
-    ax.axvline(4.0, color="k", ls=":", lw=0.9)
+    peaks_pn1 = {}
+    for i, m in enumerate(MS[:3]):
+        te1 = np.array([_limit(x / PSI_N, 1.0, m, RIDGE) for x in grid])  # ψ_n = 1 on the same p/n grid
+        peaks_pn1[_lab(m)] = float(grid[np.argmax(te1)] / PSI_N)
+        ax.plot(grid / PSI_N, curves_a[m], color=f"C{i}", label=rf"$m$ = {_lab(m)}, $\psi_n$ = {PSI_N:g}")
+        ax.plot(grid / PSI_N, te1, color=f"C{i}", ls="--", label=rf"$m$ = {_lab(m)}, $\psi_n$ = 1")
+        ax.axvline(m, color=f"C{i}", ls=":", lw=0.9)
+        for x, y in zip(grid / PSI_N, te1):
+            row("b", x, 1.0, m, RIDGE, math.inf, y)
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p/\psi_n = p/n$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
-           title=r"(b) $m$ = 4: the peak sits at $p/n = m$ for every $\psi_n$")
-    ax.legend(fontsize=7.5)
+           title=r"(b) rescaled by $\psi_n$: the peaks sit at $p/n = m$ (dotted)")
+    ax.legend(fontsize=6.5, ncol=2)
 
     ax = axes[1, 0]
     lams = (1e-3, 1e-1, 10.0)
@@ -141,6 +145,6 @@ def make(out_dir: Path, quick: bool = False) -> dict:
               "optimal_lambda": dict(zip([float(x) for x in env_grid], lam_star))}
     csv = write_result(out_dir / "fig_noise_ridge.csv", cols, params,
                        undefined=("train_loss", "test_loss", "test_loss_finite", "test_loss_finite_std"),
-                       peaks=peaks, envelope_monotone=env_monotone)
+                       peaks=peaks, peaks_p_over_n_psi_n1=peaks_pn1, envelope_monotone=env_monotone)
     return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "parameters": params, "peaks": peaks,
-            "envelope_monotone": env_monotone}
+            "peaks_p_over_n_psi_n1": peaks_pn1, "envelope_monotone": env_monotone}
