@@ -32,7 +32,7 @@ QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5,
              windows=((1e3, 0.25), (1e4, 0.5), (1e5, 0.8)), noise_samples=16, record=14)
 
 
-def _markers(prob, cfg, key):
+def simulated_markers(prob, cfg, key):
     """Simulated GD on ``prob``: the τ windows of FULL/QUICK joined, as columns over the kept records.
 
     Window j keeps its records in (τ_end of window j-1, τ_end]; all get the marker density of the
@@ -71,7 +71,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         es = gep_eigensystem(W, X, t=cfg["t"], key=ko)
         tr = trajectory(es, tau)
         prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
-        sim = _markers(prob, cfg, jax.random.PRNGKey(100 + i))
+        sim = simulated_markers(prob, cfg, jax.random.PRNGKey(100 + i))
         sel = sim["tau"] >= tau[0]
         l_opt = tr.l_opt
         axA.loglog(tr.tau, tr.score_error, color=col, label=rf"$\psi_n = {psi_n:g}$")

@@ -81,6 +81,31 @@ def paper_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds
                        limit=limit, finite=finite, finite_converged=converged)
 
 
+GD = dict(d=10, psi_n=(4.0, 32.0), tau_max=3e4, windows=((1e2, 0.25), (1e3, 0.5), (3e4, 0.8)), noise_samples=16,
+          record=16)
+GD_QUICK = dict(GD, d=6, psi_n=(4.0,), tau_max=3e3, windows=((1e2, 0.25), (3e3, 0.5)), record=10)
+
+
+@functools.lru_cache(maxsize=16)
+def gd_markers(psi_p: float, psi_n: float, t: float, sigma: str, quick: bool = False) -> dict:
+    """Simulated GD on the sampled-noise loss (fresh noise, `GD` settings, τ windows of `fig5ab`) of one
+    Gaussian-equivalent draw (PRNGKey(0)) at d = GD['d'], with the closed form (D3)-(D4) of the same draw
+    at the marker τ: {'tau', 'train_loss', 'test_loss', 'score_error'} (simulated), the same keys with
+    '_flow' appended (closed form), 'd', 'p', 'n'."""
+    from ...finite.simulation import training_problem
+    from ..fig5ab import simulated_markers
+    cfg = GD_QUICK if quick else GD
+    spec = SigmaSpectrum.parse(sigma)
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=cfg["d"], psi_p=psi_p, psi_n=psi_n, sigma=spec)
+    prob = training_problem(W, X, t=t, sigma=spec, model="gep", key=ko)
+    sim = simulated_markers(prob, cfg, jax.random.PRNGKey(100))
+    tr = trajectory(gep_eigensystem(W, X, t=t, sigma=spec, key=ko), sim["tau"])
+    out = dict(sim)
+    out.update({k + "_flow": np.asarray(getattr(tr, k)) for k in KEYS})
+    out.update(d=cfg["d"], p=W.shape[0], n=X.shape[0])
+    return out
+
+
 def rows_of(curves) -> dict:
     """CSV columns for a list of `PaperCurves`: one row per (ψ_n, τ) with the d → ∞ values and the
     finite-size mean and seed standard deviation."""

@@ -20,7 +20,7 @@ from ...core.covariance import SigmaSpectrum
 from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .curves import paper_curves, rows_of
+from .curves import GD, GD_QUICK, gd_markers, paper_curves, rows_of
 from .progress import stages
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh", sigma="1:1",
@@ -81,16 +81,40 @@ def run(cfg, progress=False):
             for pn in stages(cfg["psi_n"], "Fig. 5A-B: ψ_n", progress)]
 
 
+def markers(cfg, quick: bool) -> dict:
+    """GD markers (curves.gd_markers) for the ψ_n of `GD` that the figure draws: {ψ_n: markers}."""
+    g = GD_QUICK if quick else GD
+    return {pn: gd_markers(cfg["psi_p"], pn, cfg["t"], cfg["sigma"], quick) for pn in g["psi_n"] if pn in cfg["psi_n"]}
+
+
 def differences(cfg, quick) -> list:
+    g = GD_QUICK if quick else GD
     out = ["lines: d → ∞ theory (A4)-(A5), (L3), which the paper did not draw; bands: exact closed-form "
            f"gradient flow (D3)-(D4) of the Gaussian-equivalent model at d = {cfg['d']}, mean ± 1 s.d. over "
-           f"{len(cfg['seeds'])} seeds, in place of the paper's simulated GD/SGD (the flow is the η → 0 limit "
-           "of GD, checked against GD runs in tests/test_simulation.py; the default `rfscore reproduce` "
-           "figure fig5ab draws GD markers at d = 10)",
+           f"{len(cfg['seeds'])} seeds (the flow is the η → 0 limit of GD, checked against GD runs in "
+           "tests/test_simulation.py)",
+           f"markers: simulated GD on the sampled-noise loss ({g['noise_samples']} fresh noise draws per point per "
+           f"step) at d = {g['d']} instead of the paper's d = 100 (a GD step at d = 100 costs ~1 s), one draw, "
+           f"ψ_n = {', '.join(f'{x:g}' for x in g['psi_n'])} only, {g['record']} records per τ window up to "
+           f"τ = {g['tau_max']:g}; beside each, a thin line: the closed form of the same draw",
            "time: τ of theory/model.md §4 (the paper's τ = kη/d² with the score normalised by 1/√p)"]
     if quick:
         out.append(f"quick: d = {cfg['d']}, ψ_n = {cfg['psi_n']} instead of the paper's d = 100, ψ_n = 4, 8, 16, 32")
     return out
+
+
+def gd_rows(gd: dict) -> dict:
+    """CSV columns of the GD markers: one row per (ψ_n, record), simulated and closed-form losses."""
+    keys = ("tau", "train_loss", "test_loss", "score_error", "train_loss_flow", "test_loss_flow", "score_error_flow")
+    cols = {k: [] for k in ("psi_n", "d", "p", "n") + keys}
+    for pn, g in gd.items():
+        R = len(g["tau"])
+        for k in ("d", "p", "n"):
+            cols[k] += [g[k]] * R
+        cols["psi_n"] += [pn] * R
+        for k in keys:
+            cols[k] += list(np.asarray(g[k]))
+    return cols
 
 
 @styled
@@ -100,6 +124,7 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     out_dir = Path(out_dir)
     curves = run(cfg, progress)
     col = collapse(curves, cfg["t"])
+    gd = markers(cfg, quick)
     fig, ax = figure(1, 1, figsize=(6.2, 4.4))
     inset = ax.inset_axes([0.58, 0.12, 0.38, 0.38])
     for i, (c, tm) in enumerate(zip(curves, col["tau_mem"])):
@@ -109,13 +134,19 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
         ax.fill_between(c.tau, np.maximum(m - s, 1e-12), m + s, color=colour, alpha=0.25, lw=0)
         ax.loglog(c.tau, m, color=colour, lw=0.8, ls="--")
         inset.loglog(c.tau / tm, c.limit.score_error, color=colour, lw=1.1)
+        if c.psi_n in gd:
+            g = gd[c.psi_n]
+            ax.loglog(g["tau"], g["score_error"], "o", ms=3.2, mfc="none", color=colour)
+            ax.loglog(g["tau"], g["score_error_flow"], color=colour, lw=0.6, alpha=0.7)
     inset.set_xlabel(r"$\tau/\tau_{mem}$", fontsize=8)
     inset.set_ylabel(r"$E_{score}$", fontsize=8)
     inset.tick_params(labelsize=7)
     inset.set_title(rf"spread of $\tau_{{rise}}$: {col['spread_raw']:.2f}× → {col['spread_rescaled']:.2f}×",
                     fontsize=7)
     ax.set(xlabel=r"$\tau$", ylabel=r"$E_{score}$")
-    ax.legend(title=f"lines: d → ∞; dashed + band: d = {cfg['d']},\n{len(cfg['seeds'])} seeds (mean ± s.d.)",
+    g = GD_QUICK if quick else GD
+    ax.legend(title=f"lines: d → ∞; dashed + band: d = {cfg['d']},\n{len(cfg['seeds'])} seeds (mean ± s.d.); "
+                    f"markers: GD at d = {g['d']}",
               title_fontsize=7.5, fontsize=7.5, loc="upper left")
     ax.set_title(rf"Fig. 5A: tanh, $\Sigma = I$, $\psi_p$ = {cfg['psi_p']:g}, $t$ = {cfg['t']:g}; inset "
                  r"$\tau_{mem} = \psi_p/(\Delta_t\lambda_{min})$", fontsize=9)
@@ -123,5 +154,7 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     params = {k: v for k, v in cfg.items()}
     params.update(p=[c.p for c in curves], n=[c.n for c in curves], model="gep", quick=quick)
     csv = write_result(out_dir / "fig5ab_paper.csv", rows_of(curves), params, collapse=col)
-    return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "paper_parameters": PAPER,
+    gcsv = write_result(out_dir / "fig5ab_paper_gd.csv", gd_rows(gd), dict(params, gd=dict(g)))
+    return {"files": [png, str(csv), str(csv.with_suffix(".json")), str(gcsv), str(gcsv.with_suffix(".json"))],
+            "paper_parameters": PAPER,
             "parameters": params, "differences": differences(cfg, quick), "collapse": col}
