@@ -29,8 +29,9 @@ def register(sub) -> None:
                     + ",".join(HEADER) + ": the d → ∞ theory (F11)-(F12), for Σ = σ_x² I; with --finite-d also "
                     "the exact closed-form flow at that d, seed-averaged, in *_finite columns with their seed "
                     "standard deviation *_finite_std. Empty values (NaN) where a quantity is not defined or not "
-                    "derived: the d → ∞ empirical test loss and bias-variance split for finite m (see the sidecar's "
-                    "'undefined'). Finite m at d → ∞ needs λ > 0.")
+                    "derived: the d → ∞ empirical test loss for finite m at finite τ (it is given at τ = inf, (F13)) "
+                    "and the d → ∞ bias-variance split for finite m (see the sidecar's 'undefined'). Finite m at "
+                    "d → ∞ needs λ > 0.")
     p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
     p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
                    help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
@@ -102,8 +103,9 @@ def _limit(pp, pn, args, m, lam, tau):
             out["bias2"], out["variance"] = r.test_loss - l_min, np.zeros(len(tau))
         else:
             out["bias2"], out["variance"] = nan, nan
-    else:
-        out["test_loss_empirical"], out["bias2"], out["variance"] = nan, nan, nan
+    else:  # (F13) at τ = ∞; not derived along τ or for the bias-variance split
+        out["test_loss_empirical"] = np.asarray(r.empirical_test_loss, dtype=np.float64)
+        out["bias2"], out["variance"] = nan, nan
     return out, r
 
 
@@ -184,8 +186,8 @@ def run(args) -> int:
               "activation": args.activation, "sigma_spectrum": str(args.sigma_spectrum),
               "noise_samples": args.noise_samples, "ridge": args.ridge, "tau": args.tau, "finite_d": args.finite_d,
               "seeds": seeds if args.finite_d is not None else None, "model": "gep"}
-    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical, bias2, "
-                          "variance: theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
+    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical at finite τ, "
+                          "bias2, variance: theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
                           "bias-variance split that needs a finite m and >= 2 seeds",
              "bias_variance": "finite size: (F6) over the frozen noise draws of the --seeds keys with W, X of the "
                               "first seed (unbiased split); d → ∞ at m = ∞: variance 0, bias² = L_test − L_min",

@@ -7,7 +7,8 @@ cross-covariance V₀ = b_t W/√d to its noise target (F7). Given W all of thes
 deterministic equivalents of the resolvent (F8), of its V̂-sandwich (F9) and of the two-resolvent
 sandwich (F10) reduce to averages over the Marchenko–Pastur law ν_C of K (`asymptotic.nu_c_quadrature`).
 The losses at τ = ∞ are closed forms in (F9)-(F10) at the shift D = λ (F11); along τ they are contour
-integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md.
+integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md. The empirical test loss at τ = ∞
+(F13) adds the shared part of each point to its class-1 row (rank-2 rows).
 
 m = ∞ is the model of theory/asymptotic.md and goes through `asymptotic.asymptotic_curves` (with the
 same ridge), so the two paths agree there by construction; finite m needs λ > 0 (at λ = 0 and
@@ -190,6 +191,53 @@ def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
     return train, test, res
 
 
+def _sandwich_with_shared_part(mod: _Model, lam: float, eps: float, tol: float, max_iter: int = 20000):
+    """(1/d)tr V̂ᵀ(U^(m) + ε M̂ + λ)⁻¹V̂ (F13): class-1 rows carry the pair (y, χ = √m μ), a rank-2 term
+    y yᵀ + ε χχᵀ, with a 2×2 matrix δ₁; class 2 as in (F8). Returns (value, residual)."""
+    mM = mod.S[0] - mod.S[1]
+    K = {(0, 0): mod.S[0], (0, 1): mM, (1, 1): mM}
+    wk = mod.wk
+    d11 = d12 = d22 = d2 = 0.0
+
+    def weights(d11, d12, d22):
+        # W = E (I + Δ E)⁻¹, E = diag(1, ε): closed form of the 2×2 inverse
+        a, b, c_, e = 1 + d11, d12 * eps, d12, 1 + d22 * eps
+        det = a * e - b * c_
+        return e / det, -b / det, eps * a / det  # W11, W12 (= W21), W22
+
+    res = np.inf
+    for _ in range(max_iter):
+        W11, W12, W22 = weights(d11, d12, d22)
+        A = mod.f[0] * (W11 * K[0, 0] + 2 * W12 * K[0, 1] + W22 * K[1, 1]) + mod.f[1] * mod.S[1] / (1 + d2) + lam
+        new = [mod.ratio * np.sum(wk * K[key] / A) for key in ((0, 0), (0, 1), (1, 1))]
+        new2 = mod.ratio * np.sum(wk * mod.S[1] / A)
+        res = max(abs(new[0] - d11), abs(new[1] - d12), abs(new[2] - d22), abs(new2 - d2)) / (1 + abs(new[0]))
+        d11, d12, d22, d2 = (0.5 * d11 + 0.5 * new[0], 0.5 * d12 + 0.5 * new[1], 0.5 * d22 + 0.5 * new[2],
+                             0.5 * d2 + 0.5 * new2)
+        if res < tol:
+            break
+    W11, _, _ = weights(d11, d12, d22)
+    W11 = float(W11)
+    A = mod.f[0] * (W11 * K[0, 0] + 2 * weights(d11, d12, d22)[1] * K[0, 1] + weights(d11, d12, d22)[2] * K[1, 1]) \
+        + mod.f[1] * mod.S[1] / (1 + d2) + lam
+    w = mod.f[0] * W11 + mod.f[1] / (1 + d2)
+    q = mod.psi_p * np.sum(wk * mod.b2k / A)
+    return float(1 - w + w * w * q), float(res)
+
+
+def _empirical_at_infinity(mod: _Model, lam: float, tol: float, h: float = 1e-5):
+    """(F13): the empirical test loss (F4) of the ridge minimiser at d → ∞ for finite m,
+    1 + (1/d)tr V̂ᵀR M̂ R V̂ + (F10)[F = C] − 2wq, the first term by a central difference in ε of
+    (1/d)tr V̂ᵀ(U^(m) + εM̂ + λ)⁻¹V̂. Returns (value, residual)."""
+    P = _point(mod, np.array([lam]), tol)
+    C = mod.S[1]
+    up, r1 = _sandwich_with_shared_part(mod, lam, h, tol)
+    dn, r2 = _sandwich_with_shared_part(mod, lam, -h, tol)
+    t_m = -(up - dn) / (2 * h)
+    emp = 1 + t_m + np.real(_two_point(mod, P, P, C)[0, 0]) - 2 * np.real(P.Qx[0])
+    return float(emp), max(r1, r2)
+
+
 def _spectrum_upper(mod: _Model) -> float:
     """An upper bound on ‖Û‖: Σ_c f_c ‖Σ_c‖ (1 + √(p/N_c))²."""
     s_max = [float(np.max(mod.S[c])) for c in range(2)]  # Σ_c is increasing in κ: its largest node value
@@ -224,13 +272,15 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol):
 class FiniteNoiseCurves(Trajectory):
     """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
 
-    ``noise_samples`` m (None: ∞), ``ridge`` λ. Status: ``converged`` ((F8) met ``tol`` at every
+    ``noise_samples`` m (None: ∞), ``ridge`` λ. ``empirical_test_loss`` (F4) at d → ∞: (F13) at τ = ∞ for
+    finite m, the train loss at m = ∞, NaN at finite τ for finite m (not derived). Status: ``converged`` ((F8) met ``tol`` at every
     shift and the two contours agree to 1e-3 Δ) and ``error`` (the two-contour difference of the
     losses, units of Δ; 0 where only τ = ∞ was asked, whose closed form (F11) needs no contour).
     """
 
     noise_samples: Optional[int] = None
     ridge: float = 0.0
+    empirical_test_loss: Optional[np.ndarray] = None
     parameters: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
 
@@ -273,7 +323,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         k = tau.size
         return FiniteNoiseCurves(tau=tau, train_loss=np.full(k, tr), test_loss=np.full(k, te),
                                  score_error=np.full(k, (te - lo) / c.delta_t), l_opt=lo, delta_t=c.delta_t,
-                                 noise_samples=None, ridge=lam,
+                                 noise_samples=None, ridge=lam, empirical_test_loss=np.full(k, tr),
                                  parameters={"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "noise_samples": "inf",
                                              "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()},
                                  diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
@@ -284,7 +334,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                               require=require)
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
                                  score_error=a.score_error, l_opt=a.l_opt, delta_t=a.delta_t, noise_samples=None,
-                                 ridge=lam, parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
+                                 ridge=lam, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
                                  diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
                                  converged=a.converged, error=a.error)
     if lam <= 0:
@@ -295,10 +345,15 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     train = np.full(tau.size, np.nan)
     test = np.full(tau.size, np.nan)
     inf = np.isinf(tau)
-    diagnostics = {"equations": "(F7)-(F12)", "kappa_nodes": kappa_nodes}
+    diagnostics = {"equations": "(F7)-(F13)", "kappa_nodes": kappa_nodes}
     tr_inf, te_inf, res_inf = _losses_at_infinity(mod, lam, tol)
     train[inf], test[inf] = tr_inf, te_inf
+    emp = np.full(tau.size, np.nan)
     residual = res_inf
+    if np.any(inf):
+        emp_inf, res_emp = _empirical_at_infinity(mod, lam, tol)
+        emp[inf] = emp_inf
+        residual = max(residual, res_emp)
     err = 0.0
     if np.any(~inf):
         upper = _spectrum_upper(mod)
@@ -331,5 +386,6 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
               "noise_samples": m, "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()}
     return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / c.delta_t,
-                             l_opt=lo, delta_t=c.delta_t, noise_samples=m, ridge=lam, parameters=params,
+                             l_opt=lo, delta_t=c.delta_t, noise_samples=m, ridge=lam, empirical_test_loss=emp,
+                             parameters=params,
                              diagnostics=diagnostics, converged=converged, error=err)
