@@ -59,7 +59,8 @@ def plot_generation(res, path) -> str:
     for ax in axes[0]:
         ax.axhline(threshold, color="k", lw=0.7, ls="--")
     axes[0, 0].set_ylabel(r"$f_{mem}$ (ratio $< 1/3$)")
-    axes[1, 0].set_ylabel("Fréchet distance to $N(0,\\Sigma)$")
+    real = res.parameters.get("data") is not None
+    axes[1, 0].set_ylabel("Fréchet distance to held-out data" if real else "Fréchet distance to $N(0,\\Sigma)$")
     axes[1, 0].set_yscale("log")
     axes[0, 0].legend(frameon=False, title=rf"$d = {res.parameters['d']}$, "
                                            rf"$\psi_p = {res.parameters['p'] / res.parameters['d']:g}$")
@@ -68,7 +69,8 @@ def plot_generation(res, path) -> str:
             rf"[{fit['ci'][0]:.2f}, {fit['ci'][1]:.2f}]" if "exponent" in fit else
             r"$\tau_{mem}^{samples}$ exponent: n/a (threshold not reached at finite $\tau$ for every $\psi_n$)")
     axes[0, 1].set_title(note, fontsize=9)
-    axes[1, 1].set_title("dotted: floor of N exact samples", fontsize=9)
+    axes[1, 1].set_title("dotted: training pool against held-out rows" if real else "dotted: floor of N exact samples",
+                         fontsize=9)
     return save(fig, path)
 
 
