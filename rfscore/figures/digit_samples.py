@@ -104,38 +104,47 @@ def _tau_label(t: float) -> str:
     return r"$\tau = \infty$" if math.isinf(t) else rf"$\tau = 10^{{{math.log10(t):.3g}}}$"
 
 
+def mosaic(top, bottom, gap: int = 1) -> np.ndarray:
+    """Two rows of k images (k, h, w) side by side as one array (2h + gap, k(w + gap) - gap), NaN in the gaps."""
+    k, h, w = top.shape
+    out = np.full((2 * h + gap, k * (w + gap) - gap), np.nan)
+    for j in range(k):
+        c = j * (w + gap)
+        out[:h, c:c + w] = top[j]
+        out[h + gap:, c:c + w] = bottom[j]
+    return out
+
+
 @styled
 def plot(res, path) -> str:
-    """Rows: per n, the generated images and below them their nearest training images; columns: τ."""
+    """Rows: n; columns: τ. Each panel: the first generated images (top) above their nearest training images."""
+    from matplotlib import colormaps
+
     runs, tau, ds = res["runs"], res["tau"], res["dataset"]
     k, T = SHOWN, len(tau)
-    fig, axes = figure(2 * len(runs), T * k, figsize=(1.0 * T * k, 2.9 * len(runs) + 0.4), squeeze=False,
-                       gridspec_kw={"wspace": 0.08, "hspace": 0.3, "height_ratios": [1.0, 1.0] * len(runs)})
+    cmap = colormaps["gray_r"].copy()
+    cmap.set_bad("white")
+    fig, axes = figure(len(runs), T, figsize=(3.3 * T, 2.2 * len(runs) + 0.3), squeeze=False, constrained_layout=True)
     for a, r in enumerate(runs):
         for i, t in enumerate(tau):
+            ax = axes[a, i]
             gen = to_pixels(r["samples"][i][:k], ds)
             near = to_pixels(r["X"][r["nearest"][i][:k]], ds)
+            ax.imshow(mosaic(gen, near), cmap=cmap, vmin=0, vmax=16, interpolation="nearest")
+            side = gen.shape[2]
             for j in range(k):
-                top, bottom = axes[2 * a, i * k + j], axes[2 * a + 1, i * k + j]
                 ratio = float(r["ratio"][i][j])
-                top.imshow(gen[j], cmap="gray_r", vmin=0, vmax=16)
-                bottom.imshow(near[j], cmap="gray_r", vmin=0, vmax=16)
-                top.set_title(f"r = {ratio:.2f}", fontsize=7, color="C3" if ratio < 1 / 3 else "k", pad=2)
-                for ax in (top, bottom):
-                    ax.set_xticks([])
-                    ax.set_yticks([])
-                    for side in ax.spines.values():
-                        side.set_visible(False)
-            head = axes[2 * a, i * k]
-            head.annotate(f"{_tau_label(t)}, n = {r['n']}: f_mem = {r['f_mem'][i]:.2f}", (0, 1.25),
-                          xycoords="axes fraction", fontsize=8.5, ha="left", va="bottom", fontweight="bold")
-        if a > 0:  # room for the next block's header
-            for ax in axes[2 * a]:
-                ax.set_anchor("S")
-        axes[2 * a, 0].set_ylabel("generated", fontsize=7.5)
-        axes[2 * a + 1, 0].set_ylabel("nearest\ntraining", fontsize=7.5)
-    fig.suptitle(rf"random-features score on digits ($d = {res['d']}$, $p = {res['p']}$): samples and their nearest "
-                 r"training image; r < 1/3 (red) is a copy", fontsize=9.5, y=1.0)
+                ax.text(j * (side + 1) + side / 2 - 0.5, -0.9, f"r = {ratio:.2f}", ha="center", va="bottom",
+                        fontsize=7, color="C3" if ratio < 1 / 3 else "k")
+            ax.set_xticks([])
+            ax.set_yticks([side / 2 - 0.5, 1.5 * side + 0.5], ["generated", "nearest\ntraining"] if i == 0 else ["", ""],
+                          fontsize=7)
+            ax.tick_params(length=0)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_title(f"{_tau_label(t)}, n = {r['n']}: f_mem = {r['f_mem'][i]:.2f}", fontsize=8.5, pad=12)
+    fig.suptitle(rf"random-features score on digits ($d = {res['d']}$, $p = {res['p']}$): first samples and their "
+                 r"nearest training image; ratio r < 1/3 (red) is a copy", fontsize=9)
     return save(fig, path)
 
 
