@@ -122,8 +122,7 @@ def plot(res, path) -> str:
 
     runs, tau, ds = res["runs"], res["tau"], res["dataset"]
     k, T = SHOWN, len(tau)
-    cmap = colormaps["gray_r"].copy()
-    cmap.set_bad("white")
+    cmap = colormaps["gray_r"].with_extremes(bad="white")
     fig, axes = figure(len(runs), T, figsize=(3.3 * T, 2.2 * len(runs) + 0.3), squeeze=False, constrained_layout=True)
     for a, r in enumerate(runs):
         for i, t in enumerate(tau):
