@@ -245,3 +245,13 @@ def test_real_data_rows_and_refusals():
         with pytest.raises(InputError) as exc:
             generation_experiment(kw.pop("psi_n", [0.1]), **kw)
         assert exc.value.arg == arg
+
+
+def test_real_data_from_a_file_with_a_held_out_file(tmp_path):
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "x.npy", rng.laplace(size=(60, 8)))  # heavy-tailed rows: any law, no Σ needed
+    np.save(tmp_path / "t.npy", rng.laplace(size=(30, 8)))
+    res = generation_experiment([2], d=8, psi_p=2, data=str(tmp_path / "x.npy"), test_data=str(tmp_path / "t.npy"),
+                                times=2, tau=[np.inf], samples=50, workers=1, progress=False, max_order=24)
+    assert res.parameters["n"] == [16] and res.parameters["n_test"] == 30 and res.parameters["test_data"].endswith("t.npy")
+    assert np.isnan(res.table["kl_estimate"][0]) and res.table["frechet"][0] > 0
