@@ -42,7 +42,8 @@ def plot_generation(res, path) -> str:
         floor = float(tab["frechet_floor"][sel].mean())
         for j, scale in enumerate((1.0, psn)):
             x = np.where(np.isfinite(taus), taus / scale, tops[j])
-            label = rf"$\psi_n = {psn:g}$" if j == 0 else None
+            label = None if j else (rf"$n = {round(psn * res.parameters['d'])}$ ($\psi_n = {psn:.3g}$)"
+                                    if res.parameters.get("data") is not None else rf"$\psi_n = {psn:g}$")
             axes[0, j].errorbar(x, fm, yerr=[np.clip(fm - lo, 0, None), np.clip(hi - fm, 0, None)], color=col,
                                 marker="o", ms=3.5, capsize=2, label=label)
             axes[1, j].plot(x, fd, color=col, marker="o", ms=3.5)
