@@ -228,6 +228,28 @@ ROWS = [
     ("dynamics", ["--mehler-tol", "0"], "--mehler-tol"),
     ("simulate", ["--mehler-tol", "2"], "--mehler-tol"),
     ("generate", ["--max-order", "0"], "--max-order"),
+    # --- generate: m frozen noise draws, ridge λ (rf score only), real data (--data digits|X.npy)
+    ("generate", ["--noise-samples", "0"], "--noise-samples", "integer"),
+    ("generate", ["--noise-samples", "2.5"], "--noise-samples", "integer"),
+    ("generate", ["--noise-samples", "1e12"], "--noise-samples", "1e9"),
+    ("generate", ["--ridge", "-1"], "--ridge", ">= 0"),
+    ("generate", ["--ridge", "nan"], "--ridge", ">= 0"),
+    ("generate", ["--noise-samples", "4", "--score", "empirical"], "--noise-samples", "reference score"),
+    ("generate", ["--noise-samples", "inf", "--score", "population"], "--noise-samples", "reference score"),
+    ("generate", ["--ridge", "0.1", "--score", "empirical"], "--ridge", "reference score"),
+    ("generate", ["--ridge", "0", "--score", "population"], "--ridge", "reference score"),
+    ("generate", ["--data", "{tmp}/text.npy", "--test-fraction", "0.2"], "--data", "not a .npy"),
+    ("generate", ["--data", "{tmp}/cube.npy", "--test-fraction", "0.2"], "--data"),
+    ("generate", ["--data", "{tmp}/nan.npy", "--test-fraction", "0.2"], "--data"),
+    ("generate", ["--data", "{tmp}/missing.npy", "--test-fraction", "0.2"], "--data"),
+    ("generate", ["--data", "{tmp}/good.npy"], "--test-fraction", "held-out"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/cube.npy"], "--test-data"),
+    ("generate", ["--test-fraction", "0.2"], "--test-fraction", "needs --data"),
+    ("generate", ["--data", "digits", "--test-fraction", "1.5"], "--test-fraction"),
+    ("generate", ["--data", "digits"], "--d", "contradicts"),
+    ("generate", ["--data", "digits", "--d", "61", "--score", "population"], "--score", "Σ"),
+    ("generate", ["--data", "digits", "--d", "61", "--psi-n", "30"], "--psi-n", "training rows"),
+    ("generate", ["--data", "digits", "--d", "61", "--sigma-spectrum", "1:1"], "--sigma-spectrum", "unknown"),
     # --- 11. input files: missing, a folder, wrong shape, non-finite entries
     ("dynamics", ["--data", "{tmp}/missing.npy"], "--data"),
     ("timescales", ["--data", "{tmp}/missing.npy"], "--data"),
@@ -244,6 +266,7 @@ def _setup(tmp: Path) -> None:
     (tmp / "text.npy").write_text("1 2 3\n4 5 6\n")
     np.save(tmp / "cube.npy", np.zeros((3, 4, 5)))
     np.save(tmp / "nan.npy", np.full((40, 4), np.nan))
+    np.save(tmp / "good.npy", np.random.default_rng(0).standard_normal((40, 4)))
     (tmp / "sidecar_dir.json").mkdir()
     (tmp / "adir").mkdir()
     (tmp / "afile").write_text("not a folder\n")

@@ -104,3 +104,36 @@ def test_no_traceback_from_a_fresh_process(tmp_path):
                        capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--times" in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_noise_and_ridge_reproduce_the_output(tmp_path, capsys):
+    one = BASE + ["--seeds", "1", "--psi-n", "2"]
+    code, _, err = _run(one + ["--out", str(tmp_path / "a.csv")], capsys)
+    assert code == 0, err
+    code, _, err = _run(one + ["--noise-samples", "inf", "--ridge", "0", "--out", str(tmp_path / "b.csv")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    side = json.loads((tmp_path / "b.json").read_text())["parameters"]
+    assert side["noise_samples"] == "inf" and side["ridge"] == 0.0
+
+
+def test_generate_on_digits_with_noise_samples_and_ridge(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "dg.csv"
+    code, stdout, err = _run(["generate", "--data", "digits", "--psi-p", "2", "--psi-n", "0.1,0.2", "--times", "4",
+                              "--tau", "1e2,inf", "--samples", "100", "--seeds", "1", "--max-order", "24",
+                              "--noise-samples", "8", "--ridge", "1e-3", "--workers", "1", "--no-progress",
+                              "--out", str(out), "--plot", str(tmp_path / "dg.png")], capsys)
+    assert code == 0, err
+    lines = out.read_text().splitlines()
+    assert lines[0] == HEADER and len(lines) == 1 + 2 * 2
+    rows = [ln.split(",") for ln in lines[1:]]
+    assert all(r[8] == "nan" for r in rows)  # kl_estimate: no true score on real data
+    assert {round(float(r[0]) * 61) for r in rows} == {6, 12}
+    side = json.loads((tmp_path / "dg.json").read_text())
+    par = side["parameters"]
+    assert par["data"] == "digits" and par["d"] == 61 and par["n"] == [6, 12] and par["p"] == 122
+    assert par["noise_samples"] == 8 and par["ridge"] == 0.001 and par["sigma_spectrum"] is None
+    assert par["dataset"]["n_test"] == 359 and "not defined" in par["kl_estimate"]
+    assert (tmp_path / "dg.png").stat().st_size > 0
+    json.loads(stdout.strip().splitlines()[-1])

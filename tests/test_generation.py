@@ -174,3 +174,84 @@ def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
         with distributed.Client(cl) as client:
             remote = generation_experiment([2, 3], scheduler=client, **kw)
     assert np.array_equal(first.table["frechet"], remote.table["frechet"])  # same keys, same samples
+
+
+# ----------------------------------------------------------------------------- m frozen noise draws, ridge (Y14)
+def test_default_noise_and_ridge_are_the_exact_average_bit_for_bit():
+    W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
+    times, tau = time_grid(1e-2, 1.0, 3), [1e2, np.inf]
+    a = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler_tol=1e-6)
+    b = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler_tol=1e-6, noise_samples=np.inf, ridge=0.0)
+    for name in ("B", "train_loss", "test_loss", "score_error"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.timescales == b.timescales
+
+
+def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
+    from rfscore.finite.noise_draws import exact_noise_matrices, noise_eigensystem, noise_readout
+
+    W, X, _ = sample_inputs(jax.random.PRNGKey(3), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
+    times, tau, key = time_grid(1e-2, 1.0, 3), [1e2, np.inf], jax.random.PRNGKey(11)
+    sm = fit_score_model(W, X, times, tau, mehler_tol=1e-6, noise_samples=3, ridge=0.05, noise_key=key)
+    for k, t in enumerate(times):  # (F1)-(F3) with the frozen draws of fold_in(key, k)
+        fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), tol=1e-6)
+        nes = noise_eigensystem(fm)
+        for i, tt in enumerate(tau):
+            assert np.allclose(sm.readouts(tt)[k], noise_readout(nes, tt, ridge=0.05), rtol=1e-9, atol=1e-12)
+        assert np.isclose(sm.train_loss[0, k] - (fm.noise_sq - 1.0),
+                          readout_losses(sm.B[:1, k], fm.train)[0][0], rtol=1e-12)
+    with pytest.raises(InputError) as exc:
+        fit_score_model(W, X, times, tau, mehler_tol=1e-6, noise_samples=3)  # no key for the draws
+    assert exc.value.arg == "noise_key"
+
+
+def test_finite_m_and_ridge_change_what_is_copied():
+    # d = 8, n = 16, p = 128, τ = ∞. Measured with seeds 0 and 1 (1000 samples): f_mem = 0.28, 0.25 at m = ∞;
+    # 0.003, 0.004 at m = 4 (N = nm = 64 < p: the min-norm fit of the draws, Fréchet distance > 100);
+    # 0.014, 0.014 at λ = 1e-2. The thresholds leave > 4 Wilson half-widths (≈ 0.035 at 600 samples) to either side.
+    kw = dict(d=8, psi_p=16, times=6, tau=[np.inf], samples=600, workers=1, progress=False, max_order=24)
+    exact = generation_experiment([2], **kw)
+    m4 = generation_experiment([2], noise_samples=4, **kw)
+    ridge = generation_experiment([2], ridge=1e-2, **kw)
+    assert exact.table["f_mem"][0] > 0.15
+    assert m4.table["f_mem"][0] < 0.05 and m4.table["frechet"][0] > 10 * exact.table["frechet"][0]
+    assert ridge.table["f_mem"][0] < 0.05
+    assert m4.parameters["noise_samples"] == 4 and ridge.parameters["ridge"] == 0.01
+    assert exact.parameters["noise_samples"] == "inf" and exact.parameters["ridge"] == 0.0
+
+
+def test_reference_scores_refuse_noise_samples_and_ridge():
+    kw = dict(d=4, psi_p=2, times=4, tau=[np.inf], samples=50, workers=1, progress=False)
+    for score in ("empirical", "population"):
+        for extra, arg in ((dict(noise_samples=4), "noise_samples"), (dict(ridge=0.1), "ridge")):
+            with pytest.raises(InputError) as exc:
+                generation_experiment([2], score=score, **kw, **extra)
+            assert exc.value.arg == arg
+
+
+# ----------------------------------------------------------------------------- real data (theory/generation.md §8)
+def test_real_data_rows_and_refusals():
+    pytest.importorskip("sklearn")
+    res = generation_experiment([0.1], d=None, psi_p=2, data="digits", times=4, tau=[1e2, np.inf], samples=100,
+                                workers=1, progress=False, max_order=24)
+    tab = res.table
+    assert res.parameters["n"] == [6] and res.parameters["p"] == 122 and res.parameters["d"] == 61
+    assert np.all(np.isnan(tab["kl_estimate"])) and np.all(np.isfinite(tab["frechet"]))
+    assert np.all(tab["frechet_floor"] == tab["frechet_floor"][0]) and 0 < tab["frechet_floor"][0] < tab["frechet"].min()
+    assert res.parameters["dataset"]["n_test"] == 359
+    for extra, arg in ((dict(score="population"), "score"), (dict(d=8), "d"), (dict(psi_n=[30]), "psi_n")):
+        kw = dict(d=None, psi_p=2, data="digits", times=4, tau=[np.inf], samples=50, workers=1, progress=False)
+        kw.update(extra)
+        with pytest.raises(InputError) as exc:
+            generation_experiment(kw.pop("psi_n", [0.1]), **kw)
+        assert exc.value.arg == arg
+
+
+def test_real_data_from_a_file_with_a_held_out_file(tmp_path):
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "x.npy", rng.laplace(size=(60, 8)))  # heavy-tailed rows: any law, no Σ needed
+    np.save(tmp_path / "t.npy", rng.laplace(size=(30, 8)))
+    res = generation_experiment([2], d=8, psi_p=2, data=str(tmp_path / "x.npy"), test_data=str(tmp_path / "t.npy"),
+                                times=2, tau=[np.inf], samples=50, workers=1, progress=False, max_order=24)
+    assert res.parameters["n"] == [16] and res.parameters["n_test"] == 30 and res.parameters["test_data"].endswith("t.npy")
+    assert np.isnan(res.table["kl_estimate"][0]) and res.table["frechet"][0] > 0

@@ -38,7 +38,7 @@ from rfscore.finite.models import sample_eigensystem
 from rfscore.finite.dynamics import trajectory
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.analysis.phase import PhaseDiagram
-from rfscore.figures import plots, phase, generation, timescales, digits
+from rfscore.figures import plots, phase, generation, timescales, digits, digit_samples
 
 tau = np.logspace(-1, 5, 40)
 es = sample_eigensystem(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=2, t=0.1)
@@ -66,6 +66,15 @@ dtab = {"psi_n": np.array([1.0, 2.0])}
 dtab.update({k + s: np.array([5.0, 9.0]) for k in ("tau_mem", "tau_gap", "tau_early_stop") for s in ("", "_gauss")})
 dtab.update({"n_peaks": np.array([2, 1]), "n_peaks_gauss": np.array([2, 2])})
 dig = dict(curves=[(4, tr, tr), (8, tr, tr)], d=4, p=16, delta_t=0.1, table=dtab, fits={"tau_mem": fit})
+dsn = SimpleNamespace(d_raw=64, columns=tuple(k for k in range(64) if k not in (0, 32, 39)), scale=4.0,
+                      mean=np.full(61, 5.0), d=61)
+drun = dict(n=6, samples=rng.standard_normal((2, 5, 61)), X=rng.standard_normal((6, 61)),
+            nearest=np.zeros((2, 5), dtype=int), ratio=rng.uniform(0, 1, (2, 5)), f_mem=np.array([0.0, 0.4]))
+dsamp = dict(runs=[drun], tau=np.array([1e2, math.inf]), dataset=dsn, d=61, p=366)
+
+lcols = {"psi_p": [2.0, 4.0, 2.0, 4.0], "psi_n": [2.0] * 4, "noise_samples": [4.0, 4.0, float("inf"), float("inf")],
+         "ridge": [1e-3] * 4, "tau": [float("inf")] * 4, "test_loss": [1.2, 1.5, 1.1, 1.3],
+         "test_loss_finite": [1.2, 1.5, 1.1, 1.3], "test_loss_finite_std": [0.1] * 4}
 
 calls = {
     "plots.plot_density": lambda f: plots.plot_density(spec, f, eigenvalues=np.linspace(0.1, 2, 16), model="gep"),
@@ -77,6 +86,8 @@ calls = {
     "timescales.plot_scaling": lambda f: timescales.plot_scaling(scan, f),
     "timescales.plot_collapse": lambda f: timescales.plot_collapse([(2.0, tr), (4.0, tr)], f),
     "digits.plot": lambda f: digits.plot(dig, f),
+    "digit_samples.plot": lambda f: digit_samples.plot(dsamp, f),
+    "plots.plot_learning_curve": lambda f: plots.plot_learning_curve(lcols, "psi_p", f, finite=True),
 }
 report = {}
 import os
@@ -94,7 +105,7 @@ print(json.dumps(report))
 
 PLOT_FUNCTIONS = {"plots.plot_density", "plots.plot_losses", "plots.plot_real_data_losses", "plots.plot_asymptotic",
                   "phase.plot_phase", "generation.plot_generation", "timescales.plot_scaling",
-                  "timescales.plot_collapse", "digits.plot"}
+                  "timescales.plot_collapse", "digits.plot", "digit_samples.plot", "plots.plot_learning_curve"}
 
 
 def _public_plot_functions():

@@ -11,6 +11,30 @@ from ..runtime.io import OutputSet, check_outputs, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
 from .common import (add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
                      tau_list)
+from .realdata_options import DATA_HELP, test_fraction
+
+
+def noise_samples_value(text):
+    """--noise-samples: an integer m in [1, 1e9], or inf (returned as math.inf)."""
+    import argparse
+
+    from ..core.errors import InputError, check_noise_samples
+    try:
+        m = check_noise_samples(str(text))
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
+    return math.inf if m is None else m
+
+
+def ridge_value(text) -> float:
+    """--ridge: a finite λ in [0, 1e6]."""
+    import argparse
+
+    from ..core.errors import InputError, check_ridge
+    try:
+        return check_ridge(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
 
 
 def register(sub) -> None:
@@ -25,8 +49,11 @@ def register(sub) -> None:
                     "sizes run, τ_gen and τ_mem read off the samples per ψ_n, their fitted exponents in ψ_n with "
                     "95 %% CIs, and the loss-based τ_gen, τ_mem at t_min and at the middle grid time; the last "
                     "printed line is a JSON summary. --score empirical/population sample the two reference "
-                    "scores through the same sampler (no τ: written as inf).")
-    p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
+                    "scores through the same sampler (no τ: written as inf). --data digits|X.npy runs on real data "
+                    "(exact matrices on the training rows at every grid time, test loss and Fréchet distance on "
+                    "held-out rows, no KL estimate; theory/generation.md §8); --noise-samples and --ridge train "
+                    "every readout on m frozen noise draws per point and/or with a ridge (theory/generation.md (Y14)).")
+    p.add_argument("--d", type=positive_int, default=None, help="input dimension d >= 1 (required unless --data fixes it)")
     p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0, p = round(ψ_p d) features")
     p.add_argument("--psi-n", type=float_list, required=True,
                    help="comma-separated ψ_n = n/d > 0, n = round(ψ_n d) >= 2 (values giving the same n are refused)")
@@ -53,9 +80,22 @@ def register(sub) -> None:
                    help="number of seeds >= 1 (default 3: an exponent from one draw is a sketch, the spread needs several)")
     p.add_argument("--seed", type=seed, default=0, help="first PRNG seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS, help="activation σ (default tanh)")
-    p.add_argument("--sigma-spectrum", type=sigma_spectrum, default=SigmaSpectrum(),
+    p.add_argument("--sigma-spectrum", type=sigma_spectrum, default=None,
                    help="data covariance spectrum 'l1:w1,l2:w2,...' or 'powerlaw:ALPHA[:CUTOFF]', as for the other "
-                        "commands (default '1:1', Σ = I)")
+                        "commands (default '1:1', Σ = I; not with --data: Σ of real data is unknown)")
+    p.add_argument("--data", metavar="digits|X.npy", default=None,
+                   help=DATA_HELP.split(". A file without")[0] + ". For generate a file needs --test-data or "
+                        "--test-fraction; n = round(ψ_n d) for every --psi-n value, d the dataset's")
+    p.add_argument("--test-data", metavar="T.npy", default=None,
+                   help="held-out rows (n_test, d) for the test loss and the Fréchet distance, same columns as --data")
+    p.add_argument("--test-fraction", type=test_fraction, metavar="F", default=None,
+                   help="hold out round(F·N) of the --data rows (0 < F < 1), drawn by the seed (digits: default 0.2)")
+    p.add_argument("--noise-samples", type=noise_samples_value, default=None, metavar="M",
+                   help="m noise draws per training point, drawn once and frozen, at every grid time (integer >= 1, "
+                        "at most 1e9, or inf: the exact noise average; default inf; rf score only)")
+    p.add_argument("--ridge", type=ridge_value, default=None, metavar="L",
+                   help="ridge λ in [0, 1e6]: every readout's flow runs on U + λI (penalty λΔ‖A‖²/(pd); default 0; "
+                        "rf score only)")
     p.add_argument("--mem-threshold", type=positive_float, default=0.1,
                    help="τ_mem^samples = first τ with f_mem >= this value in (0, 1) (default 0.1)")
     p.add_argument("--gen-tolerance", type=positive_float, default=0.1,
@@ -72,12 +112,24 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..generative.generation import HEADER, generation_experiment, validate
+    from ..core.errors import InputError
+    from ..generative.generation import HEADER, generation_experiment, load_data, validate
 
+    for name, given in (("noise_samples", args.noise_samples), ("ridge", args.ridge)):
+        if given is not None and args.score != "rf":
+            raise InputError(name, f"--score {args.score} is a reference score with no training; "
+                                   f"--{name.replace('_', '-')} applies to the rf score only")
+    if args.data is not None and args.sigma_spectrum is not None:
+        raise InputError("sigma_spectrum", "real data: Σ is unknown (the Fréchet distance uses the held-out rows)")
+    noise_samples = None if args.noise_samples in (None, math.inf) else int(args.noise_samples)
+    ridge = 0.0 if args.ridge is None else args.ridge
+    spectrum = args.sigma_spectrum if args.sigma_spectrum is not None else SigmaSpectrum()
+    ds = load_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction, seed=args.seed)
     validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, t_min=args.t_min, t_max=args.t_max, times=args.times,
              tau=args.tau, samples=args.samples, sampler=args.sampler, integrator=args.integrator,
              steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
-             mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model)
+             mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
+             noise_samples=noise_samples, ridge=ridge, dataset=ds)
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
     check_outputs(out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
@@ -85,12 +137,13 @@ def run(args) -> int:
                                 times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
                                 integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,
                                 seeds=args.seeds, seed=args.seed, activation=args.activation,
-                                sigma=str(args.sigma_spectrum), mem_threshold=args.mem_threshold,
+                                sigma=str(spectrum), mem_threshold=args.mem_threshold,
                                 gen_tolerance=args.gen_tolerance, keep_samples=args.save_samples is not None,
                                 workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
                                 restart=args.restart, model=args.model, max_order=args.max_order,
-                                progress=not args.no_progress)
-    params = dict(res.parameters, sigma_spectrum=str(args.sigma_spectrum))
+                                data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
+                                noise_samples=noise_samples, ridge=ridge, progress=not args.no_progress)
+    params = dict(res.parameters, sigma_spectrum=None if args.data is not None else str(spectrum))
     params.pop("sigma", None)
     summary = res.summary()
     with OutputSet() as outs:

@@ -7,7 +7,8 @@ manifest entry ``{"files": [...], "parameters": {...}}``. The scripts in the
 repository's ``figures/`` folder are thin wrappers; ``rfscore reproduce`` runs them all.
 """
 
-FIGURES = ("fig4", "fig5ab", "timescales", "phase", "asymptotic", "powerlaw", "generation", "digits", "noise_ridge")
+FIGURES = ("fig4", "fig5ab", "timescales", "phase", "asymptotic", "powerlaw", "generation", "digits",
+           "digit_samples", "noise_ridge")
 
 
 def script_main(name: str, argv=None) -> None:

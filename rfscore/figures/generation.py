@@ -42,7 +42,8 @@ def plot_generation(res, path) -> str:
         floor = float(tab["frechet_floor"][sel].mean())
         for j, scale in enumerate((1.0, psn)):
             x = np.where(np.isfinite(taus), taus / scale, tops[j])
-            label = rf"$\psi_n = {psn:g}$" if j == 0 else None
+            label = None if j else (rf"$n = {round(psn * res.parameters['d'])}$ ($\psi_n = {psn:.3g}$)"
+                                    if res.parameters.get("data") is not None else rf"$\psi_n = {psn:g}$")
             axes[0, j].errorbar(x, fm, yerr=[np.clip(fm - lo, 0, None), np.clip(hi - fm, 0, None)], color=col,
                                 marker="o", ms=3.5, capsize=2, label=label)
             axes[1, j].plot(x, fd, color=col, marker="o", ms=3.5)
@@ -59,7 +60,8 @@ def plot_generation(res, path) -> str:
     for ax in axes[0]:
         ax.axhline(threshold, color="k", lw=0.7, ls="--")
     axes[0, 0].set_ylabel(r"$f_{mem}$ (ratio $< 1/3$)")
-    axes[1, 0].set_ylabel("Fréchet distance to $N(0,\\Sigma)$")
+    real = res.parameters.get("data") is not None
+    axes[1, 0].set_ylabel("Fréchet distance to held-out data" if real else "Fréchet distance to $N(0,\\Sigma)$")
     axes[1, 0].set_yscale("log")
     axes[0, 0].legend(frameon=False, title=rf"$d = {res.parameters['d']}$, "
                                            rf"$\psi_p = {res.parameters['p'] / res.parameters['d']:g}$")
@@ -68,7 +70,8 @@ def plot_generation(res, path) -> str:
             rf"[{fit['ci'][0]:.2f}, {fit['ci'][1]:.2f}]" if "exponent" in fit else
             r"$\tau_{mem}^{samples}$ exponent: n/a (threshold not reached at finite $\tau$ for every $\psi_n$)")
     axes[0, 1].set_title(note, fontsize=9)
-    axes[1, 1].set_title("dotted: floor of N exact samples", fontsize=9)
+    axes[1, 1].set_title("dotted: training pool against held-out rows" if real else "dotted: floor of N exact samples",
+                         fontsize=9)
     return save(fig, path)
 
 

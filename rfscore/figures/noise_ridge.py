@@ -13,8 +13,11 @@ fig_noise_ridge.png, four panels at tanh, t = 0.1, Σ = I:
     flow at d = 8 (3 seeds) for m = 1, 4, 16, ∞ — with fewer draws the train loss falls and the test loss
     rises sooner (the N = nm frozen points are fitted earlier), while the τ = ∞ level depends on where ψ_p
     sits relative to the peak at mψ_n (panel a).
-The d → ∞ bias–variance split and empirical test loss for finite m are not derived (§6 of the theory
-file); `rfscore curve --finite-d` gives them at finite size.
+(e) the bias–variance split (F6) of the τ = ∞ test loss over R = 3 frozen-noise resamplings (W, X fixed, one
+    draw, d = 8, λ = 10⁻³) against ψ_p for m = 1 and 4: the variance carries the interpolation peak;
+(f) the empirical test loss (F4) against the test loss at τ = ∞ (d → ∞, (F11), (F13)) for m = 1, 4, 16 at
+    ψ_n = 2: the gap between them (memorisation of the training points) opens past ψ_p ≈ ψ_n.
+The d → ∞ bias–variance split for finite m is not derived (§6 of the theory file).
 Data: fig_noise_ridge.csv + .json.
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ import jax
 import numpy as np
 
 from ..finite.draws import sample_inputs
-from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import write_result
 from .style import figure, save, styled
@@ -68,8 +71,8 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         for k, v in zip(cols, (panel, pp, pn, math.inf if m is None else m, lam, tau, test, train, fin, fin_sd)):
             cols[k].append(v)
 
-    fig, axes = figure(2, 2, figsize=(10.4, 7.8))
-    fig.subplots_adjust(hspace=0.38, wspace=0.25, top=0.91)
+    fig, axes = figure(2, 3, figsize=(15.0, 7.8))
+    fig.subplots_adjust(hspace=0.38, wspace=0.28, top=0.91)
     ax = axes[0, 0]
     peaks, curves_a = {}, {}
     for i, m in enumerate(MS):
@@ -126,6 +129,37 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.legend(fontsize=7.5)
     env_monotone = bool(np.all(np.diff(env) <= 1e-9 * np.abs(env[1:])))
 
+    ax = axes[0, 2]
+    bv_grid = np.array([1.0, 2.0, 4.0, 8.0, 16.0]) if not quick else np.array([2.0, 8.0])
+    bv = {}
+    for i, m in enumerate((1, 4)):
+        b2, var = [], []
+        for x in bv_grid:
+            key = jax.random.PRNGKey(4242)
+            W, X, ko = sample_inputs(key, d=d, psi_p=x, psi_n=PSI_N)
+            res = noise_resampling("gep", W, X, t=T, noise_samples=m, tau=[np.inf], ridge=RIDGE, omega_key=ko,
+                                   keys=[jax.random.fold_in(key, 10 + r) for r in range(3)])
+            b2.append(float(res.bias2_unbiased[0]))
+            var.append(float(res.variance_unbiased[0]))
+        bv[str(m)] = {"psi_p": list(bv_grid), "bias2": b2, "variance": var}
+        ax.plot(bv_grid, var, "o-", color=f"C{i}", label=rf"variance, $m$ = {m}")
+        ax.plot(bv_grid, np.maximum(b2, 1e-6), "s--", color=f"C{i}", mfc="none", label=rf"bias$^2$, $m$ = {m}")
+        ax.axvline(m * PSI_N, color=f"C{i}", ls=":", lw=0.9)
+    ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p$", ylabel="loss units",
+           title=rf"(e) bias² and variance over 3 noise draws, d = {d}, $\tau = \infty$")
+    ax.legend(fontsize=7)
+
+    ax = axes[1, 2]
+    for i, m in enumerate(MS[:3]):
+        fgrid = grid[::2]
+        r = [finite_noise_curves([np.inf], psi_p=x, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE) for x in fgrid]
+        ax.plot(fgrid, [x.test_loss[0] for x in r], color=f"C{i}", label=rf"test, $m$ = {m}")
+        ax.plot(fgrid, [x.empirical_test_loss[0] for x in r], color=f"C{i}", ls="-.", label=rf"empirical, $m$ = {m}")
+    ax.axvline(PSI_N, color="k", ls=":", lw=0.9)
+    ax.set(xscale="log", xlabel=r"$\psi_p$", ylabel=r"$\mathcal{L}(\tau=\infty)$",
+           title=r"(f) test (solid) and empirical (dash-dot) test loss, $d\to\infty$")
+    ax.legend(fontsize=7, ncol=2)
+
     ax = axes[1, 1]
     tau = np.geomspace(1.0, 1e6, 25 if quick else 40)
     for i, m in enumerate(MS):
@@ -142,7 +176,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     png = save(fig, out_dir / "fig_noise_ridge.png")
     params = {"t": T, "psi_n": PSI_N, "ridge": RIDGE, "noise_samples": [_lab(m) for m in MS], "psi_p_grid": list(grid),
               "finite_d": d, "seeds": seeds, "model": "gep", "quick": quick, "lambdas": list(lams),
-              "optimal_lambda": dict(zip([float(x) for x in env_grid], lam_star))}
+              "optimal_lambda": dict(zip([float(x) for x in env_grid], lam_star)), "bias_variance": bv}
     csv = write_result(out_dir / "fig_noise_ridge.csv", cols, params,
                        undefined=("train_loss", "test_loss", "test_loss_finite", "test_loss_finite_std"),
                        peaks=peaks, peaks_p_over_n_psi_n1=peaks_pn1, envelope_monotone=env_monotone)

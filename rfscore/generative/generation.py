@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
-from ..core.errors import InputError, check_positive, check_positive_int
+from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
 from ..finite.krylov import KRYLOV_ABOVE
@@ -75,22 +75,46 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
                      tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
                      steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
                      spacing: str = "log", krylov_above: int = KRYLOV_ABOVE, floor_draws: int = 8,
-                     max_order: int = MAX_ORDER, mehler_tol: float = MEHLER_TOL, keep_samples: bool = False) -> dict:
+                     max_order: int = MAX_ORDER, mehler_tol: float = MEHLER_TOL, keep_samples: bool = False,
+                     data: str | None = None, test_data: str | None = None, test_fraction: float | None = None,
+                     noise_samples: int | None = None, ridge: float = 0.0) -> dict:
     """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
 
     W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
     same sampler key at every τ (common random numbers: curves over τ differ by the score only).
     Reference scores ('population', 'empirical') have no τ: one row, τ = inf.
+
+    Real data (``data`` = 'digits' or an .npy path, theory/generation.md §8): the dataset of
+    `rfscore.data.datasets.load_dataset` split and shuffled by the seed's `RealDataKeys` (W from its
+    weight key, shared by every ψ_n of the seed; training sets nested in n), U_pop, V_pop over the
+    held-out rows (R1), the Fréchet distance to the Gaussian fit of the held-out rows and its floor the
+    training pool's distance to it (Y13); ``kl_estimate`` is NaN (no true score). ``noise_samples``,
+    ``ridge``: m frozen draws per point and the ridge λ of the readouts (Y14), draws keyed by
+    ``fold_in(model key, 7)`` and the grid index.
     """
     import jax
 
-    from .metrics import frechet_distance, frechet_floor, girsanov_estimate, kl_prior, memorisation
+    from .metrics import (frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior,
+                          memorisation)
     from .sampler import sample
     from .score_model import empirical_score, fit_score_model, population_score
 
-    S = sigma_matrix(sigma, d)  # sweep points carry Σ as text or nested lists (JSON)
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
-    W, X, _ = sample_inputs(k_model, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
+    X_test = ds = None
+    if data is not None:
+        from ..data.datasets import load_dataset
+        from ..data.realdata import RealDataKeys
+        from ..finite.draws import sample_weights, size_of
+
+        keys = RealDataKeys.from_seed(seed)
+        ds = load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=keys.data)
+        d, S, X_test = ds.d, ds.sigma, ds.test
+        p = size_of("psi_p", psi_p, d)
+        W = np.asarray(sample_weights(keys.weights, p, d))
+        X = ds.training_set(size_of("psi_n", psi_n, d))
+    else:
+        S = sigma_matrix(sigma, d)  # sweep points carry Σ as text or nested lists (JSON)
+        W, X, _ = sample_inputs(k_model, d=d, psi_p=psi_p, psi_n=psi_n, sigma=S)
     p, n = W.shape[0], X.shape[0]
     grid = time_grid(t_min, t_max, times, spacing)
     K = grid.size
@@ -98,28 +122,42 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     if score == "rf":
         mid = K // 2
         model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
-                                timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol)
+                                timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol, X_test=X_test,
+                                noise_samples=noise_samples, ridge=ridge,
+                                noise_key=None if noise_samples is None else jax.random.fold_in(k_model, 7))
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
-        kl = girsanov_estimate(grid, model.score_error, S)
+        kl = (np.full(len(taus), math.nan) if ds is not None  # no true score: (L3), hence (Y9), undefined
+              else girsanov_estimate(grid, model.score_error, S))
         out["loss_timescales"] = {"t_min": model.timescales.get(0, {}), "t_mid": model.timescales.get(mid, {})}
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
         out["converged"], out["error"] = model.converged, model.error
         out["score_error_t_min"] = model.score_error[:, 0].tolist()
     elif score == "population":
+        if ds is not None:
+            raise InputError("score", "'population' needs the true Σ, which real data does not have; use rf or empirical")
         scores, taus = [population_score(S, grid)], [math.inf]
         kl = [kl_prior(S, float(grid[-1])) / d]  # E_score = 0: only the prior term of (Y9)
     elif score == "empirical":
         scores, taus, kl = [empirical_score(X, grid)], [math.inf], [math.nan]  # (L3) has no closed form here
     else:
         raise InputError("score", f"must be one of {', '.join(SCORES)}, got {score!r}")
-    floor = frechet_floor(k_floor, S, samples, floor_draws)[0]
+    if ds is not None:  # (Y13): against the held-out rows; floor: the training pool, real data of the same law
+        floor = frechet_to_data(ds.train, ds.test)
+
+        def quality(y):
+            return frechet_to_data(y, ds.test)
+    else:
+        floor = frechet_floor(k_floor, S, samples, floor_draws)[0]
+
+        def quality(y):
+            return frechet_distance(y, S)
     rows, kept = [], []
     for i, sc in enumerate(scores):
         y = sample(sc, k_sample, times=grid, num_samples=samples, d=d, steps_per_time=steps_per_time,
                    method=sampler, integrator=integrator)
         mem = memorisation(y, X)
-        rows.append([n / d, int(seed), taus[i], mem.f_mem, mem.lo, mem.hi, frechet_distance(y, S), floor, float(kl[i])])
+        rows.append([n / d, int(seed), taus[i], mem.f_mem, mem.lo, mem.hi, quality(y), floor, float(kl[i])])
         if keep_samples:
             kept.append(y)
     out["rows"] = rows
@@ -202,16 +240,56 @@ def check_generation_memory(parts: dict, available: int | None = None) -> None:
                               f"{format_bytes(avail)} available; use a smaller size")
 
 
+def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
+    """The real dataset of one seed (`rfscore.data.datasets.load_dataset`, split and shuffled by
+    ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
+    if data is None:
+        if test_data is not None or test_fraction is not None:
+            raise InputError("test_data" if test_data is not None else "test_fraction", "needs --data (digits or X.npy)")
+        return None
+    from ..data.datasets import load_dataset
+    from ..data.realdata import RealDataKeys
+
+    return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
+
+
 def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
-             seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact"):
-    """Check every input before anything runs; returns (psi_n pairs (n, n/d), p, tau list)."""
+             seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact", data=None,
+             test_data=None, test_fraction=None, noise_samples=None, ridge=0.0, dataset=None):
+    """Check every input before anything runs; returns (psi_n pairs (n, n/d), p, tau list).
+
+    With ``data`` the dimension is the dataset's (``d`` None or equal to it), n must fit in its
+    training pool, and the population score is refused (Σ unknown). Finite ``noise_samples`` or
+    ``ridge`` > 0 need ``score='rf'`` (the reference scores are not trained). ``dataset``: the
+    already loaded dataset of ``data`` (else loaded here).
+    """
     if model != "exact":
         raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
                                   "matrices U, V, not a function of x, so it has no score to sample from")
-    d = check_positive_int("d", d)
-    check_positive("psi_p", psi_p)
     if score not in SCORES:
         raise InputError("score", f"must be one of {', '.join(SCORES)}, got {score!r}")
+    m = check_noise_samples(noise_samples)
+    ridge = check_ridge(ridge)
+    if score != "rf" and m is not None:
+        raise InputError("noise_samples", f"--score {score} is a reference score with no training: m noise draws "
+                                          "apply to the rf score only")
+    if score != "rf" and ridge != 0:
+        raise InputError("ridge", f"--score {score} is a reference score with no training: the ridge applies to the "
+                                  "rf score only")
+    ds = dataset if dataset is not None else load_data(data, test_data=test_data, test_fraction=test_fraction,
+                                                       seed=seed)
+    if ds is not None:
+        if score == "population":
+            raise InputError("score", "'population' needs the true Σ, which real data does not have "
+                                      "(theory/real_data.md); use rf or empirical")
+        if d is not None and int(d) != ds.d:
+            raise InputError("d", f"--d {d} contradicts --data {data} (d = {ds.d} columns used"
+                                  + (f", {ds.d_raw - ds.d} constant ones dropped)" if ds.d_raw != ds.d else ")"))
+        d = ds.d
+    elif d is None:
+        raise InputError("d", "is required unless --data fixes it")
+    d = check_positive_int("d", d)
+    check_positive("psi_p", psi_p)
     if sampler not in SAMPLERS:
         raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     from .sampler import INTEGRATORS
@@ -234,6 +312,8 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     pairs = effective_ratios(list(psi_n), d, "psi_n")
     if any(k < 2 for k, _ in pairs):
         raise InputError("psi_n", f"the copy criterion needs n = round(ψ_n d) >= 2 training points at d = {d}")
+    if ds is not None:
+        ds.training_set(max(k for k, _ in pairs))  # InputError naming psi_n if the pool is too small
     p, _ = sizes(d, psi_p, 1.0)
     return pairs, p, tau
 
@@ -246,27 +326,40 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                           keep_samples: bool = False, workers: int | None = None, scheduler=None,
                           checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
                           krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
-                          mehler_tol: float = MEHLER_TOL, progress: bool = False) -> GenerationResult:
+                          mehler_tol: float = MEHLER_TOL, data: str | None = None, test_data: str | None = None,
+                          test_fraction: float | None = None, noise_samples=None, ridge: float = 0.0,
+                          progress: bool = False) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
     Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
     returns the samples of the first ψ_n and seed. Fits: log τ against log(n/d) over the ψ_n
     actually run, for τ_mem^samples, τ_gen^samples and the loss-based τ_gen, τ_mem at t_min and
     at the middle grid time; a fit needs every value finite, otherwise it says why.
+
+    ``data`` ('digits' or an .npy path, with ``test_data`` or ``test_fraction``; digits default to
+    a 0.2 held-out fraction): real data at the dataset's d (``d`` may be None), theory/generation.md §8.
+    ``noise_samples`` (m, None or inf for the exact average) and ``ridge`` (λ >= 0): (Y14).
     """
     from ..core.activations import get_activation
     from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers
     from ..analysis.timescales import fit_exponent
 
     get_activation(activation)
+    ds = load_data(data, test_data=test_data, test_fraction=test_fraction, seed=seed)
     pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, t_min=t_min, t_max=t_max, times=times, tau=tau,
                              samples=samples, sampler=sampler, integrator=integrator, steps_per_time=steps_per_time,
                              score=score, seeds=seeds, seed=seed, spacing=spacing, mem_threshold=mem_threshold,
-                             gen_tolerance=gen_tolerance, model=model)
+                             gen_tolerance=gen_tolerance, model=model, data=data, noise_samples=noise_samples,
+                             ridge=ridge, dataset=ds)
+    m_noise, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
+    if ds is not None:
+        d, sigma = ds.d, None
     check_scheduler(scheduler)
     if isinstance(sigma, SigmaSpectrum):
         sigma = str(sigma)
-    if isinstance(sigma, str):
+    if ds is not None:
+        sigma = "estimated from the data (Sigma_hat, theory/real_data.md (R3))"
+    elif isinstance(sigma, str):
         SigmaSpectrum.parse(sigma)
     elif sigma is not None:
         sigma = validate_sigma_matrix(sigma, d, arg="sigma").tolist()
@@ -277,14 +370,22 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     workers, concurrent = sweep_workers(workers, len(points), p, GENERATION_PROCESSES_FROM, scheduler)
     num_tau = len(tau) if score == "rf" else 1
     # the reference scores need no W: only the sampler and the samples count for them
-    check_generation_memory(generation_bytes(d=d, p=p if score == "rf" else 0, n=n_max, times=int(times),
-                                             num_tau=num_tau,
-                                             samples=int(samples), keep=keep_samples, workers=concurrent))
+    parts = generation_bytes(d=d, p=p if score == "rf" else 0, n=max(n_max, ds.n_test if ds is not None else 0),
+                             times=int(times), num_tau=num_tau, samples=int(samples), keep=keep_samples,
+                             workers=concurrent)
+    if m_noise is not None:  # ξ (n, m, d) and the noisy points (n m, d) of (F1), per worker
+        parts["noise_samples"] = concurrent * F8 * 2.0 * n_max * m_noise * d
+    check_generation_memory(parts)
     common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
                   samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
                   score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
                   max_order=check_positive_int("max_order", max_order),
                   mehler_tol=check_positive("mehler_tol", mehler_tol))
+    if ds is not None:  # only what a run on real data adds: the keys of a synthetic run stay as they were
+        common.update(data=str(data), test_data=None if test_data is None else str(test_data),
+                      test_fraction=None if test_fraction is None else float(test_fraction))
+    if m_noise is not None or ridge != 0.0:
+        common.update(noise_samples=m_noise, ridge=ridge)
     full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
     results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
@@ -330,6 +431,12 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         tau_s = np.array([float(r[2]) for r in results[0]["rows"]])
     params = dict(common, psi_n=[float(x) for x in psi_n], psi_n_run=psi_run, n=[k for k, _ in pairs], p=p,
                   seeds=int(seeds), seed=int(seed), mem_threshold=float(mem_threshold),
-                  gen_tolerance=float(gen_tolerance), model=model)
+                  gen_tolerance=float(gen_tolerance), model=model,
+                  noise_samples="inf" if m_noise is None else m_noise, ridge=ridge)
+    if ds is not None:
+        params.update(data=str(data), dataset=ds.info(), n_test=ds.n_test,
+                      frechet="to the Gaussian fit of the held-out rows (theory/generation.md (Y13))",
+                      frechet_floor="the training pool's Fréchet distance to the held-out rows (Y13)",
+                      kl_estimate="not defined for real data: the true score is unknown (theory/real_data.md)")
     return GenerationResult(table=table, points=pts, fits=fits, parameters=params, samples=samples_arr, X=X_arr,
                             tau_samples=tau_s, psi_n_run=psi_run)

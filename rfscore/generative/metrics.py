@@ -4,6 +4,7 @@
       training points), with the Wilson score interval.
 (Y8)  Fréchet distance of the samples' Gaussian fit N(μ̂, Ĉ) to N(0, Σ):
       ‖μ̂‖² + Tr(Ĉ + Σ - 2 (Σ^{1/2} Ĉ Σ^{1/2})^{1/2}); its finite-N floor from exact draws.
+(Y13) real data: the same distance between the Gaussian fits of the samples and of held-out rows.
 (Y9)  Girsanov estimate: KL(p_T ‖ N(0, I))/d + Σ_k E_score_k |cell_k|, with
       KL(N(0, Σ_T) ‖ N(0, I)) = ½ (Tr Σ_T - d - log det Σ_T) and E_score (L3) of each cell's
       readout at its own grid time. An estimate, not a bound, of KL(p_{t_min} ‖ q_{t_min})/d: the
@@ -104,6 +105,16 @@ def frechet_distance(samples, sigma) -> float:
         raise InputError("samples", f"needs at least 2 samples of shape (N, d), got {Y.shape}")
     S = np.asarray(sigma, dtype=np.float64)
     return frechet_gaussians(Y.mean(0), np.cov(Y, rowvar=False).reshape(S.shape), np.zeros(S.shape[0]), S)
+
+
+def frechet_to_data(samples, reference) -> float:
+    """(Y13): Fréchet distance of the Gaussian fits (mean, unbiased covariance) of samples (N, d) and of
+    reference rows (M, d), e.g. held-out real data whose law is unknown."""
+    Y, R = np.asarray(samples, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[0] < 2 or R.ndim != 2 or R.shape[0] < 2 or R.shape[1] != Y.shape[1]:
+        raise InputError("samples", f"needs two sets of at least 2 rows of the same d, got {Y.shape} and {R.shape}")
+    return frechet_gaussians(Y.mean(0), np.atleast_2d(np.cov(Y, rowvar=False)), R.mean(0),
+                             np.atleast_2d(np.cov(R, rowvar=False)))
 
 
 def frechet_floor(key, sigma, num: int, draws: int = 8) -> tuple:

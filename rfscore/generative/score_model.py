@@ -30,8 +30,10 @@ from ..core.covariance import SigmaSpectrum, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..finite.dynamics import readouts
 from ..finite.eigensystem import check_inputs, eigensystem
-from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
+                           check_ridge)
 from ..finite.exact import exact_matrices
+from ..finite.noise_draws import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE
 
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -170,7 +172,8 @@ class RFScoreModel:
 
 def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
                     krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
-                    max_order: int = 64, mehler_tol: float = 1e-12, progress: bool = False) -> RFScoreModel:
+                    max_order: int = 64, mehler_tol: float = 1e-12, X_test=None, noise_samples=None,
+                    ridge: float = 0.0, noise_key=None, progress: bool = False) -> RFScoreModel:
     """Exact matrices, one eigensystem (or block-Lanczos basis) per grid time, readouts (D2) at every τ.
 
     W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
@@ -181,6 +184,14 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     Mehler order and entrywise tolerance of the exact matrices (`rfscore.finite.exact.exact_matrices`);
     matrices that miss ``mehler_tol`` within ``max_order``, or Krylov readouts that miss
     ``krylov_tol``, raise ConvergenceError naming the parameters (nothing is accepted unconverged).
+
+    ``X_test`` (N, d): held-out rows of real data (theory/real_data.md (R1)): U_pop, V_pop are their
+    noise averages, and L_opt and the score error (L3) are NaN (undefined). ``noise_samples`` m (int;
+    None or inf: the exact noise average) and ``ridge`` λ >= 0 (theory/generation.md (Y13)): at grid
+    time k the readouts are the flow (F2)-(F3) on U^{(m)} + λI, V^{(m)} of (F1), with m frozen draws per
+    training point from ``fold_in(noise_key, k)`` (independent across grid times); the population
+    matrices stay exact. m = inf with λ = 0 runs the code path of the exact noise average unchanged;
+    finite m or λ > 0 always take the dense eigendecomposition (no block Lanczos).
     """
     if model != "exact":
         raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
@@ -193,6 +204,10 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     p, d = W.shape
     n = X.shape[0]
     krylov_above = check_positive_int("krylov_above", krylov_above)
+    m_noise, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
+    plain = m_noise is None and ridge == 0.0  # (L1) itself: today's code path, bit for bit
+    if m_noise is not None and noise_key is None:
+        raise InputError("noise_key", "finite noise_samples need an explicit PRNG key for the frozen draws")
     spec = SigmaSpectrum.from_matrix(S)
     K, T = times.size, tau.size
     B = np.empty((T, K, d, p))
@@ -200,9 +215,23 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
         m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
-                           require=True)
+                           require=True, X_test=X_test)
         dls[k], lopts[k] = m.delta_t, m.l_opt
-        if p > krylov_above:
+        noise_sq = 1.0
+        if m_noise is not None:  # (F1): U^{(m)}, V^{(m)} of m frozen draws per point; U_pop, V_pop stay exact
+            fm = exact_noise_matrices(W, X, t=float(t), noise_samples=m_noise, key=jax.random.fold_in(noise_key, k),
+                                      activation=act, sigma=S, averaged=m)
+            m, noise_sq = fm.train, fm.noise_sq
+        if not plain:
+            es = eigensystem(m, n)  # null modes of U^{(m)} (N = nm < p) get λ = 0, ṽ = 0: min-norm at τ = inf
+            lam_min = float(np.min(es.lam))
+            if lam_min < 0:
+                raise ConvergenceError(f"U^(m) has a negative eigenvalue {lam_min:.3g} at t = {t:g} (p = {p}, n = {n})")
+            if k in timescale_at:
+                scales[k] = _read_timescales(es, float(t), act, spec)
+            B[:, k] = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau, ridge=ridge)
+            kdim, solver, readout_error = 0, "eigh", 0.0
+        elif p > krylov_above:
             from ..finite.krylov import krylov_readouts
             kr = krylov_readouts(m, tau, tol=krylov_tol)
             B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
@@ -214,12 +243,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             if k in timescale_at:
                 es = eigensystem(m, n)
                 lam, Q, vt = es.lam, es.Q, es.vt
-                from ..analysis.timescales import timescales as read_timescales
-                try:
-                    scales[k] = read_timescales(es, ge_constants(float(t), act, spec), spec).to_dict()
-                except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on
-                    scales[k] = {"error": str(exc)}
-                scales[k]["t"] = float(t)
+                scales[k] = _read_timescales(es, float(t), act, spec)
             else:
                 lam, Q = np.linalg.eigh(np.asarray(m.U))
                 vt = Q.T @ np.asarray(m.V)
@@ -229,6 +253,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
                                        f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
             B[:, k] = readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
         train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
+        train[:, k] += noise_sq - 1.0  # (F1): the constant of the frozen-draw loss (1 at m = inf)
         diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
                                      float(m.quadrature_error or 0.0), int(kdim), converged=bool(m.converged),
                                      readout_error=float(readout_error)))
@@ -237,6 +262,17 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     return RFScoreModel(W=W, X=X, times=times, tau=tau, B=B, train_loss=train, test_loss=test, score_error=err,
                         delta_t=dls, l_opt=lopts, sigma=S, activation=act, diagnostics=tuple(diags),
                         timescales={int(k): v for k, v in scales.items()})
+
+
+def _read_timescales(es, t: float, act, spec) -> dict:
+    """Loss-based τ_gen, τ_mem, τ_early_stop, τ_gap at one grid time (`rfscore.analysis.timescales`)."""
+    from ..analysis.timescales import timescales as read_timescales
+    try:
+        out = read_timescales(es, ge_constants(t, act, spec), spec).to_dict()
+    except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on
+        out = {"error": str(exc)}
+    out["t"] = t
+    return out
 
 
 # ----------------------------------------------------------------------------- jit-able scores

@@ -1,0 +1,174 @@
+"""Generated 8×8 digits over training time, each beside its nearest training image (theory/generation.md §8).
+
+The random-features score trained in closed form at every grid time on the real digits
+(exact noise-averaged matrices on the training rows, (Y1)), sampled by the reverse-time SDE
+(Y3) at an early, a middle and the last training time τ, for a small and a larger training set.
+Each generated image is drawn above its nearest training image with the nearest-neighbour
+ratio r = ‖y - x_(1)‖/‖y - x_(2)‖ of (Y7) (a copy when r < 1/3). The images shown are the first
+samples of the sampler's key (no selection). Samples live in the normalised space of (R3); they
+are mapped back to pixels by the inverse of that map, the three always-zero pixels set to 0.
+
+The readouts do not depend on the population matrices, so no held-out matrices are formed here
+(the test loss and the Fréchet distance to held-out rows are `rfscore generate --data digits`).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .style import figure, save, styled
+
+SHOWN = 4  # images per (n, τ) panel
+
+
+def _missing_extra() -> str | None:
+    try:
+        import sklearn.datasets  # noqa: F401
+    except ImportError:
+        return "needs scikit-learn: pip install \"rfscore[data]\""
+    return None
+
+
+def to_pixels(Y, dataset) -> np.ndarray:
+    """Normalised rows (N, d) -> 8×8 pixel images (N, 8, 8) by the inverse of (R3), clipped to [0, 16]."""
+    Y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
+    raw = np.zeros((Y.shape[0], dataset.d_raw))
+    raw[:, list(dataset.columns)] = Y * dataset.scale + dataset.mean
+    side = int(round(math.sqrt(dataset.d_raw)))
+    return np.clip(raw, 0.0, 16.0).reshape(Y.shape[0], side, side)
+
+
+def compute(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: float, samples: int, seed: int = 0,
+            max_order: int = 24, mehler_tol: float = 1e-4) -> dict:
+    """Samples, nearest training points and ratios (Y7) on digits for each ψ_n at every τ.
+
+    One seed: W (p, d) and the shuffled training pool from ``RealDataKeys.from_seed(seed)`` (as
+    `rfscore generate --data digits`), training sets nested in n, the sampler key of
+    ``point_key(seed, ψ_n)`` as in `generation_point`. Returns per ψ_n: n, samples (T, N, d),
+    ratio (T, N), nearest (T, N) training indices, f_mem (T,), with the dataset and the grid.
+    """
+    import jax
+
+    from ..data.datasets import load_dataset
+    from ..data.realdata import RealDataKeys
+    from ..finite.draws import point_key, sample_weights, size_of
+    from ..generative.metrics import memorisation
+    from ..generative.sampler import sample
+    from ..generative.score_model import fit_score_model, time_grid
+
+    keys = RealDataKeys.from_seed(seed)
+    ds = load_dataset("digits", key=keys.data)
+    d = ds.d
+    p = size_of("psi_p", psi_p, d)
+    W = np.asarray(sample_weights(keys.weights, p, d))
+    grid = time_grid(t_min, t_max, times)
+    runs = []
+    for x in psi_n:
+        n = size_of("psi_n", x, d)
+        X = ds.training_set(n)
+        _, k_sample, _ = jax.random.split(point_key(seed, n / d), 3)
+        model = fit_score_model(W, X, grid, tau, sigma=ds.sigma, max_order=max_order, mehler_tol=mehler_tol)
+        ys, ratios, nearest, fm, lo, hi = [], [], [], [], [], []
+        for i in range(len(model.tau)):
+            y = np.asarray(sample(model.score(i), k_sample, times=grid, num_samples=samples, d=d))
+            mem = memorisation(y, X)
+            d2 = np.sum((y[:, None, :] - X[None, :, :]) ** 2, axis=2)
+            ys.append(y)
+            ratios.append(mem.ratio)
+            nearest.append(np.argmin(d2, axis=1))
+            fm.append(mem.f_mem)
+            lo.append(mem.lo)
+            hi.append(mem.hi)
+        runs.append({"psi_n": n / d, "n": n, "X": X, "samples": np.stack(ys), "ratio": np.stack(ratios),
+                     "nearest": np.stack(nearest), "f_mem": np.array(fm), "f_mem_lo": np.array(lo),
+                     "f_mem_hi": np.array(hi), "converged": model.converged, "error": model.error})
+    return {"dataset": ds, "d": d, "p": p, "tau": np.asarray(model.tau), "times": grid, "runs": runs}
+
+
+def table(res) -> dict:
+    """One row per (n, τ): f_mem with its Wilson interval and the quartiles of the ratio (Y7)."""
+    rows = []
+    for r in res["runs"]:
+        for i, t in enumerate(res["tau"]):
+            q = np.quantile(r["ratio"][i], [0.25, 0.5, 0.75])
+            rows.append([r["psi_n"], r["n"], t, r["f_mem"][i], r["f_mem_lo"][i], r["f_mem_hi"][i], *q,
+                         float(np.mean(r["ratio"][i][:SHOWN] < 1 / 3))])
+    names = ("psi_n", "n", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "ratio_q25", "ratio_median", "ratio_q75",
+             "shown_copies")
+    return {k: np.array([row[j] for row in rows], dtype=float) for j, k in enumerate(names)}
+
+
+def _tau_label(t: float) -> str:
+    return r"$\tau = \infty$" if math.isinf(t) else rf"$\tau = 10^{{{math.log10(t):.3g}}}$"
+
+
+def mosaic(top, bottom, gap: int = 1) -> np.ndarray:
+    """Two rows of k images (k, h, w) side by side as one array (2h + gap, k(w + gap) - gap), NaN in the gaps."""
+    k, h, w = top.shape
+    out = np.full((2 * h + gap, k * (w + gap) - gap), np.nan)
+    for j in range(k):
+        c = j * (w + gap)
+        out[:h, c:c + w] = top[j]
+        out[h + gap:, c:c + w] = bottom[j]
+    return out
+
+
+@styled
+def plot(res, path) -> str:
+    """Rows: n; columns: τ. Each panel: the first generated images (top) above their nearest training images."""
+    from matplotlib import colormaps
+
+    runs, tau, ds = res["runs"], res["tau"], res["dataset"]
+    k, T = SHOWN, len(tau)
+    cmap = colormaps["gray_r"].with_extremes(bad="white")
+    fig, axes = figure(len(runs), T, figsize=(3.3 * T, 2.2 * len(runs) + 0.3), squeeze=False, constrained_layout=True)
+    for a, r in enumerate(runs):
+        for i, t in enumerate(tau):
+            ax = axes[a, i]
+            gen = to_pixels(r["samples"][i][:k], ds)
+            near = to_pixels(r["X"][r["nearest"][i][:k]], ds)
+            ax.imshow(mosaic(gen, near), cmap=cmap, vmin=0, vmax=16, interpolation="nearest")
+            side = gen.shape[2]
+            for j in range(k):
+                ratio = float(r["ratio"][i][j])
+                ax.text(j * (side + 1) + side / 2 - 0.5, -0.9, f"r = {ratio:.2f}", ha="center", va="bottom",
+                        fontsize=7, color="C3" if ratio < 1 / 3 else "k")
+            ax.set_xticks([])
+            ax.set_yticks([side / 2 - 0.5, 1.5 * side + 0.5], ["generated", "nearest\ntraining"] if i == 0 else ["", ""],
+                          fontsize=7)
+            ax.tick_params(length=0)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_title(f"{_tau_label(t)}, n = {r['n']}: f_mem = {r['f_mem'][i]:.2f}", fontsize=8.5, pad=12)
+    fig.suptitle(rf"random-features score on digits ($d = {res['d']}$, $p = {res['p']}$): first samples and their "
+                 r"nearest training image; ratio r < 1/3 (red) is a copy", fontsize=9)
+    return save(fig, path)
+
+
+def parameters(quick: bool = False) -> dict:
+    """The figure's sizes: chosen for the reproduce budget (≤ 10 s default on 2 cores)."""
+    return dict(psi_p=4 if quick else 6, psi_n=[0.1, 1.0], tau=[1e2, 1e4, math.inf], times=6 if quick else 8,
+                t_min=1e-3, t_max=3.0, samples=200 if quick else 400, seed=0, max_order=24, mehler_tol=1e-4,
+                dataset="digits", activation="tanh", sampler="sde", steps_per_time=4)
+
+
+def make(out_dir: Path, quick: bool = False) -> dict:
+    """Generated digits at an early, a middle and the last τ beside their nearest training images."""
+    from ..runtime.io import write_result
+
+    out_dir = Path(out_dir)
+    params = parameters(quick)
+    missing = _missing_extra()
+    if missing:
+        return {"files": [], "parameters": params, "skipped": missing}
+    res = compute(**{k: params[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples", "seed",
+                                            "max_order", "mehler_tol")})
+    tab = table(res)
+    params.update(d=res["d"], p=res["p"], n=[r["n"] for r in res["runs"]])
+    csv = write_result(out_dir / "fig_digit_samples.csv", tab, params, dataset=res["dataset"].info(),
+                       status=[{"n": r["n"], "converged": r["converged"], "error": r["error"]} for r in res["runs"]],
+                       note="f_mem and ratio quartiles over all samples; shown_copies: fraction of copies among the "
+                            f"{SHOWN} images drawn")
+    return {"files": [str(csv), plot(res, out_dir / "fig_digit_samples.png")], "parameters": params}
