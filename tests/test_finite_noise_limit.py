@@ -153,3 +153,17 @@ def test_empirical_test_loss_at_infinity_matches_finite_size(psi_p, psi_n, m, la
     fin = np.mean([empirical_finite_size(psi_p, psi_n, m, 80, lam, s) for s in range(4)])
     assert abs(r.empirical_test_loss[0] / fin - 1) < 0.03, (r.empirical_test_loss, fin)
     assert r.train_loss[0] < r.empirical_test_loss[0] < r.test_loss[0]
+
+
+def test_unconverged_solves_are_flagged_or_raised():
+    """(F8) held to an unreachable tolerance, and a contour too coarse to integrate: require=True raises
+    ConvergenceError naming the parameters, require=False returns converged False with the message."""
+    from rfscore.core.errors import ConvergenceError
+    with pytest.raises(ConvergenceError, match="psi_p=8"):
+        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30)
+    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30,
+                               require=False)
+    assert not r.converged and "noise_samples=4" in r.diagnostics["message"]
+    coarse = fn.finite_noise_curves([1e3], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, nodes_per_panel=2,
+                                    panels_per_decade=0.3, require=False)
+    assert not coarse.converged and coarse.error > 1e-3
