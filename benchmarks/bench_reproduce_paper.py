@@ -1,7 +1,7 @@
 """Benchmark of `rfscore reproduce --paper` (issue 16: budget ≤ 15 minutes on 2 cores). Plain script,
 not collected by pytest.
 
-    python benchmarks/bench_reproduce_paper.py [--only fig4,sm12,...] [--skip-baseline] [--skip-run]
+    python benchmarks/bench_reproduce_paper.py [--only fig4,sm12,...] [--skip-baseline] [--skip-run] [--out DIR]
 
 (1) Baseline in this process: one seed of the Fig. 5A-B finite-size curves at the paper's largest
     size (d = 100, ψ_p = 64, ψ_n = 32: p = 6400, n = 3200), the thin SVD of `finite.gep` (what the
@@ -51,8 +51,9 @@ def baseline(d: int = 100, psi_p: float = 64.0, psi_n: float = 32.0, t: float = 
     print(f"    ratio eigh/thin = {out['p×p eigh s'] / out['thin SVD s']:.1f}×, max |Δ L_test| = {diff:.1e}")
 
 
-def end_to_end(only: str | None) -> int:
-    with tempfile.TemporaryDirectory() as out:
+def end_to_end(only: str | None, keep: str | None = None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = keep or tmp
         cmd = [sys.executable, "-m", "rfscore", "reproduce", "--paper", "--out", out] + (["--only", only] if only else [])
         print(f"(2) {' '.join(cmd[2:])}, {load()}", flush=True)
         t0 = time.perf_counter()
@@ -76,10 +77,11 @@ def main() -> int:
     ap.add_argument("--only", default=None)
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--skip-run", action="store_true")
+    ap.add_argument("--out", default=None, help="keep the run's figures in this folder (default: a temporary one)")
     a = ap.parse_args()
     if not a.skip_baseline:
         baseline()
-    return 0 if a.skip_run else end_to_end(a.only)
+    return 0 if a.skip_run else end_to_end(a.only, a.out)
 
 
 if __name__ == "__main__":
