@@ -1,6 +1,6 @@
 """ε-prediction networks ε_θ(x, t) for the denoising loss (N2) of theory/trained_networks.md.
 
-Two architectures, equinox modules whose every leaf is an array (so a module is a JAX pytree
+Two architectures, equinox modules (initialised by `build`) whose every leaf is an array (so a module is a JAX pytree
 that `jax.jit` and the sampler of `rfscore.generative.sampler` accept as an argument):
 
 * `ResidualMLP`: x (…, d) → ε (…, d); a linear embedding of x, ``depth`` residual blocks
@@ -17,7 +17,9 @@ float64 from the samples (rfscore.generative.metrics).
 """
 from __future__ import annotations
 
-import math
+import functools
+
+import numpy as np
 
 import equinox as eqx
 import jax
@@ -36,9 +38,8 @@ def time_features(t, size: int = EMBED):
     return jnp.concatenate([jnp.sin(u), jnp.cos(u)], axis=-1)
 
 
-def _linear(key, n_in, n_out, scale=1.0):
-    lin = eqx.nn.Linear(n_in, n_out, key=key, dtype=DTYPE)
-    return eqx.tree_at(lambda m: m.weight, lin, lin.weight * scale)
+def _linear(key, n_in, n_out):
+    return eqx.nn.Linear(n_in, n_out, key=key, dtype=DTYPE)
 
 
 class _Block(eqx.Module):
@@ -63,9 +64,9 @@ class ResidualMLP(eqx.Module):
         keys = jax.random.split(key, 3 + 3 * depth)
         self.inp = _linear(keys[0], d, width)
         self.temb = _linear(keys[1], EMBED, width)
-        self.blocks = tuple(_Block(_linear(keys[3 + 3 * i], width, width), _linear(keys[4 + 3 * i], width, width, 0.1),
+        self.blocks = tuple(_Block(_linear(keys[3 + 3 * i], width, width), _linear(keys[4 + 3 * i], width, width),
                                    _linear(keys[5 + 3 * i], width, width)) for i in range(depth))
-        self.out = _linear(keys[2], width, d, 0.1)
+        self.out = _linear(keys[2], width, d)
 
     def __call__(self, x, t):
         e = jax.nn.silu(self.temb(time_features(t)))
@@ -119,8 +120,7 @@ class UNet(eqx.Module):
         self.mid1 = _ConvBlock(ks[3], width, 2 * width)
         self.mid2 = _ConvBlock(ks[4], 2 * width, 2 * width)
         self.up = _ConvBlock(ks[5], 3 * width, width)
-        out = eqx.nn.Conv2d(width, 1, 1, key=ks[6], dtype=DTYPE)
-        self.out = eqx.tree_at(lambda m: m.weight, out, out.weight * 0.1)
+        self.out = eqx.nn.Conv2d(width, 1, 1, key=ks[6], dtype=DTYPE)
 
     def __call__(self, x, t):
         e = jax.nn.silu(self.temb(time_features(t)))
@@ -136,14 +136,38 @@ class UNet(eqx.Module):
 DEFAULT_WIDTH = {"mlp": 256, "unet": 32}
 
 
+SMALL = ("out", "lin2")  # layers initialised at 0.1 × the default scale: each block starts near the identity
+
+
+def _initialise(abstract, key):
+    """Fill an abstract module (ShapeDtypeStruct leaves) with draws seeded by ``key``: weights
+    U(-1/√fan_in, 1/√fan_in) (fan_in = the product of all but the first axis, equinox's default),
+    0.1 × that for the layers in SMALL, biases 0. NumPy draws: eager JAX initialisation of the
+    layers costs seconds on CPU, this costs milliseconds; deterministic in the key."""
+    seed = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
+    rng = np.random.default_rng(seed.astype(np.uint32).tolist())
+
+    def fill(path, leaf):
+        names = [str(getattr(p, "name", "")) for p in path]
+        if names[-1] == "bias":
+            return jnp.zeros(leaf.shape, leaf.dtype)
+        fan = int(np.prod(leaf.shape[1:]))
+        scale = (0.1 if any(n in SMALL for n in names) else 1.0) / np.sqrt(fan)
+        return jnp.asarray(rng.uniform(-scale, scale, leaf.shape), dtype=leaf.dtype)
+
+    return jax.tree_util.tree_map_with_path(fill, abstract)
+
+
 def build(arch: str, key, d: int, width: int | None = None):
-    """The network of ``arch`` ('mlp' or 'unet') for inputs of dimension d, initialised from ``key``."""
+    """The network of ``arch`` ('mlp' or 'unet') for inputs of dimension d, initialised from ``key`` (`_initialise`)."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}")
+    if arch == "unet" and d != 64:
+        raise ValueError(f"the U-Net is for 8x8 images (d = 64), got d = {d}")
     width = DEFAULT_WIDTH[arch] if width is None else int(width)
-    if arch == "mlp":
-        return ResidualMLP(key, d, width)
-    if arch == "unet":
-        return UNet(key, d, width)
-    raise ValueError(f"unknown architecture {arch!r}")
+    cls = {"mlp": ResidualMLP, "unet": UNet}[arch]
+    abstract = eqx.filter_eval_shape(cls, jax.random.PRNGKey(0), int(d), width)
+    return _initialise(abstract, key)
 
 
 def apply(net, x, t):
