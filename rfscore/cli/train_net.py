@@ -55,7 +55,7 @@ def register(sub) -> None:
     p.add_argument("--width", type=str, default=None,
                    help=f"hidden width (mlp, default 128) or base channels (unet, default 32), integer in [1, {WIDTH_LIMIT}]")
     p.add_argument("--n", type=_n_list, default=[32, 256], help="comma-separated training-set sizes n >= 2 (default 32,256)")
-    p.add_argument("--steps", type=str, default="20000", help=f"training steps per n, integer in [1, {STEPS_LIMIT}] (default 20000)")
+    p.add_argument("--steps", type=str, default="10000", help=f"training steps per n, integer in [1, {STEPS_LIMIT}] (default 10000)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, 0 <= seed < 2^63 (default 0): data, init, training, sampling")
     p.add_argument("--optimizer", default="adam", help="adam (default) or sgd (momentum 0.9)")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate > 0 (default 1e-3); τ = steps × lr")

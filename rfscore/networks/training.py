@@ -45,7 +45,7 @@ class TrainConfig:
 
     arch: str = "mlp"
     width: int = 128
-    steps: int = 20000
+    steps: int = 10000
     seed: int = 0
     optimizer: str = "adam"
     lr: float = 1e-3
