@@ -1,6 +1,6 @@
 """Training steps/s of the train-net networks (equinox) against a plain-JAX version of the same network, same run.
 
-Both architectures at their default width (mlp 128, d = 8, batch 256; unet 32, d = 64, batch 256), Adam,
+Both architectures at their default width (mlp 256, d = 8, batch 256; unet 32, d = 64, batch 256), Adam,
 the same loss (N2)-(N3) and the same compiled `lax.fori_loop` of steps; the plain-JAX baseline writes the
 forward pass as a pure function of a dict of the same arrays (no equinox). Then the time to draw 2000
 samples at one checkpoint (24 grid times × 4 steps, reverse SDE). Run: python benchmarks/bench_train_net.py
@@ -117,5 +117,5 @@ def bench(arch, d, width, fwd):
 
 
 if __name__ == "__main__":
-    bench("mlp", 8, 128, mlp_plain)
+    bench("mlp", 8, 256, mlp_plain)
     bench("unet", 64, 32, unet_plain)

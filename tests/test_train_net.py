@@ -134,19 +134,39 @@ def test_kl_estimate_of_the_true_score_is_the_prior_term():
     assert wrong > 10 * prior + 0.01
 
 
-def test_unet_shapes_score_and_one_training_chunk():
+def test_unet_shapes_score_and_gradient():
     net = build("unet", jax.random.PRNGKey(0), 64, 4)
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 64))
     eps = training._eps(net, x, 0.1)
     assert eps.shape == (3, 64) and eps.dtype == jnp.float32
     score = net_score(net, np.array([0.1, 1.0]))
-    np.testing.assert_allclose(np.asarray(score(x, 0)), -np.asarray(eps) / np.sqrt(-np.expm1(-0.2)), rtol=1e-5)
+    s0 = eqx.filter_jit(lambda sc, y: sc(y, 0))(score, x)
+    np.testing.assert_allclose(np.asarray(s0), -np.asarray(eps) / np.sqrt(-np.expm1(-0.2)), rtol=1e-4, atol=1e-8)
     with pytest.raises(ValueError):
         UNet(jax.random.PRNGKey(0), 8, 4)
-    opt = training.make_optimizer("sgd", 1e-2)
-    state = opt.init(eqx.filter(net, eqx.is_array))
     X = jnp.asarray(np.asarray(jax.random.normal(jax.random.PRNGKey(2), (6, 64))), dtype=jnp.float32)
-    new, _ = training._train_chunk(net, state, X, jax.random.PRNGKey(3), 0, 5, 1e-3, 3.0, opt, 6)
-    moved = [float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(eqx.filter(new, eqx.is_array)),
-                                                            jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)))]
-    assert max(moved) > 0 and all(np.isfinite(moved))
+    grads = eqx.filter_jit(eqx.filter_grad(training.denoising_loss))(net, X, jnp.full(6, 0.1), X[::-1])
+    g = [float(jnp.max(jnp.abs(a))) for a in jax.tree_util.tree_leaves(grads)]
+    assert max(g) > 0 and all(np.isfinite(g))
+
+
+def test_analysis_and_figure_from_a_run(full_run, tmp_path):
+    from rfscore.analysis.networks import RUN_COLUMNS, collect, exponent, readoffs
+    from rfscore.figures import networks as fig
+    from rfscore.runtime.io import write_result
+
+    table = collect([full_run])
+    assert set(table["width"]) == {32.0} and set(table["arch"]) == {"mlp"}
+    reads = readoffs(table)
+    assert len(reads) == 1 and reads[0]["tau_mem"] > 0 and reads[0]["n"] == 4
+    assert "error" in exponent(reads, "tau_mem", arch="mlp", width=32)  # one n: no exponent
+    # two sizes (n = 4 and a copy relabelled n = 8 with τ doubled) give the exponent 1 exactly
+    t2 = {k: np.concatenate([v, v]) for k, v in table.items()}
+    m = len(table["n"])
+    t2["n"][m:] = 8
+    t2["tau"][m:] *= 2
+    fit = exponent(readoffs(t2), "tau_mem", arch="mlp", width=32, d=8)
+    assert fit["exponent"] == pytest.approx(1.0)
+    write_result(tmp_path / fig.RUNS, t2, {"test": True}, header=RUN_COLUMNS, undefined=("kl",))
+    entry = fig.make(tmp_path, data_dir=tmp_path)
+    assert (tmp_path / "fig_networks.png").stat().st_size > 0 and entry["files"]

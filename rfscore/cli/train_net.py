@@ -53,7 +53,7 @@ def register(sub) -> None:
     p.add_argument("--arch", default="mlp",
                    help="mlp (residual MLP with a time embedding; default) or unet (small U-Net for 8×8 images, d = 64)")
     p.add_argument("--width", type=str, default=None,
-                   help=f"hidden width (mlp, default 128) or base channels (unet, default 32), integer in [1, {WIDTH_LIMIT}]")
+                   help=f"hidden width (mlp, default 256) or base channels (unet, default 32), integer in [1, {WIDTH_LIMIT}]")
     p.add_argument("--n", type=_n_list, default=[32, 256], help="comma-separated training-set sizes n >= 2 (default 32,256)")
     p.add_argument("--steps", type=str, default="10000", help=f"training steps per n, integer in [1, {STEPS_LIMIT}] (default 10000)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, 0 <= seed < 2^63 (default 0): data, init, training, sampling")

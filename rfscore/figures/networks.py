@@ -100,7 +100,10 @@ def make(out_dir: Path, quick: bool = False, data_dir: Path | None = None) -> di
                 v = [np.nanmean([r[name] for r in reads if r["width"] == w and r["n"] == n] or [np.nan]) for w in widths]
                 ax[2].plot(widths, v, ls, marker="o", color=cmap(i / 3), label=f"{name.replace('tau_', 'τ_')}, n = {n}")
         ax[2].set(xscale="log", yscale="log", xlabel="width", ylabel="τ", title="against width")
-        ax[2].legend(fontsize=7)
+        if ax[2].get_legend_handles_labels()[0]:
+            ax[2].legend(fontsize=7)
+        else:
+            ax[2].text(0.5, 0.5, "one width only", transform=ax[2].transAxes, ha="center")
         png = save(fig, Path(out_dir) / "fig_networks.png")
     summary = {k: v for k, v in s.items() if k != "readoffs"}
     (Path(out_dir) / "fig_networks.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")

@@ -44,7 +44,7 @@ class TrainConfig:
     """Everything that determines the numbers of a run (the checkpoint fingerprint)."""
 
     arch: str = "mlp"
-    width: int = 128
+    width: int = 256
     steps: int = 10000
     seed: int = 0
     optimizer: str = "adam"
