@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from ..analysis.networks import collapse, exponent, read_csv, readoffs
-from .style import figure, save, style
+from .style import figure, save, styled
 
 DATA = Path(__file__).resolve().parents[2] / "figures"
 RUNS, RF = "networks_runs.csv", "networks_rf.csv"
@@ -48,11 +48,13 @@ def summarise(table: dict, rf: dict | None, d: int = 8) -> dict:
         ns = sorted({int(v) for v in rf["n"]})
         seeds = sorted({int(v) for v in rf["seed"]})
         grid = np.array([[rf["tau_mem_samples"][(rf["n"] == n) & (rf["seed"] == s)][0] for n in ns] for s in seeds])
-        ok = np.all(np.isfinite(grid), axis=1)
-        out["rf_tau_mem"] = {n: float(np.exp(np.mean(np.log(grid[ok, j])))) if ok.any() else math.nan
+        fin = np.isfinite(grid)
+        out["rf_tau_mem"] = {n: float(np.exp(np.mean(np.log(grid[fin[:, j], j])))) if fin[:, j].any() else math.nan
                              for j, n in enumerate(ns)}
-        out["rf_exponent"] = (fit_exponent(np.array(ns) / d, grid[ok]).to_dict() if ok.sum() and len(ns) > 1
-                              else {"error": "RF τ_mem^samples not finite at every n"})
+        cols = np.all(fin, axis=0)  # the n where every seed reached f_mem = 0.1 at a finite τ
+        out["rf_exponent_n"] = [n for n, c in zip(ns, cols) if c]
+        out["rf_exponent"] = (fit_exponent(np.array(ns)[cols] / d, grid[:, cols]).to_dict() if cols.sum() >= 2
+                              else {"error": "RF τ_mem^samples finite at fewer than 2 n"})
     return out
 
 
@@ -64,51 +66,57 @@ def make(out_dir: Path, quick: bool = False, data_dir: Path | None = None) -> di
     table = read_csv(data_dir / RUNS)
     rf = read_csv(data_dir / RF) if (data_dir / RF).exists() else None
     s = summarise(table, rf)
-    reads, arch, main = s["readoffs"], s["arch"], s["main_width"]
-    ns = sorted({r["n"] for r in reads if r["width"] == main})
-    cmap = colormaps["viridis"]
-    with style():
-        fig, ax = figure(1, 3, figsize=(13.5, 4.0), constrained_layout=True)
-        # (a) timescales against n
-        for name, marker in (("tau_mem", "o"), ("tau_gen", "s")):
-            vals = [[r[name] for r in reads if r["width"] == main and r["n"] == n and np.isfinite(r[name])] for n in ns]
-            m = [np.exp(np.mean(np.log(v))) if v else np.nan for v in vals]
-            ax[0].plot(ns, m, marker=marker, label=f"network {name.replace('tau_', 'τ_')}: β = "
-                                                 f"{_fmt(s['exponents'][main][name])}")
-            for n, v in zip(ns, vals):
-                ax[0].scatter([n] * len(v), v, s=8, color="grey", alpha=0.5)
-        if rf is not None:
-            rn = sorted(s["rf_tau_mem"])
-            base = np.nanmean([r["tau_mem"] for r in reads if r["width"] == main and r["n"] == rn[0]] or [np.nan])
-            rv = np.array([s["rf_tau_mem"][n] for n in rn])
-            ax[0].plot(rn, rv / rv[0] * base, "k--", label=f"RF τ_mem^samples (scaled): β = {_fmt(s['rf_exponent'])}")
-        ax[0].plot(ns, np.array(ns) / ns[0] * np.nanmean([r["tau_mem"] for r in reads if r["width"] == main
-                                                         and r["n"] == ns[0]]), ":", color="grey", label="∝ n")
-        ax[0].set(xscale="log", yscale="log", xlabel="n", ylabel="τ = steps × lr", title=f"{arch}, width {main}")
-        ax[0].legend(fontsize=7)
-        # (b) collapse against τ/n (seed 0)
-        seed0 = min(r["seed"] for r in reads if r["width"] == main)
-        col = collapse(table, arch=arch, width=main, seed=seed0)
-        for i, (n, (x, y)) in enumerate(sorted(col.items())):
-            ax[1].plot(x, y, marker=".", color=cmap(i / max(len(col) - 1, 1)), label=f"n = {n}")
-        ax[1].set(xscale="log", xlabel="τ / n", ylabel="f_mem / f_mem(τ_max)", title=f"collapse (seed {seed0})")
-        ax[1].legend(fontsize=7)
-        # (c) against width
-        widths = sorted({r["width"] for r in reads})
-        for i, n in enumerate(sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) > 1})):
-            for name, ls in (("tau_mem", "-"), ("tau_gen", "--")):
-                v = [np.nanmean([r[name] for r in reads if r["width"] == w and r["n"] == n] or [np.nan]) for w in widths]
-                ax[2].plot(widths, v, ls, marker="o", color=cmap(i / 3), label=f"{name.replace('tau_', 'τ_')}, n = {n}")
-        ax[2].set(xscale="log", yscale="log", xlabel="width", ylabel="τ", title="against width")
-        if ax[2].get_legend_handles_labels()[0]:
-            ax[2].legend(fontsize=7)
-        else:
-            ax[2].text(0.5, 0.5, "one width only", transform=ax[2].transAxes, ha="center")
-        png = save(fig, Path(out_dir) / "fig_networks.png")
+    png = _draw(table, rf, s, Path(out_dir) / "fig_networks.png")
     summary = {k: v for k, v in s.items() if k != "readoffs"}
     (Path(out_dir) / "fig_networks.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
     return {"files": [str(png), str(Path(out_dir) / "fig_networks.json")],
             "parameters": {"runs": str(data_dir / RUNS), "rf": str(data_dir / RF) if rf is not None else None}}
+
+
+@styled
+def _draw(table: dict, rf, s: dict, path) -> str:
+    """The three panels (module docstring) into ``path``."""
+    reads, arch, main = s["readoffs"], s["arch"], s["main_width"]
+    ns = sorted({r["n"] for r in reads if r["width"] == main})
+    cmap = colormaps["viridis"]
+    fig, ax = figure(1, 3, figsize=(13.5, 4.0), constrained_layout=True)
+    # (a) timescales against n
+    for name, marker in (("tau_mem", "o"), ("tau_gen", "s")):
+        vals = [[r[name] for r in reads if r["width"] == main and r["n"] == n and np.isfinite(r[name])] for n in ns]
+        m = [np.exp(np.mean(np.log(v))) if v else np.nan for v in vals]
+        ax[0].plot(ns, m, marker=marker, label=f"network {name.replace('tau_', 'τ_')}: β = "
+                                             f"{_fmt(s['exponents'][main][name])}")
+        for n, v in zip(ns, vals):
+            ax[0].scatter([n] * len(v), v, s=8, color="grey", alpha=0.5)
+    if rf is not None:
+        rn = sorted(s["rf_tau_mem"])
+        base = np.nanmean([r["tau_mem"] for r in reads if r["width"] == main and r["n"] == rn[0]] or [np.nan])
+        rv = np.array([s["rf_tau_mem"][n] for n in rn])
+        ax[0].plot(rn, rv / rv[0] * base, "k--", label=f"RF τ_mem^samples (scaled): β = {_fmt(s['rf_exponent'])} "
+                                                      f"(n = {', '.join(map(str, s['rf_exponent_n']))})")
+    ax[0].plot(ns, np.array(ns) / ns[0] * np.nanmean([r["tau_mem"] for r in reads if r["width"] == main
+                                                     and r["n"] == ns[0]]), ":", color="grey", label="∝ n")
+    ax[0].set(xscale="log", yscale="log", xlabel="n", ylabel="τ = steps × lr", title=f"{arch}, width {main}")
+    ax[0].legend(fontsize=7)
+    # (b) collapse against τ/n (seed 0)
+    seed0 = min(r["seed"] for r in reads if r["width"] == main)
+    col = collapse(table, arch=arch, width=main, seed=seed0)
+    for i, (n, (x, y)) in enumerate(sorted(col.items())):
+        ax[1].plot(x, y, marker=".", color=cmap(i / max(len(col) - 1, 1)), label=f"n = {n}")
+    ax[1].set(xscale="log", xlabel="τ / n", ylabel="f_mem / f_mem(τ_max)", title=f"collapse (seed {seed0})")
+    ax[1].legend(fontsize=7)
+    # (c) against width
+    widths = sorted({r["width"] for r in reads})
+    for i, n in enumerate(sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) > 1})):
+        for name, ls in (("tau_mem", "-"), ("tau_gen", "--")):
+            v = [np.nanmean([r[name] for r in reads if r["width"] == w and r["n"] == n] or [np.nan]) for w in widths]
+            ax[2].plot(widths, v, ls, marker="o", color=cmap(i / 3), label=f"{name.replace('tau_', 'τ_')}, n = {n}")
+    ax[2].set(xscale="log", yscale="log", xlabel="width", ylabel="τ", title="against width")
+    if ax[2].get_legend_handles_labels()[0]:
+        ax[2].legend(fontsize=7)
+    else:
+        ax[2].text(0.5, 0.5, "one width only", transform=ax[2].transAxes, ha="center")
+    return save(fig, path)
 
 
 def _clean(obj):
