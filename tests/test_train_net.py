@@ -105,10 +105,10 @@ def test_gmm_score_is_the_gradient_of_the_log_density():
         return jnp.logaddexp(-jnp.sum((x - a) ** 2) / (2 * v), -jnp.sum((x + a) ** 2) / (2 * v))
 
     x = gmm_sample(jax.random.PRNGKey(3), 5)
-    np.testing.assert_allclose(gmm_score(x, t, mu, std), np.asarray(jax.vmap(jax.grad(logp))(jnp.asarray(x))), rtol=1e-12)
+    np.testing.assert_allclose(gmm_score(x, t, mu, std), np.asarray(jax.jit(jax.vmap(jax.grad(logp)))(jnp.asarray(x))), rtol=1e-12)
     # mixture pool: zero mean, Tr Σ/d = 1
-    X = gmm_sample(jax.random.PRNGKey(0), 20000)
-    assert abs(X.mean()) < 0.02 and abs(np.mean(X**2) - 1) < 0.02
+    X = gmm_sample(jax.random.PRNGKey(0), 4000)
+    assert abs(X.mean()) < 0.05 and abs(np.mean(X**2) - 1) < 0.03
 
 
 class _TrueEps(eqx.Module):
@@ -137,10 +137,9 @@ def test_kl_estimate_of_the_true_score_is_the_prior_term():
 def test_unet_shapes_score_and_gradient():
     net = build("unet", jax.random.PRNGKey(0), 64, 4)
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 64))
-    eps = training._eps(net, x, 0.1)
-    assert eps.shape == (3, 64) and eps.dtype == jnp.float32
     score = net_score(net, np.array([0.1, 1.0]))
-    s0 = eqx.filter_jit(lambda sc, y: sc(y, 0))(score, x)
+    eps, s0 = eqx.filter_jit(lambda sc, y: (apply(sc.net, y, 0.1), sc(y, 0)))(score, x)  # one compiled program
+    assert eps.shape == (3, 64) and eps.dtype == jnp.float32
     np.testing.assert_allclose(np.asarray(s0), -np.asarray(eps) / np.sqrt(-np.expm1(-0.2)), rtol=1e-4, atol=1e-8)
     with pytest.raises(ValueError):
         UNet(jax.random.PRNGKey(0), 8, 4)
