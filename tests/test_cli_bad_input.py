@@ -44,6 +44,8 @@ BASE = {
               "--ridge", "1e-3", *OUT],
     "generate": ["generate", "--d", "4", "--psi-p", "4", "--psi-n", "2", "--times", "4", "--tau", "1e2",
                  "--samples", "10", "--workers", "1", "--no-progress", *OUT],
+    "train-net": ["train-net", "--n", "4", "--steps", "5", "--width", "4", "--samples", "10", "--checkpoints", "1",
+                  "--times", "2", "--no-progress", "--out", "{tmp}/run"],
 }
 WITH_PLOT = ("spectrum", "dynamics", "phase", "asymptotic", "generate", "curve")
 WRITERS = ("spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "generate", "curve")
@@ -258,6 +260,33 @@ ROWS = [
     ("dynamics", ["--data", "{tmp}/nan.npy"], "--data"),
     ("simulate", ["--weights", "{tmp}/cube.npy"], "--weights"),
     ("dynamics", ["--sigma-matrix", "{tmp}/cube.npy"], "--sigma-matrix"),
+    # --- 12. train-net (theory/trained_networks.md); the missing extra is tests/test_train_net.py
+    ("train-net", ["--arch", "resnet"], "--arch", "mlp or unet"),
+    ("train-net", ["--width", "0"], "--width", "[1, 4096]"),
+    ("train-net", ["--width", "-3"], "--width"),
+    ("train-net", ["--width", "2.5"], "--width", "integer"),
+    ("train-net", ["--steps", "0"], "--steps", "[1, "),
+    ("train-net", ["--steps", "-5"], "--steps"),
+    ("train-net", ["--steps", "abc"], "--steps", "integer"),
+    ("train-net", ["--arch", "unet"], "--data", "d = 64"),
+    ("train-net", ["--arch", "unet", "--data", "{tmp}/d10.npy"], "--data", "d = 64"),
+    ("train-net", ["--data", "{tmp}/missing.npy"], "--data"),
+    ("train-net", ["--data", "{tmp}/cube.npy"], "--data"),
+    ("train-net", ["--n", "4,,8"], "--n", "empty item"),
+    ("train-net", ["--n", "1"], "--n", ">= 2"),
+    ("train-net", ["--n", "4,4"], "--n", "twice"),
+    ("train-net", ["--n", "four"], "--n", "integer"),
+    ("train-net", ["--data", "digits", "--n", "100000"], "--n", "training rows"),
+    ("train-net", ["--optimizer", "rmsprop"], "--optimizer"),
+    ("train-net", ["--lr", "0"], "--lr"),
+    ("train-net", ["--lr", "100"], "--lr"),
+    ("train-net", ["--samples", "1"], "--samples"),
+    ("train-net", ["--times", "1"], "--times"),
+    ("train-net", ["--seed", HUGE_SEED], "--seed"),
+    ("train-net", ["--out", "{tmp}/afile"], "--out", "not a folder"),
+    ("train-net", ["--out", "{tmp}/missing/run"], "--out", "does not exist"),
+    ("train-net", ["--out", "{tmp}/clash"], "--out", "folder"),
+    ("train-net", ["--out", "{tmp}/clash_json"], "--out", "sidecar"),
 ]
 
 
@@ -270,6 +299,9 @@ def _setup(tmp: Path) -> None:
     (tmp / "sidecar_dir.json").mkdir()
     (tmp / "adir").mkdir()
     (tmp / "afile").write_text("not a folder\n")
+    np.save(tmp / "d10.npy", np.arange(400.0).reshape(40, 10) % 7)
+    (tmp / "clash" / "train_net.csv").mkdir(parents=True)  # train-net: its CSV path is a folder
+    (tmp / "clash_json" / "train_net.json").mkdir(parents=True)  # ... or its sidecar path
     (tmp / "garbage.csv.partial.jsonl").write_text("garbage{{\n")
     from rfscore.analysis.phase import phase_point
     from rfscore.runtime.sweep import _header

@@ -28,7 +28,7 @@ except KeyboardInterrupt:  # still starting: one line, exit 130 (the package imp
     raise
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "curve", "generate",
-            "reproduce")
+            "reproduce", "train-net")
 
 
 def build_parser() -> OneLineParser:
@@ -41,8 +41,9 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--version", action="version", version=f"rfscore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            importlib.import_module(f"{__name__}.{name}").register(sub)
+        module = f"{__name__}.{name.replace('-', '_')}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(sub)
     return parser
 
 

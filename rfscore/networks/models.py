@@ -1,0 +1,200 @@
+"""ε-prediction networks ε_θ(x, t) for the denoising loss (N2) of theory/trained_networks.md.
+
+Two architectures, equinox modules (initialised by `build`) whose every leaf is an array (so a module is a JAX pytree
+that `jax.jit` and the sampler of `rfscore.generative.sampler` accept as an argument):
+
+* `ResidualMLP`: x (…, d) → ε (…, d); a linear embedding of x, ``depth`` residual blocks
+  h ← h + W₂ silu(W₁ silu(h) + E_b e(t)), a linear read-out. The time embedding e(t) is a
+  sinusoidal embedding of log t (`time_features`), shared by the blocks.
+* `UNet`: x (…, 64) → ε (…, 64) for 8×8 single-channel images: two resolutions (8×8, 4×4),
+  3×3 convolutions, a skip connection at 8×8, the time embedding added to every block.
+
+The networks compute in float32 (the parameters and the activations): the library runs in
+float64 (theory/model.md §5), but these networks are trained by stochastic gradients with an
+O(lr) noise floor far above float32 rounding, and float32 is ≈ 2× faster on CPU and far faster on
+GPU. Inputs of any float dtype are cast to float32; outputs are float32. Metrics are computed in
+float64 from the samples (rfscore.generative.metrics).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+ARCHS = ("mlp", "unet")
+DTYPE = jnp.float32
+EMBED = 32  # sinusoidal features of log t (16 frequencies × sin, cos)
+
+
+def time_features(t, size: int = EMBED):
+    """Sinusoidal embedding of log t, shape t.shape + (size,); frequencies 1 … 2^(size/2 - 1)/8 in log t."""
+    half = size // 2
+    freq = jnp.exp2(jnp.arange(half, dtype=DTYPE) * (7.0 / max(half - 1, 1))) / 8.0
+    u = jnp.log(jnp.asarray(t, dtype=DTYPE))[..., None] * freq
+    return jnp.concatenate([jnp.sin(u), jnp.cos(u)], axis=-1)
+
+
+def _linear(key, n_in, n_out):
+    return eqx.nn.Linear(n_in, n_out, key=key, dtype=DTYPE)
+
+
+class _Block(eqx.Module):
+    lin1: eqx.nn.Linear
+    lin2: eqx.nn.Linear
+    emb: eqx.nn.Linear
+
+    def __call__(self, h, e):
+        u = self.lin1(jax.nn.silu(h)) + self.emb(e)
+        return h + self.lin2(jax.nn.silu(u))
+
+
+class ResidualMLP(eqx.Module):
+    """Residual MLP ε_θ(x, t): x (d,), t scalar → (d,) (vmapped by `apply`). width W, depth blocks."""
+
+    inp: eqx.nn.Linear
+    temb: eqx.nn.Linear
+    blocks: tuple
+    out: eqx.nn.Linear
+
+    def __init__(self, key, d: int, width: int = 256, depth: int = 3):
+        keys = jax.random.split(key, 3 + 3 * depth)
+        self.inp = _linear(keys[0], d, width)
+        self.temb = _linear(keys[1], EMBED, width)
+        self.blocks = tuple(_Block(_linear(keys[3 + 3 * i], width, width), _linear(keys[4 + 3 * i], width, width),
+                                   _linear(keys[5 + 3 * i], width, width)) for i in range(depth))
+        self.out = _linear(keys[2], width, d)
+
+    def __call__(self, x, t):
+        e = jax.nn.silu(self.temb(time_features(t)))
+        h = self.inp(x.astype(DTYPE))
+        for b in self.blocks:
+            h = b(h, e)
+        return self.out(jax.nn.silu(h))
+
+
+class _ConvBlock(eqx.Module):
+    conv1: eqx.nn.Conv2d
+    conv2: eqx.nn.Conv2d
+    emb: eqx.nn.Linear
+    skip: eqx.nn.Conv2d
+
+    def __init__(self, key, c_in, c_out):
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        self.conv1 = eqx.nn.Conv2d(c_in, c_out, 3, padding=1, key=k1, dtype=DTYPE)
+        self.conv2 = eqx.nn.Conv2d(c_out, c_out, 3, padding=1, key=k2, dtype=DTYPE)
+        self.emb = _linear(k3, EMBED, c_out)
+        self.skip = eqx.nn.Conv2d(c_in, c_out, 1, key=k4, dtype=DTYPE)
+
+    def __call__(self, h, e):
+        u = self.conv1(jax.nn.silu(h)) + self.emb(e)[:, None, None]
+        return self.skip(h) + self.conv2(jax.nn.silu(u))
+
+
+class UNet(eqx.Module):
+    """Small U-Net ε_θ(x, t) for 8×8 single-channel images: x (64,), t scalar → (64,).
+
+    Channels W at 8×8 and 2W at 4×4 (W = ``width``): in-conv, block (8×8), average-pool,
+    block (4×4), block (4×4), nearest upsampling, concatenation with the 8×8 skip, block (8×8),
+    1×1 out-conv.
+    """
+
+    inp: eqx.nn.Conv2d
+    temb: eqx.nn.Linear
+    down: _ConvBlock
+    mid1: _ConvBlock
+    mid2: _ConvBlock
+    up: _ConvBlock
+    out: eqx.nn.Conv2d
+
+    def __init__(self, key, d: int = 64, width: int = 32):
+        if d != 64:
+            raise ValueError(f"the U-Net is for 8x8 images (d = 64), got d = {d}")
+        ks = jax.random.split(key, 7)
+        self.inp = eqx.nn.Conv2d(1, width, 3, padding=1, key=ks[0], dtype=DTYPE)
+        self.temb = _linear(ks[1], EMBED, EMBED)
+        self.down = _ConvBlock(ks[2], width, width)
+        self.mid1 = _ConvBlock(ks[3], width, 2 * width)
+        self.mid2 = _ConvBlock(ks[4], 2 * width, 2 * width)
+        self.up = _ConvBlock(ks[5], 3 * width, width)
+        self.out = eqx.nn.Conv2d(width, 1, 1, key=ks[6], dtype=DTYPE)
+
+    def __call__(self, x, t):
+        e = jax.nn.silu(self.temb(time_features(t)))
+        h = self.inp(x.astype(DTYPE).reshape(1, 8, 8))
+        h8 = self.down(h, e)
+        h4 = h8.reshape(h8.shape[0], 4, 2, 4, 2).mean(axis=(2, 4))
+        h4 = self.mid2(self.mid1(h4, e), e)
+        up = jnp.repeat(jnp.repeat(h4, 2, axis=1), 2, axis=2)
+        h = self.up(jnp.concatenate([up, h8], axis=0), e)
+        return self.out(jax.nn.silu(h)).reshape(64)
+
+
+DEFAULT_WIDTH = {"mlp": 256, "unet": 32}
+
+
+SMALL = ("out", "lin2")  # layers initialised at 0.1 × the default scale: each block starts near the identity
+
+
+def _initialise(abstract, key):
+    """Fill an abstract module (ShapeDtypeStruct leaves) with draws seeded by ``key``: weights
+    U(-1/√fan_in, 1/√fan_in) (fan_in = the product of all but the first axis, equinox's default),
+    0.1 × that for the layers in SMALL, biases 0. NumPy draws: eager JAX initialisation of the
+    layers costs seconds on CPU, this costs milliseconds; deterministic in the key."""
+    seed = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
+    rng = np.random.default_rng(seed.astype(np.uint32).tolist())
+
+    def fill(path, leaf):
+        names = [str(getattr(p, "name", "")) for p in path]
+        if names[-1] == "bias":
+            return jnp.zeros(leaf.shape, leaf.dtype)
+        fan = int(np.prod(leaf.shape[1:]))
+        scale = (0.1 if any(n in SMALL for n in names) else 1.0) / np.sqrt(fan)
+        return jnp.asarray(rng.uniform(-scale, scale, leaf.shape), dtype=leaf.dtype)
+
+    return jax.tree_util.tree_map_with_path(fill, abstract)
+
+
+def build(arch: str, key, d: int, width: int | None = None):
+    """The network of ``arch`` ('mlp' or 'unet') for inputs of dimension d, initialised from ``key`` (`_initialise`)."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}")
+    if arch == "unet" and d != 64:
+        raise ValueError(f"the U-Net is for 8x8 images (d = 64), got d = {d}")
+    width = DEFAULT_WIDTH[arch] if width is None else int(width)
+    cls = {"mlp": ResidualMLP, "unet": UNet}[arch]
+    abstract = eqx.filter_eval_shape(cls, jax.random.PRNGKey(0), int(d), width)
+    return _initialise(abstract, key)
+
+
+def apply(net, x, t):
+    """ε_θ for a batch: x (B, d), t (B,) or scalar → (B, d) float32."""
+    t = jnp.broadcast_to(jnp.asarray(t, dtype=DTYPE), x.shape[:1])
+    return jax.vmap(net)(x, t)
+
+
+class NetScore(eqx.Module):
+    """The score s(y, k) = -ε_θ(y, t_k)/√Δ_{t_k} of (N4) on a grid of times, for `rfscore.generative.sampler.sample`.
+
+    times (K,), sqrt_delta (K,) = √(1 - e^{-2 t_k}); y (B, d) of any float dtype, the result has y's dtype.
+    """
+
+    net: eqx.Module
+    times: jax.Array
+    sqrt_delta: jax.Array
+
+    def __call__(self, y, k):
+        eps = apply(self.net, y, self.times[k])
+        return (-eps / self.sqrt_delta[k]).astype(y.dtype)
+
+
+def net_score(net, times) -> NetScore:
+    times = jnp.asarray(times, dtype=DTYPE)
+    return NetScore(net, times, jnp.sqrt(-jnp.expm1(-2 * times)))
+
+
+def num_params(net) -> int:
+    return int(sum(x.size for x in jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array))))

@@ -1,0 +1,280 @@
+"""Training ε-prediction networks with the denoising loss (N2), checkpoints, metrics and resuming.
+
+theory/trained_networks.md: loss (N2) with t log-uniform on [t_min, T] (N3), fresh t and noise at
+every step; the score s(x, t) = -ε_θ(x, t)/√Δ_t (N4) is sampled by the existing sampler
+(`rfscore.generative.sampler.sample`, (Y3)); training time τ = k·lr (N5); the metrics of (Y7)-(Y8)
+and, for the mixture, the KL estimate (N6). Every random draw derives from PRNGKey(seed):
+training step k uses fold_in(train_key, k), so a run resumed from a checkpoint repeats the
+uninterrupted run exactly. The library is quiet: progress goes to an optional callback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .._version import __version__
+from ..core.errors import InputError
+from ..generative.generation import tau_gen_samples, tau_mem_samples
+from ..generative.metrics import frechet_gaussians, memorisation
+from ..generative.sampler import sample
+from ..generative.score_model import cell_edges, time_grid
+from ..runtime.io import atomic_path
+from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score
+from .models import DTYPE, apply, build, net_score, num_params
+
+OPTIMIZERS = ("adam", "sgd")
+MAX_BATCH = 512
+LOSS_T = 0.01          # the diffusion time of the reported train/test losses
+CHUNK = 1000           # training steps per compiled call (Ctrl-C is seen between calls)
+HEADER = ("n", "seed", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl", "train_loss", "test_loss")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines the numbers of a run (the checkpoint fingerprint)."""
+
+    arch: str = "mlp"
+    width: int = 256
+    steps: int = 10000
+    seed: int = 0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    t_min: float = 1e-3
+    t_max: float = 3.0
+    times: int = 24
+    steps_per_time: int = 4
+    samples: int = 2000
+    checkpoints: int = 12
+    first_checkpoint: int = 100
+    sampler: str = "sde"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def checkpoint_steps(steps: int, num: int, first: int) -> np.ndarray:
+    """The log grid of checkpoint steps: ≈ num log-spaced integers from min(first, steps) to steps, distinct."""
+    first = max(1, min(first, steps))
+    return np.unique(np.round(np.geomspace(first, steps, num)).astype(np.int64))
+
+
+@functools.lru_cache(maxsize=16)
+def make_optimizer(name: str, lr: float):
+    """optax Adam, or SGD with momentum 0.9 (cached: the same object keeps the compiled training program)."""
+    if name == "adam":
+        return optax.adam(lr)
+    if name == "sgd":
+        return optax.sgd(lr, momentum=0.9)
+    raise InputError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def denoising_loss(net, x, t, xi):
+    """(N2) on given draws: mean over the batch of (1/d)‖ε_θ(e^{-t}x + √Δ_t ξ, t) - ξ‖²; x, xi (B, d), t (B,)."""
+    t = t.astype(DTYPE)
+    xt = jnp.exp(-t)[:, None] * x + jnp.sqrt(-jnp.expm1(-2 * t))[:, None] * xi
+    return jnp.mean((apply(net, xt, t) - xi) ** 2)
+
+
+def _draw(key, X, t_min, t_max, batch):
+    """One step's batch: rows of X (without replacement if batch < n), t log-uniform (N3), ξ ~ N(0, I)."""
+    kb, kt, kx = jax.random.split(key, 3)
+    n = X.shape[0]
+    x = X if batch == n else X[jax.random.choice(kb, n, (batch,), replace=False)]
+    u = jax.random.uniform(kt, (batch,), dtype=DTYPE)
+    t = jnp.exp(jnp.log(t_min) + u * (jnp.log(t_max) - jnp.log(t_min)))
+    return x, t, jax.random.normal(kx, x.shape, dtype=DTYPE)
+
+
+@eqx.filter_jit
+def _train_chunk(net, opt_state, X, key, k0, k1, t_min, t_max, optimizer, batch):
+    """Steps k0 ≤ k < k1 (traced bounds: one compiled program for every chunk); step k uses fold_in(key, k)."""
+    params, static = eqx.partition(net, eqx.is_array)
+
+    def body(k, carry):
+        p, s = carry
+        x, t, xi = _draw(jax.random.fold_in(key, k), X, t_min, t_max, batch)
+        grads = jax.grad(lambda q: denoising_loss(eqx.combine(q, static), x, t, xi))(p)
+        upd, s = optimizer.update(grads, s, p)
+        return optax.apply_updates(p, upd), s
+
+    params, opt_state = jax.lax.fori_loop(k0, k1, body, (params, opt_state))
+    return eqx.combine(params, static), opt_state
+
+
+@eqx.filter_jit
+def _eps(net, x, t):
+    return apply(net, x, t)
+
+
+@eqx.filter_jit
+def _loss_fixed(net, x, t, xi):
+    return denoising_loss(net, x, t, xi)
+
+
+def eval_loss(net, X, key, draws: int, t: float = LOSS_T) -> float:
+    """(N2) at one diffusion time t, over every row of X with ``draws`` fixed noise draws each (float64 mean)."""
+    Xr = jnp.asarray(np.repeat(X, draws, axis=0), dtype=DTYPE)
+    xi = jax.random.normal(key, Xr.shape, dtype=DTYPE)
+    tt = jnp.full(Xr.shape[0], t, dtype=DTYPE)
+    vals = [float(_loss_fixed(net, Xr[i:i + 8192], tt[i:i + 8192], xi[i:i + 8192])) * min(8192, Xr.shape[0] - i)
+            for i in range(0, Xr.shape[0], 8192)]
+    return float(np.sum(vals) / Xr.shape[0])
+
+
+def gmm_kl_estimate(net, data: NetData, times, key, num: int = 1024) -> float:
+    """(N6): KL(p_T‖N(0,I))/d bound + Σ_k E_score(t_k)|cell_k|, E_score(t) = (1/d) E‖s_θ(x_t, t) - s*(x_t, t)‖²
+    by Monte Carlo over ``num`` fresh x_t ~ p_t per grid time (keyed), per dimension (nats)."""
+    edges = cell_edges(times)
+    d = data.d
+    err = np.empty(len(times))
+    for k, t in enumerate(times):
+        xt = gmm_diffused(jax.random.fold_in(key, k), num, float(t), data.mu, data.std)
+        s_net = -np.asarray(_eps(net, jnp.asarray(xt, dtype=DTYPE), jnp.float32(t)), dtype=np.float64) / math.sqrt(-math.expm1(-2 * t))
+        err[k] = np.mean(np.sum((s_net - gmm_score(xt, float(t), data.mu, data.std)) ** 2, axis=1)) / d
+    return gmm_prior_kl_bound(float(times[-1]), data.mu, data.std) / d + float(err @ np.diff(edges))
+
+
+def _keys(seed: int, n: int):
+    """(init, train, sample, eval) keys of size n: PRNGKey(seed) folded with n."""
+    base = jax.random.fold_in(jax.random.PRNGKey(seed), n)
+    return jax.random.split(base, 4)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def checkpoint_path(folder, n: int) -> Path:
+    return Path(folder) / f"checkpoint_n{n}.npz"
+
+
+def samples_path(folder, n: int, step: int) -> Path:
+    return Path(folder) / f"samples_n{n}_step{step:09d}.npz"
+
+
+def _fingerprint(cfg: TrainConfig, data_name: str, n: int, save_samples: bool) -> str:
+    return json.dumps({"config": cfg.to_dict(), "data": data_name, "n": n, "save_samples": save_samples,
+                       "rfscore_version": __version__}, sort_keys=True)
+
+
+def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str) -> None:
+    """Parameters, optimiser state, PRNG key, step and the metric rows so far, as leaves in one NPZ (atomic)."""
+    leaves = jax.tree_util.tree_leaves((eqx.filter(net, eqx.is_array), opt_state))
+    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, step=np.int64(step), key=np.asarray(jax.random.key_data(key)) if jnp.issubdtype(
+                key.dtype, jax.dtypes.prng_key) else np.asarray(key), rows=json.dumps(rows),
+                     fingerprint=fingerprint, **arrays)
+
+
+def load_checkpoint(path, net, opt_state, fingerprint: str):
+    """(net, opt_state, key, step, rows) from ``path``; InputError naming --out if foreign or corrupt."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["fingerprint"]) != fingerprint:
+                raise InputError("out", f"{path} is a checkpoint of a run with other parameters; delete it or "
+                                        "choose another --out")
+            params, treedef = jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
+            leaves = [jnp.asarray(z[f"leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
+            step, key, rows = int(z["step"]), jnp.asarray(z["key"]), json.loads(str(z["rows"]))
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file
+        raise InputError("out", f"{path} is a corrupt checkpoint ({type(exc).__name__}); delete it to restart") from None
+    p, s = jax.tree_util.tree_unflatten(treedef, leaves)
+    return eqx.combine(p, net), s, key, step, rows
+
+
+# ----------------------------------------------------------------------------- one n
+@dataclass
+class NetRun:
+    """One network size n: rows (one dict per checkpoint, HEADER keys), parameter count, wall time (s)."""
+
+    n: int
+    rows: list
+    num_params: int
+    seconds: float
+    resumed_from: int = 0
+    info: dict = field(default_factory=dict)
+
+
+def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: bool = False,
+              on_checkpoint=None, on_progress=None) -> NetRun:
+    """Train one network on the first n rows of data.pool, with a checkpoint in ``folder`` at every step of
+    `checkpoint_steps`; resume from ``folder``'s checkpoint of the same fingerprint if there is one.
+
+    At each checkpoint: ``cfg.samples`` samples by (Y3) with the score (N4) on ``cfg.times`` log-spaced
+    times in [t_min, t_max] (same sampler key at every checkpoint), f_mem (Y7) with its Wilson interval
+    against the training set, the Fréchet distance (Y8) between the Gaussian fits of the samples and of the
+    held-out rows, for the mixture the KL estimate (N6) (NaN otherwise), and (N2) at t = 0.01 on the
+    training set and on the held-out rows. on_checkpoint(n, step) is called after each checkpoint is saved,
+    on_progress(n, step) after each chunk of steps.
+    """
+    X = data.training_set(n)
+    k_init, k_train, k_sample, k_eval = _keys(cfg.seed, n)
+    net = build(cfg.arch, k_init, data.d, cfg.width)
+    opt = make_optimizer(cfg.optimizer, cfg.lr)
+    opt_state = opt.init(eqx.filter(net, eqx.is_array))
+    fp = _fingerprint(cfg, data.name, n, save_samples)
+    ckpt = checkpoint_path(folder, n)
+    step, rows = 0, []
+    if ckpt.exists():
+        net, opt_state, key, step, rows = load_checkpoint(ckpt, net, opt_state, fp)
+        if not np.array_equal(np.asarray(key), np.asarray(k_train)):
+            raise InputError("out", f"{ckpt}: its PRNG key is not the one of --seed {cfg.seed}; delete it")
+    resumed = step
+    grid = time_grid(cfg.t_min, cfg.t_max, cfg.times)
+    batch = min(n, MAX_BATCH)
+    Xj = jnp.asarray(X, dtype=DTYPE)
+    draws_train = max(4, 8192 // n)
+    start = time.perf_counter()
+    for target in checkpoint_steps(cfg.steps, cfg.checkpoints, cfg.first_checkpoint):
+        target = int(target)
+        if target <= step:
+            continue
+        while step < target:
+            nxt = min(step + CHUNK, target)
+            net, opt_state = _train_chunk(net, opt_state, Xj, k_train, step, nxt, cfg.t_min, cfg.t_max, opt, batch)
+            step = nxt
+            if on_progress is not None:
+                on_progress(n, step)
+        ys = sample(net_score(net, grid), k_sample, times=grid, num_samples=cfg.samples, d=data.d,
+                    steps_per_time=cfg.steps_per_time, method=cfg.sampler)
+        mem = memorisation(ys, X)
+        fd = frechet_gaussians(ys.mean(0), np.cov(ys, rowvar=False), data.test.mean(0), np.cov(data.test, rowvar=False))
+        kl = gmm_kl_estimate(net, data, grid, jax.random.fold_in(k_eval, 1)) if data.mu is not None else math.nan
+        ke_tr, ke_te = jax.random.split(jax.random.fold_in(k_eval, 0))
+        row = {"n": n, "seed": cfg.seed, "step": step, "tau": step * cfg.lr, "f_mem": mem.f_mem, "f_mem_lo": mem.lo,
+               "f_mem_hi": mem.hi, "frechet": fd, "kl": kl, "train_loss": eval_loss(net, X, ke_tr, draws_train),
+               "test_loss": eval_loss(net, data.test, ke_te, 4)}
+        rows.append(row)
+        if save_samples:
+            with atomic_path(samples_path(folder, n, step)) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, samples=ys, X=X, n=n, step=step, tau=row["tau"], f_mem=mem.f_mem)
+        save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp)
+        if on_checkpoint is not None:
+            on_checkpoint(n, step)
+    return NetRun(n, rows, num_params(net), time.perf_counter() - start, resumed)
+
+
+def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1) -> dict:
+    """τ_mem (first τ with f_mem ≥ threshold, (Y11)) and τ_gen (first τ within 10 % of the Fréchet minimum, (Y10))."""
+    tau = np.array([r["tau"] for r in rows])
+    return {"tau_mem": tau_mem_samples(tau, [r["f_mem"] for r in rows], mem_threshold),
+            "tau_gen": tau_gen_samples(tau, [r["frechet"] for r in rows], gen_tolerance),
+            "f_mem_last": rows[-1]["f_mem"]}
+
+
+def columns(runs) -> dict:
+    """The CSV columns (HEADER) of a list of NetRun."""
+    rows = [r for run in runs for r in run.rows]
+    return {h: np.array([r[h] for r in rows]) for h in HEADER}
