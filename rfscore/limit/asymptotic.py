@@ -37,7 +37,7 @@ from scipy.special import roots_legendre
 from ..core.constants import GEConstants, ge_constants, rate
 from ..core import covariance
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
-from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
 
@@ -547,7 +547,6 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
-    from .finite_noise import check_ridge
     ridge = check_ridge(ridge)
     theta = check_positive("theta", theta)
     nodes_per_panel = check_positive_int("nodes_per_panel", nodes_per_panel)
