@@ -29,9 +29,9 @@ def register(sub) -> None:
                     + ",".join(HEADER) + ": the d → ∞ theory (F11)-(F12), for Σ = σ_x² I; with --finite-d also "
                     "the exact closed-form flow at that d, seed-averaged, in *_finite columns with their seed "
                     "standard deviation *_finite_std. Empty values (NaN) where a quantity is not defined or not "
-                    "derived: the d → ∞ empirical test loss for finite m at finite τ (it is given at τ = inf, (F13)) "
-                    "and the d → ∞ bias-variance split for finite m (see the sidecar's 'undefined'). Finite m at "
-                    "d → ∞ needs λ > 0.")
+                    "derived: the d → ∞ empirical test loss for finite m at finite τ (it is given at τ = inf, (F13); see "
+                    "the sidecar's 'undefined'). bias2 and variance split the test loss over the frozen noise draws, "
+                    "W and X fixed ((F6); at d → ∞ (F14)). Finite m at d → ∞ needs λ > 0.")
     p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
     p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
                    help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
@@ -83,29 +83,13 @@ def _check(args):
 
 def _limit(pp, pn, args, m, lam, tau):
     from ..limit.finite_noise import finite_noise_curves
-    from ..limit.asymptotic import nu_c_quadrature
-    from ..core.constants import ge_constants
     r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
                             ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
-    out = {"train_loss": r.train_loss, "test_loss": r.test_loss, "score_error": r.score_error}
-    nan = np.full(len(tau), np.nan)
-    if math.isinf(m):
-        # m = ∞: the empirical test loss is the (noise-averaged) train loss; nothing is resampled (variance 0),
-        # bias² = L_test − L_min with L_min = 1 − (1/d)tr V₀ᵀ U_pop⁻¹ V₀ = 1 − ψ_p E[b²κ/U_pop(κ)] (F6)
-        c = ge_constants(args.t, args.activation, args.sigma_spectrum)
-        lam_sigma = float([x for x, w in zip(args.sigma_spectrum.eigenvalues, args.sigma_spectrum.weights) if w > 0][0]) \
-            if len([w for w in args.sigma_spectrum.weights if w > 0]) == 1 else None
-        out["test_loss_empirical"] = r.train_loss
-        if lam_sigma is not None:
-            kappa, wk = nu_c_quadrature(pp, 400)
-            upop = (c.alpha * lam_sigma + c.b_t**2) * kappa + c.v_t2 + c.s_t2
-            l_min = 1 - pp * np.sum(wk * c.b_t**2 * kappa / upop)
-            out["bias2"], out["variance"] = r.test_loss - l_min, np.zeros(len(tau))
-        else:
-            out["bias2"], out["variance"] = nan, nan
-    else:  # (F13) at τ = ∞; not derived along τ or for the bias-variance split
-        out["test_loss_empirical"] = np.asarray(r.empirical_test_loss, dtype=np.float64)
-        out["bias2"], out["variance"] = nan, nan
+    # the split (F6) over the frozen noise at d → ∞ is (F14); at m = ∞ nothing is resampled (variance 0).
+    # The empirical test loss is (F13) at τ = ∞ for finite m (NaN along τ), the train loss at m = ∞.
+    out = {"train_loss": r.train_loss, "test_loss": r.test_loss, "score_error": r.score_error,
+           "test_loss_empirical": np.asarray(r.empirical_test_loss, dtype=np.float64),
+           "bias2": np.asarray(r.bias2), "variance": np.asarray(r.variance)}
     return out, r
 
 
@@ -180,17 +164,18 @@ def run(args) -> int:
                 cols[k + "_finite_std"] += list(std if std is not None else np.full(tau.size, np.nan))
             for name, value in (("d", args.finite_d), ("p", p), ("n", n), ("seeds", len(seeds))):
                 cols[name] += [value] * tau.size
-    undefined = ["test_loss_empirical", "bias2", "variance"]
+    undefined = ["test_loss_empirical"]
     undefined += [k for k in finite_keys if k.startswith(("bias2", "variance")) or k.endswith("_std")]
     params = {"vary": args.vary, "values": args.values, "psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t,
               "activation": args.activation, "sigma_spectrum": str(args.sigma_spectrum),
               "noise_samples": args.noise_samples, "ridge": args.ridge, "tau": args.tau, "finite_d": args.finite_d,
               "seeds": seeds if args.finite_d is not None else None, "model": "gep"}
-    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical at finite τ, "
-                          "bias2, variance: theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
+    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical at finite τ: "
+                          "theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
                           "bias-variance split that needs a finite m and >= 2 seeds",
              "bias_variance": "finite size: (F6) over the frozen noise draws of the --seeds keys with W, X of the "
-                              "first seed (unbiased split); d → ∞ at m = ∞: variance 0, bias² = L_test − L_min",
+                              "first seed (unbiased split); d → ∞: (F14), test_loss = L_min + bias2 + variance with "
+                              "L_min = 1 − ψ_p E[b_t²κ/U_pop(κ)]; at m = ∞ nothing is resampled (variance 0)",
              "train_loss": "the data term of L_train^(m) (F1), without the ridge penalty"}
     with OutputSet() as outs:
         outs.result(out_path, cols, params, header=HEADER + tuple(finite_keys), undefined=undefined, status=status,

@@ -153,12 +153,39 @@ def _two_point(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
     return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e[0] * beta[0] * X0 + e[1] * beta[1] * X1
 
 
+def _two_point_cross(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
+    """(F14): E (1/d)tr V̂₁ᵀ(Û₁+D₁)⁻¹ F (Û₂+D₂)⁻¹ V̂₂ for two independent noise draws sharing W, X (and the
+    data part ω), every pair of shifts (Z1, Z2); F (Q,) on the nodes. The rows of the two draws are
+    correlated only through the shared part of the class-1 rows, cross-covariance m M (class 2: 0), and
+    their noise targets are independent, so (F10) keeps its first term and one class in its second."""
+    inv1 = mod.wk[None, :] / P1.A
+    inv2 = 1.0 / P2.A
+
+    def E(g):
+        return (inv1 * g[None, :]) @ inv2.T
+
+    w1, w2 = P1.w[:, None], P2.w[None, :]
+    mM = mod.S[0] - mod.S[1]
+    e1 = mod.f[0] / ((1 + P1.delta[:, 0])[:, None] * (1 + P2.delta[:, 0])[None, :])
+    beta = mod.ratio * E(mM * F)
+    B11 = e1 * mod.ratio * E(mM * mM)
+    Om = mod.psi_p * w1 * w2 * E(mod.b2k * mM)
+    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e1 * beta * Om / (1 - B11)
+
+
+def _l_min(mod: _Model) -> float:
+    """L_min = 1 − (1/d)tr V₀ᵀU_pop⁻¹V₀ = 1 − ψ_p E[b_t²κ/U_pop(κ)] (F6): the best test loss at this W."""
+    return float(1 - mod.psi_p * np.sum(mod.wk * mod.b2k / mod.upop))
+
+
 def _losses_at_infinity(mod: _Model, lam: float, tol: float):
-    """(F11): τ = ∞ train and test losses of the ridge minimiser, and the (F8) residual."""
+    """(F11): τ = ∞ train and test losses of the ridge minimiser, the test loss of its noise average
+    L_test(B̄) (F14), and the (F8) residual."""
     P = _point(mod, np.array([lam]), tol)
     test = 1 + _two_point(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
+    mean_readout = 1 + _two_point_cross(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
     train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, np.ones_like(mod.kappa))[0, 0]
-    return float(np.real(train)), float(np.real(test)), float(P.residual.max())
+    return float(np.real(train)), float(np.real(test)), float(np.real(mean_readout)), float(P.residual.max())
 
 
 def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
@@ -248,7 +275,8 @@ def _spectrum_upper(mod: _Model) -> float:
 
 
 def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol):
-    """(F12) on the finite τ (K,): train, test and the largest (F8) residual on the contour."""
+    """(F12) on the finite τ (K,): train, test, L_test(B̄) of the noise-averaged readout (F14) and the
+    largest (F8) residual on the contour."""
     z = contour.z - 0.5 * lam  # the contour of `make_contour` shifted so that it crosses at −λ/4 ∈ (−λ, 0)
     dz = contour.dz
     P = _point(mod, -z, tol)
@@ -263,9 +291,14 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol):
     h_train = z[None, :] * f**2 - 2 * f
     train = 1 + np.imag(h_train @ (T * dz)) / np.pi
     F = f * dz[None, :]
-    quad = -np.real(np.sum((F @ K_uu) * F, axis=1) - np.sum((F @ K_ul) * np.conj(F), axis=1)) / (2 * np.pi**2)
-    test = 1 + quad - 2 * np.imag(f @ (Tx * dz)) / np.pi
-    return train, test, float(max(P.residual.max(), Pc.residual.max()))
+
+    def quad(kuu, kul):  # ∮∮ f(z₁)f(z₂) K(z₁, z₂) over the contour and its conjugate half
+        return -np.real(np.sum((F @ kuu) * F, axis=1) - np.sum((F @ kul) * np.conj(F), axis=1)) / (2 * np.pi**2)
+
+    linear = 2 * np.imag(f @ (Tx * dz)) / np.pi
+    test = 1 + quad(K_uu, K_ul) - linear
+    mean_readout = 1 + quad(_two_point_cross(mod, P, P, mod.upop), _two_point_cross(mod, P, Pc, mod.upop)) - linear
+    return train, test, mean_readout, float(max(P.residual.max(), Pc.residual.max()))
 
 
 @dataclass(frozen=True)
@@ -273,7 +306,9 @@ class FiniteNoiseCurves(Trajectory):
     """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
 
     ``noise_samples`` m (None: ∞), ``ridge`` λ. ``empirical_test_loss`` (F4) at d → ∞: (F13) at τ = ∞ for
-    finite m, the train loss at m = ∞, NaN at finite τ for finite m (not derived). Status: ``converged`` ((F8) met ``tol`` at every
+    finite m, the train loss at m = ∞, NaN at finite τ for finite m (not derived). ``bias2``, ``variance``:
+    the split (F6) over the frozen noise draws, W and X fixed, at d → ∞ (F14): the test loss is
+    ``l_min + bias2 + variance``; at m = ∞ nothing is resampled and the variance is 0. Status: ``converged`` ((F8) met ``tol`` at every
     shift and the two contours agree to 1e-3 Δ) and ``error`` (the two-contour difference of the
     losses, units of Δ; 0 where only τ = ∞ was asked, whose closed form (F11) needs no contour).
     """
@@ -281,6 +316,9 @@ class FiniteNoiseCurves(Trajectory):
     noise_samples: Optional[int] = None
     ridge: float = 0.0
     empirical_test_loss: Optional[np.ndarray] = None
+    bias2: Optional[np.ndarray] = None
+    variance: Optional[np.ndarray] = None
+    l_min: float = float("nan")
     parameters: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
 
@@ -321,7 +359,9 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
             raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
                                    f"psi_n={psi_n:g}, t={t:g}, ridge={lam:g}")
         k = tau.size
+        l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
         return FiniteNoiseCurves(tau=tau, train_loss=np.full(k, tr), test_loss=np.full(k, te),
+                                 bias2=np.full(k, te - l_min), variance=np.zeros(k), l_min=l_min,
                                  score_error=np.full(k, (te - lo) / c.delta_t), l_opt=lo, delta_t=c.delta_t,
                                  noise_samples=None, ridge=lam, empirical_test_loss=np.full(k, tr),
                                  parameters={"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "noise_samples": "inf",
@@ -332,7 +372,10 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
                               require=require)
+        l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
+                                 bias2=np.asarray(a.test_loss) - l_min, variance=np.zeros(np.size(a.tau)),
+                                 l_min=l_min,
                                  score_error=a.score_error, l_opt=a.l_opt, delta_t=a.delta_t, noise_samples=None,
                                  ridge=lam, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
                                  diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
@@ -341,13 +384,15 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         raise InputError("ridge", "must be > 0 with finite noise_samples in the d → ∞ theory (at λ = 0 the "
                                   "τ → ∞ limit is the interpolation point of the finite-size problem)")
     mod = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes)
+    l_min = _l_min(mod)
     c_rate = rate(c.delta_t, psi_p)
     train = np.full(tau.size, np.nan)
     test = np.full(tau.size, np.nan)
     inf = np.isinf(tau)
     diagnostics = {"equations": "(F7)-(F13)", "kappa_nodes": kappa_nodes}
-    tr_inf, te_inf, res_inf = _losses_at_infinity(mod, lam, tol)
-    train[inf], test[inf] = tr_inf, te_inf
+    mean_readout = np.full(tau.size, np.nan)
+    tr_inf, te_inf, mr_inf, res_inf = _losses_at_infinity(mod, lam, tol)
+    train[inf], test[inf], mean_readout[inf] = tr_inf, te_inf, mr_inf
     emp = np.full(tau.size, np.nan)
     residual = res_inf
     if np.any(inf):
@@ -359,8 +404,8 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         upper = _spectrum_upper(mod)
         x_left, x_right = 0.25 * lam, 1.5 * upper + 0.5 * lam  # z = ζ − λ/2 crosses the real axis at −λ/4
         contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-        tr, te, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol)
-        train[~inf], test[~inf] = tr, te
+        tr, te, mr, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol)
+        train[~inf], test[~inf], mean_readout[~inf] = tr, te, mr
         residual = max(residual, res)
         diagnostics.update(contour=contour.describe(), spectrum_upper=upper)
         if check_quadrature:
@@ -368,12 +413,13 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
             other = make_contour(0.4 * lam, 2.0 * upper + 0.5 * lam, 0.35, panels_per_decade, nodes_per_panel,
                                  n_ray=n_ray + 2)
             mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
-            tr2, te2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol)
-            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te))) / c.delta_t)
+            tr2, te2, mr2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol)
+            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)))
+                        / c.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
-    finite = bool(np.all(np.isfinite(train)) and np.all(np.isfinite(test)))
+    finite = bool(np.all(np.isfinite(train)) and np.all(np.isfinite(test)) and np.all(np.isfinite(mean_readout)))
     converged = bool(residual < 1e3 * tol and err < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
@@ -387,5 +433,5 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
               "noise_samples": m, "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()}
     return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / c.delta_t,
                              l_opt=lo, delta_t=c.delta_t, noise_samples=m, ridge=lam, empirical_test_loss=emp,
-                             parameters=params,
+                             bias2=mean_readout - l_min, variance=test - mean_readout, l_min=l_min, parameters=params,
                              diagnostics=diagnostics, converged=converged, error=err)
