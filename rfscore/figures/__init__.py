@@ -8,7 +8,7 @@ repository's ``figures/`` folder are thin wrappers; ``rfscore reproduce`` runs t
 """
 
 FIGURES = ("fig4", "fig5ab", "timescales", "phase", "asymptotic", "powerlaw", "generation", "digits",
-           "digit_samples", "noise_ridge", "networks")
+           "digit_samples", "noise_ridge", "noise_generation", "networks")
 
 
 def script_main(name: str, argv=None) -> None:
