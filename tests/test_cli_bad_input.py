@@ -164,7 +164,7 @@ ROWS = [
     ("asymptotic", ["--noise-samples", "4"], "--ridge", "> 0"),
     ("asymptotic", ["--noise-samples", "4", "--ridge", "1e-3", "--sigma-spectrum", "0.5:0.5,1.5:0.5"],
      "--sigma-spectrum", "σ_x² I"),
-    ("dynamics", ["--ridge", "1e-3", "--solver", "krylov"], "--solver", "eigh"),
+    ("dynamics", ["--noise-samples", "2", "--solver", "krylov"], "--solver", "eigh"),
     ("simulate", ["--noise-samples", "2", "--fresh-noise", "2"], "--fresh-noise", "frozen"),
     ("simulate", ["--fresh-noise", "0"], "--fresh-noise"),
     # --- ordinary range checks on every command

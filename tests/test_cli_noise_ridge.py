@@ -79,3 +79,15 @@ def test_timescales_and_phase_take_noise_samples_and_ridge(tmp_path):
     a, b = rows(ph), rows(plain)
     # two frozen draws per point fit the training set harder than the noise average: lower train loss everywhere
     assert all(float(x["train_loss"]) < float(y["train_loss"]) for x, y in zip(a, b))
+
+
+def test_ridge_on_the_krylov_solver_equals_eigh(tmp_path):
+    """`dynamics --ridge --solver krylov` (block Lanczos on U + λI) against the dense eigendecomposition."""
+    exact = ["--d", "8", "--psi-p", "16", "--psi-n", "2", "--t", "0.1", "--model", "exact"]
+    base = ["dynamics", *exact, "--tau-min", "1", "--tau-max", "1e6", "--num", "7", "--ridge", "1e-2"]
+    k, e = tmp_path / "k.csv", tmp_path / "e.csv"
+    assert main([*base, "--solver", "krylov", "--krylov-tol", "1e-9", "--out", str(k)]) == 0
+    assert main([*base, "--solver", "eigh", "--out", str(e)]) == 0
+    for a, b in zip(rows(k), rows(e)):
+        for key in ("train_loss", "test_loss"):
+            assert abs(float(a[key]) - float(b[key])) < 1e-7, (key, a, b)

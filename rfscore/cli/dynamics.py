@@ -32,7 +32,7 @@ def register(sub) -> None:
                         f"Lanczos stopped once its a-posteriori error bound is below --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
                         f"p >= {KRYLOV_ABOVE}, else eigh")
     add_noise_ridge_options(p, "; finite m adds the column empirical_test_loss (F4), the noise-averaged loss on the "
-                               "training points at the trained readout; with --ridge or a finite m the solver is eigh")
+                               "training points at the trained readout; with a finite m the solver is eigh (a ridge works with both)")
     p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
                    help="block-Lanczos tolerance on the error bound of the losses, in units of Δ (> 0, default 1e-8)")
     p.set_defaults(func=run)
@@ -44,9 +44,9 @@ def run(args) -> int:
     check_outputs(out=args.out, plot=args.plot)
     check_compare(args)
     m_frozen = finite_m(args.noise_samples)
-    if (m_frozen is not None or args.ridge > 0) and args.solver == "krylov":
-        raise InputError("solver", "--noise-samples and --ridge use the eigh solver (the Krylov path has no ridge); "
-                                   "use --solver eigh or auto")
+    if m_frozen is not None and args.solver == "krylov":
+        raise InputError("solver", "--noise-samples uses the eigh solver (the frozen-draw matrices are dense "
+                                   "n·m-row Grams); use --solver eigh or auto")
     if is_real(args):
         if m_frozen is not None or args.ridge > 0:
             raise InputError("noise_samples" if m_frozen is not None else "ridge",
@@ -58,14 +58,15 @@ def run(args) -> int:
         return _run_frozen(args, inputs, tau, m_frozen)
     solver = args.solver
     if solver == "auto":
-        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE and args.ridge == 0 else "eigh"
+        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE else "eigh"
     if solver == "eigh":
         es, extra = model_eigensystem(args, inputs)
         tr = trajectory(es, tau, ridge=args.ridge)
         extra["thin_svd"] = not es.complete
     else:
         m, extra = model_matrices(args, inputs)
-        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=None)  # bar for p >= 4096
+        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=None,  # bar for p >= 4096
+                               ridge=args.ridge)
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..core.trajectory import Trajectory, check_tau
 from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors, rate
-from ..core.errors import ConvergenceError, check_positive, check_positive_int
+from ..core.errors import ConvergenceError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
@@ -244,20 +244,22 @@ def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_de
     return eps, res
 
 
-def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, c, dl, d, tau, norm_U, norm_Up):
+def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, c, dl, d, tau, norm_U, norm_Up, ridge=0.0):
     """(K3): bounds on |ΔL_train|/Δ and |ΔL_test|/Δ at every τ, each (T,), from ε(τ) and ‖Res·Y(τ)‖ of (K1)-(K2).
 
     ΔL = (2Δ/d) Tr(Eᵀ(M B_Mᵀ + N/√Δ)) + (Δ/d) Tr(EᵀME) with (M, N) = (U, V) or (U_pop, V_pop),
-    E = Bᵀ - B_Mᵀ; the gradient norms are exact: U B_Mᵀ + V/√Δ = Q S e∘(ṽ/√Δ + θy) + Res·Y, and
-    ‖U_pop B_Mᵀ + V_pop/√Δ‖ from G = (U_popQ)ᵀ(U_popQ) and (U_popQ)ᵀV_pop.
+    E = Bᵀ - B_Mᵀ; the gradient norms are exact: U B_Mᵀ + V/√Δ = Q S ((e + λf)∘ṽ/√Δ + e∘θy) + Res·Y (the
+    flow runs on U + λI, the loss keeps U; λ = 0: Q S e∘(ṽ/√Δ + θy)), and ‖U_pop B_Mᵀ + V_pop/√Δ‖ from
+    G = (U_popQ)ᵀ(U_popQ) and (U_popQ)ᵀV_pop.
     """
     M = basis.M
     sq = np.sqrt(dl)
-    f, e = mode_factors(theta, c, tau)
-    g = np.sum(vt**2, axis=1) / dl
+    f, e = mode_factors(theta + ridge, c, tau)
+    a = e + ridge * f if ridge else e  # coefficient of ṽ/√Δ in the train gradient
+    g2 = a**2 @ (np.sum(vt**2, axis=1) / dl)
     if y is not None:
-        g = g + 2 * theta * np.sum(vt * y, axis=1) / sq + theta**2 * np.sum(y**2, axis=1)
-    gq = np.sqrt(np.maximum(e**2 @ g, 0.0))
+        g2 = g2 + 2 * (a * e) @ (theta * np.sum(vt * y, axis=1) / sq) + e**2 @ (theta**2 * np.sum(y**2, axis=1))
+    gq = np.sqrt(np.maximum(g2, 0.0))
     train = (2 * eps * (gq + res) + norm_U * eps**2) / d
     G = S.T @ basis.G[:M, :M] @ S
     cross = S.T @ (basis.UpQ[:, :M].T @ Vp)  # (M, d)
@@ -280,7 +282,7 @@ def _norm_inf(A) -> float:
 
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = False, require: bool = True) -> KrylovTrajectory:
+                      progress: Optional[bool] = False, require: bool = True, ridge: float = 0.0) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
@@ -291,8 +293,12 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     for p ≥ 4096, as the CLI does).
     Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
     if ``require`` (default), else returns the result with ``converged`` False and its bound.
+    ``ridge`` λ ≥ 0 (theory/finite_noise_ridge.md (F2)-(F3)): the flow on U + λI, whose Krylov space and
+    residuals are those of U with the Ritz values and the certified lower bound shifted by λ; the train
+    loss is the unpenalised (L1); τ = inf is the ridge minimiser.
     """
     tau = check_tau(tau)
+    ridge = check_ridge(ridge)
     tol = check_positive("tol", tol)
     check_positive_int("n", n)
     U, V, U_pop, V_pop = (np.asarray(x, dtype=np.float64) for x in (m.U, m.V, m.U_pop, m.V_pop))
@@ -341,8 +347,10 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
             eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
 
             def bounds():
-                eps, res = readout_error_bound(theta, S[M - b_last:], H, eta, vt, y, c, dl, lower.value, tau)
-                return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up)
+                eps, res = readout_error_bound(theta + ridge, S[M - b_last:], H, eta, vt, y, c, dl,
+                                               lower.value + ridge, tau)
+                return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up,
+                                          ridge)
 
             e_train, e_test = bounds()
             error_tau = np.maximum(e_train, e_test)
@@ -357,7 +365,7 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
             Qj = Qn
             next_check = min(max_dim, _schedule(M, block, every))
     train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
-                               np.concatenate(QB) if QB else None, c, dl, d, tau)
+                               np.concatenate(QB) if QB else None, c, dl, d, tau, ridge)
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
     if not converged and require:
         raise ConvergenceError(
@@ -370,16 +378,16 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
                             error_tau=error_tau, lambda_lower=float(lower.value), tol=tol, history=tuple(history))
 
 
-def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau):
-    """(D3)-(D4) with the Ritz pairs of T = QᵀUQ in place of U's eigenpairs."""
+def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
+    """(D3)-(D4) with the Ritz pairs of T = QᵀUQ in place of U's eigenpairs (the flow on U + λI, (F3))."""
     M = basis.M
     T, P = basis.T[:M, :M], basis.P[:M, :M]
     theta, S = np.linalg.eigh(T)
     vt, vpt = S.T @ QV, S.T @ QVp
     upt = S.T @ P @ S
     if QB is None:
-        return losses_zero_init(theta, vt, vpt, upt, c, d, tau)
-    return losses_with_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau)
+        return losses_zero_init(theta, vt, vpt, upt, c, d, tau, ridge)
+    return losses_with_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau, ridge)
 
 
 # ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
