@@ -43,9 +43,6 @@ def run(args) -> int:
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     m = finite_m(args.noise_samples)
     if m is not None:
-        if args.ridge <= 0:
-            raise InputError("ridge", "must be > 0 with a finite --noise-samples: the d → ∞ theory of finite m needs "
-                                      "λ > 0 (theory/finite_noise_ridge.md §6)")
         if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1:
             raise InputError("sigma_spectrum", "a finite --noise-samples at d → ∞ needs Σ = σ_x² I (one eigenvalue, "
                                                "e.g. '4:1')")

@@ -31,7 +31,8 @@ def register(sub) -> None:
                     "standard deviation *_finite_std. Empty values (NaN) where a quantity is not defined or not "
                     "derived: the d → ∞ empirical test loss for finite m at finite τ (it is given at τ = inf, (F13); see "
                     "the sidecar's 'undefined'). bias2 and variance split the test loss over the frozen noise draws, "
-                    "W and X fixed ((F6); at d → ∞ (F14)). Finite m at d → ∞ needs λ > 0.")
+                    "W and X fixed ((F6); at d → ∞ (F14)). Finite m with λ = 0 at d → ∞: τ = inf is the λ → 0+ limit "
+                    "(the minimum-norm minimiser), without the empirical test loss.")
     p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
     p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
                    help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
@@ -61,9 +62,6 @@ def _check(args):
                                 f"[{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
     if getattr(args, args.vary) is not None:
         raise InputError(args.vary, f"is the varied ratio (--vary {args.vary}): give its values in --values only")
-    if any(math.isfinite(m) for m in args.noise_samples) and 0.0 in args.ridge:
-        raise InputError("ridge", "must be > 0 when --noise-samples has a finite m: the d → ∞ theory of finite m "
-                                  "needs λ > 0 (theory/finite_noise_ridge.md §6)")
     if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1 and any(math.isfinite(m) for m in args.noise_samples):
         raise InputError("sigma_spectrum", "finite --noise-samples at d → ∞ need Σ = σ_x² I (one eigenvalue, e.g. '4:1')")
     if args.activation == "linear":

@@ -11,9 +11,9 @@ integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md. The
 (F13) adds the shared part of each point to its class-1 row (rank-2 rows).
 
 m = ∞ is the model of theory/asymptotic.md and goes through `asymptotic.asymptotic_curves` (with the
-same ridge), so the two paths agree there by construction; finite m needs λ > 0 (at λ = 0 and
-p ≥ n·m the τ → ∞ limit is the interpolation point of the finite-size problem, where the contour
-would have to pass through the spectrum's lower edge).
+same ridge), so the two paths agree there by construction. At λ = 0 with finite m the contour crosses
+at −1/(cτ_max) (it must enclose the zero modes of U^(m) when n·m < p) and τ = ∞ is the λ → 0+ limit of
+(F11), (F14), extrapolated from λ = 10⁻⁸ and 2·10⁻⁸ (the minimum-norm minimiser the flow from 0 reaches).
 """
 from __future__ import annotations
 
@@ -265,6 +265,33 @@ def _empirical_at_infinity(mod: _Model, lam: float, tol: float, h: float = 1e-5)
     return float(emp), max(r1, r2)
 
 
+RIDGELESS = (1e-8, 2e-8)  # λ₁, λ₂ of the λ → 0+ extrapolation at τ = ∞
+# (F13) by a central difference in ε needs a step h ≪ λ (the perturbed Gram must stay ≥ 0 on the null modes of
+# U^(m)) and ≫ the fixed point's tolerance: h = min(10⁻⁵, 10⁻²λ), so λ ≥ 10⁻⁴ keeps its rounding below 10⁻⁵
+EMPIRICAL_MIN_RIDGE = 1e-4
+
+
+def _at_infinity(mod: _Model, lam: float, tol: float):
+    """τ = ∞: ((train, test, L_test(B̄), empirical), (F8) residual, extrapolation error in loss units).
+
+    λ > 0: (F11), (F13), (F14) at D = λ. λ = 0: the flow from A = 0 tends to the minimum-norm minimiser, the
+    λ → 0+ limit of the ridge minimiser, so the same closed forms at λ₁ and λ₂ = 2λ₁ are extrapolated
+    linearly to λ = 0 (the losses are smooth in λ there, with slope O(1) in the units of the spectrum;
+    error O(λ₁²), estimated as |L(λ₁) − L(0)|, which is O(λ₁) and so conservative). At N = p exactly the
+    limit diverges, and the estimate says so."""
+    if lam > 0:
+        tr, te, mr, res = _losses_at_infinity(mod, lam, tol)
+        if lam < EMPIRICAL_MIN_RIDGE:
+            return (tr, te, mr, np.nan), res, 0.0
+        em, res_e = _empirical_at_infinity(mod, lam, tol, h=min(1e-5, 1e-2 * lam))
+        return (tr, te, mr, em), max(res, res_e), 0.0
+    # the empirical test loss (F13) is an ε-derivative whose step must stay far below λ: not at λ → 0 (NaN)
+    (*v1, r1), (*v2, r2) = (_losses_at_infinity(mod, lr, tol) for lr in RIDGELESS)
+    v1, v2 = np.array(v1), np.array(v2)
+    v0 = 2 * v1 - v2
+    return (*v0, np.nan), max(r1, r2), float(np.max(np.abs(v1 - v0)))
+
+
 def _spectrum_upper(mod: _Model) -> float:
     """An upper bound on ‖Û‖: Σ_c f_c ‖Σ_c‖ (1 + √(p/N_c))²."""
     s_max = [float(np.max(mod.S[c])) for c in range(2)]  # Σ_c is increasing in κ: its largest node value
@@ -274,10 +301,10 @@ def _spectrum_upper(mod: _Model) -> float:
     return float(up)
 
 
-def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol):
+def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     """(F12) on the finite τ (K,): train, test, L_test(B̄) of the noise-averaged readout (F14) and the
     largest (F8) residual on the contour."""
-    z = contour.z - 0.5 * lam  # the contour of `make_contour` shifted so that it crosses at −λ/4 ∈ (−λ, 0)
+    z = contour.z - 0.5 * shift  # the contour of `make_contour` shifted so that it crosses at −shift/4
     dz = contour.dz
     P = _point(mod, -z, tol)
     Pc = _point(mod, -np.conj(z), tol)
@@ -331,8 +358,10 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
 
     ``sigma``: Σ = σ_x² I only (a one-atom `SigmaSpectrum`); m: integer ≥ 1 or None/inf (then
-    `asymptotic.asymptotic_curves` with the same ridge); finite m needs λ > 0. The train loss is the
-    data term of L_train^{(m)} (the ridge penalty excluded), theory/finite_noise_ridge.md.
+    `asymptotic.asymptotic_curves` with the same ridge). Finite m with λ = 0: τ = ∞ is the λ → 0+ limit
+    (``diagnostics['ridgeless_extrapolation']``, its error counted in ``converged``), with the empirical
+    test loss NaN there (and for λ < 10⁻⁴, where the ε-derivative of (F13) is not accurate). The train loss is the data term of L_train^{(m)} (the ridge penalty excluded),
+    theory/finite_noise_ridge.md.
 
     >>> import numpy as np
     >>> r = finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=0.1, noise_samples=4, ridge=1e-3)
@@ -380,51 +409,55 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  ridge=lam, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
                                  diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
                                  converged=a.converged, error=a.error)
-    if lam <= 0:
-        raise InputError("ridge", "must be > 0 with finite noise_samples in the d → ∞ theory (at λ = 0 the "
-                                  "τ → ∞ limit is the interpolation point of the finite-size problem)")
     mod = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes)
     l_min = _l_min(mod)
     c_rate = rate(c.delta_t, psi_p)
     train = np.full(tau.size, np.nan)
     test = np.full(tau.size, np.nan)
     inf = np.isinf(tau)
-    diagnostics = {"equations": "(F7)-(F13)", "kappa_nodes": kappa_nodes}
+    diagnostics = {"equations": "(F7)-(F14)", "kappa_nodes": kappa_nodes}
     mean_readout = np.full(tau.size, np.nan)
-    tr_inf, te_inf, mr_inf, res_inf = _losses_at_infinity(mod, lam, tol)
-    train[inf], test[inf], mean_readout[inf] = tr_inf, te_inf, mr_inf
     emp = np.full(tau.size, np.nan)
-    residual = res_inf
+    residual, extrapolation = 0.0, 0.0
     if np.any(inf):
-        emp_inf, res_emp = _empirical_at_infinity(mod, lam, tol)
-        emp[inf] = emp_inf
-        residual = max(residual, res_emp)
+        (tr_inf, te_inf, mr_inf, emp_inf), residual, extrapolation = _at_infinity(mod, lam, tol)
+        extrapolation /= c.delta_t
+        train[inf], test[inf], mean_readout[inf], emp[inf] = tr_inf, te_inf, mr_inf, emp_inf
+        if lam == 0:
+            diagnostics["ridgeless_extrapolation"] = {"ridges": list(RIDGELESS), "error": extrapolation}
+        if lam < EMPIRICAL_MIN_RIDGE:
+            diagnostics["empirical_test_loss"] = (f"not computed at τ = inf for λ < {EMPIRICAL_MIN_RIDGE:g}: (F13) is an "
+                                                  "ε-derivative whose step must stay far below λ")
     err = 0.0
     if np.any(~inf):
         upper = _spectrum_upper(mod)
-        x_left, x_right = 0.25 * lam, 1.5 * upper + 0.5 * lam  # z = ζ − λ/2 crosses the real axis at −λ/4
+        # the crossing at −s/4: s = λ keeps Re(z + λ) ≥ 3λ/4; at λ = 0 (or a λ below it) s = 4/(cτ_max) keeps
+        # |e^{−cτ(z+λ)}| ≤ e on the whole contour, which must enclose the zero modes of U^(m) when N < p
+        shift = max(lam, 4.0 / (c_rate * float(np.max(tau[~inf]))))
+        x_left, x_right = 0.25 * shift, 1.5 * upper + 0.5 * shift  # z = ζ − s/2 crosses the real axis at −s/4
         contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-        tr, te, mr, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol)
+        tr, te, mr, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol, shift)
         train[~inf], test[~inf], mean_readout[~inf] = tr, te, mr
         residual = max(residual, res)
         diagnostics.update(contour=contour.describe(), spectrum_upper=upper)
         if check_quadrature:
             n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
-            other = make_contour(0.4 * lam, 2.0 * upper + 0.5 * lam, 0.35, panels_per_decade, nodes_per_panel,
+            other = make_contour(0.4 * shift, 2.0 * upper + 0.5 * shift, 0.35, panels_per_decade, nodes_per_panel,
                                  n_ray=n_ray + 2)
             mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
-            tr2, te2, mr2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol)
+            tr2, te2, mr2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
             err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)))
                         / c.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
     finite = bool(np.all(np.isfinite(train)) and np.all(np.isfinite(test)) and np.all(np.isfinite(mean_readout)))
-    converged = bool(residual < 1e3 * tol and err < 1e-3 and finite)
+    converged = bool(residual < 1e3 * tol and err < 1e-3 and extrapolation < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
                f"noise_samples={m}, ridge={lam:g}: (F8) residual {residual:.2e}, two-contour difference "
-               f"{err:.2e} Δ{'' if finite else ', non-finite losses'}")
+               f"{err:.2e} Δ{f', ridgeless extrapolation {extrapolation:.2e} Δ' if lam == 0 else ''}"
+               f"{'' if finite else ', non-finite losses'}")
         diagnostics["message"] = msg
         if require:
             raise ConvergenceError(msg)
