@@ -28,11 +28,10 @@ def register(sub) -> None:
                     "frozen, and a ridge λ (theory/finite_noise_ridge.md). One row per (value, m, λ, τ) with columns "
                     + ",".join(HEADER) + ": the d → ∞ theory (F11)-(F12), for Σ = σ_x² I; with --finite-d also "
                     "the exact closed-form flow at that d, seed-averaged, in *_finite columns with their seed "
-                    "standard deviation *_finite_std. Empty values (NaN) where a quantity is not defined or not "
-                    "derived: the d → ∞ empirical test loss for finite m at finite τ (it is given at τ = inf, (F13); see "
-                    "the sidecar's 'undefined'). bias2 and variance split the test loss over the frozen noise draws, "
-                    "W and X fixed ((F6); at d → ∞ (F14)). Finite m with λ = 0 at d → ∞: τ = inf is the λ → 0+ limit "
-                    "(the minimum-norm minimiser), without the empirical test loss.")
+                    "standard deviation *_finite_std (empty, NaN, where not defined: see the sidecar's 'undefined'). "
+                    "test_loss_empirical is the noise-averaged loss on the training points (F13), (F15). bias2 and "
+                    "variance split the test loss over the frozen noise draws, W and X fixed ((F6); at d → ∞ (F14)). "
+                    "Finite m with λ = 0 at d → ∞: τ = inf is the λ → 0+ limit (the minimum-norm minimiser).")
     p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
     p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
                    help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
@@ -84,7 +83,7 @@ def _limit(pp, pn, args, m, lam, tau):
     r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
                             ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
     # the split (F6) over the frozen noise at d → ∞ is (F14); at m = ∞ nothing is resampled (variance 0).
-    # The empirical test loss is (F13) at τ = ∞ for finite m (NaN along τ), the train loss at m = ∞.
+    # The empirical test loss is (F13) with (F15) for finite m, the train loss at m = ∞.
     out = {"train_loss": r.train_loss, "test_loss": r.test_loss, "score_error": r.score_error,
            "test_loss_empirical": np.asarray(r.empirical_test_loss, dtype=np.float64),
            "bias2": np.asarray(r.bias2), "variance": np.asarray(r.variance)}
@@ -162,15 +161,13 @@ def run(args) -> int:
                 cols[k + "_finite_std"] += list(std if std is not None else np.full(tau.size, np.nan))
             for name, value in (("d", args.finite_d), ("p", p), ("n", n), ("seeds", len(seeds))):
                 cols[name] += [value] * tau.size
-    undefined = ["test_loss_empirical"]
-    undefined += [k for k in finite_keys if k.startswith(("bias2", "variance")) or k.endswith("_std")]
+    undefined = [k for k in finite_keys if k.startswith(("bias2", "variance")) or k.endswith("_std")]
     params = {"vary": args.vary, "values": args.values, "psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t,
               "activation": args.activation, "sigma_spectrum": str(args.sigma_spectrum),
               "noise_samples": args.noise_samples, "ridge": args.ridge, "tau": args.tau, "finite_d": args.finite_d,
               "seeds": seeds if args.finite_d is not None else None, "model": "gep"}
-    notes = {"undefined": "NaN marks a quantity not derived at d → ∞ for finite m (test_loss_empirical at finite τ: "
-                          "theory/finite_noise_ridge.md §6 'Not derived here') or, at finite size, a "
-                          "bias-variance split that needs a finite m and >= 2 seeds",
+    notes = {"undefined": "NaN marks, at finite size, a bias-variance split that needs a finite m and >= 2 seeds "
+                          "(or a seed spread with one seed)",
              "bias_variance": "finite size: (F6) over the frozen noise draws of the --seeds keys with W, X of the "
                               "first seed (unbiased split); d → ∞: (F14), test_loss = L_min + bias2 + variance with "
                               "L_min = 1 − ψ_p E[b_t²κ/U_pop(κ)]; at m = ∞ nothing is resampled (variance 0)",

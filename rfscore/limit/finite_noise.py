@@ -7,8 +7,9 @@ cross-covariance V₀ = b_t W/√d to its noise target (F7). Given W all of thes
 deterministic equivalents of the resolvent (F8), of its V̂-sandwich (F9) and of the two-resolvent
 sandwich (F10) reduce to averages over the Marchenko–Pastur law ν_C of K (`asymptotic.nu_c_quadrature`).
 The losses at τ = ∞ are closed forms in (F9)-(F10) at the shift D = λ (F11); along τ they are contour
-integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md. The empirical test loss at τ = ∞
-(F13) adds the shared part of each point to its class-1 row (rank-2 rows).
+integrals of the same kernels (F12), as for m = ∞ in theory/asymptotic.md. The empirical test loss (F13)
+needs the shared parts M̂ between two resolvents (F15, a leave-one-row-out step on the class-1 rows), and
+the bias–variance split over the noise the kernel of two draws sharing W, X (F14).
 
 m = ∞ is the model of theory/asymptotic.md and goes through `asymptotic.asymptotic_curves` (with the
 same ridge), so the two paths agree there by construction. At λ = 0 with finite m the contour crosses
@@ -132,6 +133,11 @@ def _point(mod: _Model, D, tol) -> _Point:
 
 def _two_point(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
     """(F10): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ F (Û+D₂)⁻¹ V̂ for every pair of shifts, (Z1, Z2); F (Q,) on the nodes."""
+    return _two_point_parts(mod, P1, P2, F)[0]
+
+
+def _two_point_parts(mod: _Model, P1: _Point, P2: _Point, F):
+    """(F10) and X₁ = μ²·[ξξ block of E G₁Σ_{z,1}G₂] (the class-1 term of its recursion), each (Z1, Z2)."""
     inv1 = mod.wk[None, :] / P1.A  # (Z1, Q), weights folded in once
     inv2 = 1.0 / P2.A
 
@@ -150,7 +156,21 @@ def _two_point(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
     det = a11 * a22 - a12 * a21
     X0 = (a22 * Om[0] - a12 * Om[1]) / det
     X1 = (-a21 * Om[0] + a11 * Om[1]) / det
-    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e[0] * beta[0] * X0 + e[1] * beta[1] * X1
+    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e[0] * beta[0] * X0 + e[1] * beta[1] * X1, X0
+
+
+def _two_point_shared(mod: _Model, P1: _Point, P2: _Point) -> np.ndarray:
+    """(F15): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ M̂ (Û+D₂)⁻¹ V̂, M̂ = (1/n)Σ_ν μ_νμ_νᵀ the shared parts, every pair (Z1, Z2).
+
+    M̂ = (1/N)Σ_ν χ_νχ_νᵀ over the class-1 rows, χ = √m μ, Cov(χ, y) = Cov(χ, χ) = mM. Sherman–Morrison on
+    row ν: (Û+D)⁻¹χ ≈ (Û₋ν+D)⁻¹(χ − a y), a = γ/(1+δ₁), γ = (p/N)E[mM/Ā]; the lifted covariance of
+    (χ − a₁y, χ − a₂y) is a₁a₂Σ_{z,1} + diag(mM(1 − a₁ − a₂), 0), so
+    (F15) = f₁ [a₁a₂ X₁ + (1 − a₁ − a₂) (F10)[mM]]."""
+    mM = mod.S[0] - mod.S[1]
+    a = [mod.ratio * np.sum(mod.wk[None, :] * mM[None, :] / P.A, axis=1) / (1 + P.delta[:, 0]) for P in (P1, P2)]
+    k_mm, x1 = _two_point_parts(mod, P1, P2, mM)
+    a1, a2 = a[0][:, None], a[1][None, :]
+    return mod.f[0] * (a1 * a2 * x1 + (1 - a1 - a2) * k_mm)
 
 
 def _two_point_cross(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
@@ -180,12 +200,14 @@ def _l_min(mod: _Model) -> float:
 
 def _losses_at_infinity(mod: _Model, lam: float, tol: float):
     """(F11): τ = ∞ train and test losses of the ridge minimiser, the test loss of its noise average
-    L_test(B̄) (F14), and the (F8) residual."""
+    L_test(B̄) (F14), its empirical test loss (F13) with (F15), and the (F8) residual."""
     P = _point(mod, np.array([lam]), tol)
     test = 1 + _two_point(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
     mean_readout = 1 + _two_point_cross(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
+    emp = 1 + _two_point_shared(mod, P, P)[0, 0] + _two_point(mod, P, P, mod.S[1])[0, 0] - 2 * P.Qx[0]
     train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, np.ones_like(mod.kappa))[0, 0]
-    return float(np.real(train)), float(np.real(test)), float(np.real(mean_readout)), float(P.residual.max())
+    return (float(np.real(train)), float(np.real(test)), float(np.real(mean_readout)), float(np.real(emp)),
+            float(P.residual.max()))
 
 
 def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
@@ -218,57 +240,7 @@ def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
     return train, test, res
 
 
-def _sandwich_with_shared_part(mod: _Model, lam: float, eps: float, tol: float, max_iter: int = 20000):
-    """(1/d)tr V̂ᵀ(U^(m) + ε M̂ + λ)⁻¹V̂ (F13): class-1 rows carry the pair (y, χ = √m μ), a rank-2 term
-    y yᵀ + ε χχᵀ, with a 2×2 matrix δ₁; class 2 as in (F8). Returns (value, residual)."""
-    mM = mod.S[0] - mod.S[1]
-    K = {(0, 0): mod.S[0], (0, 1): mM, (1, 1): mM}
-    wk = mod.wk
-    d11 = d12 = d22 = d2 = 0.0
-
-    def weights(d11, d12, d22):
-        # W = E (I + Δ E)⁻¹, E = diag(1, ε): closed form of the 2×2 inverse
-        a, b, c_, e = 1 + d11, d12 * eps, d12, 1 + d22 * eps
-        det = a * e - b * c_
-        return e / det, -b / det, eps * a / det  # W11, W12 (= W21), W22
-
-    res = np.inf
-    for _ in range(max_iter):
-        W11, W12, W22 = weights(d11, d12, d22)
-        A = mod.f[0] * (W11 * K[0, 0] + 2 * W12 * K[0, 1] + W22 * K[1, 1]) + mod.f[1] * mod.S[1] / (1 + d2) + lam
-        new = [mod.ratio * np.sum(wk * K[key] / A) for key in ((0, 0), (0, 1), (1, 1))]
-        new2 = mod.ratio * np.sum(wk * mod.S[1] / A)
-        res = max(abs(new[0] - d11), abs(new[1] - d12), abs(new[2] - d22), abs(new2 - d2)) / (1 + abs(new[0]))
-        d11, d12, d22, d2 = (0.5 * d11 + 0.5 * new[0], 0.5 * d12 + 0.5 * new[1], 0.5 * d22 + 0.5 * new[2],
-                             0.5 * d2 + 0.5 * new2)
-        if res < tol:
-            break
-    W11, _, _ = weights(d11, d12, d22)
-    W11 = float(W11)
-    A = mod.f[0] * (W11 * K[0, 0] + 2 * weights(d11, d12, d22)[1] * K[0, 1] + weights(d11, d12, d22)[2] * K[1, 1]) \
-        + mod.f[1] * mod.S[1] / (1 + d2) + lam
-    w = mod.f[0] * W11 + mod.f[1] / (1 + d2)
-    q = mod.psi_p * np.sum(wk * mod.b2k / A)
-    return float(1 - w + w * w * q), float(res)
-
-
-def _empirical_at_infinity(mod: _Model, lam: float, tol: float, h: float = 1e-5):
-    """(F13): the empirical test loss (F4) of the ridge minimiser at d → ∞ for finite m,
-    1 + (1/d)tr V̂ᵀR M̂ R V̂ + (F10)[F = C] − 2wq, the first term by a central difference in ε of
-    (1/d)tr V̂ᵀ(U^(m) + εM̂ + λ)⁻¹V̂. Returns (value, residual)."""
-    P = _point(mod, np.array([lam]), tol)
-    C = mod.S[1]
-    up, r1 = _sandwich_with_shared_part(mod, lam, h, tol)
-    dn, r2 = _sandwich_with_shared_part(mod, lam, -h, tol)
-    t_m = -(up - dn) / (2 * h)
-    emp = 1 + t_m + np.real(_two_point(mod, P, P, C)[0, 0]) - 2 * np.real(P.Qx[0])
-    return float(emp), max(r1, r2)
-
-
 RIDGELESS = (1e-8, 2e-8)  # λ₁, λ₂ of the λ → 0+ extrapolation at τ = ∞
-# (F13) by a central difference in ε needs a step h ≪ λ (the perturbed Gram must stay ≥ 0 on the null modes of
-# U^(m)) and ≫ the fixed point's tolerance: h = min(10⁻⁵, 10⁻²λ), so λ ≥ 10⁻⁴ keeps its rounding below 10⁻⁵
-EMPIRICAL_MIN_RIDGE = 1e-4
 
 
 def _at_infinity(mod: _Model, lam: float, tol: float):
@@ -280,16 +252,12 @@ def _at_infinity(mod: _Model, lam: float, tol: float):
     error O(λ₁²), estimated as |L(λ₁) − L(0)|, which is O(λ₁) and so conservative). At N = p exactly the
     limit diverges, and the estimate says so."""
     if lam > 0:
-        tr, te, mr, res = _losses_at_infinity(mod, lam, tol)
-        if lam < EMPIRICAL_MIN_RIDGE:
-            return (tr, te, mr, np.nan), res, 0.0
-        em, res_e = _empirical_at_infinity(mod, lam, tol, h=min(1e-5, 1e-2 * lam))
-        return (tr, te, mr, em), max(res, res_e), 0.0
-    # the empirical test loss (F13) is an ε-derivative whose step must stay far below λ: not at λ → 0 (NaN)
+        *v, res = _losses_at_infinity(mod, lam, tol)
+        return tuple(v), res, 0.0
     (*v1, r1), (*v2, r2) = (_losses_at_infinity(mod, lr, tol) for lr in RIDGELESS)
     v1, v2 = np.array(v1), np.array(v2)
     v0 = 2 * v1 - v2
-    return (*v0, np.nan), max(r1, r2), float(np.max(np.abs(v1 - v0)))
+    return tuple(v0), max(r1, r2), float(np.max(np.abs(v1 - v0)))
 
 
 def _spectrum_upper(mod: _Model) -> float:
@@ -302,8 +270,8 @@ def _spectrum_upper(mod: _Model) -> float:
 
 
 def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
-    """(F12) on the finite τ (K,): train, test, L_test(B̄) of the noise-averaged readout (F14) and the
-    largest (F8) residual on the contour."""
+    """(F12) on the finite τ (K,): train, test, L_test(B̄) of the noise-averaged readout (F14), the empirical
+    test loss (F13) with the kernel (F15), and the largest (F8) residual on the contour."""
     z = contour.z - 0.5 * shift  # the contour of `make_contour` shifted so that it crosses at −shift/4
     dz = contour.dz
     P = _point(mod, -z, tol)
@@ -325,15 +293,18 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     linear = 2 * np.imag(f @ (Tx * dz)) / np.pi
     test = 1 + quad(K_uu, K_ul) - linear
     mean_readout = 1 + quad(_two_point_cross(mod, P, P, mod.upop), _two_point_cross(mod, P, Pc, mod.upop)) - linear
-    return train, test, mean_readout, float(max(P.residual.max(), Pc.residual.max()))
+    C = mod.S[1]
+    emp = 1 + quad(_two_point_shared(mod, P, P) + _two_point(mod, P, P, C),
+                   _two_point_shared(mod, P, Pc) + _two_point(mod, P, Pc, C)) - linear
+    return train, test, mean_readout, emp, float(max(P.residual.max(), Pc.residual.max()))
 
 
 @dataclass(frozen=True)
 class FiniteNoiseCurves(Trajectory):
     """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
 
-    ``noise_samples`` m (None: ∞), ``ridge`` λ. ``empirical_test_loss`` (F4) at d → ∞: (F13) at τ = ∞ for
-    finite m, the train loss at m = ∞, NaN at finite τ for finite m (not derived). ``bias2``, ``variance``:
+    ``noise_samples`` m (None: ∞), ``ridge`` λ. ``empirical_test_loss`` (F4) at d → ∞: (F13) with (F15) for
+    finite m, at every τ; the train loss at m = ∞. ``bias2``, ``variance``:
     the split (F6) over the frozen noise draws, W and X fixed, at d → ∞ (F14): the test loss is
     ``l_min + bias2 + variance``; at m = ∞ nothing is resampled and the variance is 0. Status: ``converged`` ((F8) met ``tol`` at every
     shift and the two contours agree to 1e-3 Δ) and ``error`` (the two-contour difference of the
@@ -359,8 +330,8 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
 
     ``sigma``: Σ = σ_x² I only (a one-atom `SigmaSpectrum`); m: integer ≥ 1 or None/inf (then
     `asymptotic.asymptotic_curves` with the same ridge). Finite m with λ = 0: τ = ∞ is the λ → 0+ limit
-    (``diagnostics['ridgeless_extrapolation']``, its error counted in ``converged``), with the empirical
-    test loss NaN there (and for λ < 10⁻⁴, where the ε-derivative of (F13) is not accurate). The train loss is the data term of L_train^{(m)} (the ridge penalty excluded),
+    (``diagnostics['ridgeless_extrapolation']``, its error counted in ``converged``). The train loss is the
+    data term of L_train^{(m)} (the ridge penalty excluded),
     theory/finite_noise_ridge.md.
 
     >>> import numpy as np
@@ -425,9 +396,6 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         train[inf], test[inf], mean_readout[inf], emp[inf] = tr_inf, te_inf, mr_inf, emp_inf
         if lam == 0:
             diagnostics["ridgeless_extrapolation"] = {"ridges": list(RIDGELESS), "error": extrapolation}
-        if lam < EMPIRICAL_MIN_RIDGE:
-            diagnostics["empirical_test_loss"] = (f"not computed at τ = inf for λ < {EMPIRICAL_MIN_RIDGE:g}: (F13) is an "
-                                                  "ε-derivative whose step must stay far below λ")
     err = 0.0
     if np.any(~inf):
         upper = _spectrum_upper(mod)
@@ -436,8 +404,8 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         shift = max(lam, 4.0 / (c_rate * float(np.max(tau[~inf]))))
         x_left, x_right = 0.25 * shift, 1.5 * upper + 0.5 * shift  # z = ζ − s/2 crosses the real axis at −s/4
         contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-        tr, te, mr, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol, shift)
-        train[~inf], test[~inf], mean_readout[~inf] = tr, te, mr
+        tr, te, mr, em, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol, shift)
+        train[~inf], test[~inf], mean_readout[~inf], emp[~inf] = tr, te, mr, em
         residual = max(residual, res)
         diagnostics.update(contour=contour.describe(), spectrum_upper=upper)
         if check_quadrature:
@@ -445,13 +413,13 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
             other = make_contour(0.4 * shift, 2.0 * upper + 0.5 * shift, 0.35, panels_per_decade, nodes_per_panel,
                                  n_ray=n_ray + 2)
             mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
-            tr2, te2, mr2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
-            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)))
-                        / c.delta_t)
+            tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
+            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)),
+                            np.max(np.abs(em2 - em))) / c.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
-    finite = bool(np.all(np.isfinite(train)) and np.all(np.isfinite(test)) and np.all(np.isfinite(mean_readout)))
+    finite = bool(all(np.all(np.isfinite(x)) for x in (train, test, mean_readout, emp)))
     converged = bool(residual < 1e3 * tol and err < 1e-3 and extrapolation < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
