@@ -1,7 +1,7 @@
 """Finite noise samples m and ridge λ: the interpolation peak at ψ_p = mψ_n, its scaling, the ridge
 envelope, and what m does along training time (theory/finite_noise_ridge.md).
 
-fig_noise_ridge.png, four panels at tanh, t = 0.1, Σ = I:
+fig_noise_ridge.png, eight panels at tanh, t = 0.1, Σ = I:
 (a) τ = ∞ test loss against ψ_p at ψ_n = 2, λ = 10⁻³ for m = 1, 4, 16, ∞ (d → ∞, (F11)), the points
     ψ_p = mψ_n dotted, with finite-size markers (exact closed form of the frozen-draw GEP model,
     (F1)-(F3), d = 8, 3 seeds, mean ± s.d.) for m = 4 at ψ_p ≤ 32;
@@ -17,7 +17,10 @@ fig_noise_ridge.png, four panels at tanh, t = 0.1, Σ = I:
     and 4: d → ∞ lines (F14) and finite-size markers (F6, the unbiased split over R = 4 resamplings, mean over
     3 draws of (W, X), d = 8): the variance carries the interpolation peak;
 (f) the empirical test loss (F4) against the test loss at τ = ∞ (d → ∞, (F11), (F13)) for m = 1, 4, 16 at
-    ψ_n = 2: the gap between them (memorisation of the training points) opens past ψ_p ≈ ψ_n.
+    ψ_n = 2: the gap between them (memorisation of the training points) opens past ψ_p ≈ ψ_n;
+(g) panel (b)'s curves against ψ_p/(mψ_n) = p/(nm): the peaks of every m and ψ_n line up at 1;
+(h) d → ∞ along τ at ψ_p = 32, ψ_n = 2, λ = 10⁻³: test, empirical test ((F13), (F15)) and train loss for
+    m = 1, 4, 16, ∞ (the d → ∞ counterpart of panel d).
 Data: fig_noise_ridge.csv + .json.
 """
 from __future__ import annotations
@@ -71,7 +74,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         for k, v in zip(cols, (panel, pp, pn, math.inf if m is None else m, lam, tau, test, train, fin, fin_sd)):
             cols[k].append(v)
 
-    fig, axes = figure(2, 3, figsize=(15.0, 7.8))
+    fig, axes = figure(2, 4, figsize=(20.0, 7.8))
     fig.subplots_adjust(hspace=0.38, wspace=0.28, top=0.91)
     ax = axes[0, 0]
     peaks, curves_a = {}, {}
@@ -95,9 +98,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.legend(fontsize=7.5)
 
     ax = axes[0, 1]
-    peaks_pn1 = {}
+    peaks_pn1, curves_b = {}, {}
     for i, m in enumerate(MS[:3]):
         te1 = np.array([_limit(x / PSI_N, 1.0, m, RIDGE) for x in grid])  # ψ_n = 1 on the same p/n grid
+        curves_b[m] = te1
         peaks_pn1[_lab(m)] = float(grid[np.argmax(te1)] / PSI_N)
         ax.plot(grid / PSI_N, curves_a[m], color=f"C{i}", label=rf"$m$ = {_lab(m)}, $\psi_n$ = {PSI_N:g}")
         ax.plot(grid / PSI_N, te1, color=f"C{i}", ls="--", label=rf"$m$ = {_lab(m)}, $\psi_n$ = 1")
@@ -107,6 +111,29 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p/\psi_n = p/n$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
            title=r"(b) rescaled by $\psi_n$: the peaks sit at $p/n = m$ (dotted)")
     ax.legend(fontsize=6.5, ncol=2)
+
+    ax = axes[0, 3]
+    for i, m in enumerate(MS[:3]):  # ψ_p/(mψ_n) = p/(nm): the interpolation threshold of the N = nm frozen points
+        ax.plot(grid / (PSI_N * m), curves_a[m], color=f"C{i}", label=rf"$m$ = {m}, $\psi_n$ = {PSI_N:g}")
+        ax.plot(grid / (PSI_N * m), curves_b[m], color=f"C{i}", ls="--", label=rf"$m$ = {m}, $\psi_n$ = 1")
+    ax.axvline(1.0, color="k", ls=":", lw=0.9)
+    ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p/(m\psi_n) = p/(nm)$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
+           title=r"(g) rescaled by $m\psi_n$: every peak at $p = nm$")
+    ax.legend(fontsize=6.5, ncol=2)
+
+    ax = axes[1, 3]
+    tau_g = np.geomspace(1.0, 1e6, 16 if quick else 30)
+    for i, m in enumerate(MS):
+        # 200 ν_C nodes: the two-contour check (which adds 64) stays at 1e-13 Δ here, at 2/3 of the time
+        r = finite_noise_curves(tau_g, psi_p=32.0, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE, kappa_nodes=200)
+        ax.plot(tau_g, r.test_loss, color=f"C{i}", label=rf"test, $m$ = {_lab(m)}")
+        ax.plot(tau_g, r.empirical_test_loss, color=f"C{i}", ls="-.")
+        ax.plot(tau_g, r.train_loss, color=f"C{i}", ls="--", lw=0.8)
+        for k, tt in enumerate(tau_g):
+            row("h", 32.0, PSI_N, m, RIDGE, tt, r.test_loss[k], train=r.train_loss[k])
+    ax.set(xscale="log", xlabel=r"$\tau$", ylabel=r"$\mathcal{L}$",
+           title=r"(h) $d\to\infty$, $\psi_p$ = 32: test, empirical (-.), train (--)")
+    ax.legend(fontsize=7)
 
     ax = axes[1, 0]
     lams = (1e-3, 1e-1, 10.0)
@@ -167,7 +194,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         ax.plot(fgrid, [x.empirical_test_loss[0] for x in r], color=f"C{i}", ls="-.", label=rf"empirical, $m$ = {m}")
     ax.axvline(PSI_N, color="k", ls=":", lw=0.9)
     ax.set(xscale="log", xlabel=r"$\psi_p$", ylabel=r"$\mathcal{L}(\tau=\infty)$",
-           title=r"(f) test (solid) and empirical (dash-dot) test loss, $d\to\infty$")
+           title=r"(f) test and empirical (-.) test loss, $d\to\infty$")
     ax.legend(fontsize=7, ncol=2)
 
     ax = axes[1, 1]

@@ -45,14 +45,18 @@ class _Model:
     b2k: np.ndarray        # (Q,) b_t² κ: V₀V₀ᵀ on the node
     upop: np.ndarray       # (Q,) U_pop = M + C
     ratio: float           # p/N
+    lin: dict = field(default_factory=dict)  # the same functions as coefficients (c₀, c₁) of c₀ + c₁κ
 
 
 def _model(psi_p, psi_n, m, c, alpha_eff, nodes) -> _Model:
     kappa, wk = nu_c_quadrature(psi_p, nodes)
     M = alpha_eff * kappa + c.v_t2
     C = c.b_t**2 * kappa + c.s_t2
+    lm, lc = (c.v_t2, alpha_eff), (c.s_t2, c.b_t**2)
+    lin = {"S0": (m * lm[0] + lc[0], m * lm[1] + lc[1]), "S1": lc, "mM": (m * lm[0], m * lm[1]),
+           "b2k": (0.0, c.b_t**2), "upop": (lm[0] + lc[0], lm[1] + lc[1]), "one": (1.0, 0.0)}
     return _Model(psi_p=psi_p, psi_n=psi_n, m=m, kappa=kappa, wk=wk, f=np.array([1.0 / m, (m - 1.0) / m]),
-                  S=np.stack([m * M + C, C]), b2k=c.b_t**2 * kappa, upop=M + C, ratio=psi_p / (psi_n * m))
+                  S=np.stack([m * M + C, C]), b2k=c.b_t**2 * kappa, upop=M + C, ratio=psi_p / (psi_n * m), lin=lin)
 
 
 def _A(mod: _Model, delta, D):
@@ -131,35 +135,65 @@ def _point(mod: _Model, D, tol) -> _Point:
     return _Point(delta=delta, A=A, w=w, q=q, residual=res)
 
 
-def _two_point(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
-    """(F10): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ F (Û+D₂)⁻¹ V̂ for every pair of shifts, (Z1, Z2); F (Q,) on the nodes."""
-    return _two_point_parts(mod, P1, P2, F)[0]
+class _Moments:
+    """E_κ[g(κ)/(Ā₁Ā₂)] for every pair of shifts (Z1, Z2). Every g the kernels need is a product of at most
+    three functions linear in κ, so three matrix products E_k = E[κᵏ/(Ā₁Ā₂)], k = 0, 1, 2, serve them all;
+    ``E(*lins)`` takes the linear factors as (c₀, c₁) (names of ``_Model.lin`` allowed), ``E(array)`` any g on
+    the nodes (one more product)."""
+
+    def __init__(self, mod: _Model, P1: _Point, P2: _Point):
+        self.mod = mod
+        self.inv1 = mod.wk[None, :] / P1.A  # (Z1, Q), weights folded in once
+        self.inv2 = 1.0 / P2.A
+        self.k = [(self.inv1 * mod.kappa[None, :] ** j) @ self.inv2.T for j in range(3)]
+
+    def E(self, *factors):
+        if len(factors) == 1 and isinstance(factors[0], np.ndarray):
+            return (self.inv1 * factors[0][None, :]) @ self.inv2.T
+        poly = np.array([1.0])
+        for fac in factors:
+            poly = np.convolve(poly, np.asarray(self.mod.lin[fac] if isinstance(fac, str) else fac, dtype=float))
+        if poly.size > 3:
+            raise ValueError("at most quadratic in κ")
+        return sum(cj * self.k[j] for j, cj in enumerate(poly))
 
 
-def _two_point_parts(mod: _Model, P1: _Point, P2: _Point, F):
+def _two_point(mod: _Model, P1: _Point, P2: _Point, F, mom: Optional[_Moments] = None) -> np.ndarray:
+    """(F10): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ F (Û+D₂)⁻¹ V̂ for every pair of shifts, (Z1, Z2); F linear in κ, as a name of
+    ``_Model.lin`` or (c₀, c₁), or any function as an array (Q,) on the nodes."""
+    return _two_point_parts(mod, P1, P2, F, mom)[0]
+
+
+def _two_point_parts(mod: _Model, P1: _Point, P2: _Point, F, mom: Optional[_Moments] = None):
     """(F10) and X₁ = μ²·[ξξ block of E G₁Σ_{z,1}G₂] (the class-1 term of its recursion), each (Z1, Z2)."""
-    inv1 = mod.wk[None, :] / P1.A  # (Z1, Q), weights folded in once
-    inv2 = 1.0 / P2.A
-
-    def E(g):  # E_κ[g(κ)/(Ā₁Ā₂)] for all pairs: one matrix product
-        return (inv1 * g[None, :]) @ inv2.T
-
+    mom = mom or _Moments(mod, P1, P2)
+    if isinstance(F, np.ndarray):  # an arbitrary function on the nodes: direct products
+        def EF(*lins):
+            g = F.copy()
+            for fac in lins:
+                c0, c1 = mod.lin[fac]
+                g = g * (c0 + c1 * mod.kappa)
+            return mom.E(g)
+    else:
+        def EF(*lins):
+            return mom.E(F, *lins)
+    E = mom.E
     w1, w2 = P1.w[:, None], P2.w[None, :]
     e = [mod.f[c] / ((1 + P1.delta[:, c])[:, None] * (1 + P2.delta[:, c])[None, :]) for c in range(2)]
-    beta = [mod.ratio * E(mod.S[c] * F) for c in range(2)]
-    Bm = [[e[a] * mod.ratio * E(mod.S[a] * mod.S[b]) for b in range(2)] for a in range(2)]
+    beta = [mod.ratio * EF(f"S{c}") for c in range(2)]
+    Bm = [[e[a] * mod.ratio * E(f"S{a}", f"S{b}") for b in range(2)] for a in range(2)]
     q1 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P1.A, axis=1)[:, None]
     q2 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P2.A, axis=1)[None, :]
-    Om = [1 + mod.psi_p * w1 * w2 * E(mod.b2k * mod.S[c]) - w1 * q1 - w2 * q2 for c in range(2)]
+    Om = [1 + mod.psi_p * w1 * w2 * E("b2k", f"S{c}") - w1 * q1 - w2 * q2 for c in range(2)]
     # X = (I − Bmᵀ)⁻¹ Ω per pair: X_c = Ω_c + Σ_c' Bm[c'][c] X_c'
     a11, a12, a21, a22 = 1 - Bm[0][0], -Bm[1][0], -Bm[0][1], 1 - Bm[1][1]
     det = a11 * a22 - a12 * a21
     X0 = (a22 * Om[0] - a12 * Om[1]) / det
     X1 = (-a21 * Om[0] + a11 * Om[1]) / det
-    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e[0] * beta[0] * X0 + e[1] * beta[1] * X1, X0
+    return w1 * w2 * mod.psi_p * EF("b2k") + e[0] * beta[0] * X0 + e[1] * beta[1] * X1, X0
 
 
-def _two_point_shared(mod: _Model, P1: _Point, P2: _Point) -> np.ndarray:
+def _two_point_shared(mod: _Model, P1: _Point, P2: _Point, mom: Optional[_Moments] = None) -> np.ndarray:
     """(F15): (1/d)tr V̂ᵀ(Û+D₁)⁻¹ M̂ (Û+D₂)⁻¹ V̂, M̂ = (1/n)Σ_ν μ_νμ_νᵀ the shared parts, every pair (Z1, Z2).
 
     M̂ = (1/N)Σ_ν χ_νχ_νᵀ over the class-1 rows, χ = √m μ, Cov(χ, y) = Cov(χ, χ) = mM. Sherman–Morrison on
@@ -168,29 +202,23 @@ def _two_point_shared(mod: _Model, P1: _Point, P2: _Point) -> np.ndarray:
     (F15) = f₁ [a₁a₂ X₁ + (1 − a₁ − a₂) (F10)[mM]]."""
     mM = mod.S[0] - mod.S[1]
     a = [mod.ratio * np.sum(mod.wk[None, :] * mM[None, :] / P.A, axis=1) / (1 + P.delta[:, 0]) for P in (P1, P2)]
-    k_mm, x1 = _two_point_parts(mod, P1, P2, mM)
+    k_mm, x1 = _two_point_parts(mod, P1, P2, "mM", mom)
     a1, a2 = a[0][:, None], a[1][None, :]
     return mod.f[0] * (a1 * a2 * x1 + (1 - a1 - a2) * k_mm)
 
 
-def _two_point_cross(mod: _Model, P1: _Point, P2: _Point, F) -> np.ndarray:
+def _two_point_cross(mod: _Model, P1: _Point, P2: _Point, F, mom: Optional[_Moments] = None) -> np.ndarray:
     """(F14): E (1/d)tr V̂₁ᵀ(Û₁+D₁)⁻¹ F (Û₂+D₂)⁻¹ V̂₂ for two independent noise draws sharing W, X (and the
     data part ω), every pair of shifts (Z1, Z2); F (Q,) on the nodes. The rows of the two draws are
     correlated only through the shared part of the class-1 rows, cross-covariance m M (class 2: 0), and
     their noise targets are independent, so (F10) keeps its first term and one class in its second."""
-    inv1 = mod.wk[None, :] / P1.A
-    inv2 = 1.0 / P2.A
-
-    def E(g):
-        return (inv1 * g[None, :]) @ inv2.T
-
+    E = (mom or _Moments(mod, P1, P2)).E
     w1, w2 = P1.w[:, None], P2.w[None, :]
-    mM = mod.S[0] - mod.S[1]
     e1 = mod.f[0] / ((1 + P1.delta[:, 0])[:, None] * (1 + P2.delta[:, 0])[None, :])
-    beta = mod.ratio * E(mM * F)
-    B11 = e1 * mod.ratio * E(mM * mM)
-    Om = mod.psi_p * w1 * w2 * E(mod.b2k * mM)
-    return w1 * w2 * mod.psi_p * E(mod.b2k * F) + e1 * beta * Om / (1 - B11)
+    beta = mod.ratio * E("mM", F)
+    B11 = e1 * mod.ratio * E("mM", "mM")
+    Om = mod.psi_p * w1 * w2 * E("b2k", "mM")
+    return w1 * w2 * mod.psi_p * E("b2k", F) + e1 * beta * Om / (1 - B11)
 
 
 def _l_min(mod: _Model) -> float:
@@ -202,10 +230,11 @@ def _losses_at_infinity(mod: _Model, lam: float, tol: float):
     """(F11): τ = ∞ train and test losses of the ridge minimiser, the test loss of its noise average
     L_test(B̄) (F14), its empirical test loss (F13) with (F15), and the (F8) residual."""
     P = _point(mod, np.array([lam]), tol)
-    test = 1 + _two_point(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
-    mean_readout = 1 + _two_point_cross(mod, P, P, mod.upop)[0, 0] - 2 * P.Qx[0]
-    emp = 1 + _two_point_shared(mod, P, P)[0, 0] + _two_point(mod, P, P, mod.S[1])[0, 0] - 2 * P.Qx[0]
-    train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, np.ones_like(mod.kappa))[0, 0]
+    mom = _Moments(mod, P, P)
+    test = 1 + _two_point(mod, P, P, "upop", mom)[0, 0] - 2 * P.Qx[0]
+    mean_readout = 1 + _two_point_cross(mod, P, P, "upop", mom)[0, 0] - 2 * P.Qx[0]
+    emp = 1 + _two_point_shared(mod, P, P, mom)[0, 0] + _two_point(mod, P, P, "S1", mom)[0, 0] - 2 * P.Qx[0]
+    train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, "one", mom)[0, 0]
     return (float(np.real(train)), float(np.real(test)), float(np.real(mean_readout)), float(np.real(emp)),
             float(P.residual.max()))
 
@@ -278,8 +307,9 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     Pc = _point(mod, -np.conj(z), tol)
     T = -P.Q1          # (1/d)tr V̂ᵀ(z − Û)⁻¹V̂
     Tx = -P.Qx         # (1/d)tr V₀ᵀ(z − Û)⁻¹V̂
-    K_uu = _two_point(mod, P, P, mod.upop)
-    K_ul = _two_point(mod, P, Pc, mod.upop)
+    m_uu, m_ul = _Moments(mod, P, P), _Moments(mod, P, Pc)
+    K_uu = _two_point(mod, P, P, "upop", m_uu)
+    K_ul = _two_point(mod, P, Pc, "upop", m_ul)
     zl = z[None, :] + lam
     e = np.exp(-c_rate * tau[:, None] * zl)
     f = (1 - e) / zl
@@ -292,10 +322,9 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
 
     linear = 2 * np.imag(f @ (Tx * dz)) / np.pi
     test = 1 + quad(K_uu, K_ul) - linear
-    mean_readout = 1 + quad(_two_point_cross(mod, P, P, mod.upop), _two_point_cross(mod, P, Pc, mod.upop)) - linear
-    C = mod.S[1]
-    emp = 1 + quad(_two_point_shared(mod, P, P) + _two_point(mod, P, P, C),
-                   _two_point_shared(mod, P, Pc) + _two_point(mod, P, Pc, C)) - linear
+    mean_readout = 1 + quad(_two_point_cross(mod, P, P, "upop", m_uu), _two_point_cross(mod, P, Pc, "upop", m_ul)) - linear
+    emp = 1 + quad(_two_point_shared(mod, P, P, m_uu) + _two_point(mod, P, P, "S1", m_uu),
+                   _two_point_shared(mod, P, Pc, m_ul) + _two_point(mod, P, Pc, "S1", m_ul)) - linear
     return train, test, mean_readout, emp, float(max(P.residual.max(), Pc.residual.max()))
 
 
