@@ -43,7 +43,7 @@ def run(args) -> int:
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     m = finite_m(args.noise_samples)
     if m is not None:
-        if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1:
+        if args.sigma_spectrum.single_eigenvalue is None:
             raise InputError("sigma_spectrum", "a finite --noise-samples at d → ∞ needs Σ = σ_x² I (one eigenvalue, "
                                                "e.g. '4:1')")
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)

@@ -61,7 +61,7 @@ def _check(args):
                                 f"[{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
     if getattr(args, args.vary) is not None:
         raise InputError(args.vary, f"is the varied ratio (--vary {args.vary}): give its values in --values only")
-    if len([w for w in args.sigma_spectrum.weights if w > 0]) != 1 and any(math.isfinite(m) for m in args.noise_samples):
+    if args.sigma_spectrum.single_eigenvalue is None and any(math.isfinite(m) for m in args.noise_samples):
         raise InputError("sigma_spectrum", "finite --noise-samples at d → ∞ need Σ = σ_x² I (one eigenvalue, e.g. '4:1')")
     if args.activation == "linear":
         raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred or erf")

@@ -112,6 +112,12 @@ class SigmaSpectrum:
         return float(np.sqrt(self.mean))
 
     @property
+    def single_eigenvalue(self) -> float | None:
+        """σ_x² when Σ = σ_x² I (one atom of positive weight), else None."""
+        lam = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
+        return float(lam[0]) if lam.size == 1 else None
+
+    @property
     def is_isotropic(self) -> bool:
         lam = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
         return bool(np.allclose(lam, 1.0))

@@ -375,11 +375,11 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     lam = check_ridge(ridge)
     kappa_nodes = check_positive_int("kappa_nodes", kappa_nodes)
     sigma = ISOTROPIC if sigma is None else sigma
-    if len([w for w in sigma.weights if w > 0]) != 1:
+    lam_sigma = sigma.single_eigenvalue
+    if lam_sigma is None:
         raise InputError("sigma_spectrum", "finite noise samples at d → ∞ need Σ = σ_x² I (a single atom, "
                                            "e.g. '4:1'); the row classes of (F7) do not commute otherwise")
     c = ge_constants(t, activation, sigma)
-    lam_sigma = float([l for l, w in zip(sigma.eigenvalues, sigma.weights) if w > 0][0])
     if m is None and np.all(np.isinf(tau)) and lam > 0:
         tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, c, c.alpha * lam_sigma, lam, kappa_nodes, tol)
         lo = float(l_opt(sigma, c.t))
