@@ -17,7 +17,7 @@ from rfscore.cli import main  # noqa: E402
 from rfscore.generative.metrics import memorisation  # noqa: E402
 from rfscore.networks import training  # noqa: E402
 from rfscore.networks.data import gmm_prior_kl_bound, gmm_sample, gmm_score, load_net_data  # noqa: E402
-from rfscore.networks.models import UNet, apply, build, net_score  # noqa: E402
+from rfscore.networks.models import UNet, apply, build, conv2d, net_score  # noqa: E402
 
 ARGS = ["train-net", "--n", "4", "--steps", "800", "--width", "32", "--lr", "3e-3", "--samples", "300",
         "--checkpoints", "3", "--times", "8", "--save-samples", "--no-progress"]
@@ -143,6 +143,10 @@ def test_unet_shapes_score_and_gradient():
     np.testing.assert_allclose(np.asarray(s0), -np.asarray(eps) / np.sqrt(-np.expm1(-0.2)), rtol=1e-4, atol=1e-8)
     with pytest.raises(ValueError):
         UNet(jax.random.PRNGKey(0), 8, 4)
+    # the im2col convolution is equinox's Conv2d (3×3 'same' and 1×1), with the same parameters
+    h = jax.random.normal(jax.random.PRNGKey(4), (4, 8, 8), dtype=jnp.float32)
+    for layer, inp in ((net.down.conv1, h), (net.down.skip, h), (net.inp, h[:1]), (net.mid1.conv1, h[:, :4, :4])):
+        np.testing.assert_allclose(np.asarray(conv2d(layer, inp)), np.asarray(layer(inp)), rtol=1e-5, atol=1e-5)
     X = jnp.asarray(np.asarray(jax.random.normal(jax.random.PRNGKey(2), (6, 64))), dtype=jnp.float32)
     grads = eqx.filter_jit(eqx.filter_grad(training.denoising_loss))(net, X, jnp.full(6, 0.1), X[::-1])
     g = [float(jnp.max(jnp.abs(a))) for a in jax.tree_util.tree_leaves(grads)]
