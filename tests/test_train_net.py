@@ -2,7 +2,12 @@
 import csv
 import json
 import math
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +24,7 @@ from rfscore.networks import training  # noqa: E402
 from rfscore.networks.data import gmm_prior_kl_bound, gmm_sample, gmm_score, load_net_data  # noqa: E402
 from rfscore.networks.models import UNet, apply, build, conv2d, net_score  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["train-net", "--n", "4", "--steps", "800", "--width", "32", "--lr", "3e-3", "--samples", "300",
         "--checkpoints", "3", "--times", "8", "--save-samples", "--no-progress"]
 
@@ -87,6 +93,40 @@ def test_interrupt_then_resume_equals_uninterrupted(full_run, tmp_path, monkeypa
     # a checkpoint of other parameters is refused, naming --out
     assert main(ARGS[:-1] + ["--lr", "1e-3", "--no-progress", "--out", str(out)]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_real_ctrl_c_then_resume_equals_uninterrupted(full_run, tmp_path):
+    """`python -m rfscore train-net` in its own process, a real SIGINT once the first checkpoint is on disk: exit 130
+    with one line on stderr; the same command then finishes, and its CSV is the uninterrupted run's (`full_run`,
+    the same arguments into another folder) number for number."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rfscore", *ARGS, "--out", str(out)]
+    # JAX's persistent compilation cache, in tmp_path: the resumed process loads the programs the first one compiled
+    # (≈ 16 s instead of ≈ 30 s for the two processes on 2 cores); the numbers do not depend on it
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    ckpt = out / "checkpoint_n4.npz"
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ckpt.exists() and proc.poll() is None, proc.communicate()  # still training after the first checkpoint
+    proc.send_signal(signal.SIGINT)  # a real Ctrl-C
+    stdout, err = proc.communicate(timeout=120)
+    line = (f"rfscore train-net: interrupted; checkpoints are kept in {out}/checkpoint_n*.npz; rerun the same "
+            f"command to resume")
+    assert proc.returncode == 130 and err == line + "\n" and stdout == "", err  # one line, no traceback
+    assert not (out / "train_net.csv").exists()
+    with np.load(ckpt) as z:
+        kept = int(z["step"])
+    assert kept in training.checkpoint_steps(800, 3, 100)[:-1], kept
+    res = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert json.loads((out / "train_net.json").read_text())["resumed_from_step"]["4"] == kept
+    resumed, whole = _rows(out / "train_net.csv"), _rows(full_run / "train_net.csv")
+    assert list(resumed[0]) == list(whole[0]) == list(training.HEADER)  # no wall-clock column in the CSV
+    for h in training.HEADER:  # every column, to the last digit (the wall-clock times are in the sidecar only)
+        np.testing.assert_array_equal([float(r[h]) for r in resumed], [float(r[h]) for r in whole], err_msg=h)
 
 
 def test_missing_extra_exits_2_naming_it(tmp_path, monkeypatch, capsys):
