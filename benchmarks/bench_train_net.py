@@ -2,9 +2,19 @@
 
 Both architectures at their default width (mlp 256, d = 8, batch 256; unet 32, d = 64, batch 256), Adam,
 the same loss (N2)-(N3) and the same compiled `lax.fori_loop` of steps; the plain-JAX baseline writes the
-forward pass as a pure function of a dict of the same arrays (no equinox). Then the time to draw 2000
-samples at one checkpoint (24 grid times × 4 steps, reverse SDE). Run: python benchmarks/bench_train_net.py
+forward pass as a pure function of a dict of the same arrays (no equinox; for the U-Net the same im2col
+convolution as `models.conv2d`). For the U-Net a second baseline writes the convolutions with
+`lax.conv_general_dilated` (the former formulation, which XLA on CPU runs with a naive kernel inside a loop
+body, jax-ml/jax#12868). Then the time to draw 2000 samples at one checkpoint (24 grid times × 4 steps,
+reverse SDE; sampler batches of 500, the first batch compiled before timing). Every variant of one
+architecture is timed in the same process; the load average is printed before and after.
+
+Run: python benchmarks/bench_train_net.py [--arch mlp|unet|both] [--steps N] [--lax-steps N] [--samples N] [--reps R]
+(default steps: 300 for the MLP, 20 for the U-Net, 5 for the lax.conv U-Net baseline; 3 rounds, the variants
+timed in turn in each, medians reported).
 """
+import argparse
+import os
 import time
 
 import jax
@@ -19,16 +29,27 @@ from rfscore.generative.score_model import time_grid
 from rfscore.networks import training
 from rfscore.networks.models import DTYPE, build, net_score, time_features
 
-STEPS = 300
+DEFAULT_STEPS = {"mlp": 300, "unet": 20}
+SAMPLE_BATCH = 500
 
 
 def _lin(p, x):
     return p["weight"] @ x + p["bias"]
 
 
-def _conv(p, h):
+def _conv_lax(p, h):
     y = jax.lax.conv_general_dilated(h[None], p["weight"], (1, 1), "SAME", dimension_numbers=("NCHW", "OIHW", "NCHW"))
     return y[0] + p["bias"]
+
+
+def _conv_im2col(p, h):
+    """'same' convolution of h (C, H, W) as one product with the kh·kw shifted copies (written apart from models.conv2d)."""
+    w = p["weight"]
+    o, c, kh, kw = w.shape
+    H, W = h.shape[1:]
+    hp = jnp.pad(h, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2)))
+    cols = jnp.stack([hp[:, i:i + H, j:j + W] for i in range(kh) for j in range(kw)], axis=1)
+    return jnp.einsum("ok,kp->op", w.reshape(o, -1), cols.reshape(c * kh * kw, H * W)).reshape(o, H, W) + p["bias"]
 
 
 def _as_dict(module):
@@ -51,20 +72,28 @@ def mlp_plain(p, x, t):
     return _lin(p["out"], jax.nn.silu(h))
 
 
-def _block(b, h, e):
-    u = _conv(b["conv1"], jax.nn.silu(h)) + _lin(b["emb"], e)[:, None, None]
-    return _conv(b["skip"], h) + _conv(b["conv2"], jax.nn.silu(u))
+def _block(conv, b, h, e):
+    u = conv(b["conv1"], jax.nn.silu(h)) + _lin(b["emb"], e)[:, None, None]
+    return conv(b["skip"], h) + conv(b["conv2"], jax.nn.silu(u))
+
+
+def _unet(conv, p, x, t):
+    e = jax.nn.silu(_lin(p["temb"], time_features(t)))
+    h = conv(p["inp"], x.reshape(1, 8, 8))
+    h8 = _block(conv, p["down"], h, e)
+    h4 = h8.reshape(h8.shape[0], 4, 2, 4, 2).mean(axis=(2, 4))
+    h4 = _block(conv, p["mid2"], _block(conv, p["mid1"], h4, e), e)
+    up = jnp.repeat(jnp.repeat(h4, 2, axis=1), 2, axis=2)
+    h = _block(conv, p["up"], jnp.concatenate([up, h8], axis=0), e)
+    return conv(p["out"], jax.nn.silu(h)).reshape(64)
 
 
 def unet_plain(p, x, t):
-    e = jax.nn.silu(_lin(p["temb"], time_features(t)))
-    h = _conv(p["inp"], x.reshape(1, 8, 8))
-    h8 = _block(p["down"], h, e)
-    h4 = h8.reshape(h8.shape[0], 4, 2, 4, 2).mean(axis=(2, 4))
-    h4 = _block(p["mid2"], _block(p["mid1"], h4, e), e)
-    up = jnp.repeat(jnp.repeat(h4, 2, axis=1), 2, axis=2)
-    h = _block(p["up"], jnp.concatenate([up, h8], axis=0), e)
-    return _conv(p["out"], jax.nn.silu(h)).reshape(64)
+    return _unet(_conv_im2col, p, x, t)
+
+
+def unet_plain_lax(p, x, t):
+    return _unet(_conv_lax, p, x, t)
 
 
 def plain_chunk(fwd, opt):
@@ -85,42 +114,75 @@ def plain_chunk(fwd, opt):
     return run
 
 
-def bench(arch, d, width, fwd, STEPS=STEPS):
+def _compile(run):
+    jax.block_until_ready(jax.tree_util.tree_leaves(run(0, 2)))  # compile (traced bounds: one program)
+    return run
+
+
+def _rate(run, steps):
+    t0 = time.perf_counter()
+    jax.block_until_ready(jax.tree_util.tree_leaves(run(0, steps)))
+    return steps / (time.perf_counter() - t0)
+
+
+def bench(arch, d, width, baselines, steps, samples, reps):
+    """baselines: [(label, plain forward, steps)]. The variants are timed in turn, ``reps`` rounds (so that a
+    changing load on a shared machine falls on all of them); prints the median rate and the rounds of each
+    variant, its ratio to equinox per round, and the sampling time."""
     net = build(arch, jax.random.PRNGKey(0), d, width)
     X = jnp.asarray(np.random.default_rng(0).standard_normal((256, d)), dtype=DTYPE)
     opt = training.make_optimizer("adam", 1e-3)
     state = opt.init(eqx.filter(net, eqx.is_array))
     key = jax.random.PRNGKey(1)
-    out = training._train_chunk(net, state, X, key, 0, 2, 1e-3, 3.0, opt, 256)
-    jax.block_until_ready(jax.tree_util.tree_leaves(out))
-    t0 = time.perf_counter()
-    out = training._train_chunk(net, state, X, key, 0, STEPS, 1e-3, 3.0, opt, 256)
-    jax.block_until_ready(jax.tree_util.tree_leaves(out))
-    eqx_rate = STEPS / (time.perf_counter() - t0)
     p = _as_dict(net)
     s = opt.init(p)
-    run = plain_chunk(fwd, opt)
-    # same function value: the plain forward pass reproduces the module
     x0, t0_ = X[0], jnp.float32(0.1)
-    assert np.allclose(np.asarray(net(x0, t0_)), np.asarray(fwd(p, x0, t0_)), atol=1e-5)
-    jax.block_until_ready(jax.tree_util.tree_leaves(run(p, s, X, key, 0, 2)))
-    t0 = time.perf_counter()
-    jax.block_until_ready(jax.tree_util.tree_leaves(run(p, s, X, key, 0, STEPS)))
-    plain_rate = STEPS / (time.perf_counter() - t0)
+    # array bounds, as train_one passes them (eqx.filter_jit would hold Python ints static and compile again)
+    variants = [("equinox (rfscore.networks)", steps, _compile(lambda k0, k1: training._train_chunk(
+        net, state, X, key, jnp.asarray(k0), jnp.asarray(k1), 1e-3, 3.0, opt, 256)))]
+    for label, fwd, n_steps in baselines:
+        if n_steps > 0:
+            # same function value: the plain forward pass reproduces the module
+            assert np.allclose(np.asarray(net(x0, t0_)), np.asarray(fwd(p, x0, t0_)), atol=1e-5), label
+            run = plain_chunk(fwd, opt)
+            variants.append((label, n_steps, _compile(lambda k0, k1, run=run: run(p, s, X, key, k0, k1))))
+    rates = np.array([[_rate(run, n) for _, n, run in variants] for _ in range(reps)])  # (reps, variants)
+    print(f"{arch} width {width} d {d} batch 256, Adam, {reps} rounds:", flush=True)
+    for v, (label, n, _) in enumerate(variants):
+        ratio = rates[:, 0] / rates[:, v]
+        print(f"  {label}: {np.median(rates[:, v]):.2f} steps/s median ({n} steps; rounds "
+              f"{', '.join(f'{r:.2f}' for r in rates[:, v])})"
+              + ("" if v == 0 else f"; equinox / this per round {', '.join(f'{r:.2f}' for r in ratio)}"), flush=True)
     grid = time_grid(1e-3, 3.0, 24)
-    sample(net_score(net, grid), key, times=grid, num_samples=2000, d=d)
+    sample(net_score(net, grid), key, times=grid, num_samples=SAMPLE_BATCH, d=d, batch=SAMPLE_BATCH)  # compile
     t0 = time.perf_counter()
-    sample(net_score(net, grid), jax.random.PRNGKey(2), times=grid, num_samples=2000, d=d)
+    sample(net_score(net, grid), jax.random.PRNGKey(2), times=grid, num_samples=samples, d=d, batch=SAMPLE_BATCH)
     t_sample = time.perf_counter() - t0
-    print(f"{arch} width {width} d {d} batch 256: equinox {eqx_rate:.1f} steps/s, plain JAX {plain_rate:.1f} steps/s "
-          f"(ratio {eqx_rate / plain_rate:.2f}); 2000 samples: {t_sample:.2f} s; backend {jax.default_backend()}")
+    print(f"  {samples} samples (24 times x 4 steps, batches of {SAMPLE_BATCH}): {t_sample:.2f} s; "
+          f"backend {jax.default_backend()}; load average now %.2f %.2f %.2f" % os.getloadavg(), flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", choices=("mlp", "unet", "both"), default="both")
+    ap.add_argument("--steps", type=int, default=None, help="timed training steps (default: mlp 300, unet 20)")
+    ap.add_argument("--lax-steps", type=int, default=5, help="timed steps of the lax.conv U-Net baseline (0: skip)")
+    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--reps", type=int, default=3, help="rounds of timing, the variants in turn (default 3)")
+    args = ap.parse_args(argv)
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg(), f"({os.cpu_count()} cores)", flush=True)
+    archs = ("mlp", "unet") if args.arch == "both" else (args.arch,)
+    t0 = time.perf_counter()
+    for arch in archs:
+        steps = args.steps or DEFAULT_STEPS[arch]
+        if arch == "mlp":
+            bench("mlp", 8, 256, [("plain JAX", mlp_plain, steps)], steps, args.samples, args.reps)
+        else:
+            bench("unet", 64, 32, [("plain JAX, im2col convolutions", unet_plain, steps),
+                                   ("plain JAX, lax.conv_general_dilated", unet_plain_lax, args.lax_steps)],
+                  steps, args.samples, args.reps)
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg(), f"; total {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
-    import sys
-
-    which = sys.argv[1:] or ["mlp", "unet"]
-    if "mlp" in which:
-        bench("mlp", 8, 256, mlp_plain)
-    if "unet" in which:
-        bench("unet", 64, 32, unet_plain, STEPS=20)  # a U-Net step at batch 256 costs seconds on 2 CPU cores
+    main()

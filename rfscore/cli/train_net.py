@@ -45,7 +45,7 @@ def register(sub) -> None:
                     "(N2)-(N3)), and at checkpoints on a log grid of steps sample it with rfscore's reverse-time "
                     "sampler (score -ε/√Δ_t, (N4)) and write one row per (n, checkpoint) to OUT/train_net.csv: "
                     "f_mem with its Wilson 95 %% interval, the Fréchet distance to the held-out rows, for --data "
-                    "gmm the KL estimate (N6) (empty otherwise), and the train and test losses at t = 0.01; "
+                    "gmm the KL estimate (N6) (nan otherwise), and the train and test losses at t = 0.01; "
                     "τ = steps × lr (N5). Resumable: after Ctrl-C the same command continues from the last "
                     "checkpoint of each n (OUT/checkpoint_nN.npz). Needs the extra rfscore[nets] (equinox).")
     p.add_argument("--data", default="gmm",
@@ -156,7 +156,7 @@ def run(args) -> int:
     params = dict(cfg.to_dict(), data=args.data, n=args.n, save_samples=args.save_samples)
     reads = {str(r.n): readoffs(r.rows) for r in runs}
     with OutputSet() as outs:
-        # kl is defined for the mixture only (the true score is known there): NaN (empty) for real data
+        # kl is defined for the mixture only (the true score is known there): NaN (written nan) for real data
         outs.result(out / OUT_CSV, columns(runs), params, header=HEADER, undefined=("kl",),
                     dataset=data.info(), checkpoint_steps=grid, device=jax.default_backend(),
                     num_params=runs[0].num_params, seconds={str(r.n): r.seconds for r in runs},

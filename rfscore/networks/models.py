@@ -7,7 +7,12 @@ that `jax.jit` and the sampler of `rfscore.generative.sampler` accept as an argu
   h ← h + W₂ silu(W₁ silu(h) + E_b e(t)), a linear read-out. The time embedding e(t) is a
   sinusoidal embedding of log t (`time_features`), shared by the blocks.
 * `UNet`: x (…, 64) → ε (…, 64) for 8×8 single-channel images: two resolutions (8×8, 4×4),
-  3×3 convolutions, a skip connection at 8×8, the time embedding added to every block.
+  3×3 convolutions, a skip connection at 8×8, the time embedding added to every block. The
+  convolutions keep equinox's `Conv2d` parameters (weight (O, I, kh, kw), bias (O, 1, 1)) but are
+  computed by `conv2d` as one matrix product with the stacked shifted images (im2col): XLA on CPU
+  runs `lax.conv` inside a loop body (the training `fori_loop`, the sampler's `scan`) with a naive
+  kernel, ≈ 10× slower than outside a loop (jax-ml/jax#12868), while matrix products are fast
+  everywhere (benchmarks/bench_train_net.py).
 
 The networks compute in float32 (the parameters and the activations): the library runs in
 float64 (theory/model.md §5), but these networks are trained by stochastic gradients with an
@@ -76,6 +81,19 @@ class ResidualMLP(eqx.Module):
         return self.out(jax.nn.silu(h))
 
 
+def conv2d(layer: eqx.nn.Conv2d, h):
+    """``layer``'s 'same' convolution (stride 1, odd kernel, padding k//2) of h (C, H, W) → (O, H, W), as one matrix
+    product of the weight (O, C·kh·kw) with the kh·kw shifted copies of h (im2col); equals ``layer(h)`` up to
+    float32 rounding (cross-correlation, as `lax.conv`)."""
+    w = layer.weight
+    O, C, kh, kw = w.shape
+    _, H, W = h.shape
+    hp = jnp.pad(h, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2))) if kh * kw > 1 else h
+    cols = jnp.stack([hp[:, i:i + H, j:j + W] for i in range(kh) for j in range(kw)], axis=1)  # (C, kh·kw, H, W)
+    out = (w.reshape(O, C * kh * kw) @ cols.reshape(C * kh * kw, H * W)).reshape(O, H, W)
+    return out if layer.bias is None else out + layer.bias
+
+
 class _ConvBlock(eqx.Module):
     conv1: eqx.nn.Conv2d
     conv2: eqx.nn.Conv2d
@@ -90,8 +108,8 @@ class _ConvBlock(eqx.Module):
         self.skip = eqx.nn.Conv2d(c_in, c_out, 1, key=k4, dtype=DTYPE)
 
     def __call__(self, h, e):
-        u = self.conv1(jax.nn.silu(h)) + self.emb(e)[:, None, None]
-        return self.skip(h) + self.conv2(jax.nn.silu(u))
+        u = conv2d(self.conv1, jax.nn.silu(h)) + self.emb(e)[:, None, None]
+        return conv2d(self.skip, h) + conv2d(self.conv2, jax.nn.silu(u))
 
 
 class UNet(eqx.Module):
@@ -124,13 +142,13 @@ class UNet(eqx.Module):
 
     def __call__(self, x, t):
         e = jax.nn.silu(self.temb(time_features(t)))
-        h = self.inp(x.astype(DTYPE).reshape(1, 8, 8))
+        h = conv2d(self.inp, x.astype(DTYPE).reshape(1, 8, 8))
         h8 = self.down(h, e)
         h4 = h8.reshape(h8.shape[0], 4, 2, 4, 2).mean(axis=(2, 4))
         h4 = self.mid2(self.mid1(h4, e), e)
         up = jnp.repeat(jnp.repeat(h4, 2, axis=1), 2, axis=2)
         h = self.up(jnp.concatenate([up, h8], axis=0), e)
-        return self.out(jax.nn.silu(h)).reshape(64)
+        return conv2d(self.out, jax.nn.silu(h)).reshape(64)
 
 
 DEFAULT_WIDTH = {"mlp": 256, "unet": 32}

@@ -97,7 +97,8 @@ def _draw(key, X, t_min, t_max, batch):
 
 @eqx.filter_jit
 def _train_chunk(net, opt_state, X, key, k0, k1, t_min, t_max, optimizer, batch):
-    """Steps k0 ≤ k < k1 (traced bounds: one compiled program for every chunk); step k uses fold_in(key, k)."""
+    """Steps k0 ≤ k < k1 (pass the bounds as arrays: traced, one compiled program for every chunk; eqx.filter_jit
+    holds Python ints static); step k uses fold_in(key, k)."""
     params, static = eqx.partition(net, eqx.is_array)
 
     def body(k, carry):
@@ -242,7 +243,9 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
             continue
         while step < target:
             nxt = min(step + CHUNK, target)
-            net, opt_state = _train_chunk(net, opt_state, Xj, k_train, step, nxt, cfg.t_min, cfg.t_max, opt, batch)
+            # the bounds as arrays: eqx.filter_jit holds Python ints static, which would compile every chunk anew
+            net, opt_state = _train_chunk(net, opt_state, Xj, k_train, jnp.asarray(step), jnp.asarray(nxt),
+                                          cfg.t_min, cfg.t_max, opt, batch)
             step = nxt
             if on_progress is not None:
                 on_progress(n, step)
