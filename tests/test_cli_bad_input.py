@@ -410,7 +410,7 @@ def test_timescales_help_has_no_double_percent(capsys):
 def test_ctrl_c_exits_130_with_resume_hint(tmp_path):
     """SIGINT to a real sweep: exit 130, one line naming the checkpoint, no traceback, finished points kept."""
     out = tmp_path / "phase.csv"
-    psi_n = ",".join(str(2 + 0.5 * i) for i in range(60))
+    psi_n = ",".join(str(2 + 0.5 * i) for i in range(200))  # 800 points: far more than finish before the signal
     cmd = [sys.executable, "-m", "rfscore", "phase", "--psi-p", "2,4,8,16", "--psi-n", psi_n, "--t", "0.01",
            "--d", "16", "--tau", "1e2", "--workers", "1", "--no-progress", "--out", str(out)]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -420,8 +420,9 @@ def test_ctrl_c_exits_130_with_resume_hint(tmp_path):
     while time.monotonic() < deadline and proc.poll() is None:
         if ckpt.exists() and len(ckpt.read_text().splitlines()) >= 3:
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    assert len(ckpt.read_text().splitlines()) < 700, "the sweep was nearly done: it cannot test the interrupt"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     lines = err.strip().splitlines()

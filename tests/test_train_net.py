@@ -237,3 +237,21 @@ def test_analysis_and_figure_from_a_run(full_run, tmp_path):
     write_result(tmp_path / fig.RUNS, t2, {"test": True}, header=RUN_COLUMNS, undefined=("kl",))
     entry = fig.make(tmp_path, data_dir=tmp_path)
     assert (tmp_path / "fig_networks.png").stat().st_size > 0 and entry["files"]
+
+
+def test_width_exponent_fits_over_seeds_and_drops_censored_widths():
+    """`width_exponent`: log τ on log W with seeds as repeats; a width where some seed never reached the
+    threshold is left out and named. Synthetic read-offs τ = 100/W · (1 + seed noise): slope −1 inside the CI."""
+    from rfscore.analysis.networks import width_exponent
+    rng = np.random.default_rng(0)
+    reads = [{"arch": "mlp", "n": 16, "width": w, "seed": s, "tau_mem": 100.0 / w * (1 + 0.05 * rng.standard_normal())}
+             for w in (32, 64, 128) for s in range(3)]
+    fit = width_exponent(reads, "tau_mem", arch="mlp", n=16)
+    assert fit["ci"][0] < -1.0 < fit["ci"][1] and fit["widths"] == [32, 64, 128] and fit["censored_widths"] == []
+    reads[0]["tau_mem"] = float("nan")  # width 32, seed 0: never reached
+    fit = width_exponent(reads, "tau_mem", arch="mlp", n=16)
+    assert fit["widths"] == [64, 128] and fit["censored_widths"] == [32]
+    for r in reads:
+        if r["width"] == 64:
+            r["tau_mem"] = float("nan")
+    assert "error" in width_exponent(reads, "tau_mem", arch="mlp", n=16)

@@ -95,6 +95,28 @@ def exponent(reads: list, name: str, *, arch: str, width: int, d: int = 8) -> di
             "dropped_seeds": int((~ok).sum()), "method": fit.method}
 
 
+def width_exponent(reads: list, name: str, *, arch: str, n: int) -> dict:
+    """Fit log τ = γ log W + c over the widths W at one n for ``name``, seeds as repeats (Fig. 3 of the paper:
+    γ = −1 for τ ∝ 1/W). Widths where some seed never reaches the threshold are left out and named.
+    Returns {"exponent", "ci", "seeds", "widths", "censored_widths", "method"} or {"error": why}."""
+    pts = [r for r in reads if r["arch"] == arch and r["n"] == n]
+    widths = sorted({r["width"] for r in pts})
+    seeds = sorted({r["seed"] for r in pts})
+    grid = np.array([[next((r[name] for r in pts if r["seed"] == s and r["width"] == w), math.nan) for w in widths]
+                     for s in seeds])
+    keep = np.all(np.isfinite(grid) & (grid > 0), axis=0)
+    censored = [w for w, k in zip(widths, keep) if not k]
+    if keep.sum() < 2:
+        return {"error": f"{name} finite for every seed at fewer than 2 widths", "widths": widths,
+                "censored_widths": censored}
+    try:
+        fit = fit_exponent(np.array(widths, dtype=float)[keep], grid[:, keep])
+    except InputError as exc:
+        return {"error": exc.msg, "widths": widths, "censored_widths": censored}
+    return {"exponent": fit.exponent, "ci": list(fit.ci), "seeds": seeds,
+            "widths": [w for w, k in zip(widths, keep) if k], "censored_widths": censored, "method": fit.method}
+
+
 def collapse(table: dict, *, arch: str, width: int, seed: int) -> dict:
     """n -> (τ/n, f_mem/f_mem(τ_max)) of one run: the collapse that τ_mem ∝ n predicts."""
     out = {}

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ..analysis.networks import collapse, exponent, read_csv, readoffs
+from ..analysis.networks import collapse, exponent, read_csv, readoffs, width_exponent
 from .style import figure, save, styled
 
 
@@ -47,8 +47,11 @@ def summarise(table: dict, rf: dict | None, d: int = 8) -> dict:
     per_width = {}
     for w in widths:
         per_width[w] = {name: exponent(reads, name, arch=arch, width=w, d=d) for name in ("tau_mem", "tau_gen")}
-    main = max(widths, key=lambda w: len({r["seed"] for r in reads if r["width"] == w}))
+    main = max(widths, key=lambda w: len([r for r in reads if r["width"] == w]))  # the most (n, seed) runs
     out = {"arch": arch, "main_width": main, "readoffs": reads, "exponents": per_width}
+    multi = sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) > 1})
+    out["width_exponents"] = {n: {name: width_exponent(reads, name, arch=arch, n=n) for name in ("tau_mem", "tau_gen")}
+                              for n in multi}
     if rf is not None:
         from ..analysis.timescales import fit_exponent
 
@@ -117,8 +120,16 @@ def _draw(table: dict, rf, s: dict, path) -> str:
     for i, n in enumerate(sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) > 1})):
         for name, ls in (("tau_mem", "-"), ("tau_gen", "--")):
             v = [_mean([r[name] for r in reads if r["width"] == w and r["n"] == n] or [np.nan]) for w in widths]
-            ax[2].plot(widths, v, ls, marker="o", color=cmap(i / 3), label=f"{name.replace('tau_', 'τ_')}, n = {n}")
-    ax[2].set(xscale="log", yscale="log", xlabel="width", ylabel="τ", title="against width")
+            fit = s.get("width_exponents", {}).get(n, {}).get(name, {})
+            slope = f": W^{_fmt(fit)}" if "exponent" in fit else ""
+            ax[2].plot(widths, v, ls, marker="o", color=cmap(0.1 + 0.6 * i),
+                       label=f"{name.replace('tau_', 'τ_')}, n = {n}{slope}")
+    if len(widths) > 1:
+        w0 = np.array([widths[0], widths[-1]], dtype=float)
+        ref = _mean([r["tau_mem"] for r in reads if r["width"] == widths[-1]] or [np.nan])
+        ax[2].plot(w0, ref * widths[-1] / w0, ":", color="0.5", lw=1, label="∝ 1/W")
+    nseeds = len({r["seed"] for r in reads})
+    ax[2].set(xscale="log", yscale="log", xlabel="width W", ylabel="τ", title=f"against width ({nseeds} seeds)")
     if ax[2].get_legend_handles_labels()[0]:
         ax[2].legend(fontsize=7)
     else:
