@@ -73,17 +73,22 @@ def readoffs(table: dict, mem_threshold: float = 0.1, gen_tolerance: float = 0.1
     return out
 
 
+def _seed_grid(pts: list, name: str, along: str):
+    """The values of ``along`` (sorted), the seeds, and the read-off ``name`` on (seeds, values); NaN where missing."""
+    xs = sorted({r[along] for r in pts})
+    seeds = sorted({r["seed"] for r in pts})
+    grid = np.array([[next((r[name] for r in pts if r["seed"] == s and r[along] == x), math.nan) for x in xs]
+                     for s in seeds])
+    return xs, seeds, grid
+
+
 def exponent(reads: list, name: str, *, arch: str, width: int, d: int = 8) -> dict:
     """Fit log τ = β log(n/d) + c over n for ``name`` ('tau_mem' or 'tau_gen'), seeds as repeats.
 
     Seeds with a non-finite read-off at some n (threshold never reached) are left out and counted.
     Returns {"exponent", "ci", "seeds", "n", "dropped_seeds", "method"} or {"error": why}.
     """
-    pts = [r for r in reads if r["arch"] == arch and r["width"] == width]
-    ns = sorted({r["n"] for r in pts})
-    seeds = sorted({r["seed"] for r in pts})
-    grid = np.array([[next((r[name] for r in pts if r["seed"] == s and r["n"] == n), math.nan) for n in ns]
-                     for s in seeds])
+    ns, seeds, grid = _seed_grid([r for r in reads if r["arch"] == arch and r["width"] == width], name, "n")
     ok = np.all(np.isfinite(grid) & (grid > 0), axis=1)
     if len(ns) < 2 or not ok.any():
         return {"error": f"{name} is not finite at every n for any seed", "n": ns}
@@ -99,11 +104,7 @@ def width_exponent(reads: list, name: str, *, arch: str, n: int) -> dict:
     """Fit log τ = γ log W + c over the widths W at one n for ``name``, seeds as repeats (Fig. 3 of the paper:
     γ = −1 for τ ∝ 1/W). Widths where some seed never reaches the threshold are left out and named.
     Returns {"exponent", "ci", "seeds", "widths", "censored_widths", "method"} or {"error": why}."""
-    pts = [r for r in reads if r["arch"] == arch and r["n"] == n]
-    widths = sorted({r["width"] for r in pts})
-    seeds = sorted({r["seed"] for r in pts})
-    grid = np.array([[next((r[name] for r in pts if r["seed"] == s and r["width"] == w), math.nan) for w in widths]
-                     for s in seeds])
+    widths, seeds, grid = _seed_grid([r for r in reads if r["arch"] == arch and r["n"] == n], name, "width")
     keep = np.all(np.isfinite(grid) & (grid > 0), axis=0)
     censored = [w for w, k in zip(widths, keep) if not k]
     if keep.sum() < 2:
