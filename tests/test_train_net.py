@@ -255,3 +255,22 @@ def test_width_exponent_fits_over_seeds_and_drops_censored_widths():
         if r["width"] == 64:
             r["tau_mem"] = float("nan")
     assert "error" in width_exponent(reads, "tau_mem", arch="mlp", n=16)
+
+
+def test_sgd_with_momentum_is_optax_sgd_and_trains(tmp_path):
+    """`--optimizer sgd`: optax SGD with heavy-ball momentum 0.9 (one update checked by hand), and a short run
+    whose train loss at t = 0.01 falls between its first and last checkpoint."""
+    import jax.numpy as jnp
+    opt = training.make_optimizer("sgd", 0.1)
+    p, g = {"w": jnp.array([1.0, -2.0])}, {"w": jnp.array([0.5, 0.25])}
+    s = opt.init(p)
+    u1, s = opt.update(g, s, p)
+    u2, s = opt.update(g, s, p)
+    np.testing.assert_allclose(u1["w"], -0.1 * g["w"], rtol=1e-6)
+    np.testing.assert_allclose(u2["w"], -0.1 * (1 + 0.9) * g["w"], rtol=1e-6)  # velocity 0.9·g + g
+    out = tmp_path / "run"
+    assert main(["train-net", "--n", "8", "--steps", "400", "--width", "32", "--optimizer", "sgd", "--lr", "1e-2",
+                 "--samples", "100", "--checkpoints", "2", "--times", "6", "--no-progress", "--out", str(out)]) == 0
+    rows = _rows(out / "train_net.csv")
+    assert [int(r["step"]) for r in rows] == [100, 400]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
