@@ -304,3 +304,14 @@ def test_empirical_test_loss_along_tau_matches_finite_size(psi_p, psi_n, m, lam)
     mean, sd = v.mean(axis=0), v.std(axis=0, ddof=1)
     assert np.all(np.abs(r.empirical_test_loss - mean) < 3 * sd + 0.03 * mean), (r.empirical_test_loss, mean)
     assert np.all(r.train_loss <= r.empirical_test_loss + 1e-9) and np.all(r.empirical_test_loss <= r.test_loss)
+
+
+def test_ridgeless_limit_at_the_interpolation_point_is_flagged():
+    # λ = 0 at N = n·m = p (ψ_p = mψ_n = 8): the τ = ∞ limit diverges; the λ → 0+ extrapolation error says so
+    # (measured ≈ 980 Δ) and the result is not converged, or raises naming the parameters.
+    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0, require=False)
+    assert not r.converged and r.diagnostics["ridgeless_extrapolation"]["error"] > 1.0
+    assert "ridgeless extrapolation" in r.diagnostics["message"]
+    from rfscore.core.errors import ConvergenceError
+    with pytest.raises(ConvergenceError, match="psi_p=8"):
+        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0)

@@ -50,13 +50,17 @@ class _Model:
 
 def _model(psi_p, psi_n, m, c, alpha_eff, nodes) -> _Model:
     kappa, wk = nu_c_quadrature(psi_p, nodes)
-    M = alpha_eff * kappa + c.v_t2
-    C = c.b_t**2 * kappa + c.s_t2
-    lm, lc = (c.v_t2, alpha_eff), (c.s_t2, c.b_t**2)
+    lm, lc = (c.v_t2, alpha_eff), (c.s_t2, c.b_t**2)  # M and C as c₀ + c₁κ
     lin = {"S0": (m * lm[0] + lc[0], m * lm[1] + lc[1]), "S1": lc, "mM": (m * lm[0], m * lm[1]),
            "b2k": (0.0, c.b_t**2), "upop": (lm[0] + lc[0], lm[1] + lc[1]), "one": (1.0, 0.0)}
+
+    def on_nodes(name):
+        c0, c1 = lin[name]
+        return c0 + c1 * kappa
+
     return _Model(psi_p=psi_p, psi_n=psi_n, m=m, kappa=kappa, wk=wk, f=np.array([1.0 / m, (m - 1.0) / m]),
-                  S=np.stack([m * M + C, C]), b2k=c.b_t**2 * kappa, upop=M + C, ratio=psi_p / (psi_n * m), lin=lin)
+                  S=np.stack([on_nodes("S0"), on_nodes("S1")]), b2k=on_nodes("b2k"), upop=on_nodes("upop"),
+                  ratio=psi_p / (psi_n * m), lin=lin)
 
 
 def _A(mod: _Model, delta, D):
@@ -209,7 +213,7 @@ def _two_point_shared(mod: _Model, P1: _Point, P2: _Point, mom: Optional[_Moment
 
 def _two_point_cross(mod: _Model, P1: _Point, P2: _Point, F, mom: Optional[_Moments] = None) -> np.ndarray:
     """(F14): E (1/d)tr V̂₁ᵀ(Û₁+D₁)⁻¹ F (Û₂+D₂)⁻¹ V̂₂ for two independent noise draws sharing W, X (and the
-    data part ω), every pair of shifts (Z1, Z2); F (Q,) on the nodes. The rows of the two draws are
+    data part ω), every pair of shifts (Z1, Z2); F linear in κ (a name of ``_Model.lin`` or (c₀, c₁)). The rows of the two draws are
     correlated only through the shared part of the class-1 rows, cross-covariance m M (class 2: 0), and
     their noise targets are independent, so (F10) keeps its first term and one class in its second."""
     E = (mom or _Moments(mod, P1, P2)).E
