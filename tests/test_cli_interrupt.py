@@ -1,4 +1,5 @@
-"""Ctrl-C while the command is still importing JAX: one line, exit 130, as a Ctrl-C anywhere else."""
+"""Ctrl-C while the command is still starting (importing JAX): one line, exit 130, as a Ctrl-C anywhere else;
+SIGTERM: one line, exit 143, no temporary file left (rfscore/_entry.py)."""
 import os
 import signal
 import subprocess
@@ -55,3 +56,54 @@ def test_library_import_reraises(tmp_path):
     res = subprocess.run([sys.executable, "-c", "import rfscore"], env=env, cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode != 130 and "KeyboardInterrupt" in res.stderr and LINE not in res.stderr
+
+
+# Real SIGINTs at several delays after the process starts, through every entry point. Below ~0.1 s the
+# interpreter itself is still starting (site, .pth files) and no code of rfscore has run yet: that window is
+# Python's own. From the first line of rfscore/__init__.py to the first line of work the handler of
+# rfscore/_entry.py ends the command; after that every command handles KeyboardInterrupt itself.
+DELAYS = (0.15, 0.3, 0.5, 0.7, 1.0)
+CURVE = ["curve", "--vary", "psi_p", "--values", "1,2,3,4,5,6,7,8", "--psi-n", "2", "--t", "0.1", "--tau", "1,10"]
+
+
+def _entry_points(tmp_path):
+    script = tmp_path / "bin" / "rfscore"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(SCRIPT)
+    return {"module": [sys.executable, "-m", "rfscore"], "cli": [sys.executable, "-m", "rfscore.cli"],
+            "script": [sys.executable, str(script)]}
+
+
+@pytest.mark.parametrize("how", ["module", "cli", "script"])
+def test_sigint_at_every_delay_in_the_first_second(tmp_path, how):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    out = tmp_path / "o.csv"
+    for delay in DELAYS:
+        proc = subprocess.Popen(_entry_points(tmp_path)[how] + CURVE + ["--out", str(out)], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        lines = err.strip().splitlines()
+        assert proc.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0], (how, delay, err)
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], (how, delay, list(tmp_path.iterdir()))
+
+
+def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "rfscore", *CURVE, "--out", str(tmp_path / "o.csv"),
+                             "--plot", str(tmp_path / "o.png")], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # past the start: the work has begun (a probe file was created and removed)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    lines = err.strip().splitlines()
+    assert proc.returncode in (130, 143) and len(lines) == 1 and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+def test_python_m_rfscore_cli_version():
+    res = subprocess.run([sys.executable, "-m", "rfscore.cli", "--version"], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert res.returncode == 0 and res.stdout.strip().startswith("rfscore "), res

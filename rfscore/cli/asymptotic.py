@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import asymptotic_bytes, check_memory
-from .common import (add_noise_ridge_options, add_ratio_options, add_theory_options, echo, finite_m, positive_float,
+from .common import (guard_outputs, add_noise_ridge_options, add_ratio_options, add_theory_options, echo, finite_m, positive_float,
                      positive_int, tau_value)
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
@@ -39,7 +39,7 @@ def run(args) -> int:
 
     if args.tau_max < args.tau_min:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    out = check_outputs(out=args.out, plot=args.plot)["out"]
+    out = guard_outputs(args, out=args.out, plot=args.plot)["out"]
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     m = finite_m(args.noise_samples)
     if m is not None:

@@ -192,6 +192,21 @@ def add_ratio_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--psi-n", type=ratio, required=True, help=f"ψ_n = n/d {rng} (training samples per dimension)")
 
 
+INPUT_OPTIONS = ("data", "weights", "sigma_matrix", "test_data")  # options that name an input file
+
+
+def input_files(args) -> dict:
+    """``{option: path}`` of the input files a command reads (``--data digits`` and absent options skipped)."""
+    return {k: v for k in INPUT_OPTIONS if isinstance(v := getattr(args, k, None), str) and v}
+
+
+def guard_outputs(args, **outputs) -> dict:
+    """The one output guard of every command, called before any computation: `rfscore.runtime.io.check_outputs`
+    of ``outputs`` against each other and against every input file of ``args`` (resolved paths and inodes)."""
+    from ..runtime.io import check_outputs
+    return check_outputs(inputs=input_files(args), **outputs)
+
+
 def echo(msg: str) -> None:
     print(msg, file=sys.stderr)
 

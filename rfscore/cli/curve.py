@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory
-from .common import (RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, list_of, noise_samples_value,
+from .common import (guard_outputs, RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, list_of, noise_samples_value,
                      positive_int, ratio, ridge_value, seed, tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
@@ -127,7 +127,7 @@ def _finite(pp, pn, args, m, lam, tau, seeds):
 
 def run(args) -> int:
     _check(args)
-    outs_paths = check_outputs(out=args.out, plot=args.plot)
+    outs_paths = guard_outputs(args, out=args.out, plot=args.plot)
     out_path = outs_paths["out"]
     tau = np.asarray(args.tau, dtype=np.float64)
     seeds = list(range(args.seed, args.seed + args.seeds))

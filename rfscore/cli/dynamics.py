@@ -5,9 +5,9 @@ import numpy as np
 
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
-from .common import add_noise_ridge_options, finite_m, positive_float, positive_int, tau_value
+from .common import guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int, tau_value
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -41,7 +41,7 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.tau_max < args.tau_min or (args.tau_max == args.tau_min and args.num > 1):
         raise InputError("tau_max", f"must exceed --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    check_outputs(out=args.out, plot=args.plot)
+    guard_outputs(args, out=args.out, plot=args.plot)
     check_compare(args)
     m_frozen = finite_m(args.noise_samples)
     if m_frozen is not None and args.solver == "krylov":

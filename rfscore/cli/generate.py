@@ -7,9 +7,9 @@ import numpy as np
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
-from ..runtime.io import OutputSet, check_outputs, json_line
+from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
+from .common import (guard_outputs, add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
                      tau_list)
 from .realdata_options import DATA_HELP, test_fraction
 
@@ -132,7 +132,7 @@ def run(args) -> int:
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
-    check_outputs(out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
+    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
     res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
                                 times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
                                 integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,

@@ -3,10 +3,10 @@ import math
 from pathlib import Path
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import (add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list, positive_float,
+from .common import (guard_outputs, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list, positive_float,
                      positive_int, seed, tau_list)
 
 
@@ -44,7 +44,7 @@ def run(args) -> int:
         raise InputError("tau", f"repeats a value: {','.join(f'{t:g}' for t in args.tau)}")
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
-    check_outputs(out=out, plot=args.plot, checkpoint=(ckpt, "out"))
+    guard_outputs(args, out=out, plot=args.plot, checkpoint=(ckpt, "out"))
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
                        gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from ..figures import FIGURES
 from ..figures.paper import PAPER_FIGURES
-from ..runtime.io import metadata, write_json
+from ..runtime.io import check_writable, metadata, write_json
 from .common import echo
 
 
@@ -40,10 +40,19 @@ def run(args) -> int:
     if unknown or not names or len(set(names)) != len(names):
         what = f"unknown figure(s) {unknown}" if unknown else "needs distinct figure names"
         raise InputError("only", f"{what}; accepted{' with --paper' if paper else ''}: {', '.join(registry)}")
+    if not str(args.out).strip():
+        raise InputError("out", "is empty; give a folder name")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} exists and is not a folder")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:  # the manifest must be writable before any figure is computed (a read-only folder fails here)
+        check_writable(out / "manifest.json", "out")
+    except InputError:
+        if created:
+            out.rmdir()
+        raise
     entries, failed = {}, []
     start = time.perf_counter()
     # one bar over the figures (stderr); the figures' own bars (sweeps, simulated GD) appear below it

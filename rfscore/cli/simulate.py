@@ -4,9 +4,9 @@ from __future__ import annotations
 import jax
 
 from ..core.errors import InputError
-from ..runtime.io import check_outputs, write_result
+from ..runtime.io import write_result
 from ..finite.simulation import OPTIMIZERS, simulate
-from .common import add_noise_ridge_options, finite_m, positive_float, positive_int
+from .common import guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
 HEADER = ("step", "tau", "train_loss", "test_loss", "score_error")
@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    check_outputs(out=args.out)
+    guard_outputs(args, out=args.out)
     if args.steps > 2**53:  # step counts and τ = step·η are float64 and int64 arrays
         raise InputError("steps", f"must be at most 2^53, got {args.steps}")
     m = finite_m(args.noise_samples)

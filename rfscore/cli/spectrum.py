@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConvergenceError, InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
-from .common import add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
+from .common import guard_outputs, add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
 
 MAX_EMPIRICAL_P = 20000
 MAX_EXACT_PN = 2_000_000  # the exact (E1)-(E3) matrix stores ~25 Mehler coefficients per (feature, sample)
@@ -103,7 +103,7 @@ def run(args) -> int:
     model = _check_empirical(args)
     out = Path(args.out)
     ev_path = out.with_name(out.stem + "_eigenvalues.npy") if model else None
-    plot = check_outputs(out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
+    plot = guard_outputs(args, out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
     res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
                          sigma=args.sigma_spectrum, eta=args.eta)
     extra = {}

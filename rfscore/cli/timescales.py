@@ -1,10 +1,10 @@
 """`rfscore timescales`: τ_gen, τ_mem, τ_early_stop, τ_gap over ψ_n and seeds, with scaling fits."""
 from ..core.errors import InputError
-from ..runtime.io import check_outputs, json_line, write_result
+from ..runtime.io import json_line, write_result
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
-from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, positive_float,
+from .common import (guard_outputs, SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, positive_float,
                      positive_int, seed)
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    check_outputs(out=args.out)
+    guard_outputs(args, out=args.out)
     if args.seed + args.seeds > SEED_LIMIT:
         raise InputError("seeds", f"--seed {args.seed} + --seeds {args.seeds} - 1 exceeds the largest seed 2^63 - 1")
     check_compare(args)

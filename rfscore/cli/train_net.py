@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import InputError
-from ..runtime.io import check_outputs
-from .common import positive_float, positive_int, seed
+from .common import guard_outputs, positive_float, positive_int, seed
 
 EXTRA = 'pip install "rfscore[nets]"'
 OUT_CSV = "train_net.csv"
@@ -94,6 +93,8 @@ def _validate(args):
         raise InputError("times", f"needs at least 2 grid times, got {args.times}")
     if not math.isfinite(args.lr) or args.lr > 10:
         raise InputError("lr", f"must be in (0, 10], got {args.lr:g}")
+    if not str(args.out).strip():
+        raise InputError("out", "is empty; give a folder name")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} exists and is not a folder; --out names a folder")
@@ -112,7 +113,8 @@ def run(args) -> int:
 
     from ..networks.data import load_net_data
     from ..networks.models import DEFAULT_WIDTH
-    from ..networks.training import HEADER, TrainConfig, checkpoint_steps, columns, readoffs, train_one
+    from ..networks.training import (HEADER, TrainConfig, checkpoint_path, checkpoint_steps, columns, readoffs,
+                                     train_one)
     from ..runtime.io import OutputSet
 
     data = load_net_data(args.data, jax.random.PRNGKey(args.seed), max(args.n))
@@ -122,8 +124,8 @@ def run(args) -> int:
     cfg = TrainConfig(arch=args.arch, width=width, steps=steps, seed=args.seed, optimizer=args.optimizer, lr=args.lr,
                       times=args.times, samples=args.samples, checkpoints=args.checkpoints)
     existed = out.exists()
-    if existed:  # the CSV and sidecar must be writable files, not folders in the way
-        check_outputs(out=out / OUT_CSV)
+    if existed:  # the CSV, sidecar and checkpoints must be writable files, none of them an input file
+        guard_outputs(args, out=out / OUT_CSV, **{f"checkpoint_n{n}": (checkpoint_path(out, n), "out") for n in args.n})
     else:
         out.mkdir()
     grid = checkpoint_steps(steps, args.checkpoints, cfg.first_checkpoint)
