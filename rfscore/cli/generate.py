@@ -9,7 +9,7 @@ from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (guard_outputs, add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
+from .common import (TAU_RANGE, guard_outputs, add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
                      tau_list)
 from .realdata_options import DATA_HELP, test_fraction
 
@@ -62,7 +62,7 @@ def register(sub) -> None:
                    help="largest diffusion time T > t_min, where sampling starts from N(0, I) (default 3)")
     p.add_argument("--times", type=positive_int, default=40, help="number K >= 2 of log-spaced grid times (default 40)")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, 1e6, math.inf],
-                   help="comma-separated training times τ > 0, 'inf' allowed (default '1e2,1e4,1e6,inf')")
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed (default '1e2,1e4,1e6,inf')")
     p.add_argument("--samples", type=positive_int, default=2000, help="samples N >= 2 per τ (default 2000)")
     p.add_argument("--sampler", choices=("sde", "ode"), default="sde",
                    help="reverse-time SDE or probability-flow ODE (default sde)")
@@ -106,7 +106,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--save-samples", default=None,
                    help="optional NPZ with X (n, d), samples (n_τ, N, d) of the first ψ_n and seed, and tau (n_τ,)")
-    p.add_argument("--plot", default=None, help="optional PNG of f_mem and Fréchet distance against τ and τ/ψ_n")
+    p.add_argument("--plot", default=None, help="optional plot of f_mem and Fréchet distance against τ and τ/ψ_n "
+                                                "(format from the extension: .png, .pdf or .svg)")
     add_sweep_options(p, GENERATION_PROCESSES_FROM, "p = round(ψ_p d)")
     p.set_defaults(func=run)
 

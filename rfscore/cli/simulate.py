@@ -6,7 +6,7 @@ import jax
 from ..core.errors import InputError
 from ..runtime.io import write_result
 from ..finite.simulation import OPTIMIZERS, simulate
-from .common import guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int
+from .common import add_progress_option, guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
 HEADER = ("step", "tau", "train_loss", "test_loss", "score_error")
@@ -35,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--record", type=positive_int, default=50,
                    help="number of log-spaced record points >= 1 (default 50; duplicates merged)")
     p.add_argument("--out", required=True, metavar="run.csv", help="output CSV (JSON sidecar beside it)")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -64,7 +65,7 @@ def run(args) -> int:
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
                    record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
-                   progress=None, ridge=args.ridge)  # a program: the bar once a run passes 2 s
+                   progress=False if args.no_progress else None, ridge=args.ridge)  # a program: the bar once a run passes 2 s
     cols = res.columns()
     if m is not None:  # the constant of (F1) is the sample mean ‖Ξ‖²/(Nd), not 1
         cols["train_loss"] = cols["train_loss"] + (fm.noise_sq - 1.0)

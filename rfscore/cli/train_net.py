@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.errors import InputError
+from ..core.errors import ConvergenceError, InputError
 from .common import guard_outputs, positive_float, positive_int, seed
 
 EXTRA = 'pip install "rfscore[nets]"'
@@ -103,6 +103,15 @@ def _validate(args):
     return steps, width, out
 
 
+def _check_net_memory(args, d: int, width: int) -> None:
+    """Memory of the largest n (every factor: n, d, --samples, --width, --times), before any array is made."""
+    from ..runtime.resources import check_memory, net_bytes
+    n = max(args.n)
+    nbytes = net_bytes(n, d, args.samples, width, args.times)
+    arg = "samples" if net_bytes(2, d, args.samples, width, args.times) > nbytes / 2 else "n"
+    check_memory(nbytes, f"train-net at n = {n}, d = {d}, {args.samples} samples", arg)
+
+
 def run(args) -> int:
     steps, width, out = _validate(args)
     try:
@@ -111,16 +120,19 @@ def run(args) -> int:
         raise InputError("arch", f"--arch {args.arch} needs equinox, the extra rfscore[nets]: {EXTRA}") from None
     import jax
 
-    from ..networks.data import load_net_data
+    from ..networks.data import GMM, GMM_D, load_net_data
     from ..networks.models import DEFAULT_WIDTH
     from ..networks.training import (HEADER, TrainConfig, checkpoint_path, checkpoint_steps, columns, readoffs,
                                      train_one)
     from ..runtime.io import OutputSet
 
+    width = DEFAULT_WIDTH[args.arch] if width is None else width
+    if args.data == GMM:  # the mixture's pool of max(n) rows is drawn: check before drawing it
+        _check_net_memory(args, GMM_D, width)
     data = load_net_data(args.data, jax.random.PRNGKey(args.seed), max(args.n))
     if args.arch == "unet" and data.d != 64:
         raise InputError("data", f"--arch unet needs 8×8 images (d = 64 columns), but {data.name} has d = {data.d}")
-    width = DEFAULT_WIDTH[args.arch] if width is None else width
+    _check_net_memory(args, data.d, width)
     cfg = TrainConfig(arch=args.arch, width=width, steps=steps, seed=args.seed, optimizer=args.optimizer, lr=args.lr,
                       times=args.times, samples=args.samples, checkpoints=args.checkpoints)
     existed = out.exists()
@@ -146,6 +158,11 @@ def run(args) -> int:
     try:
         for n in args.n:
             runs.append(train_one(data, n, cfg, out, save_samples=args.save_samples, on_progress=progress))
+    except ConvergenceError as exc:
+        if "--steps-per-time" not in str(exc):  # the sampler's hint names an option of `rfscore generate`
+            raise
+        raise ConvergenceError(f"the network's samples are non-finite: training diverged with --optimizer "
+                               f"{args.optimizer} --lr {args.lr:g}; use a smaller --lr") from None
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
