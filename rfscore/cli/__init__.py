@@ -44,6 +44,7 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+FOLDER_OUTPUTS = {"train-net", "reproduce"}  # commands whose --out is a folder
 SWEEPS = {"phase", "generate"}  # commands whose finished points survive an interruption in OUT.partial.jsonl
 PATH_OPTIONS = ("out", "plot", "save_samples", "data", "weights", "sigma_matrix", "test_data")
 
@@ -86,6 +87,11 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     prefix = f"rfscore {args.command}:"
+    for name in PATH_OPTIONS:  # an empty path is never the current folder (one convention for every command)
+        if isinstance(value := getattr(args, name, None), str) and not value.strip():
+            kind = "folder" if name == "out" and args.command in FOLDER_OUTPUTS else "file"
+            print(f"{prefix} error: {option_name(name)}: is empty; give a {kind} name", file=sys.stderr)
+            return 2
     try:
         end_startup()  # the work begins: Ctrl-C is a KeyboardInterrupt again (rfscore/_entry.py)
         return int(args.func(args) or 0)

@@ -82,8 +82,9 @@ class Range:
     ``inf=True`` also accepts inf), every command using the same object for the same quantity.
     """
 
-    def __init__(self, lo: float, hi: float, symbol: str = ""):
+    def __init__(self, lo: float, hi: float, symbol: str = "", interval: str | None = None):
         self.lo, self.hi, self.symbol = float(lo), float(hi), symbol
+        self._interval = interval or f"[{self.lo:g}, {self.hi:g}]"
         self.__name__ = f"in_{lo:g}_{hi:g}"
 
     def __iter__(self):  # unpacks as the (lo, hi) tuple it replaces
@@ -94,7 +95,7 @@ class Range:
 
     @property
     def text(self) -> str:
-        return f"in [{self.lo:g}, {self.hi:g}]"
+        return f"in {self._interval}"
 
     def check(self, v: float, text=None) -> float:
         if not (self.lo <= v <= self.hi):
@@ -134,7 +135,7 @@ def float_in(lo: float, hi: float):
 T_RANGE = Range(1e-5, 50.0, "t")
 TAU_RANGE = Range(1e-12, 1e30, "τ")
 RATIO_RANGE = Range(1e-4, 1e6, "ψ")
-RIDGE_RANGE = Range(0.0, 1e6, "λ")
+RIDGE_RANGE = Range(0.0, 1e6, "λ", "[0, 1e6]")
 
 
 diffusion_time = T_RANGE

@@ -116,6 +116,10 @@ def run(args) -> int:
     from ..core.errors import InputError
     from ..generative.generation import HEADER, generation_experiment, load_data, validate
 
+    out = Path(args.out)
+    ckpt = out.with_name(out.name + ".partial.jsonl")
+    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
+
     for name, given in (("noise_samples", args.noise_samples), ("ridge", args.ridge)):
         if given is not None and args.score != "rf":
             raise InputError(name, f"--score {args.score} is a reference score with no training; "
@@ -131,9 +135,6 @@ def run(args) -> int:
              steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
              mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
-    out = Path(args.out)
-    ckpt = out.with_name(out.name + ".partial.jsonl")
-    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
     res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
                                 times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
                                 integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,
