@@ -7,6 +7,7 @@ row asserts: exit status 2, exactly one line on stderr, no "Traceback", the opti
 and the folder unchanged afterwards (no CSV, sidecar, plot, NPY or checkpoint left, and the
 files a row sets up untouched). `{tmp}` in an argument is the row's temporary folder.
 """
+import functools
 import json
 import os
 import signal
@@ -582,3 +583,62 @@ def test_shared_checks_api(tmp_path):
         outs.npz(tmp_path / "s.npz", x=np.zeros(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.json", "s.npz"]
     assert np.load(tmp_path / "s.npz")["x"].shape == (2,)
+
+
+# --- issue 28: behaviours behind the rows that are not a plain exit 2
+def test_plot_format_follows_the_extension(tmp_path, capsys):
+    for ext, magic in (("pdf", b"%PDF"), ("svg", b"<?xml"), ("png", b"\x89PNG")):
+        argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["asymptotic"]] + ["--plot", str(tmp_path / f"p.{ext}")]
+        assert run_cli(argv) == 0, capsys.readouterr().err
+        assert (tmp_path / f"p.{ext}").read_bytes()[:len(magic)] == magic
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_no_peak_message_names_the_ridge(tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["asymptotic"]] + ["--ridge", "1e4"]
+    assert run_cli(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--ridge" in err and "widen" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_but_constants_takes_no_progress(capsys):
+    for command in COMMANDS:
+        if command == "constants":
+            continue
+        assert run_cli([command, "--help"]) == 0
+        assert "--no-progress" in capsys.readouterr().out, command
+
+
+def test_changed_input_between_interrupt_and_rerun_is_refused(tmp_path, capsys, monkeypatch):
+    """generate --data X.npy interrupted after one point; X.npy changed; the rerun refuses to mix the two."""
+    import rfscore.generative.generation as generation
+
+    data = tmp_path / "X.npy"
+    np.save(data, np.random.default_rng(0).standard_normal((60, 4)))
+    original, calls = generation.generation_point, []
+
+    @functools.wraps(original)  # the same sweep function name in the checkpoint's key
+    def interrupted_after_one(**kw):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return original(**kw)
+
+    monkeypatch.setattr(generation, "generation_point", interrupted_after_one)
+    argv = ["generate", "--psi-p", "4", "--psi-n", "2,4", "--times", "4", "--tau", "1e2", "--samples", "10",
+            "--seeds", "1", "--workers", "1", "--no-progress", "--data", str(data), "--test-fraction", "0.2",
+            "--out", str(tmp_path / "o.csv")]
+    assert run_cli(argv) == 130
+    capsys.readouterr()
+    ckpt = tmp_path / "o.csv.partial.jsonl"
+    assert len(ckpt.read_text().splitlines()) == 2  # header and one finished point
+    monkeypatch.setattr(generation, "generation_point", original)
+    np.save(data, np.random.default_rng(1).standard_normal((60, 4)))  # same path, new content
+    before = ckpt.read_bytes()
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "--data" in err and "contents" in err, err
+    assert ckpt.read_bytes() == before and not (tmp_path / "o.csv").exists()
+    assert run_cli(argv + ["--restart"]) == 0  # a fresh run on the new file
+    assert not ckpt.exists() and (tmp_path / "o.csv").exists()
