@@ -180,3 +180,37 @@ def test_large_and_non_regular_inputs_refused(tmp_path):
     os.mkfifo(tmp_path / "pipe.npy")
     with pytest.raises(InputError, match="not a regular file"):
         load_array(tmp_path / "pipe.npy", "data", ndim=2)
+
+
+def test_train_net_checkpoint_keyed_on_data_content_and_validated(tmp_path, capsys):
+    pytest.importorskip("equinox")
+    from rfscore.cli import main
+
+    data = tmp_path / "X.npy"
+    np.save(data, np.random.default_rng(0).standard_normal((40, 3)))
+    out = tmp_path / "run"
+    argv = ["train-net", "--data", str(data), "--n", "4", "--steps", "5", "--width", "4", "--samples", "10",
+            "--checkpoints", "1", "--times", "2", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    ckpt = out / "checkpoint_n4.npz"
+    csv_before = (out / "train_net.csv").read_bytes()
+    np.save(data, np.random.default_rng(1).standard_normal((40, 3)))  # same path, other content
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "content of --data" in err, err
+    assert (out / "train_net.csv").read_bytes() == csv_before
+    # a hand-edited checkpoint (a negative loss in its rows) is refused naming the file
+    np.save(data, np.random.default_rng(0).standard_normal((40, 3)))  # the original content again
+    with np.load(ckpt, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    rows = json.loads(str(arrays["rows"]))
+    rows[0]["train_loss"] = -1.0
+    arrays["rows"] = np.asarray(json.dumps(rows))
+    with open(ckpt, "wb") as fh:
+        np.savez(fh, **arrays)
+    before = ckpt.read_bytes()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(ckpt) in err and "corrupt" in err, err
+    assert ckpt.read_bytes() == before
