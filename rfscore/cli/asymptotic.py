@@ -6,8 +6,8 @@ import numpy as np
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
 from ..runtime.resources import asymptotic_bytes, check_memory
-from .common import (TAU_RANGE, add_progress_option, guard_outputs, no_peak_message, add_noise_ridge_options, add_ratio_options, add_theory_options, echo, finite_m, positive_float,
-                     positive_int, tau_value)
+from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, add_ratio_options, add_theory_options,
+                     echo, finite_m, guard_outputs, no_peak_message, positive_float, positive_int, tau_value)
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 
@@ -45,7 +45,8 @@ def run(args) -> int:
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     m = finite_m(args.noise_samples)
     if args.activation == "linear":  # s_t² = 0: no contour, with or without --noise-samples
-        raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred or erf")
+        raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred "
+                                       "or erf")
     if m is not None:
         if args.sigma_spectrum.single_eigenvalue is None:
             raise InputError("sigma_spectrum", "a finite --noise-samples at d → ∞ needs Σ = σ_x² I (one eigenvalue, "

@@ -359,7 +359,8 @@ def add_noise_ridge_options(p: argparse.ArgumentParser, what: str = "") -> None:
                    help="m noise draws per training point, drawn once and frozen for the whole training: an integer "
                         ">= 1, or inf for the exact noise average (default inf); theory/finite_noise_ridge.md" + what)
     p.add_argument("--ridge", type=ridge_value, default=0.0,
-                   help=f"ridge λ {RIDGE_RANGE.text}: the penalty λΔ‖A‖²/(pd), U -> U + λI in the flow (default 0)")
+                   help=f"ridge λ {RIDGE_RANGE.text}: the penalty λΔ‖A‖²/(pd), U -> U + λI in the flow "
+                        "(default 0)")
 
 
 def finite_m(value) -> int | None:

@@ -7,7 +7,8 @@ from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
 from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
-from .common import TAU_RANGE, add_progress_option, guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int, tau_value
+from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float,
+                     positive_int, tau_value)
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -22,7 +23,8 @@ def register(sub) -> None:
                                    "columns tau,train_loss,test_loss,score_error and a JSON sidecar.")
     add_model_options(p, real_data=True)
     add_realdata_options(p)
-    p.add_argument("--tau-min", type=tau_value, required=True, help=f"smallest τ of the log-spaced grid, {TAU_RANGE.text}")
+    p.add_argument("--tau-min", type=tau_value, required=True,
+                   help=f"smallest τ of the log-spaced grid, {TAU_RANGE.text}")
     p.add_argument("--tau-max", type=tau_value, required=True, help=f"largest τ > --tau-min, {TAU_RANGE.text}")
     p.add_argument("--num", type=positive_int, required=True, help="number of τ points >= 1")
     p.add_argument("--out", required=True, metavar="traj.csv", help="output CSV (JSON sidecar beside it)")

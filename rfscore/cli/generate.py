@@ -9,8 +9,8 @@ from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (TAU_RANGE, guard_outputs, add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
-                     tau_list)
+from .common import (TAU_RANGE, add_sweep_options, diffusion_time, float_list, guard_outputs, max_order, positive_float,
+                     positive_int, seed, sigma_spectrum, tau_list)
 from .realdata_options import DATA_HELP, test_fraction
 
 
@@ -62,7 +62,8 @@ def register(sub) -> None:
                    help="largest diffusion time T > t_min, where sampling starts from N(0, I) (default 3)")
     p.add_argument("--times", type=positive_int, default=40, help="number K >= 2 of log-spaced grid times (default 40)")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, 1e6, math.inf],
-                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed (default '1e2,1e4,1e6,inf')")
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed "
+                        "(default '1e2,1e4,1e6,inf')")
     p.add_argument("--samples", type=positive_int, default=2000, help="samples N >= 2 per τ (default 2000)")
     p.add_argument("--sampler", choices=("sde", "ode"), default="sde",
                    help="reverse-time SDE or probability-flow ODE (default sde)")

@@ -6,8 +6,8 @@ from ..core.errors import InputError
 from ..runtime.io import OutputSet
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import (TAU_RANGE, guard_outputs, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list, positive_float,
-                     positive_int, seed, tau_list)
+from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list,
+                     guard_outputs, positive_float, positive_int, seed, tau_list)
 
 
 def register(sub) -> None:
@@ -27,7 +27,8 @@ def register(sub) -> None:
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, math.inf],
-                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed (default '1e2,1e4,inf')")
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed "
+                        "(default '1e2,1e4,inf')")
     p.add_argument("--gap-threshold", type=positive_float, default=10.0,
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")
     p.add_argument("--model", choices=("gep", "exact"), default="gep", help="finite-size model (default gep)")

@@ -6,7 +6,7 @@ import jax
 from ..core.errors import InputError
 from ..runtime.io import write_result
 from ..finite.simulation import OPTIMIZERS, simulate
-from .common import add_progress_option, guard_outputs, add_noise_ridge_options, finite_m, positive_float, positive_int
+from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
 HEADER = ("step", "tau", "train_loss", "test_loss", "score_error")
@@ -65,7 +65,8 @@ def run(args) -> int:
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
                    record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
-                   progress=False if args.no_progress else None, ridge=args.ridge)  # a program: the bar once a run passes 2 s
+                   progress=False if args.no_progress else None,  # a program: the bar once a run passes 2 s
+                   ridge=args.ridge)
     cols = res.columns()
     if m is not None:  # the constant of (F1) is the sample mean ‖Ξ‖²/(Nd), not 1
         cols["train_loss"] = cols["train_loss"] + (fm.noise_sq - 1.0)

@@ -17,7 +17,8 @@ import numpy as np
 from ..core.errors import ConvergenceError, InputError
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
-from .common import add_progress_option, guard_outputs, add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
+from .common import (add_progress_option, add_ratio_options, add_theory_options, echo, guard_outputs, int_at_least,
+                     positive_float, seed)
 
 MAX_EMPIRICAL_P = 20000
 MAX_EXACT_PN = 2_000_000  # the exact (E1)-(E3) matrix stores ~25 Mehler coefficients per (feature, sample)

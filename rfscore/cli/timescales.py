@@ -4,8 +4,8 @@ from ..runtime.io import json_line, write_result
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
-from .common import (guard_outputs, no_peak_message, SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, positive_float,
-                     positive_int, seed)
+from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, guard_outputs,
+                     no_peak_message, positive_float, positive_int, seed)
 from .realdata_options import DATA_HELP, add_realdata_options, check_compare, is_real
 
 HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap")

@@ -188,7 +188,8 @@ def _check_rows(rows, step: int) -> None:
             raise ValueError("a row does not have the columns " + ",".join(HEADER))
         for k in HEADER:
             v = r[k]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (v != v and k != "kl") or v in (math.inf, -math.inf):
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or (v != v and k != "kl")
+                    or v in (math.inf, -math.inf)):
                 raise ValueError(f"{k} = {v!r}")
         if not (0 <= r["f_mem_lo"] <= r["f_mem"] <= r["f_mem_hi"] <= 1) or min(r["frechet"], r["train_loss"],
                                                                                   r["test_loss"]) < 0:

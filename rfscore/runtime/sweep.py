@@ -280,7 +280,8 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     ``restart`` discards it. The key holds the SHA-256 of every parameter that names an input file
     (`input_digests`): a changed input file is another run, refused like other parameters. Every record
     is validated when read (a result, not null; ``check_result(result)``, e.g. `table_rows`, raising
-    ValueError for a bad one): a corrupt record is refused before anything is appended. ``progress``: tqdm bar on stderr (default off: the CLI
+    ValueError for a bad one): a corrupt record is refused before anything is appended.
+    ``progress``: tqdm bar on stderr (default off: the CLI
     asks for it, a library call stays quiet). Worker processes ignore Ctrl-C; the caller gets the
     KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
