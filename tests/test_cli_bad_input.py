@@ -642,3 +642,16 @@ def test_changed_input_between_interrupt_and_rerun_is_refused(tmp_path, capsys, 
     assert ckpt.read_bytes() == before and not (tmp_path / "o.csv").exists()
     assert run_cli(argv + ["--restart"]) == 0  # a fresh run on the new file
     assert not ckpt.exists() and (tmp_path / "o.csv").exists()
+
+
+def test_help_texts_come_from_the_range_objects(capsys):
+    from rfscore.cli.common import RATIO_RANGE, RIDGE_RANGE, TAU_RANGE
+
+    for command, texts in (("phase", [TAU_RANGE.text, RIDGE_RANGE.text]), ("generate", [TAU_RANGE.text]),
+                           ("curve", [TAU_RANGE.text, RATIO_RANGE.text]),
+                           ("dynamics", [TAU_RANGE.text, RIDGE_RANGE.text]),
+                           ("asymptotic", [TAU_RANGE.text, RATIO_RANGE.text, RIDGE_RANGE.text])):
+        assert run_cli([command, "--help"]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        for t in texts:
+            assert t in text, (command, t)

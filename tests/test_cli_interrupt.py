@@ -126,3 +126,24 @@ def test_python_m_rfscore_cli_version():
     res = subprocess.run([sys.executable, "-m", "rfscore.cli", "--version"], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert res.returncode == 0 and res.stdout.strip().startswith("rfscore "), res
+
+
+def test_a_sigint_inside_a_gc_callback_is_sent_again_not_lost():
+    """JAX's gc callback would print "Exception ignored" and drop a KeyboardInterrupt raised inside it."""
+    import gc
+
+    from rfscore import _entry
+
+    seen = []
+
+    def callback(phase, info):
+        if phase == "start":
+            seen.append(_entry._swallowing(sys._getframe()))
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert seen and all(seen)
+    assert not _entry._swallowing(sys._getframe())  # ordinary code: the KeyboardInterrupt is raised there
