@@ -7,6 +7,7 @@ row asserts: exit status 2, exactly one line on stderr, no "Traceback", the opti
 and the folder unchanged afterwards (no CSV, sidecar, plot, NPY or checkpoint left, and the
 files a row sets up untouched). `{tmp}` in an argument is the row's temporary folder.
 """
+import functools
 import json
 import os
 import signal
@@ -285,6 +286,86 @@ ROWS = [
     ("train-net", ["--out", "{tmp}/missing/run"], "--out", "does not exist"),
     ("train-net", ["--out", "{tmp}/clash"], "--out", "folder"),
     ("train-net", ["--out", "{tmp}/clash_json"], "--out", "sidecar"),
+    # --- issue 28: nothing lost, nothing stale (output guard, identity by content, memory, conventions)
+    # an output (CSV, sidecar, plot, samples, checkpoint) on an input file: by path, symlink or hard link
+    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/good.npy"], "--out", "input file --data"),
+    ("dynamics", ["--weights", "{tmp}/w.npy", "--plot", "{tmp}/w.npy"], "--plot", "input file --weights"),
+    ("dynamics", ["--sigma-matrix", "{tmp}/eye.npy", "--out", "{tmp}/eye.npy"], "--out", "input file --sigma-matrix"),
+    ("dynamics", ["--data", "{tmp}/xj.json", "--out", "{tmp}/xj.csv"], "--out", "input file --data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/t.npy", "--out", "{tmp}/t.npy"], "--out",
+     "input file --test-data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/link.npy"], "--out", "input file --data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/hard.npy"], "--out", "input file --data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/adir/../good.npy"], "--out", "input file --data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--plot", "{tmp}/hard.npy"], "--plot", "input file --data"),
+    ("simulate", ["--data", "{tmp}/good.npy", "--out", "{tmp}/good.npy"], "--out", "input file --data"),
+    ("simulate", ["--weights", "{tmp}/w.npy", "--out", "{tmp}/w.npy"], "--out", "input file --weights"),
+    ("simulate", ["--data", "{tmp}/xj.json", "--out", "{tmp}/xj.csv"], "--out", "input file --data"),
+    ("timescales", ["--data", "{tmp}/good.npy", "--test-fraction", "0.2", "--out", "{tmp}/good.npy"], "--out",
+     "input file --data"),
+    ("timescales", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/t.npy", "--out", "{tmp}/t.npy"], "--out",
+     "input file --test-data"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-fraction", "0.2", "--out", "{tmp}/good.npy"], "--out",
+     "input file --data"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-fraction", "0.2", "--save-samples", "{tmp}/good.npy"],
+     "--save-samples", "input file --data"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-fraction", "0.2", "--plot", "{tmp}/hard.npy"], "--plot",
+     "input file --data"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/t.npy", "--out", "{tmp}/t.npy"], "--out",
+     "input file --test-data"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/t.npy", "--save-samples", "{tmp}/t.npy"],
+     "--save-samples", "input file --test-data"),
+    ("generate", ["--data", "{tmp}/xj.json", "--test-fraction", "0.2", "--out", "{tmp}/xj.csv"], "--out",
+     "input file --data"),
+    ("train-net", ["--data", "{tmp}/net/checkpoint_n4.npz", "--out", "{tmp}/net"], "--out", "input file --data"),
+    # empty output paths: never the current folder
+    *[(c, ["--out", ""], "--out", "empty") for c in ("spectrum", "simulate", "timescales", "phase", "asymptotic",
+                                                      "curve", "generate", "train-net", "reproduce")],
+    ("dynamics", ["--plot", ""], "--plot", "empty"),
+    ("generate", ["--save-samples", ""], "--save-samples", "empty"),
+    # the plot format is the extension's: .png, .pdf, .svg; others refused
+    *[(c, ["--plot", "{tmp}/p.jpg"], "--plot", "extension") for c in WITH_PLOT],
+    ("dynamics", ["--plot", "{tmp}/plot"], "--plot", "extension"),
+    # corrupt sweep checkpoints: refused naming the file, nothing appended
+    ("phase", ["--out", "{tmp}/nullres.csv"], "--out", "result is null"),
+    ("phase", ["--out", "{tmp}/deep.csv"], "--out", "corrupt"),
+    ("phase", ["--out", "{tmp}/negloss.csv"], "--out", "outside"),
+    ("phase", ["--out", "{tmp}/badregime.csv"], "--out", "corrupt"),
+    ("phase", ["--out", "{tmp}/shortrow.csv"], "--out", "corrupt"),
+    ("phase", ["--out", "{tmp}/infloss.csv"], "--out", "corrupt"),
+    # input files whose scale overflows float64, and files that are not regular files (a pipe blocks a read)
+    ("dynamics", ["--data", "{tmp}/big.npy"], "--data", "overflow"),
+    ("simulate", ["--weights", "{tmp}/bigw.npy"], "--weights", "overflow"),
+    ("dynamics", ["--sigma-matrix", "{tmp}/bigs.npy"], "--sigma-matrix", "overflow"),
+    ("timescales", ["--data", "{tmp}/big.npy", "--test-fraction", "0.2"], "--data", "overflow"),
+    ("generate", ["--data", "{tmp}/big.npy", "--test-fraction", "0.2"], "--data", "overflow"),
+    ("generate", ["--data", "{tmp}/good.npy", "--test-data", "{tmp}/big.npy"], "--test-data", "overflow"),
+    ("train-net", ["--data", "{tmp}/big.npy"], "--data", "overflow"),
+    ("dynamics", ["--data", "{tmp}/pipe.npy"], "--data", "regular file"),
+    ("generate", ["--data", "{tmp}/pipe.npy", "--test-fraction", "0.2"], "--data", "regular file"),
+    ("train-net", ["--data", "{tmp}/pipe.npy"], "--data", "regular file"),
+    ("simulate", ["--weights", "{tmp}/pipe.npy"], "--weights", "regular file"),
+    # memory: every factor counted, checked before work, naming the option
+    ("phase", ["--noise-samples", "1000000000"], "--noise-samples", "available"),
+    ("curve", ["--finite-d", "4", "--noise-samples", "1000000000"], "--noise-samples", "available"),
+    ("train-net", ["--n", "1000000000"], "--n", "available"),
+    ("train-net", ["--samples", "1000000000"], "--samples", "available"),
+    ("curve", ["--seed", str(2**63 - 1), "--seeds", "2"], "--seeds", "2^63"),
+    ("curve", ["--seeds", "100000000000000000000"], "--seeds", "2^63"),
+    # one range per quantity in every command (τ lower bound 1e-12, ψ in [1e-4, 1e6]); no repeated list items
+    ("phase", ["--tau", "1e-13"], "--tau", "1e-12"),
+    ("generate", ["--tau", "1e-13"], "--tau", "1e-12"),
+    ("curve", ["--tau", "1e-13"], "--tau", "1e-12"),
+    ("curve", ["--values", "1e-10"], "--values", "[0.0001, 1e+06]"),
+    ("curve", ["--values", "1e-300"], "--values", "[0.0001, 1e+06]"),
+    ("curve", ["--values", "2,2"], "--values", "repeats"),
+    ("curve", ["--tau", "1,1"], "--tau", "repeats"),
+    ("curve", ["--noise-samples", "4,4"], "--noise-samples", "repeats"),
+    ("curve", ["--ridge", "1e-3,0.001"], "--ridge", "repeats"),
+    ("generate", ["--tau", "1e2,100"], "--tau", "repeats"),
+    ("asymptotic", ["--noise-samples", "4", "--ridge", "1e-3", "--activation", "linear"], "--activation", "linear"),
+    ("asymptotic", ["--activation", "linear"], "--activation", "linear"),
+    ("reproduce", ["--out", "{tmp}/afile/figs"], "--out", "cannot"),
 ]
 
 
@@ -315,10 +396,41 @@ def _setup(tmp: Path) -> None:
     (tmp / "legacy.csv.partial.jsonl").write_text(json.dumps(legacy) + "\n")
     other = {"sweep": {"key": {**key, "parameters": {**params, "d": 7}}, "rfscore_version": __version__}}
     (tmp / "otherparams.csv.partial.jsonl").write_text(json.dumps(other) + "\n")
+    # issue 28: input files for the output guard, the overflow and the pipe rows; corrupt checkpoint records
+    rng = np.random.default_rng(1)
+    np.save(tmp / "w.npy", rng.standard_normal((12, 4)))
+    np.save(tmp / "eye.npy", np.eye(4))
+    np.save(tmp / "t.npy", rng.standard_normal((10, 4)))
+    with open(tmp / "xj.json", "wb") as fh:  # a .npy file named like the sidecar of --out xj.csv
+        np.save(fh, rng.standard_normal((40, 4)))
+    (tmp / "link.npy").symlink_to(tmp / "good.npy")
+    os.link(tmp / "good.npy", tmp / "hard.npy")
+    np.save(tmp / "big.npy", np.full((40, 4), 1e200) * rng.standard_normal((40, 4)))
+    np.save(tmp / "bigw.npy", np.full((12, 4), 1e200))
+    np.save(tmp / "bigs.npy", np.eye(4) * 1e200)
+    os.mkfifo(tmp / "pipe.npy")
+    (tmp / "net").mkdir()
+    with open(tmp / "net" / "checkpoint_n4.npz", "wb") as fh:  # --data named like train-net's checkpoint
+        np.save(fh, rng.standard_normal((40, 8)))
+    point = json.dumps({"psi_n": 2.0, "psi_p": 4.0, **params}, sort_keys=True)
+    bad = {"nullres": None, "negloss": [[2.0, 4.0, 100.0, -0.5, 0.3, 0.8, "memorization"]],
+           "badregime": [[2.0, 4.0, 100.0, 0.5, 0.3, -0.2, "unknown"]], "shortrow": [[2.0, 4.0, 100.0]],
+           "infloss": [[2.0, 4.0, 100.0, "inf", 0.3, 0.8, "memorization"]]}
+    for name, result in bad.items():
+        (tmp / f"{name}.csv.partial.jsonl").write_text(json.dumps(header) + "\n"
+                                                       + json.dumps({"key": point, "result": result}) + "\n")
+    (tmp / "deep.csv.partial.jsonl").write_text(json.dumps(header) + "\n" + "[" * 200000 + "\n"
+                                                + json.dumps({"key": point, "result": bad["negloss"]}) + "\n")
 
 
 def _snapshot(tmp: Path) -> dict:
-    return {str(p.relative_to(tmp)): (p.read_bytes() if p.is_file() else "dir") for p in sorted(tmp.rglob("*"))}
+    """Every path under ``tmp`` with its bytes (files), its mode and inode: any change, new or removed file shows."""
+    snap = {}
+    for p in sorted(tmp.rglob("*")):
+        st = p.lstat()
+        snap[str(p.relative_to(tmp))] = (p.read_bytes() if p.is_file() and not p.is_symlink() else "other",
+                                         st.st_mode, st.st_ino)
+    return snap
 
 
 def run_cli(argv) -> int:
@@ -351,6 +463,8 @@ def test_bad_input(row, tmp_path, capsys):
 
 def test_table_covers_every_command():
     assert len(ROWS) >= 160
+    new = ROWS[[i for i, r in enumerate(ROWS) if r[1] == ["--out", "{tmp}/clash_json"]][0] + 1:]
+    assert len(new) >= 60  # issue 28's block
     assert {r[0] for r in ROWS} == set(COMMANDS)
 
 
@@ -469,3 +583,75 @@ def test_shared_checks_api(tmp_path):
         outs.npz(tmp_path / "s.npz", x=np.zeros(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.json", "s.npz"]
     assert np.load(tmp_path / "s.npz")["x"].shape == (2,)
+
+
+# --- issue 28: behaviours behind the rows that are not a plain exit 2
+def test_plot_format_follows_the_extension(tmp_path, capsys):
+    for ext, magic in (("pdf", b"%PDF"), ("svg", b"<?xml"), ("png", b"\x89PNG")):
+        argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["asymptotic"]] + ["--plot", str(tmp_path / f"p.{ext}")]
+        assert run_cli(argv) == 0, capsys.readouterr().err
+        assert (tmp_path / f"p.{ext}").read_bytes()[:len(magic)] == magic
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_no_peak_message_names_the_ridge(tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in BASE["asymptotic"]] + ["--ridge", "1e4"]
+    assert run_cli(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--ridge" in err and "widen" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_but_constants_takes_no_progress(capsys):
+    for command in COMMANDS:
+        if command == "constants":
+            continue
+        assert run_cli([command, "--help"]) == 0
+        assert "--no-progress" in capsys.readouterr().out, command
+
+
+def test_changed_input_between_interrupt_and_rerun_is_refused(tmp_path, capsys, monkeypatch):
+    """generate --data X.npy interrupted after one point; X.npy changed; the rerun refuses to mix the two."""
+    import rfscore.generative.generation as generation
+
+    data = tmp_path / "X.npy"
+    np.save(data, np.random.default_rng(0).standard_normal((60, 4)))
+    original, calls = generation.generation_point, []
+
+    @functools.wraps(original)  # the same sweep function name in the checkpoint's key
+    def interrupted_after_one(**kw):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return original(**kw)
+
+    monkeypatch.setattr(generation, "generation_point", interrupted_after_one)
+    argv = ["generate", "--psi-p", "4", "--psi-n", "2,4", "--times", "4", "--tau", "1e2", "--samples", "10",
+            "--seeds", "1", "--workers", "1", "--no-progress", "--data", str(data), "--test-fraction", "0.2",
+            "--out", str(tmp_path / "o.csv")]
+    assert run_cli(argv) == 130
+    capsys.readouterr()
+    ckpt = tmp_path / "o.csv.partial.jsonl"
+    assert len(ckpt.read_text().splitlines()) == 2  # header and one finished point
+    monkeypatch.setattr(generation, "generation_point", original)
+    np.save(data, np.random.default_rng(1).standard_normal((60, 4)))  # same path, new content
+    before = ckpt.read_bytes()
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "--data" in err and "contents" in err, err
+    assert ckpt.read_bytes() == before and not (tmp_path / "o.csv").exists()
+    assert run_cli(argv + ["--restart"]) == 0  # a fresh run on the new file
+    assert not ckpt.exists() and (tmp_path / "o.csv").exists()
+
+
+def test_help_texts_come_from_the_range_objects(capsys):
+    from rfscore.cli.common import RATIO_RANGE, RIDGE_RANGE, TAU_RANGE
+
+    for command, texts in (("phase", [TAU_RANGE.text, RIDGE_RANGE.text]), ("generate", [TAU_RANGE.text]),
+                           ("curve", [TAU_RANGE.text, RATIO_RANGE.text]),
+                           ("dynamics", [TAU_RANGE.text, RIDGE_RANGE.text]),
+                           ("asymptotic", [TAU_RANGE.text, RATIO_RANGE.text, RIDGE_RANGE.text])):
+        assert run_cli([command, "--help"]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        for t in texts:
+            assert t in text, (command, t)

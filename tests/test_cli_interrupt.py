@@ -1,4 +1,5 @@
-"""Ctrl-C while the command is still importing JAX: one line, exit 130, as a Ctrl-C anywhere else."""
+"""Ctrl-C while the command is still starting (importing JAX): one line, exit 130, as a Ctrl-C anywhere else;
+SIGTERM: one line, exit 143, no temporary file left (rfscore/_entry.py)."""
 import os
 import signal
 import subprocess
@@ -55,3 +56,94 @@ def test_library_import_reraises(tmp_path):
     res = subprocess.run([sys.executable, "-c", "import rfscore"], env=env, cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode != 130 and "KeyboardInterrupt" in res.stderr and LINE not in res.stderr
+
+
+# Real SIGINTs at several delays through every entry point. The interpreter's own start (site and the .pth
+# files of the environment: 0.1 s on an idle machine, several tenths under load) runs no code of rfscore: that
+# window is Python's. So each delay counts from the moment the child has loaded numpy's C extension, which
+# `import jax` does right after rfscore/__init__.py installed the handler of rfscore/_entry.py (its first
+# line); from there to the first line of work that handler ends the command, and after that every command
+# handles KeyboardInterrupt itself.
+DELAYS = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0)
+
+
+def _wait_for_numpy(proc) -> None:
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if "_multiarray_umath" in maps.read_text():
+                return
+        except OSError:
+            pass
+        time.sleep(0.002)
+    raise AssertionError("the command never loaded numpy")
+
+
+CURVE = ["curve", "--vary", "psi_p", "--values", "1,2,3,4,5,6,7,8", "--psi-n", "2", "--t", "0.1", "--tau", "1,10"]
+
+
+def _entry_points(tmp_path):
+    script = tmp_path / "bin" / "rfscore"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(SCRIPT)
+    return {"module": [sys.executable, "-m", "rfscore"], "cli": [sys.executable, "-m", "rfscore.cli"],
+            "script": [sys.executable, str(script)]}
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the child's start")
+@pytest.mark.parametrize("how", ["module", "cli", "script"])
+def test_sigint_at_every_delay_in_the_first_second(tmp_path, how):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    out = tmp_path / "o.csv"
+    for delay in DELAYS:
+        proc = subprocess.Popen(_entry_points(tmp_path)[how] + CURVE + ["--out", str(out)], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for_numpy(proc)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        lines = err.strip().splitlines()
+        assert proc.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0], (how, delay, err)
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], (how, delay, list(tmp_path.iterdir()))
+
+
+def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "rfscore", *CURVE, "--out", str(tmp_path / "o.csv"),
+                             "--plot", str(tmp_path / "o.png")], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # past the start: the work has begun (a probe file was created and removed)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    lines = err.strip().splitlines()
+    assert proc.returncode in (130, 143) and len(lines) == 1 and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+def test_python_m_rfscore_cli_version():
+    res = subprocess.run([sys.executable, "-m", "rfscore.cli", "--version"], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert res.returncode == 0 and res.stdout.strip().startswith("rfscore "), res
+
+
+def test_a_sigint_inside_a_gc_callback_is_sent_again_not_lost():
+    """JAX's gc callback would print "Exception ignored" and drop a KeyboardInterrupt raised inside it."""
+    import gc
+
+    from rfscore import _entry
+
+    seen = []
+
+    def callback(phase, info):
+        if phase == "start":
+            seen.append(_entry._swallowing(sys._getframe()))
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert seen and all(seen)
+    assert not _entry._swallowing(sys._getframe())  # ordinary code: the KeyboardInterrupt is raised there

@@ -151,7 +151,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     (`rfscore.runtime.sweep.default_workers`).
     """
     from ..core.constants import delta_t
-    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers
+    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
 
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
@@ -175,7 +175,9 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
     results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,
-                        restart=restart)
+                        restart=restart,
+                        check_result=table_rows(len(HEADER), rows=len(tau), choices={6: REGIMES}, inf=(2,),
+                                                ranges={j: (0, math.inf) for j in range(5)}))
     rows = [r for res in results for r in res]
     cols = list(zip(*rows))
     return PhaseDiagram(*(np.asarray(c, dtype=float) for c in cols[:6]), regime=np.asarray(cols[6]),

@@ -8,7 +8,8 @@ reported in one line (``RFSCORE_DEBUG=1`` shows its traceback); 2 bad input, a r
 cannot fit in memory, or an output that cannot be written, with a one-line message naming
 the option; 130 interrupted (Ctrl-C), with one
 line saying what was interrupted (a sweep resumes from OUT.partial.jsonl when rerun), also
-while the package is still importing JAX (rfscore/__init__.py).
+while the command is still starting (importing JAX: rfscore/_entry.py); 143 stopped by SIGTERM, one line,
+staged and temporary files removed.
 """
 from __future__ import annotations
 
@@ -18,14 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from .. import _STARTUP_INTERRUPTED, _interrupted_while_starting, __version__
-
-try:
-    from ..core.errors import ConvergenceError, InputError
-    from .common import OneLineParser, option_name
-except KeyboardInterrupt:  # still starting: one line, exit 130 (the package import has the same guard)
-    _interrupted_while_starting()
-    raise
+from .. import __version__
+from .._entry import STARTUP_INTERRUPTED, Terminated, end_startup
+from ..core.errors import ConvergenceError, InputError
+from .common import OneLineParser, option_name
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "curve", "generate",
             "reproduce", "train-net")
@@ -47,6 +44,7 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+FOLDER_OUTPUTS = {"train-net", "reproduce"}  # commands whose --out is a folder
 SWEEPS = {"phase", "generate"}  # commands whose finished points survive an interruption in OUT.partial.jsonl
 PATH_OPTIONS = ("out", "plot", "save_samples", "data", "weights", "sigma_matrix", "test_data")
 
@@ -67,19 +65,39 @@ def _path_option(args, filename) -> str | None:
     return None
 
 
+def _interrupted_hint(args) -> str:
+    """What an interrupted (Ctrl-C) or stopped (SIGTERM) command leaves behind."""
+    if args.command in SWEEPS and getattr(args, "out", None):
+        return f"finished points are kept in {args.out}.partial.jsonl; rerun the same command to resume"
+    if args.command == "train-net":
+        return f"checkpoints are kept in {args.out}/checkpoint_n*.npz; rerun the same command to resume"
+    if args.command == "reproduce":
+        return f"figures finished so far are in {args.out}, no manifest was written"
+    return "nothing was written"
+
+
 def main(argv=None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
-        print(_STARTUP_INTERRUPTED, file=sys.stderr)
+        print(STARTUP_INTERRUPTED, file=sys.stderr)
         return 130
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     prefix = f"rfscore {args.command}:"
+    for name in PATH_OPTIONS:  # an empty path is never the current folder (one convention for every command)
+        if isinstance(value := getattr(args, name, None), str) and not value.strip():
+            kind = "folder" if name == "out" and args.command in FOLDER_OUTPUTS else "file"
+            print(f"{prefix} error: {option_name(name)}: is empty; give a {kind} name", file=sys.stderr)
+            return 2
     try:
+        end_startup()  # the work begins: Ctrl-C is a KeyboardInterrupt again (rfscore/_entry.py)
         return int(args.func(args) or 0)
+    except Terminated:
+        print(f"{prefix} stopped (SIGTERM); {_interrupted_hint(args)}", file=sys.stderr)
+        return 143
     except InputError as exc:
         print(f"{prefix} error: {option_name(exc.arg)}: {exc.msg}", file=sys.stderr)
         return 2
@@ -87,13 +105,7 @@ def main(argv=None) -> int:
         print(f"{prefix} error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if args.command in SWEEPS and getattr(args, "out", None):
-            hint = f"finished points are kept in {args.out}.partial.jsonl; rerun the same command to resume"
-        elif args.command == "reproduce":
-            hint = f"figures finished so far are in {args.out}, no manifest was written"
-        else:
-            hint = "nothing was written"
-        print(f"{prefix} interrupted; {hint}", file=sys.stderr)
+        print(f"{prefix} interrupted; {_interrupted_hint(args)}", file=sys.stderr)
         return 130
     except MemoryError as exc:
         print(f"{prefix} error: out of memory ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "

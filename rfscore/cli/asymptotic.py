@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import asymptotic_bytes, check_memory
-from .common import (add_noise_ridge_options, add_ratio_options, add_theory_options, echo, finite_m, positive_float,
-                     positive_int, tau_value)
+from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, add_ratio_options, add_theory_options,
+                     echo, finite_m, guard_outputs, no_peak_message, positive_float, positive_int, tau_value)
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 
@@ -24,13 +24,15 @@ def register(sub) -> None:
                     "that does not converge exits 1.")
     add_ratio_options(p)
     add_theory_options(p)
-    add_noise_ridge_options(p, "; finite m at d → ∞ (F11)-(F12) needs Σ = σ_x² I and --ridge > 0, and has no "
-                               "timescale spectrum (tau_gen, tau_mem are null)")
-    p.add_argument("--tau-min", type=tau_value, required=True, help="smallest τ in [1e-12, 1e30]")
-    p.add_argument("--tau-max", type=tau_value, required=True, help="largest τ in [1e-12, 1e30], >= --tau-min")
+    add_noise_ridge_options(p, "; finite m at d → ∞ (F11)-(F12) needs Σ = σ_x² I (with --ridge 0: τ = inf is the "
+                               "λ → 0+ limit), and has no timescale spectrum (tau_gen, tau_mem are null)")
+    p.add_argument("--tau-min", type=tau_value, required=True, help=f"smallest τ {TAU_RANGE.text}")
+    p.add_argument("--tau-max", type=tau_value, required=True, help=f"largest τ {TAU_RANGE.text}, >= --tau-min")
     p.add_argument("--num", type=positive_int, default=200, help="number of log-spaced τ points, integer >= 1 (default 200)")
     p.add_argument("--out", required=True, help="output CSV path (its folder must exist); the sidecar is the same name with .json")
-    p.add_argument("--plot", default=None, help="optional PNG path (folder must exist) for a plot of the excess losses")
+    p.add_argument("--plot", default=None, help="optional plot of the excess losses (folder must exist; format from "
+                                                "the extension: .png, .pdf or .svg)")
+    add_progress_option(p)  # accepted by every command; this one shows no bar
     p.set_defaults(func=run)
 
 
@@ -39,17 +41,21 @@ def run(args) -> int:
 
     if args.tau_max < args.tau_min:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    out = check_outputs(out=args.out, plot=args.plot)["out"]
+    out = guard_outputs(args, out=args.out, plot=args.plot)["out"]
     check_memory(asymptotic_bytes(args.num), f"a τ grid of {args.num} points", "num")
     m = finite_m(args.noise_samples)
+    if args.activation == "linear":  # s_t² = 0: no contour, with or without --noise-samples
+        raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred "
+                                       "or erf")
     if m is not None:
         if args.sigma_spectrum.single_eigenvalue is None:
             raise InputError("sigma_spectrum", "a finite --noise-samples at d → ∞ needs Σ = σ_x² I (one eigenvalue, "
                                                "e.g. '4:1')")
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
     if m is None:
-        res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
-                                sigma=args.sigma_spectrum, ridge=args.ridge)
+        with no_peak_message(args.ridge, "--tau-min, --tau-max"):
+            res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
+                                    sigma=args.sigma_spectrum, ridge=args.ridge)
     else:
         from ..limit.finite_noise import finite_noise_curves
         res = finite_noise_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, noise_samples=m,

@@ -72,25 +72,75 @@ def positive_float(text) -> float:
 # e^{-2t} at t = 50 is 4e-44, pure noise already. τ: e^{-cλτ} and λτ stay finite in float64 for every
 # spectrum the solvers accept. ψ (d → ∞ commands): the contour of (A1) spans the spectrum's scale,
 # which is representable for ratios in this range.
-T_RANGE = (1e-5, 50.0)
-TAU_RANGE = (1e-12, 1e30)
-RATIO_RANGE = (1e-4, 1e6)
+
+
+class Range:
+    """The accepted range [lo, hi] of one quantity, the one source of its argparse check and its help text.
+
+    ``Range(1e-12, 1e30, "τ")``: ``r.text`` = "in [1e-12, 1e+30]" for help strings, ``r.parse`` (or
+    ``r``) the argparse type of one value, ``r.list()`` the type of a comma-separated list (distinct values;
+    ``inf=True`` also accepts inf), every command using the same object for the same quantity.
+    """
+
+    def __init__(self, lo: float, hi: float, symbol: str = "", interval: str | None = None):
+        self.lo, self.hi, self.symbol = float(lo), float(hi), symbol
+        self._interval = interval or f"[{self.lo:g}, {self.hi:g}]"
+        self.__name__ = f"in_{lo:g}_{hi:g}"
+
+    def __iter__(self):  # unpacks as the (lo, hi) tuple it replaces
+        return iter((self.lo, self.hi))
+
+    def __getitem__(self, i):
+        return (self.lo, self.hi)[i]
+
+    @property
+    def text(self) -> str:
+        return f"in {self._interval}"
+
+    def check(self, v: float, text=None) -> float:
+        if not (self.lo <= v <= self.hi):
+            raise argparse.ArgumentTypeError(f"must be {self.text}, got {text if text is not None else v}")
+        return v
+
+    def __call__(self, text) -> float:
+        return self.check(_number(text), text)
+
+    def list(self, inf: bool = False, distinct: bool = True):
+        """argparse type: comma-separated values in this range (and ``inf`` when allowed), no repeats."""
+        def parse(text) -> list:
+            out = []
+            for item in str(text).split(","):
+                item = item.strip()
+                if not item:
+                    raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by "
+                                                     "single commas")
+                v = _number(item)
+                if not (inf and v == math.inf):
+                    if not (self.lo <= v <= self.hi):
+                        raise argparse.ArgumentTypeError(f"every value must be {self.text}"
+                                                         + (" or inf" if inf else "") + f", got {item}")
+                if distinct and v in out:
+                    raise argparse.ArgumentTypeError(f"repeats a value: {item} (every value must be distinct)")
+                out.append(v)
+            return out
+        parse.__name__ = f"list_{self.__name__}"
+        return parse
 
 
 def float_in(lo: float, hi: float):
-    """argparse type: a float in [lo, hi]."""
-    def parse(text) -> float:
-        v = _number(text)
-        if not (lo <= v <= hi):
-            raise argparse.ArgumentTypeError(f"must be in [{lo:g}, {hi:g}], got {text}")
-        return v
-    parse.__name__ = f"float_in_{lo:g}_{hi:g}"
-    return parse
+    """argparse type: a float in [lo, hi] (a `Range`)."""
+    return Range(lo, hi)
 
 
-diffusion_time = float_in(*T_RANGE)
-tau_value = float_in(*TAU_RANGE)
-ratio = float_in(*RATIO_RANGE)
+T_RANGE = Range(1e-5, 50.0, "t")
+TAU_RANGE = Range(1e-12, 1e30, "τ")
+RATIO_RANGE = Range(1e-4, 1e6, "ψ")
+RIDGE_RANGE = Range(0.0, 1e6, "λ", "[0, 1e6]")
+
+
+diffusion_time = T_RANGE
+tau_value = TAU_RANGE
+ratio = RATIO_RANGE
 
 
 # the Mehler truncation (E4): below 1e-14 the bound sits under float64 rounding of the matrices' entries;
@@ -192,8 +242,59 @@ def add_ratio_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--psi-n", type=ratio, required=True, help=f"ψ_n = n/d {rng} (training samples per dimension)")
 
 
+INPUT_OPTIONS = ("data", "weights", "sigma_matrix", "test_data")  # options that name an input file
+
+
+def input_files(args) -> dict:
+    """``{option: path}`` of the input files a command reads (``--data digits`` and absent options skipped)."""
+    return {k: v for k in INPUT_OPTIONS if isinstance(v := getattr(args, k, None), str) and v}
+
+
+def guard_outputs(args, **outputs) -> dict:
+    """The one output guard of every command, called before any computation: `rfscore.runtime.io.check_outputs`
+    of ``outputs`` against each other and against every input file of ``args`` (resolved paths and inodes)."""
+    from ..runtime.io import check_outputs
+    return check_outputs(inputs=input_files(args), **outputs)
+
+
+class no_peak_message:
+    """Context: a timescale spectrum without a peak (rfscore/core/peaks.py: "widen the τ grid") gets the message
+    of its real cause: with a ridge λ > 0 the ridge damps the slow modes (use a smaller --ridge); without one,
+    the τ grid ``grid`` (options, or None when the command's grid is internal)."""
+
+    def __init__(self, ridge: float, grid: str | None):
+        self.ridge, self.grid = ridge, grid
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        from ..core.errors import ConvergenceError
+        if exc_type is None or not issubclass(exc_type, ConvergenceError) or "widen the τ grid" not in str(exc):
+            return False
+        head = str(exc).split(";")[0]
+        if self.ridge > 0:
+            raise ConvergenceError(f"{head}: the ridge λ = {self.ridge:g} damps the slow modes the peak comes from; "
+                                   f"use a smaller --ridge") from None
+        where = f"widen the τ grid ({self.grid})" if self.grid else "the modes are not separated at these sizes"
+        raise ConvergenceError(f"{head}; {where}") from None
+
+
 def echo(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def add_progress_option(p: argparse.ArgumentParser) -> None:
+    """--no-progress: every command with long work has it (the bar goes to stderr)."""
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def check_seeds(args, seeds_arg: str = "seeds") -> None:
+    """The seeds seed, ..., seed + seeds - 1 must all be PRNG seeds (< 2^63)."""
+    from ..core.errors import InputError
+    if args.seed + getattr(args, seeds_arg) > SEED_LIMIT:
+        raise InputError(seeds_arg, f"--seed {args.seed} + --seeds {getattr(args, seeds_arg)} - 1 exceeds the "
+                                    f"largest seed 2^63 - 1")
 
 
 def add_sweep_options(p: argparse.ArgumentParser, processes_from: int, size: str) -> None:
@@ -204,14 +305,13 @@ def add_sweep_options(p: argparse.ArgumentParser, processes_from: int, size: str
                         f"and {size} >= {processes_from}, then the CPU count, at most one per point: below that, "
                         f"starting the worker processes costs more than they save)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (needs rfscore[dask])")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(p)
     p.add_argument("--restart", action="store_true",
                    help="discard an existing OUT.partial.jsonl instead of resuming from it")
 
 
-def tau_list(text) -> list:
-    """Comma-separated training times τ in (0, TAU_RANGE[1]] or inf."""
-    return float_list(text, allow_inf=True, hi=TAU_RANGE[1])
+tau_list = TAU_RANGE.list(inf=True)  # comma-separated distinct training times τ in TAU_RANGE, or inf
+ratio_list = RATIO_RANGE.list()  # comma-separated distinct ratios ψ in RATIO_RANGE
 
 
 def noise_samples_value(text) -> float:
@@ -227,24 +327,27 @@ def noise_samples_value(text) -> float:
 
 
 def ridge_value(text) -> float:
-    """The ridge λ in [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2))."""
+    """The ridge λ in RIDGE_RANGE = [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2))."""
     try:
         v = float(str(text).strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text}") from None
-    if not (math.isfinite(v) and 0 <= v <= 1e6):
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text}")
+        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}") from None
+    if not (math.isfinite(v) and RIDGE_RANGE.lo <= v <= RIDGE_RANGE.hi):
+        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}")
     return v
 
 
 def list_of(item_type):
-    """argparse type: comma-separated values of ``item_type`` (no empty items)."""
+    """argparse type: comma-separated values of ``item_type`` (no empty items, no repeated value)."""
     def parse(text) -> list:
         out = []
         for item in str(text).split(","):
             if not item.strip():
                 raise argparse.ArgumentTypeError(f"has an empty item in {text!r}: write values separated by single commas")
-            out.append(item_type(item))
+            v = item_type(item)
+            if v in out:
+                raise argparse.ArgumentTypeError(f"repeats a value: {item.strip()} (every value must be distinct)")
+            out.append(v)
         return out
     parse.__name__ = f"list_of_{item_type.__name__}"
     return parse
@@ -256,7 +359,8 @@ def add_noise_ridge_options(p: argparse.ArgumentParser, what: str = "") -> None:
                    help="m noise draws per training point, drawn once and frozen for the whole training: an integer "
                         ">= 1, or inf for the exact noise average (default inf); theory/finite_noise_ridge.md" + what)
     p.add_argument("--ridge", type=ridge_value, default=0.0,
-                   help="ridge λ in [0, 1e6]: the penalty λΔ‖A‖²/(pd), U -> U + λI in the flow (default 0)")
+                   help=f"ridge λ {RIDGE_RANGE.text}: the penalty λΔ‖A‖²/(pd), U -> U + λI in the flow "
+                        "(default 0)")
 
 
 def finite_m(value) -> int | None:

@@ -7,10 +7,12 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory
-from .common import (RATIO_RANGE, add_theory_options, echo, float_list, int_at_least, list_of, noise_samples_value,
-                     positive_int, ratio, ridge_value, seed, tau_list)
+from ..runtime.resources import frozen_noise_bytes
+from .common import (RATIO_RANGE, TAU_RANGE, add_progress_option, add_theory_options, check_seeds, echo, guard_outputs,
+                     int_at_least, list_of, noise_samples_value, positive_int, ratio, ratio_list, ridge_value, seed,
+                     tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
 HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
@@ -33,8 +35,8 @@ def register(sub) -> None:
                     "variance split the test loss over the frozen noise draws, W and X fixed ((F6); at d → ∞ (F14)). "
                     "Finite m with λ = 0 at d → ∞: τ = inf is the λ → 0+ limit (the minimum-norm minimiser).")
     p.add_argument("--vary", required=True, choices=("psi_p", "psi_n"), help="the ratio along the curve")
-    p.add_argument("--values", required=True, type=lambda s: float_list(s, hi=RATIO_RANGE[1]),
-                   help=f"comma-separated values of the varied ratio, each in [{RATIO_RANGE[0]:g}, {RATIO_RANGE[1]:g}]")
+    p.add_argument("--values", required=True, type=ratio_list,
+                   help=f"comma-separated distinct values of the varied ratio, each {RATIO_RANGE.text}")
     p.add_argument("--psi-p", type=ratio, default=None, help="ψ_p = p/d when --vary psi_n")
     p.add_argument("--psi-n", type=ratio, default=None, help="ψ_n = n/d when --vary psi_p")
     add_theory_options(p)
@@ -43,14 +45,16 @@ def register(sub) -> None:
                         ">= 1 or inf (the exact noise average, default)")
     p.add_argument("--ridge", type=ridge_list, default=[0.0],
                    help="comma-separated ridges λ in [0, 1e6] (penalty λΔ‖A‖²/(pd), default 0)")
-    p.add_argument("--tau", type=tau_list, default=[math.inf], help="comma-separated training times τ > 0 or inf "
-                                                                     "(default inf)")
+    p.add_argument("--tau", type=tau_list, default=[math.inf],
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text} or inf (default inf)")
     p.add_argument("--finite-d", type=int_at_least(2), default=None,
                    help="also run the exact finite-size flow at this d (integer >= 2), Gaussian-equivalent features")
-    p.add_argument("--seeds", type=positive_int, default=3, help="finite-size seeds (default 3)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="finite-size seeds >= 1 (default 3)")
     p.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
     p.add_argument("--out", required=True, metavar="lc.csv", help="output CSV (JSON sidecar beside it)")
-    p.add_argument("--plot", metavar="lc.png", help="also save a plot of the test loss against the varied ratio")
+    p.add_argument("--plot", metavar="lc.png", help="also save a plot of the test loss against the varied ratio "
+                                                     "(format from the extension: .png, .pdf or .svg)")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -63,19 +67,22 @@ def _check(args):
         raise InputError(args.vary, f"is the varied ratio (--vary {args.vary}): give its values in --values only")
     if args.sigma_spectrum.single_eigenvalue is None and any(math.isfinite(m) for m in args.noise_samples):
         raise InputError("sigma_spectrum", "finite --noise-samples at d → ∞ need Σ = σ_x² I (one eigenvalue, e.g. '4:1')")
+    check_seeds(args)
     if args.activation == "linear":
         raise InputError("activation", "the linear activation has s_t² = 0 and no contour; use tanh, relu-centred or erf")
     if args.finite_d is not None:
         d = args.finite_d
-        worst = 0.0
+        worst, arg = 0.0, "finite_d"
         for v in args.values:
             pp = v if args.vary == "psi_p" else args.psi_p
             pn = v if args.vary == "psi_n" else args.psi_n
             for m in args.noise_samples:
                 p, n = round(pp * d), round(pn * d)
-                N = n * (1 if math.isinf(m) else int(m))
-                worst = max(worst, F8 * (6 * p * p + min(N, 2048) * (p + d) + n * p))
-        check_memory(worst, f"the finite-size flow at d = {d}", "finite_d")
+                model = F8 * (6 * p * p + n * (p + d) + n * p)
+                frozen = 0.0 if math.isinf(m) else frozen_noise_bytes(n, m, d, p)
+                if model + frozen > worst:
+                    worst, arg = model + frozen, ("noise_samples" if frozen > model else "finite_d")
+        check_memory(worst, f"the finite-size flow at d = {d}", arg)
 
 
 def _limit(pp, pn, args, m, lam, tau):
@@ -127,7 +134,7 @@ def _finite(pp, pn, args, m, lam, tau, seeds):
 
 def run(args) -> int:
     _check(args)
-    outs_paths = check_outputs(out=args.out, plot=args.plot)
+    outs_paths = guard_outputs(args, out=args.out, plot=args.plot)
     out_path = outs_paths["out"]
     tau = np.asarray(args.tau, dtype=np.float64)
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -142,7 +149,7 @@ def run(args) -> int:
     status = []
     from tqdm.auto import tqdm
     jobs = [(v, m, lam) for v in args.values for m in args.noise_samples for lam in args.ridge]
-    for v, m, lam in tqdm(jobs, desc="rfscore curve", unit="point", leave=False, delay=2.0):
+    for v, m, lam in tqdm(jobs, desc="rfscore curve", unit="point", leave=False, delay=2.0, disable=args.no_progress):
         pp = v if args.vary == "psi_p" else args.psi_p
         pn = v if args.vary == "psi_n" else args.psi_n
         lim, r = _limit(pp, pn, args, m, lam, tau)

@@ -5,9 +5,10 @@ import numpy as np
 
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
-from .common import add_noise_ridge_options, finite_m, positive_float, positive_int, tau_value
+from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float,
+                     positive_int, tau_value)
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
 from .realdata_options import add_realdata_options, check_compare, is_real
 
@@ -22,11 +23,13 @@ def register(sub) -> None:
                                    "columns tau,train_loss,test_loss,score_error and a JSON sidecar.")
     add_model_options(p, real_data=True)
     add_realdata_options(p)
-    p.add_argument("--tau-min", type=tau_value, required=True, help="smallest τ of the log-spaced grid, in [1e-12, 1e30]")
-    p.add_argument("--tau-max", type=tau_value, required=True, help="largest τ > --tau-min, at most 1e30")
+    p.add_argument("--tau-min", type=tau_value, required=True,
+                   help=f"smallest τ of the log-spaced grid, {TAU_RANGE.text}")
+    p.add_argument("--tau-max", type=tau_value, required=True, help=f"largest τ > --tau-min, {TAU_RANGE.text}")
     p.add_argument("--num", type=positive_int, required=True, help="number of τ points >= 1")
     p.add_argument("--out", required=True, metavar="traj.csv", help="output CSV (JSON sidecar beside it)")
-    p.add_argument("--plot", metavar="traj.png", help="also save a plot of the three curves")
+    p.add_argument("--plot", metavar="traj.png", help="also save a plot of the three curves (format from the "
+                                                       "extension: .png, .pdf or .svg)")
     p.add_argument("--solver", choices=("auto", "eigh", "krylov"), default="auto",
                    help="'eigh': full eigendecomposition of U (thin SVD for gep when p >= 2(n+d)); 'krylov': block "
                         f"Lanczos stopped once its a-posteriori error bound is below --krylov-tol (theory/krylov.md); auto: krylov for the exact model at "
@@ -35,13 +38,19 @@ def register(sub) -> None:
                                "training points at the trained readout; with a finite m the solver is eigh (a ridge works with both)")
     p.add_argument("--krylov-tol", type=positive_float, default=1e-8,
                    help="block-Lanczos tolerance on the error bound of the losses, in units of Δ (> 0, default 1e-8)")
+    add_progress_option(p)
     p.set_defaults(func=run)
+
+
+def _bar(args):
+    """progress= of the solvers: None (their own rule: a bar for long runs) unless --no-progress."""
+    return False if args.no_progress else None
 
 
 def run(args) -> int:
     if args.tau_max < args.tau_min or (args.tau_max == args.tau_min and args.num > 1):
         raise InputError("tau_max", f"must exceed --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
-    check_outputs(out=args.out, plot=args.plot)
+    guard_outputs(args, out=args.out, plot=args.plot)
     check_compare(args)
     m_frozen = finite_m(args.noise_samples)
     if m_frozen is not None and args.solver == "krylov":
@@ -65,7 +74,7 @@ def run(args) -> int:
         extra["thin_svd"] = not es.complete
     else:
         m, extra = model_matrices(args, inputs)
-        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=None,  # bar for p >= 4096
+        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=_bar(args),  # bar for p >= 4096
                                ridge=args.ridge)
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
@@ -125,7 +134,7 @@ def _run_real(args, tau) -> int:
     if solver == "eigh":
         tr = trajectory(eigensystem(m, ri.n), tau)
     else:
-        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol, progress=None)  # bar for p >= 4096
+        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol, progress=_bar(args))  # bar for p >= 4096
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)
     cols, header = tr.columns(), list(REAL_HEADER)

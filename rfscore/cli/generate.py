@@ -7,10 +7,10 @@ import numpy as np
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
-from ..runtime.io import OutputSet, check_outputs, json_line
+from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (add_sweep_options, diffusion_time, float_list, max_order, positive_float, positive_int, seed, sigma_spectrum,
-                     tau_list)
+from .common import (TAU_RANGE, add_sweep_options, diffusion_time, float_list, guard_outputs, max_order, positive_float,
+                     positive_int, seed, sigma_spectrum, tau_list)
 from .realdata_options import DATA_HELP, test_fraction
 
 
@@ -62,7 +62,8 @@ def register(sub) -> None:
                    help="largest diffusion time T > t_min, where sampling starts from N(0, I) (default 3)")
     p.add_argument("--times", type=positive_int, default=40, help="number K >= 2 of log-spaced grid times (default 40)")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, 1e6, math.inf],
-                   help="comma-separated training times τ > 0, 'inf' allowed (default '1e2,1e4,1e6,inf')")
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed "
+                        "(default '1e2,1e4,1e6,inf')")
     p.add_argument("--samples", type=positive_int, default=2000, help="samples N >= 2 per τ (default 2000)")
     p.add_argument("--sampler", choices=("sde", "ode"), default="sde",
                    help="reverse-time SDE or probability-flow ODE (default sde)")
@@ -106,7 +107,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
     p.add_argument("--save-samples", default=None,
                    help="optional NPZ with X (n, d), samples (n_τ, N, d) of the first ψ_n and seed, and tau (n_τ,)")
-    p.add_argument("--plot", default=None, help="optional PNG of f_mem and Fréchet distance against τ and τ/ψ_n")
+    p.add_argument("--plot", default=None, help="optional plot of f_mem and Fréchet distance against τ and τ/ψ_n "
+                                                "(format from the extension: .png, .pdf or .svg)")
     add_sweep_options(p, GENERATION_PROCESSES_FROM, "p = round(ψ_p d)")
     p.set_defaults(func=run)
 
@@ -114,6 +116,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..core.errors import InputError
     from ..generative.generation import HEADER, generation_experiment, load_data, validate
+
+    out = Path(args.out)
+    ckpt = out.with_name(out.name + ".partial.jsonl")
+    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
 
     for name, given in (("noise_samples", args.noise_samples), ("ridge", args.ridge)):
         if given is not None and args.score != "rf":
@@ -130,9 +136,6 @@ def run(args) -> int:
              steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
              mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
-    out = Path(args.out)
-    ckpt = out.with_name(out.name + ".partial.jsonl")
-    check_outputs(out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
     res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
                                 times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
                                 integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,

@@ -24,7 +24,7 @@ from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import KRYLOV_ABOVE
-from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_float, positive_int, seed
 
 
@@ -160,7 +160,7 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
         parts["fresh_noise"] = 2 * 8.0 * n * fresh * (3 * d + p)
     frozen = getattr(args, "noise_samples", None)
     if frozen is not None and math.isfinite(frozen):  # m frozen draws: ξ (and ζ) of the n·m rows, Φ in blocks
-        parts["noise_samples"] = 8.0 * n * frozen * (d + p) + 8.0 * 2048 * (p + d) + 4 * 8.0 * p * p
+        parts["noise_samples"] = frozen_noise_bytes(n, frozen, d, p)
     rec = getattr(args, "record", None)
     if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
         parts["record"] = 4 * 8.0 * rec

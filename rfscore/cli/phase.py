@@ -3,11 +3,11 @@ import math
 from pathlib import Path
 
 from ..core.errors import InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import (add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list, positive_float,
-                     positive_int, seed, tau_list)
+from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list,
+                     guard_outputs, positive_float, positive_int, seed, tau_list)
 
 
 def register(sub) -> None:
@@ -27,16 +27,34 @@ def register(sub) -> None:
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, math.inf],
-                   help="comma-separated training times τ > 0, 'inf' allowed (default '1e2,1e4,inf')")
+                   help=f"comma-separated distinct training times τ {TAU_RANGE.text}, 'inf' allowed "
+                        "(default '1e2,1e4,inf')")
     p.add_argument("--gap-threshold", type=positive_float, default=10.0,
                    help="memorisation when (L_test - L_train)/Δ >= this value > 0 (default 10)")
     p.add_argument("--model", choices=("gep", "exact"), default="gep", help="finite-size model (default gep)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63 (default 0)")
     add_noise_ridge_options(p, "; the train loss and the generalisation gap are those of the frozen-draw loss (F1)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
-    p.add_argument("--plot", default=None, help="optional PNG of the heatmaps with the boundary curves")
+    p.add_argument("--plot", default=None, help="optional plot of the heatmaps with the boundary curves (format "
+                                                "from the extension: .png, .pdf or .svg)")
     add_sweep_options(p, PHASE_PROCESSES_FROM, "the largest max(p, n) of the grid")
     p.set_defaults(func=run)
+
+
+def _check_noise_memory(args) -> None:
+    """m frozen draws at the grid's largest point (every factor: n, m, d, p), times the points run at once."""
+    m = finite_m(args.noise_samples)
+    if m is None:
+        return
+    from ..finite.draws import sizes
+    from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
+    from ..runtime.sweep import sweep_workers
+    p, n = sizes(args.d, max(args.psi_p), max(args.psi_n))
+    _, concurrent = sweep_workers(args.workers, len(args.psi_p) * len(args.psi_n), max(p, n), PHASE_PROCESSES_FROM,
+                                  args.scheduler)
+    frozen = frozen_noise_bytes(n, m, args.d, p)
+    check_memory(concurrent * (frozen + model_bytes(p, n, args.d, args.model)),
+                 f"{m} frozen noise draws at d = {args.d}, p = {p}, n = {n} ({concurrent} at a time)", "noise_samples")
 
 
 def run(args) -> int:
@@ -44,7 +62,8 @@ def run(args) -> int:
         raise InputError("tau", f"repeats a value: {','.join(f'{t:g}' for t in args.tau)}")
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
-    check_outputs(out=out, plot=args.plot, checkpoint=(ckpt, "out"))
+    guard_outputs(args, out=out, plot=args.plot, checkpoint=(ckpt, "out"))
+    _check_noise_memory(args)
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
                        gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,

@@ -40,10 +40,10 @@ def test_fraction(text) -> float:
     return v
 
 
-def add_realdata_options(p: argparse.ArgumentParser, data: bool = False) -> None:
-    """--test-data, --test-fraction, --compare-gaussian (and --data when ``data``)."""
+def add_realdata_options(p: argparse.ArgumentParser, data: bool = False, data_help: str = DATA_HELP) -> None:
+    """--test-data, --test-fraction, --compare-gaussian (and --data when ``data``, with ``data_help``)."""
     if data:
-        p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP)
+        p.add_argument("--data", metavar="digits|X.npy", help=data_help)
     p.add_argument("--test-data", metavar="T.npy", help="held-out rows (n_test, d) for the test loss (R1), same "
                                                         "columns as --data; normalised by the same map (R3)")
     p.add_argument("--test-fraction", type=test_fraction, metavar="F",

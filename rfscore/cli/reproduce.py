@@ -10,8 +10,8 @@ from tqdm.auto import tqdm
 
 from ..figures import FIGURES
 from ..figures.paper import PAPER_FIGURES
-from ..runtime.io import metadata, write_json
-from .common import echo
+from ..runtime.io import check_writable, metadata, write_json
+from .common import add_progress_option, echo
 
 
 def register(sub) -> None:
@@ -27,6 +27,7 @@ def register(sub) -> None:
                           "difference. About 10 minutes on 2 cores (--quick: about a minute)")
     p.add_argument("--only", default=None,
                    help=f"comma-separated subset of: {', '.join(FIGURES)} (with --paper: {', '.join(PAPER_FIGURES)})")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -40,21 +41,31 @@ def run(args) -> int:
     if unknown or not names or len(set(names)) != len(names):
         what = f"unknown figure(s) {unknown}" if unknown else "needs distinct figure names"
         raise InputError("only", f"{what}; accepted{' with --paper' if paper else ''}: {', '.join(registry)}")
+    if not str(args.out).strip():
+        raise InputError("out", "is empty; give a folder name")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} exists and is not a folder")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:  # the manifest must be writable before any figure is computed (a read-only folder fails here)
+        check_writable(out / "manifest.json", "out")
+    except InputError:
+        if created:
+            out.rmdir()
+        raise
     entries, failed = {}, []
     start = time.perf_counter()
     # one bar over the figures (stderr); the figures' own bars (sweeps, simulated GD) appear below it
     bar = tqdm(total=len(names), desc="rfscore reproduce", unit="figure", file=sys.stderr,
-               bar_format="{desc}: {n_fmt}/{total_fmt} figures [{elapsed}]{postfix}")
+               bar_format="{desc}: {n_fmt}/{total_fmt} figures [{elapsed}]{postfix}", disable=args.no_progress)
     for name in names:
         bar.set_postfix_str(name)
         t0 = time.perf_counter()
         try:
             module = importlib.import_module(f"{package}.{name}")
-            entry = module.make(out, quick=args.quick, progress=True) if paper else module.make(out, quick=args.quick)
+            entry = (module.make(out, quick=args.quick, progress=not args.no_progress) if paper
+                     else module.make(out, quick=args.quick))
             entry["seconds"] = round(time.perf_counter() - t0, 2)
             entries[name] = entry
             bar.write(f"[rfscore reproduce] {name} done in {entry['seconds']:.1f} s "

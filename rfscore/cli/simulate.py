@@ -4,9 +4,9 @@ from __future__ import annotations
 import jax
 
 from ..core.errors import InputError
-from ..runtime.io import check_outputs, write_result
+from ..runtime.io import write_result
 from ..finite.simulation import OPTIMIZERS, simulate
-from .common import add_noise_ridge_options, finite_m, positive_float, positive_int
+from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
 HEADER = ("step", "tau", "train_loss", "test_loss", "score_error")
@@ -35,11 +35,12 @@ def register(sub) -> None:
     p.add_argument("--record", type=positive_int, default=50,
                    help="number of log-spaced record points >= 1 (default 50; duplicates merged)")
     p.add_argument("--out", required=True, metavar="run.csv", help="output CSV (JSON sidecar beside it)")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    check_outputs(out=args.out)
+    guard_outputs(args, out=args.out)
     if args.steps > 2**53:  # step counts and τ = step·η are float64 and int64 arrays
         raise InputError("steps", f"must be at most 2^53, got {args.steps}")
     m = finite_m(args.noise_samples)
@@ -64,7 +65,8 @@ def run(args) -> int:
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
                    record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
-                   progress=None, ridge=args.ridge)  # a program: the bar once a run passes 2 s
+                   progress=False if args.no_progress else None,  # a program: the bar once a run passes 2 s
+                   ridge=args.ridge)
     cols = res.columns()
     if m is not None:  # the constant of (F1) is the sample mean ‖Ξ‖²/(Nd), not 1
         cols["train_loss"] = cols["train_loss"] + (fm.noise_sq - 1.0)

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConvergenceError, InputError
-from ..runtime.io import OutputSet, check_outputs
+from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
-from .common import add_ratio_options, add_theory_options, echo, int_at_least, positive_float, seed
+from .common import (add_progress_option, add_ratio_options, add_theory_options, echo, guard_outputs, int_at_least,
+                     positive_float, seed)
 
 MAX_EMPIRICAL_P = 20000
 MAX_EXACT_PN = 2_000_000  # the exact (E1)-(E3) matrix stores ~25 Mehler coefficients per (feature, sample)
@@ -46,7 +47,8 @@ def register(sub) -> None:
     p.add_argument("--eta", type=positive_float, default=1e-12,
                    help="final imaginary part η > 0 of z = λ + iη (default 1e-12)")
     p.add_argument("--out", required=True, help="output CSV path (its folder must exist); the JSON goes beside it")
-    p.add_argument("--plot", default=None, help="also write a PNG of ρ(λ) here (optional)")
+    p.add_argument("--plot", default=None, help="also write a plot of ρ(λ) here (optional; format from the "
+                                                "extension: .png, .pdf or .svg)")
     p.add_argument("--empirical-d", type=int_at_least(2), default=None,
                    help=f"dimension d >= 2 of one finite-size U whose eigenvalues are saved and histogrammed "
                         f"(p = round(ψ_p d) <= {MAX_EMPIRICAL_P}; with --empirical exact also p·n <= {MAX_EXACT_PN:.0e})")
@@ -54,6 +56,7 @@ def register(sub) -> None:
                    help="which finite-size U: 'gep' Gaussian-equivalent (G4) or 'exact' noise-averaged (E1)-(E3); "
                         "default gep when --empirical-d is given")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, integer 0 <= seed < 2^63, for W, X, Ω (default 0)")
+    add_progress_option(p)  # accepted by every command; this one shows no bar
     p.set_defaults(func=run)
 
 
@@ -103,7 +106,7 @@ def run(args) -> int:
     model = _check_empirical(args)
     out = Path(args.out)
     ev_path = out.with_name(out.stem + "_eigenvalues.npy") if model else None
-    plot = check_outputs(out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
+    plot = guard_outputs(args, out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
     res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
                          sigma=args.sigma_spectrum, eta=args.eta)
     extra = {}

@@ -1,12 +1,12 @@
 """`rfscore timescales`: τ_gen, τ_mem, τ_early_stop, τ_gap over ψ_n and seeds, with scaling fits."""
 from ..core.errors import InputError
-from ..runtime.io import check_outputs, json_line, write_result
-from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..runtime.io import json_line, write_result
+from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
-from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, positive_float,
-                     positive_int, seed)
-from .realdata_options import add_realdata_options, check_compare, is_real
+from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, guard_outputs,
+                     no_peak_message, positive_float, positive_int, seed)
+from .realdata_options import DATA_HELP, add_realdata_options, check_compare, is_real
 
 HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap")
 
@@ -30,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seed, default=0, help="first seed, integer 0 <= seed < 2^63 (default 0)")
     p.add_argument("--model", choices=("gep", "exact"), default=None,
                    help="gep: Gaussian-equivalent (G4)-(G6) (default); exact: (E1)-(E3) noise-averaged matrices (theory/exact_matrices.md)")
-    add_realdata_options(p, data=True)
+    add_realdata_options(p, data=True, data_help=DATA_HELP.split(" A file without")[0] + " A .npy file needs "
+                         "--test-data or --test-fraction here (timescales has no synthetic --data)")
     add_noise_ridge_options(p, "; synthetic data only; the (T3) predictions in the sidecar are for m = inf and "
                                "λ = 0 (null with a ridge)")
     p.set_defaults(sigma_spectrum=None)  # None = not given (Σ = I on synthetic data)
@@ -40,7 +41,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    check_outputs(out=args.out)
+    guard_outputs(args, out=args.out)
     if args.seed + args.seeds > SEED_LIMIT:
         raise InputError("seeds", f"--seed {args.seed} + --seeds {args.seeds} - 1 exceeds the largest seed 2^63 - 1")
     check_compare(args)
@@ -62,14 +63,15 @@ def run(args) -> int:
     p = size_of("psi_p", args.psi_p, args.d)
     runs = effective_ratios(args.psi_n, args.d, "psi_n")
     n_max = max(n for n, _ in runs)
-    frozen = 0.0 if m is None else 8.0 * n_max * m * (args.d + p) + 8.0 * 2048 * (p + args.d) + 4 * 8.0 * p * p
+    frozen = 0.0 if m is None else frozen_noise_bytes(n_max, m, args.d, p)
     check_memory(model_bytes(p, n_max, args.d, args.model) + 3 * trajectory_bytes(4001, modes_of(p, n_max, args.d,
                  args.model) if m is None else p) + frozen, f"timescales at d = {args.d}, p = {p}, n = {n_max}",
                  "noise_samples" if frozen > model_bytes(p, n_max, args.d, args.model) else
                  size_arg(args.d, p / args.d, n_max / args.d))
-    scan = timescale_scan([r for _, r in runs], p / args.d, t=args.t, d=args.d, seeds=args.seeds, seed=args.seed,
-                          model=args.model, activation=args.activation, sigma=args.sigma_spectrum,
-                          progress=not args.no_progress, noise_samples=m, ridge=args.ridge)
+    with no_peak_message(args.ridge, None):
+        scan = timescale_scan([r for _, r in runs], p / args.d, t=args.t, d=args.d, seeds=args.seeds, seed=args.seed,
+                              model=args.model, activation=args.activation, sigma=args.sigma_spectrum,
+                              progress=not args.no_progress, noise_samples=m, ridge=args.ridge)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "seeds", "seed", "model", "activation",
                                             "noise_samples", "ridge")}
     params["sigma_spectrum"] = args.sigma_spectrum

@@ -6,9 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.errors import InputError
-from ..runtime.io import check_outputs
-from .common import positive_float, positive_int, seed
+from ..core.errors import ConvergenceError, InputError
+from .common import guard_outputs, positive_float, positive_int, seed
 
 EXTRA = 'pip install "rfscore[nets]"'
 OUT_CSV = "train_net.csv"
@@ -94,12 +93,23 @@ def _validate(args):
         raise InputError("times", f"needs at least 2 grid times, got {args.times}")
     if not math.isfinite(args.lr) or args.lr > 10:
         raise InputError("lr", f"must be in (0, 10], got {args.lr:g}")
+    if not str(args.out).strip():
+        raise InputError("out", "is empty; give a folder name")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} exists and is not a folder; --out names a folder")
     if not out.exists() and not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError("out", f"the folder {out.parent} of {out} does not exist")
     return steps, width, out
+
+
+def _check_net_memory(args, d: int, width: int) -> None:
+    """Memory of the largest n (every factor: n, d, --samples, --width, --times), before any array is made."""
+    from ..runtime.resources import check_memory, net_bytes
+    n = max(args.n)
+    nbytes = net_bytes(n, d, args.samples, width, args.times)
+    arg = "samples" if net_bytes(2, d, args.samples, width, args.times) > nbytes / 2 else "n"
+    check_memory(nbytes, f"train-net at n = {n}, d = {d}, {args.samples} samples", arg)
 
 
 def run(args) -> int:
@@ -110,20 +120,24 @@ def run(args) -> int:
         raise InputError("arch", f"--arch {args.arch} needs equinox, the extra rfscore[nets]: {EXTRA}") from None
     import jax
 
-    from ..networks.data import load_net_data
+    from ..networks.data import GMM, GMM_D, load_net_data
     from ..networks.models import DEFAULT_WIDTH
-    from ..networks.training import HEADER, TrainConfig, checkpoint_steps, columns, readoffs, train_one
+    from ..networks.training import (HEADER, TrainConfig, checkpoint_path, checkpoint_steps, columns, readoffs,
+                                     train_one)
     from ..runtime.io import OutputSet
 
+    width = DEFAULT_WIDTH[args.arch] if width is None else width
+    if args.data == GMM:  # the mixture's pool of max(n) rows is drawn: check before drawing it
+        _check_net_memory(args, GMM_D, width)
     data = load_net_data(args.data, jax.random.PRNGKey(args.seed), max(args.n))
     if args.arch == "unet" and data.d != 64:
         raise InputError("data", f"--arch unet needs 8×8 images (d = 64 columns), but {data.name} has d = {data.d}")
-    width = DEFAULT_WIDTH[args.arch] if width is None else width
+    _check_net_memory(args, data.d, width)
     cfg = TrainConfig(arch=args.arch, width=width, steps=steps, seed=args.seed, optimizer=args.optimizer, lr=args.lr,
                       times=args.times, samples=args.samples, checkpoints=args.checkpoints)
     existed = out.exists()
-    if existed:  # the CSV and sidecar must be writable files, not folders in the way
-        check_outputs(out=out / OUT_CSV)
+    if existed:  # the CSV, sidecar and checkpoints must be writable files, none of them an input file
+        guard_outputs(args, out=out / OUT_CSV, **{f"checkpoint_n{n}": (checkpoint_path(out, n), "out") for n in args.n})
     else:
         out.mkdir()
     grid = checkpoint_steps(steps, args.checkpoints, cfg.first_checkpoint)
@@ -144,6 +158,11 @@ def run(args) -> int:
     try:
         for n in args.n:
             runs.append(train_one(data, n, cfg, out, save_samples=args.save_samples, on_progress=progress))
+    except ConvergenceError as exc:
+        if "--steps-per-time" not in str(exc):  # the sampler's hint names an option of `rfscore generate`
+            raise
+        raise ConvergenceError(f"the network's samples are non-finite: training diverged with --optimizer "
+                               f"{args.optimizer} --lr {args.lr:g}; use a smaller --lr") from None
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()

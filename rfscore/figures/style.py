@@ -10,6 +10,7 @@ nothing it did not ask for), and the project's rcParams apply only inside
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -47,8 +48,9 @@ def figure(nrows: int = 1, ncols: int = 1, **kw):
 
 
 def save(fig, path) -> str:
-    """Save as PNG atomically (tmp file then rename); the figure is not kept anywhere else."""
-    from ..runtime.io import atomic_path
+    """Save atomically (tmp file then rename) in the format of the extension (.png, .pdf, .svg; else PNG)."""
+    from ..runtime.io import PLOT_FORMATS, atomic_path
+    ext = Path(path).suffix.lower().lstrip(".")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format=ext if ext in PLOT_FORMATS else "png")
     return str(path)

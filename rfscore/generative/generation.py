@@ -341,7 +341,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     ``noise_samples`` (m, None or inf for the exact average) and ``ridge`` (λ >= 0): (Y14).
     """
     from ..core.activations import get_activation
-    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers
+    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
     from ..analysis.timescales import fit_exponent
 
     get_activation(activation)
@@ -389,7 +389,11 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
     results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
-                        restart=restart)
+                        restart=restart, check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),
+                                                                 ranges={0: (0, math.inf), 1: (0, math.inf),
+                                                                         2: (0, math.inf), 3: (0, 1), 4: (0, 1),
+                                                                         5: (0, 1), 6: (0, math.inf),
+                                                                         7: (0, math.inf)}))
     rows = [r for res in results for r in res["rows"]]
     table = {h: np.array([r[j] for r in rows], dtype=float) for j, h in enumerate(HEADER)}
     table["seed"] = table["seed"].astype(np.int64)

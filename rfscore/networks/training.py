@@ -160,9 +160,42 @@ def samples_path(folder, n: int, step: int) -> Path:
     return Path(folder) / f"samples_n{n}_step{step:09d}.npz"
 
 
-def _fingerprint(cfg: TrainConfig, data_name: str, n: int, save_samples: bool) -> str:
+def _fingerprint(cfg: TrainConfig, data_name: str, n: int, save_samples: bool, content: str = "") -> str:
+    """What a checkpoint is keyed on: the configuration, the data's name and the SHA-256 ``content`` of the
+    arrays trained and evaluated on (a changed data file is another run, never mixed with the old one)."""
     return json.dumps({"config": cfg.to_dict(), "data": data_name, "n": n, "save_samples": save_samples,
-                       "rfscore_version": __version__}, sort_keys=True)
+                       "rfscore_version": __version__, "data_sha256": content}, sort_keys=True)
+
+
+def data_digest(data: NetData) -> str:
+    """SHA-256 of the training pool and the held-out rows (float64 bytes, shapes included)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (data.pool, data.test):
+        a = np.ascontiguousarray(np.asarray(a, dtype=np.float64))
+        h.update(repr(a.shape).encode() + a.tobytes())
+    return h.hexdigest()
+
+
+def _check_rows(rows, step: int) -> None:
+    """ValueError unless ``rows`` are checkpoint metric rows: dicts of HEADER numbers, finite (kl may be NaN),
+    f_mem and its interval in [0, 1], losses and the Fréchet distance >= 0, steps in [1, step]."""
+    if not isinstance(rows, list) or step < 0:
+        raise ValueError("rows or step malformed")
+    for r in rows:
+        if not isinstance(r, dict) or set(r) != set(HEADER):
+            raise ValueError("a row does not have the columns " + ",".join(HEADER))
+        for k in HEADER:
+            v = r[k]
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or (v != v and k != "kl")
+                    or v in (math.inf, -math.inf)):
+                raise ValueError(f"{k} = {v!r}")
+        if not (0 <= r["f_mem_lo"] <= r["f_mem"] <= r["f_mem_hi"] <= 1) or min(r["frechet"], r["train_loss"],
+                                                                                  r["test_loss"]) < 0:
+            raise ValueError("f_mem outside [0, 1] or a negative loss or distance")
+        if not 1 <= r["step"] <= step:
+            raise ValueError(f"row step {r['step']} outside [1, {step}]")
 
 
 def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str) -> None:
@@ -181,15 +214,19 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["fingerprint"]) != fingerprint:
-                raise InputError("out", f"{path} is a checkpoint of a run with other parameters; delete it or "
-                                        "choose another --out")
+                raise InputError("out", f"{path} is a checkpoint of a run with other parameters or another content "
+                                        "of --data; delete it or choose another --out")
             params, treedef = jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
             leaves = [jnp.asarray(z[f"leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
             step, key, rows = int(z["step"]), jnp.asarray(z["key"]), json.loads(str(z["rows"]))
+            _check_rows(rows, step)
+            if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact)):
+                raise ValueError("non-finite network parameters")
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file
-        raise InputError("out", f"{path} is a corrupt checkpoint ({type(exc).__name__}); delete it to restart") from None
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
+        raise InputError("out", f"{path} is a corrupt checkpoint ({why}); delete it to restart") from None
     p, s = jax.tree_util.tree_unflatten(treedef, leaves)
     return eqx.combine(p, net), s, key, step, rows
 
@@ -224,7 +261,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     net = build(cfg.arch, k_init, data.d, cfg.width)
     opt = make_optimizer(cfg.optimizer, cfg.lr)
     opt_state = opt.init(eqx.filter(net, eqx.is_array))
-    fp = _fingerprint(cfg, data.name, n, save_samples)
+    fp = _fingerprint(cfg, data.name, n, save_samples, data_digest(data))
     ckpt = checkpoint_path(folder, n)
     step, rows = 0, []
     if ckpt.exists():

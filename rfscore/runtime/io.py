@@ -28,7 +28,6 @@ import csv
 import datetime as _dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -140,6 +139,52 @@ def sidecar_path(path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+PLOT_FORMATS = ("png", "pdf", "svg")  # --plot: the format is the file's extension, one of these
+
+
+def plot_format(path) -> str:
+    """The matplotlib format of a plot file from its extension (``p.pdf`` -> ``'pdf'``); InputError otherwise."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in PLOT_FORMATS:
+        raise InputError("plot", f"the plot format is taken from the extension: .png, .pdf or .svg, got "
+                                 f"{Path(path).name!r}")
+    return ext
+
+
+_TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def temp_sibling(path, suffix: str = "") -> Path:
+    """Create (O_EXCL, mode 0600) and return an empty hidden file in ``path``'s folder whose name is no longer
+    than ``path``'s own name (a name the file system accepts for ``path`` is accepted for it too); it keeps
+    ``suffix`` when there is room for it. The caller removes or renames it."""
+    import secrets
+
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    length = max(len(path.name.encode()), 1)
+    last = None
+    for _ in range(100):
+        core = "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(16))
+        room = length - len(suffix.encode())
+        if room >= 2:
+            name = "." + core[:room - 1] + suffix
+        elif room == 1:
+            name = core[:1] + suffix
+        else:
+            name = ("." + core)[:length] if length > 1 else core[:1]
+        if name in (".", "..") or name == path.name:
+            continue
+        try:
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            last = exc
+            continue
+        os.close(fd)
+        return folder / name
+    raise last or FileExistsError(str(folder))
+
+
 def _output_error(arg: str, path: Path):
     """InputError if ``path`` cannot be an output file (folder missing, not writable, a folder in the way)."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -151,12 +196,12 @@ def _output_error(arg: str, path: Path):
         raise InputError(arg, f"{path} exists and is not a regular file")
     if not folder.is_dir():
         raise InputError(arg, f"folder {folder} does not exist")
-    # os.access is not enough (e.g. /proc passes it, and root passes everything): really create a file.
+    # os.access is not enough (e.g. /proc passes it, and root passes everything): really create a file, under a
+    # name no longer than the real one (a probe name the file system refuses must not refuse a valid output)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
+        tmp = temp_sibling(path)
     except OSError as exc:
         raise InputError(arg, f"cannot create a file in folder {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
     os.remove(tmp)
 
 
@@ -167,21 +212,38 @@ def check_writable(path, arg: str = "out") -> Path:
     return path
 
 
-def check_outputs(*, sidecar: str | None = "out", **paths) -> dict:
-    """Validate every output path of a run before computing; return ``{name: Path}``.
+def _identity(path: Path):
+    """(resolved path, (device, inode) or None) of ``path``: two names of one file share one of them."""
+    real = os.path.normcase(os.path.realpath(path))
+    try:
+        st = os.stat(path)
+        ino = (st.st_dev, st.st_ino)
+    except OSError:
+        ino = None
+    return real, ino
+
+
+def check_outputs(*, sidecar: str | None = "out", inputs: Mapping | None = None, plots: Iterable[str] = ("plot",),
+                  **paths) -> dict:
+    """The output guard: validate every output path of a run before computing; return ``{name: Path}``.
 
     ``paths``: option name -> path (``None`` skipped), or -> ``(path, option)`` for a file
     derived from another option (e.g. ``eigenvalues=(p, "out")``). The output named by
     ``sidecar`` (default ``out``) also gets its JSON sidecar (`sidecar_path`) checked.
-    Each path: its folder exists and accepts a new file, it is not a folder (nor anything
-    but a regular file); no two outputs, sidecar included, resolve to the same file.
-    Raises `InputError` naming the option.
+    ``inputs``: option name -> input file path of the run (``None`` and names that are no file,
+    such as ``digits``, skipped). ``plots``: the outputs that are plots (format from the extension,
+    `plot_format`). Each path: not empty, its folder exists and accepts a new file, it is not a
+    folder (nor anything but a regular file); no output, sidecar included, is an input file, and no
+    two outputs are one file, compared by resolved path and by inode (hard links). Raises
+    `InputError` naming the option.
     """
     checked, items = {}, []  # items: (option, path, description, is_sidecar)
     for name, value in paths.items():
         path, arg = value if isinstance(value, tuple) else (value, name)
         if path is None:
             continue
+        if not str(path).strip():
+            raise InputError(arg, "is empty; give a file name")
         path = Path(path)
         if not path.name or path.name in (".", ".."):
             raise InputError(arg, f"needs a file name, got {str(value if not isinstance(value, tuple) else path)!r}")
@@ -189,22 +251,44 @@ def check_outputs(*, sidecar: str | None = "out", **paths) -> dict:
         items.append((arg, path, f"{_option(arg)} {path}", False))
         if name == sidecar:
             items.append((arg, sidecar_path(path), f"the JSON sidecar {sidecar_path(path)} of {_option(arg)}", True))
-    seen = {}
+    ins = []
+    for name, value in (inputs or {}).items():
+        if value is None or not os.path.isfile(value):
+            continue
+        ins.append((name, Path(value), _identity(Path(value))))
+    seen, seen_ino = {}, {}
     for arg, path, what, is_sidecar in items:
+        real, ino = _identity(path)
+        for in_arg, in_path, (in_real, in_ino) in ins:
+            if real == in_real or (ino is not None and ino == in_ino):
+                raise InputError(arg, f"{what} is the input file {_option(in_arg)} {in_path}; writing it would "
+                                      f"overwrite the input: give the output another path")
         if is_sidecar:
             if path.exists() and not path.is_file():
                 raise InputError(arg, f"its JSON sidecar {path} is a folder or not a regular file")
         else:
             _output_error(arg, path)
-        key = os.path.normcase(os.path.realpath(path))
-        if key in seen:
-            other_arg, other_what, other_sidecar = seen[key]
+        other = seen.get(real) or (seen_ino.get(ino) if ino is not None else None)
+        if other is not None:
+            other_arg, other_what, other_sidecar = other
             if is_sidecar and other_arg == arg and not other_sidecar:
                 raise InputError(arg, f"{path} would be overwritten by its own JSON sidecar; use a name not "
                                       f"ending in .json")
             raise InputError(arg, f"{what} is the same file as {other_what}; give each output its own path")
-        seen[key] = (arg, what, is_sidecar)
+        seen[real] = (arg, what, is_sidecar)
+        if ino is not None:
+            seen_ino[ino] = (arg, what, is_sidecar)
+    for name in plots:  # last: a folder in the way or a collision is the more useful message
+        if name in checked:
+            _plot_format_of(checked[name], name)
     return checked
+
+
+def _plot_format_of(path, arg):
+    try:
+        return plot_format(path)
+    except InputError as exc:
+        raise InputError(arg, exc.msg) from None
 
 
 def _option(arg: str) -> str:
@@ -212,10 +296,8 @@ def _option(arg: str) -> str:
 
 
 def _stage(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
-                               suffix=path.suffix)
-    os.close(fd)
-    return Path(tmp)
+    """A staged file beside ``path`` (name no longer than its own, same extension where it fits)."""
+    return temp_sibling(path, path.suffix)
 
 
 def _umask() -> int:
@@ -388,8 +470,26 @@ def write_result(path, columns: Mapping[str, Sequence], parameters: Mapping, hea
     return path
 
 
+# Largest |entry| of an input array: squares and sums of a few million squares stay far below the float64
+# maximum 1.8e308 (an entry of 1e200 overflows x² and every Gram matrix built from it).
+LARGEST_INPUT = 1e100
+
+
 def load_array(path, arg: str, ndim: int | None = None) -> np.ndarray:
-    """np.load a .npy file, with a one-line InputError naming ``arg`` if unreadable or malformed."""
+    """np.load a .npy file, with a one-line InputError naming ``arg`` if unreadable or malformed.
+
+    Refused as well: anything but a regular file (a named pipe would block the read forever) and entries
+    larger than `LARGEST_INPUT` in absolute value (their squares overflow float64 arithmetic)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise InputError(arg, f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(arg, f"{path} is a folder; give a .npy file")
+    if not stat.S_ISREG(mode):
+        raise InputError(arg, f"{path} is not a regular file (a pipe or a device); give a .npy file")
     try:
         with open(path, "rb") as fh:
             magic = fh.read(6)
@@ -407,4 +507,8 @@ def load_array(path, arg: str, ndim: int | None = None) -> np.ndarray:
         raise InputError(arg, f"{path} must be a {ndim}-d array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError(arg, f"{path} contains non-finite values")
-    return arr.astype(np.float64)
+    arr = arr.astype(np.float64)
+    if arr.size and float(np.max(np.abs(arr))) > LARGEST_INPUT:
+        raise InputError(arg, f"{path} has entries up to |x| = {float(np.max(np.abs(arr))):.3g}, whose squares "
+                              f"overflow float64 arithmetic; rescale it (accepted: |x| <= {LARGEST_INPUT:g})")
+    return arr

@@ -110,3 +110,25 @@ def size_arg(d: int, psi_p: float, psi_n: float) -> str:
     if big > d:
         return "psi_p" if (psi_p or 0.0) >= (psi_n or 0.0) else "psi_n"
     return "d"
+
+
+def frozen_noise_bytes(n: int, m: float, d: int, p: int) -> float:
+    """m frozen noise draws per training point (theory/finite_noise_ridge.md (F1)): ξ and the noisy points of
+    the n·m rows (d columns each), their features Φ (p columns), built in blocks of 2048 rows but kept for the
+    Gram matrices, and the p×p matrices U^(m), V^(m) with their eigenvectors. Every factor: n, m, d, p."""
+    n, m, d, p = float(n), float(m), float(d), float(p)
+    return F8 * n * m * (d + p) + F8 * 2048 * (p + d) + 4 * F8 * p * p
+
+
+def net_bytes(n: int, d: int, samples: int, width: int, times: int, steps_per_time: int = 4) -> float:
+    """`rfscore train-net` for the largest n: the training pool (drawn, normalised, device copy), the
+    held-out rows, the loss evaluation (max(4, 8192 // n) noisy copies of the n rows), the samples of a
+    checkpoint (their batches, the sampler's state and its (samples, d) output and metrics: the pairwise
+    distance blocks to the n training rows), and the network with its Adam state (3 copies of ~4 width²
+    parameters, activations of a batch of min(n, 512) rows). Every factor: n, d, samples, width, times."""
+    n, d, samples, width = float(n), float(d), float(samples), float(width)
+    pool = 4 * F8 * n * d
+    evaluation = 2 * F8 * max(4.0, 8192 // max(n, 1.0)) * n * d
+    sampling = 6 * F8 * samples * d + F8 * min(samples, 4096.0) * n + F8 * samples * float(times)
+    network = 3 * F8 * 4 * (width * width + width * (d + 64)) + 8 * F8 * min(n, 512.0) * width
+    return pool + evaluation + sampling + network

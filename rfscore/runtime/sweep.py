@@ -26,6 +26,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import multiprocessing as mp
 import os
 import re
@@ -77,13 +78,95 @@ def _function_name(fn) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
+def file_digest(path) -> str:
+    """SHA-256 (hex) of a file's bytes: what a checkpoint keys an input file on (its content, not its name)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_digests(parameters: Mapping) -> dict:
+    """``{name: sha256}`` of every parameter whose value names an existing regular file (an input file such
+    as ``data`` or ``test_data``): a rerun on a changed file is another run."""
+    out = {}
+    for name, value in dict(parameters).items():
+        if isinstance(value, (str, os.PathLike)) and str(value) and os.path.isfile(value):
+            out[str(name)] = file_digest(value)
+    return out
+
+
 def _header(parameters: Mapping, fn=None) -> dict:
     """First line of a checkpoint. ``key`` decides whether it is reused; the version is information."""
     key = {"function": _function_name(fn), "numerics": numerics_fingerprint(), "parameters": jsonable(dict(parameters), lossless=True)}
+    inputs = input_digests(parameters)
+    if inputs:  # only then: checkpoints of runs without input files keep their keys
+        key["inputs"] = inputs
     return {"sweep": {"key": key, "rfscore_version": __version__}}
 
 
-def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict | None:
+def _number(v) -> float:
+    """A checkpoint number (lossless form: ``"inf"``, ``"-inf"``, ``"nan"`` strings) as a float; ValueError else."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError(f"{v!r} is not a number")
+    if isinstance(v, str) and v not in ("inf", "-inf", "nan"):
+        raise ValueError(f"{v!r} is not a number")
+    return float(v)
+
+
+def table_rows(width: int, *, ranges: Mapping[int, tuple] = (), nan: Sequence[int] = (), inf: Sequence[int] = (),
+               choices: Mapping[int, Sequence] = (), key: str | None = None, rows: int | None = None):
+    """A checker of checkpoint records that hold table rows (for ``run_sweep(check_result=...)``).
+
+    A record (or its ``key`` entry) must be a non-empty list (of ``rows`` rows when given) of lists of
+    ``width`` entries; entry j is a finite number in ``ranges[j]`` = (lo, hi) (inclusive; default any),
+    +inf only where j is in ``inf``, NaN only where j is in ``nan``, or one of ``choices[j]``. The checker
+    raises ValueError saying what is wrong."""
+    ranges, choices, nan, inf = dict(ranges), {j: set(c) for j, c in dict(choices).items()}, set(nan), set(inf)
+
+    def check(result) -> None:
+        table = result.get(key) if key is not None and isinstance(result, dict) else result
+        if key is not None and not isinstance(result, dict):
+            raise ValueError(f"the result is {type(result).__name__}, not an object with {key!r}")
+        if not isinstance(table, list) or not table or (rows is not None and len(table) != rows):
+            raise ValueError(f"the result is not a list of {rows or 'one or more'} rows")
+        for i, row in enumerate(table):
+            if not isinstance(row, list) or len(row) != width:
+                raise ValueError(f"row {i + 1} is not a list of {width} entries")
+            for j, v in enumerate(row):
+                if j in choices:
+                    if v not in choices[j]:
+                        raise ValueError(f"row {i + 1} entry {j + 1} is {v!r}, not one of {sorted(choices[j])}")
+                    continue
+                x = _number(v)
+                lo, hi = ranges.get(j, (-math.inf, math.inf))
+                if x != x:
+                    if j in nan:
+                        continue
+                    raise ValueError(f"row {i + 1} entry {j + 1} is NaN")
+                if x == math.inf and j in inf:
+                    continue
+                if not (lo <= x <= hi) or math.isinf(x):
+                    raise ValueError(f"row {i + 1} entry {j + 1} is {x!r}, outside [{lo:g}, {hi:g}]")
+    return check
+
+
+def _any_result(result) -> None:
+    """The check of every record: a result, not ``null``."""
+    if result is None:
+        raise ValueError("the result is null")
+
+
+def _drop_last_line(path: Path) -> None:
+    """Remove the last (cut) line of a checkpoint, so that the next record starts on a line of its own."""
+    data = path.read_bytes()
+    cut = data.rstrip(b"\n").rfind(b"\n")
+    with open(path, "r+b") as fh:
+        fh.truncate(cut + 1 if cut >= 0 else 0)
+
+
+def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool, check_result=None) -> dict | None:
     """Finished points of a checkpoint written for ``header``; None if there is none (or ``restart``)."""
     if restart or not path.exists():
         return None
@@ -100,7 +183,7 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict 
 
     try:
         first = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # RecursionError: a line of deeply nested brackets
         raise corrupt("line 1 is not JSON") from None
     if not (isinstance(first, dict) and isinstance(first.get("sweep"), dict)):
         raise corrupt("line 1 is not a sweep header")
@@ -114,6 +197,10 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict 
                    f"rfscore {__version__}, {key['numerics'][:12]})")
         elif theirs.get("function") != key["function"]:
             why = f"by another sweep ({theirs.get('function')})"
+        elif theirs.get("parameters") == key["parameters"] and theirs.get("inputs") != key.get("inputs"):
+            changed = sorted(k for k in set(theirs.get("inputs") or {}) | set(key.get("inputs") or {})
+                             if (theirs.get("inputs") or {}).get(k) != (key.get("inputs") or {}).get(k))
+            why = f"for other contents of the input file(s) {', '.join('--' + k.replace('_', '-') for k in changed)}"
         else:
             why = "for other parameters"
         raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass --restart) to "
@@ -122,12 +209,20 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool) -> dict 
     for i, line in enumerate(lines[1:], start=2):
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines):  # the last line, cut by the interruption: recomputed
+        except (ValueError, RecursionError):
+            if i == len(lines) and line.startswith('{"key": ') and not line.endswith("}"):
+                _drop_last_line(path)  # a record cut by the interruption: dropped and recomputed
                 continue
             raise corrupt(f"line {i} is not JSON") from None
         if not (isinstance(rec, dict) and isinstance(rec.get("key"), str) and "result" in rec):
             raise corrupt(f"line {i} is not a finished point")
+        try:
+            json.loads(rec["key"])
+            _any_result(rec["result"])
+            if check_result is not None:
+                check_result(rec["result"])
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise corrupt(f"line {i}: {str(exc).splitlines()[0][:200]}") from None
         done[rec["key"]] = rec["result"]
     return done
 
@@ -174,7 +269,7 @@ def check_scheduler(scheduler) -> None:
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
               checkpoint: str | os.PathLike | None = None, workers: int | None = None,
               scheduler: str | None = None, desc: str = "sweep", progress: bool = False,
-              checkpoint_arg: str = "checkpoint", restart: bool = False) -> list:
+              checkpoint_arg: str = "checkpoint", restart: bool = False, check_result=None) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
@@ -182,7 +277,11 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
     where finished points are flushed as they complete; a corrupt or foreign checkpoint
     (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
-    ``restart`` discards it. ``progress``: tqdm bar on stderr (default off: the CLI
+    ``restart`` discards it. The key holds the SHA-256 of every parameter that names an input file
+    (`input_digests`): a changed input file is another run, refused like other parameters. Every record
+    is validated when read (a result, not null; ``check_result(result)``, e.g. `table_rows`, raising
+    ValueError for a bad one): a corrupt record is refused before anything is appended.
+    ``progress``: tqdm bar on stderr (default off: the CLI
     asks for it, a library call stays quiet). Worker processes ignore Ctrl-C; the caller gets the
     KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
@@ -192,7 +291,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     done = {}
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart)
+        done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart, check_result)
     client, own = (_connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
     fh, created = None, False
     try:
