@@ -128,8 +128,14 @@ Each name is documented in the module that defines it (its wing, below).
 
 
 # ---------------------------------------------------------------- CLI reference
-def _md(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").replace("*", "\\*").replace("<", "&lt;")
+def _md(text, labels: set[str] = frozenset()) -> str:
+    """Help text as Markdown: markup characters escaped, theory labels as links to their anchors."""
+    text = " ".join(str(text).split())
+    special = r"([\\*_<>\[\]{}$|#])" if text.count("`") % 2 == 0 else r"([\\`*_<>\[\]{}$|#])"
+    parts = re.split(r"(`[^`]+`)", text) if text.count("`") % 2 == 0 else [text]
+    text = "".join(p if k % 2 else re.sub(special, r"\\\1", p) for k, p in enumerate(parts))
+    return re.sub(r"\\\(|\(([A-Z]\d{1,2})\)", lambda m: (f"{{ref}}`({m.group(1)}) <theory-{m.group(1).lower()}>`"
+                                                    if m.group(1) in labels else m.group(0)), text)
 
 
 def _type_name(action) -> str:
@@ -137,7 +143,8 @@ def _type_name(action) -> str:
     if t is None:
         return "flag" if action.nargs == 0 else "text"
     name = getattr(t, "__name__", type(t).__name__)
-    return name.replace("_", " ")
+    m = re.fullmatch(r"float_in_(.+)_(.+)", name)
+    return f"float in [{m.group(1)}, {m.group(2)}]" if m else name.replace("_", " ")
 
 
 def write_cli(dest: Path) -> None:
@@ -145,27 +152,34 @@ def write_cli(dest: Path) -> None:
 
     from rfscore.cli import build_parser
 
+    labels = set(label_registry(ROOT / "theory"))
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, ap._SubParsersAction))
     out = ["# Command-line reference", "",
-           "Generated from the argparse parsers of `rfscore.cli` (the same text as `rfscore COMMAND --help`).",
-           "Ranges are enforced: a value outside its range exits with status 2, one line naming the option, "
-           "nothing written.", "", "```text", parser.format_help().rstrip(), "```", ""]
+           "Generated from the argparse parsers of `rfscore.cli` (the text of `rfscore COMMAND --help`). "
+           "Ranges are enforced: a value outside its range exits with status 2 and one line naming the option; "
+           "nothing is written.", "", "```text", parser.format_help().rstrip(), "```", ""]
     for name, p in sub.choices.items():
-        out += [f"## `rfscore {name}`", "", _md(p.description or ""), "", "```text", p.format_usage().rstrip(), "```", "",
-                "| option | value | required | default | choices | help |", "|---|---|---|---|---|---|"]
+        out += [f"## `rfscore {name}`", "", _md(p.description or "", labels), "", "```text",
+                p.format_usage().rstrip(), "```", ""]
         fmt = p._get_formatter()
         for a in p._actions:
             if isinstance(a, ap._HelpAction):
                 continue
             opts = ", ".join(f"`{o}`" for o in a.option_strings) or f"`{a.dest}`"
-            default = "" if a.default in (None, ap.SUPPRESS) or a.required else f"`{a.default!r}`"
-            choices = ", ".join(f"`{c}`" for c in a.choices) if a.choices else ""
+            if a.metavar or (a.nargs != 0 and a.option_strings):
+                opts += f" `{a.metavar or a.dest.upper()}`"
+            facts = [_md(_type_name(a))]
+            if a.required:
+                facts.append("**required**")
+            elif a.default not in (None, ap.SUPPRESS, False) and isinstance(a.default, (str, int, float, list, tuple)):
+                facts.append(f"default `{a.default!r}`")
+            if a.choices:
+                facts.append("one of " + ", ".join(f"`{c}`" for c in a.choices))
             help_ = fmt._expand_help(a) if a.help not in (None, ap.SUPPRESS) else ""
-            out.append(f"| {opts} | {_md(_type_name(a))} | {'yes' if a.required else ''} | {_md(default)} "
-                       f"| {choices} | {_md(help_)} |")
+            out.append(f"- {opts} ({'; '.join(facts)}): {_md(help_, labels)}")
         if p.epilog:
-            out += ["", _md(p.epilog)]
+            out += ["", _md(p.epilog, labels)]
         out.append("")
     (dest / "cli.md").write_text("\n".join(out), encoding="utf8")
 
@@ -195,7 +209,9 @@ def main(argv=None) -> int:
         print(f"docs: --out {out} exists and is not a site built by this script; choose another folder",
               file=sys.stderr)
         return 2
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # the notebook kernels pick matplotlib's inline backend (figures into the pages) only when no
+    # MPLBACKEND is set (.ci/run sets Agg); conf.py uses Agg for Sphinx's own process
+    os.environ.pop("MPLBACKEND", None)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="rfscore-docs-"))

@@ -11,7 +11,10 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MPLBACKEND", "Agg")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # in this process only: the notebook kernels draw inline (build.py unsets MPLBACKEND)
 
 import rfscore  # noqa: E402
 from rfscore_docs import label_registry  # noqa: E402
@@ -35,7 +38,8 @@ rfscore_theory_files = {p.stem for p in (ROOT / "theory").glob("*.md")}
 mathjax_path = "mathjax/tex-svg.js"
 html_theme = "furo"
 html_title = f"rfscore {release}"
-html_static_path = []
+html_static_path = [str(DOCS / "_static")]
+html_css_files = ["rfscore.css"]
 html_show_sourcelink = True
 html_copy_source = True
 html_last_updated_fmt = None
@@ -50,6 +54,7 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True   # a failing tutorial fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_output_stderr = "remove"          # progress bars and library notices on stderr stay out of the pages
 
 # --- API reference
 autodoc_member_order = "bysource"

@@ -10,7 +10,7 @@
 # # 1. Quick start: τ_gen, and τ_mem ∝ n
 #
 # <a href="01_quickstart.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 12, ψ_p = 256, ψ_n = 4, 8, 16, 32, three seeds · about 30 s on 2 cores.
+# size: d = 8, ψ_p = 256, ψ_n = 4, 8, 16, 32, three seeds · about 30 s on 2 cores.
 #
 # The first cell is the README's Python block: the public API in a dozen lines. Every function
 # cites its equations; the links go to the [theory](../theory/README.md).
@@ -73,7 +73,7 @@ plt.show()
 # Gaussian-equivalent model at each ψ_n and reads them off:
 
 # %%
-scan = rfscore.timescale_scan([4, 8, 16, 32], psi_p=256, t=0.01, d=12, seeds=3, seed=0)
+scan = rfscore.timescale_scan([4, 8, 16, 32], psi_p=256, t=0.01, d=8, seeds=3, seed=0)
 tab = scan.table
 for k in range(len(tab["psi_n"])):
     print(f"seed {tab['seed'][k]}  ψ_n = {tab['psi_n'][k]:5.1f}   τ_gen = {tab['tau_gen'][k]:9.3g}   τ_mem = {tab['tau_mem'][k]:9.3g}"
@@ -83,7 +83,7 @@ for k in range(len(tab["psi_n"])):
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.loglog(tab["psi_n"], tab["tau_mem"], "o-", label=r"$\tau_{\rm mem}$")
 ax.loglog(tab["psi_n"], tab["tau_gen"], "s-", label=r"$\tau_{\rm gen}$")
-ax.set(xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$", title=r"$\psi_p=256$, $d=12$, $t=0.01$")
+ax.set(xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$", title=r"$\psi_p=256$, $d=8$, $t=0.01$")
 ax.legend()
 plt.show()
 for name, fit in scan.fits.items():
