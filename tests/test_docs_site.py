@@ -161,3 +161,16 @@ def test_no_remote_script_style_or_image():
     css = [str(p.relative_to(SITE)) for p in SITE.rglob("*.css")
            if re.search(r"url\(\s*[\"']?(https?:)?//|@import\s+[\"']?(url\()?\s*[\"']?https?:", p.read_text(encoding="utf8"))]
     assert not css, f"style sheets that load something from the network: {css}"
+
+
+def test_readme_block_opens_tutorial_1():
+    """The README's Python block is tutorial 1's first code cell (comments aside)."""
+    from test_readme_api import api_block
+
+    def code(text: str) -> list[str]:
+        return [line.split("#", 1)[0].rstrip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+    source = (ROOT / "docs" / "tutorials" / "01_quickstart.py").read_text(encoding="utf8")
+    cells = [c for c in source.split("# %%") if not c.lstrip().startswith("[markdown]")]
+    first = cells[1]  # cells[0] is the jupytext header
+    assert code(first) == code(api_block()), "update docs/tutorials/01_quickstart.py's first cell to the README block"

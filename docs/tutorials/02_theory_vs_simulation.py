@@ -49,7 +49,7 @@ for tr, name, ls in [(exact, "exact (E1)-(E3)", "-"), (gauss, "Gaussian equivale
     ax.semilogx(tr.tau, tr.test_loss, ls, color="C1", label=f"test, {name}")
 ax.semilogx(sim.tau[1:], sim.train_loss[1:], "o", ms=3, color="C0", label="train, simulated GD")
 ax.semilogx(sim.tau[1:], sim.test_loss[1:], "o", ms=3, color="C1", label="test, simulated GD")
-ax.set(xlabel=r"$\tau$", ylabel="loss", title=r"=16$, $\psi_p=8$, $\psi_n=2$, =0.1$, tanh")
+ax.set(xlabel=r"$\tau$", ylabel="loss", title=r"$d=16$, $\psi_p=8$, $\psi_n=2$, $t=0.1$, tanh")
 ax.legend(fontsize=7)
 plt.show()
 

@@ -37,9 +37,9 @@ for k, (name, c) in enumerate(curves.items()):
     axes[0].semilogx(c.tau, c.test_loss, "-", color=f"C{k}", label=name)
     axes[1].loglog(c.tau, c.score_error, color=f"C{k}", label=name)
 axes[0].set(xlabel=r"$\tau$", ylabel="loss (test solid, train dashed)")
-axes[1].set(xlabel=r"$\tau$", ylabel=r"{\rm score}$ (L3)")
+axes[1].set(xlabel=r"$\tau$", ylabel=r"$E_{\rm score}$ (L3)")
 axes[0].legend(fontsize=8)
-fig.suptitle(r"\to\infty$, $\psi_p=32$, $\psi_n=4$, =0.01$, tanh")
+fig.suptitle(r"$d\to\infty$, $\psi_p=32$, $\psi_n=4$, $t=0.01$, tanh")
 plt.show()
 
 # %% [markdown]
@@ -52,7 +52,7 @@ plt.show()
 fig, ax = plt.subplots(figsize=(5, 3))
 for k, (name, c) in enumerate(curves.items()):
     ax.semilogx(c.spectrum_tau, c.spectrum, color=f"C{k}", label=name)
-ax.set(xlabel=r"$\tau$", ylabel=r"hmBdL_{\rm train}/d\log\tau$")
+ax.set(xlabel=r"$\tau$", ylabel=r"$-dL_{\rm train}/d\log\tau$")
 ax.legend(fontsize=8)
 plt.show()
 

@@ -30,12 +30,12 @@ for m in (1, 4, None):                                # None: the exact noise av
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
 for k, (m, loss) in enumerate(rows.items()):
-    label = r"=\infty$" if m is None else f"={m}$"
+    label = r"$m=\infty$" if m is None else f"$m={m}$"
     ax.semilogx(psi_p, loss, "o-", ms=3, color=f"C{k}", label=label)
     if m is not None:
         ax.axvline(m * psi_n, color=f"C{k}", ls=":")
 ax.set(xlabel=r"$\psi_p = p/d$", ylabel=r"test loss at $\tau=\infty$",
-       title=rf"\to\infty$, $\psi_n={psi_n:g}$, $\lambda={ridge:g}$, ={t:g}$; dotted: $\psi_p=m\psi_n$")
+       title=rf"$d\to\infty$, $\psi_n={psi_n:g}$, $\lambda={ridge:g}$, $t={t:g}$; dotted: $\psi_p=m\psi_n$")
 ax.legend()
 plt.show()
 for m, loss in rows.items():

@@ -45,7 +45,7 @@ ax.loglog(tab["psi_n"], tab["tau_mem"], "o-", label=r"$\tau_{\rm mem}$, your dat
 ax.loglog(tab["psi_n"], tab["tau_mem_gauss"], "o--", label=r"$\tau_{\rm mem}$, Gaussian with $\hat\Sigma$")
 ax.loglog(tab["psi_n"], tab["tau_gen"], "s-", label=r"$\tau_{\rm gen}$, your data")
 ax.loglog(tab["psi_n"], tab["tau_gen_gauss"], "s--", label=r"$\tau_{\rm gen}$, Gaussian")
-ax.set(xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$", title=r"X.npy, =12$, $\psi_p=16$, =0.01$")
+ax.set(xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$", title=r"X.npy, $d=12$, $\psi_p=32$, $t=0.01$")
 ax.legend(fontsize=7)
 plt.show()
 
