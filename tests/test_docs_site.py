@@ -174,3 +174,20 @@ def test_readme_block_opens_tutorial_1():
     cells = [c for c in source.split("# %%") if not c.lstrip().startswith("[markdown]")]
     first = cells[1]  # cells[0] is the jupytext header
     assert code(first) == code(api_block()), "update docs/tutorials/01_quickstart.py's first cell to the README block"
+
+
+def test_search_works_offline(browser):
+    """Sphinx's search loads its index as a script, so it answers from file:// too."""
+    url = (SITE / "search.html").resolve().as_uri() + "?q=eigensystem"
+    session, _ = _open(browser, url)
+    found = 0
+    for _ in range(60):  # the search runs after the page's load event
+        found = browser.send("Runtime.evaluate", session, returnByValue=True,
+                             expression="document.querySelectorAll('#search-results li').length")["result"]["value"]
+        if found:
+            break
+        time.sleep(0.5)
+    assert found > 0, "the search page found nothing for 'eigensystem'"
+    links = browser.send("Runtime.evaluate", session, returnByValue=True, expression=(
+        "Array.from(document.querySelectorAll('#search-results li a')).map(a => a.getAttribute('href'))"))["result"]["value"]
+    assert any(h and h.startswith("api/") for h in links), f"no API page among the results: {links}"
