@@ -101,7 +101,7 @@ def write_api(dest: Path) -> None:
     (dest / "index.md").write_text(f"""# API reference
 
 Generated from the docstrings of the code this site was built from. An equation label in a
-docstring, such as (D3), links to the place in [theory](../theory/README.md) where it is defined.
+docstring, such as (D3), links to the place in {{doc}}`theory </theory/README>` where it is defined.
 
 ## `import rfscore`: the exported names
 

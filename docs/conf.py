@@ -40,8 +40,8 @@ html_theme = "furo"
 html_title = f"rfscore {release}"
 html_static_path = [str(DOCS / "_static")]
 html_css_files = ["rfscore.css"]
-html_show_sourcelink = True
-html_copy_source = True
+html_show_sourcelink = False
+html_copy_source = False  # each tutorial has its .ipynb; theory/ and docs/ are in the repository
 html_last_updated_fmt = None
 html_theme_options = {"top_of_page_buttons": []}
 

@@ -13,7 +13,7 @@
 # size: d = 8, ψ_p = 256, ψ_n = 4, 8, 16, 32, three seeds · 65 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
 #
 # The first cell is the README's Python block: the public API in a dozen lines. Every function
-# cites its equations; the links go to the [theory](../theory/README.md).
+# cites its equations; the links go to the {doc}`theory </theory/README>`.
 
 # %%
 import jax, numpy as np

@@ -35,7 +35,7 @@ print("exact matrices converged:", m.converged, " truncation bound", float(m.tru
 # %% [markdown]
 # Simulated gradient descent: one fresh noise draw per point per step, learning rate small enough
 # that the steps follow the flow; `simulate` converts steps to the time unit τ of
-# [theory/model.md](../theory/model.md) and records the exact losses of its readout.
+# {doc}`theory/model.md </theory/model>` and records the exact losses of its readout.
 
 # %%
 prob = training_problem(W, X, t=t, model="exact", matrices=m)
