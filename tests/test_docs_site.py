@@ -191,3 +191,19 @@ def test_search_works_offline(browser):
     links = browser.send("Runtime.evaluate", session, returnByValue=True, expression=(
         "Array.from(document.querySelectorAll('#search-results li a')).map(a => a.getAttribute('href'))"))["result"]["value"]
     assert any(h and h.startswith("api/") for h in links), f"no API page among the results: {links}"
+
+
+def test_every_theory_label_is_an_anchor_and_docstrings_link_to_it():
+    """Each label of theory/README.md's table is an id on its page; the API pages' label links resolve."""
+    _need((SITE / "index.html").exists(), f"no built site at {SITE}")
+    rows = re.findall(r"^\| \(([A-Z]\d{1,2})\) \| ([\w.]+)\.md \|", (ROOT / "theory" / "README.md").read_text(), re.M)
+    pages = {}
+    for label, page in rows:
+        ids = pages.setdefault(page, set(re.findall(r'id="([^"]+)"', (SITE / "theory" / f"{page}.html").read_text())))
+        assert f"theory-{label.lower()}" in ids, f"({label}) has no anchor on theory/{page}.html"
+    links = set()
+    for p in (SITE / "api").glob("*.html"):
+        links |= set(re.findall(r'href="\.\./theory/(\w+)\.html#(theory-[a-z]\d+)"', p.read_text()))
+    assert ("dynamics", "theory-d3") in links, "no docstring link to (D3)"
+    for page, anchor in links:
+        assert anchor in pages.get(page, set()), f"an API link to theory/{page}.html#{anchor} points nowhere"

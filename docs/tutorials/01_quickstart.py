@@ -10,7 +10,7 @@
 # # 1. Quick start: τ_gen, and τ_mem ∝ n
 #
 # <a href="01_quickstart.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 8, ψ_p = 256, ψ_n = 4, 8, 16, 32, three seeds · 65 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d = 8, ψ_p = 256, ψ_n = 4, 8, 16, 32, three seeds · 66 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # The first cell is the README's Python block: the public API in a dozen lines. Every function
 # cites its equations; the links go to the {doc}`theory </theory/README>`.

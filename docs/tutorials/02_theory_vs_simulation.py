@@ -10,7 +10,7 @@
 # # 2. Theory against simulation
 #
 # <a href="02_theory_vs_simulation.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 16, ψ_p = 8 (p = 128), ψ_n = 2 (n = 32), t = 0.1 · 32 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d = 16, ψ_p = 8 (p = 128), ψ_n = 2 (n = 32), t = 0.1 · 21 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # The same model four ways: the closed-form gradient flow on the **exact** noise-averaged matrices
 # ({ref}`(E1) <theory-e1>`–{ref}`(E3) <theory-e3>`), the same flow on the

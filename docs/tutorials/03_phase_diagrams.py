@@ -10,7 +10,7 @@
 # # 3. Phase diagrams: a (ψ_n, ψ_p) grid, resumed, parallel, on Dask
 #
 # <a href="03_phase_diagrams.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 8, a 4 × 4 grid, τ = 10², 10⁴, ∞ · 21 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d = 8, a 4 × 4 grid, τ = 10², 10⁴, ∞ · 14 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # `phase_diagram` evaluates the generalisation loss on a grid of (ψ_n, ψ_p) at several training
 # times and classifies each point (theory/phase_diagram.md). With `checkpoint=` every finished

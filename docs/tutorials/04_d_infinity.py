@@ -10,7 +10,7 @@
 # # 4. d → ∞: learning curves for any covariance spectrum
 #
 # <a href="04_d_infinity.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: 300 τ points, three spectra · 39 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: 300 τ points, three spectra · 29 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # `asymptotic_curves` gives the train loss, test loss and score error at d → ∞ by contour
 # integrals over the spectrum of U ({ref}`(A1) <theory-a1>`–{ref}`(A5) <theory-a5>`), for a data

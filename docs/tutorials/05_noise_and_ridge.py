@@ -10,7 +10,7 @@
 # # 5. Finite noise samples and ridge: the interpolation peak at p = nm
 #
 # <a href="05_noise_and_ridge.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d → ∞, 16 values of ψ_p, m = 1, 4, ∞ · 17 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d → ∞, 16 values of ψ_p, m = 1, 4, ∞ · 11 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # With m noise draws per training point, drawn once and frozen, the readout fits N = n·m noisy
 # points; at τ = ∞ the test loss peaks where the number of features p equals nm, i.e. at

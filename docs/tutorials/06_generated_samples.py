@@ -10,7 +10,7 @@
 # # 6. Generated samples: memorisation, quality, and the nearest training point
 #
 # <a href="06_generated_samples.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 4, ψ_p = 16, ψ_n = 2, 4, 8 grid times, 500 samples · 69 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d = 4, ψ_p = 16, ψ_n = 2, 4, 8 grid times, 500 samples · 27 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # The random-features score is trained in closed form at every grid time of the diffusion
 # ({ref}`(Y1) <theory-y1>`) and the reverse-time SDE is run from it ({ref}`(Y3) <theory-y3>`).

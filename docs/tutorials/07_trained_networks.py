@@ -11,7 +11,7 @@
 #
 # <a href="07_trained_networks.ipynb" download>Download this notebook (.ipynb)</a> ·
 # size: residual MLP of width 64, n = 16 and 64, 1500 Adam steps, 300 samples at each of 5 checkpoints ·
-# 55 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13). Needs the `nets` extra (`pip install "rfscore[nets]"`, equinox).
+# 34 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14). Needs the `nets` extra (`pip install "rfscore[nets]"`, equinox).
 #
 # A time-conditioned ε-prediction network is trained on n points of the two-Gaussian mixture
 # ({ref}`(N1) <theory-n1>`, {ref}`(N2) <theory-n2>`) and sampled through rfscore's sampler at

@@ -10,7 +10,7 @@
 # # 8. Your own data: X.npy in, theory and Gaussian comparison out
 #
 # <a href="08_your_own_data.ipynb" download>Download this notebook (.ipynb)</a> ·
-# size: d = 12, 480 rows (a quarter held out), ψ_p = 32, ψ_n = 2, 4, 8 · 32 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 13).
+# size: d = 12, 480 rows (a quarter held out), ψ_p = 32, ψ_n = 2, 4, 8 · 37 s measured in the site build on a 2-core machine shared with other jobs (load average ≈ 14).
 #
 # Any data set of shape (rows, d) saved with `numpy.save` can be used as it is. rfscore
 # normalises it, holds out test rows, computes the exact noise-averaged matrices on the real rows
