@@ -90,13 +90,15 @@ def write_api(dest: Path) -> None:
         if name == "__version__":
             continue
         obj = getattr(rfscore, name)
-        home = getattr(obj, "__module__", None) or "rfscore"
-        if not inspect.isclass(obj) and not inspect.isfunction(obj):  # a constant: documented in its module
-            home = next((m for ms in wings.values() for m in ms
-                         if getattr(sys.modules[m], name, None) is obj), home)
-            rows.append(f"| `{name}` | {{py:data}}`{home}.{name}` | value `{obj!r}` |")
+        if not inspect.isclass(obj) and not inspect.isfunction(obj):  # a constant: where the lowest wing holds it
+            holders = [m for w in order for m in wings[w] if getattr(sys.modules[m], name, None) is obj]
+            assigned = re.compile(rf"^{re.escape(name)}\s*[:=]", re.M)
+            home = next((m for m in holders if assigned.search(inspect.getsource(sys.modules[m]))),
+                        holders[0] if holders else "rfscore")
+            rows.append(f"| `{name}` | the value `{obj!r}` (`{home}`) |")
             continue
-        rows.append(f"| `{name}` | {{py:obj}}`{home}.{name}` | {_first_line(obj)} |")
+        home = obj.__module__
+        rows.append(f"| {{py:obj}}`{name} <{home}.{name}>` | {_first_line(obj)} (`{home}`) |")
     toc = "\n".join(order)
     (dest / "index.md").write_text(f"""# API reference
 
@@ -107,8 +109,8 @@ docstring, such as (D3), links to the place in {{doc}}`theory </theory/README>` 
 
 Each name is documented in the module that defines it (its wing, below).
 
-| name | defined in | summary |
-|---|---|---|
+| name | summary (module) |
+|---|---|
 {chr(10).join(rows)}
 
 ## The wings
