@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "theory"
 CODE_GLOBS = ("rfscore/**/*.py", "figures/*.py", "tests/*.py", "benchmarks/*.py", "README.md")
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".json", ".csv", ""}
-SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", "build", "dist"}
+SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", "build", "dist", "site"}  # site: docs/build.py output
 
 # A label is "(X12)" not glued to a preceding word or dot: "(D4)" yes, "isfinite(A0)" no.
 LABEL = re.compile(r"(?<![\w.])\(([A-Z])(\d+)\)")
