@@ -285,6 +285,14 @@ ROWS = [
     ("train-net", ["--out", "{tmp}/missing/run"], "--out", "does not exist"),
     ("train-net", ["--out", "{tmp}/clash"], "--out", "folder"),
     ("train-net", ["--out", "{tmp}/clash_json"], "--out", "sidecar"),
+    # --- issue 30: the memorisation map of generate (second CSV, collapse criterion)
+    ("generate", ["--map-out", "{tmp}/missing/m.csv"], "--map-out", "does not exist"),
+    ("generate", ["--map-out", "{tmp}/adir"], "--map-out"),
+    ("generate", ["--map-out", "{tmp}/o.csv"], "--map-out", "same file"),
+    ("generate", ["--collapse-entropy", "0"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--collapse-entropy", "1"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--collapse-entropy", "nan"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--score", "empirical", "--map-out", "{tmp}/m.csv"], "--map-out", "--score rf"),
 ]
 
 
