@@ -147,3 +147,15 @@ def test_memorisation_map_bundles_the_parts(draw):
     assert (mp.tau_mem_samples_predicted, mp.prediction_flag) == want
     d = mp.to_dict()
     assert d["law"] and isinstance(d["tau_mem_t"], list)
+
+
+def test_kappa_of_inverts_the_prediction():
+    from rfscore.analysis.memorisation_map import kappa_of
+    dl = np.geomspace(1e-3, 1.0, 10)
+    tm = 3e2 * dl ** -1.7
+    npk = np.full(10, 2)
+    for dc, kappa in ((0.5, 0.02), (0.3, 0.1), (0.9, 0.004)):
+        pred = predicted_onset(dl, tm, npk, dc, kappa)[0]
+        assert kappa_of(dl, tm, dc, pred) == pytest.approx(kappa, rel=1e-10)
+    assert math.isnan(kappa_of(dl, tm, 0.5, 1.0))  # below the smallest τ_mem of the grid
+    assert math.isnan(kappa_of(dl, tm, 0.5, math.inf))

@@ -153,6 +153,27 @@ def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, kappa:
     return val, ("single_peak" if min(npk[j - 1], npk[j]) < 2 else "ok")
 
 
+def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float) -> float:
+    """The κ at which (M4) reproduces a measured onset: Δ*/Δ_C with τ_mem(Δ*) = ``tau_samples``.
+
+    The inverse of `predicted_onset` on the small-t branch where τ_mem(t) falls with t: the first pair of
+    grid times (from t_1 up) whose τ_mem brackets ``tau_samples``, linear in (log Δ_t, log τ_mem). NaN when
+    the onset is not finite or lies outside that branch (the calibration of theory/generation.md §9).
+    """
+    dl, tm = np.asarray(delta_t, dtype=float), np.asarray(tau_mem_t, dtype=float)
+    ts = float(tau_samples)
+    if not (math.isfinite(ts) and ts > 0 and math.isfinite(delta_collapse) and delta_collapse > 0):
+        return math.nan
+    for j in range(1, dl.size):
+        a, b = tm[j - 1], tm[j]
+        if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0) or b >= a:
+            return math.nan  # left the falling branch before bracketing the onset
+        if b <= ts <= a:
+            w = (math.log(a) - math.log(ts)) / (math.log(a) - math.log(b))
+            return float(math.exp((1 - w) * math.log(dl[j - 1]) + w * math.log(dl[j]))) / float(delta_collapse)
+    return math.nan
+
+
 @dataclass(frozen=True)
 class MemorisationMap:
     """The map of one (ψ_n, seed): (M1)-(M4).
