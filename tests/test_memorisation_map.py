@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from rfscore.analysis.memorisation_map import (collapse_scale, front, memorisation_map, posterior_entropy,
+from rfscore.analysis.memorisation_map import (collapse_draws, collapse_scale, front, memorisation_map, posterior_entropy,
                                                predicted_onset, spectrum_peak_readoff)
 from rfscore.core.errors import InputError
 from rfscore.finite.draws import sample_inputs
@@ -100,7 +100,7 @@ def test_collapse_scale_meets_its_criterion_by_an_independent_estimate(draw):
         assert 0 < dc < 1 and 0 < err < 0.1
         mean, se = _entropy_independent(X, dc, 40, seed=int(100 * h_c))
         # the two estimates differ by two Monte Carlo errors: 5 combined standard errors
-        se_lib = posterior_entropy(X, dc, np.asarray(jax.random.normal(jax.random.PRNGKey(5), (12, 64, 6))))[1]
+        se_lib = posterior_entropy(X, dc, collapse_draws(jax.random.PRNGKey(5), 12, 64, 6))[1]
         assert abs(mean - h_c) <= 5 * math.hypot(se, se_lib), (h_c, mean, se)
     # a stricter criterion (less entropy) is met at less noise; more points collapse at smaller Δ
     d1 = collapse_scale(X, jax.random.PRNGKey(5), 0.3)[0]
@@ -159,3 +159,14 @@ def test_kappa_of_inverts_the_prediction():
         assert kappa_of(dl, tm, dc, pred) == pytest.approx(kappa, rel=1e-10)
     assert math.isnan(kappa_of(dl, tm, 0.5, 1.0))  # below the smallest τ_mem of the grid
     assert math.isnan(kappa_of(dl, tm, 0.5, math.inf))
+
+
+def test_relative_onset_readoff():
+    from rfscore.generative.generation import tau_mem_samples_relative
+    tau = np.array([1e2, 1e3, 1e4, math.inf])
+    fm = np.array([0.0, 0.02, 0.2, 0.4])  # a quarter of f_mem(inf) = 0.1: halfway from 0.02 to 0.2 in f, log-linear in τ
+    want = 10 ** (3 + (0.1 - 0.02) / (0.2 - 0.02))
+    assert tau_mem_samples_relative(tau, fm) == pytest.approx(want, rel=1e-12)
+    assert tau_mem_samples_relative(tau[::-1], fm[::-1]) == pytest.approx(want, rel=1e-12)  # order of the list
+    assert math.isnan(tau_mem_samples_relative(tau, np.zeros(4)))  # never copies: no onset
+    assert tau_mem_samples_relative(tau, np.array([0.3, 0.3, 0.35, 0.4])) == 1e2  # left-censored

@@ -35,7 +35,8 @@ COLLAPSE_ENTROPY = 0.5
 # draws of the noise per training point in the Monte Carlo estimate of (M3)
 COLLAPSE_DRAWS = 64
 # (M4): the law's name and its one constant κ (calibrated at d = 8 and 16, theory/generation.md §9)
-LAW = "tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n)"
+LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n), predicting tau_mem_samples_relative "
+       "(f_mem >= 0.25 f_mem(inf))")
 KAPPA = 0.1
 
 
@@ -95,15 +96,26 @@ def posterior_entropy(X, delta, xi) -> tuple:
     return float(h.mean()), float(h.std(ddof=1) / math.sqrt(h.size))
 
 
+def collapse_draws(key, n: int, draws: int, d: int) -> np.ndarray:
+    """The ξ (n, draws, d) of (M3): NumPy's PCG64 seeded by the two 32-bit words of the JAX key ``key``.
+
+    (NumPy rather than jax.random: one small array per point, where XLA would compile a kernel per shape.)
+    """
+    import jax
+
+    words = np.asarray(jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key,
+                       dtype=np.uint32).ravel().tolist()
+    return np.random.Generator(np.random.PCG64(words)).standard_normal((int(n), int(draws), int(d)))
+
+
 def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COLLAPSE_DRAWS) -> tuple:
     """(M3) Δ_C(n): the Δ at which the mean normalised posterior entropy equals ``criterion``.
 
-    X (n, d), n ≥ 2; ``key`` a JAX PRNG key for the noise draws ξ (n, draws, d), fixed over Δ
+    X (n, d), n ≥ 2; ``key`` a JAX PRNG key for the noise draws ξ (n, draws, d) (`collapse_draws`), fixed over Δ
     (common random numbers: the estimate is a continuous function of Δ); ``criterion`` h_C in
     (0, 1). Brent's method in log Δ on (1e-12, 1 - 1e-12). Returns (Δ_C, error), error the Monte Carlo
     standard error of h at Δ_C carried to a relative error of Δ_C through the slope dh/dlog Δ.
     """
-    import jax
     from scipy.optimize import brentq
 
     X = np.asarray(X, dtype=np.float64)
@@ -111,7 +123,7 @@ def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COL
         raise InputError("data", f"the collapse scale needs n >= 2 training points, got shape {X.shape}")
     if not 0.0 < float(criterion) < 1.0:
         raise InputError("collapse_entropy", f"must be in (0, 1), got {criterion}")
-    xi = np.asarray(jax.random.normal(key, (X.shape[0], int(draws), X.shape[1]), dtype=np.float64))
+    xi = collapse_draws(key, X.shape[0], draws, X.shape[1])
 
     def g(logd):
         return posterior_entropy(X, math.exp(logd), xi)[0] - float(criterion)

@@ -182,7 +182,8 @@ def run(args) -> int:
     ckpt.unlink(missing_ok=True)
     last = {k: v for k, v in summary.items() if "exponent" in k}
     if "tau_mem_samples_predicted" in summary:
-        last.update({k: summary[k] for k in ("tau_mem_samples", "tau_mem_samples_predicted", "delta_collapse", "law")})
+        last.update({k: summary[k] for k in ("tau_mem_samples", "tau_mem_samples_relative", "tau_mem_samples_predicted",
+                                             "delta_collapse", "law")})
     last.update(n=res.parameters["n"], p=res.parameters["p"], f_mem_inf={f"{q['psi_n']:g}/{q['seed']}": q["f_mem_inf"]
                                                                           for q in res.points})
     print(json_line(last))  # strict JSON: non-finite values are null, as in `rfscore timescales`

@@ -40,6 +40,8 @@ LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
 # ConvergenceError (never used unconverged); every time's truncation bound is reported.
 MAX_ORDER = 64
 MEHLER_TOL = 1e-4
+# (Y15): the relative onset of copying, f_mem >= ONSET_FRACTION × f_mem(τ = inf) (theory/generation.md §9)
+ONSET_FRACTION = 0.25
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -65,6 +67,20 @@ def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
     """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it)."""
     order = np.argsort(tau)
     return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
+
+
+def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION) -> float:
+    """(Y15): first τ with f_mem ≥ ``fraction`` × f_mem(largest τ) (log-interpolated); NaN if f_mem(largest τ) = 0.
+
+    The onset of copying measured against the model's own copying level, so that a plateau f_mem(τ = inf)
+    that falls with n does not move it (theory/generation.md §9); the law (M4) predicts this read-off.
+    """
+    order = np.argsort(tau)
+    fm = np.asarray(f_mem, dtype=float)[order]
+    top = float(fm[-1])
+    if not top > 0:
+        return math.nan
+    return _log_interp(np.asarray(tau)[order], fm, fraction * top)
 
 
 def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
@@ -213,13 +229,14 @@ class GenerationResult:
         out = {"tau_mem_samples": {}, "tau_gen_samples": {}}
         has_map = any("map" in q for q in self.points)
         if has_map:
-            out.update(tau_mem_samples_predicted={}, prediction_flag={}, delta_collapse={},
+            out.update(tau_mem_samples_relative={}, tau_mem_samples_predicted={}, prediction_flag={}, delta_collapse={},
                        law=LAW, kappa=KAPPA, collapse_entropy=self.parameters.get("collapse_entropy"))
         for psn in self.psi_n_run:
             pts = [q for q in self.points if q["psi_n"] == psn]
             for name in ("tau_mem_samples", "tau_gen_samples"):
                 out[name][f"{psn:g}"] = [q[name] for q in pts]
             if has_map:
+                out["tau_mem_samples_relative"][f"{psn:g}"] = [q.get("tau_mem_samples_relative", math.nan) for q in pts]
                 for name in ("tau_mem_samples_predicted", "prediction_flag", "delta_collapse"):
                     out[name][f"{psn:g}"] = [q["map"][name] for q in pts]
         for name, fit in self.fits.items():
@@ -433,6 +450,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         q = {"psi_n": res["psi_n"], "seed": res["seed"], "n": res["n"], "p": res["p"],
              "tau_mem_samples": tau_mem_samples(t_, fm, mem_threshold) if score == "rf" else math.nan,
              "tau_gen_samples": tau_gen_samples(t_, fd, gen_tolerance) if score == "rf" else math.nan,
+             "tau_mem_samples_relative": tau_mem_samples_relative(t_, fm) if score == "rf" else math.nan,
              "f_mem_inf": res["readoffs"]["f_mem_inf"], "frechet_min": res["readoffs"]["frechet_min"],
              "loss_timescales": res["loss_timescales"], "diagnostics": res["diagnostics"],
              "converged": bool(res.get("converged", True)), "error": float(res.get("error", 0.0))}
@@ -446,6 +464,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     fits = {}
     if score == "rf":
         series = {"tau_mem_samples": lambda q: q["tau_mem_samples"], "tau_gen_samples": lambda q: q["tau_gen_samples"],
+                  "tau_mem_samples_relative": lambda q: q["tau_mem_samples_relative"],
                   "tau_mem_samples_predicted": lambda q: q.get("map", {}).get("tau_mem_samples_predicted", math.nan)}
         for where in ("t_min", "t_mid"):
             for name in ("tau_gen", "tau_mem"):
