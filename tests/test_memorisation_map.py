@@ -169,4 +169,5 @@ def test_relative_onset_readoff():
     assert tau_mem_samples_relative(tau, fm) == pytest.approx(want, rel=1e-12)
     assert tau_mem_samples_relative(tau[::-1], fm[::-1]) == pytest.approx(want, rel=1e-12)  # order of the list
     assert math.isnan(tau_mem_samples_relative(tau, np.zeros(4)))  # never copies: no onset
+    assert math.isnan(tau_mem_samples_relative(tau, np.array([0, 0, 0.005, 0.01])))  # 10 copies in 1000: noise
     assert tau_mem_samples_relative(tau, np.array([0.3, 0.3, 0.35, 0.4])) == 1e2  # left-censored

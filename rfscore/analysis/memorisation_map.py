@@ -37,7 +37,9 @@ COLLAPSE_DRAWS = 64
 # (M4): the law's name and its one constant κ (calibrated at d = 8 and 16, theory/generation.md §9)
 LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n), predicting tau_mem_samples_relative "
        "(f_mem >= 0.25 f_mem(inf))")
-KAPPA = 0.1
+# κ: geometric mean of `kappa_of` over the 15 (of 18) points of the d = 8 (ψ_p = 64) and d = 16 (ψ_p = 32) runs
+# of figures/generation_study.py whose relative onset (Y15) is finite: 0.0122, log-sd 0.60 (theory/generation.md §10)
+KAPPA = 0.0122
 
 
 def spectrum_peak_readoff(lam, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):

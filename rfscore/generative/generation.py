@@ -42,6 +42,8 @@ MAX_ORDER = 64
 MEHLER_TOL = 1e-4
 # (Y15): the relative onset of copying, f_mem >= ONSET_FRACTION × f_mem(τ = inf) (theory/generation.md §9)
 ONSET_FRACTION = 0.25
+# ... read only where the model copies at all: f_mem(largest τ) >= ONSET_MIN_PLATEAU (20 copies in 1000 samples)
+ONSET_MIN_PLATEAU = 0.02
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -69,8 +71,10 @@ def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
     return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
 
 
-def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION) -> float:
-    """(Y15): first τ with f_mem ≥ ``fraction`` × f_mem(largest τ) (log-interpolated); NaN if f_mem(largest τ) = 0.
+def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION,
+                             min_plateau: float = ONSET_MIN_PLATEAU) -> float:
+    """(Y15): first τ with f_mem ≥ ``fraction`` × f_mem(largest τ) (log-interpolated); NaN if f_mem(largest τ)
+    < ``min_plateau`` (a level of a few copies is sampling noise, not an onset).
 
     The onset of copying measured against the model's own copying level, so that a plateau f_mem(τ = inf)
     that falls with n does not move it (theory/generation.md §9); the law (M4) predicts this read-off.
@@ -78,7 +82,7 @@ def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION) -> fl
     order = np.argsort(tau)
     fm = np.asarray(f_mem, dtype=float)[order]
     top = float(fm[-1])
-    if not top > 0:
+    if not top >= min_plateau:
         return math.nan
     return _log_interp(np.asarray(tau)[order], fm, fraction * top)
 
