@@ -216,6 +216,17 @@ def analyse():
         print(f"{r['run']:>13} psi_n={r['psi_n']:g} s={r['seed']} Dc={r['delta_collapse']:.3g} finf={r['f_mem_inf']:.3f} "
               + " | ".join(f"{th}: {r[f'onset_{th}']:.2g}/{r[f'predicted_{th}']:.2g}={r[f'ratio_{th}']:.2f}"
                            for th in KEYS) + f" ({r['prediction_flag']})")
+    def f(x):
+        return "—" if not x else f"{x['exponent']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]"
+    md = ["| series | d | ψ_p | ψ_n | ψ_p/ψ_n | seeds | f_mem(∞) | sample, f_mem ≥ 0.1 | sample, relative (Y15) | "
+          "loss τ_mem at t_κ | predicted (M4) | Δ_C(n) |", "|" + "---|" * 12]
+    for name, t in table.items():
+        md.append(f"| {name} | {t['d']} | {', '.join(f'{x:g}' for x in t['psi_p'])} | "
+                  f"{', '.join(f'{x:g}' for x in t['psi_n'])} | {', '.join(f'{x:g}' for x in t['ratio_psi_p_psi_n'])} | "
+                  f"{t['seeds']} | {', '.join(f'{x:.2f}' for x in t['f_mem_inf'])} | {f(t['sample'])} | "
+                  f"{f(t['sample_rel'])} | {f(t['loss_at_t_kappa'])} | {f(t['predicted'])} | {f(t['delta_collapse'])} |")
+    (HERE / "table.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
     for name, t in table.items():
         print(name, {k: t[k] for k in ("seeds", "sample", "predicted", "loss_at_t_kappa", "delta_collapse",
                                        "alpha_at_t_kappa", "single_peak_at_t_kappa")})
