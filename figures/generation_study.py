@@ -40,6 +40,10 @@ CONFIGS = {
     "d32_pp64_pn4": (32, 64, "4"),
     "d8_pp128_pn2": (8, 128, "2"),
     "d8_pp256_pn4": (8, 256, "4"),
+    # d = 32 copies (f_mem(inf) >= 0.02) only with few points per feature: ψ_p/ψ_n = 64, ψ_n <= 1
+    "d32_pp16_pn025": (32, 16, "0.25"),
+    "d32_pp32_pn05": (32, 32, "0.5"),
+    "d32_pp64_pn1": (32, 64, "1"),
 }
 CALIBRATE = ("d8_pp64", "d16_pp32")  # κ is fitted on these only; every other run is a check
 # series of the exponent table (theory/generation.md §10): name -> [(run, ψ_n or None for all of the run's)]
@@ -51,6 +55,7 @@ SERIES = {
     "d16_r16": [("d16_pp32", 2.0), ("d16_pp64_pn4", None), ("d16_pp128_pn8", None)],
     "d32_r16": [("d32_pp16_pn1", None), ("d32_pp32_pn2", None), ("d32_pp64_pn4", None)],
     "d8_r64": [("d8_pp128_pn2", None), ("d8_pp256_pn4", None)],
+    "d32_r64": [("d32_pp16_pn025", None), ("d32_pp32_pn05", None), ("d32_pp64_pn1", None)],
 }
 
 
@@ -63,7 +68,11 @@ def run(names):
         cmd = ["rfscore", "generate", "--d", str(d), "--psi-p", str(psi_p), "--psi-n", psi_n, *COMMON,
                "--out", str(HERE / f"{name}.csv")]
         print(" ".join(cmd), flush=True)
+        import time
+        t0 = time.time()
         subprocess.run(cmd, check=False)  # a failed run (exit 1, one line) leaves no output; the next one goes on
+        if (HERE / f"{name}.csv").exists():  # wall seconds of the whole run (a resumed run: of its last part)
+            (HERE / f"{name}.wall_s").write_text(f"{time.time() - t0:.1f}\n")
 
 
 THRESHOLDS = (0.02, 0.05, 0.1)  # f_mem levels of the onset read-off (Y11); 0.1 is the default of generate

@@ -188,7 +188,7 @@ def test_generate_map_out_option_and_reference_scores(tmp_path, capsys):
 
 CHECK_TAU = "1e2,3e2,1e3,3e3,1e4,3e4,1e5,3e5,1e6,3e6,1e7,3e7,1e8,inf"
 CHECK = ["generate", "--d", "12", "--psi-p", "64", "--psi-n", "2,4,8", "--seeds", "3", "--times", "12", "--tau",
-         CHECK_TAU, "--samples", "1000", "--max-order", "32", "--no-progress"]
+         CHECK_TAU, "--samples", "1000", "--no-progress"]
 
 
 @pytest.mark.slow

@@ -171,3 +171,11 @@ def test_relative_onset_readoff():
     assert math.isnan(tau_mem_samples_relative(tau, np.zeros(4)))  # never copies: no onset
     assert math.isnan(tau_mem_samples_relative(tau, np.array([0, 0, 0.005, 0.01])))  # 10 copies in 1000: noise
     assert tau_mem_samples_relative(tau, np.array([0.3, 0.3, 0.35, 0.4])) == 1e2  # left-censored
+
+
+def test_collapse_scale_close_to_one():
+    """Few far-apart points (real data's normalised rows): the crossing sits at Δ close to 1 and its error estimate
+    stays finite (the slope is taken inside (0, 1))."""
+    X = np.array([[30.0, 0.0], [-30.0, 0.0], [0.0, 30.0]])
+    dc, err = collapse_scale(X, jax.random.PRNGKey(0), 0.5)
+    assert 0.99 < dc < 1 and np.isfinite(err)

@@ -134,9 +134,10 @@ def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COL
     if g(lo) >= 0 or g(hi) <= 0:
         return math.nan, math.inf
     ld = brentq(g, lo, hi, xtol=1e-8)
-    h1, se = posterior_entropy(X, math.exp(ld + 0.05), xi)
-    h0, _ = posterior_entropy(X, math.exp(ld - 0.05), xi)
-    slope = (h1 - h0) / 0.1
+    up, down = min(ld + 0.05, hi), max(ld - 0.05, lo)  # Δ stays in (0, 1) when Δ_C is close to 1
+    h1, se = posterior_entropy(X, math.exp(up), xi)
+    h0, _ = posterior_entropy(X, math.exp(down), xi)
+    slope = (h1 - h0) / (up - down)
     return math.exp(ld), (se / slope if slope > 0 else math.inf)
 
 
