@@ -139,7 +139,7 @@ def analyse():
     runs = {k: v for k, v in runs.items() if v}
     kappas = {}
     for th in KEYS:
-        kp = np.array([kappa_of(q["delta_t"], q["tau_mem_t"], q["delta_collapse"], q[f"onset_{th}"])
+        kp = np.array([kappa_of(q["delta_t"], q["tau_mem_t"], q["delta_collapse"], q[f"onset_{th}"], CONFIGS[name][0])
                        for name in CALIBRATE for q in runs.get(name, [])])
         kp = kp[np.isfinite(kp)]
         kappas[th] = dict(kappa=float(np.exp(np.mean(np.log(kp)))) if kp.size else math.nan,
@@ -156,7 +156,7 @@ def analyse():
                        delta_collapse=q["delta_collapse"], f_mem_inf=q["f_mem_inf"], calibration=name in CALIBRATE)
             for th in KEYS:
                 k = kappas[th]["kappa"]
-                pred, flag = predicted_onset(q["delta_t"], q["tau_mem_t"], q["n_peaks_t"], q["delta_collapse"], k)
+                pred, flag = predicted_onset(q["delta_t"], q["tau_mem_t"], q["n_peaks_t"], q["delta_collapse"], d, k)
                 q[f"pred_{th}"] = pred
                 meas = q[f"onset_{th}"]
                 row.update({f"onset_{th}": meas, f"predicted_{th}": pred,
@@ -166,7 +166,7 @@ def analyse():
                 if th == "rel":
                     q["pred"], q["flag"] = pred, flag
                     row.update(tau_mem_samples_relative=meas, tau_mem_samples_predicted=pred, prediction_flag=flag,
-                               kappa_point=kappa_of(q["delta_t"], q["tau_mem_t"], q["delta_collapse"], meas))
+                               kappa_point=kappa_of(q["delta_t"], q["tau_mem_t"], q["delta_collapse"], meas, d))
             rows.append(row)
     for sname, members in SERIES.items():
         pts = [dict(q, run=run) for run, only in members for q in runs.get(run, [])
@@ -179,8 +179,8 @@ def analyse():
 
         def grid(key, pts=pts, psi=psi, complete=complete):
             return [[next(q[key] for q in pts if q["seed"] == s and q["psi_n"] == x) for x in psi] for s in complete]
-        # loss level at a fixed t_κ: Δ = κ × the geometric mean of Δ_C over the series (κ of the relative onset)
-        dref = kappa * float(np.exp(np.mean(np.log([q["delta_collapse"] for q in pts]))))
+        # loss level at a fixed t_κ: Δ = κ/d × the geometric mean of Δ_C over the series (κ of the relative onset)
+        dref = kappa / CONFIGS[members[0][0]][0] * float(np.exp(np.mean(np.log([q["delta_collapse"] for q in pts]))))
         for q in pts:
             q["loss_at_fixed"] = float(np.exp(np.interp(math.log(dref), np.log(q["delta_t"]), np.log(q["tau_mem_t"]))))
             # α: the local slope -d log τ_mem/d log Δ at t_κ, from the two grid times around it
@@ -200,7 +200,7 @@ def analyse():
                             alpha_at_t_kappa=float(np.mean([q["alpha"] for q in pts])), delta_t_kappa=dref,
                             single_peak_at_t_kappa=sorted({q["flag"] for q in pts}))
     out = dict(kappa=kappa, kappa_log_sd=spread, kappa_by_threshold=kappas, kappa_points=kappas["rel"]["points"], calibrated_on=list(CALIBRATE),
-               law="tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n), predicting the relative onset "
+               law="tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n) / d, predicting the relative onset "
                    f"f_mem >= {REL} f_mem(inf) (Y15)", table=table,
                command="python figures/generation_study.py run && python figures/generation_study.py analyse",
                runs={k: dict(zip(("d", "psi_p", "psi_n"), v)) for k, v in CONFIGS.items()}, options=" ".join(COMMON))

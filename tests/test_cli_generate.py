@@ -170,7 +170,7 @@ def test_generate_writes_the_memorisation_map(tmp_path, capsys):
     assert np.allclose(first[:, 4], model.tau_mem_t, rtol=1e-10) and list(first[:, 5]) == list(model.n_peaks_t)
     dc = collapse_scale(np.asarray(X), jax.random.fold_in(k_model, 11), 0.4)[0]
     assert s["delta_collapse"]["2"][0] == pytest.approx(dc, rel=1e-12)
-    pred = predicted_onset(-np.expm1(-2 * grid), model.tau_mem_t, model.n_peaks_t, dc, s["kappa"])[0]
+    pred = predicted_onset(-np.expm1(-2 * grid), model.tau_mem_t, model.n_peaks_t, dc, 8, s["kappa"])[0]
     assert s["tau_mem_samples_predicted"]["2"][0] == pytest.approx(pred, rel=1e-10)
     last = json.loads(stdout.strip().splitlines()[-1])
     assert set(last["tau_mem_samples_predicted"]) == {"2", "4"}

@@ -125,14 +125,14 @@ def test_predicted_onset_is_the_log_log_interpolation_with_flags():
     dl = np.array([1e-3, 1e-2, 1e-1, 1.0])
     tm = np.array([1e7, 1e6, 1e4, 1e2])
     npk = np.array([2, 2, 1, 1])
-    # κΔ_C = 3e-3: between 1e-3 and 1e-2, log-linear: 1e7 · (3)^(-1) in log10 τ slope -1 per decade of Δ
-    val, flag = predicted_onset(dl, tm, npk, 3e-2, kappa=0.1)
+    # κΔ_C/d = 0.4·3e-2/4 = 3e-3: between 1e-3 and 1e-2, log-linear: 1e7 · (3)^(-1) in log10 τ slope -1 per decade of Δ
+    val, flag = predicted_onset(dl, tm, npk, 3e-2, 4, kappa=0.4)
     assert flag == "ok" and val == pytest.approx(10 ** (7 - math.log10(3)), rel=1e-12)
-    val, flag = predicted_onset(dl, tm, npk, 0.5, kappa=0.1)  # 5e-2: between 1e-2 (2 peaks) and 1e-1 (1 peak)
+    val, flag = predicted_onset(dl, tm, npk, 0.5, 4, kappa=0.4)  # 5e-2: between 1e-2 (2 peaks) and 1e-1 (1 peak)
     assert flag == "single_peak" and val == pytest.approx(10 ** (6 - 2 * math.log10(5)), rel=1e-12)
-    assert predicted_onset(dl, tm, npk, 1e-3, kappa=0.1) == (1e7, "extrapolated")
-    assert predicted_onset(dl, tm, npk, 100.0, kappa=0.1) == (1e2, "above_grid")
-    v, f = predicted_onset(dl, tm, npk, math.nan, kappa=0.1)
+    assert predicted_onset(dl, tm, npk, 1e-3, 4, kappa=0.4) == (1e7, "extrapolated")
+    assert predicted_onset(dl, tm, npk, 100.0, 4, kappa=0.4) == (1e2, "above_grid")
+    v, f = predicted_onset(dl, tm, npk, math.nan, 4, kappa=0.4)
     assert math.isnan(v) and f == "undefined"
 
 
@@ -143,7 +143,7 @@ def test_memorisation_map_bundles_the_parts(draw):
     mp = memorisation_map(times, tm, np.full(6, 2), X, [1e1, 1e3, np.inf], jax.random.PRNGKey(1))
     assert np.allclose(mp.delta_t, -np.expm1(-2 * times))
     assert list(mp.front) == [times[5], times[3], times[0]]
-    want = predicted_onset(mp.delta_t, tm, np.full(6, 2), mp.delta_collapse, mp.kappa)
+    want = predicted_onset(mp.delta_t, tm, np.full(6, 2), mp.delta_collapse, X.shape[1], mp.kappa)
     assert (mp.tau_mem_samples_predicted, mp.prediction_flag) == want
     d = mp.to_dict()
     assert d["law"] and isinstance(d["tau_mem_t"], list)
@@ -154,11 +154,11 @@ def test_kappa_of_inverts_the_prediction():
     dl = np.geomspace(1e-3, 1.0, 10)
     tm = 3e2 * dl ** -1.7
     npk = np.full(10, 2)
-    for dc, kappa in ((0.5, 0.02), (0.3, 0.1), (0.9, 0.004)):
-        pred = predicted_onset(dl, tm, npk, dc, kappa)[0]
-        assert kappa_of(dl, tm, dc, pred) == pytest.approx(kappa, rel=1e-10)
-    assert math.isnan(kappa_of(dl, tm, 0.5, 1.0))  # below the smallest τ_mem of the grid
-    assert math.isnan(kappa_of(dl, tm, 0.5, math.inf))
+    for dc, kappa in ((0.5, 0.16), (0.3, 0.8), (0.9, 0.032)):
+        pred = predicted_onset(dl, tm, npk, dc, 8, kappa)[0]
+        assert kappa_of(dl, tm, dc, pred, 8) == pytest.approx(kappa, rel=1e-10)
+    assert math.isnan(kappa_of(dl, tm, 0.5, 1.0, 8))  # below the smallest τ_mem of the grid
+    assert math.isnan(kappa_of(dl, tm, 0.5, math.inf, 8))
 
 
 def test_relative_onset_readoff():

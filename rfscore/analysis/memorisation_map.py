@@ -12,7 +12,7 @@ For one draw (W, X) and the diffusion-time grid t_1 < … < t_K of a generation 
 (M3) the collapse scale Δ_C(n) of the training set: the noise level Δ at which the mean
      normalised entropy of the empirical score's posterior weights (Y5), for points drawn from
      the noised training set, equals ``criterion`` (`collapse_scale`).
-(M4) the predicted sample onset: τ_mem^samples ≈ τ_mem(t_κ), Δ_{t_κ} = κ·Δ_C(n)
+(M4) the predicted sample onset: τ_mem^samples ≈ τ_mem(t_κ), Δ_{t_κ} = κ·Δ_C(n)/d
      (`predicted_onset`, the law `LAW`; κ = `KAPPA`, calibrated at d = 8 and 16).
 
 Pure functions of arrays; quiet; no global state.
@@ -35,11 +35,11 @@ COLLAPSE_ENTROPY = 0.5
 # draws of the noise per training point in the Monte Carlo estimate of (M3)
 COLLAPSE_DRAWS = 64
 # (M4): the law's name and its one constant κ (calibrated at d = 8 and 16, theory/generation.md §9)
-LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n), predicting tau_mem_samples_relative "
+LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n) / d, predicting tau_mem_samples_relative "
        "(f_mem >= 0.25 f_mem(inf))")
-# κ: geometric mean of `kappa_of` over the 15 (of 18) points of the d = 8 (ψ_p = 64) and d = 16 (ψ_p = 32) runs
-# of figures/generation_study.py whose relative onset (Y15) is finite: 0.0122, log-sd 0.60 (theory/generation.md §10)
-KAPPA = 0.0122
+# κ: geometric mean of `kappa_of` (d·Δ*/Δ_C) over the 15 (of 18) points of the d = 8 (ψ_p = 64) and d = 16 (ψ_p = 32) runs
+# of figures/generation_study.py whose relative onset (Y15) is finite: 0.129, log-sd 0.50 (theory/generation.md §10)
+KAPPA = 0.129
 
 
 def spectrum_peak_readoff(lam, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):
@@ -141,18 +141,18 @@ def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COL
     return math.exp(ld), (se / slope if slope > 0 else math.inf)
 
 
-def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, kappa: float = KAPPA) -> tuple:
-    """(M4) τ_mem^samples predicted: τ_mem(t) at Δ_t = κ·Δ_C, linear in (log Δ_t, log τ_mem) between grid times.
+def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int, kappa: float = KAPPA) -> tuple:
+    """(M4) τ_mem^samples predicted: τ_mem(t) at Δ_t = κ·Δ_C/d, linear in (log Δ_t, log τ_mem) between grid times.
 
-    delta_t (K,) increasing, tau_mem_t (K,), n_peaks_t (K,). Returns (value, flag) with flag
+    delta_t (K,) increasing, tau_mem_t (K,), n_peaks_t (K,); d the data dimension. Returns (value, flag) with flag
     'ok', 'single_peak' (one of the two bracketing times has n_peaks = 1), 'extrapolated' (κΔ_C below
     Δ_{t_1}: the nearest time's value, a lower bound since τ_mem grows as Δ falls), 'above_grid'
-    (κΔ_C above Δ_{t_K}: the value at t_K), or 'undefined' (NaN: Δ_C or a bracketing τ_mem is not finite).
+    (κΔ_C/d above Δ_{t_K}: the value at t_K), or 'undefined' (NaN: Δ_C or a bracketing τ_mem is not finite).
     """
     dl = np.asarray(delta_t, dtype=float)
     tm = np.asarray(tau_mem_t, dtype=float)
     npk = np.asarray(n_peaks_t)
-    target = float(kappa) * float(delta_collapse)
+    target = float(kappa) * float(delta_collapse) / float(d)
     if not (math.isfinite(target) and target > 0):
         return math.nan, "undefined"
     if target <= dl[0]:
@@ -168,8 +168,8 @@ def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, kappa:
     return val, ("single_peak" if min(npk[j - 1], npk[j]) < 2 else "ok")
 
 
-def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float) -> float:
-    """The κ at which (M4) reproduces a measured onset: Δ*/Δ_C with τ_mem(Δ*) = ``tau_samples``.
+def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float, d: int) -> float:
+    """The κ at which (M4) reproduces a measured onset: d·Δ*/Δ_C with τ_mem(Δ*) = ``tau_samples``.
 
     The inverse of `predicted_onset` on the small-t branch where τ_mem(t) falls with t: the first pair of
     grid times (from t_1 up) whose τ_mem brackets ``tau_samples``, linear in (log Δ_t, log τ_mem). NaN when
@@ -185,7 +185,7 @@ def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float) -> f
             return math.nan  # left the falling branch before bracketing the onset
         if b <= ts <= a:
             w = (math.log(a) - math.log(ts)) / (math.log(a) - math.log(b))
-            return float(math.exp((1 - w) * math.log(dl[j - 1]) + w * math.log(dl[j]))) / float(delta_collapse)
+            return float(d) * float(math.exp((1 - w) * math.log(dl[j - 1]) + w * math.log(dl[j]))) / float(delta_collapse)
     return math.nan
 
 
@@ -224,7 +224,7 @@ def memorisation_map(times, tau_mem_t, n_peaks_t, X, tau, key, *, criterion: flo
     times = np.asarray(times, dtype=float)
     dl = -np.expm1(-2.0 * times)
     dc, dc_err = collapse_scale(X, key, criterion, draws)
-    pred, flag = predicted_onset(dl, tau_mem_t, n_peaks_t, dc, kappa)
+    pred, flag = predicted_onset(dl, tau_mem_t, n_peaks_t, dc, np.asarray(X).shape[1], kappa)
     tau = np.asarray(tau, dtype=float)
     return MemorisationMap(times=times, delta_t=dl, tau_mem_t=np.asarray(tau_mem_t, dtype=float),
                            n_peaks_t=np.asarray(n_peaks_t, dtype=int), tau=tau, front=front(times, tau_mem_t, tau),

@@ -110,7 +110,7 @@ def register(sub) -> None:
                         "psi_n,seed,t,delta_t,tau_mem_t,n_peaks (τ_mem(t) = last peak of the timescale spectrum at "
                         "that time; n_peaks 1 flags a single-peak value; theory/generation.md §9); default: the "
                         "--out name with _map.csv in place of .csv. The sidecar has, per ψ_n, delta_collapse, "
-                        "tau_mem_samples_predicted (law tau_mem(t_kappa), Δ_{t_kappa} = 0.0122·Δ_C(n)) beside the "
+                        "tau_mem_samples_predicted (law tau_mem(t_kappa), Δ_{t_kappa} = 0.129·Δ_C(n)/d) beside the "
                         "measured tau_mem_samples and tau_mem_samples_relative (first τ with f_mem >= f_mem(inf)/4). "
                         "A read-off of the onset needs a dense τ list: the law was checked with --times 12 --tau "
                         "1e2,3e2,1e3,3e3,1e4,3e4,1e5,3e5,1e6,3e6,1e7,3e7,1e8,inf --samples 1000")

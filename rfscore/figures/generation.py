@@ -59,15 +59,15 @@ def _clock_panels(ax_map, ax_law, clock) -> str:
         ax_map.plot(dl, tm, color=col, marker="o", ms=3, label=rf"$n = {int(q['n'])}$")
         ax_map.plot(dl[single], tm[single], ls="none", marker="D", ms=4, mfc="none", color=col)
         dc = float(q["delta_collapse"])
-        ax_map.axvline(kappa * dc, color=col, ls=":", lw=0.9)
-        ax_map.plot([kappa * dc], [float(q["tau_mem_samples_relative"])], marker="*", ms=10, color=col, mec="k",
+        ax_map.axvline(kappa * dc / int(q["d"]), color=col, ls=":", lw=0.9)
+        ax_map.plot([kappa * dc / int(q["d"])], [float(q["tau_mem_samples_relative"])], marker="*", ms=10, color=col, mec="k",
                     mew=0.5)
     ax_map.set_xscale("log")
     ax_map.set_yscale("log")
     ax_map.set_xlabel(r"$\Delta_t$")
     ax_map.set_ylabel(r"loss-level $\tau_{mem}(t)$")
     d0 = next((q["d"] for q in mine), "?")
-    ax_map.set_title(rf"map, d = {d0}: dotted $\kappa\Delta_C(n)$, $\star$ onset $f_{{mem}} \geq f_{{mem}}(\infty)/4$"
+    ax_map.set_title(rf"map, d = {d0}: dotted $\kappa\Delta_C(n)/d$, $\star$ onset $f_{{mem}} \geq f_{{mem}}(\infty)/4$"
                      + "\n"
                      r"($\diamond$: single-peak $\tau_{mem}(t)$)", fontsize=8)
     ax_map.legend(frameon=False, fontsize=7)
@@ -78,7 +78,7 @@ def _clock_panels(ax_map, ax_law, clock) -> str:
         rows = [r for r in mp if r["run"] == q["run"] and float(r["psi_n"]) == float(q["psi_n"])
                 and int(r["seed"]) == int(q["seed"])]
         pred, _ = predicted_onset([float(r["delta_t"]) for r in rows], [float(r["tau_mem_t"]) for r in rows],
-                                  [int(r["n_peaks"]) for r in rows], float(q["delta_collapse"]), kappa)
+                                  [int(r["n_peaks"]) for r in rows], float(q["delta_collapse"]), int(q["d"]), kappa)
         meas = float(q["tau_mem_samples_relative"])
         if not (np.isfinite(pred) and np.isfinite(meas)):
             continue
@@ -98,7 +98,7 @@ def _clock_panels(ax_map, ax_law, clock) -> str:
     ax_law.legend(uniq.values(), uniq.keys(), frameon=False, fontsize=7)
     ax_law.set_xscale("log")
     ax_law.set_yscale("log")
-    ax_law.set_xlabel(r"predicted $\tau_{mem}(t_\kappa)$, $\Delta_{t_\kappa} = \kappa\Delta_C(n)$")
+    ax_law.set_xlabel(r"predicted $\tau_{mem}(t_\kappa)$, $\Delta_{t_\kappa} = \kappa\Delta_C(n)/d$")
     ax_law.set_ylabel(r"measured onset: $f_{mem} \geq f_{mem}(\infty)/4$")
     ax_law.set_title(rf"law (M4), $\kappa = {kappa:.3g}$ (d = 8, 16 only); band: factor 3", fontsize=8)
     return show
