@@ -226,7 +226,11 @@ def analyse():
               + " | ".join(f"{th}: {r[f'onset_{th}']:.2g}/{r[f'predicted_{th}']:.2g}={r[f'ratio_{th}']:.2f}"
                            for th in KEYS) + f" ({r['prediction_flag']})")
     def f(x):
-        return "—" if not x else f"{x['exponent']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]"
+        if not x:
+            return "—"
+        if not all(np.isfinite(x["ci"])):  # one complete seed, two ψ_n: a slope without an interval
+            return f"{x['exponent']:.2f} (1 seed, no CI)"
+        return f"{x['exponent']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]"
     md = ["| series | d | ψ_p | ψ_n | ψ_p/ψ_n | seeds | f_mem(∞) | sample, f_mem ≥ 0.1 | sample, relative (Y15) | "
           "loss τ_mem at t_κ | predicted (M4) | Δ_C(n) |", "|" + "---|" * 12]
     for name, t in table.items():

@@ -168,6 +168,8 @@ def plot_generation(res, path, clock=None) -> str:
                          fontsize=9)
     if clock is not None:
         _clock_panels(grid_axes[0, 2], grid_axes[1, 2], clock)
+        fig.suptitle("left: samples of this run (no collapse against τ/ψ_n at this size); right: the generation clock, "
+                     "law (M4) against the committed study (theory/generation.md §9-§10)", fontsize=9)
     return save(fig, path)
 
 
