@@ -11,7 +11,10 @@
     time. Its cost per step is measured at a few grid times; the number of steps at each time,
     10⁶/η_k with η_k = 0.9 ψ_p/(Δ_k λ_max(U_k)), needs λ_max(U_k), which is computed at the
     measured times and interpolated linearly in log t between them (λ_max varies slowly with t).
-Prints both times and their ratio; --quick uses ψ_p = 32, K = 12 (a smoke run).
+(3) The memorisation map (theory/generation.md §9) on top of (1): its parts timed on the same draw and
+    grid — the last peak of (T1) at every grid time from the eigensystem the run already has (M1), and the
+    collapse scale Δ_C (M3) — as a fraction of the end-to-end time (1), which includes them.
+Prints the times and their ratios; --quick uses ψ_p = 32, K = 12 (a smoke run).
 """
 from __future__ import annotations
 
@@ -74,7 +77,28 @@ def main(argv=None):
           f"{np.mean(per_step) * 1e6:.1f} µs/step (measured at t = {', '.join(f'{t:.3g}' for t in probe)}) "
           f"≈ {t_sim:.0f} s (extrapolated), for one τ only")
     print(f"ratio simulated / closed form (all 7 τ and sampling included): {t_sim / t_closed:.0f}×")
-    return {"closed_form_s": t_closed, "closed_form_cpu_s": cpu, "simulated_gd_s": t_sim, "ratio": t_sim / t_closed}
+
+    # (3) the map's own work: (M1) at every grid time on eigensystems computed outside the timer, (M3) once
+    from rfscore.analysis.memorisation_map import collapse_scale, spectrum_peak_readoff
+    from rfscore.generative.generation import MAX_ORDER, MEHLER_TOL
+    eig = []
+    for t in grid:
+        m = exact_matrices(W, X, t=float(t), max_order=MAX_ORDER, tol=MEHLER_TOL)
+        lam, Q = np.linalg.eigh(np.asarray(m.U))
+        eig.append((lam, Q.T @ np.asarray(m.V), m.delta_t))
+    s0, c0 = time.perf_counter(), time.process_time()
+    for lam, vt, dl in eig:
+        spectrum_peak_readoff(lam, vt, delta_t=dl, p=W.shape[0], d=d)
+    t_peaks, c_peaks = time.perf_counter() - s0, time.process_time() - c0
+    s0, c0 = time.perf_counter(), time.process_time()
+    collapse_scale(np.asarray(X), jax.random.fold_in(k_model, 11))
+    t_collapse, c_collapse = time.perf_counter() - s0, time.process_time() - c0
+    print(f"(3) memorisation map: (M1) at {K} times {t_peaks:.2f} s, (M3) collapse scale {t_collapse:.2f} s wall "
+          f"({c_peaks + c_collapse:.2f} s CPU): {(t_peaks + t_collapse) / t_closed:.1%} of the end-to-end wall time "
+          f"(1), {(c_peaks + c_collapse) / cpu:.1%} of its CPU time")
+    return {"closed_form_s": t_closed, "closed_form_cpu_s": cpu, "simulated_gd_s": t_sim, "ratio": t_sim / t_closed,
+            "map_s": t_peaks + t_collapse, "map_fraction": (t_peaks + t_collapse) / t_closed,
+            "map_cpu_fraction": (c_peaks + c_collapse) / cpu}
 
 
 if __name__ == "__main__":

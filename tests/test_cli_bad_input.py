@@ -366,6 +366,14 @@ ROWS = [
     ("asymptotic", ["--noise-samples", "4", "--ridge", "1e-3", "--activation", "linear"], "--activation", "linear"),
     ("asymptotic", ["--activation", "linear"], "--activation", "linear"),
     ("reproduce", ["--out", "{tmp}/afile/figs"], "--out", "cannot"),
+    # --- issue 30: the memorisation map of generate (second CSV, collapse criterion)
+    ("generate", ["--map-out", "{tmp}/missing/m.csv"], "--map-out", "does not exist"),
+    ("generate", ["--map-out", "{tmp}/adir"], "--map-out"),
+    ("generate", ["--map-out", "{tmp}/o.csv"], "--map-out", "same file"),
+    ("generate", ["--collapse-entropy", "0"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--collapse-entropy", "1"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--collapse-entropy", "nan"], "--collapse-entropy", "(0, 1)"),
+    ("generate", ["--score", "empirical", "--map-out", "{tmp}/m.csv"], "--map-out", "--score rf"),
 ]
 
 

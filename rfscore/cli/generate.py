@@ -7,6 +7,7 @@ import numpy as np
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
 from ..generative.generation import MAX_ORDER
+from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
 from .common import (TAU_RANGE, add_sweep_options, diffusion_time, float_list, guard_outputs, max_order, positive_float,
@@ -105,6 +106,18 @@ def register(sub) -> None:
                    help=f"highest Mehler order of the exact matrices (1 <= K_max <= 1024, default {MAX_ORDER}; orders stop once the "
                         "bound 1e-4 is met; the truncation bound of every time is in the sidecar)")
     p.add_argument("--out", required=True, help="output CSV (JSON sidecar beside it)")
+    p.add_argument("--map-out", default=None, metavar="MAP.csv",
+                   help="the memorisation map (rf score): one row per (ψ_n, seed, grid time) with columns "
+                        "psi_n,seed,t,delta_t,tau_mem_t,n_peaks (τ_mem(t) = last peak of the timescale spectrum at "
+                        "that time; n_peaks 1 flags a single-peak value; theory/generation.md §9); default: the "
+                        "--out name with _map.csv in place of .csv. The sidecar has, per ψ_n, delta_collapse, "
+                        "tau_mem_samples_predicted (law tau_mem(t_kappa), Δ_{t_kappa} = 0.129·Δ_C(n)/d) beside the "
+                        "measured tau_mem_samples and tau_mem_samples_relative (first τ with f_mem >= f_mem(inf)/4). "
+                        "A read-off of the onset needs a dense τ list: the law was checked with --times 12 --tau "
+                        "1e2,3e2,1e3,3e3,1e4,3e4,1e5,3e5,1e6,3e6,1e7,3e7,1e8,inf --samples 1000")
+    p.add_argument("--collapse-entropy", type=float, default=COLLAPSE_ENTROPY, metavar="H",
+                   help="collapse criterion in (0, 1): Δ_C(n) is the noise level at which the mean normalised entropy "
+                        f"of the empirical score's posterior weights equals H (default {COLLAPSE_ENTROPY})")
     p.add_argument("--save-samples", default=None,
                    help="optional NPZ with X (n, d), samples (n_τ, N, d) of the first ψ_n and seed, and tau (n_τ,)")
     p.add_argument("--plot", default=None, help="optional plot of f_mem and Fréchet distance against τ and τ/ψ_n "
@@ -115,11 +128,18 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..core.errors import InputError
-    from ..generative.generation import HEADER, generation_experiment, load_data, validate
+    from ..generative.generation import (HEADER, MAP_HEADER, check_collapse_entropy, generation_experiment, load_data,
+                                         validate)
 
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
-    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"))
+    map_out = None
+    if args.score == "rf":
+        map_out = Path(args.map_out) if args.map_out else out.with_name(out.stem + "_map.csv")
+    elif args.map_out is not None:
+        raise InputError("map_out", f"--score {args.score} has no training: the memorisation map needs --score rf")
+    guard_outputs(args, out=out, plot=args.plot, save_samples=args.save_samples, checkpoint=(ckpt, "out"),
+                  map_out=(map_out, "map_out" if args.map_out else "out"))
 
     for name, given in (("noise_samples", args.noise_samples), ("ridge", args.ridge)):
         if given is not None and args.score != "rf":
@@ -136,6 +156,7 @@ def run(args) -> int:
              steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
              mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
+    collapse_entropy = check_collapse_entropy(args.collapse_entropy)
     res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
                                 times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
                                 integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,
@@ -145,7 +166,8 @@ def run(args) -> int:
                                 workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
                                 restart=args.restart, model=args.model, max_order=args.max_order,
                                 data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
-                                noise_samples=noise_samples, ridge=ridge, progress=not args.no_progress)
+                                noise_samples=noise_samples, ridge=ridge, collapse_entropy=collapse_entropy,
+                                progress=not args.no_progress)
     params = dict(res.parameters, sigma_spectrum=None if args.data is not None else str(spectrum))
     params.pop("sigma", None)
     summary = res.summary()
@@ -153,7 +175,10 @@ def run(args) -> int:
         # kl_estimate is NaN for --score empirical: (L3) has no closed form there (theory/generation.md)
         outs.result(out, res.table, params, header=HEADER, undefined=("kl_estimate",), points=res.points, fits=res.fits,
                     summary=summary, plot=Path(args.plot).name if args.plot else None,
-                    save_samples=Path(args.save_samples).name if args.save_samples else None)
+                    save_samples=Path(args.save_samples).name if args.save_samples else None,
+                    map_csv=map_out.name if map_out is not None else None)
+        if map_out is not None:  # n_peaks = 0 marks a time with no peak: tau_mem_t is NaN there
+            outs.csv(map_out, res.map_table, MAP_HEADER, params, undefined=("tau_mem_t",))
         if args.save_samples:
             with open(outs.path(args.save_samples), "wb") as fh:
                 np.savez(fh, X=res.X, samples=res.samples, tau=res.tau_samples)
@@ -162,6 +187,9 @@ def run(args) -> int:
             plot_generation(res, outs.path(args.plot))
     ckpt.unlink(missing_ok=True)
     last = {k: v for k, v in summary.items() if "exponent" in k}
+    if "tau_mem_samples_predicted" in summary:
+        last.update({k: summary[k] for k in ("tau_mem_samples", "tau_mem_samples_relative", "tau_mem_samples_predicted",
+                                             "delta_collapse", "law")})
     last.update(n=res.parameters["n"], p=res.parameters["p"], f_mem_inf={f"{q['psi_n']:g}/{q['seed']}": q["f_mem_inf"]
                                                                           for q in res.points})
     print(json_line(last))  # strict JSON: non-finite values are null, as in `rfscore timescales`

@@ -23,8 +23,12 @@ from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_byte
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
+from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
 
 HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_estimate")
+# the memorisation map's table (theory/generation.md §9 (M1)): one row per (ψ_n, seed, grid time); n_peaks flags
+# single-peak (1) and missing (0, tau_mem_t NaN) read-offs
+MAP_HEADER = ("psi_n", "seed", "t", "delta_t", "tau_mem_t", "n_peaks")
 SCORES = ("rf", "empirical", "population")
 SAMPLERS = ("sde", "ode")
 LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
@@ -36,6 +40,10 @@ LOSS_TIMESCALES = ("tau_gen", "tau_mem", "tau_early_stop", "tau_gap")
 # ConvergenceError (never used unconverged); every time's truncation bound is reported.
 MAX_ORDER = 64
 MEHLER_TOL = 1e-4
+# (Y15): the relative onset of copying, f_mem >= ONSET_FRACTION × f_mem(τ = inf) (theory/generation.md §9)
+ONSET_FRACTION = 0.25
+# ... read only where the model copies at all: f_mem(largest τ) >= ONSET_MIN_PLATEAU (20 copies in 1000 samples)
+ONSET_MIN_PLATEAU = 0.02
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -63,6 +71,22 @@ def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
     return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
 
 
+def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION,
+                             min_plateau: float = ONSET_MIN_PLATEAU) -> float:
+    """(Y15): first τ with f_mem ≥ ``fraction`` × f_mem(largest τ) (log-interpolated); NaN if f_mem(largest τ)
+    < ``min_plateau`` (a level of a few copies is sampling noise, not an onset).
+
+    The onset of copying measured against the model's own copying level, so that a plateau f_mem(τ = inf)
+    that falls with n does not move it (theory/generation.md §9); the law (M4) predicts this read-off.
+    """
+    order = np.argsort(tau)
+    fm = np.asarray(f_mem, dtype=float)[order]
+    top = float(fm[-1])
+    if not top >= min_plateau:
+        return math.nan
+    return _log_interp(np.asarray(tau)[order], fm, fraction * top)
+
+
 def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
     """(Y10): first τ with Fréchet distance ≤ (1 + tolerance)·min over τ (log-interpolated)."""
     order = np.argsort(tau)
@@ -77,7 +101,8 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
                      spacing: str = "log", krylov_above: int = KRYLOV_ABOVE, floor_draws: int = 8,
                      max_order: int = MAX_ORDER, mehler_tol: float = MEHLER_TOL, keep_samples: bool = False,
                      data: str | None = None, test_data: str | None = None, test_fraction: float | None = None,
-                     noise_samples: int | None = None, ridge: float = 0.0) -> dict:
+                     noise_samples: int | None = None, ridge: float = 0.0,
+                     collapse_entropy: float = COLLAPSE_ENTROPY) -> dict:
     """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
 
     W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
@@ -90,7 +115,9 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     held-out rows (R1), the Fréchet distance to the Gaussian fit of the held-out rows and its floor the
     training pool's distance to it (Y13); ``kl_estimate`` is NaN (no true score). ``noise_samples``,
     ``ridge``: m frozen draws per point and the ridge λ of the readouts (Y14), draws keyed by
-    ``fold_in(model key, 7)`` and the grid index.
+    ``fold_in(model key, 7)`` and the grid index. With the rf score, ``out['map']`` is the memorisation
+    map (M1)-(M4) of theory/generation.md §9 (`rfscore.analysis.memorisation_map`), its collapse draws keyed
+    by ``fold_in(model key, 11)`` and the collapse criterion ``collapse_entropy``.
     """
     import jax
 
@@ -133,6 +160,8 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
         out["converged"], out["error"] = model.converged, model.error
         out["score_error_t_min"] = model.score_error[:, 0].tolist()
+        out["map"] = memorisation_map(grid, model.tau_mem_t, model.n_peaks_t, X, taus, jax.random.fold_in(k_model, 11),
+                                      criterion=collapse_entropy).to_dict()
     elif score == "population":
         if ds is not None:
             raise InputError("score", "'population' needs the true Σ, which real data does not have; use rf or empirical")
@@ -189,6 +218,7 @@ class GenerationResult:
     X: np.ndarray | None = None
     tau_samples: np.ndarray | None = None
     psi_n_run: list = field(default_factory=list)
+    map_table: dict | None = None  # columns of MAP_HEADER (rf score only)
 
     @property
     def converged(self) -> bool:
@@ -201,10 +231,18 @@ class GenerationResult:
     def summary(self) -> dict:
         """Per ψ_n the sample read-offs (mean over seeds) and the exponents with their 95 % CIs."""
         out = {"tau_mem_samples": {}, "tau_gen_samples": {}}
+        has_map = any("map" in q for q in self.points)
+        if has_map:
+            out.update(tau_mem_samples_relative={}, tau_mem_samples_predicted={}, prediction_flag={}, delta_collapse={},
+                       law=LAW, kappa=KAPPA, collapse_entropy=self.parameters.get("collapse_entropy"))
         for psn in self.psi_n_run:
             pts = [q for q in self.points if q["psi_n"] == psn]
             for name in ("tau_mem_samples", "tau_gen_samples"):
                 out[name][f"{psn:g}"] = [q[name] for q in pts]
+            if has_map:
+                out["tau_mem_samples_relative"][f"{psn:g}"] = [q.get("tau_mem_samples_relative", math.nan) for q in pts]
+                for name in ("tau_mem_samples_predicted", "prediction_flag", "delta_collapse"):
+                    out[name][f"{psn:g}"] = [q["map"][name] for q in pts]
         for name, fit in self.fits.items():
             out[f"{name}_exponent"] = fit.get("exponent", math.nan)
             out[f"{name}_exponent_ci"] = fit.get("ci", [math.nan, math.nan])
@@ -251,6 +289,17 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     from ..data.realdata import RealDataKeys
 
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
+
+
+def check_collapse_entropy(value) -> float:
+    """The collapse criterion h_C of (M3) (theory/generation.md §9): a number in (0, 1)."""
+    try:
+        h = float(value)
+    except (TypeError, ValueError):
+        raise InputError("collapse_entropy", f"must be a number in (0, 1), got {value!r}") from None
+    if not 0.0 < h < 1.0:
+        raise InputError("collapse_entropy", f"must be in (0, 1), got {value!r}")
+    return h
 
 
 def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
@@ -328,7 +377,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                           krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
                           mehler_tol: float = MEHLER_TOL, data: str | None = None, test_data: str | None = None,
                           test_fraction: float | None = None, noise_samples=None, ridge: float = 0.0,
-                          progress: bool = False) -> GenerationResult:
+                          collapse_entropy: float = COLLAPSE_ENTROPY, progress: bool = False) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
     Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
@@ -339,6 +388,9 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     ``data`` ('digits' or an .npy path, with ``test_data`` or ``test_fraction``; digits default to
     a 0.2 held-out fraction): real data at the dataset's d (``d`` may be None), theory/generation.md §8.
     ``noise_samples`` (m, None or inf for the exact average) and ``ridge`` (λ >= 0): (Y14).
+    ``collapse_entropy`` h_C in (0, 1): the criterion (M3) of the collapse scale Δ_C(n) in the memorisation
+    map (theory/generation.md §9); the map's per-time table is ``map_table``, its per-point values in
+    ``points[i]['map']``, the predicted onset (M4) is fitted beside the measured one.
     """
     from ..core.activations import get_activation
     from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
@@ -352,6 +404,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                              gen_tolerance=gen_tolerance, model=model, data=data, noise_samples=noise_samples,
                              ridge=ridge, dataset=ds)
     m_noise, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
+    collapse_entropy = check_collapse_entropy(collapse_entropy)
     if ds is not None:
         d, sigma = ds.d, None
     check_scheduler(scheduler)
@@ -386,6 +439,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                       test_fraction=None if test_fraction is None else float(test_fraction))
     if m_noise is not None or ridge != 0.0:
         common.update(noise_samples=m_noise, ridge=ridge)
+    if score == "rf":
+        common.update(collapse_entropy=collapse_entropy)
     full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
     results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
                         scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
@@ -403,14 +458,22 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         q = {"psi_n": res["psi_n"], "seed": res["seed"], "n": res["n"], "p": res["p"],
              "tau_mem_samples": tau_mem_samples(t_, fm, mem_threshold) if score == "rf" else math.nan,
              "tau_gen_samples": tau_gen_samples(t_, fd, gen_tolerance) if score == "rf" else math.nan,
+             "tau_mem_samples_relative": tau_mem_samples_relative(t_, fm) if score == "rf" else math.nan,
              "f_mem_inf": res["readoffs"]["f_mem_inf"], "frechet_min": res["readoffs"]["frechet_min"],
              "loss_timescales": res["loss_timescales"], "diagnostics": res["diagnostics"],
              "converged": bool(res.get("converged", True)), "error": float(res.get("error", 0.0))}
+        if "map" in res:
+            mp = res["map"]
+            q["map"] = {k: mp[k] for k in ("delta_collapse", "delta_collapse_error", "tau_mem_samples_predicted",
+                                           "prediction_flag", "kappa", "law")}
+            q["map"]["front"] = {f"{float(a):g}": b for a, b in zip(mp["tau"], mp["front"])}
         pts.append(q)
     psi_run = [r for _, r in pairs]
     fits = {}
     if score == "rf":
-        series = {"tau_mem_samples": lambda q: q["tau_mem_samples"], "tau_gen_samples": lambda q: q["tau_gen_samples"]}
+        series = {"tau_mem_samples": lambda q: q["tau_mem_samples"], "tau_gen_samples": lambda q: q["tau_gen_samples"],
+                  "tau_mem_samples_relative": lambda q: q["tau_mem_samples_relative"],
+                  "tau_mem_samples_predicted": lambda q: q.get("map", {}).get("tau_mem_samples_predicted", math.nan)}
         for where in ("t_min", "t_mid"):
             for name in ("tau_gen", "tau_mem"):
                 series[f"loss_{name}_{where}"] = (lambda q, w=where, nm=name:
@@ -428,6 +491,14 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                                        "τ_gen = τ_mem, theory/timescales.md §5): no τ_gen or τ_mem exponent"}
             else:
                 fits[name] = fit_exponent(psi_run, vals).to_dict()
+    map_table = None
+    if score == "rf":
+        rows_m = [[res["psi_n"], res["seed"], t_, dl_, tm_, npk_] for res in results if "map" in res
+                  for t_, dl_, tm_, npk_ in zip(res["map"]["times"], res["map"]["delta_t"], res["map"]["tau_mem_t"],
+                                                res["map"]["n_peaks_t"])]
+        map_table = {h: np.array([r[j] for r in rows_m], dtype=float) for j, h in enumerate(MAP_HEADER)}
+        for h in ("seed", "n_peaks"):
+            map_table[h] = map_table[h].astype(np.int64)
     samples_arr = X_arr = tau_s = None
     if keep_samples:
         samples_arr = np.asarray(results[0]["samples"], dtype=float)
@@ -443,4 +514,4 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                       frechet_floor="the training pool's Fréchet distance to the held-out rows (Y13)",
                       kl_estimate="not defined for real data: the true score is unknown (theory/real_data.md)")
     return GenerationResult(table=table, points=pts, fits=fits, parameters=params, samples=samples_arr, X=X_arr,
-                            tau_samples=tau_s, psi_n_run=psi_run)
+                            tau_samples=tau_s, psi_n_run=psi_run, map_table=map_table)

@@ -35,6 +35,7 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
 from ..finite.exact import exact_matrices
 from ..finite.noise_draws import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE
+from ..analysis.memorisation_map import spectrum_peak_readoff
 
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
     """The diffusion-time grid t_1 = t_min < … < t_K = t_max, shape (K,); 'log' (default) or 'linear'."""
@@ -136,6 +137,10 @@ class RFScoreModel:
     activation: Activation
     diagnostics: tuple = ()
     timescales: dict = field(default_factory=dict)
+    # (M1) of theory/generation.md §9: the last peak of (T1) and the peak count at every grid time (K,);
+    # NaN / 0 on the block-Lanczos path (no full mode decomposition)
+    tau_mem_t: np.ndarray | None = None
+    n_peaks_t: np.ndarray | None = None
 
     @property
     def converged(self) -> bool:
@@ -213,6 +218,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     B = np.empty((T, K, d, p))
     train, test, err = (np.empty((T, K)) for _ in range(3))
     dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
+    tau_mem_t, n_peaks_t = np.full(K, np.nan), np.zeros(K, dtype=int)
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
         m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
                            require=True, X_test=X_test)
@@ -230,6 +236,8 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             if k in timescale_at:
                 scales[k] = _read_timescales(es, float(t), act, spec)
             B[:, k] = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau, ridge=ridge)
+            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(es.lam, es.vt, delta_t=m.delta_t, p=p, d=d,
+                                                               ridge=ridge)
             kdim, solver, readout_error = 0, "eigh", 0.0
         elif p > krylov_above:
             from ..finite.krylov import krylov_readouts
@@ -252,6 +260,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
                 raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {lam_min:.3g}, p = {p}, "
                                        f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
             B[:, k] = readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(lam, vt, delta_t=m.delta_t, p=p, d=d)
         train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
         train[:, k] += noise_sq - 1.0  # (F1): the constant of the frozen-draw loss (1 at m = inf)
         diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
@@ -261,7 +270,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
         raise ConvergenceError(f"non-finite readouts (p = {p}, n = {n}, d = {d}); U is too ill-conditioned")
     return RFScoreModel(W=W, X=X, times=times, tau=tau, B=B, train_loss=train, test_loss=test, score_error=err,
                         delta_t=dls, l_opt=lopts, sigma=S, activation=act, diagnostics=tuple(diags),
-                        timescales={int(k): v for k, v in scales.items()})
+                        timescales={int(k): v for k, v in scales.items()}, tau_mem_t=tau_mem_t, n_peaks_t=n_peaks_t)
 
 
 def _read_timescales(es, t: float, act, spec) -> dict:
