@@ -285,6 +285,25 @@ ROWS = [
     ("train-net", ["--out", "{tmp}/missing/run"], "--out", "does not exist"),
     ("train-net", ["--out", "{tmp}/clash"], "--out", "folder"),
     ("train-net", ["--out", "{tmp}/clash_json"], "--out", "sidecar"),
+    # --- issue 27: train-net at the paper's protocol
+    ("train-net", ["--momentum", "1"], "--momentum", "[0, 1)"),
+    ("train-net", ["--momentum", "-0.1"], "--momentum", "[0, 1)"),
+    ("train-net", ["--momentum", "nan"], "--momentum"),
+    ("train-net", ["--batch", "0"], "--batch", "[1, "),
+    ("train-net", ["--batch", "5"], "--batch", "[1, n] = [1, 4]"),
+    ("train-net", ["--batch", "half"], "--batch", "integer"),
+    ("train-net", ["--time-sampling", "uniform"], "--time-sampling", "loguniform or ddpm"),
+    ("train-net", ["--sampler-steps", "0"], "--sampler-steps", "[1, "),
+    ("train-net", ["--sampler-steps", "x"], "--sampler-steps", "integer"),
+    ("train-net", ["--gmm-std", "0"], "--gmm-std", "(0, "),
+    ("train-net", ["--gmm-std", "-1"], "--gmm-std", "(0, "),
+    ("train-net", ["--gmm-mean", "inf"], "--gmm-mean"),
+    ("train-net", ["--seeds", "0"], "--seeds", "[1, "),
+    ("train-net", ["--width", "8,8"], "--width", "twice"),
+    ("train-net", ["--width", "8,x"], "--width", "integers"),
+    ("train-net", ["--arch", "paper-cnn"], "--arch", "paper-mlp"),
+    ("train-net", ["--protocol", "nature"], "--protocol"),
+    ("train-net", ["--protocol", "paper", "--out", "{tmp}/otherproto"], "--out", "another protocol"),
 ]
 
 
@@ -300,6 +319,8 @@ def _setup(tmp: Path) -> None:
     np.save(tmp / "d10.npy", np.arange(400.0).reshape(40, 10) % 7)
     (tmp / "clash" / "train_net.csv").mkdir(parents=True)  # train-net: its CSV path is a folder
     (tmp / "clash_json" / "train_net.json").mkdir(parents=True)  # ... or its sidecar path
+    (tmp / "otherproto").mkdir()  # train-net: a run of the default protocol, resumed with --protocol paper
+    (tmp / "otherproto" / "train_net.json").write_text(json.dumps({"protocol": {"arch": "mlp", "optimizer": "adam"}}))
     (tmp / "garbage.csv.partial.jsonl").write_text("garbage{{\n")
     from rfscore.analysis.phase import phase_point
     from rfscore.runtime.sweep import _header
