@@ -304,6 +304,9 @@ ROWS = [
     ("train-net", ["--arch", "paper-cnn"], "--arch", "paper-mlp"),
     ("train-net", ["--protocol", "nature"], "--protocol"),
     ("train-net", ["--protocol", "paper", "--out", "{tmp}/otherproto"], "--out", "another protocol"),
+    ("train-net", ["--scheduler", "tcp://127.0.0.1:9"], "--scheduler", "cannot connect"),
+    ("train-net", ["--scheduler", "localhost"], "--scheduler", "tcp://HOST:PORT"),
+    ("train-net", ["--workers", "0"], "--workers"),
 ]
 
 

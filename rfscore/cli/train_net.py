@@ -126,6 +126,12 @@ def register(sub) -> None:
                                                 "train_net.json, checkpoints, samples")
     p.add_argument("--save-samples", action="store_true",
                    help="keep each checkpoint's samples as OUT/samples_nN_wW_sS_stepK.npz (samples, X, tau, f_mem)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="local worker processes over the (n, width, seed) jobs (default min(jobs, CPU cores)); 1 runs "
+                        "them in this process")
+    p.add_argument("--scheduler", default=None,
+                   help="run the jobs on a Dask cluster at tcp://HOST:PORT (the extra rfscore[dask]); --out must be a "
+                        "folder the workers can write (their checkpoints), the CSV is written here")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -237,9 +243,7 @@ def run(args) -> int:
 
     from ..networks.data import load_net_data
     from ..networks.models import DEFAULT_WIDTH
-    from ..networks.training import (HEADER, TrainConfig, checkpoint_path, checkpoint_steps, columns, fingerprint,
-                                     readoffs, train_one)
-    from ..runtime.io import OutputSet
+    from ..networks.training import TrainConfig
 
     seed_list = [args.seed + i for i in range(seeds)]
     datas = {s: load_net_data(args.data, jax.random.PRNGKey(s), max(args.n), mean=proto["gmm_mean"],
@@ -258,6 +262,28 @@ def run(args) -> int:
                            sampler_steps=proto["sampler_steps"], until_plateau=args.until_plateau)
 
     jobs = [(n, w, s) for s in seed_list for w in widths for n in args.n]
+    import os
+
+    from ..runtime.sweep import _connect, check_scheduler
+
+    check_scheduler(args.scheduler)
+    workers = args.workers or min(len(jobs), os.cpu_count() or 1)
+    client, own = _connect(args.scheduler) if args.scheduler is not None else (None, False)  # before any file
+    try:
+        return _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jobs, config, workers, client)
+    finally:
+        if own:
+            client.close()
+
+
+def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jobs, config, workers, client) -> int:
+    import jax
+
+    from ..networks.training import (HEADER, NetRun, TrainConfig, checkpoint_path, checkpoint_steps, columns,
+                                     fingerprint, readoffs, train_job, train_one)
+    from ..runtime.io import OutputSet
+    from ..runtime.sweep import run_sweep
+
     if out.exists():  # the CSV and sidecar must be writable files, not folders in the way
         check_outputs(out=out / OUT_CSV)
         _check_resume(out, protocol, {checkpoint_path(out, n, w, s): fingerprint(config(w, s), datas[s].info(), n,
@@ -283,9 +309,20 @@ def run(args) -> int:
     runs = []
     t0 = time.perf_counter()
     try:
-        for n, w, s in jobs:
-            runs.append(train_one(datas[s], n, config(w, s), out, save_samples=args.save_samples,
-                                  on_progress=progress_of((n, w, s))))
+        if client is None and (workers <= 1 or len(jobs) <= 1):
+            for n, w, s in jobs:
+                runs.append(train_one(datas[s], n, config(w, s), out, save_samples=args.save_samples,
+                                      on_progress=progress_of((n, w, s))))
+        else:
+            if bar is not None:
+                bar.close()
+                bar = None
+            points = [dict(data=args.data, max_n=max(args.n), gmm_mean=proto["gmm_mean"], gmm_std=proto["gmm_std"],
+                           n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
+                           save_samples=args.save_samples) for n, w, s in jobs]
+            res = run_sweep(train_job, points, workers=workers, scheduler=client, desc="train-net jobs",
+                            progress=not args.no_progress)
+            runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"]) for r in res]
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -296,7 +333,8 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     params = dict(config(widths[0], args.seed).to_dict(), data=args.data, n=args.n, width=widths, seeds=seed_list,
-                  protocol_name=args.protocol, save_samples=args.save_samples)
+                  protocol_name=args.protocol, save_samples=args.save_samples, workers=workers,
+                  scheduler=args.scheduler)
     reads = {f"n{r.n}_w{r.info['width']}_s{r.info['seed']}": dict(readoffs(r.rows), plateau=r.info["plateau"],
                                                                   last_step=r.info["last_step"]) for r in runs}
     from ..analysis.networks import exponent_table, run_readoffs

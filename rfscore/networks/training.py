@@ -363,6 +363,20 @@ def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, ba
     return row
 
 
+def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int, config: dict, folder: str,
+              save_samples: bool = False) -> dict:
+    """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
+    data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
+    ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step and the info."""
+    from .data import load_net_data
+
+    cfg = TrainConfig(**config)
+    ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
+    r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples)
+    return {"n": r.n, "rows": r.rows, "num_params": r.num_params, "seconds": r.seconds, "resumed_from": r.resumed_from,
+            "info": r.info}
+
+
 def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1) -> dict:
     """τ_mem (first τ with f_mem ≥ threshold, (Y11)) and τ_gen (first τ within 10 % of the Fréchet minimum, (Y10))."""
     tau = np.array([r["tau"] for r in rows])
