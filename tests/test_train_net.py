@@ -500,3 +500,19 @@ def test_grid_in_worker_processes_equals_serial(tmp_path):
     side = json.loads((tmp_path / "par" / "train_net.json").read_text())
     assert set(side["resumed_from_step"].values()) == {200} and side["parameters"]["workers"] == 2
     assert _rows(tmp_path / "par" / "train_net.csv") == a
+
+
+def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
+    """`reproduce --paper --only sm9` draws committed runs: here the small paper-protocol run as its data; the
+    manifest entry states the paper's parameters, the differences and the exponent table per threshold."""
+    import shutil
+
+    from rfscore.figures.paper import sm9
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(paper_run / "train_net.csv", data / sm9.RUNS)
+    shutil.copy(paper_run / "train_net.json", data / "sm9_runs.json")
+    entry = sm9.make(tmp_path, data_dir=data)
+    assert (tmp_path / "sm9_mixture.png").stat().st_size > 0 and entry["files"] == ["sm9_mixture.png"]
+    assert set(entry["exponents"]["16"]["tau_mem"]) == {"0.02", "0.05", "0.1", "0.2"}
+    assert entry["parameters"]["n"] == [4, 8] and any("instead of" in x for x in entry["differences"])
