@@ -216,7 +216,9 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
             if len(logs) >= 2:
                 m, se = float(np.mean(logs)), float(np.std(logs, ddof=1) / np.sqrt(len(logs)))
                 half = float(stats.t.ppf(0.975, len(logs) - 1) * se)
-                entry["n_gm"][str(thr)] = {"n_gm": math.exp(m), "ci": [math.exp(m - half), math.exp(m + half)],
+                with np.errstate(over="ignore"):  # 2 seeds: t(0.975, 1) = 12.7 can push the upper end past 1e308
+                    ci = [float(np.exp(m - half)), float(np.exp(m + half))]
+                entry["n_gm"][str(thr)] = {"n_gm": math.exp(m), "ci": ci,
                                            "seeds_used": len(logs), "extrapolated": not ns[0] <= math.exp(m) <= ns[-1]}
             elif logs:
                 entry["n_gm"][str(thr)] = {"n_gm": math.exp(logs[0]), "ci": None, "seeds_used": 1,
