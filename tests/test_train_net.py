@@ -203,7 +203,7 @@ def test_unet_shapes_score_and_gradient():
 # The U-Net on n = 4 digits: a reduced version (one n, 200 samples, 2 checkpoints, K = 8) of the run of
 # theory/trained_networks.md §7 (`--n 4,8 --width 12 --steps 2000 --lr 3e-3 --samples 1000 --checkpoints 6`).
 UNET_ARGS = ["train-net", "--data", "digits", "--arch", "unet", "--n", "4", "--width", "12", "--steps", "2000",
-             "--lr", "3e-3", "--samples", "200", "--checkpoints", "2", "--times", "8", "--no-progress"]
+             "--lr", "3e-3", "--samples", "200", "--checkpoints", "2", "--times", "8", "--no-refine", "--no-progress"]
 
 
 def test_unet_on_digits_generates_new_images_early_and_copies_late(tmp_path):
@@ -516,3 +516,11 @@ def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
     assert (tmp_path / "sm9_mixture.png").stat().st_size > 0 and entry["files"] == ["sm9_mixture.png"]
     assert set(entry["exponents"]["16"]["tau_mem"]) == {"0.02", "0.05", "0.1", "0.2"}
     assert entry["parameters"]["n"] == [4, 8] and any("instead of" in x for x in entry["differences"])
+    # merge_runs of the one folder reproduces its rows and its sidecar's exponent table
+    from rfscore.analysis.networks import merge_runs
+    exps = merge_runs([paper_run], tmp_path / "merged.csv")
+    side = json.loads((paper_run / "train_net.json").read_text())
+    assert json.loads(json.dumps(exps)) == json.loads(json.dumps(side["exponents"]))
+    a, b = _rows(tmp_path / "merged.csv"), _rows(paper_run / "train_net.csv")
+    assert [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in a] == \
+        [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in b]

@@ -245,6 +245,38 @@ def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_widt
     return out
 
 
+def merge_runs(run_dirs, out_csv) -> dict:
+    """Concatenate the rows of several `rfscore train-net` folders of one protocol (e.g. more seeds or sizes run
+    apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
+    exponent table (N12) of the union. A folder of another protocol is refused (InputError naming ``runs``)."""
+    from ..runtime.io import write_result
+
+    cols, readoffs_by_job, protocol, params = None, {}, None, None
+    for folder in run_dirs:
+        folder = Path(folder)
+        side = json.loads((folder / "train_net.json").read_text())
+        if protocol is None:
+            protocol, params = side.get("protocol"), side["parameters"]
+        elif side.get("protocol") != protocol:
+            raise InputError("runs", f"{folder} holds another protocol than {run_dirs[0]}")
+        table = read_csv(folder / "train_net.csv")
+        cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
+        readoffs_by_job.update(side.get("readoffs", {}))
+    plateau = {}
+    for key, r in readoffs_by_job.items():  # n{n}_w{W}_s{seed}
+        n, w, s = (int(x[1:]) for x in key.split("_"))
+        plateau[(w, s, n)] = bool(r.get("plateau"))
+    reads = run_readoffs(cols, plateau=plateau)
+    exps = exponent_table(reads)
+    header = list(cols)
+    cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
+    write_result(out_csv, cols, dict(params, n=sorted({int(v) for v in cols["n"]}),
+                                     seeds=sorted({int(v) for v in cols["seed"]})),
+                 header=header, undefined=("kl",), protocol=protocol, runs=[str(r) for r in run_dirs],
+                 readoffs=readoffs_by_job, readoff_table=reads, exponents=exps)
+    return exps
+
+
 def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=None, times: int = 12,
                   samples: int = 1000, sigma: str = GMM_SIGMA_SPECTRUM, max_order: int = 128) -> dict:
     """The random-features model on N(0, Σ) with the mixture's covariance at the same d and n: per (n, seed)
@@ -274,10 +306,17 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")
-    ap.add_argument("--out", required=True, help="folder for networks_runs.csv and networks_rf.csv")
+    ap.add_argument("--merge", default=None, help="instead: write the union of the runs (one protocol) to this CSV "
+                                                  "with its read-off and exponent tables (`merge_runs`)")
+    ap.add_argument("--out", default=None, help="folder for networks_runs.csv and networks_rf.csv (required without --merge)")
     ap.add_argument("--rf-psi-p", type=float, default=32.0)
     ap.add_argument("--rf-seeds", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.merge:
+        merge_runs(args.runs, args.merge)
+        return 0
+    if args.out is None:
+        ap.error("--out is required without --merge")
     table = collect(args.runs)
     out = Path(args.out)
     write_result(out / "networks_runs.csv", table, {"runs": [str(r) for r in args.runs]}, header=RUN_COLUMNS,

@@ -126,6 +126,8 @@ def register(sub) -> None:
                                                 "train_net.json, checkpoints, samples")
     p.add_argument("--save-samples", action="store_true",
                    help="keep each checkpoint's samples as OUT/samples_nN_wW_sS_stepK.npz (samples, X, tau, f_mem)")
+    p.add_argument("--no-refine", action="store_true",
+                   help="checkpoints on the log grid only (default: refined where f_mem moves, (N11))")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="local worker processes over the (n, width, seed) jobs (default min(jobs, CPU cores)); 1 runs "
                         "them in this process")
@@ -259,7 +261,8 @@ def run(args) -> int:
         return TrainConfig(arch=proto["arch"], width=w, steps=steps, seed=s, optimizer=proto["optimizer"],
                            lr=proto["lr"], times=args.times, samples=proto["samples"], checkpoints=args.checkpoints,
                            momentum=proto["momentum"], batch=proto["batch"], time_sampling=proto["time_sampling"],
-                           sampler_steps=proto["sampler_steps"], until_plateau=args.until_plateau)
+                           sampler_steps=proto["sampler_steps"], until_plateau=args.until_plateau,
+                           refine=not args.no_refine)
 
     jobs = [(n, w, s) for s in seed_list for w in widths for n in args.n]
     import os

@@ -69,6 +69,7 @@ class TrainConfig:
     time_sampling: str = "loguniform"  # (N3) or 'ddpm' (N8)
     sampler_steps: int = 0           # 0: the grid sampler (Y3); K > 0: Euler-Maruyama in DDPM time (N9)
     until_plateau: bool = False
+    refine: bool = True              # refine the log grid where f_mem moves (N11)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -209,8 +210,10 @@ def log_ratio(cfg: TrainConfig) -> float:
 
 
 def fine_step(cfg: TrainConfig, step: int) -> int:
-    """The refined next checkpoint after ``step``: step·r^(1/REFINE) (at least step + 1, at most --steps)."""
-    return int(min(cfg.steps, max(step + 1, round(step * log_ratio(cfg) ** (1.0 / REFINE)))))
+    """The refined next checkpoint after ``step``: step·r^(1/REFINE) (at least step + 1), or --steps when that is
+    within half a fine step of it (no near-duplicate last checkpoint)."""
+    nxt = max(step + 1, round(step * log_ratio(cfg) ** (1.0 / REFINE)))
+    return int(cfg.steps if nxt * log_ratio(cfg) ** (0.5 / REFINE) >= cfg.steps else nxt)
 
 
 def plateaued(rows: list) -> bool:
@@ -304,7 +307,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     Xj = jnp.asarray(X, dtype=DTYPE)
     draws_train = max(4, 8192 // n)
     base = [int(s) for s in checkpoint_steps(cfg.steps, cfg.checkpoints, cfg.first_checkpoint)]
-    cap = (fine_step(cfg, step) if len(rows) >= 2 and rows[-1]["f_mem"] - rows[-2]["f_mem"] > JUMP / 2
+    cap = (fine_step(cfg, step) if cfg.refine and len(rows) >= 2 and rows[-1]["f_mem"] - rows[-2]["f_mem"] > JUMP / 2
            and rows[-1]["f_mem"] < REFINE_BELOW else None)
     start = time.perf_counter()
     while step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
@@ -325,7 +328,8 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
                        save_samples)
         fine = fine_step(cfg, step)
-        if rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP and target > fine:
+        if (cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP
+                and target > fine):
             cap = fine  # f_mem jumped: retrain the interval from the last accepted state to a finer checkpoint
             if on_progress is not None:
                 on_progress(n, step)
@@ -333,7 +337,8 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         prev_f = rows[-1]["f_mem"] if rows else 0.0
         net, opt_state, step = cur_net, cur_state, cur
         rows.append(row)
-        cap = fine_step(cfg, step) if row["f_mem"] - prev_f > JUMP / 2 and row["f_mem"] < REFINE_BELOW else None
+        cap = (fine_step(cfg, step) if cfg.refine and row["f_mem"] - prev_f > JUMP / 2 and row["f_mem"] < REFINE_BELOW
+               else None)
         save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp)
         if on_checkpoint is not None:
             on_checkpoint(n, step)
