@@ -71,10 +71,11 @@ def register(sub) -> None:
     p = sub.add_parser(
         "train-net", help="train score networks (residual MLP, U-Net) per n: f_mem, Fréchet, KL, losses over τ",
         description="Train one time-conditioned ε-prediction network per training-set size n with the denoising "
-                    "loss (t log-uniform on [t_min, T], fresh t and noise every step; theory/trained_networks.md "
-                    "(N2)-(N3)), and at checkpoints on a log grid of steps sample it with rfscore's reverse-time "
-                    "sampler (score -ε/√Δ_t, (N4)) and write one row per (n, checkpoint) to OUT/train_net.csv: "
-                    "f_mem with its Wilson 95 %% interval, the Fréchet distance to the held-out rows, for --data "
+                    "loss (t log-uniform on [t_min, T] or the paper's DDPM law, fresh t and noise every step; "
+                    "theory/trained_networks.md (N2)-(N3), (N8)), and at checkpoints on a log grid of steps, refined "
+                    "where f_mem moves (N11), sample it with rfscore's reverse-time sampler (score -ε/√Δ_t, (N4)) or "
+                    "Euler-Maruyama in DDPM time (N9) and write one row per (n, W, seed, checkpoint) to "
+                    "OUT/train_net.csv: f_mem with its Wilson 95 % interval, the Fréchet distance to the held-out rows, for --data "
                     "gmm the KL estimate (N6) (nan otherwise), and the train and test losses at t = 0.01; "
                     "τ = steps × lr (N5). Resumable: after Ctrl-C the same command continues from the last "
                     "checkpoint of each run (OUT/checkpoint_nN_wW_sS.npz). Needs the extra rfscore[nets] (equinox).")
