@@ -9,7 +9,13 @@ body, jax-ml/jax#12868). Then the time to draw 2000 samples at one checkpoint (2
 reverse SDE; sampler batches of 500, the first batch compiled before timing). Every variant of one
 architecture is timed in the same process; the load average is printed before and after.
 
-Run: python benchmarks/bench_train_net.py [--arch mlp|unet|both] [--steps N] [--lax-steps N] [--samples N] [--reps R]
+The paper's protocol (``--arch paper``, theory/trained_networks.md §8): full-batch SGD (lr 6e-3, momentum 0.95,
+DDPM t-law (N8)) with the paper's residual MLP (N10), W = 128, at n = 512 and n = 4096, against the same network
+written as a plain-JAX function of the same arrays with the same optax optimiser, in the same process; the
+Euler–Maruyama sampler (N9) (1000 steps) in samples/s; and the grid runner: the same 4-job `train-net` grid with
+2 local worker processes against serially (wall-clock speed-up).
+
+Run: python benchmarks/bench_train_net.py [--arch mlp|unet|paper|both] [--steps N] [--lax-steps N] [--samples N] [--reps R]
 (default steps: 300 for the MLP, 20 for the U-Net, 5 for the lax.conv U-Net baseline; 3 rounds, the variants
 timed in turn in each, medians reported).
 """
@@ -162,9 +168,82 @@ def bench(arch, d, width, baselines, steps, samples, reps):
           f"backend {jax.default_backend()}; load average now %.2f %.2f %.2f" % os.getloadavg(), flush=True)
 
 
+def paper_mlp_plain(p, x, t):
+    """(N10) written apart from models.PaperMLP: input layer, 3 × LayerNorm(u + fc2(GELU(fc1(u)))), u = h + e(k)."""
+    from rfscore.networks.ddpm import index_of_t
+    from rfscore.networks.models import step_embedding
+    e = step_embedding(index_of_t(jnp.asarray(t, dtype=DTYPE)), p["inp"]["weight"].shape[0])
+    h = _lin(p["inp"], x)
+    for b in p["blocks"]:
+        u = h + e
+        z = u + _lin(b["fc2"], jax.nn.gelu(_lin(b["fc1"], u), approximate=False))
+        z = (z - z.mean()) / jnp.sqrt(z.var() + 1e-5)
+        h = z * b["norm"]["weight"] + b["norm"]["bias"]
+    return _lin(p["head"], h)
+
+
+def bench_paper(steps, reps, samples):
+    """Full-batch SGD steps/s of the paper's MLP at n = 512 and 4096 against plain JAX + optax; EM samples/s;
+    the grid runner with 2 workers against serial."""
+    import tempfile
+
+    from rfscore.cli import main as cli
+    from rfscore.networks.ddpm import em_sample, draw_t
+    opt = training.make_optimizer("sgd", 6e-3, 0.95)
+    for n in (512, 4096):
+        net = build("paper-mlp", jax.random.PRNGKey(0), 8, 128)
+        X = jnp.asarray(np.random.default_rng(0).standard_normal((n, 8)), dtype=DTYPE)
+        state = opt.init(eqx.filter(net, eqx.is_array))
+        key = jax.random.PRNGKey(1)
+        p = _as_dict(net)
+        s = opt.init(p)
+        t1 = jnp.float32(0.3)
+        assert np.allclose(np.asarray(net(X[0], t1)), np.asarray(paper_mlp_plain(p, X[0], t1)), atol=1e-4)
+
+        @jax.jit
+        def plain(k0, k1):
+            def loss(q, x, t, xi):
+                xt = jnp.exp(-t)[:, None] * x + jnp.sqrt(-jnp.expm1(-2 * t))[:, None] * xi
+                return jnp.mean((jax.vmap(lambda a, b: paper_mlp_plain(q, a, b))(xt, t) - xi) ** 2)
+
+            def body(k, c):
+                q, st = c
+                kk = jax.random.fold_in(key, k)
+                _, kt, kx = jax.random.split(kk, 3)
+                t, xi = draw_t(kt, (n,), DTYPE), jax.random.normal(kx, X.shape, dtype=DTYPE)
+                u, st = opt.update(jax.grad(loss)(q, X, t, xi), st, q)
+                return optax.apply_updates(q, u), st
+            return jax.lax.fori_loop(k0, k1, body, (p, s))
+
+        variants = [("equinox (rfscore.networks)", _compile(lambda k0, k1: training._train_chunk(
+            net, state, X, key, jnp.asarray(k0), jnp.asarray(k1), 1e-3, 3.0, opt, n, "ddpm"))),
+                    ("plain JAX + optax", _compile(lambda k0, k1: plain(jnp.asarray(k0), jnp.asarray(k1))))]
+        rates = np.array([[_rate(run, steps) for _, run in variants] for _ in range(reps)])
+        print(f"paper-mlp W 128, full-batch SGD 6e-3 m 0.95, n = {n}, {reps} rounds of {steps} steps:", flush=True)
+        for v, (label, _) in enumerate(variants):
+            print(f"  {label}: {np.median(rates[:, v]):.1f} steps/s median (rounds "
+                  f"{', '.join(f'{r:.1f}' for r in rates[:, v])})"
+                  + ("" if v == 0 else f"; equinox / this {np.median(rates[:, 0] / rates[:, v]):.2f}"), flush=True)
+    em_sample(lambda ts: net_score(net, ts), key, K=1000, num_samples=100, d=8)  # compile
+    t0 = time.perf_counter()
+    em_sample(lambda ts: net_score(net, ts), jax.random.PRNGKey(3), K=1000, num_samples=samples, d=8)
+    dt = time.perf_counter() - t0
+    print(f"  Euler-Maruyama, 1000 steps, W 128: {samples / dt:.0f} samples/s ({samples} in {dt:.2f} s)", flush=True)
+    grid = ["train-net", "--protocol", "paper", "--width", "32", "--n", "8,16,24,32", "--steps", "2000",
+            "--samples", "200", "--checkpoints", "4", "--sampler-steps", "200", "--no-progress"]
+    with tempfile.TemporaryDirectory() as tmp:
+        walls = {}
+        for w in (1, 2):
+            t0 = time.perf_counter()
+            assert cli(grid + ["--workers", str(w), "--out", f"{tmp}/w{w}"]) == 0
+            walls[w] = time.perf_counter() - t0
+    print(f"  grid runner, 4 jobs: serial {walls[1]:.1f} s, 2 workers {walls[2]:.1f} s: speed-up "
+          f"{walls[1] / walls[2]:.2f}x; load average now %.2f %.2f %.2f" % os.getloadavg(), flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", choices=("mlp", "unet", "both"), default="both")
+    ap.add_argument("--arch", choices=("mlp", "unet", "paper", "both"), default="both")
     ap.add_argument("--steps", type=int, default=None, help="timed training steps (default: mlp 300, unet 20)")
     ap.add_argument("--lax-steps", type=int, default=5, help="timed steps of the lax.conv U-Net baseline (0: skip)")
     ap.add_argument("--samples", type=int, default=2000)
@@ -173,6 +252,9 @@ def main(argv=None):
     print("load average before: %.2f %.2f %.2f" % os.getloadavg(), f"({os.cpu_count()} cores)", flush=True)
     archs = ("mlp", "unet") if args.arch == "both" else (args.arch,)
     t0 = time.perf_counter()
+    if args.arch == "paper":
+        bench_paper(args.steps or 200, args.reps, args.samples)
+        archs = ()
     for arch in archs:
         steps = args.steps or DEFAULT_STEPS[arch]
         if arch == "mlp":

@@ -317,7 +317,7 @@ ROWS = [
      "--save-samples", "input file --test-data"),
     ("generate", ["--data", "{tmp}/xj.json", "--test-fraction", "0.2", "--out", "{tmp}/xj.csv"], "--out",
      "input file --data"),
-    ("train-net", ["--data", "{tmp}/net/checkpoint_n4.npz", "--out", "{tmp}/net"], "--out", "input file --data"),
+    ("train-net", ["--data", "{tmp}/net/checkpoint_n4_w4_s0.npz", "--out", "{tmp}/net"], "--out", "input file --data"),
     # empty output paths: never the current folder
     *[(c, ["--out", ""], "--out", "empty") for c in ("spectrum", "simulate", "timescales", "phase", "asymptotic",
                                                       "curve", "generate", "train-net", "reproduce")],
@@ -374,6 +374,28 @@ ROWS = [
     ("generate", ["--collapse-entropy", "1"], "--collapse-entropy", "(0, 1)"),
     ("generate", ["--collapse-entropy", "nan"], "--collapse-entropy", "(0, 1)"),
     ("generate", ["--score", "empirical", "--map-out", "{tmp}/m.csv"], "--map-out", "--score rf"),
+    # --- issue 27: train-net at the paper's protocol
+    ("train-net", ["--momentum", "1"], "--momentum", "[0, 1)"),
+    ("train-net", ["--momentum", "-0.1"], "--momentum", "[0, 1)"),
+    ("train-net", ["--momentum", "nan"], "--momentum"),
+    ("train-net", ["--batch", "0"], "--batch", "[1, "),
+    ("train-net", ["--batch", "5"], "--batch", "[1, n] = [1, 4]"),
+    ("train-net", ["--batch", "half"], "--batch", "integer"),
+    ("train-net", ["--time-sampling", "uniform"], "--time-sampling", "loguniform or ddpm"),
+    ("train-net", ["--sampler-steps", "0"], "--sampler-steps", "[1, "),
+    ("train-net", ["--sampler-steps", "x"], "--sampler-steps", "integer"),
+    ("train-net", ["--gmm-std", "0"], "--gmm-std", "(0, "),
+    ("train-net", ["--gmm-std", "-1"], "--gmm-std", "(0, "),
+    ("train-net", ["--gmm-mean", "inf"], "--gmm-mean"),
+    ("train-net", ["--seeds", "0"], "--seeds", "[1, "),
+    ("train-net", ["--width", "8,8"], "--width", "twice"),
+    ("train-net", ["--width", "8,x"], "--width", "integers"),
+    ("train-net", ["--arch", "paper-cnn"], "--arch", "paper-mlp"),
+    ("train-net", ["--protocol", "nature"], "--protocol"),
+    ("train-net", ["--protocol", "paper", "--out", "{tmp}/otherproto"], "--out", "another protocol"),
+    ("train-net", ["--scheduler", "tcp://127.0.0.1:9"], "--scheduler", "cannot connect"),
+    ("train-net", ["--scheduler", "localhost"], "--scheduler", "tcp://HOST:PORT"),
+    ("train-net", ["--workers", "0"], "--workers"),
 ]
 
 
@@ -389,6 +411,8 @@ def _setup(tmp: Path) -> None:
     np.save(tmp / "d10.npy", np.arange(400.0).reshape(40, 10) % 7)
     (tmp / "clash" / "train_net.csv").mkdir(parents=True)  # train-net: its CSV path is a folder
     (tmp / "clash_json" / "train_net.json").mkdir(parents=True)  # ... or its sidecar path
+    (tmp / "otherproto").mkdir()  # train-net: a run of the default protocol, resumed with --protocol paper
+    (tmp / "otherproto" / "train_net.json").write_text(json.dumps({"protocol": {"arch": "mlp", "optimizer": "adam"}}))
     (tmp / "garbage.csv.partial.jsonl").write_text("garbage{{\n")
     from rfscore.analysis.phase import phase_point
     from rfscore.runtime.sweep import _header
@@ -418,7 +442,7 @@ def _setup(tmp: Path) -> None:
     np.save(tmp / "bigs.npy", np.eye(4) * 1e200)
     os.mkfifo(tmp / "pipe.npy")
     (tmp / "net").mkdir()
-    with open(tmp / "net" / "checkpoint_n4.npz", "wb") as fh:  # --data named like train-net's checkpoint
+    with open(tmp / "net" / "checkpoint_n4_w4_s0.npz", "wb") as fh:  # --data named like train-net's checkpoint
         np.save(fh, rng.standard_normal((40, 8)))
     point = json.dumps({"psi_n": 2.0, "psi_p": 4.0, **params}, sort_keys=True)
     bad = {"nullres": None, "negloss": [[2.0, 4.0, 100.0, -0.5, 0.3, 0.8, "memorization"]],

@@ -192,7 +192,7 @@ def test_train_net_checkpoint_keyed_on_data_content_and_validated(tmp_path, caps
     argv = ["train-net", "--data", str(data), "--n", "4", "--steps", "5", "--width", "4", "--samples", "10",
             "--checkpoints", "1", "--times", "2", "--no-progress", "--out", str(out)]
     assert main(argv) == 0
-    ckpt = out / "checkpoint_n4.npz"
+    ckpt = out / "checkpoint_n4_w4_s0.npz"
     csv_before = (out / "train_net.csv").read_bytes()
     np.save(data, np.random.default_rng(1).standard_normal((40, 3)))  # same path, other content
     capsys.readouterr()

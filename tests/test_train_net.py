@@ -45,7 +45,8 @@ def test_csv_columns_tau_and_memorisation_rises(full_run):
     rows = _rows(full_run / "train_net.csv")
     assert list(rows[0]) == list(training.HEADER)
     steps = [int(r["step"]) for r in rows]
-    assert steps == list(training.checkpoint_steps(800, 3, 100)) and steps[-1] == 800
+    # the log grid 100, 283, 800 refined where f_mem moves (N11): from 100 to 800, increasing
+    assert steps[0] == 100 and steps[-1] == 800 and all(a < b for a, b in zip(steps[:-1], steps[1:])), steps
     for r in rows:
         assert float(r["tau"]) == pytest.approx(int(r["step"]) * 3e-3)  # (N5)
         assert float(r["f_mem_lo"]) <= float(r["f_mem"]) <= float(r["f_mem_hi"])
@@ -55,12 +56,15 @@ def test_csv_columns_tau_and_memorisation_rises(full_run):
     assert float(rows[-1]["train_loss"]) < float(rows[-1]["test_loss"])  # memorisation: the gap opens at t = 0.01
     side = json.loads((full_run / "train_net.json").read_text())
     assert side["parameters"]["steps"] == 800 and side["conventions"]["tau"].startswith("tau = steps * lr")
-    assert side["readoffs"]["4"]["tau_mem"] is not None
+    assert side["readoffs"]["n4_w32_s0"]["tau_mem"] is not None
+    assert {r["width"] for r in rows} == {"32"} and {r["optimizer"] for r in rows} == {"adam"}
+    assert {r["batch"] for r in rows} == {"4"}  # min(n, 512)
+    assert side["protocol"]["time_sampling"] == "loguniform" and side["protocol"]["optimizer"] == "adam"
 
 
 def test_saved_samples_give_the_csv_f_mem(full_run):
     rows = {int(r["step"]): r for r in _rows(full_run / "train_net.csv")}
-    files = sorted(full_run.glob("samples_n4_step*.npz"))
+    files = sorted(full_run.glob("samples_n4_w32_s0_step*.npz"))
     assert len(files) == len(rows)
     for f in files:
         z = np.load(f)
@@ -84,12 +88,12 @@ def test_interrupt_then_resume_equals_uninterrupted(full_run, tmp_path, monkeypa
     assert main(ARGS + ["--out", str(out)]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interrupted" in err[0] and "resume" in err[0], err
-    assert not (out / "train_net.csv").exists() and (out / "checkpoint_n4.npz").exists()
+    assert not (out / "train_net.csv").exists() and (out / "checkpoint_n4_w32_s0.npz").exists()
     monkeypatch.setattr(training, "save_checkpoint", real)
     assert main(ARGS + ["--out", str(out)]) == 0
     assert _rows(out / "train_net.csv") == _rows(full_run / "train_net.csv")  # the same numbers, to the last digit
     side = json.loads((out / "train_net.json").read_text())
-    assert side["resumed_from_step"]["4"] == 100
+    assert side["resumed_from_step"]["n4_w32_s0"] == 100
     # a checkpoint of other parameters is refused, naming --out
     assert main(ARGS[:-1] + ["--lr", "1e-3", "--no-progress", "--out", str(out)]) == 2
     assert "--out" in capsys.readouterr().err
@@ -105,27 +109,30 @@ def test_real_ctrl_c_then_resume_equals_uninterrupted(full_run, tmp_path):
     # (≈ 16 s instead of ≈ 30 s for the two processes on 2 cores); the numbers do not depend on it
     env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
-    ckpt = out / "checkpoint_n4.npz"
+    ckpt = out / "checkpoint_n4_w32_s0.npz"
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a shared, loaded machine: start-up and compilation can take minutes
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert ckpt.exists() and proc.poll() is None, proc.communicate()  # still training after the first checkpoint
     proc.send_signal(signal.SIGINT)  # a real Ctrl-C
     stdout, err = proc.communicate(timeout=120)
-    line = (f"rfscore train-net: interrupted; checkpoints are kept in {out}/checkpoint_n*.npz; rerun the same "
+    line = (f"rfscore train-net: interrupted; checkpoints are kept in {out}/checkpoint_*.npz; rerun the same "
             f"command to resume")
     assert proc.returncode == 130 and err == line + "\n" and stdout == "", err  # one line, no traceback
     assert not (out / "train_net.csv").exists()
     with np.load(ckpt) as z:
         kept = int(z["step"])
-    assert kept in training.checkpoint_steps(800, 3, 100)[:-1], kept
+    assert kept in [int(r["step"]) for r in _rows(full_run / "train_net.csv")][:-1], kept
     res = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stderr == "", res.stderr
-    assert json.loads((out / "train_net.json").read_text())["resumed_from_step"]["4"] == kept
+    assert json.loads((out / "train_net.json").read_text())["resumed_from_step"]["n4_w32_s0"] == kept
     resumed, whole = _rows(out / "train_net.csv"), _rows(full_run / "train_net.csv")
     assert list(resumed[0]) == list(whole[0]) == list(training.HEADER)  # no wall-clock column in the CSV
     for h in training.HEADER:  # every column, to the last digit (the wall-clock times are in the sidecar only)
+        if h == "optimizer":
+            assert [r[h] for r in resumed] == [r[h] for r in whole]
+            continue
         np.testing.assert_array_equal([float(r[h]) for r in resumed], [float(r[h]) for r in whole], err_msg=h)
 
 
@@ -196,7 +203,7 @@ def test_unet_shapes_score_and_gradient():
 # The U-Net on n = 4 digits: a reduced version (one n, 200 samples, 2 checkpoints, K = 8) of the run of
 # theory/trained_networks.md §7 (`--n 4,8 --width 12 --steps 2000 --lr 3e-3 --samples 1000 --checkpoints 6`).
 UNET_ARGS = ["train-net", "--data", "digits", "--arch", "unet", "--n", "4", "--width", "12", "--steps", "2000",
-             "--lr", "3e-3", "--samples", "200", "--checkpoints", "2", "--times", "8", "--no-progress"]
+             "--lr", "3e-3", "--samples", "200", "--checkpoints", "2", "--times", "8", "--no-refine", "--no-progress"]
 
 
 def test_unet_on_digits_generates_new_images_early_and_copies_late(tmp_path):
@@ -274,3 +281,262 @@ def test_sgd_with_momentum_is_optax_sgd_and_trains(tmp_path):
     rows = _rows(out / "train_net.csv")
     assert [int(r["step"]) for r in rows] == [100, 400]
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+
+
+# ----------------------------------------------------------------------------- the paper's protocol (issue 27)
+def _alpha_bar_by_hand(T=1000, lo=1e-4, hi=2e-2):
+    """ᾱ_k = Π_{j≤k}(1 - β_j) by a running product (not the library's cumulative log-sum)."""
+    out, a = [], 1.0
+    for k in range(T):
+        a *= 1.0 - (lo + (hi - lo) * k / (T - 1))
+        out.append(a)
+    return np.array(out)
+
+
+def test_ddpm_time_law_matches_the_schedule_by_hand():
+    """(N7)-(N8): t_k = -½ log ᾱ_k; k uniform in 1 … 1000 gives P(t < 0.01) = #{k: t_k < 0.01}/1000 ≈ 0.04
+    (the log-uniform law (N3) on [1e-3, 3] gives log 10/log 3000 = 0.288). 200 000 draws: the binomial standard
+    error of 0.04 is 4.4e-4, the tolerance 5 of them."""
+    from rfscore.networks import ddpm
+    t_hand = -0.5 * np.log(_alpha_bar_by_hand())
+    np.testing.assert_allclose(ddpm.T_TABLE[1:], t_hand, rtol=1e-12)
+    p_exact = np.mean(t_hand < 0.01)
+    assert 0.035 < p_exact < 0.045
+    draws = np.asarray(ddpm.draw_t(jax.random.PRNGKey(0), (200_000,), jnp.float64))
+    assert abs(np.mean(draws < 0.01) - p_exact) < 5 * math.sqrt(p_exact * (1 - p_exact) / 200_000)
+    uq = np.unique(draws)  # only the schedule's times
+    assert np.max(np.min(np.abs(uq[:, None] / t_hand[None, :] - 1), axis=1)) < 1e-12
+    u = np.asarray(training._draw(jax.random.PRNGKey(1), jnp.zeros((4, 2)), 1e-3, 3.0, 4, "loguniform")[1])
+    assert np.all((u >= 1e-3 * (1 - 1e-6)) & (u <= 3.0 * (1 + 1e-6)))
+    # the network's step index recovers k at every t_k (float32)
+    k = np.arange(1, 1001)
+    np.testing.assert_allclose(np.asarray(ddpm.index_of_t(jnp.asarray(t_hand, dtype=jnp.float32))), k, atol=2e-3)
+
+
+class _GaussScore(eqx.Module):
+    v: jax.Array
+
+    def __call__(self, y, k):
+        return -y / self.v[k]
+
+
+def test_euler_maruyama_sampler_on_a_gaussian_with_its_exact_score():
+    """(N9) with the exact score of N(0, σ²I), s(y, t) = -y/v_t, v_t = e^{-2t}σ² + Δ_t: the sample variance equals
+    the variance propagated through the same Euler–Maruyama steps, var ← (1 + h - 2h/v)² var + 2h from var = 1,
+    computed here step by step from the schedule by hand; and at K = 1000 it is σ² within the discretisation
+    error (a few 1e-3). 40 000 samples × d = 4: the relative standard error of the variance is 3.5e-3, the
+    tolerance 4 of them."""
+    from rfscore.networks import ddpm
+    sigma2, K, d, N = 0.25, 1000, 4, 40_000
+    t_hand = np.concatenate([[0.0], -0.5 * np.log(_alpha_bar_by_hand())])  # t at the integer DDPM indices
+    ts = t_hand[::-1]                                                      # K = 1000: the steps are the indices
+    v = lambda t: np.exp(-2 * t) * sigma2 - np.expm1(-2 * t)  # noqa: E731
+    var = 1.0
+    for ta, tb in zip(ts[:-1], ts[1:]):
+        h = ta - tb
+        var = (1 + h - 2 * h / v(ta)) ** 2 * var + 2 * h
+    y = ddpm.em_sample(lambda times: _GaussScore(jnp.asarray(v(np.asarray(times)))), jax.random.PRNGKey(3), K=K,
+                       num_samples=N, d=d)
+    assert y.shape == (N, d)
+    emp = float(np.mean(y**2))
+    assert abs(emp / var - 1) < 4 * math.sqrt(2 / (N * d)), (emp, var)
+    assert abs(var / sigma2 - 1) < 0.02, var
+    # fewer steps: the propagated variance of that schedule
+    sch = ddpm.em_schedule(50)
+    var50 = 1.0
+    for ta, h in zip(sch["t"], sch["h"]):
+        var50 = (1 + h - 2 * h / v(ta)) ** 2 * var50 + 2 * h
+    y50 = ddpm.em_sample(lambda times: _GaussScore(jnp.asarray(v(np.asarray(times)))), jax.random.PRNGKey(4), K=50,
+                         num_samples=N, d=d)
+    assert abs(float(np.mean(y50**2)) / var50 - 1) < 4 * math.sqrt(2 / (N * d))
+
+
+def test_sgd_momentum_095_update_by_hand():
+    """--momentum 0.95: v ← 0.95 v + g, θ ← θ - lr v; two updates by hand."""
+    opt = training.make_optimizer("sgd", 6e-3, 0.95)
+    p = {"w": jnp.array([1.0, -2.0])}
+    g1, g2 = {"w": jnp.array([0.5, 0.25])}, {"w": jnp.array([-1.0, 2.0])}
+    s = opt.init(p)
+    u1, s = opt.update(g1, s, p)
+    u2, s = opt.update(g2, s, p)
+    np.testing.assert_allclose(u1["w"], -6e-3 * g1["w"], rtol=1e-6)
+    np.testing.assert_allclose(u2["w"], -6e-3 * (0.95 * g1["w"] + g2["w"]), rtol=1e-6)
+
+
+def test_paper_mlp_is_the_stated_network():
+    """(N10) by hand in NumPy from the module's weights: input layer, 3 × LayerNorm(u + fc2(GELU(fc1(u)))) with
+    u = h + e(k), e the sinusoidal embedding of the DDPM step k, output layer."""
+    from scipy.special import erf
+
+    from rfscore.networks import ddpm
+    d, W = 8, 16
+    net = build("paper-mlp", jax.random.PRNGKey(5), d, W)
+    x = np.random.default_rng(0).standard_normal((3, d)).astype(np.float32)
+    ks = np.array([1, 40, 700])
+    t = ddpm.T_TABLE[ks].astype(np.float32)
+    lin = lambda layer, h: h @ np.asarray(layer.weight).T + np.asarray(layer.bias)  # noqa: E731
+    freq = np.exp(-np.log(10000.0) * np.arange(W // 2) / (W // 2))
+    e = np.concatenate([np.sin(ks[:, None] * freq), np.cos(ks[:, None] * freq)], axis=1)
+    h = lin(net.inp, x)
+    for b in net.blocks:
+        u = h + e
+        z = lin(b.fc1, u)
+        z = u + lin(b.fc2, 0.5 * z * (1 + erf(z / np.sqrt(2))))
+        mu, var = z.mean(1, keepdims=True), z.var(1, keepdims=True)
+        h = (z - mu) / np.sqrt(var + 1e-5) * np.asarray(b.norm.weight) + np.asarray(b.norm.bias)
+    want = lin(net.head, h)
+    np.testing.assert_allclose(np.asarray(apply(net, jnp.asarray(x), jnp.asarray(t))), want, rtol=2e-4, atol=2e-4)
+    assert np.all(np.asarray(net.blocks[0].norm.weight) == 1)
+
+
+def test_plateau_criterion():
+    """(N11): f_mem ≥ 0.1, last 3 checkpoints spanning ≥ a factor 2 in steps, overlapping 95 % intervals."""
+    def row(step, f, w=0.02):
+        return {"step": step, "f_mem": f, "f_mem_lo": f - w, "f_mem_hi": f + w}
+    assert training.plateaued([row(100, 0.3), row(150, 0.31), row(200, 0.3)])
+    assert not training.plateaued([row(100, 0.3), row(150, 0.31), row(190, 0.3)])  # spans < 2
+    assert not training.plateaued([row(100, 0.2), row(150, 0.3), row(200, 0.4)])    # still rising
+    assert not training.plateaued([row(100, 0.05), row(150, 0.05), row(200, 0.05)])  # not memorising yet
+    assert not training.plateaued([row(100, 0.3), row(200, 0.3)])
+
+
+PAPER = ["train-net", "--protocol", "paper", "--width", "16", "--n", "4,8", "--steps", "600", "--samples", "200",
+         "--checkpoints", "3", "--sampler-steps", "100", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def paper_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("paper") / "run"
+    assert main(PAPER + ["--seeds", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_protocol_paper_sets_every_option_and_explicit_ones_override(paper_run):
+    rows = _rows(paper_run / "train_net.csv")
+    side = json.loads((paper_run / "train_net.json").read_text())
+    pr = side["protocol"]
+    assert (pr["arch"], pr["optimizer"], pr["lr"], pr["momentum"], pr["batch"], pr["time_sampling"],
+            pr["gmm_mean"], pr["gmm_std"]) == ("paper-mlp", "sgd", 6e-3, 0.95, "full", "ddpm", 1.0, 1.0)
+    assert pr["sampler_steps"] == 100  # given explicitly: overrides the protocol's 1000
+    assert side["parameters"]["width"] == [16] and side["parameters"]["seeds"] == [0, 1]
+    assert side["dataset"]["gmm_mean"] == 1.0 and side["dataset"]["gmm_std"] == 1.0
+    assert {(r["n"], r["seed"]) for r in rows} == {("4", "0"), ("8", "0"), ("4", "1"), ("8", "1")}
+    for r in rows:
+        assert r["width"] == "16" and r["optimizer"] == "sgd" and r["batch"] == r["n"]  # full batch
+        assert float(r["tau"]) == pytest.approx(int(r["step"]) * 6e-3)
+    # the refined log grid: consecutive accepted checkpoints differ in f_mem by ≤ JUMP, or are already fine
+    r_fine = training.log_ratio(training.TrainConfig(steps=600, checkpoints=3)) ** (1 / training.REFINE)
+    for n in ("4", "8"):
+        rs = [r for r in rows if r["n"] == n and r["seed"] == "0"]
+        for a, b in zip(rs[:-1], rs[1:]):
+            jump = float(b["f_mem"]) - float(a["f_mem"])
+            assert jump <= training.JUMP or int(b["step"]) <= round(int(a["step"]) * r_fine) + 1, (a, b)
+
+
+def test_resumed_out_with_another_protocol_is_refused(paper_run, tmp_path, capsys):
+    import shutil
+    out = tmp_path / "run"
+    shutil.copytree(paper_run, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(PAPER + ["--seeds", "2", "--momentum", "0.9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "momentum" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # the same protocol resumes: nothing left to train, the same CSV
+    assert main(PAPER + ["--seeds", "2", "--out", str(out)]) == 0
+    assert _rows(out / "train_net.csv") == _rows(paper_run / "train_net.csv")
+
+
+def test_readoff_table_exponents_censoring_and_n_gm():
+    """(N12) on synthetic curves with a known answer: f_mem(τ) = 1 - exp(-(τ/(c_s n))²) (τ_mem ∝ n exactly, a seed
+    factor c_s) and KL(τ) = (log τ - log 5)² + 0.1 (τ_gen independent of n): the exponent is 1 at every threshold
+    with a CI that contains 1; n_gm is where c_s n·√(-log(1 - thr)) = τ_gen(n) — computed here in closed form from
+    the log-interpolated read-offs' own fits; a curve that never reaches a threshold is censored 'right'."""
+    from rfscore.analysis.networks import exponent_table, run_readoffs
+    tau = np.geomspace(0.1, 1000, 200)
+    cols = {k: [] for k in ("width", "seed", "n", "tau", "f_mem", "kl")}
+    for s, c in enumerate((1.0, 1.1, 0.9)):
+        for n in (8, 16, 32):
+            f = 1 - np.exp(-((tau / (c * n)) ** 2))
+            kl = (np.log(tau) - np.log(5.0)) ** 2 + 0.1
+            for k, v in (("width", 64), ("seed", s), ("n", n)):
+                cols[k] += [v] * tau.size
+            cols["tau"] += list(tau)
+            cols["f_mem"] += list(f)
+            cols["kl"] += list(kl)
+    cols = {k: np.asarray(v, dtype=float) for k, v in cols.items()}
+    reads = run_readoffs(cols, plateau={(64, s, n): True for s in range(3) for n in (8, 16, 32)})
+    tab = exponent_table(reads, d=8)["64"]
+    for thr in ("0.02", "0.05", "0.1", "0.2"):
+        fit = tab["tau_mem"][thr]
+        assert fit["exponent"] == pytest.approx(1.0, abs=0.01) and fit["ci"][0] <= 1.0 <= fit["ci"][1] + 0.01, fit
+        assert fit["censored"] == []
+        # τ_mem = c n q with q = √(-log(1 - thr)); τ_gen = 5 e^{-0.1} (KL ≤ 1.1 min: (log τ - log 5)² ≤ 0.01):
+        # log n_gm = mean over seeds of log(τ_gen/(c q))
+        q = math.sqrt(-math.log(1 - float(thr)))
+        want = math.exp(np.mean([math.log(5 * math.exp(-0.1) / (c * q)) for c in (1.0, 1.1, 0.9)]))
+        assert tab["n_gm"][thr]["n_gm"] == pytest.approx(want, rel=0.03), (thr, tab["n_gm"][thr], want)
+    assert tab["tau_gen"]["exponent"] == pytest.approx(0.0, abs=0.02)
+    assert tab["all_plateaued"]
+    # a curve that stops before reaching 0.2: right-censored there, that seed dropped from the 0.2 fit only
+    cut = (cols["n"] == 32) & (cols["seed"] == 0) & (cols["f_mem"] > 0.15)
+    short = {k: v[~cut] for k, v in cols.items()}
+    r2 = run_readoffs(short)
+    t2 = exponent_table(r2, d=8)["64"]
+    assert t2["tau_mem"]["0.2"]["censored"] == [[32, 0, "right"]] and t2["tau_mem"]["0.2"]["dropped_seeds"] == 1
+    assert t2["tau_mem"]["0.1"]["dropped_seeds"] == 0 and not t2["all_plateaued"]
+
+
+def test_grid_in_worker_processes_equals_serial(tmp_path):
+    """(n, W) jobs in 2 local worker processes (`rfscore.runtime.sweep.run_sweep`) give the serial run's CSV, every
+    column, and resume (a second call finds every job's last checkpoint and trains nothing)."""
+    base = ["train-net", "--n", "4,8", "--width", "8,16", "--steps", "200", "--samples", "60", "--checkpoints", "2",
+            "--times", "4", "--no-progress"]
+    assert main(base + ["--workers", "1", "--out", str(tmp_path / "serial")]) == 0
+    assert main(base + ["--workers", "2", "--out", str(tmp_path / "par")]) == 0
+    a, b = _rows(tmp_path / "serial" / "train_net.csv"), _rows(tmp_path / "par" / "train_net.csv")
+    assert a == b and {(r["n"], r["width"]) for r in a} == {("4", "8"), ("8", "8"), ("4", "16"), ("8", "16")}
+    assert main(base + ["--workers", "2", "--out", str(tmp_path / "par")]) == 0
+    side = json.loads((tmp_path / "par" / "train_net.json").read_text())
+    assert set(side["resumed_from_step"].values()) == {200} and side["parameters"]["workers"] == 2
+    assert _rows(tmp_path / "par" / "train_net.csv") == a
+
+
+def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
+    """`reproduce --paper --only sm9` draws committed runs: here the small paper-protocol run as its data; the
+    manifest entry states the paper's parameters, the differences and the exponent table per threshold."""
+    import shutil
+
+    from rfscore.figures.paper import sm9
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(paper_run / "train_net.csv", data / sm9.RUNS)
+    shutil.copy(paper_run / "train_net.json", data / "sm9_runs.json")
+    entry = sm9.make(tmp_path, data_dir=data)
+    assert (tmp_path / "sm9_mixture.png").stat().st_size > 0 and entry["files"] == ["sm9_mixture.png"]
+    assert set(entry["exponents"]["16"]["tau_mem"]) == {"0.02", "0.05", "0.1", "0.2"}
+    assert entry["parameters"]["n"] == [4, 8] and any("instead of" in x for x in entry["differences"])
+    # merge_runs of the one folder reproduces its rows and its sidecar's exponent table
+    from rfscore.analysis.networks import merge_runs
+    exps = merge_runs([paper_run], tmp_path / "merged.csv")
+    side = json.loads((paper_run / "train_net.json").read_text())
+    assert json.loads(json.dumps(exps)) == json.loads(json.dumps(side["exponents"]))
+    a, b = _rows(tmp_path / "merged.csv"), _rows(paper_run / "train_net.csv")
+    assert [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in a] == \
+        [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in b]
+
+
+def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
+    """`reproduce --paper --only sm9,fig7` from the committed runs (rfscore/figures/data): the exponent tables
+    recomputed from the CSVs equal the ones committed in their sidecars, every τ_mem read-off of the paper-protocol
+    runs is uncensored, and the figures are written."""
+    from rfscore.analysis.networks import exponent_table, read_csv, run_readoffs
+    data = ROOT / "rfscore" / "figures" / "data"
+    for name in ("sm9_runs", "fig7_adam_runs"):
+        side = json.loads((data / f"{name}.json").read_text())
+        exps = exponent_table(run_readoffs(read_csv(data / f"{name}.csv")))
+        for thr in ("0.02", "0.05", "0.1", "0.2"):
+            got, want = exps["64"]["tau_mem"][thr], side["exponents"]["64"]["tau_mem"][thr]
+            assert got["exponent"] == pytest.approx(want["exponent"], rel=1e-9) and got["censored"] == []
+    assert main(["reproduce", "--paper", "--only", "sm9,fig7", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "sm9_mixture.png").exists() and (tmp_path / "fig7_optimiser.png").exists()

@@ -100,16 +100,17 @@ def _normalise(X, test_fraction: float, key, name: str) -> NetData:
     return NetData(name, Xn[perm[n_test:]], Xn[perm[:n_test]])
 
 
-def load_net_data(data: str, key, max_n: int) -> NetData:
+def load_net_data(data: str, key, max_n: int, mean: float = GMM_MEAN, std: float = GMM_STD) -> NetData:
     """``data`` = 'gmm' (N1) in d = 8, 'digits' (the 64 raw pixels of the bundled 8×8 digits) or an X.npy (n, d).
 
     Real data: rows normalised to Tr Σ̂/d = 1, 20 % held out (chosen by ``key``). The mixture: a pool of
-    max_n draws and 2000 held-out draws, both from ``key``.
+    max_n draws and 2000 held-out draws, both from ``key``, with μ = mean·(1, …, 1) and component std ``std``.
     """
     if data == GMM:
         kp, kt = jax.random.split(key)
-        mu = np.full(GMM_D, GMM_MEAN)
-        return NetData(GMM, gmm_sample(kp, max_n), gmm_sample(kt, GMM_TEST), mu, GMM_STD)
+        mu = np.full(GMM_D, float(mean))
+        return NetData(GMM, gmm_sample(kp, max_n, GMM_D, mean, std), gmm_sample(kt, GMM_TEST, GMM_D, mean, std), mu,
+                       float(std))
     if data == "digits":
         from ..data.datasets import load_digits_raw
 

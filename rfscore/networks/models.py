@@ -30,7 +30,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-ARCHS = ("mlp", "unet")
+ARCHS = ("mlp", "paper-mlp", "unet")
 DTYPE = jnp.float32
 EMBED = 32  # sinusoidal features of log t (16 frequencies × sin, cos)
 
@@ -79,6 +79,54 @@ class ResidualMLP(eqx.Module):
         for b in self.blocks:
             h = b(h, e)
         return self.out(jax.nn.silu(h))
+
+
+def step_embedding(s, size: int):
+    """The fixed sinusoidal embedding of the (fractional) DDPM step index s, shape s.shape + (size,):
+    [sin(s ω_i), cos(s ω_i)], ω_i = 10000^{-i/half}, i < half = size//2 (zero-padded to ``size``)."""
+    half = size // 2
+    freq = jnp.exp(-jnp.log(10000.0) * jnp.arange(half, dtype=DTYPE) / max(half, 1))
+    u = jnp.asarray(s, dtype=DTYPE)[..., None] * freq
+    e = jnp.concatenate([jnp.sin(u), jnp.cos(u)], axis=-1)
+    return jnp.pad(e, [(0, 0)] * (e.ndim - 1) + [(0, size - 2 * half)])
+
+
+class _PaperBlock(eqx.Module):
+    fc1: eqx.nn.Linear
+    fc2: eqx.nn.Linear
+    norm: eqx.nn.LayerNorm
+
+    def __call__(self, h):
+        return self.norm(h + self.fc2(jax.nn.gelu(self.fc1(h), approximate=False)))
+
+
+class PaperMLP(eqx.Module):
+    """The paper's residual MLP (theory/trained_networks.md (N10)): x (d,), t scalar → (d,).
+
+    An input layer d → W; 3 blocks h ← LayerNorm(u + fc2(GELU(fc1(u)))), u = h + e(s); an output layer W → d.
+    e(s) is the fixed sinusoidal embedding (`step_embedding`, no parameters) of the DDPM step index s of t
+    (`rfscore.networks.ddpm.index_of_t`: s = k exactly at t = t_k of (N7)), added to every block's input.
+    """
+
+    inp: eqx.nn.Linear
+    blocks: tuple
+    head: eqx.nn.Linear
+
+    def __init__(self, key, d: int, width: int = 128, depth: int = 3):
+        keys = jax.random.split(key, 2 + 2 * depth)
+        self.inp = _linear(keys[0], d, width)
+        self.blocks = tuple(_PaperBlock(_linear(keys[2 + 2 * i], width, width), _linear(keys[3 + 2 * i], width, width),
+                                        eqx.nn.LayerNorm(width, dtype=DTYPE)) for i in range(depth))
+        self.head = _linear(keys[1], width, d)
+
+    def __call__(self, x, t):
+        from .ddpm import index_of_t
+
+        e = step_embedding(index_of_t(jnp.asarray(t, dtype=DTYPE)), self.inp.out_features)
+        h = self.inp(x.astype(DTYPE))
+        for b in self.blocks:
+            h = b(h + e)
+        return self.head(h)
 
 
 def conv2d(layer: eqx.nn.Conv2d, h):
@@ -151,7 +199,7 @@ class UNet(eqx.Module):
         return conv2d(self.out, jax.nn.silu(h)).reshape(64)
 
 
-DEFAULT_WIDTH = {"mlp": 256, "unet": 32}
+DEFAULT_WIDTH = {"mlp": 256, "paper-mlp": 128, "unet": 32}
 
 
 SMALL = ("out", "lin2")  # layers initialised at 0.1 × the default scale: each block starts near the identity
@@ -167,6 +215,8 @@ def _initialise(abstract, key):
 
     def fill(path, leaf):
         names = [str(getattr(p, "name", "")) for p in path]
+        if "norm" in names and names[-1] == "weight":  # LayerNorm scale starts at 1 (its bias at 0, below)
+            return jnp.ones(leaf.shape, leaf.dtype)
         if names[-1] == "bias":
             return jnp.zeros(leaf.shape, leaf.dtype)
         fan = int(np.prod(leaf.shape[1:]))
@@ -177,13 +227,13 @@ def _initialise(abstract, key):
 
 
 def build(arch: str, key, d: int, width: int | None = None):
-    """The network of ``arch`` ('mlp' or 'unet') for inputs of dimension d, initialised from ``key`` (`_initialise`)."""
+    """The network of ``arch`` ('mlp', 'paper-mlp' or 'unet') for inputs of dimension d, initialised from ``key`` (`_initialise`)."""
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}")
     if arch == "unet" and d != 64:
         raise ValueError(f"the U-Net is for 8x8 images (d = 64), got d = {d}")
     width = DEFAULT_WIDTH[arch] if width is None else int(width)
-    cls = {"mlp": ResidualMLP, "unet": UNet}[arch]
+    cls = {"mlp": ResidualMLP, "paper-mlp": PaperMLP, "unet": UNet}[arch]
     abstract = eqx.filter_eval_shape(cls, jax.random.PRNGKey(0), int(d), width)
     return _initialise(abstract, key)
 

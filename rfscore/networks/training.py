@@ -30,13 +30,20 @@ from ..generative.sampler import sample
 from ..generative.score_model import cell_edges, time_grid
 from ..runtime.io import atomic_path
 from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score
+from .ddpm import draw_t, em_sample
 from .models import DTYPE, apply, build, net_score, num_params
 
 OPTIMIZERS = ("adam", "sgd")
 MAX_BATCH = 512
 LOSS_T = 0.01          # the diffusion time of the reported train/test losses
 CHUNK = 1000           # training steps per compiled call (Ctrl-C is seen between calls)
-HEADER = ("n", "seed", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl", "train_loss", "test_loss")
+HEADER = ("n", "seed", "width", "optimizer", "batch", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl",
+          "train_loss", "test_loss")
+TIME_SAMPLINGS = ("loguniform", "ddpm")
+JUMP = 0.05            # refinement: consecutive accepted checkpoints differ in f_mem by at most this ...
+REFINE = 4             # ... unless they are already 1/REFINE of a log-grid interval apart,
+REFINE_BELOW = 0.25    # ... while f_mem is below this (above the largest read-off threshold 0.2: the base grid)
+PLATEAU_MIN = 0.1      # --until-plateau: f_mem must have reached this before a plateau counts
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,23 @@ class TrainConfig:
     checkpoints: int = 12
     first_checkpoint: int = 100
     sampler: str = "sde"
+    momentum: float = 0.9
+    batch: str = "auto"              # 'auto' = min(n, 512), 'full' = n, or an integer B as text
+    time_sampling: str = "loguniform"  # (N3) or 'ddpm' (N8)
+    sampler_steps: int = 0           # 0: the grid sampler (Y3); K > 0: Euler-Maruyama in DDPM time (N9)
+    until_plateau: bool = False
+    refine: bool = True              # refine the log grid where f_mem moves (N11)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def batch_size(self, n: int) -> int:
+        """The rows per step at size n: min(n, 512) ('auto'), n ('full') or the integer B (≤ n, checked by the CLI)."""
+        if self.batch == "auto":
+            return min(n, MAX_BATCH)
+        if self.batch == "full":
+            return n
+        return min(int(self.batch), n)
 
 
 def checkpoint_steps(steps: int, num: int, first: int) -> np.ndarray:
@@ -69,12 +90,13 @@ def checkpoint_steps(steps: int, num: int, first: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def make_optimizer(name: str, lr: float):
-    """optax Adam, or SGD with momentum 0.9 (cached: the same object keeps the compiled training program)."""
+def make_optimizer(name: str, lr: float, momentum: float = 0.9):
+    """optax Adam, or SGD with heavy-ball momentum (v ← m v + g, θ ← θ - lr v) (cached: the same object keeps the
+    compiled training program)."""
     if name == "adam":
         return optax.adam(lr)
     if name == "sgd":
-        return optax.sgd(lr, momentum=0.9)
+        return optax.sgd(lr, momentum=momentum or None)
     raise InputError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
 
 
@@ -85,25 +107,28 @@ def denoising_loss(net, x, t, xi):
     return jnp.mean((apply(net, xt, t) - xi) ** 2)
 
 
-def _draw(key, X, t_min, t_max, batch):
-    """One step's batch: rows of X (without replacement if batch < n), t log-uniform (N3), ξ ~ N(0, I)."""
+def _draw(key, X, t_min, t_max, batch, time_sampling="loguniform"):
+    """One step's batch: rows of X (without replacement if batch < n), t log-uniform (N3) or DDPM (N8), ξ ~ N(0, I)."""
     kb, kt, kx = jax.random.split(key, 3)
     n = X.shape[0]
     x = X if batch == n else X[jax.random.choice(kb, n, (batch,), replace=False)]
-    u = jax.random.uniform(kt, (batch,), dtype=DTYPE)
-    t = jnp.exp(jnp.log(t_min) + u * (jnp.log(t_max) - jnp.log(t_min)))
+    if time_sampling == "ddpm":
+        t = draw_t(kt, (batch,), DTYPE)
+    else:
+        u = jax.random.uniform(kt, (batch,), dtype=DTYPE)
+        t = jnp.exp(jnp.log(t_min) + u * (jnp.log(t_max) - jnp.log(t_min)))
     return x, t, jax.random.normal(kx, x.shape, dtype=DTYPE)
 
 
 @eqx.filter_jit
-def _train_chunk(net, opt_state, X, key, k0, k1, t_min, t_max, optimizer, batch):
+def _train_chunk(net, opt_state, X, key, k0, k1, t_min, t_max, optimizer, batch, time_sampling="loguniform"):
     """Steps k0 ≤ k < k1 (pass the bounds as arrays: traced, one compiled program for every chunk; eqx.filter_jit
     holds Python ints static); step k uses fold_in(key, k)."""
     params, static = eqx.partition(net, eqx.is_array)
 
     def body(k, carry):
         p, s = carry
-        x, t, xi = _draw(jax.random.fold_in(key, k), X, t_min, t_max, batch)
+        x, t, xi = _draw(jax.random.fold_in(key, k), X, t_min, t_max, batch, time_sampling)
         grads = jax.grad(lambda q: denoising_loss(eqx.combine(q, static), x, t, xi))(p)
         upd, s = optimizer.update(grads, s, p)
         return optax.apply_updates(p, upd), s
@@ -152,18 +177,23 @@ def _keys(seed: int, n: int):
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def checkpoint_path(folder, n: int) -> Path:
-    return Path(folder) / f"checkpoint_n{n}.npz"
+def job_name(n: int, width: int, seed: int) -> str:
+    return f"n{n}_w{width}_s{seed}"
 
 
-def samples_path(folder, n: int, step: int) -> Path:
-    return Path(folder) / f"samples_n{n}_step{step:09d}.npz"
+def checkpoint_path(folder, n: int, width: int, seed: int) -> Path:
+    return Path(folder) / f"checkpoint_{job_name(n, width, seed)}.npz"
 
 
-def _fingerprint(cfg: TrainConfig, data_name: str, n: int, save_samples: bool, content: str = "") -> str:
-    """What a checkpoint is keyed on: the configuration, the data's name and the SHA-256 ``content`` of the
-    arrays trained and evaluated on (a changed data file is another run, never mixed with the old one)."""
-    return json.dumps({"config": cfg.to_dict(), "data": data_name, "n": n, "save_samples": save_samples,
+def samples_path(folder, n: int, step: int, width: int, seed: int) -> Path:
+    return Path(folder) / f"samples_{job_name(n, width, seed)}_step{step:09d}.npz"
+
+
+def fingerprint(cfg: TrainConfig, data_info: dict, n: int, save_samples: bool, content: str = "") -> str:
+    """What a checkpoint is keyed on: the configuration, the data's description and the SHA-256 ``content`` of
+    the arrays trained and evaluated on (`data_digest`: a changed data file is another run, never mixed with the
+    old one)."""
+    return json.dumps({"config": cfg.to_dict(), "data": data_info, "n": n, "save_samples": save_samples,
                        "rfscore_version": __version__, "data_sha256": content}, sort_keys=True)
 
 
@@ -178,9 +208,13 @@ def data_digest(data: NetData) -> str:
     return h.hexdigest()
 
 
+TEXT_COLUMNS = ("optimizer",)  # the CSV's text columns; every other column is a number
+
+
 def _check_rows(rows, step: int) -> None:
-    """ValueError unless ``rows`` are checkpoint metric rows: dicts of HEADER numbers, finite (kl may be NaN),
-    f_mem and its interval in [0, 1], losses and the Fréchet distance >= 0, steps in [1, step]."""
+    """ValueError unless ``rows`` are checkpoint metric rows: dicts of the HEADER columns, numbers finite (kl may
+    be NaN) except the text columns, f_mem and its interval in [0, 1], losses and the Fréchet distance >= 0,
+    steps in [1, step]."""
     if not isinstance(rows, list) or step < 0:
         raise ValueError("rows or step malformed")
     for r in rows:
@@ -188,6 +222,10 @@ def _check_rows(rows, step: int) -> None:
             raise ValueError("a row does not have the columns " + ",".join(HEADER))
         for k in HEADER:
             v = r[k]
+            if k in TEXT_COLUMNS:
+                if not isinstance(v, str):
+                    raise ValueError(f"{k} = {v!r} is not a text")
+                continue
             if (isinstance(v, bool) or not isinstance(v, (int, float)) or (v != v and k != "kl")
                     or v in (math.inf, -math.inf)):
                 raise ValueError(f"{k} = {v!r}")
@@ -196,6 +234,40 @@ def _check_rows(rows, step: int) -> None:
             raise ValueError("f_mem outside [0, 1] or a negative loss or distance")
         if not 1 <= r["step"] <= step:
             raise ValueError(f"row step {r['step']} outside [1, {step}]")
+
+
+def read_fingerprint(path) -> str | None:
+    """The fingerprint stored in a checkpoint, or None if it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["fingerprint"])
+    except Exception:  # noqa: BLE001 - unreadable: load_checkpoint reports it
+        return None
+
+
+def log_ratio(cfg: TrainConfig) -> float:
+    """The step ratio r between consecutive points of the base log grid (`checkpoint_steps`)."""
+    first = max(1, min(cfg.first_checkpoint, cfg.steps))
+    return (cfg.steps / first) ** (1.0 / max(cfg.checkpoints - 1, 1)) if cfg.steps > first else 2.0
+
+
+def fine_step(cfg: TrainConfig, step: int) -> int:
+    """The refined next checkpoint after ``step``: step·r^(1/REFINE) (at least step + 1), or --steps when that is
+    within half a fine step of it (no near-duplicate last checkpoint)."""
+    nxt = max(step + 1, round(step * log_ratio(cfg) ** (1.0 / REFINE)))
+    return int(cfg.steps if nxt * log_ratio(cfg) ** (0.5 / REFINE) >= cfg.steps else nxt)
+
+
+def plateaued(rows: list) -> bool:
+    """(N11) the plateau criterion of --until-plateau: f_mem ≥ PLATEAU_MIN at the last checkpoint, and the last 3
+    checkpoints, spanning at least a factor 2 in steps, have overlapping Wilson 95 % intervals (the largest lower
+    end ≤ the smallest upper end): f_mem has stopped rising within its sampling error."""
+    if len(rows) < 3 or rows[-1]["f_mem"] < PLATEAU_MIN:
+        return False
+    win = rows[-3:]
+    if win[-1]["step"] < 2 * win[0]["step"]:
+        return False
+    return max(r["f_mem_lo"] for r in win) <= min(r["f_mem_hi"] for r in win)
 
 
 def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str) -> None:
@@ -231,6 +303,7 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
     return eqx.combine(p, net), s, key, step, rows
 
 
+
 # ----------------------------------------------------------------------------- one n
 @dataclass
 class NetRun:
@@ -246,23 +319,29 @@ class NetRun:
 
 def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: bool = False,
               on_checkpoint=None, on_progress=None) -> NetRun:
-    """Train one network on the first n rows of data.pool, with a checkpoint in ``folder`` at every step of
-    `checkpoint_steps`; resume from ``folder``'s checkpoint of the same fingerprint if there is one.
+    """Train one network (cfg.width, cfg.seed) on the first n rows of data.pool, with a checkpoint in ``folder`` at
+    every accepted checkpoint step; resume from ``folder``'s checkpoint of the same fingerprint if there is one.
 
-    At each checkpoint: ``cfg.samples`` samples by (Y3) with the score (N4) on ``cfg.times`` log-spaced
-    times in [t_min, t_max] (same sampler key at every checkpoint), f_mem (Y7) with its Wilson interval
-    against the training set, the Fréchet distance (Y8) between the Gaussian fits of the samples and of the
-    held-out rows, for the mixture the KL estimate (N6) (NaN otherwise), and (N2) at t = 0.01 on the
-    training set and on the held-out rows. on_checkpoint(n, step) is called after each checkpoint is saved,
-    on_progress(n, step) after each chunk of steps.
+    Checkpoint steps (N11): the log grid `checkpoint_steps`, refined where f_mem moves below REFINE_BELOW: a
+    checkpoint whose f_mem exceeds the previous one's by more than JUMP is discarded and the interval retrained
+    (same draws: step k uses fold_in(key, k)) to a checkpoint r^(1/REFINE) further, and while f_mem keeps rising by
+    more than JUMP/2 the next checkpoints stay that fine. With cfg.until_plateau the run stops at the first checkpoint where
+    `plateaued` holds, else at cfg.steps.
+
+    At each checkpoint: ``cfg.samples`` samples, by the grid sampler (Y3) with the score (N4) on ``cfg.times``
+    log-spaced times in [t_min, t_max], or with cfg.sampler_steps = K > 0 by Euler–Maruyama in DDPM time (N9)
+    (same sampler key at every checkpoint); f_mem (Y7) with its Wilson interval against the training set, the
+    Fréchet distance (Y8) between the Gaussian fits of the samples and of the held-out rows, for the mixture the
+    KL estimate (N6) (NaN otherwise), and (N2) at t = 0.01 on the training set and on the held-out rows.
+    on_checkpoint(n, step) is called after each checkpoint is saved, on_progress(n, step) after each chunk.
     """
     X = data.training_set(n)
     k_init, k_train, k_sample, k_eval = _keys(cfg.seed, n)
     net = build(cfg.arch, k_init, data.d, cfg.width)
-    opt = make_optimizer(cfg.optimizer, cfg.lr)
+    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.momentum)
     opt_state = opt.init(eqx.filter(net, eqx.is_array))
-    fp = _fingerprint(cfg, data.name, n, save_samples, data_digest(data))
-    ckpt = checkpoint_path(folder, n)
+    fp = fingerprint(cfg, data.info(), n, save_samples, data_digest(data))
+    ckpt = checkpoint_path(folder, n, cfg.width, cfg.seed)
     step, rows = 0, []
     if ckpt.exists():
         net, opt_state, key, step, rows = load_checkpoint(ckpt, net, opt_state, fp)
@@ -270,40 +349,83 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
             raise InputError("out", f"{ckpt}: its PRNG key is not the one of --seed {cfg.seed}; delete it")
     resumed = step
     grid = time_grid(cfg.t_min, cfg.t_max, cfg.times)
-    batch = min(n, MAX_BATCH)
+    batch = cfg.batch_size(n)
     Xj = jnp.asarray(X, dtype=DTYPE)
     draws_train = max(4, 8192 // n)
+    base = [int(s) for s in checkpoint_steps(cfg.steps, cfg.checkpoints, cfg.first_checkpoint)]
+    cap = (fine_step(cfg, step) if cfg.refine and len(rows) >= 2 and rows[-1]["f_mem"] - rows[-2]["f_mem"] > JUMP / 2
+           and rows[-1]["f_mem"] < REFINE_BELOW else None)
     start = time.perf_counter()
-    for target in checkpoint_steps(cfg.steps, cfg.checkpoints, cfg.first_checkpoint):
-        target = int(target)
-        if target <= step:
-            continue
-        while step < target:
-            nxt = min(step + CHUNK, target)
+    while step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
+        # the next base point, skipping one closer than half a fine step (it would duplicate the fine grid's)
+        close = step * log_ratio(cfg) ** (0.5 / REFINE)
+        target = next((s for s in base if s > step and (s >= close or s == cfg.steps)), cfg.steps)
+        if cap is not None:
+            target = min(target, cap)
+        cur_net, cur_state, cur = net, opt_state, step
+        while cur < target:
+            nxt = min(cur + CHUNK, target)
             # the bounds as arrays: eqx.filter_jit holds Python ints static, which would compile every chunk anew
-            net, opt_state = _train_chunk(net, opt_state, Xj, k_train, jnp.asarray(step), jnp.asarray(nxt),
-                                          cfg.t_min, cfg.t_max, opt, batch)
-            step = nxt
+            cur_net, cur_state = _train_chunk(cur_net, cur_state, Xj, k_train, jnp.asarray(cur), jnp.asarray(nxt),
+                                              cfg.t_min, cfg.t_max, opt, batch, cfg.time_sampling)
+            cur = nxt
+            if on_progress is not None:
+                on_progress(n, cur)
+        row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
+                       save_samples)
+        fine = fine_step(cfg, step)
+        if (cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP
+                and target > fine):
+            cap = fine  # f_mem jumped: retrain the interval from the last accepted state to a finer checkpoint
             if on_progress is not None:
                 on_progress(n, step)
-        ys = sample(net_score(net, grid), k_sample, times=grid, num_samples=cfg.samples, d=data.d,
-                    steps_per_time=cfg.steps_per_time, method=cfg.sampler)
-        mem = memorisation(ys, X)
-        fd = frechet_gaussians(ys.mean(0), np.cov(ys, rowvar=False), data.test.mean(0), np.cov(data.test, rowvar=False))
-        kl = gmm_kl_estimate(net, data, grid, jax.random.fold_in(k_eval, 1)) if data.mu is not None else math.nan
-        ke_tr, ke_te = jax.random.split(jax.random.fold_in(k_eval, 0))
-        row = {"n": n, "seed": cfg.seed, "step": step, "tau": step * cfg.lr, "f_mem": mem.f_mem, "f_mem_lo": mem.lo,
-               "f_mem_hi": mem.hi, "frechet": fd, "kl": kl, "train_loss": eval_loss(net, X, ke_tr, draws_train),
-               "test_loss": eval_loss(net, data.test, ke_te, 4)}
+            continue
+        prev_f = rows[-1]["f_mem"] if rows else 0.0
+        net, opt_state, step = cur_net, cur_state, cur
         rows.append(row)
-        if save_samples:
-            with atomic_path(samples_path(folder, n, step)) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, samples=ys, X=X, n=n, step=step, tau=row["tau"], f_mem=mem.f_mem)
+        cap = (fine_step(cfg, step) if cfg.refine and row["f_mem"] - prev_f > JUMP / 2 and row["f_mem"] < REFINE_BELOW
+               else None)
         save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp)
         if on_checkpoint is not None:
             on_checkpoint(n, step)
-    return NetRun(n, rows, num_params(net), time.perf_counter() - start, resumed)
+    return NetRun(n, rows, num_params(net), time.perf_counter() - start, resumed,
+                  info={"width": cfg.width, "seed": cfg.seed, "plateau": plateaued(rows), "last_step": step})
+
+
+def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, batch, folder, save_samples) -> dict:
+    """One checkpoint's row (HEADER) of `train_one`."""
+    if cfg.sampler_steps:
+        ys = em_sample(lambda ts: net_score(net, ts), k_sample, K=cfg.sampler_steps, num_samples=cfg.samples,
+                       d=data.d)
+    else:
+        ys = sample(net_score(net, grid), k_sample, times=grid, num_samples=cfg.samples, d=data.d,
+                    steps_per_time=cfg.steps_per_time, method=cfg.sampler)
+    mem = memorisation(ys, X)
+    fd = frechet_gaussians(ys.mean(0), np.cov(ys, rowvar=False), data.test.mean(0), np.cov(data.test, rowvar=False))
+    kl = gmm_kl_estimate(net, data, grid, jax.random.fold_in(k_eval, 1)) if data.mu is not None else math.nan
+    ke_tr, ke_te = jax.random.split(jax.random.fold_in(k_eval, 0))
+    row = {"n": n, "seed": cfg.seed, "width": cfg.width, "optimizer": cfg.optimizer, "batch": batch, "step": step,
+           "tau": step * cfg.lr, "f_mem": mem.f_mem, "f_mem_lo": mem.lo, "f_mem_hi": mem.hi, "frechet": fd, "kl": kl,
+           "train_loss": eval_loss(net, X, ke_tr, draws_train), "test_loss": eval_loss(net, data.test, ke_te, 4)}
+    if save_samples:
+        with atomic_path(samples_path(folder, n, step, cfg.width, cfg.seed)) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, samples=ys, X=X, n=n, step=step, tau=row["tau"], f_mem=mem.f_mem)
+    return row
+
+
+def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int, config: dict, folder: str,
+              save_samples: bool = False) -> dict:
+    """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
+    data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
+    ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step and the info."""
+    from .data import load_net_data
+
+    cfg = TrainConfig(**config)
+    ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
+    r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples)
+    return {"n": r.n, "rows": r.rows, "num_params": r.num_params, "seconds": r.seconds, "resumed_from": r.resumed_from,
+            "info": r.info}
 
 
 def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1) -> dict:
@@ -317,4 +439,4 @@ def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1)
 def columns(runs) -> dict:
     """The CSV columns (HEADER) of a list of NetRun."""
     rows = [r for run in runs for r in run.rows]
-    return {h: np.array([r[h] for r in rows]) for h in HEADER}
+    return {h: np.array([r.get(h, "") for r in rows], dtype=object if h == "optimizer" else None) for h in HEADER}

@@ -11,4 +11,4 @@ between the two, in words. ``quick`` shrinks sizes for tests (the entry says so 
 ``differences``); ``progress`` shows tqdm bars on stderr (the CLI turns it on).
 """
 
-PAPER_FIGURES = ("fig4", "fig5a", "fig5b", "fig5c", "sm11", "sm12", "sm13", "sm14", "sm15")
+PAPER_FIGURES = ("fig4", "fig5a", "fig5b", "fig5c", "fig7", "sm9", "sm11", "sm12", "sm13", "sm14", "sm15")
