@@ -1,8 +1,9 @@
 """rfscore: exact high-dimensional theory of random-features score models of diffusion.
 
-Importing rfscore switches JAX to float64 globally (``jax_enable_x64``), on purpose: the
+Importing rfscore leaves JAX's ``jax_enable_x64`` as it was: rfscore's numerics run in float64 inside
+its own calls (``jax.enable_x64`` around every public function, rfscore/core/precision.py), because the
 small eigenvalues of U that set τ_mem are 1e-4..1e-6 of the largest and float32 loses them
-(theory/model.md §5). Code that needs float32 next to rfscore should pass explicit dtypes.
+(theory/model.md §5); arrays it returns are float64 NumPy arrays, and a user's float32 code is untouched.
 A Ctrl-C during these imports, when they are the `rfscore` command's, ends it with one line and
 exit status 130 (as everywhere in the command line); a library import re-raises it.
 """
@@ -33,10 +34,6 @@ def _interrupted_while_starting() -> None:
 
 
 try:
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-
     from ._version import __version__  # noqa: E402
     from .core.activations import Activation, get_activation  # noqa: E402
     from .core.constants import GEConstants, delta_t, ge_constants  # noqa: E402

@@ -184,6 +184,7 @@ def _penalised_loss(W, Xt, xi_rows, dl, lam_r, act=jnp.tanh):
     return loss
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_gradient_descent_on_penalised_frozen_loss_follows_the_flow(model):
     # A ← A − η d² ∇_A (L_train^(m) + λΔ‖A‖²/(pd)) from A = 0; after k = τ/η steps the gap to the closed
     # form (F3) is O(η): halving η halves it (per mode (1−x)^k vs e^{−kx}, x = ηc(λ_k+λ)). Also the

@@ -40,6 +40,7 @@ def _l1(m, d, p):
     return loss
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_readout_matches_gradient_descent_on_l1(small):
     W, _, m, es = small
     p, d = W.shape
@@ -62,6 +63,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
         assert np.allclose(A_flow, np.asarray(readout(es, steps * lr)), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_readout_at_infinity_is_the_minimiser(small):
     W, _, m, es = small
     p, d = W.shape

@@ -24,11 +24,13 @@ from ..finite.models import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, sizes
 from ..finite.draws import point_key as sampling_point_key
+from ..core.precision import float64
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
 
 
+@float64
 def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
     """Regime from the normalised gaps g(τ), g(∞) (units of Δ) and the threshold g*."""
     if gap_tau >= threshold:
@@ -36,11 +38,13 @@ def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
     return REGIMES[1] if gap_inf >= threshold else REGIMES[2]
 
 
+@float64
 def point_key(seed: int, psi_n: float, psi_p: float):
     """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
     return sampling_point_key(seed, psi_n, psi_p)
 
 
+@float64
 def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: float, activation: str = "tanh",
                 sigma: str = "1:1", seed: int = 0, model: str = "gep", gap_threshold: float = 10.0,
                 noise_samples: int | None = None, ridge: float = 0.0) -> list:
@@ -72,6 +76,7 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
              classify(gen[i] / tr.delta_t, g_inf, gap_threshold)] for i in range(len(tau))]
 
 
+@float64
 @dataclass(frozen=True)
 class PhaseDiagram:
     """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
@@ -114,6 +119,7 @@ class PhaseDiagram:
         return pp, out
 
 
+@float64
 def validate_grid(psi_n, psi_p, tau, gap_threshold, d: int | None = None):
     """Check the grid; with ``d``, return the effective (ψ_n, ψ_p) lists n/d, p/d (duplicates refused)."""
     for name, vals in (("psi_n", psi_n), ("psi_p", psi_p)):
@@ -128,6 +134,7 @@ def validate_grid(psi_n, psi_p, tau, gap_threshold, d: int | None = None):
     return ([r for _, r in effective_ratios(psi_n, d, "psi_n")], [r for _, r in effective_ratios(psi_p, d, "psi_p")])
 
 
+@float64
 def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1) -> None:
     """Refuse (InputError) a grid whose largest point, times the concurrent workers, cannot fit in memory."""
     p, n = sizes(d, max(psi_p), max(psi_n))
@@ -136,6 +143,7 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
                                               f"({max(1, workers)} at a time)", size_arg(d, max(psi_p), max(psi_n)))
 
 
+@float64
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,

@@ -27,8 +27,10 @@ from ..core.errors import ConvergenceError, InputError
 from ..finite.eigensystem import Eigensystem
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
+from ..core.precision import float64
 
 
+@float64
 @dataclass(frozen=True)
 class Timescales:
     """All read-offs for one eigensystem, in the τ units of theory/model.md §4."""
@@ -48,6 +50,7 @@ class Timescales:
         return asdict(self)
 
 
+@float64
 def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
     lam = np.asarray(es.lam)
@@ -61,6 +64,7 @@ def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
+@float64
 def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
                          sigma: SigmaSpectrum | None = None) -> tuple:
     """(c): (τ_gen, τ_mem) = ψ_p/(4Δλ) at the large-mode scale and the small cluster (T2)-(T3).
@@ -87,6 +91,7 @@ def _refine_min(fun, grid, i):
     return float(np.exp(res.x))
 
 
+@float64
 def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | None = None,
                num: int = 4000, ridge: float = 0.0, train_offset: float = 0.0) -> Timescales:
     """τ_gen, τ_mem (a), τ_early_stop, τ_gap (b) and the predictions (c) for one eigensystem.
@@ -122,6 +127,7 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
                       tau_early_stop=tau_es, tau_gap=tau_gap, tau_gen_pred=pred[0], tau_mem_pred=pred[1], **status)
 
 
+@float64
 @dataclass(frozen=True)
 class PowerLawFit:
     """τ ∝ ψ_n^exponent; ``ci`` is the 95 % confidence interval, ``per_seed`` the seed slopes."""
@@ -135,6 +141,7 @@ class PowerLawFit:
         return asdict(self)
 
 
+@float64
 def fit_exponent(psi_n, tau) -> PowerLawFit:
     """Fit log τ = β log ψ_n + const.
 
@@ -163,6 +170,7 @@ def fit_exponent(psi_n, tau) -> PowerLawFit:
 SINGLE_PEAK = "tau_single_peak"
 
 
+@float64
 def peak_fits(psi_n, tau_gen, tau_mem, n_peaks, suffix: str = "") -> dict:
     """Power laws in ψ_n of the peak read-offs, labelled by the number of peaks (theory/timescales.md §5).
 
@@ -177,6 +185,7 @@ def peak_fits(psi_n, tau_gen, tau_mem, n_peaks, suffix: str = "") -> dict:
     return {SINGLE_PEAK + suffix: fit_exponent(psi_n, tau_mem)}
 
 
+@float64
 def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
     """``n_peaks``+suffix (per ψ_n, the fewest over seeds) and the exponents of `peak_fits` with 95 % CIs."""
     out = {"n_peaks" + suffix: [int(k) for k in np.min(np.atleast_2d(n_peaks), axis=0)]}
@@ -187,6 +196,7 @@ def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
     return out
 
 
+@float64
 @dataclass(frozen=True)
 class TimescaleScan:
     """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
@@ -209,6 +219,7 @@ SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", 
                 "tau_gen_pred", "tau_mem_pred")
 
 
+@float64
 def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, seed: int = 0, model: str = "gep",
                    activation="tanh", sigma=None, progress: bool = False, noise_samples=None,
                    ridge: float = 0.0) -> TimescaleScan:

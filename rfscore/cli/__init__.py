@@ -22,6 +22,7 @@ from .. import _STARTUP_INTERRUPTED, _interrupted_while_starting, __version__
 
 try:
     from ..core.errors import ConvergenceError, InputError
+    from ..core.precision import float64
     from .common import OneLineParser, option_name
 except KeyboardInterrupt:  # still starting: one line, exit 130 (the package import has the same guard)
     _interrupted_while_starting()
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
         return 2
     prefix = f"rfscore {args.command}:"
     try:
-        return int(args.func(args) or 0)
+        return int(float64(args.func)(args) or 0)  # the command's numerics in float64, as the library's
     except InputError as exc:
         print(f"{prefix} error: {option_name(exc.arg)}: {exc.msg}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from .style import figure, save, styled
+from ..core.precision import float64
 
 
 def _inf_position(values) -> float:
@@ -22,6 +23,7 @@ def _inf_position(values) -> float:
     return 10.0 * (fin.max() if fin.size else 1.0)
 
 
+@float64
 @styled
 def plot_generation(res, path) -> str:
     """2×2 panels: f_mem and Fréchet distance against τ (left) and τ/ψ_n (right)."""
@@ -75,6 +77,7 @@ def plot_generation(res, path) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """f_mem and Fréchet distance against τ and τ/ψ_n at small sizes (budget ≤ 25 s, --quick ≤ 10 s)."""
     from ..generative.generation import generation_experiment

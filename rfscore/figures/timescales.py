@@ -13,8 +13,10 @@ from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from ..analysis.timescales import timescale_scan
 from .style import figure, save, styled
+from ..core.precision import float64
 
 
+@float64
 @styled
 def plot_scaling(scan, path) -> str:
     """log-log τ_gen, τ_mem (and τ_early_stop) vs ψ_n with the fitted power laws.
@@ -57,6 +59,7 @@ def plot_scaling(scan, path) -> str:
     return save(fig, path)
 
 
+@float64
 @styled
 def plot_collapse(curves, path) -> str:
     """Excess train (solid) and test (dashed) losses (L − L_opt)/Δ vs τ and vs τ/ψ_n: the
@@ -77,6 +80,7 @@ def plot_collapse(curves, path) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """τ scaling (fits over seeds) and the τ/ψ_n collapse at ψ_p = 8·max ψ_n (Gaussian-equivalent)."""
     out_dir = Path(out_dir)

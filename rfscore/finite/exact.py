@@ -19,6 +19,7 @@ from ..core.covariance import SigmaSpectrum, l_opt
 from .eigensystem import FiniteSizeMatrices, check_inputs
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
 from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
+from ..core.precision import float64
 
 
 _H_START, _H_FINEST = 0.5, 2.0**-7
@@ -169,6 +170,7 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_f
     return _mehler_sum(F, e, What), F, bound, K, quad
 
 
+@float64
 def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 256,
                    tol: float = 1e-12, X_test=None, require: bool = False,
                    h_finest: float = _H_FINEST) -> FiniteSizeMatrices:

@@ -26,6 +26,7 @@ from ..core.trajectory import Trajectory, check_tau
 from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors, rate
 from ..core.errors import ConvergenceError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
+from ..core.precision import float64
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 _EPS = np.finfo(float).eps
@@ -33,6 +34,7 @@ _EPS = np.finfo(float).eps
 
 KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead of a dense p×p eigh (theory/krylov.md)
 
+@float64
 @dataclass(frozen=True)
 class KrylovTrajectory(Trajectory):
     """A `Trajectory` from block Lanczos.
@@ -134,6 +136,7 @@ def _schedule(dim: int, block: int, every: int) -> int:
 
 
 # ----------------------------------------------------------------------------- the bound (theory/krylov.md §5)
+@float64
 def certified_lower_bound(U, mu: float) -> float:
     """A certified lower bound on λ_min(U) from a Cholesky factorisation of U - μI, or 0.0 if it fails.
 
@@ -203,6 +206,7 @@ def _coefficient_norms(theta, vt, y, C, c, dl, s):
     return norm_c, norm_y
 
 
+@float64
 def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_decade: int = 24):
     """(K1)-(K2): ε(τ) ≥ ‖B(τ)ᵀ - B_M(τ)ᵀ‖_F for every τ (T,), and the residual norms ‖Res·Y(τ)‖_F (T,).
 
@@ -280,6 +284,7 @@ def _norm_inf(A) -> float:
     return float(np.max(np.sum(np.abs(A), axis=1)))
 
 
+@float64
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
                       progress: Optional[bool] = False, require: bool = True, ridge: float = 0.0) -> KrylovTrajectory:
@@ -391,6 +396,7 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
 
 
 # ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
+@float64
 @dataclass(frozen=True)
 class KrylovReadouts:
     """Readouts B(τ) = A(τ)/√p of (D2) with A(0) = 0 from block Lanczos, shape (T, d, p).
@@ -417,6 +423,7 @@ class KrylovReadouts:
         return self.error
 
 
+@float64
 def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
                     check_every: Optional[int] = None, require: bool = True) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).

@@ -23,6 +23,7 @@ from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_byte
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
+from ..core.precision import float64
 
 HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_estimate")
 SCORES = ("rf", "empirical", "population")
@@ -57,12 +58,14 @@ def _log_interp(tau, y, level) -> float:
     return float(np.exp(np.log(tau[j - 1]) + frac * np.log(tau[j] / tau[j - 1])))
 
 
+@float64
 def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
     """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it)."""
     order = np.argsort(tau)
     return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
 
 
+@float64
 def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
     """(Y10): first τ with Fréchet distance ≤ (1 + tolerance)·min over τ (log-interpolated)."""
     order = np.argsort(tau)
@@ -71,6 +74,7 @@ def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
 
 
 # ----------------------------------------------------------------------------- one point
+@float64
 def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: float, t_max: float, times: int,
                      tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
                      steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
@@ -170,6 +174,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
 
 
 # ----------------------------------------------------------------------------- the experiment
+@float64
 @dataclass(frozen=True)
 class GenerationResult:
     """The table (columns of `HEADER`), per-point read-offs and loss timescales, fits, samples.
@@ -213,6 +218,7 @@ class GenerationResult:
         return out
 
 
+@float64
 def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
                      workers: int = 1) -> dict:
     """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
@@ -230,6 +236,7 @@ def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, sample
     return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
 
 
+@float64
 def check_generation_memory(parts: dict, available: int | None = None) -> None:
     """InputError naming the option with the largest share when the total exceeds the available memory."""
     total = float(sum(parts.values()))
@@ -240,6 +247,7 @@ def check_generation_memory(parts: dict, available: int | None = None) -> None:
                               f"{format_bytes(avail)} available; use a smaller size")
 
 
+@float64
 def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     """The real dataset of one seed (`rfscore.data.datasets.load_dataset`, split and shuffled by
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
@@ -253,6 +261,7 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
 
+@float64
 def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
              seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact", data=None,
              test_data=None, test_fraction=None, noise_samples=None, ridge=0.0, dataset=None):
@@ -318,6 +327,7 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     return pairs, p, tau
 
 
+@float64
 def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min: float = 1e-3, t_max: float = 3.0,
                           times: int = 40, tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), samples: int = 2000,
                           sampler: str = "sde", integrator: str = "exponential", steps_per_time: int = 4,

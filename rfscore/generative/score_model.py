@@ -35,7 +35,9 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
 from ..finite.exact import exact_matrices
 from ..finite.noise_draws import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE
+from ..core.precision import float64
 
+@float64
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
     """The diffusion-time grid t_1 = t_min < … < t_K = t_max, shape (K,); 'log' (default) or 'linear'."""
     t_min, t_max = check_positive("t_min", t_min), check_positive("t_max", t_max)
@@ -51,6 +53,7 @@ def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.
     raise InputError("spacing", f"must be 'log' or 'linear', got {spacing!r}")
 
 
+@float64
 def check_times(times) -> np.ndarray:
     """Validate a grid of diffusion times: 1-d, ≥ 2 values, finite, > 0, strictly increasing."""
     times = np.asarray(times, dtype=np.float64)
@@ -61,6 +64,7 @@ def check_times(times) -> np.ndarray:
     return times
 
 
+@float64
 def cell_edges(times) -> np.ndarray:
     """Edges of the cells, shape (K+1,): cell k is [e_k, e_{k+1}] ∋ t_k, (Y2) of theory/generation.md.
 
@@ -73,6 +77,7 @@ def cell_edges(times) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- readouts
+@float64
 def readout_losses(B, m) -> tuple:
     """(L_train, L_test, E_score) of readouts B (T, d, p) with the matrices ``m``, each shape (T,).
 
@@ -88,6 +93,7 @@ def readout_losses(B, m) -> tuple:
     return train, test, (test - m.l_opt) / dl
 
 
+@float64
 @dataclass(frozen=True)
 class TimeDiagnostics:
     """Per grid time: the solver used, the smallest eigenvalue of U (> 0 is needed at τ = inf),
@@ -110,6 +116,7 @@ class TimeDiagnostics:
         return dict(self.__dict__)
 
 
+@float64
 @dataclass(frozen=True)
 class RFScoreModel:
     """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
@@ -170,6 +177,7 @@ class RFScoreModel:
         return RFScore(W=jnp.asarray(self.W), B=jnp.asarray(self.B[i_tau]), activation=self.activation)
 
 
+@float64
 def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
                     krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
                     max_order: int = 64, mehler_tol: float = 1e-12, X_test=None, noise_samples=None,
@@ -276,6 +284,7 @@ def _read_timescales(es, t: float, act, spec) -> dict:
 
 
 # ----------------------------------------------------------------------------- jit-able scores
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["W", "B"], meta_fields=["activation"])
 @dataclass(frozen=True)
 class RFScore:
@@ -290,6 +299,7 @@ class RFScore:
         return phi @ self.B[k].T
 
 
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["precision"], meta_fields=[])
 @dataclass(frozen=True)
 class PopulationScore:
@@ -301,6 +311,7 @@ class PopulationScore:
         return -y @ self.precision[k]
 
 
+@float64
 def population_score(sigma, times) -> PopulationScore:
     """`PopulationScore` with Σ_t = e^{-2t} Σ + Δ_t I at every grid time; sigma (d, d)."""
     S = validate_sigma_matrix(sigma, arg="sigma")
@@ -310,6 +321,7 @@ def population_score(sigma, times) -> PopulationScore:
     return PopulationScore(precision=jnp.asarray(prec))
 
 
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["X", "times"], meta_fields=[])
 @dataclass(frozen=True)
 class EmpiricalScore:
@@ -331,6 +343,7 @@ class EmpiricalScore:
         return (w @ mu - y) / dl
 
 
+@float64
 def empirical_score(X, times) -> EmpiricalScore:
     """`EmpiricalScore` of the training set X (n, d) on the grid ``times``."""
     X = np.asarray(X, dtype=np.float64)

@@ -40,9 +40,11 @@ from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
+from ..core.precision import float64
 
 
 # ----------------------------------------------------------------------------- ν_C
+@float64
 def nu_c_quadrature(psi_p: float, n_nodes: int = 160):
     """Nodes μ (Q,) and weights w (Q,) (sum 1) for averages over ν_C, the limit law of WWᵀ/d.
 
@@ -75,6 +77,7 @@ def nu_c_quadrature(psi_p: float, n_nodes: int = 160):
 
 
 # ----------------------------------------------------------------------------- contour
+@float64
 @dataclass(frozen=True)
 class Contour:
     """Upper half Γ⁺ of the counter-clockwise contour Γ = Γ⁺ ∪ conj(Γ⁺) around the spectrum of U.
@@ -107,6 +110,7 @@ def _gl(lo: float, hi: float, n_panels: int, k: int):
     return x, (0.5 * h[:, None] * w[None, :]).ravel()
 
 
+@float64
 def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_decade: float = 2.0,
                  nodes_per_panel: int = 16, n_ray: Optional[int] = None) -> Contour:
     """The contour of `Contour` with Gauss–Legendre panels (``nodes_per_panel`` nodes each).
@@ -127,6 +131,7 @@ def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_d
                    panels_per_decade=float(panels_per_decade), nodes_per_panel=int(k))
 
 
+@float64
 def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
     """(lower, upper) bounds on the spectrum of U in the limit (theory/asymptotic.md §4).
 
@@ -324,6 +329,7 @@ def _curves(tau, z, dz, m, T_uu, T_ul, c, b2, ridge=0.0):
 
 
 # ----------------------------------------------------------------------------- API
+@float64
 @dataclass(frozen=True)
 class AsymptoticCurves(Trajectory):
     """Asymptotic losses on a τ grid, each (K,): (A4), (A5) and E_score = (L_test - L_opt)/Δ (L3).
@@ -452,6 +458,7 @@ class _Setup:
         self.l_opt = covariance.l_opt(SigmaSpectrum(tuple(lam), tuple(w)), self.c.t)  # (L3)
 
 
+@float64
 def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                      mu_nodes: int = 160, tol: float = 1e-10, layer: str = "auto") -> dict:
     """(A1), or (A6)-(A7) for a non-isotropic Σ, at points z (N,) off the spectrum: δ(z),
@@ -486,6 +493,7 @@ def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tan
     return {"delta": delta, "q": r, "s": r * (np.asarray(be) @ wk), "residual": res}
 
 
+@float64
 def two_resolvent_trace(z1, z2, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                         tol: float = 1e-10, correction: bool = True) -> np.ndarray:
     """T(z₁_i, z₂_j) → (1/d) Tr (U - z₁)^{-1} U_pop (U - z₂)^{-1} C, (N1, N2) complex, by the
@@ -518,6 +526,7 @@ def _check_region(psi_p, psi_n, t, c: GEConstants):
                                        f"s_t² > 0 (a non-linear activation), got s_t² = {c.s_t2:.3g}")
 
 
+@float64
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,

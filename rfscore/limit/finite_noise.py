@@ -29,6 +29,7 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
                            check_ridge)
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import make_contour, nu_c_quadrature
+from ..core.precision import float64
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,7 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     return train, test, mean_readout, emp, float(max(P.residual.max(), Pc.residual.max()))
 
 
+@float64
 @dataclass(frozen=True)
 class FiniteNoiseCurves(Trajectory):
     """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
@@ -354,6 +356,7 @@ class FiniteNoiseCurves(Trajectory):
     diagnostics: dict = field(default_factory=dict)
 
 
+@float64
 def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
                         activation="tanh", sigma=None, kappa_nodes: int = 400, theta: float = 0.6,
                         panels_per_decade: float = 3.0, nodes_per_panel: int = 16, tol: float = 1e-11,

@@ -31,12 +31,14 @@ import numpy as np
 from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
+from ..core.precision import float64
 
 __all__ = ["SpectrumResult", "solve_spectrum", "stieltjes", "require_converged", "atom_weight",
            "LimitingStructure", "limiting_structure", "empirical_stieltjes"]
 
 
 # ----------------------------------------------------------------------------- results
+@float64
 @dataclass(frozen=True)
 class SpectrumResult:
     """Solution of (S1)-(S3) at points z = lam + i·eta, all arrays of shape (N,).
@@ -114,6 +116,7 @@ class SpectrumResult:
                 f"max residual {worst:.2e} > tol {self.tol:.0e})")
 
 
+@float64
 def require_converged(result: SpectrumResult) -> SpectrumResult:
     """Return ``result`` if every point converged, else raise ConvergenceError naming the parameters."""
     if not result.success:
@@ -124,6 +127,7 @@ def require_converged(result: SpectrumResult) -> SpectrumResult:
     return result
 
 
+@float64
 def atom_weight(psi_p: float, psi_n: float, v_t2: float = 1.0) -> float:
     """Weight of the atom of ρ at λ = s_t²: max(0, 1 - (1 + ψ_n)/ψ_p) (rank n + d of (G4));
     max(0, 1 - 1/ψ_p) when v_t² = 0 (linear activation: rank d)."""
@@ -132,6 +136,7 @@ def atom_weight(psi_p: float, psi_n: float, v_t2: float = 1.0) -> float:
 
 
 # ----------------------------------------------------------------------------- the equations
+@float64
 class SpectralParams(NamedTuple):
     """The scalars of (S1)-(S3) as a pytree of complex128 0-d arrays (crosses `jit` as one argument).
 
@@ -316,6 +321,7 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
                           constants=c, sigma=sigma, tol=tol, parameters=params)
 
 
+@float64
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
                    tol: float = 1e-10, steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
@@ -337,6 +343,7 @@ def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, a
     return require_converged(res) if require else res
 
 
+@float64
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
               sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None, tol: float = 1e-10,
               steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
@@ -354,6 +361,7 @@ def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activati
     return require_converged(res) if require else res
 
 
+@float64
 def empirical_stieltjes(eigenvalues, z) -> np.ndarray:
     """(1/p) Σ_k 1/(λ_k - z) for finite-size eigenvalues (p,) at points z (N,) -> (N,)."""
     ev = np.asarray(eigenvalues, dtype=np.float64)
@@ -362,6 +370,7 @@ def empirical_stieltjes(eigenvalues, z) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- ψ_p ≫ ψ_n ≫ 1
+@float64
 @dataclass(frozen=True)
 class LimitingStructure:
     """Structure of ρ for ψ_p ≫ ψ_n ≫ 1 (theory/spectrum.md §5).
@@ -387,6 +396,7 @@ class LimitingStructure:
         return dict(self.__dict__)
 
 
+@float64
 def limiting_structure(*, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                        sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None) -> LimitingStructure:
     """The ψ_p ≫ ψ_n ≫ 1 landmarks of ρ(λ) as numbers (see `LimitingStructure`)."""

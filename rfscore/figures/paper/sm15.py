@@ -27,6 +27,7 @@ from ...finite.simulation import simulate, training_problem
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .progress import stages
+from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.01, d=100, activation="tanh", sigma="1:1",
              optimizer="adam")
@@ -34,6 +35,7 @@ RUN = dict(PAPER, d=10, seeds=[0, 1, 2], lr=0.015, steps=20000, record=40, noise
 QUICK = dict(RUN, d=6, psi_n=[4.0, 16.0], steps=3000, record=20, lr=0.05)
 
 
+@float64
 def run_one(cfg, psi_n: float, seed: int):
     """One Adam run: draw (W, X, Ω) from PRNGKey(seed), train with the noise key fold_in(PRNGKey(seed), 1)."""
     key = jax.random.PRNGKey(seed)
@@ -47,6 +49,7 @@ def run_one(cfg, psi_n: float, seed: int):
 GAP_LEVEL = 1.0
 
 
+@float64
 def tau_gap(tau, train, test, delta_t: float, level: float = GAP_LEVEL):
     """First τ where (test − train)/Δ_t ≥ ``level`` (log-linear interpolation) and a censored flag."""
     g = (np.asarray(test) - np.asarray(train)) / delta_t
@@ -60,6 +63,7 @@ def tau_gap(tau, train, test, delta_t: float, level: float = GAP_LEVEL):
     return float(np.exp(x0 + (level - g[j - 1]) * (x1 - x0) / (g[j] - g[j - 1]))), False
 
 
+@float64
 def differences(cfg, quick) -> list:
     out = [f"d = {cfg['d']} (p = ψ_p d, n = ψ_n d) instead of the paper's d = 100: Adam is simulated step by step",
            f"{cfg['steps']} Adam steps at η = {cfg['lr']:g}, one fresh noise draw per point per step, "
@@ -72,6 +76,7 @@ def differences(cfg, quick) -> list:
     return out
 
 
+@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write sm15_adam.png and sm15_adam.csv, sm15_tau_min.csv (+ sidecars) into ``out_dir``."""
