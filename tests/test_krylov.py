@@ -140,3 +140,21 @@ def test_krylov_with_ridge_matches_the_eigendecomposition(exact, lam):
     rough = krylov_trajectory(m, n, TAU, tol=1e-9, max_dim=96, check_every=32, ridge=lam, require=False)
     gap = _gap_tau(rough, ref, m.delta_t)
     assert np.all(gap <= rough.error_tau + ROUND)
+
+
+def test_one_auto_rule_between_dense_and_block_lanczos():
+    """choose_solver holds the only 'auto' rule; the score model of generation follows it at p = krylov_above
+    (it used p > krylov_above while the command line used p >= 4096: they disagreed at p = 4096)."""
+    from rfscore.core.errors import InputError
+    from rfscore.finite.krylov import KRYLOV_ABOVE, choose_solver
+    from rfscore.generative.score_model import fit_score_model
+    assert KRYLOV_ABOVE == 4096
+    assert choose_solver(p=4095) == "eigh" and choose_solver(p=4096) == "krylov"
+    assert choose_solver(p=10**5, model="gep") == "eigh" and choose_solver("eigh", p=10**5) == "eigh"
+    assert choose_solver("krylov", p=2) == "krylov"
+    with pytest.raises(InputError, match="solver"):
+        choose_solver("dense", p=2)
+    W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=1)  # p = 16
+    at = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=16, mehler_tol=1e-4)
+    below = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=17, mehler_tol=1e-4)
+    assert {dg.solver for dg in at.diagnostics} == {"krylov"} and {dg.solver for dg in below.diagnostics} == {"eigh"}

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..core.trajectory import Trajectory, check_tau
 from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors, rate
-from ..core.errors import ConvergenceError, check_positive, check_positive_int, check_ridge
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
 from ..core.precision import float64
 
@@ -33,6 +33,25 @@ _EPS = np.finfo(float).eps
 
 
 KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead of a dense p×p eigh (theory/krylov.md)
+SOLVERS = ("auto", "eigh", "krylov")
+
+
+@float64
+def choose_solver(solver: str = "auto", *, p: int, model: str = "exact", krylov_above: int = KRYLOV_ABOVE) -> str:
+    """The one rule between the dense eigendecomposition and block Lanczos (theory/krylov.md).
+
+    solver: 'auto', 'eigh' or 'krylov'; an explicit 'eigh' or 'krylov' is returned unchanged. 'auto' gives
+    'krylov' for the exact model from ``p >= krylov_above`` features on (default 4096, where a dense p×p
+    eigh costs more than the Lanczos basis), else 'eigh' (the Gaussian-equivalent model has its thin SVD).
+    p: number of features (int >= 1); model: 'exact' or 'gep'. Every caller that decides (the command
+    line's dynamics, realdata and memory estimates, the score model of generation) goes through here.
+    """
+    if solver not in SOLVERS:
+        raise InputError("solver", f"must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if solver != "auto":
+        return solver
+    return "krylov" if model == "exact" and int(p) >= int(krylov_above) else "eigh"
+
 
 @float64
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ x and cannot be sampled, so it is refused here.
 
 Cost: one set of exact matrices and one eigensystem per grid time, whatever the τ list
 (inf included): every τ is then a product of (T, k) decay factors with the eigenvectors.
-Above ``krylov_above`` features the dense p×p eigendecomposition is replaced by block
+From ``krylov_above`` features on (p >= krylov_above, the one rule `rfscore.finite.krylov.choose_solver`) the dense p×p eigendecomposition is replaced by block
 Lanczos (`rfscore.finite.krylov.krylov_readouts`, theory/generation.md §1).
 
 Conventions: W (p, d), X (n, d), Σ (d, d); readouts are stored as B = A/√p, shape
@@ -34,7 +34,7 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
                            check_ridge)
 from ..finite.exact import exact_matrices
 from ..finite.noise_draws import exact_noise_matrices
-from ..finite.krylov import KRYLOV_ABOVE
+from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_readouts
 from ..core.precision import float64
 
 @float64
@@ -239,13 +239,12 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
                 scales[k] = _read_timescales(es, float(t), act, spec)
             B[:, k] = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau, ridge=ridge)
             kdim, solver, readout_error = 0, "eigh", 0.0
-        elif p > krylov_above:
-            from ..finite.krylov import krylov_readouts
+        elif choose_solver(p=p, krylov_above=krylov_above) == "krylov":
             kr = krylov_readouts(m, tau, tol=krylov_tol)
             B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
             readout_error = kr.error
             if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
-                scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} > "
+                scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} >= "
                                       f"krylov_above = {krylov_above}", "t": float(t)}
         else:
             if k in timescale_at:
