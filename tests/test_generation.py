@@ -116,7 +116,7 @@ def test_score_model_per_time_readouts_and_shared_tau():
             assert np.allclose(sm.readouts(tt)[k], np.asarray(readout(es, tt)), rtol=1e-9, atol=1e-12)
     assert set(sm.timescales) == {1}
     y = np.random.default_rng(0).standard_normal((5, 4))
-    s = np.asarray(sm.score(1)(jnp.asarray(y), 2))
+    s = np.asarray(sm.score(1)(y, 2))  # a float64 NumPy input (jnp.asarray without x64 would round it to float32)
     ref = np.tanh(y @ W.T / 2.0) @ (sm.readouts(np.inf)[2] / np.sqrt(W.shape[0])).T
     assert np.allclose(s, ref, rtol=1e-12)
     with pytest.raises(InputError) as exc:
