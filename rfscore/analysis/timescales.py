@@ -27,6 +27,7 @@ from ..core.errors import ConvergenceError, InputError
 from ..finite.eigensystem import Eigensystem
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
+from ..core.crossing import first_crossing
 from ..core.precision import float64
 
 
@@ -110,16 +111,9 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
     tau_es = _refine_min(lambda s: float(trajectory(es, [s], ridge=ridge).test_loss[0]), grid, i)
     gap = tr.test_loss - (tr.train_loss + train_offset)
     half = 0.5 * gap[-1]
-    above = np.nonzero(gap[:-1] >= half)[0]
-    if gap[-1] <= 0 or above.size == 0:
+    tau_gap, j = first_crossing(grid, gap[:-1], half)  # linear in log τ between the bracketing grid points
+    if gap[-1] <= 0 or j is None:
         tau_gap = np.inf
-    else:
-        j = int(above[0])
-        if j == 0:
-            tau_gap = float(grid[0])
-        else:  # linear interpolation of the gap in log τ
-            g0, g1 = gap[j - 1], gap[j]
-            tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
     pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma) if ridge == 0 else (np.nan, np.nan)
     status = dict(converged=bool(np.all(np.isfinite([peaks.tau_gen, peaks.tau_mem, tau_es]))),
                   error=float(grid[1] / grid[0] - 1.0))  # peaks and minimum located to within one grid step

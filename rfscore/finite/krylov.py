@@ -16,7 +16,7 @@ for `eigensystem.eigensystem`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 from scipy.linalg import lapack
@@ -152,6 +152,49 @@ def _schedule(dim: int, block: int, every: int) -> int:
     """Next Krylov dimension at which to check: every ``every`` columns, and at least dim/4 later."""
     step = max(every, (dim // 4 // block) * block)
     return dim + step
+
+
+class _Check(NamedTuple):
+    """A check point of the block Lanczos loop: dimension M, width of the last block, its residual
+    Y = (I - QQᵀ)UQ_J (p, b), the Ritz pairs (θ (M,), S (M, M)) of T = QᵀUQ, the norm η of the earlier
+    blocks' dropped residuals and rounding, and whether the basis cannot grow further."""
+    M: int
+    b_last: int
+    Y: np.ndarray
+    theta: np.ndarray
+    S: np.ndarray
+    eta: float
+    at_end: bool
+
+
+def _block_lanczos(U, Qj, basis: _Basis, *, second, max_dim: int, block: int, every: int, norm_U: float,
+                   on_block):
+    """The one block Lanczos loop (theory/krylov.md §2): grows ``basis`` from the orthonormal block Qj by
+    products with U (and ``second``, the matrix of the basis's second projection: U_pop, or None for U
+    itself), full reorthogonalisation, and yields a `_Check` every ``every`` columns (then at least M/4
+    later) and at the end; the caller stops iterating once its bound is met. ``on_block(Qj)`` sees every
+    new block (the caller's projections, a progress bar)."""
+    next_check, drop_sq = min(max_dim, every), 0.0
+    while True:
+        UQj = U @ Qj
+        basis.append(Qj, UQj, UQj if second is None else second @ Qj)
+        on_block(Qj)
+        M, b_last = basis.M, Qj.shape[1]
+        Y = basis.orthogonalise(UQj)  # residual (I - QQᵀ)UQ_J of the last block
+        Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
+        at_end = M >= max_dim or Qn.shape[1] == 0
+        if M < next_check and not at_end:
+            drop_sq += lost
+            Qj = Qn
+            continue
+        theta, S = np.linalg.eigh(basis.T[:M, :M])
+        eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
+        yield _Check(M, b_last, Y, theta, S, eta, at_end)
+        if at_end:
+            return
+        drop_sq += lost
+        Qj = Qn
+        next_check = min(max_dim, _schedule(M, block, every))
 
 
 # ----------------------------------------------------------------------------- the bound (theory/krylov.md §5)
@@ -343,51 +386,38 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     lower = _LowerBound(U)
 
     basis = _Basis(p, min(p, 8 * block), pop=True)
-    Qj = _orthonormal(np.concatenate(start, axis=1), _DROP)
-    QV, QVp, QB = [], [], []
-    history, next_check, drop_sq = [], min(max_dim, every), 0.0
+    QV, QVp, QB, history = [], [], [], []
     show = p >= 4096 if progress is None else progress
     with tqdm(total=max_dim, desc=f"block Lanczos p={p}", unit="dim", disable=not show, leave=False) as bar:
-        while True:
-            UQj = U @ Qj
-            basis.append(Qj, UQj, U_pop @ Qj)
+        def on_block(Qj):
             QV.append(Qj.T @ V)
             QVp.append(Qj.T @ V_pop)
             if B0t is not None:
                 QB.append(Qj.T @ B0t)
             bar.update(Qj.shape[1])
-            M, b_last = basis.M, Qj.shape[1]
-            Y = basis.orthogonalise(UQj)  # residual (I - QQᵀ)UQ_J of the last block
-            Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
-            at_end = M >= max_dim or Qn.shape[1] == 0
-            if M < next_check and not at_end:
-                drop_sq += lost
-                Qj = Qn
-                continue
-            theta, S = np.linalg.eigh(basis.T[:M, :M])
+
+        for chk in _block_lanczos(U, _orthonormal(np.concatenate(start, axis=1), _DROP), basis, second=U_pop,
+                                  max_dim=max_dim, block=block, every=every, norm_U=norm_U, on_block=on_block):
+            M, theta, S = chk.M, chk.theta, chk.S
             vt = S.T @ np.concatenate(QV)
             y = S.T @ np.concatenate(QB) if QB else None
-            H = Y.T @ Y
-            eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
+            H = chk.Y.T @ chk.Y
 
             def bounds():
-                eps, res = readout_error_bound(theta + ridge, S[M - b_last:], H, eta, vt, y, c, dl,
+                eps, res = readout_error_bound(theta + ridge, S[M - chk.b_last:], H, chk.eta, vt, y, c, dl,
                                                lower.value + ridge, tau)
                 return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up,
                                           ridge)
 
             e_train, e_test = bounds()
             error_tau = np.maximum(e_train, e_test)
-            if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+            if not np.max(error_tau) <= tol and (chk.at_end or len(history) > 0) and lower.improve(float(theta[0])):
                 e_train, e_test = bounds()
                 error_tau = np.maximum(e_train, e_test)
             error = float(np.max(error_tau))
             history.append((M, error))
-            if error <= tol or at_end:
+            if error <= tol:
                 break
-            drop_sq += lost
-            Qj = Qn
-            next_check = min(max_dim, _schedule(M, block, every))
     train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
                                np.concatenate(QB) if QB else None, c, dl, d, tau, ridge)
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
@@ -464,44 +494,29 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
     norm_U = _norm_inf(U)
     lower = _LowerBound(U)
     basis = _Basis(p, min(p, 8 * d))
-    Qj = _orthonormal(V / np.linalg.norm(V), _DROP)
-    QV, history, next_check, drop_sq = [], [], min(max_dim, every), 0.0
-    while True:
-        UQj = U @ Qj
-        basis.append(Qj, UQj, UQj)  # the second projection (U_pop in krylov_trajectory) is not needed here
-        QV.append(Qj.T @ V)
-        M, b_last = basis.M, Qj.shape[1]
-        Y = basis.orthogonalise(UQj)
-        Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
-        at_end = M >= max_dim or Qn.shape[1] == 0
-        if M < next_check and not at_end:
-            drop_sq += lost
-            Qj = Qn
-            continue
-        theta, S = np.linalg.eigh(basis.T[:M, :M])
+    QV, history = [], []
+    for chk in _block_lanczos(U, _orthonormal(V / np.linalg.norm(V), _DROP), basis, second=None, max_dim=max_dim,
+                              block=d, every=every, norm_U=norm_U, on_block=lambda Qj: QV.append(Qj.T @ V)):
+        M, theta, S = chk.M, chk.theta, chk.S
         if theta[0] <= 0:
             raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
                                    f"p = {p}, d = {d}, t = {m.t:g})")
         vt = S.T @ np.concatenate(QV)
-        H = Y.T @ Y
-        eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)
+        H = chk.Y.T @ chk.Y
 
         def relative():
-            eps, _ = readout_error_bound(theta, S[M - b_last:], H, eta, vt, None, c, dl, lower.value, tau)
+            eps, _ = readout_error_bound(theta, S[M - chk.b_last:], H, chk.eta, vt, None, c, dl, lower.value, tau)
             f, _ = mode_factors(theta, c, tau)
             size = np.sqrt(f**2 @ np.sum(vt**2, axis=1) / dl)  # ‖B_M(τ)‖_F
             return eps / np.maximum(size, np.finfo(float).tiny)
 
         error_tau = relative()
-        if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+        if not np.max(error_tau) <= tol and (chk.at_end or len(history) > 0) and lower.improve(float(theta[0])):
             error_tau = relative()
         error = float(np.max(error_tau))
         history.append((M, error))
-        if error <= tol or at_end:
+        if error <= tol:
             break
-        drop_sq += lost
-        Qj = Qn
-        next_check = min(max_dim, _schedule(M, d, every))
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
     if not converged and require:
         raise ConvergenceError(f"block Lanczos readouts did not converge: error bound {error:.2e} > tol = {tol:g} "

@@ -21,6 +21,7 @@ from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
 from ..core.precision import float64
@@ -40,29 +41,13 @@ MEHLER_TOL = 1e-4
 
 
 # ----------------------------------------------------------------------------- read-offs
-def _log_interp(tau, y, level) -> float:
-    """τ where y first reaches ``level`` going up the (sorted) τ list, linear in log τ between grid points.
-
-    Returns the first grid τ if y already reaches it there, inf if it does so only at τ = inf,
-    NaN if never.
-    """
-    tau, y = np.asarray(tau, dtype=float), np.asarray(y, dtype=float)
-    hit = np.nonzero(y >= level)[0]
-    if hit.size == 0:
-        return math.nan
-    j = int(hit[0])
-    if j == 0 or not np.isfinite(tau[j]):
-        return float(tau[j])
-    y0, y1 = y[j - 1], y[j]
-    frac = 1.0 if y1 == y0 else (level - y0) / (y1 - y0)
-    return float(np.exp(np.log(tau[j - 1]) + frac * np.log(tau[j] / tau[j - 1])))
-
-
 @float64
 def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
-    """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it)."""
+    """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it,
+    `rfscore.core.crossing.first_crossing`): the first grid τ if f_mem already reaches it there, inf if it
+    does so only at τ = inf, NaN if never."""
     order = np.argsort(tau)
-    return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
+    return first_crossing(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)[0]
 
 
 @float64
@@ -70,7 +55,7 @@ def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
     """(Y10): first τ with Fréchet distance ≤ (1 + tolerance)·min over τ (log-interpolated)."""
     order = np.argsort(tau)
     fd = np.asarray(frechet, dtype=float)[order]
-    return _log_interp(np.asarray(tau)[order], -fd, -(1 + tolerance) * float(np.min(fd)))
+    return first_crossing(np.asarray(tau)[order], -fd, -(1 + tolerance) * float(np.min(fd)))[0]
 
 
 # ----------------------------------------------------------------------------- one point

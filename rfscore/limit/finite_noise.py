@@ -30,6 +30,8 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import make_contour, nu_c_quadrature
 from ..core.precision import float64
+from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
+from .fixed_point import newton_2x2
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,7 @@ def _solve_delta(mod: _Model, D, tol: float, damped: int = 40, newton: int = 60)
             for b in range(2):
                 J[:, a, b] = (a == b) - mod.ratio * mod.f[b] * np.sum(wk * mod.S[a] * mod.S[b] / A**2, axis=1) \
                     / (1 + delta[:, b]) ** 2
-        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
-        step0 = (J[:, 1, 1] * F[:, 0] - J[:, 0, 1] * F[:, 1]) / det
-        step1 = (-J[:, 1, 0] * F[:, 0] + J[:, 0, 0] * F[:, 1]) / det
+        step0, step1 = newton_2x2(J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1], F[:, 0], F[:, 1])
         delta = delta - np.stack([step0, step1], axis=1)
     A, new = residual(delta)
     res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
@@ -315,17 +315,15 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     m_uu, m_ul = _Moments(mod, P, P), _Moments(mod, P, Pc)
     K_uu = _two_point(mod, P, P, "upop", m_uu)
     K_ul = _two_point(mod, P, Pc, "upop", m_ul)
-    zl = z[None, :] + lam
-    e = np.exp(-c_rate * tau[:, None] * zl)
-    f = (1 - e) / zl
+    f, _ = flow_factor(tau, z, c_rate, lam)
     h_train = z[None, :] * f**2 - 2 * f
-    train = 1 + np.imag(h_train @ (T * dz)) / np.pi
+    train = 1 + line_integral(h_train, T, dz)
     F = f * dz[None, :]
 
     def quad(kuu, kul):  # ∮∮ f(z₁)f(z₂) K(z₁, z₂) over the contour and its conjugate half
-        return -np.real(np.sum((F @ kuu) * F, axis=1) - np.sum((F @ kul) * np.conj(F), axis=1)) / (2 * np.pi**2)
+        return double_integral(F, kuu, kul)
 
-    linear = 2 * np.imag(f @ (Tx * dz)) / np.pi
+    linear = 2 * line_integral(f, Tx, dz)
     test = 1 + quad(K_uu, K_ul) - linear
     mean_readout = 1 + quad(_two_point_cross(mod, P, P, "upop", m_uu), _two_point_cross(mod, P, Pc, "upop", m_ul)) - linear
     emp = 1 + quad(_two_point_shared(mod, P, P, m_uu) + _two_point(mod, P, P, "S1", m_uu),
@@ -450,13 +448,12 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  n_ray=n_ray + 2)
             mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
             tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
-            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)),
-                            np.max(np.abs(em2 - em))) / c.delta_t)
+            err = two_contour_error((tr, te, mr, em), (tr2, te2, mr2, em2), c.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
     finite = bool(all(np.all(np.isfinite(x)) for x in (train, test, mean_readout, emp)))
-    converged = bool(residual < 1e3 * tol and err < 1e-3 and extrapolation < 1e-3 and finite)
+    converged = bool(residual < 1e3 * tol and err < TWO_CONTOUR_TOL and extrapolation < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
                f"noise_samples={m}, ridge={lam:g}: (F8) residual {residual:.2e}, two-contour difference "

@@ -22,6 +22,7 @@ from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import GD, GD_QUICK, gd_markers, paper_curves, rows_of
 from .progress import stages
+from ...core.crossing import first_crossing
 from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh", sigma="1:1",
@@ -55,13 +56,8 @@ def tau_rise(tau, e) -> float:
     """τ after the minimum of ``e`` where it reaches √(min · e[-1]) (log-linear interpolation); NaN if never."""
     tau, e = np.asarray(tau), np.asarray(e)
     i = int(np.argmin(e))
-    level = np.sqrt(e[i] * e[-1])
-    j = np.flatnonzero(e[i:] >= level)
-    if j.size == 0 or j[0] == 0:
-        return float("nan")
-    j = i + j[0]
-    x0, x1, y0, y1 = np.log(tau[j - 1]), np.log(tau[j]), np.log(e[j - 1]), np.log(e[j])
-    return float(np.exp(x0 + (np.log(level) - y0) * (x1 - x0) / (y1 - y0)))
+    tau_cross, j = first_crossing(tau, e, np.sqrt(e[i] * e[-1]), start=i, log_y=True)
+    return float("nan") if j is None or j == i else tau_cross
 
 
 @float64
