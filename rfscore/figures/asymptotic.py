@@ -25,7 +25,6 @@ from ..finite.models import sample_eigensystem
 from ..finite.draws import sample_inputs
 from ..finite.simulation import simulate, training_problem
 from .style import figure, save, styled
-from ..core.precision import float64
 
 T, PSI_P = 0.01, 32.0
 
@@ -99,7 +98,6 @@ def _seeds(base: int, d: int, d_mark: int) -> int:
     return base * max(1, (2 * d_mark) // d) if d < d_mark else base
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)

@@ -18,18 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .digits import _missing_extra  # the same figure wing: one check of the optional extra
 from .style import figure, save, styled
 from ..core.precision import float64
 
 SHOWN = 4  # images per (n, τ) panel
-
-
-def _missing_extra() -> str | None:
-    try:
-        import sklearn.datasets  # noqa: F401
-    except ImportError:
-        return "needs scikit-learn: pip install \"rfscore[data]\""
-    return None
 
 
 @float64
@@ -120,7 +113,6 @@ def mosaic(top, bottom, gap: int = 1) -> np.ndarray:
     return out
 
 
-@float64
 @styled
 def plot(res, path) -> str:
     """Rows: n; columns: τ. Each panel: the first generated images (top) above their nearest training images."""

@@ -72,7 +72,6 @@ def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dic
             "delta_t": c.delta_t}
 
 
-@float64
 @styled
 def plot(res, path) -> str:
     fig, axes = figure(1, 3, figsize=(12.0, 3.5), constrained_layout=True)

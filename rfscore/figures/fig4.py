@@ -16,7 +16,6 @@ from tqdm import tqdm
 from ..core.covariance import SigmaSpectrum
 from ..limit.spectrum import require_converged, solve_spectrum
 from .style import figure, save, styled
-from ..core.precision import float64
 
 PSI_P, PSI_N, T = 16.0, 4.0, 0.01
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
@@ -73,7 +72,6 @@ def _spectrum_figure(evs: dict, panels, points: int, title: str, **solve_kw):
     return fig
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Write fig4_spectrum_{isotropic,two_delta}.png into ``out_dir``; return the manifest entry."""

@@ -58,7 +58,6 @@ def simulated_markers(prob, cfg, key):
     return {k: np.concatenate(v) for k, v in keep.items()}
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Write fig5ab_dynamics.png (+ fig5ab_data.csv) into ``out_dir``; return the manifest entry."""

@@ -23,7 +23,6 @@ def _inf_position(values) -> float:
     return 10.0 * (fin.max() if fin.size else 1.0)
 
 
-@float64
 @styled
 def plot_generation(res, path) -> str:
     """2×2 panels: f_mem and Fréchet distance against τ (left) and τ/ψ_n (right)."""

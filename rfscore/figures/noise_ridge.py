@@ -36,7 +36,6 @@ from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resamp
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import write_result
 from .style import figure, save, styled
-from ..core.precision import float64
 
 T, PSI_N, RIDGE = 0.1, 2.0, 1e-3
 MS = (1, 4, 16, None)
@@ -62,7 +61,6 @@ def _finite(psi_p, psi_n, m, lam, d, seeds, tau):
     return np.asarray(out)
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)

@@ -19,7 +19,6 @@ def _tau_label(t: float) -> str:
     return r"$\tau\to\infty$" if np.isinf(t) else rf"$\tau = 10^{{{np.log10(t):.3g}}}$"
 
 
-@float64
 @styled
 def plot_phase(pd: PhaseDiagram, path) -> str:
     """Left: (L_test − L_train)/Δ at each τ (one panel per τ). Right: regime map at the largest

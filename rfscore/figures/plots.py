@@ -4,10 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .style import figure, save, styled
-from ..core.precision import float64
 
 
-@float64
 @styled
 def plot_density(res, path, eigenvalues=None, model=None, title=None):
     """ρ(λ) (converged points only; failures marked) with optional eigenvalue histogram."""
@@ -34,7 +32,6 @@ def plot_density(res, path, eigenvalues=None, model=None, title=None):
     return save(fig, path)
 
 
-@float64
 @styled
 def plot_losses(tr, params, path) -> None:
     """`rfscore dynamics --plot`: score error (L3) and train/test losses (L1)-(L2) against τ."""
@@ -51,7 +48,6 @@ def plot_losses(tr, params, path) -> None:
     save(fig, path)
 
 
-@float64
 @styled
 def plot_real_data_losses(tr, gauss, params, path) -> None:
     """`rfscore dynamics --data ... --plot`: real-data losses, with the Gaussian-equivalent ones if given."""
@@ -68,7 +64,6 @@ def plot_real_data_losses(tr, gauss, params, path) -> None:
     save(fig, path)
 
 
-@float64
 @styled
 def plot_asymptotic(res, path) -> None:
     """`rfscore asymptotic --plot`: excess train loss and score error of the d → ∞ curves, τ_gen/τ_mem marked."""
@@ -89,7 +84,6 @@ def plot_asymptotic(res, path) -> None:
     save(fig, path)
 
 
-@float64
 @styled
 def plot_learning_curve(cols, vary: str, path, finite: bool = False) -> None:
     """`rfscore curve --plot`: test loss against the varied ratio, one line per (m, λ, τ); the finite-size

@@ -22,7 +22,6 @@ from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from .style import figure, save, styled
-from ..core.precision import float64
 
 T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50
 
@@ -38,7 +37,6 @@ def _finite(sig: SigmaSpectrum, d: int, seeds: int, tau):
     return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False) -> dict:
     out_dir = Path(out_dir)

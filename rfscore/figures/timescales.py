@@ -16,7 +16,6 @@ from .style import figure, save, styled
 from ..core.precision import float64
 
 
-@float64
 @styled
 def plot_scaling(scan, path) -> str:
     """log-log τ_gen, τ_mem (and τ_early_stop) vs ψ_n with the fitted power laws.
@@ -59,7 +58,6 @@ def plot_scaling(scan, path) -> str:
     return save(fig, path)
 
 
-@float64
 @styled
 def plot_collapse(curves, path) -> str:
     """Excess train (solid) and test (dashed) losses (L − L_opt)/Δ vs τ and vs τ/ψ_n: the

@@ -74,7 +74,6 @@ def differences(d, quick) -> list:
     return out
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write fig4_paper_{isotropic,two_delta}.png and fig4_paper_eigenvalues.csv into ``out_dir``."""

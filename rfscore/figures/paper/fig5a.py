@@ -123,7 +123,6 @@ def gd_rows(gd: dict) -> dict:
     return cols
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5a_score_error.png and fig5ab_paper.csv (+ sidecar) into ``out_dir``."""

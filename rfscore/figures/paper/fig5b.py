@@ -12,10 +12,8 @@ from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import rows_of
 from .fig5a import PAPER, config, differences, markers, run
-from ...core.precision import float64
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5b_losses.png and fig5b_paper.csv (+ sidecar) into ``out_dir``."""

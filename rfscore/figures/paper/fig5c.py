@@ -50,7 +50,6 @@ def plane(cfg, progress=False) -> dict:
     return cols
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5c_paper.png and fig5c_paper.csv (+ sidecar) into ``out_dir``."""

@@ -26,7 +26,6 @@ from ...limit.asymptotic import asymptotic_curves
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .progress import stages
-from ...core.precision import float64
 
 PAPER = dict(psi_p=32.0, d=100, t=[0.01, 1.0], activation="tanh", sigma="1:1", claim="tau_mem/tau_gen ~ 1/t near p ~ n")
 RUN = dict(psi_p=32.0, psi_n=32.0, d=100, seeds=[0, 1, 2], t_curves=[0.01, 0.1, 1.0],
@@ -39,7 +38,6 @@ def _single(a, b) -> bool:
     return not (np.isfinite(a) and np.isfinite(b)) or a == b
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write sm11_t_dependence.png, sm11_curves.csv and sm11_ratio.csv (+ sidecars) into ``out_dir``."""

@@ -68,7 +68,6 @@ def differences(cfg, quick) -> list:
     return out
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write sm12_sigma_x.png and sm12_sigma_x.csv (+ sidecar) into ``out_dir``."""

@@ -13,7 +13,6 @@ import numpy as np
 from ...analysis.optimal_score import optimal_score_error, population_score_error
 from ...runtime.io import sidecar_path, write_result
 from ..style import figure, save, styled
-from ...core.precision import float64
 
 T = 0.01
 PAPER_PSI_P = 32.0
@@ -24,7 +23,6 @@ PSI_NS_QUICK = 2.0 ** np.arange(-1, 9, 2.0)  # 0.5, 2, 8, 32, 128, 512
 REF_RANGE = (1.0, 16.0)  # where the dashed ψ_n^{-0.59} is drawn, anchored on E* at ψ_n = 4, ψ_p = 32
 
 
-@float64
 @styled
 def make(out_dir, quick: bool = False, progress: bool = False) -> dict:
     """Write sm13_escore_min.png and sm13_escore_min.csv (+ JSON sidecar) into ``out_dir``."""

@@ -13,12 +13,10 @@ from ...finite.draws import sizes
 from ...runtime.io import write_result
 from ..style import styled
 from .fig4 import CASES, differences, spectrum_panels
-from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[8.0, 32.0], t=0.01, d=100, activation="tanh", sigma="1:1")
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write sm14_spectrum_psi_n{8,32}.png and sm14_eigenvalues.csv into ``out_dir``."""

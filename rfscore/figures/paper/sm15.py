@@ -71,7 +71,6 @@ def differences(cfg, quick) -> list:
     return out
 
 
-@float64
 @styled
 def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     """Write sm15_adam.png and sm15_adam.csv, sm15_tau_min.csv (+ sidecars) into ``out_dir``."""
