@@ -168,16 +168,16 @@ def test_empirical_test_loss_at_infinity_matches_finite_size(psi_p, psi_n, m, la
 
 
 def test_unconverged_solves_are_flagged_or_raised():
-    """(F8) held to an unreachable tolerance, and a contour too coarse to integrate: require=True raises
-    ConvergenceError naming the parameters, require=False returns converged False with the message."""
+    """(F8) held to an unreachable tolerance, and a contour too coarse to integrate: throw=True raises
+    ConvergenceError naming the parameters, throw=False returns converged False with the message."""
     from rfscore.core.errors import ConvergenceError
     with pytest.raises(ConvergenceError, match="psi_p=8"):
         fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30)
     r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30,
-                               require=False)
+                               throw=False)
     assert not r.converged and "noise_samples=4" in r.diagnostics["message"]
     coarse = fn.finite_noise_curves([1e3], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, nodes_per_panel=2,
-                                    panels_per_decade=0.3, require=False)
+                                    panels_per_decade=0.3, throw=False)
     assert not coarse.converged and coarse.error > 1e-3
 
 
@@ -309,7 +309,7 @@ def test_empirical_test_loss_along_tau_matches_finite_size(psi_p, psi_n, m, lam)
 def test_ridgeless_limit_at_the_interpolation_point_is_flagged():
     # λ = 0 at N = n·m = p (ψ_p = mψ_n = 8): the τ = ∞ limit diverges; the λ → 0+ extrapolation error says so
     # (measured ≈ 980 Δ) and the result is not converged, or raises naming the parameters.
-    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0, require=False)
+    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0, throw=False)
     assert not r.converged and r.diagnostics["ridgeless_extrapolation"]["error"] > 1.0
     assert "ridgeless extrapolation" in r.diagnostics["message"]
     from rfscore.core.errors import ConvergenceError

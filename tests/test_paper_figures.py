@@ -64,7 +64,7 @@ def test_sigma_x_constants_follow_the_exact_model():
         exact, wrong = [], []
         for s in range(3):
             W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-            m = exact_matrices(W, X, t=t, sigma=spec, require=True)
+            m = exact_matrices(W, X, t=t, sigma=spec, throw=True)
             exact.append(trajectory(eigensystem(m, X.shape[0]), tau).test_loss)
             wrong.append(trajectory(gep_eigensystem(W, X, t=t, sigma=spec, key=ko, constants=unit), tau).test_loss)
         gap_exact = np.abs(np.mean(exact, axis=0) / lim - 1)

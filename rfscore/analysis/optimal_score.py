@@ -23,6 +23,7 @@ from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
 from ..limit.asymptotic import asymptotic_curves, nu_c_quadrature
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 #: default τ grid: 40 points per decade on [1e-1, 1e7] (321 points); every E* of
 #: theory/optimal_score_error.md (ψ_p = 8…128, ψ_n = 0.5…512, t = 0.01) has τ* in [70, 600]
@@ -31,7 +32,7 @@ DEFAULT_TAU_GRID = np.geomspace(1e-1, 1e7, 8 * 40 + 1)
 
 @float64
 @dataclass(frozen=True)
-class OptimalScoreError:
+class OptimalScoreError(HasStatus):
     """E*(ψ_n) of (O1) at one ψ_p and t; every array has shape (len(psi_n),).
 
     ``e_score_min``: E* in the units of (L3); ``tau_at_min``: τ* in the training-time units of

@@ -25,6 +25,7 @@ from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, t
 from ..finite.draws import effective_ratios, sizes
 from ..finite.draws import point_key as sampling_point_key
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
@@ -78,7 +79,7 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
 
 @float64
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(HasStatus):
     """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
 
     psi_n: np.ndarray
@@ -90,6 +91,27 @@ class PhaseDiagram:
     regime: np.ndarray
     delta_t: float
     gap_threshold: float
+
+    @property
+    def point_converged(self) -> np.ndarray:
+        """Per row: train, test and generalisation losses finite (closed forms, exact up to rounding)."""
+        return np.isfinite(self.train_loss) & np.isfinite(self.test_loss) & np.isfinite(self.gen_loss)
+
+    @property
+    def converged(self) -> bool:
+        return bool(np.all(self.point_converged))
+
+    @property
+    def error(self) -> float:
+        """0: every row is the closed form (D3)-(D4) of a dense eigendecomposition."""
+        return 0.0
+
+    @property
+    def message(self) -> str:
+        bad = np.flatnonzero(~self.point_converged)
+        return "" if bad.size == 0 else (f"non-finite losses at {bad.size} of {self.point_converged.size} rows "
+                                         f"(first: psi_n = {self.psi_n[bad[0]]:g}, psi_p = {self.psi_p[bad[0]]:g}, "
+                                         f"tau = {self.tau[bad[0]]:g})")
 
     def columns(self) -> dict:
         return {h: getattr(self, h) for h in HEADER}

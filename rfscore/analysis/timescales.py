@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 from dataclasses import asdict, dataclass
 
@@ -29,11 +31,12 @@ from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
 from ..core.crossing import first_crossing
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 
 @float64
 @dataclass(frozen=True)
-class Timescales:
+class Timescales(HasStatus):
     """All read-offs for one eigensystem, in the τ units of theory/model.md §4."""
 
     tau_gen: float
@@ -192,7 +195,7 @@ def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
 
 @float64
 @dataclass(frozen=True)
-class TimescaleScan:
+class TimescaleScan(HasStatus):
     """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
 
     ``table`` maps column names (SCAN_COLUMNS: psi_n, psi_p, t, seed, tau_gen, tau_mem, n_peaks,
@@ -202,6 +205,26 @@ class TimescaleScan:
 
     table: dict
     fits: dict
+    point_converged: Optional[np.ndarray] = None  # (len(psi_n)·seeds,) each point's `Timescales.converged`
+    point_error: Optional[np.ndarray] = None      # (len(psi_n)·seeds,) each point's `Timescales.error`
+
+    @property
+    def converged(self) -> bool:
+        """Every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop); per point: ``point_converged``."""
+        return bool(np.all(self.point_converged)) if self.point_converged is not None else True
+
+    @property
+    def error(self) -> float:
+        """The largest relative log-grid step of the read-offs over the points (``point_error``)."""
+        return float(np.max(self.point_error)) if self.point_error is not None and self.point_error.size else 0.0
+
+    @property
+    def message(self) -> str:
+        if self.converged:
+            return ""
+        bad = np.flatnonzero(~np.asarray(self.point_converged, dtype=bool))
+        return (f"timescale read-offs not finite at {bad.size} of {self.point_converged.size} points "
+                f"(psi_n = {sorted(set(float(x) for x in self.table['psi_n'][bad]))})")
 
     def summary(self) -> dict:
         """The CLI's last line: n_peaks per ψ_n and the exponents of τ_mem and τ_gen in ψ_n with their
@@ -246,6 +269,7 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
+    point_status = []
     for s, x in tqdm(jobs, desc="timescales", disable=not progress):
         key = point_key(s, x)
         offset = 0.0
@@ -262,6 +286,7 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
             es, offset = noise_eigensystem(fm).es, fm.noise_sq - 1.0
         ts = timescales(es, c, spec, ridge=ridge, train_offset=offset)
         rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
+        point_status.append((ts.converged, ts.error))
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)
     shape = (seeds, len(psi_n))
@@ -273,4 +298,5 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
         vals = table[name].reshape(shape)
         if np.all(np.isfinite(vals)):
             fits[name] = fit_exponent(psi_n, vals)
-    return TimescaleScan(table=table, fits=fits)
+    return TimescaleScan(table=table, fits=fits, point_converged=np.array([c for c, _ in point_status], dtype=bool),
+                         point_error=np.array([e for _, e in point_status], dtype=float))

@@ -115,7 +115,7 @@ def _run_real(args, tau) -> int:
 
     ri = real_inputs(args, tau.size)
     solver = choose_solver(args.solver, p=ri.p)
-    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, require=True)
+    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
     extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
              "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
     if solver == "eigh":

@@ -174,7 +174,7 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, require=True,
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
                        tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
     return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
                "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}

@@ -10,11 +10,12 @@ import numpy as np
 
 from .errors import InputError
 from .precision import float64
+from .status import HasStatus
 
 
 @float64
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(HasStatus):
     """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3).
 
     Status (the scipy/optimistix pattern, theory/krylov.md §6): ``converged`` says whether the

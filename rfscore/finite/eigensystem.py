@@ -16,6 +16,7 @@ import numpy as np
 from ..core.covariance import sigma_matrix
 from ..core.errors import InputError
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 
 @float64
@@ -36,7 +37,7 @@ def check_inputs(W, X, sigma):
 
 @float64
 @dataclass(frozen=True)
-class FiniteSizeMatrices:
+class FiniteSizeMatrices(HasStatus):
     """U (p,p), V (p,d), U_pop (p,p), V_pop (p,d) of (L1)-(L2) at one draw of W, X.
 
     ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise;

@@ -27,6 +27,8 @@ from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
 from ..core.precision import float64
+from ..core.status import HasStatus
+from ..core.status import throw_option
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 _EPS = np.finfo(float).eps
@@ -349,7 +351,7 @@ def _norm_inf(A) -> float:
 @float64
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = False, require: bool = True, ridge: float = 0.0) -> KrylovTrajectory:
+                      progress: Optional[bool] = False, throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
@@ -359,11 +361,12 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     columns between checks (default 4 blocks); ``progress``: tqdm bar on stderr (default off; None: only
     for p ≥ 4096, as the CLI does).
     Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
-    if ``require`` (default), else returns the result with ``converged`` False and its bound.
+    if ``throw`` (default), else returns the result with ``converged`` False and its bound.
     ``ridge`` λ ≥ 0 (theory/finite_noise_ridge.md (F2)-(F3)): the flow on U + λI, whose Krylov space and
     residuals are those of U with the Ritz values and the certified lower bound shifted by λ; the train
     loss is the unpenalised (L1); τ = inf is the ridge minimiser.
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
     tol = check_positive("tol", tol)
@@ -421,7 +424,7 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
                                np.concatenate(QB) if QB else None, c, dl, d, tau, ridge)
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
-    if not converged and require:
+    if not converged and throw:
         raise ConvergenceError(
             f"block Lanczos did not converge: error bound {error:.2e} > tol = {tol:g} (units of Δ) at Krylov "
             f"dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, n = {n}, t = {m.t:g}, λ_lo = {lower.value:.3g}); "
@@ -447,7 +450,7 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
 # ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
 @float64
 @dataclass(frozen=True)
-class KrylovReadouts:
+class KrylovReadouts(HasStatus):
     """Readouts B(τ) = A(τ)/√p of (D2) with A(0) = 0 from block Lanczos, shape (T, d, p).
 
     error: the a-posteriori bound (K2) on max over τ of ‖B - B_M‖_F/‖B_M‖_F; error_tau (T,):
@@ -474,16 +477,17 @@ class KrylovReadouts:
 
 @float64
 def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
-                    check_every: Optional[int] = None, require: bool = True) -> KrylovReadouts:
+                    check_every: Optional[int] = None, throw: bool = True, require: Optional[bool] = None) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
 
     The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
     T = Q_MᵀUQ_M), grown until the a-posteriori bound (K2) on the relative Frobenius error of
     the readouts is ≤ ``tol`` at every τ. Reaching ``max_dim`` above tol raises ConvergenceError
-    if ``require`` (default), else returns the result flagged ``converged`` False. No p×p
+    if ``throw`` (default), else returns the result flagged ``converged`` False. No p×p
     eigendecomposition: cost ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check and the
     Cholesky certificate(s) of (K4).
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     tol = check_positive("tol", tol)
     U, V = np.asarray(m.U, dtype=np.float64), np.asarray(m.V, dtype=np.float64)
@@ -518,7 +522,7 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
         if error <= tol:
             break
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
-    if not converged and require:
+    if not converged and throw:
         raise ConvergenceError(f"block Lanczos readouts did not converge: error bound {error:.2e} > tol = {tol:g} "
                                f"at Krylov dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, t = {m.t:g}, "
                                f"λ_lo = {lower.value:.3g}); raise max_dim or tol")

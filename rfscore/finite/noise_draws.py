@@ -38,6 +38,7 @@ from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensys
 from .exact import exact_matrices
 from .gep import gep_factors, gep_matrices
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 BLOCK_ROWS = 2048  # noisy points per block of Φ: Φ (N, p) is never formed whole
 
@@ -105,7 +106,7 @@ def cross_copy_covariance(Phi, n: int, m: int) -> np.ndarray:
 
 @float64
 @dataclass(frozen=True)
-class FiniteNoiseMatrices:
+class FiniteNoiseMatrices(HasStatus):
     """The finite-m model (F1) at one draw of W, X and the frozen noise.
 
     ``train``: a `FiniteSizeMatrices` whose U (p,p), V (p,d) are the finite-m U^{(m)}, V^{(m)} of
@@ -259,7 +260,7 @@ def noise_matrices(model: str, W, X, *, t: float, noise_samples, key, activation
 # ----------------------------------------------------------------------------- dynamics
 @float64
 @dataclass(frozen=True)
-class FiniteNoiseEigensystem:
+class FiniteNoiseEigensystem(HasStatus):
     """U^{(m)} = Q diag(λ) Qᵀ with what (F3)-(F4) need.
 
     ``es``: the `Eigensystem` of the finite-m U^{(m)}, V^{(m)} (vt = QᵀV^{(m)}), with the
@@ -339,7 +340,7 @@ def quadratic_loss(B, U, V, delta_t: float, const: float = 1.0) -> float:
 # ----------------------------------------------------------------------------- bias–variance (F6)
 @float64
 @dataclass(frozen=True)
-class BiasVariance:
+class BiasVariance(HasStatus):
     """(F6) over R resamplings, each field of shape (T,) except the scalars.
 
     mean_test_loss = floor + bias2 + variance exactly (a quadratic loss): ``floor`` L_min =

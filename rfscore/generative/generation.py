@@ -25,6 +25,7 @@ from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_estimate")
 SCORES = ("rf", "empirical", "population")
@@ -161,7 +162,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
 # ----------------------------------------------------------------------------- the experiment
 @float64
 @dataclass(frozen=True)
-class GenerationResult:
+class GenerationResult(HasStatus):
     """The table (columns of `HEADER`), per-point read-offs and loss timescales, fits, samples.
 
     table: column -> array (one row per ψ_n, seed, τ); points: per (seed, ψ_n) dicts with n, p,

@@ -36,6 +36,7 @@ from ..finite.exact import exact_matrices
 from ..finite.noise_draws import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_readouts
 from ..core.precision import float64
+from ..core.status import HasStatus
 
 @float64
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -95,7 +96,7 @@ def readout_losses(B, m) -> tuple:
 
 @float64
 @dataclass(frozen=True)
-class TimeDiagnostics:
+class TimeDiagnostics(HasStatus):
     """Per grid time: the solver used, the smallest eigenvalue of U (> 0 is needed at τ = inf),
     the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension.
 
@@ -118,7 +119,7 @@ class TimeDiagnostics:
 
 @float64
 @dataclass(frozen=True)
-class RFScoreModel:
+class RFScoreModel(HasStatus):
     """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
 
     W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
@@ -223,7 +224,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
         m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
-                           require=True, X_test=X_test)
+                           throw=True, X_test=X_test)
         dls[k], lopts[k] = m.delta_t, m.l_opt
         noise_sq = 1.0
         if m_noise is not None:  # (F1): U^{(m)}, V^{(m)} of m frozen draws per point; U_pop, V_pop stay exact

@@ -41,6 +41,7 @@ from ..core.errors import ConvergenceError, InputError, check_positive, check_po
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
 from ..core.precision import float64
+from ..core.status import throw_option
 from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
 from .fixed_point import DEFAULT_RULE, FixedPointRule, damped_then_newton, max_abs, newton_2x2
 
@@ -372,7 +373,7 @@ class _Kernels:
     """
 
     def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
-                 tol: float, rule: FixedPointRule, atoms=None, require: bool = True):
+                 tol: float, rule: FixedPointRule, atoms=None, throw: bool = True):
         z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
         zj = jnp.asarray(z)
         ratio = psi_p / psi_n
@@ -403,7 +404,7 @@ class _Kernels:
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
                 f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
-        if self.message and require:
+        if self.message and throw:
             raise ConvergenceError(
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
@@ -530,7 +531,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
                       check_quadrature: bool = True, spectrum_points: int = 1200,
-                      layer: str = "auto", require: bool = True, ridge: float = 0.0) -> AsymptoticCurves:
+                      layer: str = "auto", throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
@@ -545,13 +546,14 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     only agree if both enclose the same spectrum and both rules are accurate. Also reported: the mass check
     −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
     does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ), unless
-    ``require`` is False: then the curves are returned with ``converged`` False. On the general
+    ``throw`` is False: then the curves are returned with ``converged`` False. On the general
     route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
     ``diagnostics['equations']`` names the route. ``ridge`` λ ≥ 0: the flow with weight decay of
     theory/finite_noise_ridge.md (U → U + λI in the flow; λ = 0 is the plain flow); the train loss is
     then the data term of L_train, without the penalty.
     """
 
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
@@ -571,7 +573,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
     max_damped = check_positive_int("max_damped", max_damped)
     rule = FixedPointRule(damping=float(damping), max_damped=max_damped)
-    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, rule, st.atoms, require)
+    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, rule, st.atoms, throw)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * c_rate * upper), 20.0 / (2 * c_rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
@@ -587,14 +589,14 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     if check_quadrature:
         n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
-        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, rule, st.atoms, require)
+        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, rule, st.atoms, throw)
         train2, test2, spec2 = ker2.curves(both, c_rate, b2, ridge)
         err = two_contour_error((train, test), (train2[:tau.size], test2[:tau.size]), c.delta_t)
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
                            mass_error_check=ker2.mass_error, check_contour=other.describe())
         quad_ok = bool(err < TWO_CONTOUR_TOL and spec_err < TWO_CONTOUR_TOL)
-        if not quad_ok and require:
+        if not quad_ok and throw:
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
                                    f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")

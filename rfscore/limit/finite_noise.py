@@ -30,6 +30,7 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import make_contour, nu_c_quadrature
 from ..core.precision import float64
+from ..core.status import throw_option
 from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
 from .fixed_point import newton_2x2
 
@@ -358,7 +359,7 @@ class FiniteNoiseCurves(Trajectory):
 def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
                         activation="tanh", sigma=None, kappa_nodes: int = 400, theta: float = 0.6,
                         panels_per_decade: float = 3.0, nodes_per_panel: int = 16, tol: float = 1e-11,
-                        check_quadrature: bool = True, require: bool = True) -> FiniteNoiseCurves:
+                        check_quadrature: bool = True, throw: bool = True, require: Optional[bool] = None) -> FiniteNoiseCurves:
     """Train loss, test loss (L2) and score error (L3) at d → ∞ for m = ``noise_samples`` frozen noise
     draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
 
@@ -373,6 +374,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     >>> bool(r.converged), r.test_loss.shape
     (True, (1,))
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
@@ -389,7 +391,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, c, c.alpha * lam_sigma, lam, kappa_nodes, tol)
         lo = float(l_opt(sigma, c.t))
         ok = bool(res < 1e3 * tol and np.isfinite(tr) and np.isfinite(te))
-        if not ok and require:
+        if not ok and throw:
             raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
                                    f"psi_n={psi_n:g}, t={t:g}, ridge={lam:g}")
         k = tau.size
@@ -405,7 +407,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     if m is None:
         from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
-                              require=require)
+                              throw=throw)
         l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
                                  bias2=np.asarray(a.test_loss) - l_min, variance=np.zeros(np.size(a.tau)),
@@ -460,7 +462,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                f"{err:.2e} Δ{f', ridgeless extrapolation {extrapolation:.2e} Δ' if lam == 0 else ''}"
                f"{'' if finite else ', non-finite losses'}")
         diagnostics["message"] = msg
-        if require:
+        if throw:
             raise ConvergenceError(msg)
     lo = float(l_opt(sigma, c.t))
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),

@@ -20,6 +20,8 @@ above ``tol`` or on a wrong branch are flagged, never silently returned as valid
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -32,6 +34,7 @@ from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
 from ..core.precision import float64
+from ..core.status import Status, throw_option
 
 __all__ = ["SpectrumResult", "solve_spectrum", "stieltjes", "require_converged", "atom_weight",
            "LimitingStructure", "limiting_structure", "empirical_stieltjes"]
@@ -106,7 +109,14 @@ class SpectrumResult:
         return bool(np.all(self.converged))
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
+        """The scalar status (all points converged, the largest residual, `message`); the per-point
+        flags are ``converged``."""
+        return Status(converged=self.success, error=self.error, message="" if self.success else self.message)
+
+    @property
+    def message(self) -> str:
+        """One line: converged at every point, or where and by how much not."""
         bad = int(np.sum(~self.converged))
         worst = float(np.max(self.residual)) if self.residual.size else 0.0
         if bad == 0:
@@ -122,7 +132,7 @@ def require_converged(result: SpectrumResult) -> SpectrumResult:
     if not result.success:
         c = result.constants
         raise ConvergenceError(
-            f"spectrum (S1)-(S3) {result.status}; parameters psi_p={result.psi_p:g}, psi_n={result.psi_n:g}, "
+            f"spectrum (S1)-(S3) {result.message}; parameters psi_p={result.psi_p:g}, psi_n={result.psi_n:g}, "
             f"t={c.t:g}, sigma_spectrum='{result.sigma}', eta={float(np.min(result.eta)):.3g}")
     return result
 
@@ -324,41 +334,43 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
 @float64
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
-                   tol: float = 1e-10, steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
+                   tol: float = 1e-10, steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
     """Density ρ(λ) of U on a real grid ``lam`` (N,) from (S1)-(S3), all points at once.
 
     Each point is continued from η₀ (well above the spectrum's scale) to the final ``eta``
     (> 0, default 1e-12; the result's ``density`` is Im q_c/π with the atom's Poisson kernel
     removed exactly, so ``eta`` only needs to be small next to the grid's features).
     ``sigma``: ρ_Σ as a `SigmaSpectrum` (default Σ = I); ``constants`` overrides (G1)-(G3)
-    (then ``t`` and ``activation`` are not used). ``require=True`` raises ConvergenceError
+    (then ``t`` and ``activation`` are not used). ``throw=True`` raises ConvergenceError
     unless every point converged; otherwise check ``result.converged``.
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     lam = np.asarray(lam, dtype=np.float64)
     if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)):
         raise InputError("lam", f"must be a non-empty 1-d array of finite values, got shape {lam.shape}")
     eta = check_positive("eta", eta)
     res = _solve_points(lam, np.full(lam.shape, eta), psi_p, psi_n, t, activation, sigma, constants, tol,
                         steps_per_decade)
-    return require_converged(res) if require else res
+    return require_converged(res) if throw else res
 
 
 @float64
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
               sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None, tol: float = 1e-10,
-              steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
+              steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
     """(S1)-(S3) at arbitrary complex points ``z`` (any shape, flattened to (N,)), Im z > 0.
 
     ``result.q`` is q(z) = lim (1/p) Tr (U - z)^{-1} including the atom: Im q/π is ρ convolved
     with the Poisson kernel of width Im z, which finite-size eigenvalues give directly
     (`empirical_stieltjes`). ``result.v_stieltjes`` is (1/d) Tr Vᵀ(U - z)^{-1}V = b_t² ψ_p s(z).
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     z = np.ravel(np.asarray(z, dtype=np.complex128))
     if z.size < 1 or not np.all(np.isfinite(z)) or np.any(z.imag <= 0):
         raise InputError("z", "must be finite complex numbers with Im z > 0")
     res = _solve_points(z.real.copy(), z.imag.copy(), psi_p, psi_n, t, activation, sigma, constants, tol,
                         steps_per_decade)
-    return require_converged(res) if require else res
+    return require_converged(res) if throw else res
 
 
 @float64
