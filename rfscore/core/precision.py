@@ -50,23 +50,34 @@ def to_host(obj):
         if isinstance(obj, jax.core.Tracer) or jnp.issubdtype(obj.dtype, jax.dtypes.prng_key):
             return obj
         return np.asarray(obj)
+    # containers are rebuilt only when something inside changed, so that an object passed in and returned
+    # (a result reused as an argument) keeps its identity
     if isinstance(obj, tuple):
         items = [to_host(o) for o in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
         if hasattr(obj, "_fields"):  # a NamedTuple
             return type(obj)(*items)
         return type(obj)(items) if type(obj) is not tuple else tuple(items)
     if type(obj) is list:
-        return [to_host(o) for o in obj]
+        items = [to_host(o) for o in obj]
+        return obj if all(a is b for a, b in zip(items, obj)) else items
     if type(obj) is dict:
-        return {k: to_host(v) for k, v in obj.items()}
+        items = {k: to_host(v) for k, v in obj.items()}
+        return obj if all(items[k] is v for k, v in obj.items()) else items
     if (dataclasses.is_dataclass(obj) and not isinstance(obj, type)
             and type(obj).__module__.split(".")[0] == "rfscore"):
-        new = copy.copy(obj)
+        changed = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name, None)
             host = to_host(value)
             if host is not value:
-                object.__setattr__(new, f.name, host)
+                changed[f.name] = host
+        if not changed:
+            return obj
+        new = copy.copy(obj)
+        for name, host in changed.items():
+            object.__setattr__(new, name, host)
         return new
     return obj
 
