@@ -321,6 +321,7 @@ def test_two_point_off_diagonal_against_finite_size():
 NON_ISO = [("0.5:0.5,1.5:0.5", 6), ("powerlaw:1.5:50", 6)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text,seeds", NON_ISO)
 def test_non_isotropic_converges_to_finite_size(text, seeds):
     """Asymptotic excess train/test loss and score error vs seed-averaged (G4)-(G6) closed-form curves at

@@ -303,6 +303,7 @@ def test_bias_variance_over_training_sets_adds_up(model, m):
     assert np.all(bv.variance > 0) and np.all(bv.bias2 > -1e-13)
 
 
+@pytest.mark.slow
 def test_noise_generation_figure_quick(tmp_path):
     """Few frozen draws delay copying in the generated samples (exact features, d = 8, n = 16, p = 128, 3 seeds).
 

@@ -142,6 +142,7 @@ def test_readoffs_on_known_curves():
     assert np.isclose(tau_gen_samples(tau, fd, 0.1), 10 ** (2 + 0.25 / 0.35))
 
 
+@pytest.mark.slow
 def test_copying_rises_with_tau_and_is_delayed_by_data():
     # small but real: d = 8, ψ_p = 32, 8 grid times; f_mem at τ = 1e2 is ~0 and at τ = inf well above it
     res = generation_experiment([2, 6], d=8, psi_p=32, times=8, tau=[1e2, 1e5, np.inf], samples=600, workers=1,

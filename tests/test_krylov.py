@@ -38,6 +38,7 @@ def _gap_tau(a, b, dl):
 ROUND = 1e-12  # rounding of the dense reference path itself, units of Δ (measured: ~1e-14)
 
 
+@pytest.mark.slow
 def test_krylov_matches_eigendecomposition(exact):
     m, es, n = exact
     ref = trajectory(es, TAU)
@@ -55,6 +56,7 @@ def test_krylov_matches_eigendecomposition(exact):
     assert np.max(gap) > 1e-4 and np.all(gap <= rough.error_tau + ROUND)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_dim", [320, 640])
 def test_bound_at_tau_inf_holds_and_is_not_vacuous(exact, max_dim):
     # τ = inf: the memorisation end point, where the small eigenvalues that set τ_mem converge last.
@@ -83,6 +85,7 @@ def test_certified_lower_bound(exact):
     assert certified_lower_bound(m.U, 1.01 * lam_min) == 0.0  # U - μI not positive definite: no certificate
 
 
+@pytest.mark.slow
 def test_krylov_with_initial_readout(exact):
     m, es, n = exact
     A0 = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (m.d, m.p))) * 0.3
@@ -119,6 +122,7 @@ def test_krylov_reports_non_convergence_and_bad_input(exact):
         krylov_trajectory(m, n, [1.0, -1.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [1e-3, 1e-1])
 def test_krylov_with_ridge_matches_the_eigendecomposition(exact, lam):
     # The flow on U + λI (F3): same Krylov space, Ritz values and certificate shifted by λ; the train loss is

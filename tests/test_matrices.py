@@ -80,6 +80,7 @@ def _pair_expectation(mean_i, mean_j, cov, nodes=400):
     return float(np.mean(np.einsum("a,b,nab->n", w, w, np.tanh(hi) * np.tanh(hj))))
 
 
+@pytest.mark.slow
 def test_exact_matrices_tiles_match_2d_quadrature():
     # p = 1200 spans three Mehler tiles (512 + 512 + 176): entries inside a tile, across tiles,
     # on both sides of each tile boundary and in the mirrored lower triangle against an

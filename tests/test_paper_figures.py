@@ -3,11 +3,13 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from rfscore.cli import main
 from rfscore.figures.paper import PAPER_FIGURES
 
 
+@pytest.mark.slow
 def test_paper_quick_writes_manifest_figures_and_sm13(tmp_path):
     out = tmp_path / "paper"
     rc = main(["reproduce", "--paper", "--quick", "--only", "fig4,fig5a,fig5b,sm13,sm14", "--out", str(out)])
@@ -38,6 +40,7 @@ def test_paper_names_are_the_contract():
     assert set(PAPER_FIGURES) <= {"fig4", "fig5a", "fig5b", "fig5c", "sm11", "sm12", "sm13", "sm14", "sm15"}
 
 
+@pytest.mark.slow
 def test_sigma_x_constants_follow_the_exact_model():
     """SM Fig. 12's regression test: for Σ = σ_x² I with σ_x ≠ 1 the exact non-linear matrices
     (E1)-(E3) follow the d → ∞ curves built on the σ_x-aware constants (G1)-(G3), and not the
@@ -73,6 +76,7 @@ def test_sigma_x_constants_follow_the_exact_model():
         assert np.all(gap_wrong > 0.25), (text, gap_wrong)
 
 
+@pytest.mark.slow
 def test_sm12_quick_figure(tmp_path):
     from rfscore.figures.paper import sm12
     entry = sm12.make(tmp_path, quick=True)
@@ -88,6 +92,7 @@ def test_sm12_quick_figure(tmp_path):
         assert col["spread_rescaled"] < col["spread_raw"]
 
 
+@pytest.mark.slow
 def test_sm15_quick_adam(tmp_path):
     """SM Fig. 15 (quick: d = 6, ψ_n = 4, 16, 3000 Adam steps): the generalisation-gap onset τ_gap
     comes later for the larger n in every seed (measured 3.2 → 27.6 on average, ×4 in n); nothing

@@ -20,6 +20,7 @@ def scan():
     return timescale_scan([8, 16, 32, 64], 1024, t=T, d=16, seeds=1, progress=False)
 
 
+@pytest.mark.slow
 def test_exponents_tau_mem_linear_tau_gen_flat(scan):
     s = scan.summary()
     # two peaks at every point, so the fits are τ_mem and τ_gen ones, not single-peak ones
