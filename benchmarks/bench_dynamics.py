@@ -19,7 +19,9 @@ import time
 import jax
 import numpy as np
 
-import rfscore  # noqa: F401  (float64)
+import rfscore  # noqa: F401
+
+jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.krylov import krylov_trajectory
 from rfscore.finite.eigensystem import eigensystem

@@ -26,7 +26,9 @@ import time
 import jax
 import numpy as np
 
-import rfscore  # noqa: F401  (float64)
+import rfscore  # noqa: F401
+
+jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.generation import generation_experiment
 from rfscore.finite.draws import point_key, sample_inputs

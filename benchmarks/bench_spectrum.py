@@ -68,7 +68,7 @@ def main():
     rel = np.max(np.abs(dens_b[inside] / res.density[idx][inside] - 1)) if inside.any() else float("nan")
     per_vec, per_base = t_vec / N_GRID, t_base / idx.size
     print(f"vectorised solver: {N_GRID} points in {t_vec:.3f} s after compilation "
-          f"(first call incl. compilation {t_first:.2f} s); {res.status}")
+          f"(first call incl. compilation {t_first:.2f} s); {res.message}")
     print(f"baseline (scipy.optimize.root, {N_STEPS}-step continuation): {idx.size} points in {t_base:.2f} s; "
           f"converged {ok_b.sum()}/{idx.size}")
     print(f"per point: {per_vec * 1e6:.1f} us vs {per_base * 1e3:.2f} ms -> ratio {per_base / per_vec:.0f}x")

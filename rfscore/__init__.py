@@ -1,18 +1,15 @@
 """rfscore: exact high-dimensional theory of random-features score models of diffusion.
 
-Importing rfscore switches JAX to float64 globally (``jax_enable_x64``), on purpose: the
+Importing rfscore leaves JAX's ``jax_enable_x64`` as it was: rfscore's numerics run in float64 inside
+its own calls (``jax.enable_x64`` around every public function, rfscore/core/precision.py), because the
 small eigenvalues of U that set τ_mem are 1e-4..1e-6 of the largest and float32 loses them
-(theory/model.md §5). Code that needs float32 next to rfscore should pass explicit dtypes.
+(theory/model.md §5); arrays it returns are float64 NumPy arrays, and a user's float32 code is untouched.
 The `rfscore` command's handling of Ctrl-C while it starts lives in rfscore/_entry.py; the call below
 only installs it when this process is the command (a library import changes no signal handler).
 """
 from ._entry import install as _install_command_signals
 
 _install_command_signals()  # before JAX: the command line only (rfscore/_entry.py)
-
-import jax  # noqa: E402
-
-jax.config.update("jax_enable_x64", True)
 
 from ._version import __version__  # noqa: E402
 from .core.activations import Activation, get_activation  # noqa: E402

@@ -83,7 +83,7 @@ def test_converges_to_finite_size(psi_p, psi_n, sigma_scale, d_large, seeds):
     lo, hi = res.diagnostics["spectrum_bounds"]
     z = np.geomspace(lo, hi, 5) * (1 + 0.6j)
     ours = resolvent_traces(z, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig)
-    ref = stieltjes(z, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig, require=True)
+    ref = stieltjes(z, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig, throw=True)
     np.testing.assert_allclose(ours["q"], ref.q, rtol=1e-9)
     np.testing.assert_allclose(ours["s"], ref.s, rtol=1e-9)
     assert res.diagnostics["quadrature_error"] < 1e-6
@@ -196,7 +196,7 @@ def test_a1_matches_spectrum_solver():
 
     z = np.array([0.01 + 0.005j, 0.2 + 0.05j, 5 + 2j])
     ours = resolvent_traces(z, psi_p=32.0, psi_n=4.0, t=T)
-    ref = spectrum.stieltjes(z, psi_p=32.0, psi_n=4.0, t=T, require=True)
+    ref = spectrum.stieltjes(z, psi_p=32.0, psi_n=4.0, t=T, throw=True)
     np.testing.assert_allclose(ours["q"], ref.q, rtol=1e-6)
     np.testing.assert_allclose(ours["s"], ref.s, rtol=1e-6)
 
@@ -226,7 +226,7 @@ def test_general_traces_match_spectrum_solver():
 
     z = np.array([0.01 + 0.005j, 0.2 + 0.05j, 5 + 2j])
     ours = resolvent_traces(z, psi_p=8.0, psi_n=2.0, t=T, sigma=TWO_DELTA)
-    ref = stieltjes(z, psi_p=8.0, psi_n=2.0, t=T, sigma=TWO_DELTA, require=True)
+    ref = stieltjes(z, psi_p=8.0, psi_n=2.0, t=T, sigma=TWO_DELTA, throw=True)
     np.testing.assert_allclose(ours["q"], ref.q, rtol=1e-8)
     np.testing.assert_allclose(ours["s"], ref.s, rtol=1e-8)
 
@@ -321,6 +321,7 @@ def test_two_point_off_diagonal_against_finite_size():
 NON_ISO = [("0.5:0.5,1.5:0.5", 6), ("powerlaw:1.5:50", 6)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text,seeds", NON_ISO)
 def test_non_isotropic_converges_to_finite_size(text, seeds):
     """Asymptotic excess train/test loss and score error vs seed-averaged (G4)-(G6) closed-form curves at

@@ -18,6 +18,7 @@ def res():
                                                       "seed", "max_order", "mehler_tol")})
 
 
+@pytest.mark.slow
 def test_early_samples_are_new_and_late_small_n_samples_copy(res):
     # Measured at these sizes (d = 61, p = 366, K = 8, 400 samples), seeds 0 / 1: f_mem at τ = 1e2 is 0 / 0 for
     # n = 6 and 61; at τ = ∞ it is 0.385 / 0.38 for n = 6 and 0 / 0 for n = 61. The copies are tight (lower

@@ -69,9 +69,9 @@ def test_tau_inf_is_ridgeless_minimiser(small):
 def test_tiny_eigenvalues_are_stable():
     # λ = 1e-20 must give (1 - e^{-2cλτ})/λ = 2cτ (no 0/0); compare with the analytic limit.
     d, k = 2, 3
-    lam = jnp.array([1e-20, 1e-9, 1.0])
-    vt = jnp.array([[0.3, 0.1], [0.2, -0.4], [0.5, 0.5]])
-    es = Eigensystem(lam=lam, Q=jnp.eye(k), vt=vt, vpop_t=vt, upop_t=jnp.eye(k), t=0.1, delta_t=0.2,
+    lam = np.array([1e-20, 1e-9, 1.0])  # float64 NumPy: the reference below is float64 too
+    vt = np.array([[0.3, 0.1], [0.2, -0.4], [0.5, 0.5]])
+    es = Eigensystem(lam=lam, Q=np.eye(k), vt=vt, vpop_t=vt, upop_t=np.eye(k), t=0.1, delta_t=0.2,
                      l_opt=0.9, p=k, d=d, n=2)
     tau = np.array([1.0, 10.0])
     c = 2 * 0.2 / (k / d)

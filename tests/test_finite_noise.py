@@ -184,6 +184,7 @@ def _penalised_loss(W, Xt, xi_rows, dl, lam_r, act=jnp.tanh):
     return loss
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_gradient_descent_on_penalised_frozen_loss_follows_the_flow(model):
     # A ← A − η d² ∇_A (L_train^(m) + λΔ‖A‖²/(pd)) from A = 0; after k = τ/η steps the gap to the closed
     # form (F3) is O(η): halving η halves it (per mode (1−x)^k vs e^{−kx}, x = ηc(λ_k+λ)). Also the
@@ -302,6 +303,7 @@ def test_bias_variance_over_training_sets_adds_up(model, m):
     assert np.all(bv.variance > 0) and np.all(bv.bias2 > -1e-13)
 
 
+@pytest.mark.slow
 def test_noise_generation_figure_quick(tmp_path):
     """Few frozen draws delay copying in the generated samples (exact features, d = 8, n = 16, p = 128, 3 seeds).
 

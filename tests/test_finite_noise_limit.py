@@ -84,6 +84,7 @@ def test_limit_matches_finite_size_along_tau(psi_p, psi_n, m, lam):
     assert np.all(np.abs(r.train_loss - fin[:, 0]) < 0.03 * np.abs(1 - fin[:, 0]) + 0.01), (r.train_loss, fin[:, 0])
 
 
+@pytest.mark.slow
 def test_interpolation_peak_sits_at_m_psi_n():
     """t = 0.1, ψ_n = 2, λ = 10⁻³, m = 4: the τ = ∞ test loss against ψ_p peaks within ±25 % of mψ_n = 8
     and agrees with the seed-averaged finite size at d = 40 within 10 % away from the peak."""
@@ -114,6 +115,7 @@ def test_anisotropic_sigma_is_refused_for_finite_m():
     assert e.value.arg == "sigma_spectrum"
 
 
+@pytest.mark.slow
 def test_noise_ridge_figure_quick(tmp_path):
     """The reproduce figure: peaks of the τ = ∞ test loss near mψ_n on its coarse grid (one grid step, ×1.7),
     and the optimally tuned ridge's envelope falls monotonically with ψ_p (measured λ* ≈ 0.23 ψ_p)."""
@@ -157,6 +159,7 @@ def empirical_finite_size(psi_p, psi_n, m, d, lam, seed, tau=(np.inf,)):
     return np.array(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("psi_p,psi_n,m,lam", [(8.0, 2.0, 4, 1e-3), (16.0, 2.0, 2, 1e-2)])
 def test_empirical_test_loss_at_infinity_matches_finite_size(psi_p, psi_n, m, lam):
     """(F13) against d = 80, 4 seeds: measured gaps 0.8 % and 0.2 % (seed s.d. 0.5-0.7 %): 3 % tolerance;
@@ -168,16 +171,16 @@ def test_empirical_test_loss_at_infinity_matches_finite_size(psi_p, psi_n, m, la
 
 
 def test_unconverged_solves_are_flagged_or_raised():
-    """(F8) held to an unreachable tolerance, and a contour too coarse to integrate: require=True raises
-    ConvergenceError naming the parameters, require=False returns converged False with the message."""
+    """(F8) held to an unreachable tolerance, and a contour too coarse to integrate: throw=True raises
+    ConvergenceError naming the parameters, throw=False returns converged False with the message."""
     from rfscore.core.errors import ConvergenceError
     with pytest.raises(ConvergenceError, match="psi_p=8"):
         fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30)
     r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30,
-                               require=False)
+                               throw=False)
     assert not r.converged and "noise_samples=4" in r.diagnostics["message"]
     coarse = fn.finite_noise_curves([1e3], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, nodes_per_panel=2,
-                                    panels_per_decade=0.3, require=False)
+                                    panels_per_decade=0.3, throw=False)
     assert not coarse.converged and coarse.error > 1e-3
 
 
@@ -195,6 +198,7 @@ def resampled_split(psi_p, psi_n, m, d, lam, seed, tau, draws=4):
     return np.asarray(bv.bias2_unbiased), np.asarray(bv.variance_unbiased)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("psi_p,psi_n,m,lam", [(8.0, 2.0, 4, 1e-3), (4.0, 2.0, 1, 1e-2)])
 def test_bias_variance_split_matches_noise_resampling(psi_p, psi_n, m, lam):
     # (F14) against (F6) over 4 noise draws at d = 60, 3 seeds of (W, X). Measured gaps at d = 60: ≤ 1.3 % of
@@ -223,6 +227,7 @@ def test_noise_variance_vanishes_as_m_grows():
     assert abs(big.bias2[0] - inf.bias2[0]) < 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("psi_p,psi_n,m", [(8.0, 1.0, 4), (4.0, 2.0, 4), (16.0, 2.0, 1)])
 def test_ridgeless_finite_m_matches_finite_size(psi_p, psi_n, m):
     # λ = 0: along τ the contour crosses at −1/(cτ_max); τ = ∞ is the λ → 0+ limit, i.e. the minimum-norm
@@ -293,6 +298,7 @@ def test_shared_part_kernel_is_the_rank2_derivative(psi_p, psi_n, m, lam):
     assert abs(fn._two_point_shared(mod, P, P)[0, 0] + (up - dn) / (2 * h)) < 1e-7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("psi_p,psi_n,m,lam", [(8.0, 2.0, 4, 1e-3), (16.0, 2.0, 2, 0.0)])
 def test_empirical_test_loss_along_tau_matches_finite_size(psi_p, psi_n, m, lam):
     """(F13) with the kernel (F15) on the contour of (F12), against d = 80 (3 seeds); between the train and the
@@ -309,7 +315,7 @@ def test_empirical_test_loss_along_tau_matches_finite_size(psi_p, psi_n, m, lam)
 def test_ridgeless_limit_at_the_interpolation_point_is_flagged():
     # λ = 0 at N = n·m = p (ψ_p = mψ_n = 8): the τ = ∞ limit diverges; the λ → 0+ extrapolation error says so
     # (measured ≈ 980 Δ) and the result is not converged, or raises naming the parameters.
-    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0, require=False)
+    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=0.0, throw=False)
     assert not r.converged and r.diagnostics["ridgeless_extrapolation"]["error"] > 1.0
     assert "ridgeless extrapolation" in r.diagnostics["message"]
     from rfscore.core.errors import ConvergenceError

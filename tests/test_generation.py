@@ -40,6 +40,7 @@ def _l1(m, d, p):
     return loss
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_readout_matches_gradient_descent_on_l1(small):
     W, _, m, es = small
     p, d = W.shape
@@ -62,6 +63,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
         assert np.allclose(A_flow, np.asarray(readout(es, steps * lr)), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")  # the reference gradient descent is written in jnp
 def test_readout_at_infinity_is_the_minimiser(small):
     W, _, m, es = small
     p, d = W.shape
@@ -114,7 +116,7 @@ def test_score_model_per_time_readouts_and_shared_tau():
             assert np.allclose(sm.readouts(tt)[k], np.asarray(readout(es, tt)), rtol=1e-9, atol=1e-12)
     assert set(sm.timescales) == {1}
     y = np.random.default_rng(0).standard_normal((5, 4))
-    s = np.asarray(sm.score(1)(jnp.asarray(y), 2))
+    s = np.asarray(sm.score(1)(y, 2))  # a float64 NumPy input (jnp.asarray without x64 would round it to float32)
     ref = np.tanh(y @ W.T / 2.0) @ (sm.readouts(np.inf)[2] / np.sqrt(W.shape[0])).T
     assert np.allclose(s, ref, rtol=1e-12)
     with pytest.raises(InputError) as exc:
@@ -140,6 +142,7 @@ def test_readoffs_on_known_curves():
     assert np.isclose(tau_gen_samples(tau, fd, 0.1), 10 ** (2 + 0.25 / 0.35))
 
 
+@pytest.mark.slow
 def test_copying_rises_with_tau_and_is_delayed_by_data():
     # small but real: d = 8, ψ_p = 32, 8 grid times; f_mem at τ = 1e2 is ~0 and at τ = inf well above it
     res = generation_experiment([2, 6], d=8, psi_p=32, times=8, tau=[1e2, 1e5, np.inf], samples=600, workers=1,

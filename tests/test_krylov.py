@@ -38,6 +38,7 @@ def _gap_tau(a, b, dl):
 ROUND = 1e-12  # rounding of the dense reference path itself, units of Δ (measured: ~1e-14)
 
 
+@pytest.mark.slow
 def test_krylov_matches_eigendecomposition(exact):
     m, es, n = exact
     ref = trajectory(es, TAU)
@@ -49,12 +50,13 @@ def test_krylov_matches_eigendecomposition(exact):
     assert kt.lambda_lower > 0 and kt.lambda_lower <= es.lam[0]  # the certificate is a true lower bound
     np.testing.assert_allclose(kt.score_error, ref.score_error, rtol=1e-6)
     # the check has power: a small Krylov space is visibly wrong, and its bound says so
-    rough = krylov_trajectory(m, n, TAU, tol=1e-5, max_dim=256, check_every=32, require=False)
+    rough = krylov_trajectory(m, n, TAU, tol=1e-5, max_dim=256, check_every=32, throw=False)
     assert not rough.converged and rough.error > 1e-5 and rough.krylov_dim == 256
     gap = _gap_tau(rough, ref, m.delta_t)
     assert np.max(gap) > 1e-4 and np.all(gap <= rough.error_tau + ROUND)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_dim", [320, 640])
 def test_bound_at_tau_inf_holds_and_is_not_vacuous(exact, max_dim):
     # τ = inf: the memorisation end point, where the small eigenvalues that set τ_mem converge last.
@@ -63,13 +65,13 @@ def test_bound_at_tau_inf_holds_and_is_not_vacuous(exact, max_dim):
     # Tr(EᵀG_pop)): it must hold, and is asserted within 1e7 of the true loss error (measured ≤ 3e6).
     m, es, n = exact
     tau = np.array([1e2, 1e5, np.inf])
-    kr = krylov_readouts(m, tau, tol=1e-14, max_dim=max_dim, check_every=64, require=False)
+    kr = krylov_readouts(m, tau, tol=1e-14, max_dim=max_dim, check_every=64, throw=False)
     assert not kr.converged and kr.krylov_dim == max_dim
     ref = readouts(es.lam, es.Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau)  # (T, d, p)
     true = np.sqrt(np.sum((kr.B - ref) ** 2, axis=(1, 2)) / np.sum(kr.B**2, axis=(1, 2)))
     assert np.all(true <= kr.error_tau * (1 + 1e-6) + 1e-13), (true, kr.error_tau)
     assert kr.error_tau[-1] <= 20 * true[-1], (true, kr.error_tau)
-    kt = krylov_trajectory(m, n, tau, tol=1e-14, max_dim=max_dim, check_every=64, require=False)
+    kt = krylov_trajectory(m, n, tau, tol=1e-14, max_dim=max_dim, check_every=64, throw=False)
     gap = _gap_tau(kt, trajectory(es, tau), m.delta_t)
     assert np.all(gap <= kt.error_tau + ROUND)
     assert kt.error_tau[-1] <= 1e7 * max(gap[-1], ROUND), (gap, kt.error_tau)
@@ -83,6 +85,7 @@ def test_certified_lower_bound(exact):
     assert certified_lower_bound(m.U, 1.01 * lam_min) == 0.0  # U - μI not positive definite: no certificate
 
 
+@pytest.mark.slow
 def test_krylov_with_initial_readout(exact):
     m, es, n = exact
     A0 = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (m.d, m.p))) * 0.3
@@ -107,7 +110,7 @@ def test_krylov_reports_non_convergence_and_bad_input(exact):
     m, _, n = exact
     with pytest.raises(ConvergenceError, match=r"error bound .* > tol .*max_dim = 48, p = 1024, d = 32"):
         krylov_trajectory(m, n, TAU, tol=1e-12, max_dim=48)
-    flagged = krylov_trajectory(m, n, TAU, tol=1e-12, max_dim=48, require=False)
+    flagged = krylov_trajectory(m, n, TAU, tol=1e-12, max_dim=48, throw=False)
     assert not flagged.converged and flagged.error > 1e-12 and flagged.krylov_dim == 48
     with pytest.raises(ConvergenceError, match=r"readouts did not converge.*max_dim = 48"):
         krylov_readouts(m, TAU, tol=1e-12, max_dim=48)
@@ -119,6 +122,7 @@ def test_krylov_reports_non_convergence_and_bad_input(exact):
         krylov_trajectory(m, n, [1.0, -1.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [1e-3, 1e-1])
 def test_krylov_with_ridge_matches_the_eigendecomposition(exact, lam):
     # The flow on U + λI (F3): same Krylov space, Ritz values and certificate shifted by λ; the train loss is
@@ -137,6 +141,24 @@ def test_krylov_with_ridge_matches_the_eigendecomposition(exact, lam):
     assert ki.converged
     assert np.all(_gap_tau(ki, trajectory(es, TAU, A0=A0, ridge=lam), m.delta_t) <= ki.error_tau + ROUND)
     # the bound is not vacuous: a small space is visibly wrong and says so
-    rough = krylov_trajectory(m, n, TAU, tol=1e-9, max_dim=96, check_every=32, ridge=lam, require=False)
+    rough = krylov_trajectory(m, n, TAU, tol=1e-9, max_dim=96, check_every=32, ridge=lam, throw=False)
     gap = _gap_tau(rough, ref, m.delta_t)
     assert np.all(gap <= rough.error_tau + ROUND)
+
+
+def test_one_auto_rule_between_dense_and_block_lanczos():
+    """choose_solver holds the only 'auto' rule; the score model of generation follows it at p = krylov_above
+    (it used p > krylov_above while the command line used p >= 4096: they disagreed at p = 4096)."""
+    from rfscore.core.errors import InputError
+    from rfscore.finite.krylov import KRYLOV_ABOVE, choose_solver
+    from rfscore.generative.score_model import fit_score_model
+    assert KRYLOV_ABOVE == 4096
+    assert choose_solver(p=4095) == "eigh" and choose_solver(p=4096) == "krylov"
+    assert choose_solver(p=10**5, model="gep") == "eigh" and choose_solver("eigh", p=10**5) == "eigh"
+    assert choose_solver("krylov", p=2) == "krylov"
+    with pytest.raises(InputError, match="solver"):
+        choose_solver("dense", p=2)
+    W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=1)  # p = 16
+    at = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=16, mehler_tol=1e-4)
+    below = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=17, mehler_tol=1e-4)
+    assert {dg.solver for dg in at.diagnostics} == {"krylov"} and {dg.solver for dg in below.diagnostics} == {"eigh"}

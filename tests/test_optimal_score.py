@@ -24,6 +24,7 @@ def coarse():
     return optimal_score_error(32, 2.0 ** np.arange(0, 7), t=T)
 
 
+@pytest.mark.slow
 def test_table_of_the_theory_file(coarse):
     # theory/optimal_score_error.md §3, ψ_p = 32 column (to the printed digits)
     assert coarse.converged and not coarse.censored.any()
@@ -59,6 +60,7 @@ def test_bias_variance_split_and_floor(coarse):
     assert local_slope(coarse.psi_n, f)[j] == pytest.approx(-0.59, abs=0.03)
 
 
+@pytest.mark.slow
 def test_refined_minimum_matches_a_bounded_minimiser(coarse):
     j = 2  # ψ_n = 4
     fun = lambda s: float(asymptotic_curves([np.exp(s)], psi_p=32, psi_n=4.0, t=T,  # noqa: E731
@@ -70,6 +72,7 @@ def test_refined_minimum_matches_a_bounded_minimiser(coarse):
     assert 0 <= coarse.refinement[j] < 1e-3 * coarse.e_score_min[j]
 
 
+@pytest.mark.slow
 def test_local_slope_is_the_derivative(coarse):
     # octave grid (O2) against a fine grid (8 points per octave) at the same ψ_n
     fine = optimal_score_error(32, 2.0 ** np.arange(2, 4.01, 0.125), t=T)
@@ -116,6 +119,7 @@ def _finite_min(d, psi_p, psi_n, seeds, tau):
     return np.mean(mins), np.std(mins, ddof=1) / np.sqrt(seeds)
 
 
+@pytest.mark.slow
 def test_finite_size_min_agrees_with_d_infinity():
     # ψ_p = 8, ψ_n = 2 and 4, d = 20 and 60, 6 seeds, min over a 121-point τ grid in [10, 3000]
     # (the grid step changes the min by < 1e-4 relative). Learning curves at this size agree with
@@ -149,6 +153,7 @@ def test_bad_fit_range(coarse):
             fit_power_law(coarse, rng)
 
 
+@pytest.mark.slow
 def test_sm13_quick_figure(tmp_path):
     from rfscore.figures.paper import sm13
     entry = sm13.make(tmp_path, quick=True)

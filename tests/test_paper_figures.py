@@ -3,11 +3,13 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from rfscore.cli import main
 from rfscore.figures.paper import PAPER_FIGURES
 
 
+@pytest.mark.slow
 def test_paper_quick_writes_manifest_figures_and_sm13(tmp_path):
     out = tmp_path / "paper"
     rc = main(["reproduce", "--paper", "--quick", "--only", "fig4,fig5a,fig5b,sm13,sm14", "--out", str(out)])
@@ -38,6 +40,7 @@ def test_paper_names_are_the_contract():
     assert set(PAPER_FIGURES) <= {"fig4", "fig5a", "fig5b", "fig5c", "fig7", "sm9", "sm11", "sm12", "sm13", "sm14", "sm15"}
 
 
+@pytest.mark.slow
 def test_sigma_x_constants_follow_the_exact_model():
     """SM Fig. 12's regression test: for Σ = σ_x² I with σ_x ≠ 1 the exact non-linear matrices
     (E1)-(E3) follow the d → ∞ curves built on the σ_x-aware constants (G1)-(G3), and not the
@@ -64,7 +67,7 @@ def test_sigma_x_constants_follow_the_exact_model():
         exact, wrong = [], []
         for s in range(3):
             W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-            m = exact_matrices(W, X, t=t, sigma=spec, require=True)
+            m = exact_matrices(W, X, t=t, sigma=spec, throw=True)
             exact.append(trajectory(eigensystem(m, X.shape[0]), tau).test_loss)
             wrong.append(trajectory(gep_eigensystem(W, X, t=t, sigma=spec, key=ko, constants=unit), tau).test_loss)
         gap_exact = np.abs(np.mean(exact, axis=0) / lim - 1)
@@ -73,6 +76,7 @@ def test_sigma_x_constants_follow_the_exact_model():
         assert np.all(gap_wrong > 0.25), (text, gap_wrong)
 
 
+@pytest.mark.slow
 def test_sm12_quick_figure(tmp_path):
     from rfscore.figures.paper import sm12
     entry = sm12.make(tmp_path, quick=True)
@@ -88,6 +92,7 @@ def test_sm12_quick_figure(tmp_path):
         assert col["spread_rescaled"] < col["spread_raw"]
 
 
+@pytest.mark.slow
 def test_sm15_quick_adam(tmp_path):
     """SM Fig. 15 (quick: d = 6, ψ_n = 4, 16, 3000 Adam steps): the generalisation-gap onset τ_gap
     comes later for the larger n in every seed (measured 3.2 → 27.6 on average, ×4 in n); nothing

@@ -58,6 +58,7 @@ def test_finite_tau_boundaries_move_out_with_tau(diagram):
     assert not np.any(reg == "memorization")
 
 
+@pytest.mark.slow
 def test_every_row_against_explicit_gradient_flow(diagram):
     """Each row of the grid recomputed without the eigendecomposition: B(τ) of (D2) from B(0) = 0 with
     the matrix exponential e^{-cUτ}, c = 2Δ/ψ_p (theory/dynamics.md §2), B(∞) = -(1/√Δ) Vᵀ U⁻¹, the
@@ -89,6 +90,7 @@ def test_every_row_against_explicit_gradient_flow(diagram):
     assert set(labels) == set(REGIMES)  # the grid exercises every branch of the rule
 
 
+@pytest.mark.slow
 def test_parallel_and_resume_give_same_table(tmp_path, diagram):
     ck = tmp_path / "ck.jsonl"
     par = phase_diagram([2, 4], [4], [1e2, 1e4, np.inf], d=20, t=T, workers=2, checkpoint=ck, progress=False)

@@ -36,4 +36,9 @@ def test_readme_api_block_runs(tmp_path, monkeypatch):
     f_mem = ns["gen"].table["f_mem"]
     assert f_mem.size == 2 * 3 and np.all((0 <= f_mem) & (f_mem <= 1))
     assert elapsed < 120, f"the README API block took {elapsed:.0f} s; keep it under a minute"
+    # float64 results although the block never enables x64 (import rfscore leaves the flag alone)
+    import jax
+    assert not jax.config.jax_enable_x64
+    for arr in (ns["rho"].density, ns["tr"].test_loss, ns["kt"].test_loss, ns["curve"].test_loss, ns["W"], f_mem):
+        assert np.asarray(arr).dtype == np.float64 and not isinstance(arr, jax.Array)
     assert not list(tmp_path.iterdir())

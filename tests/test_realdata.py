@@ -202,6 +202,6 @@ def test_scan_and_spectrum_on_small_real_data(tmp_path):
     kw, kx, ko = jax.random.split(jax.random.PRNGKey(3), 3)
     U = gep_matrices(sample_weights(kw, 8 * d, d), sample_data(kx, 4 * d, S), t=0.01, sigma=S, key=ko).U
     z = np.array([0.02 + 0.01j, 0.3 + 0.1j, 2.0 + 0.5j]) * float(np.mean(lam_sigma))
-    th = stieltjes(z, psi_p=res.psi_p, psi_n=res.psi_n, t=0.01, sigma=res.sigma, require=True)
+    th = stieltjes(z, psi_p=res.psi_p, psi_n=res.psi_n, t=0.01, sigma=res.sigma, throw=True)
     fs = empirical_stieltjes(np.linalg.eigvalsh(np.asarray(U)), z)
     assert np.max(np.abs(fs - th.q) / np.abs(th.q)) < 2.5 / d

@@ -21,6 +21,7 @@ def test_constants_command_prints_the_constants(capsys):
     assert out["delta_t"] == pytest.approx(-np.expm1(-0.1), rel=1e-14)
 
 
+@pytest.mark.slow
 def test_reproduce_quick_writes_every_figure(tmp_path):
     out = tmp_path / "figs"
     assert main(["reproduce", "--quick", "--out", str(out)]) == 0

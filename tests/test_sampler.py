@@ -52,6 +52,7 @@ def _recursion(sigma, times, steps, integrator, method):
     return C
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("integrator,method", [("exponential", "sde"), ("euler", "sde"), ("exponential", "ode"),
                                                ("euler", "ode")])
 def test_population_score_covariance_matches_discrete_recursion(integrator, method):

@@ -133,6 +133,7 @@ def test_kl_estimate_against_exact_gaussian_kl(integrator):
     assert kl[4] > 10 * est
 
 
+@pytest.mark.slow
 def test_sampler_samples_follow_the_true_law_and_a_scaled_score_fails():
     """(Y3) at its defaults with the population score (Y4): sample mean and covariance against N(0, Σ_{t_min}).
 

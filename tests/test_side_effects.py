@@ -124,6 +124,7 @@ def test_every_public_plot_function_is_checked():
     assert _public_plot_functions() == PLOT_FUNCTIONS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["svg", "auto"])
 def test_plotting_leaves_backend_and_rcparams(tmp_path, backend):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}

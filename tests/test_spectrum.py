@@ -44,7 +44,7 @@ def test_gep_smoothed_density(spec):
     d = 60
     sigma, S, W, X, ko = _draw(d, spec)
     ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
-    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, throw=True)
     assert _rel_err(empirical_stieltjes(ev, Z), th.q) < 2.5 / d
 
 
@@ -55,7 +55,7 @@ def test_exact_smoothed_density(spec):
     m = exact_matrices(W, X, t=T, sigma=S)
     assert m.truncation_bound < 1e-10
     ev = np.linalg.eigvalsh(np.asarray(m.U))
-    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, throw=True)
     assert _rel_err(empirical_stieltjes(ev, Z), th.q) < 5.0 / d
 
 
@@ -66,7 +66,7 @@ def test_wrong_sigma_x_is_detected():
     sigma, S, W, X, ko = _draw(d, "1:0.5,2:0.5")
     ev = np.linalg.eigvalsh(np.asarray(gep_matrices(W, X, t=T, sigma=S, key=ko).U))
     wrong = ge_constants(T, "tanh", SigmaSpectrum((sigma.mean**2,), (1.0,)))  # σ_x → Tr Σ/d = 1.5
-    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, constants=wrong, sigma=sigma, require=True)
+    th = stieltjes(Z, psi_p=PSI_P, psi_n=PSI_N, constants=wrong, sigma=sigma, throw=True)
     assert _rel_err(empirical_stieltjes(ev, Z), th.q) > 2 * 2.5 / d
 
 
@@ -80,7 +80,7 @@ def test_v_weighted_and_r_transforms():
     U, V, Wn = np.asarray(m.U), np.asarray(m.V), np.asarray(W)
     p = U.shape[0]
     z = np.array([0.05 + 0.03j, 1.0 + 0.3j])
-    th = stieltjes(z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, require=True)
+    th = stieltjes(z, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma, throw=True)
     for k, zk in enumerate(z):
         R = np.linalg.inv(U - zk * np.eye(p))
         v_fs = np.trace(V.T @ R @ V) / d
@@ -93,7 +93,7 @@ def test_v_weighted_and_r_transforms():
 def test_mass_and_branch(spec):
     # ∫ρ + atom = 1 on a log grid covering the support; density ≥ 0 (the Im q > 0 branch).
     lam = np.geomspace(1e-4, 60.0, 3000)
-    res = solve_spectrum(lam, psi_p=16.0, psi_n=4.0, t=T, sigma=SigmaSpectrum.parse(spec), require=True)
+    res = solve_spectrum(lam, psi_p=16.0, psi_n=4.0, t=T, sigma=SigmaSpectrum.parse(spec), throw=True)
     assert abs(res.mass - 1.0) < 1e-3  # trapezoid error of a 3000-point grid at square-root edges
     assert np.all(res.density >= -1e-12)
     # the solution satisfies (S1), (S2) and the original (S3) of theory/spectrum.md §2, written here
@@ -135,7 +135,7 @@ def test_limiting_structure_against_solver(spec):
     sigma = SigmaSpectrum.parse(spec)
     ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma)
     lam = np.geomspace(ls.atom_location * 1.0001, 10 * ls.large_scale, 6000)
-    res = solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, require=True)
+    res = solve_spectrum(lam, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, throw=True)
     trap = lambda mask, f=1.0: np.trapezoid(np.where(mask, f * res.density, 0.0), lam)
     small = lam < 0.8 * ls.mp_lower
     large = lam > 1.2 * ls.mp_upper
@@ -152,11 +152,11 @@ def test_non_convergence_is_reported():
     # A tolerance no float64 residual can meet: every point must be flagged, not returned as valid.
     lam = np.linspace(0.01, 1.0, 5)
     res = solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300)
-    assert not res.success and not res.converged.any() and "NOT converged" in res.status
+    assert not res.success and not res.converged.any() and "NOT converged" in res.message and not res.status.converged
     with pytest.raises(ConvergenceError, match="psi_p=4.*psi_n=1.5.*t=0.01"):
         require_converged(res)
     with pytest.raises(ConvergenceError):
-        solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300, require=True)
+        solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300, throw=True)
 
 
 @pytest.mark.parametrize("kw,arg", [({"psi_p": 0.0}, "psi_p"), ({"psi_n": -1.0}, "psi_n"), ({"eta": 0.0}, "eta"),

@@ -31,7 +31,7 @@ def small():
 
 def test_exact_matrices_converged_status(small):
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, require=True)
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, throw=True)
     assert m.converged and m.tol == 1e-8 and m.error <= 1e-8
     assert m.error == max(m.truncation_bound, m.quadrature_error)
 
@@ -42,7 +42,7 @@ def test_exact_matrices_flag_a_too_small_max_order(small):
     assert not m.converged and m.truncation_bound > 1e-8 and m.error > m.tol
     with pytest.raises(ConvergenceError, match=r"truncation bound .* > tol = 1e-08 \(p = 64, d = 16, n = 32, "
                                                r"t = 0.1, activation = tanh, max_order = 2\)"):
-        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, require=True)
+        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=True)
 
 
 def test_exact_matrices_flag_a_capped_quadrature_step(small):
@@ -51,7 +51,7 @@ def test_exact_matrices_flag_a_capped_quadrature_step(small):
     m = exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25)
     assert not m.converged and m.quadrature_error > 1e-12
     with pytest.raises(ConvergenceError, match=r"quadrature error .* h_finest = 0.25.*p = 64"):
-        exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, require=True)
+        exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, throw=True)
 
 
 def test_closed_forms_report_converged_with_zero_error(small):
@@ -75,7 +75,7 @@ def test_timescales_status():
 def test_asymptotic_curves_flag_and_raise(kw, why):
     ok = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1)
     assert ok.converged and ok.error < 1e-3
-    bad = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1, require=False, **kw)
+    bad = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1, throw=False, **kw)
     assert not bad.converged and why.replace("\\", "") in bad.diagnostics["message"]
     if "nodes_per_panel" in kw:
         assert bad.error > 1e-3  # the two-contour estimate is above its tolerance
@@ -92,7 +92,7 @@ def test_spectrum_flags_and_raises():
     bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30)
     assert not bad.success and not np.all(bad.converged) and bad.error > bad.tol
     with pytest.raises(ConvergenceError):
-        solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, require=True)
+        solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, throw=True)
 
 
 def test_score_model_requires_converged_matrices(small):
@@ -119,3 +119,79 @@ def test_cli_exits_1_on_unconverged_matrices(tmp_path, capsys):
     assert "--max-order" in err
     assert not out.exists() and not (tmp_path / "a.json").exists()
     assert main(cmd) == 0 and out.exists()  # the default cap reaches the tolerance
+
+
+# ----------------------------------------------------------------------------- one status convention
+def _public(kind):
+    import importlib
+    import inspect
+    import pkgutil
+    for wing in ("core", "finite", "limit", "analysis", "generative", "data"):
+        pkg = importlib.import_module(f"rfscore.{wing}")
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"rfscore.{wing}."):
+            if info.name == "rfscore.analysis.networks":
+                continue
+            mod = importlib.import_module(info.name)
+            for name, obj in vars(mod).items():
+                if not name.startswith("_") and getattr(obj, "__module__", None) == mod.__name__ and kind(obj):
+                    yield f"{mod.__name__}.{name}", obj
+
+
+def test_every_entry_point_takes_throw_and_require_is_its_deprecated_alias():
+    import inspect
+    fns = dict(_public(inspect.isfunction))
+    with_require = {n: f for n, f in fns.items() if "require" in inspect.signature(f).parameters}
+    assert len(with_require) >= 7, sorted(with_require)  # exact_matrices, spectra, Krylov, d → ∞ curves
+    for name, f in with_require.items():
+        params = inspect.signature(f).parameters
+        assert "throw" in params and params["require"].default is None, name
+
+
+def test_every_result_type_carries_one_status():
+    import dataclasses
+    import inspect
+    from rfscore.core.status import Status
+    classes = dict(_public(inspect.isclass))
+    results = {n: c for n, c in classes.items()
+               if dataclasses.is_dataclass(c) and ("converged" in {f.name for f in dataclasses.fields(c)}
+                                                   or isinstance(getattr(c, "converged", None), property))}
+    assert {"rfscore.analysis.timescales.TimescaleScan", "rfscore.analysis.phase.PhaseDiagram",
+            "rfscore.limit.spectrum.SpectrumResult", "rfscore.core.trajectory.Trajectory",
+            "rfscore.generative.generation.GenerationResult"} <= set(results)
+    missing = sorted(n for n, c in results.items()
+                     if c is not Status and not isinstance(getattr(c, "status", None), property))
+    assert not missing, missing
+    s = Status(converged=False, error=0.5, message="(A1) did not converge")
+    with pytest.raises(ConvergenceError, match=r"\(A1\)"):
+        s.check()
+    assert s.check(throw=False) == s
+
+
+def test_status_of_results_throw_and_the_deprecated_require(small):
+    import warnings
+    W, X, _ = small
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    assert not m.status.converged and m.status.error == m.error and m.status.message
+    with pytest.raises(ConvergenceError):
+        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConvergenceError):
+            exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, require=True)
+    assert any(issubclass(w.category, DeprecationWarning) and "throw" in str(w.message) for w in caught)
+    ok = solve_spectrum(np.linspace(0.05, 3.0, 6), psi_p=4, psi_n=2, t=0.1)
+    assert ok.status.converged and ok.status.message == "" and ok.converged.shape == (6,)  # per point beside
+
+
+def test_scan_and_phase_diagram_carry_status():
+    import math
+    from rfscore.analysis.phase import PhaseDiagram
+    from rfscore.analysis.timescales import timescale_scan
+    scan = timescale_scan([2.0, 4.0], 8.0, t=0.1, d=8, seeds=1)
+    assert scan.status.converged and scan.point_converged.shape == (2,) and scan.status.error == scan.error > 0
+    rows = dict(psi_n=np.array([1.0, 2.0]), psi_p=np.array([4.0, 4.0]), tau=np.array([1e2, math.inf]),
+                train_loss=np.array([0.9, 0.8]), test_loss=np.array([1.1, math.nan]), gen_loss=np.array([0.2, 0.3]),
+                regime=np.array(["memorization", "memorization"]), delta_t=0.1, gap_threshold=10.0)
+    pd = PhaseDiagram(**rows)
+    assert not pd.status.converged and "psi_n = 2" in pd.status.message
+    assert list(pd.point_converged) == [True, False]

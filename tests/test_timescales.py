@@ -20,6 +20,7 @@ def scan():
     return timescale_scan([8, 16, 32, 64], 1024, t=T, d=16, seeds=1, progress=False)
 
 
+@pytest.mark.slow
 def test_exponents_tau_mem_linear_tau_gen_flat(scan):
     s = scan.summary()
     # two peaks at every point, so the fits are τ_mem and τ_gen ones, not single-peak ones
@@ -269,3 +270,22 @@ def test_linear_activation_never_memorises():
     assert np.sum(lam > 1e-10 * lam[-1]) <= 6
     grid = tau_grid(es, num=50)
     assert np.all(np.isfinite(grid)) and grid[-1] < 1e8
+
+
+def test_first_crossing_on_a_log_grid():
+    """The one log-grid crossing (τ_gap, τ_mem/τ_gen of the samples, the paper figures' τ_rise and τ_gap):
+    exact for curves linear in log τ (and, with log_y, for power laws), edges as documented."""
+    from rfscore.core.crossing import first_crossing
+    tau = np.logspace(0, 6, 13)
+    a, b = 0.3, 0.25
+    t_star = np.exp((2.0 - a) / b)  # y = a + b log τ crosses 2 at τ*
+    got, j = first_crossing(tau, a + b * np.log(tau), 2.0)
+    assert np.isclose(got, t_star, rtol=1e-12) and tau[j - 1] < t_star <= tau[j]
+    got, j = first_crossing(tau, 5.0 * tau**0.7, 5.0 * 1234.5**0.7, log_y=True)
+    assert np.isclose(got, 1234.5, rtol=1e-12)
+    assert first_crossing(tau, np.ones(13), 0.5) == (1.0, 0)          # reached at the first grid point
+    assert first_crossing(tau, np.zeros(13), 0.5)[1] is None           # never: (nan, None)
+    assert np.isnan(first_crossing(tau, np.zeros(13), 0.5)[0])
+    assert first_crossing(np.append(tau, np.inf), np.append(np.zeros(13), 1.0), 0.5) == (np.inf, 13)
+    y = np.r_[np.ones(6), np.zeros(7)]
+    assert first_crossing(tau, y, 0.5, start=3) == (tau[3], 3)         # a start index counts as the first point

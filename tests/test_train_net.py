@@ -99,6 +99,7 @@ def test_interrupt_then_resume_equals_uninterrupted(full_run, tmp_path, monkeypa
     assert "--out" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_real_ctrl_c_then_resume_equals_uninterrupted(full_run, tmp_path):
     """`python -m rfscore train-net` in its own process, a real SIGINT once the first checkpoint is on disk: exit 130
     with one line on stderr; the same command then finishes, and its CSV is the uninterrupted run's (`full_run`,
@@ -206,6 +207,7 @@ UNET_ARGS = ["train-net", "--data", "digits", "--arch", "unet", "--n", "4", "--w
              "--lr", "3e-3", "--samples", "200", "--checkpoints", "2", "--times", "8", "--no-refine", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_unet_on_digits_generates_new_images_early_and_copies_late(tmp_path):
     pytest.importorskip("sklearn")
     out = tmp_path / "unet"

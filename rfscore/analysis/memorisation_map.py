@@ -29,6 +29,7 @@ from ..core.peaks import spectrum_peaks
 from ..finite.dynamics import modes
 from ..finite.eigensystem import Eigensystem
 from .timescales import tau_grid
+from ..core.precision import float64
 
 # (M3): the default collapse criterion h_C (normalised entropy of the posterior weights, in (0, 1))
 COLLAPSE_ENTROPY = 0.5
@@ -42,6 +43,7 @@ LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n) / d, predicting tau
 KAPPA = 0.129
 
 
+@float64
 def spectrum_peak_readoff(lam, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):
     """(M1) at one grid time: (τ_mem, n_peaks) = last peak and peak count of (T1).
 
@@ -60,6 +62,7 @@ def spectrum_peak_readoff(lam, vt, *, delta_t: float, p: int, d: int, ridge: flo
     return float(pk.tau_mem), int(pk.n_peaks)
 
 
+@float64
 def front(times, tau_mem_t, tau) -> np.ndarray:
     """(M2) t*(τ) for every τ of ``tau``: the smallest grid time t_j such that τ_mem(t_i) ≤ τ for all i ≥ j.
 
@@ -78,6 +81,7 @@ def front(times, tau_mem_t, tau) -> np.ndarray:
     return np.array(out)
 
 
+@float64
 def posterior_entropy(X, delta, xi) -> tuple:
     """Mean and standard error of the normalised entropy H(w)/log n of the posterior weights (Y5).
 
@@ -98,6 +102,7 @@ def posterior_entropy(X, delta, xi) -> tuple:
     return float(h.mean()), float(h.std(ddof=1) / math.sqrt(h.size))
 
 
+@float64
 def collapse_draws(key, n: int, draws: int, d: int) -> np.ndarray:
     """The ξ (n, draws, d) of (M3): NumPy's PCG64 seeded by the two 32-bit words of the JAX key ``key``.
 
@@ -110,6 +115,7 @@ def collapse_draws(key, n: int, draws: int, d: int) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(words)).standard_normal((int(n), int(draws), int(d)))
 
 
+@float64
 def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COLLAPSE_DRAWS) -> tuple:
     """(M3) Δ_C(n): the Δ at which the mean normalised posterior entropy equals ``criterion``.
 
@@ -141,6 +147,7 @@ def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COL
     return math.exp(ld), (se / slope if slope > 0 else math.inf)
 
 
+@float64
 def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int, kappa: float = KAPPA) -> tuple:
     """(M4) τ_mem^samples predicted: τ_mem(t) at Δ_t = κ·Δ_C/d, linear in (log Δ_t, log τ_mem) between grid times.
 
@@ -168,6 +175,7 @@ def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int
     return val, ("single_peak" if min(npk[j - 1], npk[j]) < 2 else "ok")
 
 
+@float64
 def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float, d: int) -> float:
     """The κ at which (M4) reproduces a measured onset: d·Δ*/Δ_C with τ_mem(Δ*) = ``tau_samples``.
 
@@ -189,6 +197,7 @@ def kappa_of(delta_t, tau_mem_t, delta_collapse: float, tau_samples: float, d: i
     return math.nan
 
 
+@float64
 @dataclass(frozen=True)
 class MemorisationMap:
     """The map of one (ψ_n, seed): (M1)-(M4).
@@ -216,6 +225,7 @@ class MemorisationMap:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
 
 
+@float64
 def memorisation_map(times, tau_mem_t, n_peaks_t, X, tau, key, *, criterion: float = COLLAPSE_ENTROPY,
                      kappa: float = KAPPA, draws: int = COLLAPSE_DRAWS) -> MemorisationMap:
     """(M1)-(M4) for one draw: the per-time read-offs ``tau_mem_t``, ``n_peaks_t`` (K,) on the grid

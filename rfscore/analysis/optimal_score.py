@@ -22,14 +22,17 @@ from ..core.constants import ge_constants, rate
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
 from ..limit.asymptotic import asymptotic_curves, nu_c_quadrature
+from ..core.precision import float64
+from ..core.status import HasStatus
 
 #: default τ grid: 40 points per decade on [1e-1, 1e7] (321 points); every E* of
 #: theory/optimal_score_error.md (ψ_p = 8…128, ψ_n = 0.5…512, t = 0.01) has τ* in [70, 600]
 DEFAULT_TAU_GRID = np.geomspace(1e-1, 1e7, 8 * 40 + 1)
 
 
+@float64
 @dataclass(frozen=True)
-class OptimalScoreError:
+class OptimalScoreError(HasStatus):
     """E*(ψ_n) of (O1) at one ψ_p and t; every array has shape (len(psi_n),).
 
     ``e_score_min``: E* in the units of (L3); ``tau_at_min``: τ* in the training-time units of
@@ -61,6 +64,7 @@ class OptimalScoreError:
                 "e_score_min": self.e_score_min, "tau_at_min": self.tau_at_min, "local_slope": self.local_slope}
 
 
+@float64
 def local_slope(psi_n, e) -> np.ndarray:
     """(O2): d log e/d log ψ_n (shape (K,), K ≥ 2) by `np.gradient` on x = log ψ_n — the second-order
     three-point rule for non-uniform steps inside, first-order one-sided differences at the two ends."""
@@ -108,6 +112,7 @@ def _refine(tau, e, i):
     return float(np.exp(s[1] + sv)), float(min(c - b * b / (4 * a), e[i]))
 
 
+@float64
 def optimal_score_error(psi_p: float, psi_ns, *, t: float, activation="tanh", sigma: SigmaSpectrum | None = None,
                         tau_grid=None, progress: bool = False) -> OptimalScoreError:
     """E*(ψ_n) and τ*(ψ_n) of (O1) and the local slope (O2) at one ψ_p, for each ψ_n of ``psi_ns``.
@@ -165,6 +170,7 @@ def optimal_score_error(psi_p: float, psi_ns, *, t: float, activation="tanh", si
                              converged=bool(not censored.any()), error=float(np.nanmax(errors)), parameters=params)
 
 
+@float64
 @dataclass(frozen=True)
 class PowerLawSummary:
     """E* ≈ amplitude · ψ_n^{-eta} over ``psi_n_range`` (least squares in log-log on the points
@@ -180,6 +186,7 @@ class PowerLawSummary:
     rms: float
 
 
+@float64
 def fit_power_law(result: OptimalScoreError, psi_n_range: tuple) -> PowerLawSummary:
     """Fit log E* = log A − η log ψ_n over the points with lo ≤ ψ_n ≤ hi (at least two, none censored)."""
     try:
@@ -201,6 +208,7 @@ def fit_power_law(result: OptimalScoreError, psi_n_range: tuple) -> PowerLawSumm
                            n_points=int(sel.sum()), slope_min=float(s.min()), slope_max=float(s.max()), rms=rms)
 
 
+@float64
 def population_score_error(tau, *, psi_p: float, t: float, activation="tanh", mu_nodes: int = 400) -> np.ndarray:
     """(O3): E_pop(τ) (shape of ``tau``, inf allowed) for Σ = I, units of (L3).
 

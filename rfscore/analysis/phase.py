@@ -24,11 +24,14 @@ from ..finite.models import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, sizes
 from ..finite.draws import point_key as sampling_point_key
+from ..core.precision import float64
+from ..core.status import HasStatus
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
 
 
+@float64
 def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
     """Regime from the normalised gaps g(τ), g(∞) (units of Δ) and the threshold g*."""
     if gap_tau >= threshold:
@@ -36,11 +39,13 @@ def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
     return REGIMES[1] if gap_inf >= threshold else REGIMES[2]
 
 
+@float64
 def point_key(seed: int, psi_n: float, psi_p: float):
     """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
     return sampling_point_key(seed, psi_n, psi_p)
 
 
+@float64
 def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: float, activation: str = "tanh",
                 sigma: str = "1:1", seed: int = 0, model: str = "gep", gap_threshold: float = 10.0,
                 noise_samples: int | None = None, ridge: float = 0.0) -> list:
@@ -72,8 +77,9 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
              classify(gen[i] / tr.delta_t, g_inf, gap_threshold)] for i in range(len(tau))]
 
 
+@float64
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(HasStatus):
     """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
 
     psi_n: np.ndarray
@@ -85,6 +91,27 @@ class PhaseDiagram:
     regime: np.ndarray
     delta_t: float
     gap_threshold: float
+
+    @property
+    def point_converged(self) -> np.ndarray:
+        """Per row: train, test and generalisation losses finite (closed forms, exact up to rounding)."""
+        return np.isfinite(self.train_loss) & np.isfinite(self.test_loss) & np.isfinite(self.gen_loss)
+
+    @property
+    def converged(self) -> bool:
+        return bool(np.all(self.point_converged))
+
+    @property
+    def error(self) -> float:
+        """0: every row is the closed form (D3)-(D4) of a dense eigendecomposition."""
+        return 0.0
+
+    @property
+    def message(self) -> str:
+        bad = np.flatnonzero(~self.point_converged)
+        return "" if bad.size == 0 else (f"non-finite losses at {bad.size} of {self.point_converged.size} rows "
+                                         f"(first: psi_n = {self.psi_n[bad[0]]:g}, psi_p = {self.psi_p[bad[0]]:g}, "
+                                         f"tau = {self.tau[bad[0]]:g})")
 
     def columns(self) -> dict:
         return {h: getattr(self, h) for h in HEADER}
@@ -114,6 +141,7 @@ class PhaseDiagram:
         return pp, out
 
 
+@float64
 def validate_grid(psi_n, psi_p, tau, gap_threshold, d: int | None = None):
     """Check the grid; with ``d``, return the effective (ψ_n, ψ_p) lists n/d, p/d (duplicates refused)."""
     for name, vals in (("psi_n", psi_n), ("psi_p", psi_p)):
@@ -128,6 +156,7 @@ def validate_grid(psi_n, psi_p, tau, gap_threshold, d: int | None = None):
     return ([r for _, r in effective_ratios(psi_n, d, "psi_n")], [r for _, r in effective_ratios(psi_p, d, "psi_p")])
 
 
+@float64
 def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1) -> None:
     """Refuse (InputError) a grid whose largest point, times the concurrent workers, cannot fit in memory."""
     p, n = sizes(d, max(psi_p), max(psi_n))
@@ -136,6 +165,7 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
                                               f"({max(1, workers)} at a time)", size_arg(d, max(psi_p), max(psi_n)))
 
 
+@float64
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,

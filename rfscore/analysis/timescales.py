@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 from dataclasses import asdict, dataclass
 
@@ -27,10 +29,14 @@ from ..core.errors import ConvergenceError, InputError
 from ..finite.eigensystem import Eigensystem
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
+from ..core.crossing import first_crossing
+from ..core.precision import float64
+from ..core.status import HasStatus
 
 
+@float64
 @dataclass(frozen=True)
-class Timescales:
+class Timescales(HasStatus):
     """All read-offs for one eigensystem, in the τ units of theory/model.md §4."""
 
     tau_gen: float
@@ -48,6 +54,7 @@ class Timescales:
         return asdict(self)
 
 
+@float64
 def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
     lam = np.asarray(es.lam)
@@ -61,6 +68,7 @@ def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
+@float64
 def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
                          sigma: SigmaSpectrum | None = None) -> tuple:
     """(c): (τ_gen, τ_mem) = ψ_p/(4Δλ) at the large-mode scale and the small cluster (T2)-(T3).
@@ -87,6 +95,7 @@ def _refine_min(fun, grid, i):
     return float(np.exp(res.x))
 
 
+@float64
 def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | None = None,
                num: int = 4000, ridge: float = 0.0, train_offset: float = 0.0) -> Timescales:
     """τ_gen, τ_mem (a), τ_early_stop, τ_gap (b) and the predictions (c) for one eigensystem.
@@ -105,16 +114,9 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
     tau_es = _refine_min(lambda s: float(trajectory(es, [s], ridge=ridge).test_loss[0]), grid, i)
     gap = tr.test_loss - (tr.train_loss + train_offset)
     half = 0.5 * gap[-1]
-    above = np.nonzero(gap[:-1] >= half)[0]
-    if gap[-1] <= 0 or above.size == 0:
+    tau_gap, j = first_crossing(grid, gap[:-1], half)  # linear in log τ between the bracketing grid points
+    if gap[-1] <= 0 or j is None:
         tau_gap = np.inf
-    else:
-        j = int(above[0])
-        if j == 0:
-            tau_gap = float(grid[0])
-        else:  # linear interpolation of the gap in log τ
-            g0, g1 = gap[j - 1], gap[j]
-            tau_gap = float(np.exp(np.log(grid[j - 1]) + (half - g0) / (g1 - g0) * np.log(grid[j] / grid[j - 1])))
     pred = predicted_timescales(constants, es.psi_p, es.psi_n, sigma) if ridge == 0 else (np.nan, np.nan)
     status = dict(converged=bool(np.all(np.isfinite([peaks.tau_gen, peaks.tau_mem, tau_es]))),
                   error=float(grid[1] / grid[0] - 1.0))  # peaks and minimum located to within one grid step
@@ -122,6 +124,7 @@ def timescales(es: Eigensystem, constants: GEConstants, sigma: SigmaSpectrum | N
                       tau_early_stop=tau_es, tau_gap=tau_gap, tau_gen_pred=pred[0], tau_mem_pred=pred[1], **status)
 
 
+@float64
 @dataclass(frozen=True)
 class PowerLawFit:
     """τ ∝ ψ_n^exponent; ``ci`` is the 95 % confidence interval, ``per_seed`` the seed slopes."""
@@ -135,6 +138,7 @@ class PowerLawFit:
         return asdict(self)
 
 
+@float64
 def fit_exponent(psi_n, tau) -> PowerLawFit:
     """Fit log τ = β log ψ_n + const.
 
@@ -163,6 +167,7 @@ def fit_exponent(psi_n, tau) -> PowerLawFit:
 SINGLE_PEAK = "tau_single_peak"
 
 
+@float64
 def peak_fits(psi_n, tau_gen, tau_mem, n_peaks, suffix: str = "") -> dict:
     """Power laws in ψ_n of the peak read-offs, labelled by the number of peaks (theory/timescales.md §5).
 
@@ -177,6 +182,7 @@ def peak_fits(psi_n, tau_gen, tau_mem, n_peaks, suffix: str = "") -> dict:
     return {SINGLE_PEAK + suffix: fit_exponent(psi_n, tau_mem)}
 
 
+@float64
 def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
     """``n_peaks``+suffix (per ψ_n, the fewest over seeds) and the exponents of `peak_fits` with 95 % CIs."""
     out = {"n_peaks" + suffix: [int(k) for k in np.min(np.atleast_2d(n_peaks), axis=0)]}
@@ -187,8 +193,9 @@ def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
     return out
 
 
+@float64
 @dataclass(frozen=True)
-class TimescaleScan:
+class TimescaleScan(HasStatus):
     """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
 
     ``table`` maps column names (SCAN_COLUMNS: psi_n, psi_p, t, seed, tau_gen, tau_mem, n_peaks,
@@ -198,6 +205,26 @@ class TimescaleScan:
 
     table: dict
     fits: dict
+    point_converged: Optional[np.ndarray] = None  # (len(psi_n)·seeds,) each point's `Timescales.converged`
+    point_error: Optional[np.ndarray] = None      # (len(psi_n)·seeds,) each point's `Timescales.error`
+
+    @property
+    def converged(self) -> bool:
+        """Every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop); per point: ``point_converged``."""
+        return bool(np.all(self.point_converged)) if self.point_converged is not None else True
+
+    @property
+    def error(self) -> float:
+        """The largest relative log-grid step of the read-offs over the points (``point_error``)."""
+        return float(np.max(self.point_error)) if self.point_error is not None and self.point_error.size else 0.0
+
+    @property
+    def message(self) -> str:
+        if self.converged:
+            return ""
+        bad = np.flatnonzero(~np.asarray(self.point_converged, dtype=bool))
+        return (f"timescale read-offs not finite at {bad.size} of {self.point_converged.size} points "
+                f"(psi_n = {sorted(set(float(x) for x in self.table['psi_n'][bad]))})")
 
     def summary(self) -> dict:
         """The CLI's last line: n_peaks per ψ_n and the exponents of τ_mem and τ_gen in ψ_n with their
@@ -209,6 +236,7 @@ SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", 
                 "tau_gen_pred", "tau_mem_pred")
 
 
+@float64
 def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, seed: int = 0, model: str = "gep",
                    activation="tanh", sigma=None, progress: bool = False, noise_samples=None,
                    ridge: float = 0.0) -> TimescaleScan:
@@ -241,6 +269,7 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
+    point_status = []
     for s, x in tqdm(jobs, desc="timescales", disable=not progress):
         key = point_key(s, x)
         offset = 0.0
@@ -257,6 +286,7 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
             es, offset = noise_eigensystem(fm).es, fm.noise_sq - 1.0
         ts = timescales(es, c, spec, ridge=ridge, train_offset=offset)
         rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
+        point_status.append((ts.converged, ts.error))
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)
     shape = (seeds, len(psi_n))
@@ -268,4 +298,5 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
         vals = table[name].reshape(shape)
         if np.all(np.isfinite(vals)):
             fits[name] = fit_exponent(psi_n, vals)
-    return TimescaleScan(table=table, fits=fits)
+    return TimescaleScan(table=table, fits=fits, point_converged=np.array([c for c, _ in point_status], dtype=bool),
+                         point_error=np.array([e for _, e in point_status], dtype=float))

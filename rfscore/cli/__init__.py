@@ -19,9 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from .._entry import STARTUP_INTERRUPTED, Terminated, end_startup
 from ..core.errors import ConvergenceError, InputError
+from ..core.precision import float64
 from .common import OneLineParser, option_name
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "curve", "generate",
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             return 2
     try:
         end_startup()  # the work begins: Ctrl-C is a KeyboardInterrupt again (rfscore/_entry.py)
-        return int(args.func(args) or 0)
+        return int(float64(args.func)(args) or 0)  # the command's numerics in float64, as the library's
     except Terminated:
         print(f"{prefix} stopped (SIGTERM); {_interrupted_hint(args)}", file=sys.stderr)
         return 143

@@ -6,7 +6,7 @@ import numpy as np
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
-from ..finite.krylov import KRYLOV_ABOVE, krylov_trajectory
+from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_trajectory
 from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float,
                      positive_int, tau_value)
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
@@ -65,9 +65,7 @@ def run(args) -> int:
     tau = np.geomspace(args.tau_min, args.tau_max, args.num)
     if m_frozen is not None:
         return _run_frozen(args, inputs, tau, m_frozen)
-    solver = args.solver
-    if solver == "auto":
-        solver = "krylov" if args.model == "exact" and inputs.p >= KRYLOV_ABOVE else "eigh"
+    solver = choose_solver(args.solver, p=inputs.p, model=args.model)
     if solver == "eigh":
         es, extra = model_eigensystem(args, inputs)
         tr = trajectory(es, tau, ridge=args.ridge)
@@ -125,10 +123,8 @@ def _run_real(args, tau) -> int:
     from .realdata_options import real_inputs
 
     ri = real_inputs(args, tau.size)
-    solver = args.solver
-    if solver == "auto":
-        solver = "krylov" if ri.p >= KRYLOV_ABOVE else "eigh"
-    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, require=True)
+    solver = choose_solver(args.solver, p=ri.p)
+    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
     extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
              "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
     if solver == "eigh":

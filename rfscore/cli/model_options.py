@@ -23,7 +23,7 @@ from ..finite.eigensystem import eigensystem
 from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
-from ..finite.krylov import KRYLOV_ABOVE
+from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_float, positive_int, seed
 
@@ -150,7 +150,7 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
     if args.command == "simulate":
         solver = "matrices"
     elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
-        solver = "krylov" if model == "exact" and p >= KRYLOV_ABOVE else "eigh"
+        solver = choose_solver(solver, p=p, model=model)
     parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
     num = getattr(args, "num", None)
     if num is not None:
@@ -174,7 +174,7 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, require=True,
+    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
                        tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
     return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
                "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}

@@ -16,7 +16,7 @@ from ..data.datasets import DEFAULT_TEST_FRACTION, DIGITS, Dataset, load_dataset
 from ..core.errors import InputError
 from ..runtime.io import load_array
 from ..data.realdata import RealDataKeys
-from ..finite.krylov import KRYLOV_ABOVE
+from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, model_bytes, size_arg, trajectory_bytes
 from ..finite.draws import sample_weights, size_of
 
@@ -130,7 +130,7 @@ def real_inputs(args, num_tau: int = 0) -> RealInputs:
     n = ds.n_pool if args.psi_n is None else size_of("psi_n", args.psi_n, d)
     ds.training_set(n)
     solver = getattr(args, "solver", "eigh")
-    solver = "krylov" if solver == "auto" and p >= KRYLOV_ABOVE else ("eigh" if solver == "auto" else solver)
+    solver = choose_solver(solver, p=p)
     nbytes = model_bytes(p, max(n, ds.n_test), d, "exact", solver=solver) + trajectory_bytes(num_tau, p)
     if getattr(args, "compare_gaussian", False):
         nbytes += model_bytes(p, n, d, "gep") + trajectory_bytes(num_tau, p)

@@ -128,10 +128,10 @@ def run(args) -> int:
         outs.result(out, {"lambda": res.lam, "density": res.density, "residual": res.residual,
                           "converged": res.converged}, params, header=["lambda", "density", "residual", "converged"],
                     constants=res.constants.public(), atom_location=res.atom_location,
-                    atom_weight=res.atom_weight, mass=res.mass, solver_status=res.status,
+                    atom_weight=res.atom_weight, mass=res.mass, solver_status=res.message,
                     n_converged=int(res.converged.sum()), max_residual=float(np.max(res.residual)),
                     plot=Path(plot).name if plot else None, **extra)
     if not res.success:
-        raise ConvergenceError(f"{res.status} (rows flagged converged=false in {out}); parameters psi_p={args.psi_p:g}, "
+        raise ConvergenceError(f"{res.message} (rows flagged converged=false in {out}); parameters psi_p={args.psi_p:g}, "
                                f"psi_n={args.psi_n:g}, t={args.t:g}, sigma_spectrum='{args.sigma_spectrum}'")
     return 0

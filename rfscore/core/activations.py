@@ -14,10 +14,12 @@ import numpy as np
 from scipy.special import roots_hermitenorm
 
 from .errors import InputError
+from .precision import float64
 
 ACTIVATIONS = ("tanh", "erf", "linear")
 
 
+@float64
 class Activation(NamedTuple):
     """A named, JAX-traceable scalar function applied entrywise."""
 
@@ -39,6 +41,7 @@ def _linear(x):
 _BY_NAME = {"tanh": jnp.tanh, "erf": jax.scipy.special.erf, "linear": _linear}
 
 
+@float64
 def get_activation(act: Union[str, Callable, Activation] = "tanh") -> Activation:
     """Resolve ``'tanh' | 'erf' | 'linear'`` or a callable into an `Activation`."""
     if isinstance(act, Activation):
@@ -52,6 +55,7 @@ def get_activation(act: Union[str, Callable, Activation] = "tanh") -> Activation
     raise InputError("activation", f"must be a name ({', '.join(ACTIVATIONS)}) or a callable, got {act!r}")
 
 
+@float64
 def check_zero_mean(act: Activation, scale: float, n_nodes: int = 200, tol: float = 1e-10) -> None:
     """Raise InputError unless E σ(scale·z) = 0 for z ~ N(0,1) (Gauss–Hermite, to `tol`)."""
     x, w = roots_hermitenorm(n_nodes)

@@ -21,13 +21,16 @@ from .activations import Activation, check_zero_mean, get_activation
 from .covariance import ISOTROPIC, SigmaSpectrum
 from .errors import ConvergenceError, check_positive
 from .quadrature import halve_until_converged, trapezoid_nodes
+from .precision import float64
 
 
+@float64
 def delta_t(t: float) -> float:
     """Δ_t = 1 - e^{-2t} (forward-process noise variance), via expm1 for small t."""
     return float(-np.expm1(-2.0 * check_positive("t", t)))
 
 
+@float64
 @dataclass(frozen=True)
 class GEConstants:
     """Gaussian-equivalence constants (G1)-(G3) at diffusion time t (theory/gaussian_equivalence.md)."""
@@ -67,6 +70,7 @@ def _constants_at(act: Activation, kappa: float, delta: float, h: float) -> tupl
     return a, v2, s2, float(np.dot(w, sig_gz**2))
 
 
+@float64
 def ge_constants(
     t: float,
     activation="tanh",
@@ -105,6 +109,7 @@ def ge_constants(
                        kappa=float(kappa), sigma_x=sigma.sigma_x)
 
 
+@float64
 def rate(delta_t: float, psi_p: float) -> float:
     """c = 2Δ_t/ψ_p of (D1): mode λ of U relaxes as e^{-cλτ} (theory/dynamics.md §2).
 

@@ -16,12 +16,14 @@ from typing import Tuple
 import numpy as np
 
 from .errors import InputError
+from .precision import float64
 
 
 POWER_LAW_CUTOFF = 100  # default number K of distinct power-law eigenvalues, (A11)
 MAX_POWER_LAW_CUTOFF = 100_000
 
 
+@float64
 @dataclass(frozen=True)
 class SigmaSpectrum:
     """Eigenvalues ``eigenvalues`` (> 0) with weights ``weights`` (>= 0, sum 1).
@@ -155,6 +157,7 @@ class SigmaSpectrum:
 ISOTROPIC = SigmaSpectrum()
 
 
+@float64
 def validate_sigma_matrix(sigma, d: int | None = None, arg: str = "sigma_matrix") -> np.ndarray:
     """Check a full covariance: finite, square, symmetric, positive definite, size d."""
     s = np.asarray(sigma, dtype=np.float64)
@@ -171,6 +174,7 @@ def validate_sigma_matrix(sigma, d: int | None = None, arg: str = "sigma_matrix"
     return s
 
 
+@float64
 def sigma_matrix(sigma, d: int) -> np.ndarray:
     """Σ at size d from a `SigmaSpectrum` or its text form ('0.5:0.5,1.5:0.5', 'powerlaw:1.5';
     diagonal, eigenvalues in blocks), a (d, d) matrix (array or nested lists), or None (Σ = I)."""
@@ -183,6 +187,7 @@ def sigma_matrix(sigma, d: int) -> np.ndarray:
     return validate_sigma_matrix(sigma, d)
 
 
+@float64
 def l_opt(sigma, t: float) -> float:
     """Smallest test loss, that of the true score: 1 - Δ Tr(Σ_t^{-1})/d = 1 - Δ E_ρΣ[1/(e^{-2t}λ + Δ)]  (L3).
 

@@ -11,8 +11,10 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from .errors import ConvergenceError
+from .precision import float64
 
 
+@float64
 class SpectrumPeaks(NamedTuple):
     """The read-off (a) of theory/timescales.md §1 and §5, τ in the units of theory/model.md §4.
 
@@ -30,6 +32,7 @@ class SpectrumPeaks(NamedTuple):
         return self.n_peaks == 1
 
 
+@float64
 def spectrum_peaks(tau: np.ndarray, values: np.ndarray, rel_prominence: float = 0.3) -> SpectrumPeaks:
     """Peaks of a timescale spectrum -dL_train/d log τ sampled on a log-spaced τ grid.
 

@@ -6,8 +6,10 @@ coefficients of the exact matrices (theory/exact_matrices.md §6).
 from __future__ import annotations
 
 import numpy as np
+from .precision import float64
 
 
+@float64
 def trapezoid_nodes(h: float):
     """Nodes z = h·j, |z| ≤ 12, and weights h φ(z) of the trapezoid rule for E f(z), z ~ N(0,1).
 
@@ -21,6 +23,7 @@ def trapezoid_nodes(h: float):
     return z, h * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)
 
 
+@float64
 def halve_until_converged(evaluate, change, tol: float, h_start: float, h_finest: float):
     """Refine a quadrature step: h = h_start, h/2, … until change(evaluate(h), evaluate(h/2)) ≤ tol.
 
@@ -36,6 +39,7 @@ def halve_until_converged(evaluate, change, tol: float, h_start: float, h_finest
         h, prev = h / 2, cur
 
 
+@float64
 def hermite_table(z: np.ndarray, w: np.ndarray, order: int) -> np.ndarray:
     """(Q, K+1) table w_q h_k(z_q), h_k = He_k/√k! (normalised probabilists' Hermite), k ≤ order."""
     h = np.zeros((order + 1, z.size))

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
+from .precision import float64
+from .status import HasStatus
 
 
+@float64
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(HasStatus):
     """Losses on a τ grid, each of shape (T,). ``score_error`` is (L3).
 
     Status (the scipy/optimistix pattern, theory/krylov.md §6): ``converged`` says whether the
@@ -50,6 +53,7 @@ class Trajectory:
         return cols
 
 
+@float64
 def check_tau(tau) -> np.ndarray:
     """Validate a τ grid: 1-d, every τ > 0 (inf allowed), no NaN."""
     tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))

@@ -18,12 +18,14 @@ import jax
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.precision import float64
 
 DIGITS = "digits"
 DEFAULT_TEST_FRACTION = 0.2  # for --data digits when no held-out set is named
 EXTRA = "rfscore[data]"
 
 
+@float64
 def load_digits_raw() -> np.ndarray:
     """The bundled 8×8 digits as float64, shape (1797, 64) (scikit-learn, shipped inside the package)."""
     try:
@@ -54,6 +56,7 @@ def _load(path, arg: str) -> np.ndarray:
     return _check_matrix(load_array(path, arg, ndim=2), arg, str(path))
 
 
+@float64
 @dataclass(frozen=True)
 class Dataset:
     """A normalised real dataset.
@@ -106,6 +109,7 @@ class Dataset:
                 **self.info_extra}
 
 
+@float64
 def prepare(X, X_test=None, *, test_fraction=None, key, name: str = "array", drop_constant: bool = False,
             arg: str = "data", test_arg: str = "test_data") -> Dataset:
     """Normalise and split a dataset X (N, d) [with a held-out X_test (N_test, d)].
@@ -166,6 +170,7 @@ def prepare(X, X_test=None, *, test_fraction=None, key, name: str = "array", dro
                    mean=mean, scale=scale, d_raw=X.shape[1], held_out=held_out)
 
 
+@float64
 def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Dataset:
     """``data`` = ``"digits"`` or a ``.npy`` path (n, d); ``test_data`` a ``.npy`` path (n_test, d).
 

@@ -30,8 +30,10 @@ from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..analysis.timescales import fit_exponent, peak_fits, peak_summary, timescales
+from ..core.precision import float64
 
 
+@float64
 @dataclass(frozen=True)
 class RealDataKeys:
     """The three keys of one seed: W, the dataset split/shuffle, Ω; ``gauss`` draws N(0, Σ̂) data."""
@@ -49,22 +51,26 @@ class RealDataKeys:
         return cls(*model_keys(jax.random.PRNGKey(int(seed))))
 
 
+@float64
 def real_matrices(dataset: Dataset, W, n: int, *, t: float, activation="tanh", **kw) -> FiniteSizeMatrices:
     """Exact U, V over the first n training rows and U_pop, V_pop over the held-out rows ((R1)); l_opt NaN."""
     return exact_matrices(W, dataset.training_set(n), t=t, activation=activation, X_test=dataset.test, **kw)
 
 
+@float64
 def gaussian_constants(dataset: Dataset, t: float, activation="tanh") -> GEConstants:
     """(G1)-(G3) at σ_x² = Tr Σ̂/d (= 1 by (R3))."""
     return ge_constants(t, activation, SigmaSpectrum.from_matrix(dataset.sigma))
 
 
+@float64
 def gaussian_data(dataset: Dataset, n: int, key) -> np.ndarray:
     """n rows of N(0, Σ̂), shape (n, d); the first n of one fixed draw of the pool size, so nested in n."""
     N = max(n, dataset.n_pool)
     return np.asarray(sample_data(key, N, dataset.sigma))[:n]
 
 
+@float64
 def gaussian_eigensystem(dataset: Dataset, W, n: int, *, t: float, activation="tanh", keys: RealDataKeys,
                          constants: GEConstants | None = None) -> Eigensystem:
     """The Gaussian-equivalent prediction at the same n, p, t, W: (G4)-(G6) with X ~ N(0, Σ̂), U_pop from Σ̂."""
@@ -73,6 +79,7 @@ def gaussian_eigensystem(dataset: Dataset, W, n: int, *, t: float, activation="t
                            constants=constants)
 
 
+@float64
 @dataclass(frozen=True)
 class Comparison:
     """Real-data trajectory (no score error) next to the Gaussian-equivalent one, same n, p, t, W."""
@@ -87,6 +94,7 @@ class Comparison:
     d: int
 
 
+@float64
 def compare_trajectories(dataset: Dataset, W, n: int, tau, *, t: float, activation="tanh",
                          keys: RealDataKeys) -> Comparison:
     """(D3)-(D4) along τ on real data and on the Gaussian-equivalent model with Σ̂."""
@@ -101,6 +109,7 @@ SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "n", "tau_gen", "tau_mem", "n_pea
                 "tau_gen_pred", "tau_mem_pred")
 
 
+@float64
 @dataclass(frozen=True)
 class RealDataScan:
     """τ read-offs on real data and on the Gaussian-equivalent model, over ψ_n × seeds.
@@ -127,6 +136,7 @@ class RealDataScan:
         return out
 
 
+@float64
 def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, test_fraction=None,
                   seeds: int = 1, seed: int = 0, activation="tanh", compare_gaussian: bool = True,
                   progress: bool = False, max_order: int = 256, tol: float = 1e-12) -> RealDataScan:
@@ -197,6 +207,7 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
                         compare_gaussian=compare_gaussian)
 
 
+@float64
 def spectrum_comparison(dataset: Dataset, W, n: int, *, t: float, activation="tanh", lam=None, num: int = 400):
     """Eigenvalues of the real-data U (p,) and ρ(λ) of (S1)-(S3) with ρ_Σ = eigenvalues of Σ̂ on ``lam``.
 

@@ -18,19 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .digits import _missing_extra  # the same figure wing: one check of the optional extra
 from .style import figure, save, styled
+from ..core.precision import float64
 
 SHOWN = 4  # images per (n, τ) panel
 
 
-def _missing_extra() -> str | None:
-    try:
-        import sklearn.datasets  # noqa: F401
-    except ImportError:
-        return "needs scikit-learn: pip install \"rfscore[data]\""
-    return None
-
-
+@float64
 def to_pixels(Y, dataset) -> np.ndarray:
     """Normalised rows (N, d) -> 8×8 pixel images (N, 8, 8) by the inverse of (R3), clipped to [0, 16]."""
     Y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
@@ -40,6 +35,7 @@ def to_pixels(Y, dataset) -> np.ndarray:
     return np.clip(raw, 0.0, 16.0).reshape(Y.shape[0], side, side)
 
 
+@float64
 def compute(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: float, samples: int, seed: int = 0,
             max_order: int = 24, mehler_tol: float = 1e-4) -> dict:
     """Samples, nearest training points and ratios (Y7) on digits for each ψ_n at every τ.
@@ -87,6 +83,7 @@ def compute(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: float,
     return {"dataset": ds, "d": d, "p": p, "tau": np.asarray(model.tau), "times": grid, "runs": runs}
 
 
+@float64
 def table(res) -> dict:
     """One row per (n, τ): f_mem with its Wilson interval and the quartiles of the ratio (Y7)."""
     rows = []
@@ -104,6 +101,7 @@ def _tau_label(t: float) -> str:
     return r"$\tau = \infty$" if math.isinf(t) else rf"$\tau = 10^{{{math.log10(t):.3g}}}$"
 
 
+@float64
 def mosaic(top, bottom, gap: int = 1) -> np.ndarray:
     """Two rows of k images (k, h, w) side by side as one array (2h + gap, k(w + gap) - gap), NaN in the gaps."""
     k, h, w = top.shape
@@ -147,6 +145,7 @@ def plot(res, path) -> str:
     return save(fig, path)
 
 
+@float64
 def parameters(quick: bool = False) -> dict:
     """The figure's sizes: chosen for the reproduce budget (≤ 10 s default on 2 cores)."""
     return dict(psi_p=4 if quick else 6, psi_n=[0.1, 1.0], tau=[1e2, 1e4, math.inf], times=6 if quick else 8,
@@ -154,6 +153,7 @@ def parameters(quick: bool = False) -> dict:
                 dataset="digits", activation="tanh", sampler="sde", steps_per_time=4)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Generated digits at an early, a middle and the last τ beside their nearest training images."""
     from ..runtime.io import write_result

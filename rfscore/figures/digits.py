@@ -23,6 +23,7 @@ from ..finite.eigensystem import eigensystem
 from ..runtime.io import write_result
 from ..finite.draws import sample_weights, size_of
 from .style import figure, save, styled
+from ..core.precision import float64
 
 
 def _missing_extra() -> str | None:
@@ -33,6 +34,7 @@ def _missing_extra() -> str | None:
     return None
 
 
+@float64
 def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dict:
     """Curves and τ read-offs on digits and on the Gaussian-equivalent model with Σ̂, one seed."""
     from ..data.datasets import load_dataset
@@ -116,6 +118,7 @@ def plot(res, path) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Digits vs Gaussian-equivalent theory: losses vs τ for several n and the timescales vs ψ_n."""
     out_dir = Path(out_dir)

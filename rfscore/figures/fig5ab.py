@@ -18,6 +18,7 @@ from ..finite.gep import gep_eigensystem
 from ..finite.draws import sample_inputs
 from ..finite.simulation import simulate, training_problem
 from .style import figure, save, styled
+from ..core.precision import float64
 
 # GD on the sampled-noise loss has a fluctuation floor ∝ η/m above the flow (theory/dynamics.md
 # §6). With the reduced noise draw (N1)-(N2) m costs nothing, so m = 16 keeps η/m ≤ η_max/20 (below
@@ -32,6 +33,7 @@ QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5,
              windows=((1e3, 0.25), (1e4, 0.5), (1e5, 0.8)), noise_samples=16, record=14)
 
 
+@float64
 def simulated_markers(prob, cfg, key):
     """Simulated GD on ``prob``: the τ windows of FULL/QUICK joined, as columns over the kept records.
 

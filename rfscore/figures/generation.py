@@ -18,11 +18,13 @@ import numpy as np
 from matplotlib import colormaps
 
 from .style import figure, save, styled
+from ..core.precision import float64
 
 DATA = Path(__file__).resolve().parent / "data"  # package data: the committed study runs
 CLOCK, CLOCK_MAP = "generation_clock.csv", "generation_clock_map.csv"
 
 
+@float64
 def load_clock(data_dir=DATA):
     """The committed study: per-point rows (run, d, psi_p, psi_n, seed, n, delta_collapse, tau_mem_samples, ...)
     and the map rows (run, psi_n, seed, t, delta_t, tau_mem_t, n_peaks), each a list of dicts; None if absent."""
@@ -173,6 +175,7 @@ def plot_generation(res, path, clock=None) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """f_mem and Fréchet distance against τ and τ/ψ_n at small sizes (budget ≤ 25 s, --quick ≤ 10 s)."""
     from ..generative.generation import generation_experiment

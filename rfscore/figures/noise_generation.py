@@ -20,6 +20,7 @@ import numpy as np
 
 from ..runtime.io import write_result
 from .style import figure, save, styled
+from ..core.precision import float64
 
 MS = (1, 4, 16, 64, None)
 
@@ -28,6 +29,7 @@ def _lab(m) -> str:
     return r"\infty" if m is None else str(m)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Budget ≈ 20 s on 2 idle cores (--quick ≈ 8 s: m = 1, 16, ∞, 400 samples)."""
     from ..generative.generation import generation_experiment

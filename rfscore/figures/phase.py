@@ -8,6 +8,7 @@ from matplotlib.colors import ListedColormap, LogNorm
 
 from ..analysis.phase import REGIMES, PhaseDiagram, phase_diagram
 from .style import figure, save, styled
+from ..core.precision import float64
 
 _REGIME_COLOURS = ("#d95f02", "#7570b3", "#1b9e77")
 _LABELS = {"memorization": "memorisation", "dynamical_regularization": "dynamical regularisation",
@@ -56,6 +57,7 @@ def plot_phase(pd: PhaseDiagram, path) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """Fig. 5C: the (ψ_n, ψ_p) phase diagram at τ = 10², 10⁴, 10⁵ and ∞ (Gaussian-equivalent model)."""
     out_dir = Path(out_dir)

@@ -15,6 +15,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from ..core.precision import float64
+
 RC = {"figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 11,
       "legend.fontsize": 8.5, "lines.linewidth": 1.6, "axes.spines.top": False, "axes.spines.right": False,
       "savefig.bbox": "tight"}
@@ -27,12 +29,13 @@ def style():
 
 def styled(fn):
     """Decorator: run a function that draws and saves figures under `style` (rcParams are read
-    when artists are created and when the figure is saved, so the whole body is inside)."""
+    when artists are created and when the figure is saved, so the whole body is inside), and in
+    float64 as every public function of rfscore (`rfscore.core.precision.float64`)."""
     @functools.wraps(fn)
     def wrapper(*args, **kw):
         with style():
             return fn(*args, **kw)
-    return wrapper
+    return float64(wrapper)
 
 
 _SUBPLOTS_KW = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios", "subplot_kw", "gridspec_kw")

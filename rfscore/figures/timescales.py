@@ -13,6 +13,7 @@ from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from ..analysis.timescales import timescale_scan
 from .style import figure, save, styled
+from ..core.precision import float64
 
 
 @styled
@@ -77,6 +78,7 @@ def plot_collapse(curves, path) -> str:
     return save(fig, path)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False) -> dict:
     """τ scaling (fits over seeds) and the τ/ψ_n collapse at ψ_p = 8·max ψ_n (Gaussian-equivalent)."""
     out_dir = Path(out_dir)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.covariance import sigma_matrix
 from ..core.errors import InputError, check_positive, check_positive_int
+from ..core.precision import float64
 
 _BLOCK = 2**16
 
@@ -21,6 +22,7 @@ def _normal_block(key, i):
     return jax.random.normal(jax.random.fold_in(key, i), (_BLOCK,))
 
 
+@float64
 def standard_normal(key, shape) -> np.ndarray:
     """I.i.d. N(0,1) of any ``shape`` from ``key``, drawn in fixed-size blocks.
 
@@ -33,11 +35,13 @@ def standard_normal(key, shape) -> np.ndarray:
     return (np.concatenate(blocks)[:size] if blocks else np.zeros(0)).reshape(shape)
 
 
+@float64
 def sample_weights(key, p: int, d: int) -> jnp.ndarray:
     """Frozen first-layer weights W, shape (p, d), i.i.d. N(0, 1)."""
     return jax.device_put(standard_normal(key, (check_positive_int("p", p), check_positive_int("d", d))))
 
 
+@float64
 def sample_data(key, n: int, sigma) -> jnp.ndarray:
     """Training data X ~ N(0, Σ), shape (n, d). ``sigma`` is a (d, d) covariance."""
     chol = np.linalg.cholesky(np.asarray(sigma, dtype=np.float64))  # NumPy: no per-shape compilation
@@ -48,6 +52,7 @@ def sample_data(key, n: int, sigma) -> jnp.ndarray:
 MAX_SIZE = 2**53  # largest count a float64 ratio times d represents exactly
 
 
+@float64
 def size_of(arg: str, psi: float, d: int) -> int:
     """round(ψ d) for the ratio named ``arg`` (psi_p -> p, psi_n -> n); InputError if < 1 or too large."""
     name = arg.replace("psi_", "")
@@ -60,11 +65,13 @@ def size_of(arg: str, psi: float, d: int) -> int:
     return k
 
 
+@float64
 def sizes(d: int, psi_p: float, psi_n: float) -> tuple:
     """(p, n) = (round(ψ_p d), round(ψ_n d)); InputError (naming psi_p / psi_n) if one is below 1 or too large."""
     return size_of("psi_p", psi_p, d), size_of("psi_n", psi_n, d)
 
 
+@float64
 def effective_ratios(values, d: int, arg: str = "psi_n") -> list:
     """[(k, k/d)] with k = round(ψ d) for each ratio in ``values``, the ratios actually run.
 
@@ -83,6 +90,7 @@ def effective_ratios(values, d: int, arg: str = "psi_n") -> list:
     return out
 
 
+@float64
 def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
     """The draw behind `sample_eigensystem`: (W (p,d), X (n,d), key for Ω), from one ``key``.
 
@@ -95,16 +103,19 @@ def sample_inputs(key, *, d: int, psi_p: float, psi_n: float, sigma=None):
 
 
 
+@float64
 def gep_omega(key, p: int, n: int) -> jnp.ndarray:
     """Ω of (G4), shape (p, n), i.i.d. N(0,1): column ν is the fixed ω_ν of data point ν."""
     return jax.device_put(standard_normal(key, (p, n)))
 
 
+@float64
 def model_keys(key):
     """(k_W, k_X, k_Ω): the one split of a model's key into its weights, data and (G4) Ω keys."""
     return tuple(jax.random.split(key, 3))
 
 
+@float64
 def point_key(seed: int, *values: float):
     """PRNG key of a sweep point: ``PRNGKey(seed)`` folded with round(1e6 x) for each x in ``values``.
 

@@ -24,8 +24,10 @@ from ..core.constants import rate
 from ..core.errors import InputError, check_ridge
 from ..core.trajectory import Trajectory, check_tau
 from .eigensystem import Eigensystem
+from ..core.precision import float64
 
 
+@float64
 @dataclass(frozen=True)
 class Modes:
     """Per-mode decomposition of (D3): L_train(τ) = 1 - Σ_k weight_k (1 - e^{-τ/timescale_k}).
@@ -57,6 +59,7 @@ class Modes:
         return ((2.0 * ct * lam * e * (self.ridge + lam * e) / (lam + self.ridge)) @ self.weight).reshape(tau.shape)
 
 
+@float64
 def check_A0(A0, d: int, p: int) -> np.ndarray:
     """Validate an initial readout A(0): finite, shape (d, p); returns it as float64 NumPy."""
     A0 = np.asarray(A0, dtype=np.float64)
@@ -72,6 +75,7 @@ def _flow_lam(lam, ridge: float):
     return lam if ridge == 0 else np.asarray(lam, dtype=np.float64) + ridge
 
 
+@float64
 def modes(es: Eigensystem, ridge: float = 0.0) -> Modes:
     """The exact per-mode decomposition of the train loss (D3); ``ridge`` λ: the modes of U + λI (F3).
 
@@ -89,6 +93,7 @@ def modes(es: Eigensystem, ridge: float = 0.0) -> Modes:
     return Modes(eigenvalue=lam, timescale=timescale, weight=weight, c=c, ridge=ridge)
 
 
+@float64
 def mode_factors(lam, c, tau):
     """f_k(τ) = -expm1(-cλ_kτ)/λ_k and e_k(τ) = e^{-cλ_kτ} of (D2), each shape (T, k).
 
@@ -118,6 +123,7 @@ def _moving(f, vt):
     return np.where(np.any(np.asarray(vt) != 0, axis=1)[None, :], f, 0.0)
 
 
+@float64
 def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.0) -> np.ndarray:
     """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
 
@@ -136,6 +142,7 @@ def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.
 # O(1) in E_score, negative score errors) once T·k was large (k = 180, T ≥ 200);
 # tests/test_dynamics.py::test_score_error_nonnegative_on_long_grids guards against it. NumPy is
 # as fast here (two BLAS products) and needs no per-shape compilation.
+@float64
 def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau, ridge: float = 0.0):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²).
 
@@ -150,6 +157,7 @@ def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau, ridge: float = 0.0):
     return train, test
 
 
+@float64
 def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau, ridge: float = 0.0):
     """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); ``ridge`` as in `losses_zero_init` (F3)."""
     f, e = mode_factors(_flow_lam(lam, ridge), c, tau)
@@ -169,6 +177,7 @@ def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau, ridge: float = 0
     return train, test
 
 
+@float64
 def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None, *, ridge: float = 0.0) -> Trajectory:
     """Train loss (L1), test loss (L2) and score error (L3) along the flow (D2), shape (T,).
 
@@ -203,6 +212,7 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None, *, ridge:
                       l_opt=es.l_opt, delta_t=es.delta_t)
 
 
+@float64
 def readout(es: Eigensystem, tau: float, A0=None, *, ridge: float = 0.0) -> np.ndarray:
     """A(τ) of (D2), shape (d, p) (A = √p B); needs a complete eigensystem if A0 is given.
 

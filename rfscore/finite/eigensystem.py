@@ -15,8 +15,11 @@ import numpy as np
 
 from ..core.covariance import sigma_matrix
 from ..core.errors import InputError
+from ..core.precision import float64
+from ..core.status import HasStatus
 
 
+@float64
 def check_inputs(W, X, sigma):
     """Validate W (p, d), X (n, d) (finite, matching d); return them and Σ at size d."""
     W = np.asarray(W, dtype=np.float64)
@@ -32,8 +35,9 @@ def check_inputs(W, X, sigma):
     return jax.device_put(W), jax.device_put(X), sigma_matrix(sigma, W.shape[1])
 
 
+@float64
 @dataclass(frozen=True)
-class FiniteSizeMatrices:
+class FiniteSizeMatrices(HasStatus):
     """U (p,p), V (p,d), U_pop (p,p), V_pop (p,d) of (L1)-(L2) at one draw of W, X.
 
     ``truncation_bound`` (exact model) bounds the neglected Mehler tail entrywise;
@@ -99,6 +103,7 @@ class _OnDemand:
         obj.__dict__[self.slot] = value
 
 
+@float64
 @dataclass(frozen=True)
 class Eigensystem:
     """U = Q diag(lam) Qᵀ expressed with the quantities (D3)-(D4) need.
@@ -137,6 +142,7 @@ class Eigensystem:
         return self.n / self.d
 
 
+@float64
 def null_modes(lam, scale: float, size: int) -> np.ndarray:
     """Mask (k,) of the numerically null modes: λ_k ≤ size·ε·scale (theory/dynamics.md §3, "Null modes").
 
@@ -148,6 +154,7 @@ def null_modes(lam, scale: float, size: int) -> np.ndarray:
     return lam <= size * np.finfo(np.float64).eps * max(float(scale), 0.0)
 
 
+@float64
 def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
     """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis.
 

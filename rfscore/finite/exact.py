@@ -8,6 +8,7 @@ Carlo. Conventions: W (p, d), X (n, d), Σ (d, d); float64.
 from __future__ import annotations
 
 from functools import partial
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,8 @@ from ..core.covariance import SigmaSpectrum, l_opt
 from .eigensystem import FiniteSizeMatrices, check_inputs
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
 from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
+from ..core.precision import float64
+from ..core.status import throw_option
 
 
 _H_START, _H_FINEST = 0.5, 2.0**-7
@@ -169,8 +172,9 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_f
     return _mehler_sum(F, e, What), F, bound, K, quad
 
 
+@float64
 def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 256,
-                   tol: float = 1e-12, X_test=None, require: bool = False,
+                   tol: float = 1e-12, X_test=None, throw: bool = False, require: Optional[bool] = None,
                    h_finest: float = _H_FINEST) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
@@ -183,7 +187,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     and ``quadrature_error``, each the larger of its U and U_pop values, and the status
     ``converged`` (both ≤ ``tol``), ``error``, ``tol`` (theory/exact_matrices.md §8). If either
     exceeds ``tol`` (max_order too small for the correlations r_ij, or the quadrature step
-    capped at ``h_finest``) the result is flagged ``converged`` False; with ``require`` it raises
+    capped at ``h_finest``) the result is flagged ``converged`` False; with ``throw`` it raises
     ConvergenceError naming the parameters instead (the CLI always requires).
 
     ``X_test`` (N, d): held-out points (theory/real_data.md (R1)). U_pop and V_pop are then
@@ -192,6 +196,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     population matrices whatever the data law, no Gaussian assumption. Σ is then not needed;
     ``l_opt`` is NaN (not defined) unless ``sigma`` is given as well.
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     sigma_given = sigma is not None
     W, X, S = check_inputs(W, X, sigma)
     max_order = check_positive_int("max_order", max_order)
@@ -235,7 +240,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     trunc, quad = float(max(bound, bound_pop)), float(max(quad, quad_pop))
     finite = all(np.all(np.isfinite(a)) for a in (U, V, U_pop, V_pop))
     converged = bool(finite and trunc <= tol and quad <= tol)
-    if not converged and require:
+    if not converged and throw:
         why = [w for w, bad in (("non-finite entries", not finite), (f"Mehler truncation bound {trunc:.3g}", trunc > tol),
                                 (f"quadrature error {quad:.3g} (step capped at h_finest = {h_finest:g})", quad > tol))
                if bad]

@@ -17,6 +17,7 @@ from ..core.covariance import SigmaSpectrum, l_opt
 from ..core.errors import ConvergenceError
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem, null_modes
 from .draws import gep_omega
+from ..core.precision import float64
 
 
 def _gep_parts(W, X, c: GEConstants, key):
@@ -27,6 +28,7 @@ def _gep_parts(W, X, c: GEConstants, key):
     return G, omega
 
 
+@float64
 @dataclass(frozen=True)
 class GEPFactors:
     """The (G4)-(G6) model in factored form, never forming a p×p matrix.
@@ -45,6 +47,7 @@ class GEPFactors:
     l_opt: float
 
 
+@float64
 def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                 constants: GEConstants | None = None) -> GEPFactors:
     """The factors of (G4)-(G6) for given W, X and the Ω drawn from ``key`` (same Ω as `gep_matrices`)."""
@@ -55,6 +58,7 @@ def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=c, l_opt=l_opt(S, c.t))
 
 
+@float64
 def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                  constants: GEConstants | None = None) -> FiniteSizeMatrices:
     """Gaussian-equivalent U (G4), U_pop (G5), V = V_pop (G6). ``key`` draws Ω (p×n).
@@ -78,6 +82,7 @@ def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                               l_opt=l_opt(S, c.t), model="gep")
 
 
+@float64
 def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                     constants: GEConstants | None = None, thin: bool | None = None) -> Eigensystem:
     """Eigensystem of the (G4)-(G6) model; thin SVD of H = [G/√n, b W/√d] when p ≥ 2(n+d) and thin is None.

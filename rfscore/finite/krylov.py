@@ -16,7 +16,7 @@ for `eigensystem.eigensystem`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 from scipy.linalg import lapack
@@ -24,15 +24,38 @@ from tqdm.auto import tqdm
 
 from ..core.trajectory import Trajectory, check_tau
 from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors, rate
-from ..core.errors import ConvergenceError, check_positive, check_positive_int, check_ridge
+from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
+from ..core.precision import float64
+from ..core.status import HasStatus
+from ..core.status import throw_option
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 _EPS = np.finfo(float).eps
 
 
 KRYLOV_ABOVE = 4096  # p from which the exact model uses block Lanczos instead of a dense p×p eigh (theory/krylov.md)
+SOLVERS = ("auto", "eigh", "krylov")
 
+
+@float64
+def choose_solver(solver: str = "auto", *, p: int, model: str = "exact", krylov_above: int = KRYLOV_ABOVE) -> str:
+    """The one rule between the dense eigendecomposition and block Lanczos (theory/krylov.md).
+
+    solver: 'auto', 'eigh' or 'krylov'; an explicit 'eigh' or 'krylov' is returned unchanged. 'auto' gives
+    'krylov' for the exact model from ``p >= krylov_above`` features on (default 4096, where a dense p×p
+    eigh costs more than the Lanczos basis), else 'eigh' (the Gaussian-equivalent model has its thin SVD).
+    p: number of features (int >= 1); model: 'exact' or 'gep'. Every caller that decides (the command
+    line's dynamics, realdata and memory estimates, the score model of generation) goes through here.
+    """
+    if solver not in SOLVERS:
+        raise InputError("solver", f"must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if solver != "auto":
+        return solver
+    return "krylov" if model == "exact" and int(p) >= int(krylov_above) else "eigh"
+
+
+@float64
 @dataclass(frozen=True)
 class KrylovTrajectory(Trajectory):
     """A `Trajectory` from block Lanczos.
@@ -133,7 +156,51 @@ def _schedule(dim: int, block: int, every: int) -> int:
     return dim + step
 
 
+class _Check(NamedTuple):
+    """A check point of the block Lanczos loop: dimension M, width of the last block, its residual
+    Y = (I - QQᵀ)UQ_J (p, b), the Ritz pairs (θ (M,), S (M, M)) of T = QᵀUQ, the norm η of the earlier
+    blocks' dropped residuals and rounding, and whether the basis cannot grow further."""
+    M: int
+    b_last: int
+    Y: np.ndarray
+    theta: np.ndarray
+    S: np.ndarray
+    eta: float
+    at_end: bool
+
+
+def _block_lanczos(U, Qj, basis: _Basis, *, second, max_dim: int, block: int, every: int, norm_U: float,
+                   on_block):
+    """The one block Lanczos loop (theory/krylov.md §2): grows ``basis`` from the orthonormal block Qj by
+    products with U (and ``second``, the matrix of the basis's second projection: U_pop, or None for U
+    itself), full reorthogonalisation, and yields a `_Check` every ``every`` columns (then at least M/4
+    later) and at the end; the caller stops iterating once its bound is met. ``on_block(Qj)`` sees every
+    new block (the caller's projections, a progress bar)."""
+    next_check, drop_sq = min(max_dim, every), 0.0
+    while True:
+        UQj = U @ Qj
+        basis.append(Qj, UQj, UQj if second is None else second @ Qj)
+        on_block(Qj)
+        M, b_last = basis.M, Qj.shape[1]
+        Y = basis.orthogonalise(UQj)  # residual (I - QQᵀ)UQ_J of the last block
+        Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
+        at_end = M >= max_dim or Qn.shape[1] == 0
+        if M < next_check and not at_end:
+            drop_sq += lost
+            Qj = Qn
+            continue
+        theta, S = np.linalg.eigh(basis.T[:M, :M])
+        eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
+        yield _Check(M, b_last, Y, theta, S, eta, at_end)
+        if at_end:
+            return
+        drop_sq += lost
+        Qj = Qn
+        next_check = min(max_dim, _schedule(M, block, every))
+
+
 # ----------------------------------------------------------------------------- the bound (theory/krylov.md §5)
+@float64
 def certified_lower_bound(U, mu: float) -> float:
     """A certified lower bound on λ_min(U) from a Cholesky factorisation of U - μI, or 0.0 if it fails.
 
@@ -203,6 +270,7 @@ def _coefficient_norms(theta, vt, y, C, c, dl, s):
     return norm_c, norm_y
 
 
+@float64
 def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_decade: int = 24):
     """(K1)-(K2): ε(τ) ≥ ‖B(τ)ᵀ - B_M(τ)ᵀ‖_F for every τ (T,), and the residual norms ‖Res·Y(τ)‖_F (T,).
 
@@ -280,9 +348,10 @@ def _norm_inf(A) -> float:
     return float(np.max(np.sum(np.abs(A), axis=1)))
 
 
+@float64
 def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
                       max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = False, require: bool = True, ridge: float = 0.0) -> KrylovTrajectory:
+                      progress: Optional[bool] = False, throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
@@ -292,11 +361,12 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     columns between checks (default 4 blocks); ``progress``: tqdm bar on stderr (default off; None: only
     for p ≥ 4096, as the CLI does).
     Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
-    if ``require`` (default), else returns the result with ``converged`` False and its bound.
+    if ``throw`` (default), else returns the result with ``converged`` False and its bound.
     ``ridge`` λ ≥ 0 (theory/finite_noise_ridge.md (F2)-(F3)): the flow on U + λI, whose Krylov space and
     residuals are those of U with the Ritz values and the certified lower bound shifted by λ; the train
     loss is the unpenalised (L1); τ = inf is the ridge minimiser.
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
     tol = check_positive("tol", tol)
@@ -319,55 +389,42 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     lower = _LowerBound(U)
 
     basis = _Basis(p, min(p, 8 * block), pop=True)
-    Qj = _orthonormal(np.concatenate(start, axis=1), _DROP)
-    QV, QVp, QB = [], [], []
-    history, next_check, drop_sq = [], min(max_dim, every), 0.0
+    QV, QVp, QB, history = [], [], [], []
     show = p >= 4096 if progress is None else progress
     with tqdm(total=max_dim, desc=f"block Lanczos p={p}", unit="dim", disable=not show, leave=False) as bar:
-        while True:
-            UQj = U @ Qj
-            basis.append(Qj, UQj, U_pop @ Qj)
+        def on_block(Qj):
             QV.append(Qj.T @ V)
             QVp.append(Qj.T @ V_pop)
             if B0t is not None:
                 QB.append(Qj.T @ B0t)
             bar.update(Qj.shape[1])
-            M, b_last = basis.M, Qj.shape[1]
-            Y = basis.orthogonalise(UQj)  # residual (I - QQᵀ)UQ_J of the last block
-            Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
-            at_end = M >= max_dim or Qn.shape[1] == 0
-            if M < next_check and not at_end:
-                drop_sq += lost
-                Qj = Qn
-                continue
-            theta, S = np.linalg.eigh(basis.T[:M, :M])
+
+        for chk in _block_lanczos(U, _orthonormal(np.concatenate(start, axis=1), _DROP), basis, second=U_pop,
+                                  max_dim=max_dim, block=block, every=every, norm_U=norm_U, on_block=on_block):
+            M, theta, S = chk.M, chk.theta, chk.S
             vt = S.T @ np.concatenate(QV)
             y = S.T @ np.concatenate(QB) if QB else None
-            H = Y.T @ Y
-            eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)  # earlier blocks' residual; rounding of UQ - QT
+            H = chk.Y.T @ chk.Y
 
             def bounds():
-                eps, res = readout_error_bound(theta + ridge, S[M - b_last:], H, eta, vt, y, c, dl,
+                eps, res = readout_error_bound(theta + ridge, S[M - chk.b_last:], H, chk.eta, vt, y, c, dl,
                                                lower.value + ridge, tau)
                 return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up,
                                           ridge)
 
             e_train, e_test = bounds()
             error_tau = np.maximum(e_train, e_test)
-            if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+            if not np.max(error_tau) <= tol and (chk.at_end or len(history) > 0) and lower.improve(float(theta[0])):
                 e_train, e_test = bounds()
                 error_tau = np.maximum(e_train, e_test)
             error = float(np.max(error_tau))
             history.append((M, error))
-            if error <= tol or at_end:
+            if error <= tol:
                 break
-            drop_sq += lost
-            Qj = Qn
-            next_check = min(max_dim, _schedule(M, block, every))
     train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
                                np.concatenate(QB) if QB else None, c, dl, d, tau, ridge)
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
-    if not converged and require:
+    if not converged and throw:
         raise ConvergenceError(
             f"block Lanczos did not converge: error bound {error:.2e} > tol = {tol:g} (units of Δ) at Krylov "
             f"dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, n = {n}, t = {m.t:g}, λ_lo = {lower.value:.3g}); "
@@ -391,8 +448,9 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
 
 
 # ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
+@float64
 @dataclass(frozen=True)
-class KrylovReadouts:
+class KrylovReadouts(HasStatus):
     """Readouts B(τ) = A(τ)/√p of (D2) with A(0) = 0 from block Lanczos, shape (T, d, p).
 
     error: the a-posteriori bound (K2) on max over τ of ‖B - B_M‖_F/‖B_M‖_F; error_tau (T,):
@@ -417,17 +475,19 @@ class KrylovReadouts:
         return self.error
 
 
+@float64
 def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
-                    check_every: Optional[int] = None, require: bool = True) -> KrylovReadouts:
+                    check_every: Optional[int] = None, throw: bool = True, require: Optional[bool] = None) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
 
     The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
     T = Q_MᵀUQ_M), grown until the a-posteriori bound (K2) on the relative Frobenius error of
     the readouts is ≤ ``tol`` at every τ. Reaching ``max_dim`` above tol raises ConvergenceError
-    if ``require`` (default), else returns the result flagged ``converged`` False. No p×p
+    if ``throw`` (default), else returns the result flagged ``converged`` False. No p×p
     eigendecomposition: cost ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check and the
     Cholesky certificate(s) of (K4).
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     tol = check_positive("tol", tol)
     U, V = np.asarray(m.U, dtype=np.float64), np.asarray(m.V, dtype=np.float64)
@@ -438,46 +498,31 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
     norm_U = _norm_inf(U)
     lower = _LowerBound(U)
     basis = _Basis(p, min(p, 8 * d))
-    Qj = _orthonormal(V / np.linalg.norm(V), _DROP)
-    QV, history, next_check, drop_sq = [], [], min(max_dim, every), 0.0
-    while True:
-        UQj = U @ Qj
-        basis.append(Qj, UQj, UQj)  # the second projection (U_pop in krylov_trajectory) is not needed here
-        QV.append(Qj.T @ V)
-        M, b_last = basis.M, Qj.shape[1]
-        Y = basis.orthogonalise(UQj)
-        Qn, lost = _next_block(basis, Y, norm_U, max_dim - M)
-        at_end = M >= max_dim or Qn.shape[1] == 0
-        if M < next_check and not at_end:
-            drop_sq += lost
-            Qj = Qn
-            continue
-        theta, S = np.linalg.eigh(basis.T[:M, :M])
+    QV, history = [], []
+    for chk in _block_lanczos(U, _orthonormal(V / np.linalg.norm(V), _DROP), basis, second=None, max_dim=max_dim,
+                              block=d, every=every, norm_U=norm_U, on_block=lambda Qj: QV.append(Qj.T @ V)):
+        M, theta, S = chk.M, chk.theta, chk.S
         if theta[0] <= 0:
             raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
                                    f"p = {p}, d = {d}, t = {m.t:g})")
         vt = S.T @ np.concatenate(QV)
-        H = Y.T @ Y
-        eta = np.sqrt(drop_sq) + _EPS * norm_U * np.sqrt(M)
+        H = chk.Y.T @ chk.Y
 
         def relative():
-            eps, _ = readout_error_bound(theta, S[M - b_last:], H, eta, vt, None, c, dl, lower.value, tau)
+            eps, _ = readout_error_bound(theta, S[M - chk.b_last:], H, chk.eta, vt, None, c, dl, lower.value, tau)
             f, _ = mode_factors(theta, c, tau)
             size = np.sqrt(f**2 @ np.sum(vt**2, axis=1) / dl)  # ‖B_M(τ)‖_F
             return eps / np.maximum(size, np.finfo(float).tiny)
 
         error_tau = relative()
-        if not np.max(error_tau) <= tol and (at_end or len(history) > 0) and lower.improve(float(theta[0])):
+        if not np.max(error_tau) <= tol and (chk.at_end or len(history) > 0) and lower.improve(float(theta[0])):
             error_tau = relative()
         error = float(np.max(error_tau))
         history.append((M, error))
-        if error <= tol or at_end:
+        if error <= tol:
             break
-        drop_sq += lost
-        Qj = Qn
-        next_check = min(max_dim, _schedule(M, d, every))
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
-    if not converged and require:
+    if not converged and throw:
         raise ConvergenceError(f"block Lanczos readouts did not converge: error bound {error:.2e} > tol = {tol:g} "
                                f"at Krylov dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, t = {m.t:g}, "
                                f"λ_lo = {lower.value:.3g}); raise max_dim or tol")

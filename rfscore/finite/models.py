@@ -10,10 +10,12 @@ from ..core.errors import InputError
 from .exact import exact_matrices
 from .gep import gep_eigensystem, gep_matrices
 from .draws import model_keys, sample_data, sample_inputs, sample_weights, sizes
+from ..core.precision import float64
 
 MODELS = ("exact", "gep")
 
 
+@float64
 def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, key=None, **kw):
     """Dispatch on ``model`` in {'exact', 'gep'}."""
     if model == "exact":
@@ -24,6 +26,7 @@ def finite_size_matrices(model: str, W, X, *, t, activation="tanh", sigma=None, 
 
 
 
+@float64
 def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
                        sigma=None, model: str = "gep", thin: bool | None = None) -> Eigensystem:
     """Draw W (p×d), X (n×d) [and Ω for 'gep'] from ``key`` and return U's eigensystem.
@@ -39,6 +42,7 @@ def sample_eigensystem(key, *, d: int, psi_p: float, psi_n: float, t: float, act
     return eigensystem(finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko), n)
 
 
+@float64
 def sample_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: float, activation="tanh",
                        sigma=None, seed: int = 0) -> np.ndarray:
     """All p eigenvalues of one finite-size U ((G4) 'gep' or exact, theory/exact_matrices.md), ascending (p,).

@@ -37,20 +37,25 @@ from .dynamics import readout, trajectory
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
 from .exact import exact_matrices
 from .gep import gep_factors, gep_matrices
+from ..core.precision import float64
+from ..core.status import HasStatus
 
 BLOCK_ROWS = 2048  # noisy points per block of Φ: Φ (N, p) is never formed whole
 
 
+@float64
 def noise_keys(key):
     """(k_ξ, k_ζ): the one split of a noise key into the ξ of (F1) and the ζ of (F5)."""
     return tuple(jax.random.split(key, 2))
 
 
+@float64
 def noise_draws(key, n: int, m: int, d: int) -> np.ndarray:
     """ξ^{νj} ~ N(0, I_d), shape (n, m, d), from ``key``'s ξ part (`noise_keys`); deterministic."""
     return standard_normal(noise_keys(key)[0], (n, m, d))
 
 
+@float64
 def noisy_points(X, xi, t: float) -> np.ndarray:
     """x_t^{νj} = e^{-t} x^ν + √Δ ξ^{νj} of (F1), rows ν·m + j, shape (n·m, d). X (n, d), ξ (n, m, d)."""
     X, xi = np.asarray(X, dtype=np.float64), np.asarray(xi, dtype=np.float64)
@@ -64,6 +69,7 @@ def _rows(n: int, m: int, block: int):
     return [slice(i, min(i + block, N)) for i in range(0, N, block)]
 
 
+@float64
 def exact_features(W, X, xi, *, t: float, activation="tanh") -> np.ndarray:
     """Φ = σ(X_t Wᵀ/√d), shape (n·m, p), of the frozen noisy points (F1). For small sizes and tests."""
     act = get_activation(activation)
@@ -72,6 +78,7 @@ def exact_features(W, X, xi, *, t: float, activation="tanh") -> np.ndarray:
     return np.asarray(act(jnp.asarray(Xt @ W.T / math.sqrt(W.shape[1]))))
 
 
+@float64
 def gep_features(f, xi, zeta) -> np.ndarray:
     """Gaussian-equivalent Φ of (F5), shape (n·m, p): row νj is g_ν + b_t W ξ^{νj}/√d + s_t ζ^{νj}.
 
@@ -84,6 +91,7 @@ def gep_features(f, xi, zeta) -> np.ndarray:
     return phi.reshape(n * m, -1)
 
 
+@float64
 def cross_copy_covariance(Phi, n: int, m: int) -> np.ndarray:
     """Ĉ = (1/(n m (m-1))) Σ_ν Σ_{j≠j'} φ^{νj} φ^{νj'}ᵀ, shape (p, p); needs m >= 2 (F5).
 
@@ -96,8 +104,9 @@ def cross_copy_covariance(Phi, n: int, m: int) -> np.ndarray:
     return (S.T @ S - Phi.T @ Phi) / (n * m * (m - 1))
 
 
+@float64
 @dataclass(frozen=True)
-class FiniteNoiseMatrices:
+class FiniteNoiseMatrices(HasStatus):
     """The finite-m model (F1) at one draw of W, X and the frozen noise.
 
     ``train``: a `FiniteSizeMatrices` whose U (p,p), V (p,d) are the finite-m U^{(m)}, V^{(m)} of
@@ -160,6 +169,7 @@ def _check_block(block) -> int:
     return int(block)
 
 
+@float64
 def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh", sigma=None,
                          averaged: Optional[FiniteSizeMatrices] = None, block_rows: int = BLOCK_ROWS,
                          **exact_kw) -> FiniteNoiseMatrices:
@@ -197,6 +207,7 @@ def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh
                                noise_sq=float(np.sum(xi**2) / (n * m * d)), m=m, n=n)
 
 
+@float64
 def gep_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh", sigma=None, omega_key=None,
                        constants: GEConstants | None = None, block_rows: int = BLOCK_ROWS) -> FiniteNoiseMatrices:
     """(F1) with the Gaussian-equivalent features of (F5): φ^{νj} = g_ν + b_t W ξ^{νj}/√d + s_t ζ^{νj}.
@@ -233,6 +244,7 @@ def gep_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh",
                                noise_sq=float(np.sum(xi**2) / (n * m * d)), m=m, n=n)
 
 
+@float64
 def noise_matrices(model: str, W, X, *, t: float, noise_samples, key, activation="tanh", sigma=None,
                    **kw) -> FiniteNoiseMatrices:
     """Dispatch on ``model`` in {'exact', 'gep'} (`exact_noise_matrices`, `gep_noise_matrices`)."""
@@ -246,8 +258,9 @@ def noise_matrices(model: str, W, X, *, t: float, noise_samples, key, activation
 
 
 # ----------------------------------------------------------------------------- dynamics
+@float64
 @dataclass(frozen=True)
-class FiniteNoiseEigensystem:
+class FiniteNoiseEigensystem(HasStatus):
     """U^{(m)} = Q diag(λ) Qᵀ with what (F3)-(F4) need.
 
     ``es``: the `Eigensystem` of the finite-m U^{(m)}, V^{(m)} (vt = QᵀV^{(m)}), with the
@@ -264,6 +277,7 @@ class FiniteNoiseEigensystem:
     error: float = 0.0
 
 
+@float64
 def noise_eigensystem(fm: FiniteNoiseMatrices) -> FiniteNoiseEigensystem:
     """One p×p eigendecomposition of U^{(m)} (`eigensystem`), plus QᵀV_avg and QᵀU_avg Q for (F4)."""
     es = eigensystem(fm.train, fm.n)
@@ -272,6 +286,7 @@ def noise_eigensystem(fm: FiniteNoiseMatrices) -> FiniteNoiseEigensystem:
                                   noise_sq=fm.noise_sq, m=fm.m, converged=fm.converged, error=fm.error)
 
 
+@float64
 @dataclass(frozen=True)
 class FiniteNoiseTrajectory(Trajectory):
     """Losses along the flow on L_train^{(m)} + ridge (F2)-(F4), each of shape (T,).
@@ -289,6 +304,7 @@ class FiniteNoiseTrajectory(Trajectory):
         return {**super().columns(), "empirical_test_loss": self.empirical_test_loss}
 
 
+@float64
 def noise_trajectory(nes: FiniteNoiseEigensystem, tau, *, ridge: float = 0.0, A0=None) -> FiniteNoiseTrajectory:
     """(F3)-(F4) on a τ grid (inf allowed: the ridge minimiser (F2)), from the one eigendecomposition.
 
@@ -307,11 +323,13 @@ def noise_trajectory(nes: FiniteNoiseEigensystem, tau, *, ridge: float = 0.0, A0
                                  converged=nes.converged, error=nes.error)
 
 
+@float64
 def noise_readout(nes: FiniteNoiseEigensystem, tau: float, *, ridge: float = 0.0, A0=None) -> np.ndarray:
     """A(τ) (d, p) of the flow (F3) on U^{(m)} + λI; τ = inf: A = -√p V^{(m)ᵀ}(U^{(m)} + λI)^{-1}/√Δ (F2)."""
     return readout(nes.es, tau, A0, ridge=ridge)
 
 
+@float64
 def quadratic_loss(B, U, V, delta_t: float, const: float = 1.0) -> float:
     """const + (Δ/d) Tr(B U Bᵀ) + (2√Δ/d) Tr(B V) at B = A/√p (d, p): (L1), (L2), (F1), (F4) by name of U, V."""
     B, U, V = (np.asarray(a, dtype=np.float64) for a in (B, U, V))
@@ -320,8 +338,9 @@ def quadratic_loss(B, U, V, delta_t: float, const: float = 1.0) -> float:
 
 
 # ----------------------------------------------------------------------------- bias–variance (F6)
+@float64
 @dataclass(frozen=True)
-class BiasVariance:
+class BiasVariance(HasStatus):
     """(F6) over R resamplings, each field of shape (T,) except the scalars.
 
     mean_test_loss = floor + bias2 + variance exactly (a quadratic loss): ``floor`` L_min =
@@ -355,12 +374,14 @@ class BiasVariance:
         return self.bias2 - self.variance / (self.resamples - 1)
 
 
+@float64
 def population_floor(U_pop, V_pop) -> float:
     """L_min = 1 − Tr(V_popᵀ U_pop^{-1} V_pop)/d: (L2) at its minimiser B = −V_popᵀU_pop^{-1}/√Δ (F6)."""
     U_pop, V_pop = np.asarray(U_pop), np.asarray(V_pop)
     return float(1.0 - np.sum(V_pop * np.linalg.solve(U_pop, V_pop)) / V_pop.shape[1])
 
 
+@float64
 def bias_variance(readouts_A, matrices: FiniteSizeMatrices, tau) -> BiasVariance:
     """Split the mean test loss of R readouts A_r(τ), shape (R, T, d, p), into floor + bias² + variance (F6).
 
@@ -386,6 +407,7 @@ def bias_variance(readouts_A, matrices: FiniteSizeMatrices, tau) -> BiasVariance
                         resamples=B.shape[0], test_losses=test, converged=bool(matrices.converged))
 
 
+@float64
 def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Sequence, tau, ridge: float = 0.0,
                      activation="tanh", sigma=None, **kw) -> BiasVariance:
     """(F6) over the frozen noise draws, W and X fixed: one `noise_matrices` per key, readouts (F3) at ``tau``.
@@ -413,6 +435,7 @@ def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Se
     return bias_variance(np.array(As), base, tau)
 
 
+@float64
 def data_resampling(model: str, W, *, n: int, t: float, noise_samples, keys: Sequence, tau, ridge: float = 0.0,
                     activation="tanh", sigma=None, omega_key=None, **kw) -> BiasVariance:
     """(F6) over the training set AND its noise draws, W fixed: key r draws X_r ~ N(0, Σ) (n, d) and ξ_r.

@@ -39,11 +39,13 @@ from ..core.trajectory import Trajectory
 from .models import MODELS
 from .exact import exact_matrices
 from .gep import gep_factors
+from ..core.precision import float64
 
 OPTIMIZERS = ("gd", "adam")
 SAMPLERS = ("reduced", "direct")
 
 
+@float64
 @dataclass(frozen=True)
 class TrainingProblem:
     """One finite-size model: W (p,d), X (n,d), and what evaluates its losses exactly.
@@ -100,6 +102,7 @@ class TrainingProblem:
         return self.psi_p / (self.delta_t * (self.lambda_max() + ridge))
 
 
+@float64
 def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: str = "exact", key=None,
                      matrices=None, **exact_kw) -> TrainingProblem:
     """Build the model to train. ``key`` draws Ω for 'gep' (use the key of `gep_eigensystem`
@@ -117,6 +120,7 @@ def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: st
     return TrainingProblem("gep", f.W, f.X, f.constants.t, f.constants.delta_t, f.l_opt, act, factors=f)
 
 
+@float64
 @dataclass(frozen=True)
 class SimulationResult(Trajectory):
     """Losses of a simulated run at the recorded steps, each of shape (R,).
@@ -135,6 +139,7 @@ class SimulationResult(Trajectory):
         return {"step": self.step, **super().columns()}
 
 
+@float64
 def record_steps(steps: int, record: int) -> np.ndarray:
     """About ``record`` log-spaced step counts in [1, steps] (unique, always including ``steps``)."""
     steps, record = check_positive_int("steps", steps), check_positive_int("record", record)
@@ -359,6 +364,7 @@ def _check_sampler(sampler: str) -> str:
     return sampler
 
 
+@float64
 def sampled_gradient(prob: TrainingProblem, B, *, key, noise_samples: Optional[int] = 1, draws: int = 1,
                      sampler: str = "reduced") -> jnp.ndarray:
     """Independent draws of ∇_B L̂ at B = A/√p, as used by a `simulate` step: shape (draws, d, p).
@@ -384,6 +390,7 @@ def _is_transformation(opt) -> bool:
 
 
 # ----------------------------------------------------------------------------- the run
+@float64
 def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
              noise_samples: Optional[int] = 1, record: int = 50, key=None, A0=None,
              block: Optional[int] = None, progress: Optional[bool] = False,

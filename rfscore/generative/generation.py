@@ -21,8 +21,11 @@ from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
+from ..core.precision import float64
+from ..core.status import HasStatus
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
 
 HEADER = ("psi_n", "seed", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "frechet_floor", "kl_estimate")
@@ -47,30 +50,16 @@ ONSET_MIN_PLATEAU = 0.02
 
 
 # ----------------------------------------------------------------------------- read-offs
-def _log_interp(tau, y, level) -> float:
-    """τ where y first reaches ``level`` going up the (sorted) τ list, linear in log τ between grid points.
-
-    Returns the first grid τ if y already reaches it there, inf if it does so only at τ = inf,
-    NaN if never.
-    """
-    tau, y = np.asarray(tau, dtype=float), np.asarray(y, dtype=float)
-    hit = np.nonzero(y >= level)[0]
-    if hit.size == 0:
-        return math.nan
-    j = int(hit[0])
-    if j == 0 or not np.isfinite(tau[j]):
-        return float(tau[j])
-    y0, y1 = y[j - 1], y[j]
-    frac = 1.0 if y1 == y0 else (level - y0) / (y1 - y0)
-    return float(np.exp(np.log(tau[j - 1]) + frac * np.log(tau[j] / tau[j - 1])))
-
-
+@float64
 def tau_mem_samples(tau, f_mem, threshold: float = 0.1) -> float:
-    """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it)."""
+    """(Y11): first τ with f_mem ≥ threshold (log-interpolated between the grid τ that bracket it,
+    `rfscore.core.crossing.first_crossing`): the first grid τ if f_mem already reaches it there, inf if it
+    does so only at τ = inf, NaN if never."""
     order = np.argsort(tau)
-    return _log_interp(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)
+    return first_crossing(np.asarray(tau)[order], np.asarray(f_mem)[order], threshold)[0]
 
 
+@float64
 def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION,
                              min_plateau: float = ONSET_MIN_PLATEAU) -> float:
     """(Y15): first τ with f_mem ≥ ``fraction`` × f_mem(largest τ) (log-interpolated); NaN if f_mem(largest τ)
@@ -84,17 +73,19 @@ def tau_mem_samples_relative(tau, f_mem, fraction: float = ONSET_FRACTION,
     top = float(fm[-1])
     if not top >= min_plateau:
         return math.nan
-    return _log_interp(np.asarray(tau)[order], fm, fraction * top)
+    return first_crossing(np.asarray(tau)[order], fm, fraction * top)[0]
 
 
+@float64
 def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
     """(Y10): first τ with Fréchet distance ≤ (1 + tolerance)·min over τ (log-interpolated)."""
     order = np.argsort(tau)
     fd = np.asarray(frechet, dtype=float)[order]
-    return _log_interp(np.asarray(tau)[order], -fd, -(1 + tolerance) * float(np.min(fd)))
+    return first_crossing(np.asarray(tau)[order], -fd, -(1 + tolerance) * float(np.min(fd)))[0]
 
 
 # ----------------------------------------------------------------------------- one point
+@float64
 def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: float, t_max: float, times: int,
                      tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
                      steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
@@ -199,8 +190,9 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
 
 
 # ----------------------------------------------------------------------------- the experiment
+@float64
 @dataclass(frozen=True)
-class GenerationResult:
+class GenerationResult(HasStatus):
     """The table (columns of `HEADER`), per-point read-offs and loss timescales, fits, samples.
 
     table: column -> array (one row per ψ_n, seed, τ); points: per (seed, ψ_n) dicts with n, p,
@@ -251,6 +243,7 @@ class GenerationResult:
         return out
 
 
+@float64
 def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
                      workers: int = 1) -> dict:
     """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
@@ -268,6 +261,7 @@ def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, sample
     return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
 
 
+@float64
 def check_generation_memory(parts: dict, available: int | None = None) -> None:
     """InputError naming the option with the largest share when the total exceeds the available memory."""
     total = float(sum(parts.values()))
@@ -278,6 +272,7 @@ def check_generation_memory(parts: dict, available: int | None = None) -> None:
                               f"{format_bytes(avail)} available; use a smaller size")
 
 
+@float64
 def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     """The real dataset of one seed (`rfscore.data.datasets.load_dataset`, split and shuffled by
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
@@ -291,6 +286,7 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
 
+@float64
 def check_collapse_entropy(value) -> float:
     """The collapse criterion h_C of (M3) (theory/generation.md §9): a number in (0, 1)."""
     try:
@@ -302,6 +298,7 @@ def check_collapse_entropy(value) -> float:
     return h
 
 
+@float64
 def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
              seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact", data=None,
              test_data=None, test_fraction=None, noise_samples=None, ridge=0.0, dataset=None):
@@ -367,6 +364,7 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     return pairs, p, tau
 
 
+@float64
 def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min: float = 1e-3, t_max: float = 3.0,
                           times: int = 40, tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), samples: int = 2000,
                           sampler: str = "sde", integrator: str = "exponential", steps_per_time: int = 4,

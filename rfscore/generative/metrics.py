@@ -22,11 +22,13 @@ from scipy import stats
 
 from ..core.errors import InputError, check_positive_int
 from .score_model import cell_edges
+from ..core.precision import float64
 
 COPY_RATIO = 1.0 / 3.0  # the paper's copy criterion
 _BLOCK = 4096  # samples per block of the distance computation (memory O(block · n))
 
 
+@float64
 @dataclass(frozen=True)
 class Memorisation:
     """f_mem with its Wilson 95 % interval [lo, hi]; copies of num samples; ratio (N,) per sample."""
@@ -44,6 +46,7 @@ class Memorisation:
         return out
 
 
+@float64
 def wilson_interval(k: int, num: int, level: float = 0.95) -> tuple:
     """Wilson score interval of a binomial proportion k/num: (center ± z√(p̂(1-p̂)/N + z²/4N²))/(1 + z²/N)."""
     num = check_positive_int("samples", num)
@@ -58,6 +61,7 @@ def wilson_interval(k: int, num: int, level: float = 0.95) -> tuple:
     return float(min(max(center - half, 0.0), ph)), float(max(min(center + half, 1.0), ph))
 
 
+@float64
 def nearest_ratio(samples, X) -> np.ndarray:
     """‖y - x_(1)‖/‖y - x_(2)‖ for every sample, shape (N,); X needs n ≥ 2 points."""
     Y, X = np.asarray(samples, dtype=np.float64), np.asarray(X, dtype=np.float64)
@@ -76,6 +80,7 @@ def nearest_ratio(samples, X) -> np.ndarray:
     return out
 
 
+@float64
 def memorisation(samples, X, ratio: float = COPY_RATIO, level: float = 0.95) -> Memorisation:
     """(Y7): f_mem = mean(‖y - x_(1)‖/‖y - x_(2)‖ < ratio), with its Wilson interval."""
     r = nearest_ratio(samples, X)
@@ -89,6 +94,7 @@ def _sqrtm_psd(M) -> np.ndarray:
     return (Q * np.sqrt(np.clip(w, 0.0, None))) @ Q.T
 
 
+@float64
 def frechet_gaussians(mu1, C1, mu2, C2) -> float:
     """Fréchet (2-Wasserstein²) distance of N(μ1, C1) and N(μ2, C2): ‖μ1-μ2‖² + Tr(C1 + C2 - 2(C2^{1/2} C1 C2^{1/2})^{1/2})."""
     C1, C2 = np.atleast_2d(C1), np.atleast_2d(C2)
@@ -98,6 +104,7 @@ def frechet_gaussians(mu1, C1, mu2, C2) -> float:
     return float(max(diff @ diff + np.trace(C1) + np.trace(C2) - 2 * np.trace(cross), 0.0))
 
 
+@float64
 def frechet_distance(samples, sigma) -> float:
     """(Y8): Fréchet distance of the Gaussian fit of the samples (mean, unbiased covariance) to N(0, Σ)."""
     Y = np.asarray(samples, dtype=np.float64)
@@ -107,6 +114,7 @@ def frechet_distance(samples, sigma) -> float:
     return frechet_gaussians(Y.mean(0), np.cov(Y, rowvar=False).reshape(S.shape), np.zeros(S.shape[0]), S)
 
 
+@float64
 def frechet_to_data(samples, reference) -> float:
     """(Y13): Fréchet distance of the Gaussian fits (mean, unbiased covariance) of samples (N, d) and of
     reference rows (M, d), e.g. held-out real data whose law is unknown."""
@@ -117,6 +125,7 @@ def frechet_to_data(samples, reference) -> float:
                              np.atleast_2d(np.cov(R, rowvar=False)))
 
 
+@float64
 def frechet_floor(key, sigma, num: int, draws: int = 8) -> tuple:
     """Finite-N floor of (Y8): mean and standard deviation over ``draws`` sets of ``num`` exact samples of N(0, Σ)."""
     num, draws = check_positive_int("samples", num), check_positive_int("draws", draws)
@@ -129,6 +138,7 @@ def frechet_floor(key, sigma, num: int, draws: int = 8) -> tuple:
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if draws > 1 else float("nan")
 
 
+@float64
 def kl_prior(sigma, T: float) -> float:
     """KL(N(0, Σ_T) ‖ N(0, I)) = ½ (Tr Σ_T - d - log det Σ_T), Σ_T = e^{-2T} Σ + (1 - e^{-2T}) I (nats, total)."""
     ev = np.linalg.eigvalsh(np.asarray(sigma, dtype=np.float64))
@@ -138,6 +148,7 @@ def kl_prior(sigma, T: float) -> float:
     return float(0.5 * np.sum(u - np.log1p(u)))
 
 
+@float64
 def girsanov_estimate(times, score_error, sigma) -> np.ndarray:
     """(Y9) per dimension: KL(p_T ‖ N(0,I))/d + Σ_k E_score_k |cell_k|, shape score_error.shape[:-1].
 

@@ -27,11 +27,13 @@ import numpy as np
 
 from ..core.errors import InputError, check_positive_int
 from .score_model import cell_edges
+from ..core.precision import float64
 
 METHODS = ("sde", "ode")
 INTEGRATORS = ("exponential", "euler")
 
 
+@float64
 class Schedule(NamedTuple):
     """The reverse-time steps, in order of execution (from T down to t_min), each shape (S,).
 
@@ -47,6 +49,7 @@ class Schedule(NamedTuple):
     c: np.ndarray
 
 
+@float64
 def step_coefficients(h, method: str = "sde", integrator: str = "exponential"):
     """(a, b, c) of (Y3) for step sizes h (any shape)."""
     if method not in METHODS:
@@ -61,6 +64,7 @@ def step_coefficients(h, method: str = "sde", integrator: str = "exponential"):
     return 1.0 + h, (2.0 if sde else 1.0) * h, np.sqrt(2 * h) if sde else np.zeros_like(h)
 
 
+@float64
 def schedule(times, steps_per_time: int = 4, method: str = "sde", integrator: str = "exponential") -> Schedule:
     """The step schedule: ``steps_per_time`` equal steps per cell, cells from the last to the first."""
     steps = check_positive_int("steps_per_time", steps_per_time)
@@ -89,6 +93,7 @@ def _run(score, y0, key, k, a, b, c, noise: bool):
     return y
 
 
+@float64
 def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int = 4, method: str = "sde",
            integrator: str = "exponential", batch: int = 8192) -> np.ndarray:
     """Draw ``num_samples`` samples at t_min by (Y3) from y_T ~ N(0, I), shape (N, d).
@@ -120,6 +125,7 @@ def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int =
     return y
 
 
+@float64
 def population_covariance(precision, sch: Schedule, sigma_T=None) -> np.ndarray:
     """Exact covariance of (Y3) with the population score s = -P_k y, (Y6): C ← M C Mᵀ + c² I, M = aI - bP_k.
 

@@ -8,7 +8,7 @@ x and cannot be sampled, so it is refused here.
 
 Cost: one set of exact matrices and one eigensystem per grid time, whatever the τ list
 (inf included): every τ is then a product of (T, k) decay factors with the eigenvectors.
-Above ``krylov_above`` features the dense p×p eigendecomposition is replaced by block
+From ``krylov_above`` features on (p >= krylov_above, the one rule `rfscore.finite.krylov.choose_solver`) the dense p×p eigendecomposition is replaced by block
 Lanczos (`rfscore.finite.krylov.krylov_readouts`, theory/generation.md §1).
 
 Conventions: W (p, d), X (n, d), Σ (d, d); readouts are stored as B = A/√p, shape
@@ -34,9 +34,12 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
                            check_ridge)
 from ..finite.exact import exact_matrices
 from ..finite.noise_draws import exact_noise_matrices
-from ..finite.krylov import KRYLOV_ABOVE
+from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_readouts
+from ..core.precision import float64
+from ..core.status import HasStatus
 from ..analysis.memorisation_map import spectrum_peak_readoff
 
+@float64
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
     """The diffusion-time grid t_1 = t_min < … < t_K = t_max, shape (K,); 'log' (default) or 'linear'."""
     t_min, t_max = check_positive("t_min", t_min), check_positive("t_max", t_max)
@@ -52,6 +55,7 @@ def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.
     raise InputError("spacing", f"must be 'log' or 'linear', got {spacing!r}")
 
 
+@float64
 def check_times(times) -> np.ndarray:
     """Validate a grid of diffusion times: 1-d, ≥ 2 values, finite, > 0, strictly increasing."""
     times = np.asarray(times, dtype=np.float64)
@@ -62,6 +66,7 @@ def check_times(times) -> np.ndarray:
     return times
 
 
+@float64
 def cell_edges(times) -> np.ndarray:
     """Edges of the cells, shape (K+1,): cell k is [e_k, e_{k+1}] ∋ t_k, (Y2) of theory/generation.md.
 
@@ -74,6 +79,7 @@ def cell_edges(times) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- readouts
+@float64
 def readout_losses(B, m) -> tuple:
     """(L_train, L_test, E_score) of readouts B (T, d, p) with the matrices ``m``, each shape (T,).
 
@@ -89,8 +95,9 @@ def readout_losses(B, m) -> tuple:
     return train, test, (test - m.l_opt) / dl
 
 
+@float64
 @dataclass(frozen=True)
-class TimeDiagnostics:
+class TimeDiagnostics(HasStatus):
     """Per grid time: the solver used, the smallest eigenvalue of U (> 0 is needed at τ = inf),
     the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension.
 
@@ -111,8 +118,9 @@ class TimeDiagnostics:
         return dict(self.__dict__)
 
 
+@float64
 @dataclass(frozen=True)
-class RFScoreModel:
+class RFScoreModel(HasStatus):
     """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
 
     W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
@@ -175,6 +183,7 @@ class RFScoreModel:
         return RFScore(W=jnp.asarray(self.W), B=jnp.asarray(self.B[i_tau]), activation=self.activation)
 
 
+@float64
 def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
                     krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
                     max_order: int = 64, mehler_tol: float = 1e-12, X_test=None, noise_samples=None,
@@ -221,7 +230,7 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     tau_mem_t, n_peaks_t = np.full(K, np.nan), np.zeros(K, dtype=int)
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
         m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
-                           require=True, X_test=X_test)
+                           throw=True, X_test=X_test)
         dls[k], lopts[k] = m.delta_t, m.l_opt
         noise_sq = 1.0
         if m_noise is not None:  # (F1): U^{(m)}, V^{(m)} of m frozen draws per point; U_pop, V_pop stay exact
@@ -239,13 +248,12 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
             tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(es.lam, es.vt, delta_t=m.delta_t, p=p, d=d,
                                                                ridge=ridge)
             kdim, solver, readout_error = 0, "eigh", 0.0
-        elif p > krylov_above:
-            from ..finite.krylov import krylov_readouts
+        elif choose_solver(p=p, krylov_above=krylov_above) == "krylov":
             kr = krylov_readouts(m, tau, tol=krylov_tol)
             B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
             readout_error = kr.error
             if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
-                scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} > "
+                scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} >= "
                                       f"krylov_above = {krylov_above}", "t": float(t)}
         else:
             if k in timescale_at:
@@ -285,6 +293,7 @@ def _read_timescales(es, t: float, act, spec) -> dict:
 
 
 # ----------------------------------------------------------------------------- jit-able scores
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["W", "B"], meta_fields=["activation"])
 @dataclass(frozen=True)
 class RFScore:
@@ -299,6 +308,7 @@ class RFScore:
         return phi @ self.B[k].T
 
 
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["precision"], meta_fields=[])
 @dataclass(frozen=True)
 class PopulationScore:
@@ -310,6 +320,7 @@ class PopulationScore:
         return -y @ self.precision[k]
 
 
+@float64
 def population_score(sigma, times) -> PopulationScore:
     """`PopulationScore` with Σ_t = e^{-2t} Σ + Δ_t I at every grid time; sigma (d, d)."""
     S = validate_sigma_matrix(sigma, arg="sigma")
@@ -319,6 +330,7 @@ def population_score(sigma, times) -> PopulationScore:
     return PopulationScore(precision=jnp.asarray(prec))
 
 
+@float64
 @partial(jax.tree_util.register_dataclass, data_fields=["X", "times"], meta_fields=[])
 @dataclass(frozen=True)
 class EmpiricalScore:
@@ -340,6 +352,7 @@ class EmpiricalScore:
         return (w @ mu - y) / dl
 
 
+@float64
 def empirical_score(X, times) -> EmpiricalScore:
     """`EmpiricalScore` of the training set X (n, d) on the grid ``times``."""
     X = np.asarray(X, dtype=np.float64)

@@ -40,9 +40,14 @@ from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
+from ..core.precision import float64
+from ..core.status import throw_option
+from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
+from .fixed_point import DEFAULT_RULE, FixedPointRule, damped_then_newton, max_abs, newton_2x2
 
 
 # ----------------------------------------------------------------------------- ν_C
+@float64
 def nu_c_quadrature(psi_p: float, n_nodes: int = 160):
     """Nodes μ (Q,) and weights w (Q,) (sum 1) for averages over ν_C, the limit law of WWᵀ/d.
 
@@ -75,6 +80,7 @@ def nu_c_quadrature(psi_p: float, n_nodes: int = 160):
 
 
 # ----------------------------------------------------------------------------- contour
+@float64
 @dataclass(frozen=True)
 class Contour:
     """Upper half Γ⁺ of the counter-clockwise contour Γ = Γ⁺ ∪ conj(Γ⁺) around the spectrum of U.
@@ -107,6 +113,7 @@ def _gl(lo: float, hi: float, n_panels: int, k: int):
     return x, (0.5 * h[:, None] * w[None, :]).ravel()
 
 
+@float64
 def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_decade: float = 2.0,
                  nodes_per_panel: int = 16, n_ray: Optional[int] = None) -> Contour:
     """The contour of `Contour` with Gauss–Legendre panels (``nodes_per_panel`` nodes each).
@@ -127,6 +134,7 @@ def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_d
                    panels_per_decade=float(panels_per_decade), nodes_per_panel=int(k))
 
 
+@float64
 def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
     """(lower, upper) bounds on the spectrum of U in the limit (theory/asymptotic.md §4).
 
@@ -157,27 +165,26 @@ def _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio):
 
 @partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
 def _solve_a1(z, mu, w, alpha, b2, v2, s2, ratio, damping, tol_damped, max_damped: int, newton_steps: int):
-    """Damped fixed-point iteration δ ← δ - ω F(δ) from δ = 0 until max|F| < tol_damped, then Newton."""
+    """Damped fixed-point iteration δ ← δ - ω F(δ) from δ = 0 until max|F| < tol_damped, then Newton
+    (`fixed_point.damped_then_newton`; call it through `solve_a1` with a `FixedPointRule`)."""
 
-    def cond(state):
-        delta, it = state
-        F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
-        return (jnp.max(jnp.abs(F)) > tol_damped) & (it < max_damped)
+    def F(delta):
+        return _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
 
-    def body(state):
-        delta, it = state
-        F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
-        return delta - damping * F, it + 1
+    def newton(delta):
+        f, df = F(delta)
+        return delta - f / df
 
-    delta, iters = jax.lax.while_loop(cond, body, (jnp.zeros_like(z), 0))
+    delta, iters = damped_then_newton(lambda d: max_abs(F(d)[0]), lambda d, om: d - om * F(d)[0], newton,
+                                      jnp.zeros_like(z), damping, tol_damped, max_damped, newton_steps)
+    return delta, jnp.abs(F(delta)[0]), iters
 
-    def newton(delta, _):
-        F, dF = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
-        return delta - F / dF, None
 
-    delta, _ = jax.lax.scan(newton, delta, None, length=newton_steps)
-    F, _ = _a1_residual(delta, z, mu, w, alpha, b2, v2, s2, ratio)
-    return delta, jnp.abs(F), iters
+@float64
+def solve_a1(z, mu, w, alpha, b2, v2, s2, ratio, rule: FixedPointRule = DEFAULT_RULE):
+    """(A1) at the nodes z (N,) complex: (δ (N,), |residual| (N,), damped iterations), by ``rule``."""
+    return _solve_a1(z, mu, w, alpha, b2, v2, s2, ratio, rule.damping, rule.tol_damped, rule.max_damped,
+                     rule.newton_steps)
 
 
 # ----------------------------------------------------------------------------- (A2), (A3)
@@ -227,30 +234,33 @@ def _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
 @partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
 def _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, damping, tol_damped, max_damped: int,
               newton_steps: int):
-    """Damped fixed-point iteration of (A6)-(A7) from δ = 0, r = 1/(E u - z), then 2×2 Newton."""
+    """Damped fixed-point iteration of (A6)-(A7) from δ = 0, r = 1/(E u - z), then 2×2 Newton
+    (`fixed_point.damped_then_newton`; call it through `solve_a6` with a `FixedPointRule`)."""
     r0 = 1.0 / (v2 + s2 - z + (alpha * lam + b2) @ wk)
 
-    def cond(state):
-        r, delta, it = state
-        F1, F2, _, _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
-        return (jnp.maximum(jnp.max(jnp.abs(F1)), jnp.max(jnp.abs(F2))) > tol_damped) & (it < max_damped)
+    def system(x):
+        return _a6_system(x[0], x[1], z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
 
-    def body(state):
-        r, delta, it = state
-        _, F2, _, kap, e_d = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
-        return (1 - damping) * r + damping / (kap + e_d), delta - damping * F2, it + 1
+    def damped(x, om):
+        _, F2, _, kap, e_d = system(x)
+        return (1 - om) * x[0] + om / (kap + e_d), x[1] - om * F2
 
-    r, delta, iters = jax.lax.while_loop(cond, body, (r0, jnp.zeros_like(z), 0))
+    def newton(x):
+        F1, F2, J, _, _ = system(x)
+        s1, s2_ = newton_2x2(*J, F1, F2)
+        return x[0] - s1, x[1] - s2_
 
-    def newton(state, _):
-        r, delta = state
-        F1, F2, (J11, J12, J21, J22), _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
-        det = J11 * J22 - J12 * J21
-        return (r - (J22 * F1 - J12 * F2) / det, delta - (J11 * F2 - J21 * F1) / det), None
-
-    (r, delta), _ = jax.lax.scan(newton, (r, delta), None, length=newton_steps)
-    F1, F2, _, _, _ = _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+    (r, delta), iters = damped_then_newton(lambda x: max_abs(*system(x)[:2]), damped, newton,
+                                           (r0, jnp.zeros_like(z)), damping, tol_damped, max_damped, newton_steps)
+    F1, F2, _, _, _ = system((r, delta))
     return r, delta, jnp.maximum(jnp.abs(F1), jnp.abs(F2)), iters
+
+
+@float64
+def solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, rule: FixedPointRule = DEFAULT_RULE):
+    """(A6)-(A7) at the nodes z (N,) complex: (r, δ, |residual|, damped iterations), each (N,), by ``rule``."""
+    return _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, rule.damping, rule.tol_damped, rule.max_damped,
+                     rule.newton_steps)
 
 
 def _a6_beta(r, delta, lam, alpha, b2, psi_p):
@@ -307,23 +317,19 @@ def _curves(tau, z, dz, m, T_uu, T_ul, c, b2, ridge=0.0):
     (1 − e^{-cτ(z+λ)})/(z+λ) and the train loss's function is 2f − z f² (= (1 − e^{-2cτz})/z at λ = 0);
     the pole of f_∞ at −λ < 0 lies outside the contour (x_left > 0).
     """
+    f, tz = flow_factor(tau, z, c, ridge, jnp)
     inf = jnp.isinf(tau)[:, None]
-    zl = z[None, :] + ridge
-    tz = jnp.where(inf, 0.0, tau[:, None]) * zl
-    f = jnp.where(inf, 1.0 / zl, -jnp.expm1(-c * tz) / zl)
     g = 2 * f - z[None, :] * f**2
-    md = m * dz
-    train = 1.0 + jnp.imag(g @ md) / jnp.pi
-    F = f * dz[None, :]
-    quad = -jnp.real(jnp.sum((F @ T_uu) * F, axis=1) - jnp.sum((F @ T_ul) * jnp.conj(F), axis=1)) / (2 * jnp.pi**2)
-    test = 1.0 + b2 * quad + 2 * jnp.imag(f @ md) / jnp.pi
+    train = 1.0 + line_integral(g, m, dz, jnp)
+    test = 1.0 + b2 * double_integral(f * dz[None, :], T_uu, T_ul, jnp) + 2 * line_integral(f, m, dz, jnp)
     # -dL_train/dlog τ = -τ (1/2πi)∮ ∂_τ g m dz, ∂_τ g = 2c e^{-cτ(z+λ)} (1 − z f)
     dg = 2 * c * jnp.exp(-c * tz) * (1 - z[None, :] * f)
-    spec = jnp.where(inf[:, 0], 0.0, -jnp.imag((jnp.where(inf, 0.0, tau[:, None]) * dg) @ md) / jnp.pi)
+    spec = jnp.where(inf[:, 0], 0.0, -line_integral(jnp.where(inf, 0.0, tau[:, None]) * dg, m, dz, jnp))
     return train, test, spec
 
 
 # ----------------------------------------------------------------------------- API
+@float64
 @dataclass(frozen=True)
 class AsymptoticCurves(Trajectory):
     """Asymptotic losses on a τ grid, each (K,): (A4), (A5) and E_score = (L_test - L_opt)/Δ (L3).
@@ -367,7 +373,7 @@ class _Kernels:
     """
 
     def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
-                 tol: float, max_damped: int, damping: float, atoms=None, require: bool = True):
+                 tol: float, rule: FixedPointRule, atoms=None, throw: bool = True):
         z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
         zj = jnp.asarray(z)
         ratio = psi_p / psi_n
@@ -376,13 +382,13 @@ class _Kernels:
             # Pad nodes to bucket sizes (zero weights) so that JIT compilations are shared across parameters.
             mu, w = _pad(mu, 64, 1.0), _pad(w, 64, 0.0)
             args = (zj, jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
-            delta, res, iters = _solve_a1(*args, ratio, damping, 1e-6, max_damped, 12)
+            delta, res, iters = solve_a1(*args, ratio, rule)
             unknowns = (delta,)
             eq = "(A1)"
         else:
             lam, wk = _pad(atoms[0], 16, 1.0), _pad(atoms[1], 16, 0.0)
             args = (jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p, ratio)
-            r, delta, res, iters = _solve_a6(zj, *args, damping, 1e-6, max_damped, 12)
+            r, delta, res, iters = solve_a6(zj, *args, rule)
             unknowns = (delta, r)
             eq = "(A6)-(A7)"
         res, iters = np.asarray(res), int(iters)
@@ -398,7 +404,7 @@ class _Kernels:
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
                 f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
-        if self.message and require:
+        if self.message and throw:
             raise ConvergenceError(
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
@@ -452,6 +458,7 @@ class _Setup:
         self.l_opt = covariance.l_opt(SigmaSpectrum(tuple(lam), tuple(w)), self.c.t)  # (L3)
 
 
+@float64
 def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                      mu_nodes: int = 160, tol: float = 1e-10, layer: str = "auto") -> dict:
     """(A1), or (A6)-(A7) for a non-isotropic Σ, at points z (N,) off the spectrum: δ(z),
@@ -466,12 +473,12 @@ def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tan
     c, alpha = st.c, st.alpha
     if st.atoms is None:
         mu, w = nu_c_quadrature(psi_p, mu_nodes)
-        delta, res, _ = _solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
-                                  psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+        delta, res, _ = solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
+                                 psi_p / psi_n)
     else:
         lam, wk = st.atoms
-        r, delta, res, _ = _solve_a6(jnp.asarray(z), jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2,
-                                     c.s_t2, psi_p, psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+        r, delta, res, _ = solve_a6(jnp.asarray(z), jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2,
+                                    c.s_t2, psi_p, psi_p / psi_n)
     res = np.asarray(res)
     if not np.all(res < tol):
         raise ConvergenceError(f"{'(A1)' if st.atoms is None else '(A6)-(A7)'} did not converge: max residual "
@@ -486,6 +493,7 @@ def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tan
     return {"delta": delta, "q": r, "s": r * (np.asarray(be) @ wk), "residual": res}
 
 
+@float64
 def two_resolvent_trace(z1, z2, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                         tol: float = 1e-10, correction: bool = True) -> np.ndarray:
     """T(z₁_i, z₂_j) → (1/d) Tr (U - z₁)^{-1} U_pop (U - z₂)^{-1} C, (N1, N2) complex, by the
@@ -501,8 +509,8 @@ def two_resolvent_trace(z1, z2, *, psi_p: float, psi_n: float, t: float, activat
     sols = []
     for z in (z1, z2):
         z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
-        r, delta, res, _ = _solve_a6(jnp.asarray(z), lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
-                                     psi_p / psi_n, 0.5, 1e-6, 5000, 12)
+        r, delta, res, _ = solve_a6(jnp.asarray(z), lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
+                                    psi_p / psi_n)
         if not np.all(np.asarray(res) < tol):
             raise ConvergenceError(f"(A6)-(A7) did not converge: max residual {np.max(np.asarray(res)):.3g}; "
                                    f"psi_p={psi_p}, psi_n={psi_n}, t={t}")
@@ -518,11 +526,12 @@ def _check_region(psi_p, psi_n, t, c: GEConstants):
                                        f"s_t² > 0 (a non-linear activation), got s_t² = {c.s_t2:.3g}")
 
 
+@float64
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                       theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
                       mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
                       check_quadrature: bool = True, spectrum_points: int = 1200,
-                      layer: str = "auto", require: bool = True, ridge: float = 0.0) -> AsymptoticCurves:
+                      layer: str = "auto", throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
@@ -537,13 +546,14 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     only agree if both enclose the same spectrum and both rules are accurate. Also reported: the mass check
     −(1/2πi)∮ m dz = b_t² ψ_p and the (A1) residual. Raises ConvergenceError if (A1)
     does not converge to ``tol`` or the quadrature error exceeds 1e-3 (units of Δ), unless
-    ``require`` is False: then the curves are returned with ``converged`` False. On the general
+    ``throw`` is False: then the curves are returned with ``converged`` False. On the general
     route the ``a1_*`` diagnostics hold the (A6)-(A7) residual, iterations and branch check;
     ``diagnostics['equations']`` names the route. ``ridge`` λ ≥ 0: the flow with weight decay of
     theory/finite_noise_ridge.md (U → U + λI in the flow; λ = 0 is the plain flow); the train loss is
     then the data term of L_train, without the penalty.
     """
 
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
@@ -562,7 +572,8 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
 
     contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
     max_damped = check_positive_int("max_damped", max_damped)
-    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, max_damped, damping, st.atoms, require)
+    rule = FixedPointRule(damping=float(damping), max_damped=max_damped)
+    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, rule, st.atoms, throw)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * c_rate * upper), 20.0 / (2 * c_rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
@@ -578,15 +589,14 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     if check_quadrature:
         n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
-        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, max_damped, damping, st.atoms,
-                        require)
+        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, rule, st.atoms, throw)
         train2, test2, spec2 = ker2.curves(both, c_rate, b2, ridge)
-        err = max(np.max(np.abs(train2[:tau.size] - train)), np.max(np.abs(test2[:tau.size] - test))) / c.delta_t
+        err = two_contour_error((train, test), (train2[:tau.size], test2[:tau.size]), c.delta_t)
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
                            mass_error_check=ker2.mass_error, check_contour=other.describe())
-        quad_ok = bool(err < 1e-3 and spec_err < 1e-3)
-        if not quad_ok and require:
+        quad_ok = bool(err < TWO_CONTOUR_TOL and spec_err < TWO_CONTOUR_TOL)
+        if not quad_ok and throw:
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
                                    f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
                                    f"psi_n={psi_n}, t={t}, contour {contour.describe()}")

@@ -29,6 +29,10 @@ from ..core.errors import (ConvergenceError, InputError, check_noise_samples, ch
                            check_ridge)
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import make_contour, nu_c_quadrature
+from ..core.precision import float64
+from ..core.status import throw_option
+from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
+from .fixed_point import newton_2x2
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,7 @@ def _solve_delta(mod: _Model, D, tol: float, damped: int = 40, newton: int = 60)
             for b in range(2):
                 J[:, a, b] = (a == b) - mod.ratio * mod.f[b] * np.sum(wk * mod.S[a] * mod.S[b] / A**2, axis=1) \
                     / (1 + delta[:, b]) ** 2
-        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
-        step0 = (J[:, 1, 1] * F[:, 0] - J[:, 0, 1] * F[:, 1]) / det
-        step1 = (-J[:, 1, 0] * F[:, 0] + J[:, 0, 0] * F[:, 1]) / det
+        step0, step1 = newton_2x2(J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1], F[:, 0], F[:, 1])
         delta = delta - np.stack([step0, step1], axis=1)
     A, new = residual(delta)
     res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
@@ -314,17 +316,15 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     m_uu, m_ul = _Moments(mod, P, P), _Moments(mod, P, Pc)
     K_uu = _two_point(mod, P, P, "upop", m_uu)
     K_ul = _two_point(mod, P, Pc, "upop", m_ul)
-    zl = z[None, :] + lam
-    e = np.exp(-c_rate * tau[:, None] * zl)
-    f = (1 - e) / zl
+    f, _ = flow_factor(tau, z, c_rate, lam)
     h_train = z[None, :] * f**2 - 2 * f
-    train = 1 + np.imag(h_train @ (T * dz)) / np.pi
+    train = 1 + line_integral(h_train, T, dz)
     F = f * dz[None, :]
 
     def quad(kuu, kul):  # ∮∮ f(z₁)f(z₂) K(z₁, z₂) over the contour and its conjugate half
-        return -np.real(np.sum((F @ kuu) * F, axis=1) - np.sum((F @ kul) * np.conj(F), axis=1)) / (2 * np.pi**2)
+        return double_integral(F, kuu, kul)
 
-    linear = 2 * np.imag(f @ (Tx * dz)) / np.pi
+    linear = 2 * line_integral(f, Tx, dz)
     test = 1 + quad(K_uu, K_ul) - linear
     mean_readout = 1 + quad(_two_point_cross(mod, P, P, "upop", m_uu), _two_point_cross(mod, P, Pc, "upop", m_ul)) - linear
     emp = 1 + quad(_two_point_shared(mod, P, P, m_uu) + _two_point(mod, P, P, "S1", m_uu),
@@ -332,6 +332,7 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     return train, test, mean_readout, emp, float(max(P.residual.max(), Pc.residual.max()))
 
 
+@float64
 @dataclass(frozen=True)
 class FiniteNoiseCurves(Trajectory):
     """d → ∞ losses with m frozen noise draws and ridge λ on a τ grid, each (K,) (F11)-(F12).
@@ -354,10 +355,11 @@ class FiniteNoiseCurves(Trajectory):
     diagnostics: dict = field(default_factory=dict)
 
 
+@float64
 def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
                         activation="tanh", sigma=None, kappa_nodes: int = 400, theta: float = 0.6,
                         panels_per_decade: float = 3.0, nodes_per_panel: int = 16, tol: float = 1e-11,
-                        check_quadrature: bool = True, require: bool = True) -> FiniteNoiseCurves:
+                        check_quadrature: bool = True, throw: bool = True, require: Optional[bool] = None) -> FiniteNoiseCurves:
     """Train loss, test loss (L2) and score error (L3) at d → ∞ for m = ``noise_samples`` frozen noise
     draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
 
@@ -372,6 +374,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     >>> bool(r.converged), r.test_loss.shape
     (True, (1,))
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
@@ -388,7 +391,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
         tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, c, c.alpha * lam_sigma, lam, kappa_nodes, tol)
         lo = float(l_opt(sigma, c.t))
         ok = bool(res < 1e3 * tol and np.isfinite(tr) and np.isfinite(te))
-        if not ok and require:
+        if not ok and throw:
             raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
                                    f"psi_n={psi_n:g}, t={t:g}, ridge={lam:g}")
         k = tau.size
@@ -404,7 +407,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     if m is None:
         from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
-                              require=require)
+                              throw=throw)
         l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
                                  bias2=np.asarray(a.test_loss) - l_min, variance=np.zeros(np.size(a.tau)),
@@ -447,20 +450,19 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  n_ray=n_ray + 2)
             mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
             tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
-            err = float(max(np.max(np.abs(tr2 - tr)), np.max(np.abs(te2 - te)), np.max(np.abs(mr2 - mr)),
-                            np.max(np.abs(em2 - em))) / c.delta_t)
+            err = two_contour_error((tr, te, mr, em), (tr2, te2, mr2, em2), c.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
     finite = bool(all(np.all(np.isfinite(x)) for x in (train, test, mean_readout, emp)))
-    converged = bool(residual < 1e3 * tol and err < 1e-3 and extrapolation < 1e-3 and finite)
+    converged = bool(residual < 1e3 * tol and err < TWO_CONTOUR_TOL and extrapolation < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
                f"noise_samples={m}, ridge={lam:g}: (F8) residual {residual:.2e}, two-contour difference "
                f"{err:.2e} Δ{f', ridgeless extrapolation {extrapolation:.2e} Δ' if lam == 0 else ''}"
                f"{'' if finite else ', non-finite losses'}")
         diagnostics["message"] = msg
-        if require:
+        if throw:
             raise ConvergenceError(msg)
     lo = float(l_opt(sigma, c.t))
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),

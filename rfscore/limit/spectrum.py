@@ -20,6 +20,8 @@ above ``tol`` or on a wrong branch are flagged, never silently returned as valid
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -31,12 +33,15 @@ import numpy as np
 from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
+from ..core.precision import float64
+from ..core.status import Status, throw_option
 
 __all__ = ["SpectrumResult", "solve_spectrum", "stieltjes", "require_converged", "atom_weight",
            "LimitingStructure", "limiting_structure", "empirical_stieltjes"]
 
 
 # ----------------------------------------------------------------------------- results
+@float64
 @dataclass(frozen=True)
 class SpectrumResult:
     """Solution of (S1)-(S3) at points z = lam + i·eta, all arrays of shape (N,).
@@ -104,7 +109,14 @@ class SpectrumResult:
         return bool(np.all(self.converged))
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
+        """The scalar status (all points converged, the largest residual, `message`); the per-point
+        flags are ``converged``."""
+        return Status(converged=self.success, error=self.error, message="" if self.success else self.message)
+
+    @property
+    def message(self) -> str:
+        """One line: converged at every point, or where and by how much not."""
         bad = int(np.sum(~self.converged))
         worst = float(np.max(self.residual)) if self.residual.size else 0.0
         if bad == 0:
@@ -114,16 +126,18 @@ class SpectrumResult:
                 f"max residual {worst:.2e} > tol {self.tol:.0e})")
 
 
+@float64
 def require_converged(result: SpectrumResult) -> SpectrumResult:
     """Return ``result`` if every point converged, else raise ConvergenceError naming the parameters."""
     if not result.success:
         c = result.constants
         raise ConvergenceError(
-            f"spectrum (S1)-(S3) {result.status}; parameters psi_p={result.psi_p:g}, psi_n={result.psi_n:g}, "
+            f"spectrum (S1)-(S3) {result.message}; parameters psi_p={result.psi_p:g}, psi_n={result.psi_n:g}, "
             f"t={c.t:g}, sigma_spectrum='{result.sigma}', eta={float(np.min(result.eta)):.3g}")
     return result
 
 
+@float64
 def atom_weight(psi_p: float, psi_n: float, v_t2: float = 1.0) -> float:
     """Weight of the atom of ρ at λ = s_t²: max(0, 1 - (1 + ψ_n)/ψ_p) (rank n + d of (G4));
     max(0, 1 - 1/ψ_p) when v_t² = 0 (linear activation: rank d)."""
@@ -132,6 +146,7 @@ def atom_weight(psi_p: float, psi_n: float, v_t2: float = 1.0) -> float:
 
 
 # ----------------------------------------------------------------------------- the equations
+@float64
 class SpectralParams(NamedTuple):
     """The scalars of (S1)-(S3) as a pytree of complex128 0-d arrays (crosses `jit` as one argument).
 
@@ -316,44 +331,49 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
                           constants=c, sigma=sigma, tol=tol, parameters=params)
 
 
+@float64
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
-                   tol: float = 1e-10, steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
+                   tol: float = 1e-10, steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
     """Density ρ(λ) of U on a real grid ``lam`` (N,) from (S1)-(S3), all points at once.
 
     Each point is continued from η₀ (well above the spectrum's scale) to the final ``eta``
     (> 0, default 1e-12; the result's ``density`` is Im q_c/π with the atom's Poisson kernel
     removed exactly, so ``eta`` only needs to be small next to the grid's features).
     ``sigma``: ρ_Σ as a `SigmaSpectrum` (default Σ = I); ``constants`` overrides (G1)-(G3)
-    (then ``t`` and ``activation`` are not used). ``require=True`` raises ConvergenceError
+    (then ``t`` and ``activation`` are not used). ``throw=True`` raises ConvergenceError
     unless every point converged; otherwise check ``result.converged``.
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     lam = np.asarray(lam, dtype=np.float64)
     if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)):
         raise InputError("lam", f"must be a non-empty 1-d array of finite values, got shape {lam.shape}")
     eta = check_positive("eta", eta)
     res = _solve_points(lam, np.full(lam.shape, eta), psi_p, psi_n, t, activation, sigma, constants, tol,
                         steps_per_decade)
-    return require_converged(res) if require else res
+    return require_converged(res) if throw else res
 
 
+@float64
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
               sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None, tol: float = 1e-10,
-              steps_per_decade: int = 6, require: bool = False) -> SpectrumResult:
+              steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
     """(S1)-(S3) at arbitrary complex points ``z`` (any shape, flattened to (N,)), Im z > 0.
 
     ``result.q`` is q(z) = lim (1/p) Tr (U - z)^{-1} including the atom: Im q/π is ρ convolved
     with the Poisson kernel of width Im z, which finite-size eigenvalues give directly
     (`empirical_stieltjes`). ``result.v_stieltjes`` is (1/d) Tr Vᵀ(U - z)^{-1}V = b_t² ψ_p s(z).
     """
+    throw = throw_option(throw, require)  # ``require``: the former name, one version
     z = np.ravel(np.asarray(z, dtype=np.complex128))
     if z.size < 1 or not np.all(np.isfinite(z)) or np.any(z.imag <= 0):
         raise InputError("z", "must be finite complex numbers with Im z > 0")
     res = _solve_points(z.real.copy(), z.imag.copy(), psi_p, psi_n, t, activation, sigma, constants, tol,
                         steps_per_decade)
-    return require_converged(res) if require else res
+    return require_converged(res) if throw else res
 
 
+@float64
 def empirical_stieltjes(eigenvalues, z) -> np.ndarray:
     """(1/p) Σ_k 1/(λ_k - z) for finite-size eigenvalues (p,) at points z (N,) -> (N,)."""
     ev = np.asarray(eigenvalues, dtype=np.float64)
@@ -362,6 +382,7 @@ def empirical_stieltjes(eigenvalues, z) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- ψ_p ≫ ψ_n ≫ 1
+@float64
 @dataclass(frozen=True)
 class LimitingStructure:
     """Structure of ρ for ψ_p ≫ ψ_n ≫ 1 (theory/spectrum.md §5).
@@ -387,6 +408,7 @@ class LimitingStructure:
         return dict(self.__dict__)
 
 
+@float64
 def limiting_structure(*, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                        sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None) -> LimitingStructure:
     """The ψ_p ≫ ψ_n ≫ 1 landmarks of ρ(λ) as numbers (see `LimitingStructure`)."""

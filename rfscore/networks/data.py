@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.precision import float64  # the data and metrics in float64, the network in DTYPE
 
 GMM = "gmm"
 GMM_D = 8
@@ -47,6 +48,7 @@ class NetData:
         return out
 
 
+@float64
 def gmm_sample(key, num: int, d: int = GMM_D, mean: float = GMM_MEAN, std: float = GMM_STD) -> np.ndarray:
     """(N1): num draws of ½N(μ, s²I) + ½N(-μ, s²I), μ = mean·(1, …, 1); shape (num, d)."""
     ks, kz = jax.random.split(key)
@@ -55,6 +57,7 @@ def gmm_sample(key, num: int, d: int = GMM_D, mean: float = GMM_MEAN, std: float
     return sign[:, None] * mean + std * z
 
 
+@float64
 def gmm_score(x, t: float, mu, std: float) -> np.ndarray:
     """True score of the mixture (N1) at diffusion time t: ((tanh(a·x/v)) a - x)/v, a = e^{-t}μ, v = e^{-2t}s² + Δ_t.
 
@@ -66,6 +69,7 @@ def gmm_score(x, t: float, mu, std: float) -> np.ndarray:
     return (np.tanh(x @ a / v)[:, None] * a - x) / v
 
 
+@float64
 def gmm_diffused(key, num: int, t: float, mu, std: float) -> np.ndarray:
     """num draws of x_t = e^{-t}x + √Δ_t ξ, x from (N1); shape (num, d)."""
     k1, k2 = jax.random.split(key)
@@ -74,6 +78,7 @@ def gmm_diffused(key, num: int, t: float, mu, std: float) -> np.ndarray:
     return np.exp(-t) * x + np.sqrt(-np.expm1(-2 * t)) * xi
 
 
+@float64
 def gmm_prior_kl_bound(T: float, mu, std: float) -> float:
     """Upper bound on KL(p_T ‖ N(0, I)) (nats, total) by convexity: KL of one component N(a, vI), a = e^{-T}μ.
 
@@ -100,6 +105,7 @@ def _normalise(X, test_fraction: float, key, name: str) -> NetData:
     return NetData(name, Xn[perm[n_test:]], Xn[perm[:n_test]])
 
 
+@float64
 def load_net_data(data: str, key, max_n: int, mean: float = GMM_MEAN, std: float = GMM_STD) -> NetData:
     """``data`` = 'gmm' (N1) in d = 8, 'digits' (the 64 raw pixels of the bundled 8×8 digits) or an X.npy (n, d).
 

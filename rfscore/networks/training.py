@@ -29,6 +29,7 @@ from ..generative.metrics import frechet_gaussians, memorisation
 from ..generative.sampler import sample
 from ..generative.score_model import cell_edges, time_grid
 from ..runtime.io import atomic_path
+from ..core.precision import float64  # the data and metrics in float64, the network in DTYPE
 from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score
 from .ddpm import draw_t, em_sample
 from .models import DTYPE, apply, build, net_score, num_params
@@ -147,6 +148,7 @@ def _loss_fixed(net, x, t, xi):
     return denoising_loss(net, x, t, xi)
 
 
+@float64
 def eval_loss(net, X, key, draws: int, t: float = LOSS_T) -> float:
     """(N2) at one diffusion time t, over every row of X with ``draws`` fixed noise draws each (float64 mean)."""
     Xr = jnp.asarray(np.repeat(X, draws, axis=0), dtype=DTYPE)
@@ -157,6 +159,7 @@ def eval_loss(net, X, key, draws: int, t: float = LOSS_T) -> float:
     return float(np.sum(vals) / Xr.shape[0])
 
 
+@float64
 def gmm_kl_estimate(net, data: NetData, times, key, num: int = 1024) -> float:
     """(N6): KL(p_T‖N(0,I))/d bound + Σ_k E_score(t_k)|cell_k|, E_score(t) = (1/d) E‖s_θ(x_t, t) - s*(x_t, t)‖²
     by Monte Carlo over ``num`` fresh x_t ~ p_t per grid time (keyed), per dimension (nats)."""
@@ -317,6 +320,7 @@ class NetRun:
     info: dict = field(default_factory=dict)
 
 
+@float64
 def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: bool = False,
               on_checkpoint=None, on_progress=None) -> NetRun:
     """Train one network (cfg.width, cfg.seed) on the first n rows of data.pool, with a checkpoint in ``folder`` at
@@ -414,6 +418,7 @@ def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, ba
     return row
 
 
+@float64
 def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int, config: dict, folder: str,
               save_samples: bool = False) -> dict:
     """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the

@@ -23,10 +23,12 @@ from ...finite.draws import sample_inputs, sizes
 from ...finite.dynamics import trajectory
 from ...finite.gep import gep_eigensystem
 from ...limit.asymptotic import asymptotic_curves
+from ...core.precision import float64
 
 KEYS = ("train_loss", "test_loss", "score_error")
 
 
+@float64
 @dataclass(frozen=True)
 class PaperCurves:
     """One (ψ_p, ψ_n, t, Σ) on the τ grid ``tau`` (T,).
@@ -56,6 +58,7 @@ class PaperCurves:
         return self.finite[key].std(axis=0, ddof=1) if len(self.seeds) > 1 else np.zeros(self.tau.size)
 
 
+@float64
 @functools.lru_cache(maxsize=64)
 def paper_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds: tuple, tau: tuple) -> PaperCurves:
     """d → ∞ and seed-resolved finite-size curves; arguments hashable (``sigma`` a spec string,
@@ -86,6 +89,7 @@ GD = dict(d=10, psi_n=(4.0, 32.0), tau_max=3e4, windows=((1e2, 0.25), (1e3, 0.5)
 GD_QUICK = dict(GD, d=6, psi_n=(4.0,), tau_max=3e3, windows=((1e2, 0.25), (3e3, 0.5)), record=10)
 
 
+@float64
 @functools.lru_cache(maxsize=16)
 def gd_markers(psi_p: float, psi_n: float, t: float, sigma: str, quick: bool = False) -> dict:
     """Simulated GD on the sampled-noise loss (fresh noise, `GD` settings, τ windows of `fig5ab`) of one
@@ -106,6 +110,7 @@ def gd_markers(psi_p: float, psi_n: float, t: float, sigma: str, quick: bool = F
     return out
 
 
+@float64
 def rows_of(curves) -> dict:
     """CSV columns for a list of `PaperCurves`: one row per (ψ_n, τ) with the d → ∞ values and the
     finite-size mean and seed standard deviation."""

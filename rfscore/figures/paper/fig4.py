@@ -23,12 +23,14 @@ from ...runtime.io import write_result
 from ..fig4 import _spectrum_figure
 from ..style import save, styled
 from .progress import stages
+from ...core.precision import float64
 
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
          "two_delta": ("0.5:0.5,1.5:0.5", r"$\rho_\Sigma = \frac{1}{2}\delta_{0.5} + \frac{1}{2}\delta_{1.5}$")}
 PAPER = dict(psi_p=64.0, psi_n=8.0, t=0.01, d=100, activation="tanh", sigma_spectra={k: v[0] for k, v in CASES.items()})
 
 
+@float64
 def gep_spectrum(d: int, psi_p: float, psi_n: float, t: float, sigma: SigmaSpectrum, seed: int) -> np.ndarray:
     """All p eigenvalues of one (G4) U (ascending): the thin modes and p − rank at s_t² (exact)."""
     p, n = sizes(d, psi_p, psi_n)
@@ -39,6 +41,7 @@ def gep_spectrum(d: int, psi_p: float, psi_n: float, t: float, sigma: SigmaSpect
     return np.sort(np.concatenate([lam, np.full(p - lam.size, s2)]))
 
 
+@float64
 def spectrum_panels(out_dir: Path, stem: str, *, psi_p, psi_n, t, d, cases, seed=0, points=1500, progress=False,
                     tag="Fig. 4"):
     """One PNG per Σ case (``cases``: name → (spec, label)) and the histogram data; returns (files, data)."""
@@ -61,6 +64,7 @@ def spectrum_panels(out_dir: Path, stem: str, *, psi_p, psi_n, t, d, cases, seed
     return files, data
 
 
+@float64
 def differences(d, quick) -> list:
     out = ["theory ρ(λ) from (S1)-(S3) solved pointwise (the paper's curve); histogram of the Gaussian-equivalent "
            "U (G4), one draw; the exact non-linear U (E1)-(E3) is drawn at smaller size in the default "

@@ -22,6 +22,8 @@ from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import GD, GD_QUICK, gd_markers, paper_curves, rows_of
 from .progress import stages
+from ...core.crossing import first_crossing
+from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh", sigma="1:1",
              tau_mem="psi_p/(Delta_t lambda_min)", lambda_min="s_t^2 + small cluster (theory/spectrum.md §5)")
@@ -29,15 +31,18 @@ RUN = dict(PAPER, seeds=[0, 1, 2], tau=[1e-1, 1e6, 241])
 QUICK = dict(RUN, psi_n=[4.0, 16.0], d=20, seeds=[0, 1, 2], tau=[1e-1, 1e6, 121])
 
 
+@float64
 def config(quick: bool) -> dict:
     return QUICK if quick else RUN
 
 
+@float64
 def tau_grid(cfg) -> tuple:
     lo, hi, num = cfg["tau"]
     return tuple(np.geomspace(lo, hi, int(num)))
 
 
+@float64
 def lambda_min(psi_p: float, psi_n: float, t: float, sigma: str = "1:1") -> float:
     """λ_min = s_t² + small cluster (d → ∞), the memorisation modes' eigenvalue; see the module docstring."""
     spec = SigmaSpectrum.parse(sigma)
@@ -46,19 +51,16 @@ def lambda_min(psi_p: float, psi_n: float, t: float, sigma: str = "1:1") -> floa
     return float(ls.atom_location + ls.small_cluster)
 
 
+@float64
 def tau_rise(tau, e) -> float:
     """τ after the minimum of ``e`` where it reaches √(min · e[-1]) (log-linear interpolation); NaN if never."""
     tau, e = np.asarray(tau), np.asarray(e)
     i = int(np.argmin(e))
-    level = np.sqrt(e[i] * e[-1])
-    j = np.flatnonzero(e[i:] >= level)
-    if j.size == 0 or j[0] == 0:
-        return float("nan")
-    j = i + j[0]
-    x0, x1, y0, y1 = np.log(tau[j - 1]), np.log(tau[j]), np.log(e[j - 1]), np.log(e[j])
-    return float(np.exp(x0 + (np.log(level) - y0) * (x1 - x0) / (y1 - y0)))
+    tau_cross, j = first_crossing(tau, e, np.sqrt(e[i] * e[-1]), start=i, log_y=True)
+    return float("nan") if j is None or j == i else tau_cross
 
 
+@float64
 def collapse(curves, t: float) -> dict:
     """τ_mem, τ_rise per ψ_n and the raw and rescaled spreads (d → ∞ curves)."""
     out = {"psi_n": [], "lambda_min": [], "tau_mem": [], "tau_rise": []}
@@ -75,18 +77,21 @@ def collapse(curves, t: float) -> dict:
     return out
 
 
+@float64
 def run(cfg, progress=False):
     tau = tau_grid(cfg)
     return [paper_curves(cfg["psi_p"], pn, cfg["t"], cfg["sigma"], cfg["d"], tuple(cfg["seeds"]), tau)
             for pn in stages(cfg["psi_n"], "Fig. 5A-B: ψ_n", progress)]
 
 
+@float64
 def markers(cfg, quick: bool) -> dict:
     """GD markers (curves.gd_markers) for the ψ_n of `GD` that the figure draws: {ψ_n: markers}."""
     g = GD_QUICK if quick else GD
     return {pn: gd_markers(cfg["psi_p"], pn, cfg["t"], cfg["sigma"], quick) for pn in g["psi_n"] if pn in cfg["psi_n"]}
 
 
+@float64
 def differences(cfg, quick) -> list:
     g = GD_QUICK if quick else GD
     out = ["lines: d → ∞ theory (A4)-(A5), (L3), which the paper did not draw; bands: exact closed-form "
@@ -103,6 +108,7 @@ def differences(cfg, quick) -> list:
     return out
 
 
+@float64
 def gd_rows(gd: dict) -> dict:
     """CSV columns of the GD markers: one row per (ψ_n, record), simulated and closed-form losses."""
     keys = ("tau", "train_loss", "test_loss", "score_error", "train_loss_flow", "test_loss_flow", "score_error_flow")

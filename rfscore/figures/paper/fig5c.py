@@ -15,6 +15,7 @@ from ...limit.asymptotic import asymptotic_curves
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .progress import stages
+from ...core.precision import float64
 
 PAPER = dict(tau=[1e3, 1e4], t=0.1, activation="tanh", sigma="1:1", grid="not stated in the paper")
 RUN = dict(tau=[1e3, 1e4], t=0.1, activation="tanh", sigma="1:1", psi_n=[1, 64, 13], psi_p=[1, 256, 13],
@@ -22,11 +23,13 @@ RUN = dict(tau=[1e3, 1e4], t=0.1, activation="tanh", sigma="1:1", psi_n=[1, 64, 
 QUICK = dict(RUN, psi_n=[1, 64, 4], psi_p=[1, 256, 4])
 
 
+@float64
 def axis(spec) -> np.ndarray:
     lo, hi, num = spec
     return np.geomspace(lo, hi, int(num))
 
 
+@float64
 def plane(cfg, progress=False) -> dict:
     """Columns psi_n, psi_p, tau, train_loss, test_loss, gen_loss, converged, quadrature_error."""
     psi_n, psi_p = axis(cfg["psi_n"]), axis(cfg["psi_p"])

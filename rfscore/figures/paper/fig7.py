@@ -19,6 +19,7 @@ from matplotlib import colormaps
 
 from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs
 from ..style import figure, save, styled
+from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = {"SGD 6e-3, momentum 0.95 (paper)": "sm9_runs.csv", "Adam 1e-3": "fig7_adam_runs.csv"}
@@ -37,6 +38,7 @@ def _load(path: Path):
     return table, side, reads, exponent_table(reads)
 
 
+@float64
 def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing); the manifest entry."""
     data_dir = DATA if data_dir is None else Path(data_dir)

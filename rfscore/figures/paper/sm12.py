@@ -25,6 +25,7 @@ from ..style import figure, save, styled
 from .curves import KEYS, paper_curves, rows_of
 from .fig5a import collapse, tau_grid
 from .progress import stages
+from ...core.precision import float64
 
 SIGMAS = {2.0: "4:1", 0.5: "0.25:1"}  # σ_x → the SigmaSpectrum of Σ = σ_x² I
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh",
@@ -33,6 +34,7 @@ RUN = dict(PAPER, seeds=[0, 1, 2], tau=[1e-1, 1e6, 161], unit_constants_psi_n=8.
 QUICK = dict(RUN, psi_n=[4.0, 16.0], d=20, tau=[1e-1, 1e6, 81], unit_constants_psi_n=4.0)
 
 
+@float64
 def unit_constant_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds, tau) -> dict:
     """Finite-size (G4)-(G6) curves for data Σ = ``sigma`` but with the constants (G1)-(G3) of σ_x = 1.
 
@@ -52,6 +54,7 @@ def unit_constant_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: in
     return {k: np.stack(v) for k, v in out.items()}
 
 
+@float64
 def differences(cfg, quick) -> list:
     out = ["lines: d → ∞ theory (A4)-(A5), (L3); bands: exact closed-form gradient flow (D3)-(D4) of the "
            f"Gaussian-equivalent model at d = {cfg['d']}, mean ± 1 s.d. over {len(cfg['seeds'])} seeds, in place "

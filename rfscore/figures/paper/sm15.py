@@ -27,6 +27,8 @@ from ...finite.simulation import simulate, training_problem
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .progress import stages
+from ...core.crossing import first_crossing
+from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.01, d=100, activation="tanh", sigma="1:1",
              optimizer="adam")
@@ -34,6 +36,7 @@ RUN = dict(PAPER, d=10, seeds=[0, 1, 2], lr=0.015, steps=20000, record=40, noise
 QUICK = dict(RUN, d=6, psi_n=[4.0, 16.0], steps=3000, record=20, lr=0.05)
 
 
+@float64
 def run_one(cfg, psi_n: float, seed: int):
     """One Adam run: draw (W, X, Ω) from PRNGKey(seed), train with the noise key fold_in(PRNGKey(seed), 1)."""
     key = jax.random.PRNGKey(seed)
@@ -47,19 +50,15 @@ def run_one(cfg, psi_n: float, seed: int):
 GAP_LEVEL = 1.0
 
 
+@float64
 def tau_gap(tau, train, test, delta_t: float, level: float = GAP_LEVEL):
     """First τ where (test − train)/Δ_t ≥ ``level`` (log-linear interpolation) and a censored flag."""
     g = (np.asarray(test) - np.asarray(train)) / delta_t
-    j = np.flatnonzero(g >= level)
-    if j.size == 0:
-        return float(tau[-1]), True
-    j = int(j[0])
-    if j == 0:
-        return float(tau[0]), False
-    x0, x1 = np.log(tau[j - 1]), np.log(tau[j])
-    return float(np.exp(x0 + (level - g[j - 1]) * (x1 - x0) / (g[j] - g[j - 1]))), False
+    tau_cross, j = first_crossing(tau, g, level)
+    return (float(tau[-1]), True) if j is None else (tau_cross, False)
 
 
+@float64
 def differences(cfg, quick) -> list:
     out = [f"d = {cfg['d']} (p = ψ_p d, n = ψ_n d) instead of the paper's d = 100: Adam is simulated step by step",
            f"{cfg['steps']} Adam steps at η = {cfg['lr']:g}, one fresh noise draw per point per step, "

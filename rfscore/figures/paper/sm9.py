@@ -20,6 +20,7 @@ from matplotlib import colormaps
 
 from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs
 from ..style import figure, save, styled
+from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = "sm9_runs.csv"
@@ -30,6 +31,7 @@ COMMAND_PAPER_SIZE = ("rfscore train-net --protocol paper --width 64,128,256 --n
                       "--steps 4000000 --seeds 3 --samples 10000 --until-plateau --out runs/sm9_paper  # on a GPU")
 
 
+@float64
 def load(data_dir=None):
     """(table, sidecar, read-offs, exponent table) of the committed runs."""
     data_dir = DATA if data_dir is None else Path(data_dir)
@@ -50,6 +52,7 @@ def _fmt(fit) -> str:
     return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else f"{fit['exponent']:.2f}"
 
 
+@float64
 def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing: the figure costs seconds); the manifest entry."""
     table, side, reads, exps = load(data_dir)

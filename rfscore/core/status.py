@@ -1,0 +1,72 @@
+"""One status convention for every result (the optimistix pattern: a solution carries its outcome, the
+caller chooses whether a failure raises): ``converged`` (bool), ``error`` (the solver's error estimate or
+bound, in the result's documented units; 0 for closed forms) and ``message`` (empty when converged, else
+one line naming what failed and the parameters). Per-point detail (a flag per λ, per grid time, per
+sweep point) stays on the result beside this scalar status.
+
+Every entry point that can fail to converge takes ``throw``: True raises `ConvergenceError` with the
+message, False returns the result flagged. ``require``, its former name, works for one version.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+from .errors import ConvergenceError
+from .precision import float64
+
+
+@float64
+@dataclass(frozen=True)
+class Status:
+    """converged: whether every part met its tolerance; error: the estimate or bound (units of the
+    result, NaN where none was computed); message: '' when converged, else what failed."""
+
+    converged: bool
+    error: float = 0.0
+    message: str = ""
+
+    def check(self, throw: bool = True) -> "Status":
+        """Raise `ConvergenceError` with the message when ``throw`` and not converged; else return self."""
+        if throw and not self.converged:
+            raise ConvergenceError(self.message or "did not converge")
+        return self
+
+
+@float64
+def status_of(result) -> Status:
+    """The `Status` of any rfscore result: its ``converged`` (a per-point array counts as all(...)), its
+    ``error`` (NaN if it has none) and its message (``message`` or ``diagnostics['message']``)."""
+    import numpy as np
+
+    conv = getattr(result, "converged", True)
+    conv = bool(np.all(conv))
+    err = getattr(result, "error", math.nan)
+    err = float(err) if err is not None else math.nan
+    msg = getattr(result, "message", None)
+    if not isinstance(msg, str):
+        msg = (getattr(result, "diagnostics", None) or {}).get("message", "") if isinstance(
+            getattr(result, "diagnostics", None), dict) else ""
+    return Status(converged=conv, error=err, message="" if conv else (msg or "did not converge"))
+
+
+@float64
+def throw_option(throw: bool, require=None) -> bool:
+    """``throw``, or the deprecated ``require`` when a caller still passes it (one version, with a
+    DeprecationWarning naming the new keyword)."""
+    if require is None:
+        return bool(throw)
+    warnings.warn("the keyword 'require' is deprecated; use 'throw' (same meaning)", DeprecationWarning,
+                  stacklevel=3)
+    return bool(require)
+
+
+@float64
+class HasStatus:
+    """Mixin of every result type: ``status`` (a `Status`) from the result's own ``converged``, ``error``
+    and message; the per-point detail stays in the result's own fields."""
+
+    @property
+    def status(self) -> Status:
+        return status_of(self)
