@@ -10,6 +10,7 @@ nothing it did not ask for), and the project's rcParams apply only inside
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import matplotlib
@@ -57,3 +58,12 @@ def save(fig, path) -> str:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=ext if ext in PLOT_FORMATS else "png")
     return str(path)
+
+
+def fit_label(fit: dict) -> str:
+    """An exponent fit (`rfscore.analysis.networks.exponent_table` entry) as text: "β [lo, hi]" (95 % CI),
+    "β" alone when the CI is not finite (too few seeds), "n/a" when the fit failed."""
+    if "error" in fit:
+        return "n/a"
+    lo, hi = fit["ci"]
+    return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else f"{fit['exponent']:.2f}"

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs
-from ..style import figure, save, styled
+from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -56,13 +56,6 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=No
             "exponents": exps, "source": [f"rfscore/figures/data/{x}" for x in RUNS.values()]}
 
 
-def _fmt(fit) -> str:
-    if "error" in fit:
-        return "n/a"
-    lo, hi = fit["ci"]
-    return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else f"{fit['exponent']:.2f}"
-
-
 @styled
 def _draw(runs, png):
     fig, (ax, bx) = figure(1, 2, figsize=(11, 4.4), constrained_layout=True)
@@ -76,7 +69,7 @@ def _draw(runs, png):
             v = np.array([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n])
             v = v[np.isfinite(v)]
             ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
-        betas = ", ".join(f"{thr}: {_fmt(exps[str(w)]['tau_mem'][str(thr)])}" for thr in THRESHOLDS)
+        betas = ", ".join(f"{thr}: {fit_label(exps[str(w)]['tau_mem'][str(thr)])}" for thr in THRESHOLDS)
         ax.plot(ns, ys, "o-", color=colors(i), label=f"{label}\n" + r"$\beta$ at $f_{\rm mem}\geq$ " + betas)
         seed = sorted({r["seed"] for r in reads})[0]
         for n, (xs, fs, plat) in plateau_collapse(table, reads, width=w, seed=seed).items():

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs
-from ..style import figure, save, styled
+from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -43,13 +43,6 @@ def load(data_dir=None):
         plateau[(w, s, n)] = bool(r.get("plateau"))
     reads = run_readoffs(table, plateau=plateau)
     return table, side, reads, exponent_table(reads, d=int(side.get("dataset", {}).get("d", 8)))
-
-
-def _fmt(fit) -> str:
-    if "error" in fit:
-        return "n/a"
-    lo, hi = fit["ci"]
-    return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else f"{fit['exponent']:.2f}"
 
 
 @float64
@@ -104,7 +97,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png):
             ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
         lowest = min(lowest, ys[0]) if math.isfinite(ys[0]) else lowest
         fit = exps[str(w)]["tau_mem"][str(thr)]
-        ax.plot(ns, ys, "o-", color=tc(i / len(THRESHOLDS)), label=rf"$f_{{\rm mem}}\geq{thr}$: $\beta$ = {_fmt(fit)}")
+        ax.plot(ns, ys, "o-", color=tc(i / len(THRESHOLDS)), label=rf"$f_{{\rm mem}}\geq{thr}$: $\beta$ = {fit_label(fit)}")
     x = np.array(ns, dtype=float)
     if math.isfinite(lowest):
         ax.plot(x, x / x[0] * lowest, "k:", lw=1, label=r"$\propto n$")
