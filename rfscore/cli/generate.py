@@ -10,8 +10,8 @@ from ..generative.generation import MAX_ORDER
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (TAU_RANGE, add_sweep_options, diffusion_time, float_list, guard_outputs, max_order, positive_float,
-                     positive_int, seed, sigma_spectrum, tau_list)
+from .common import (TAU_RANGE, add_sweep_options, diffusion_time, guard_outputs, max_order, positive_float,
+                     positive_int, ratio, ratio_list, seed, sigma_spectrum, tau_list)
 from .realdata_options import DATA_HELP, test_fraction
 
 
@@ -55,9 +55,10 @@ def register(sub) -> None:
                     "held-out rows, no KL estimate; theory/generation.md §8); --noise-samples and --ridge train "
                     "every readout on m frozen noise draws per point and/or with a ridge (theory/generation.md (Y14)).")
     p.add_argument("--d", type=positive_int, default=None, help="input dimension d >= 1 (required unless --data fixes it)")
-    p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0, p = round(ψ_p d) features")
-    p.add_argument("--psi-n", type=float_list, required=True,
-                   help="comma-separated ψ_n = n/d > 0, n = round(ψ_n d) >= 2 (values giving the same n are refused)")
+    p.add_argument("--psi-p", type=ratio, required=True, help=f"ψ_p = p/d {ratio.text}, p = round(ψ_p d) features")
+    p.add_argument("--psi-n", type=ratio_list, required=True,
+                   help=f"comma-separated ψ_n = n/d, each {ratio.text}, n = round(ψ_n d) >= 2 (values giving the same "
+                        "n are refused)")
     p.add_argument("--t-min", type=diffusion_time, default=1e-3, help="smallest diffusion time t_1 in [1e-5, 50] (default 1e-3)")
     p.add_argument("--t-max", type=diffusion_time, default=3.0,
                    help="largest diffusion time T > t_min, where sampling starts from N(0, I) (default 3)")

@@ -25,7 +25,7 @@ from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
-from .common import add_theory_options, max_order, mehler_tol, positive_float, positive_int, seed
+from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
@@ -37,10 +37,10 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
         add_theory_options(p)
     p.set_defaults(sigma_spectrum=None)  # None = not given (Σ = I unless --sigma-matrix)
     p.add_argument("--d", type=positive_int, help="data dimension d >= 1 (fixed by --data/--weights when given)")
-    p.add_argument("--psi-p", type=positive_float,
-                   help="ψ_p = p/d > 0, p = round(ψ_p d) features (fixed by --weights when given)")
-    p.add_argument("--psi-n", type=positive_float,
-                   help="ψ_n = n/d > 0, n = round(ψ_n d) training samples (fixed by --data when given)")
+    p.add_argument("--psi-p", type=ratio,
+                   help=f"ψ_p = p/d {ratio.text}, p = round(ψ_p d) features (fixed by --weights when given)")
+    p.add_argument("--psi-n", type=ratio,
+                   help=f"ψ_n = n/d {ratio.text}, n = round(ψ_n d) training samples (fixed by --data when given)")
     p.add_argument("--seed", type=seed, default=0,
                    help="integer 0 <= seed < 2^63: JAX PRNG seed of W, X and Ω (those not given as files; default 0)")
     p.add_argument("--model", choices=MODELS, default="exact",

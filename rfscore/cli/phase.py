@@ -6,8 +6,8 @@ from ..core.errors import InputError
 from ..runtime.io import OutputSet
 from ..runtime.sweep import PHASE_PROCESSES_FROM
 from ..analysis.phase import HEADER, phase_diagram
-from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m, float_list,
-                     guard_outputs, positive_float, positive_int, seed, tau_list)
+from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m,
+                     guard_outputs, positive_float, positive_int, ratio, ratio_list, seed, tau_list)
 
 
 def register(sub) -> None:
@@ -22,8 +22,8 @@ def register(sub) -> None:
                     "rfscore's numerical modules, or to the jax/numpy/scipy versions) is refused (--restart "
                     "discards it). Rows are labelled by the ratios actually run, n/d and p/d with n = round(ψ_n d), "
                     "p = round(ψ_p d); two values giving the same n (or p) are refused.")
-    p.add_argument("--psi-p", type=float_list, required=True, help="comma-separated ψ_p values > 0")
-    p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n values > 0")
+    p.add_argument("--psi-p", type=ratio_list, required=True, help=f"comma-separated distinct ψ_p values, each {ratio.text}")
+    p.add_argument("--psi-n", type=ratio_list, required=True, help=f"comma-separated distinct ψ_n values, each {ratio.text}")
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, required=True, help="input dimension d >= 1")
     p.add_argument("--tau", type=tau_list, default=[1e2, 1e4, math.inf],

@@ -4,8 +4,8 @@ from ..runtime.io import json_line, write_result
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from ..finite.draws import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
-from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, float_list, guard_outputs,
-                     no_peak_message, positive_float, positive_int, seed)
+from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, guard_outputs,
+                     no_peak_message, positive_int, ratio, ratio_list, seed)
 from .realdata_options import DATA_HELP, add_realdata_options, check_compare, is_real
 
 HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap")
@@ -21,8 +21,9 @@ def register(sub) -> None:
                     "τ_gen ∝ ψ_n^β with their 95 % confidence intervals; if any point has a single peak "
                     "(τ_gen = τ_mem, the mode families not separated, theory/timescales.md §5) only the "
                     "single-peak exponent tau_single_peak_exponent is given instead.")
-    p.add_argument("--psi-p", type=positive_float, required=True, help="ψ_p = p/d > 0")
-    p.add_argument("--psi-n", type=float_list, required=True, help="comma-separated ψ_n = n/d values > 0 (at least two)")
+    p.add_argument("--psi-p", type=ratio, required=True, help=f"ψ_p = p/d {ratio.text}")
+    p.add_argument("--psi-n", type=ratio_list, required=True,
+                   help=f"comma-separated distinct ψ_n = n/d values, each {ratio.text} (at least two)")
     add_theory_options(p)
     p.add_argument("--d", type=positive_int, help="input dimension d >= 1 (required unless --data fixes it)")
     p.add_argument("--seeds", type=positive_int, default=3,
