@@ -301,7 +301,7 @@ ROWS = [
      "input file --test-data"),
     ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/link.npy"], "--out", "input file --data"),
     ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/hard.npy"], "--out", "input file --data"),
-    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/adir/../good.npy"], "--out", "input file --data"),
+    ("dynamics", ["--data", "{tmp}/good.npy", "--out", "{tmp}/adir/.." "/good.npy"], "--out", "input file --data"),
     ("dynamics", ["--data", "{tmp}/good.npy", "--plot", "{tmp}/hard.npy"], "--plot", "input file --data"),
     ("simulate", ["--data", "{tmp}/good.npy", "--out", "{tmp}/good.npy"], "--out", "input file --data"),
     ("simulate", ["--weights", "{tmp}/w.npy", "--out", "{tmp}/w.npy"], "--out", "input file --weights"),
