@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .._version import __version__
-from .._entry import STARTUP_INTERRUPTED, Terminated, end_startup
+from .._entry import STARTUP_INTERRUPTED, Terminated, end_startup, started_as_command
 from ..core.errors import ConvergenceError, InputError
 from ..core.precision import float64
 from .common import OneLineParser, option_name
@@ -77,6 +77,20 @@ def _interrupted_hint(args) -> str:
     return "nothing was written"
 
 
+def _end_now(code: int) -> int:
+    """The command process, stopped by SIGTERM, ends here (its outputs were already cleaned up while the exception
+    unwound): XLA's threads may still be inside a computation, and an ordinary interpreter shutdown under them
+    can crash (exit -11 instead of 143). An in-process caller (tests) gets the code back."""
+    if not started_as_command():
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main(argv=None) -> int:
     try:
         parser = build_parser()
@@ -98,7 +112,7 @@ def main(argv=None) -> int:
         return int(float64(args.func)(args) or 0)  # the command's numerics in float64, as the library's
     except Terminated:
         print(f"{prefix} stopped (SIGTERM); {_interrupted_hint(args)}", file=sys.stderr)
-        return 143
+        return _end_now(143)
     except InputError as exc:
         print(f"{prefix} error: {option_name(exc.arg)}: {exc.msg}", file=sys.stderr)
         return 2
