@@ -542,3 +542,17 @@ def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
             assert got["exponent"] == pytest.approx(want["exponent"], rel=1e-9) and got["censored"] == []
     assert main(["reproduce", "--paper", "--only", "sm9,fig7", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "sm9_mixture.png").exists() and (tmp_path / "fig7_optimiser.png").exists()
+
+
+def test_diverged_training_names_lr_with_either_sampler(tmp_path, capsys):
+    """Non-finite samples of a trained network come from a diverged training run: the message names --lr, not
+    the sampler's step option, for the grid sampler and for the Euler-Maruyama sampler (N9) of --protocol paper."""
+    from rfscore.cli import main
+
+    base = ["train-net", "--n", "4", "--steps", "200", "--samples", "50", "--checkpoints", "1", "--times", "2",
+            "--no-progress", "--optimizer", "sgd", "--lr", "10"]
+    for i, extra in enumerate((["--width", "4"], ["--protocol", "paper", "--width", "8", "--sampler-steps", "20"])):
+        capsys.readouterr()
+        assert main([*base, *extra, "--out", str(tmp_path / f"r{i}")]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "use a smaller --lr" in err and "sampler-steps" not in err, err

@@ -78,6 +78,24 @@ def schedule(times, steps_per_time: int = 4, method: str = "sde", integrator: st
     return Schedule(k=ks.astype(np.int32), t=t, h=width, a=a, b=b, c=c)
 
 
+@float64
+def run_steps(score, key, steps, *, num_samples: int, d: int, noise: bool, batch: int = 8192) -> np.ndarray:
+    """The sampler's loop, shared by (Y3) and the networks' Euler–Maruyama sampler (N9): ``num_samples``
+    draws, shape (N, d), from y_T ~ N(0, I) through y ← a_i y + b_i score(y, k_i) (+ c_i z_i when ``noise``).
+
+    steps: (k, a, b, c), each shape (S,): the grid index of the score and the step coefficients. In batches of
+    ``batch``; batch j uses fold_in(key, j) (y_T from its first split, the steps' noise from its second).
+    Non-finite samples are returned as they are: the caller names the cause.
+    """
+    args = tuple(jnp.asarray(x) for x in steps)
+    out = []
+    for j, start in enumerate(range(0, num_samples, batch)):
+        k0, k1 = jax.random.split(jax.random.fold_in(key, j))
+        y0 = jax.random.normal(k0, (min(batch, num_samples - start), d), dtype=jnp.float64)
+        out.append(np.asarray(_run(score, y0, k1, *args, noise=noise)))
+    return np.concatenate(out)
+
+
 @partial(jax.jit, static_argnames=("noise",))
 def _run(score, y0, key, k, a, b, c, noise: bool):
     def body(y, step):
@@ -108,16 +126,8 @@ def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int =
     d = check_positive_int("d", d)
     batch = check_positive_int("batch", batch)
     sch = schedule(times, steps_per_time, method, integrator)
-    args = tuple(jnp.asarray(x) for x in (sch.k, sch.a, sch.b, sch.c))
-    out = []
-    for j, start in enumerate(range(0, num_samples, batch)):
-        size = min(batch, num_samples - start)
-        kb = jax.random.fold_in(key, j)
-        k0, k1 = jax.random.split(kb)
-        y0 = jax.random.normal(k0, (size, d), dtype=jnp.float64)
-        y = _run(score, y0, k1, *args, noise=method == "sde")
-        out.append(np.asarray(y))
-    y = np.concatenate(out)
+    y = run_steps(score, key, (sch.k, sch.a, sch.b, sch.c), num_samples=num_samples, d=d, noise=method == "sde",
+                  batch=batch)
     if not np.all(np.isfinite(y)):
         from ..core.errors import ConvergenceError
         raise ConvergenceError(f"the sampler diverged (non-finite samples; {sch.k.size} steps, method {method}, "

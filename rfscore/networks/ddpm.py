@@ -65,17 +65,11 @@ def em_sample(score_of_times, key, *, K: int, num_samples: int, d: int, batch: i
     score_of_times(times (K,)) -> a pytree score(y (B, d), k) at times[k] (e.g. `models.net_score`). Batch j
     uses fold_in(key, j) as `rfscore.generative.sampler.sample` does.
     """
-    from ..generative.sampler import _run
+    from ..generative.sampler import run_steps
 
     sch = em_schedule(K)
-    score = score_of_times(sch["t"])
-    args = (jnp.arange(K, dtype=jnp.int32),) + tuple(jnp.asarray(sch[x]) for x in ("a", "b", "c"))
-    out = []
-    for j, start in enumerate(range(0, num_samples, batch)):
-        k0, k1 = jax.random.split(jax.random.fold_in(key, j))
-        y0 = jax.random.normal(k0, (min(batch, num_samples - start), d), dtype=jnp.float64)
-        out.append(np.asarray(_run(score, y0, k1, *args, noise=True)))
-    y = np.concatenate(out)
+    y = run_steps(score_of_times(sch["t"]), key, (np.arange(K, dtype=np.int32), sch["a"], sch["b"], sch["c"]),
+                  num_samples=num_samples, d=d, noise=True, batch=batch)
     if not np.all(np.isfinite(y)):
         raise ConvergenceError(f"the Euler-Maruyama sampler diverged (non-finite samples, {K} steps); "
                                "use more --sampler-steps")
