@@ -282,11 +282,11 @@ def run(args) -> int:
     jobs = [(n, w, s) for s in seed_list for w in widths for n in args.n]
     import os
 
-    from ..runtime.sweep import _connect, check_scheduler
+    from ..runtime.sweep import check_scheduler, connect
 
     check_scheduler(args.scheduler)
     workers = args.workers or min(len(jobs), os.cpu_count() or 1)
-    client, own = _connect(args.scheduler) if args.scheduler is not None else (None, False)  # before any file
+    client, own = connect(args.scheduler) if args.scheduler is not None else (None, False)  # before any file
     try:
         return _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jobs, config, workers, client)
     finally:

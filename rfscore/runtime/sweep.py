@@ -292,7 +292,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
         done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart, check_result)
-    client, own = (_connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
+    client, own = (connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
     fh, created = None, False
     try:
         if checkpoint is not None:
@@ -385,7 +385,7 @@ def _worker_threads(n: int):
                 os.environ[k] = v
 
 
-def _connect(scheduler):
+def connect(scheduler):
     """(client, owned) for a scheduler address or an existing ``distributed.Client``."""
     try:
         from distributed import Client
