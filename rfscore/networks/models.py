@@ -205,21 +205,27 @@ DEFAULT_WIDTH = {"mlp": 256, "paper-mlp": 128, "unet": 32}
 SMALL = ("out", "lin2")  # layers initialised at 0.1 × the default scale: each block starts near the identity
 
 
-def _initialise(abstract, key):
+def _initialise(abstract, key, torch_biases: bool = False):
     """Fill an abstract module (ShapeDtypeStruct leaves) with draws seeded by ``key``: weights
-    U(-1/√fan_in, 1/√fan_in) (fan_in = the product of all but the first axis, equinox's default),
-    0.1 × that for the layers in SMALL, biases 0. NumPy draws: eager JAX initialisation of the
-    layers costs seconds on CPU, this costs milliseconds; deterministic in the key."""
+    U(-1/√fan_in, 1/√fan_in) (fan_in = the product of all but the first axis, equinox's and PyTorch's
+    default), 0.1 × that for the layers in SMALL, LayerNorm scale 1 and bias 0. Biases are 0, or with
+    ``torch_biases`` U(-1/√fan_in, 1/√fan_in) of their layer's weight, PyTorch's default, which the paper's
+    network (N10) keeps. NumPy draws: eager JAX initialisation of the layers costs seconds on CPU, this
+    costs milliseconds; deterministic in the key."""
     seed = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
     rng = np.random.default_rng(seed.astype(np.uint32).tolist())
+    fans = {}  # layer path -> fan_in of its weight (a bias draws from its own layer's range)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(abstract):
+        if str(getattr(path[-1], "name", "")) == "weight":
+            fans[tuple(str(p) for p in path[:-1])] = int(np.prod(leaf.shape[1:]))
 
     def fill(path, leaf):
         names = [str(getattr(p, "name", "")) for p in path]
-        if "norm" in names and names[-1] == "weight":  # LayerNorm scale starts at 1 (its bias at 0, below)
-            return jnp.ones(leaf.shape, leaf.dtype)
-        if names[-1] == "bias":
+        if "norm" in names:  # LayerNorm: scale 1, bias 0
+            return (jnp.ones if names[-1] == "weight" else jnp.zeros)(leaf.shape, leaf.dtype)
+        if names[-1] == "bias" and not torch_biases:
             return jnp.zeros(leaf.shape, leaf.dtype)
-        fan = int(np.prod(leaf.shape[1:]))
+        fan = fans[tuple(str(p) for p in path[:-1])] if names[-1] == "bias" else int(np.prod(leaf.shape[1:]))
         scale = (0.1 if any(n in SMALL for n in names) else 1.0) / np.sqrt(fan)
         return jnp.asarray(rng.uniform(-scale, scale, leaf.shape), dtype=leaf.dtype)
 
@@ -235,7 +241,7 @@ def build(arch: str, key, d: int, width: int | None = None):
     width = DEFAULT_WIDTH[arch] if width is None else int(width)
     cls = {"mlp": ResidualMLP, "paper-mlp": PaperMLP, "unet": UNet}[arch]
     abstract = eqx.filter_eval_shape(cls, jax.random.PRNGKey(0), int(d), width)
-    return _initialise(abstract, key)
+    return _initialise(abstract, key, torch_biases=arch == "paper-mlp")
 
 
 def apply(net, x, t):
