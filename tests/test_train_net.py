@@ -556,3 +556,84 @@ def test_diverged_training_names_lr_with_either_sampler(tmp_path, capsys):
         assert main([*base, *extra, "--out", str(tmp_path / f"r{i}")]) == 1
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "use a smaller --lr" in err and "sampler-steps" not in err, err
+
+
+def _synthetic_curves(cells, tau=np.geomspace(0.1, 1e4, 300)):
+    """Run-table columns for f_mem(τ) = 1 - exp(-(τ/T)²) per cell (width, seed, n, T): the τ_mem read-off at
+    threshold thr is T √(-log(1 - thr)) exactly (up to the log-interpolation between grid points)."""
+    cols = {k: [] for k in ("width", "seed", "n", "tau", "step", "f_mem", "kl")}
+    for w, s, n, T in cells:
+        for k, v in (("width", w), ("seed", s), ("n", n)):
+            cols[k] += [v] * tau.size
+        cols["tau"] += list(tau)
+        cols["step"] += list(tau)
+        cols["f_mem"] += list(1 - np.exp(-((tau / T) ** 2)))
+        cols["kl"] += list((np.log(tau) - np.log(5.0 * 64 / w)) ** 2 + 0.1)
+    return {k: np.asarray(v, dtype=float) for k, v in cols.items()}
+
+
+def test_width_table_recovers_tau_mem_n_over_w():
+    """(N13) on synthetic curves with τ_mem = c_s n^1.0 W^-1 · q(thr) (seed factors c_s) and τ_gen ∝ 1/W: β = 1 and
+    γ = 1 at every threshold within the fit's rounding, CIs containing them, τ_gen's γ = 1 and β = 0; a cell that
+    never reaches a threshold is left out of its seed's fit and listed."""
+    from rfscore.analysis.networks import run_readoffs, width_table
+    cells = [(w, s, n, c * 40 * n / w) for s, c in enumerate((1.0, 1.2, 0.85)) for n in (12, 24, 48)
+             for w in (32, 64, 128)]
+    tab = width_table(run_readoffs(_synthetic_curves(cells)))
+    for thr in ("0.02", "0.05", "0.1", "0.2"):
+        fit = tab["tau_mem"][thr]
+        assert fit["beta"] == pytest.approx(1.0, abs=0.01) and fit["gamma"] == pytest.approx(1.0, abs=0.01), fit
+        assert fit["beta_ci"][0] - 0.01 <= 1.0 <= fit["beta_ci"][1] + 0.01 and fit["seeds_used"] == 3
+        assert fit["censored"] == []
+    assert tab["tau_gen"]["gamma"] == pytest.approx(1.0, abs=0.03) and abs(tab["tau_gen"]["beta"]) < 0.03
+    # a slower law, τ_mem ∝ n^1.5 W^-0.5, is told apart
+    cells2 = [(w, s, n, c * n ** 1.5 / w ** 0.5) for s, c in enumerate((1.0, 1.2, 0.85)) for n in (12, 24, 48)
+              for w in (32, 64, 128)]
+    fit2 = width_table(run_readoffs(_synthetic_curves(cells2)))["tau_mem"]["0.1"]
+    assert fit2["beta"] == pytest.approx(1.5, abs=0.01) and fit2["gamma"] == pytest.approx(0.5, abs=0.01)
+    # censor one cell at 0.2: its seed fits the rest, the cell is listed
+    cols = _synthetic_curves(cells)
+    cut = (cols["n"] == 48) & (cols["seed"] == 1) & (cols["width"] == 32) & (cols["f_mem"] > 0.15)
+    fit3 = width_table(run_readoffs({k: v[~cut] for k, v in cols.items()}))["tau_mem"]["0.2"]
+    assert fit3["censored"] == [[48, 32, 1]] and fit3["seeds_used"] == 3
+    assert fit3["beta"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_control_table_batch_sweep_exponents(tmp_path):
+    """(N14) on synthetic runs written as train-net folders: SGD with τ_mem independent of B and ∝ n, Adam with
+    τ_mem ∝ n B^-½: the batch-sweep exponent ζ is 0 (SGD) and -½ (Adam) and the exponent in n is 1 for every
+    protocol, read off in updates (the step column) whatever the lr."""
+    from rfscore.analysis.networks import control_readoffs, control_table, merge_controls
+    from rfscore.runtime.io import write_result
+    folders = []
+    for opt, lr in (("sgd", 6e-3), ("adam", 6e-4)):
+        for batch in ("full", 6, 12):
+            cells = []
+            for s, c in enumerate((1.0, 1.1, 0.9)):
+                for n in ((12, 24, 48) if batch in ("full", 6) else (48,)):
+                    b = n if batch == "full" else batch
+                    cells.append((64, s, n, c * 50 * n * (b ** -0.5 if opt == "adam" else 1.0)))
+            cols = _synthetic_curves(cells)
+            cols["tau"] = cols["step"] * lr
+            cols["optimizer"] = np.array([opt] * len(cols["n"]), dtype=object)
+            cols["batch"] = np.where(batch == "full", cols["n"], batch if batch != "full" else 0)
+            folder = tmp_path / f"{opt}_{batch}"
+            folder.mkdir()
+            cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch") else v for k, v in cols.items()}
+            write_result(folder / "train_net.csv", cols, {"lr": lr}, undefined=("kl",),
+                         protocol={"optimizer": opt, "batch": batch})
+            folders.append(folder)
+    tab = control_table(control_readoffs(folders), sweep_n=48)
+    for opt, zeta in (("sgd", 0.0), ("adam", -0.5)):
+        sweep = tab["batch_sweep"][opt]
+        assert sweep["batches"] == [6, 12, 48]
+        for thr in ("0.05", "0.1"):
+            assert sweep[thr]["exponent"] == pytest.approx(zeta, abs=0.01), (opt, sweep[thr])
+    for label, e in tab["exponents_in_n"].items():
+        if len(e["n"]) == 3:
+            assert e["0.05"]["exponent"] == pytest.approx(1.0 if "B = n" not in label or "sgd" in label else 0.5,
+                                                          abs=0.01), (label, e["0.05"])
+    out = merge_controls(folders, tmp_path / "controls.csv", sweep_n=48)
+    side = json.loads((tmp_path / "controls.json").read_text())
+    assert set(side["protocols"]) == {str(f) for f in folders} and out["batch_sweep"]["n"] == 48
+    assert {r["optimizer"] for r in _rows(tmp_path / "controls.csv")} == {"sgd", "adam"}

@@ -248,7 +248,8 @@ def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_widt
 def merge_runs(run_dirs, out_csv) -> dict:
     """Concatenate the rows of several `rfscore train-net` folders of one protocol (e.g. more seeds or sizes run
     apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
-    exponent table (N12) of the union. A folder of another protocol is refused (InputError naming ``runs``)."""
+    exponent table (N12) of the union, and with two or more widths the fit τ_mem ∝ n^β W^(−γ) (N13, `width_table`).
+    A folder of another protocol is refused (InputError naming ``runs``)."""
     from ..runtime.io import write_result
 
     cols, readoffs_by_job, protocol, params = None, {}, None, None
@@ -273,8 +274,135 @@ def merge_runs(run_dirs, out_csv) -> dict:
     write_result(out_csv, cols, dict(params, n=sorted({int(v) for v in cols["n"]}),
                                      seeds=sorted({int(v) for v in cols["seed"]})),
                  header=header, undefined=("kl",), protocol=protocol, runs=[str(r) for r in run_dirs],
-                 readoffs=readoffs_by_job, readoff_table=reads, exponents=exps)
+                 readoffs=readoffs_by_job, readoff_table=reads, exponents=exps,
+                 width_fit=width_table(reads) if len({r["width"] for r in reads}) >= 2 else None)
     return exps
+
+
+def width_table(reads: list, thresholds=THRESHOLDS) -> dict:
+    """(N13) τ_mem ∝ n^β W^(−γ) over an (n, W) grid of `run_readoffs` rows: per f_mem threshold, one least-squares
+    fit of log τ_mem = c + β log n − γ log W per seed over its cells with a finite read-off (≥ 3 cells, both n and W
+    varying), and β, γ as the mean over the seeds with Student-t 95 % CIs (one seed: the point estimates, CI None);
+    the same fit for τ_gen; censored cells are left out of their seed's fit and listed. The collapse variable of
+    (N13) is τW/n: β = γ = 1 is the paper's τ_mem ∝ n/W."""
+    from scipy import stats
+
+    def fit(get) -> dict:
+        seeds = sorted({r["seed"] for r in reads})
+        betas, gammas, left_out = [], [], []
+        for s in seeds:
+            rs = [r for r in reads if r["seed"] == s]
+            ok = [r for r in rs if math.isfinite(get(r)) and get(r) > 0]
+            left_out += [[r["n"], r["width"], s] for r in rs if r not in ok]
+            if len(ok) < 3 or len({r["n"] for r in ok}) < 2 or len({r["width"] for r in ok}) < 2:
+                continue
+            A = np.array([[1.0, math.log(r["n"]), -math.log(r["width"])] for r in ok])
+            coef = np.linalg.lstsq(A, np.log([get(r) for r in ok]), rcond=None)[0]
+            betas.append(float(coef[1]))
+            gammas.append(float(coef[2]))
+        if not betas:
+            return {"error": "no seed with finite read-offs at two n and two widths", "censored": left_out}
+        out = {"seeds_used": len(betas), "censored": left_out, "per_seed_beta": betas, "per_seed_gamma": gammas,
+               "n": sorted({r["n"] for r in reads}), "widths": sorted({r["width"] for r in reads})}
+        for name, v in (("beta", np.array(betas)), ("gamma", np.array(gammas))):
+            out[name] = float(v.mean())
+            if v.size >= 2:
+                half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+                out[name + "_ci"] = [out[name] - half, out[name] + half]
+            else:
+                out[name + "_ci"] = None
+        return out
+
+    table = {"tau_mem": {str(thr): fit(lambda r, thr=thr: r["tau_mem"][str(thr)]) for thr in thresholds},
+             "tau_gen": fit(lambda r: r["tau_gen"] if not r.get("tau_gen_censored") else math.nan)}
+    return table
+
+
+def _batch_label(protocol: dict) -> str:
+    return "B = n" if str(protocol["batch"]) == "full" else f"B = {int(protocol['batch'])}"
+
+
+def control_readoffs(run_dirs, thresholds=THRESHOLDS) -> list:
+    """(N14) the `run_readoffs` rows of several `rfscore train-net` folders of any protocols, in updates (the step
+    column: τ = step · lr differs between optimisers), each row with its folder's ``optimizer``, ``lr``,
+    ``batch`` ('full' or B) and ``label`` (e.g. "sgd lr 0.006, B = 6")."""
+    out = []
+    for folder in run_dirs:
+        folder = Path(folder)
+        side = json.loads((folder / "train_net.json").read_text())
+        proto = side.get("protocol") or {}
+        table = read_csv(folder / "train_net.csv")
+        table = dict(table, tau=table["step"])
+        plateau = {}
+        for key, r in side.get("readoffs", {}).items():  # n{n}_w{W}_s{seed}
+            n, w, s = (int(x[1:]) for x in key.split("_"))
+            plateau[(w, s, n)] = bool(r.get("plateau"))
+        for r in run_readoffs(table, thresholds, plateau=plateau):
+            r.update(optimizer=proto.get("optimizer"), lr=float(side["parameters"]["lr"]),
+                     batch=str(proto.get("batch")), run=str(folder),
+                     label=f"{proto.get('optimizer')} lr {float(side['parameters']['lr']):g}, {_batch_label(proto)}")
+            out.append(r)
+    return out
+
+
+def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
+    """(N14) from `control_readoffs` rows: per protocol label, the exponent of τ_mem (updates) in n with its CI over
+    the seeds (`_fit`), per threshold; and per optimiser, the batch sweep at n = ``sweep_n``: the exponent ζ of
+    τ_mem ∝ B^ζ over the batch sizes run there (B = n counted as B = sweep_n), Student-t over the per-seed slopes
+    (`fit_exponent`), per threshold. The candidate mechanism of (N14) predicts ζ = 0 for SGD and ζ = −½ for
+    Adam."""
+    exps = {}
+    for label in sorted({r["label"] for r in reads}):
+        rs = [r for r in reads if r["label"] == label]
+        ns, seeds = sorted({r["n"] for r in rs}), sorted({r["seed"] for r in rs})
+        entry = {"n": ns, "seeds": seeds}
+        for thr in thresholds:
+            grid = np.array([[next((r["tau_mem"][str(thr)] for r in rs if r["seed"] == s and r["n"] == n), math.nan)
+                              for n in ns] for s in seeds], dtype=float)
+            entry[str(thr)] = _fit(ns, grid, 1) if len(ns) >= 2 else {"error": "one n only"}
+        exps[label] = entry
+    sweep = {}
+    for opt in sorted({r["optimizer"] for r in reads}):
+        rs = [r for r in reads if r["optimizer"] == opt and r["n"] == sweep_n]
+        bs = sorted({sweep_n if r["batch"] == "full" else int(r["batch"]) for r in rs})
+        seeds = sorted({r["seed"] for r in rs})
+        entry = {"batches": bs, "seeds": seeds}
+        for thr in thresholds:
+            grid = np.array([[next((r["tau_mem"][str(thr)] for r in rs if r["seed"] == s and
+                                    (sweep_n if r["batch"] == "full" else int(r["batch"])) == b), math.nan)
+                              for b in bs] for s in seeds], dtype=float)
+            entry[str(thr)] = _fit(bs, grid, 1) if len(bs) >= 2 else {"error": "one batch size only"}
+            entry[str(thr)]["tau_mem_mean"] = [float(np.nanmean(c)) if np.isfinite(c).any() else math.nan
+                                               for c in grid.T]
+        sweep[opt] = entry
+    return {"exponents_in_n": exps, "batch_sweep": {"n": sweep_n, **sweep}}
+
+
+def merge_controls(run_dirs, out_csv, *, sweep_n: int) -> dict:
+    """The rows of several `rfscore train-net` folders of different optimisers and batch rules as one CSV (the
+    run columns plus ``lr``), with the sidecar holding each folder's protocol, the `control_readoffs` rows and
+    the `control_table` (N14)."""
+    from ..runtime.io import write_result
+
+    cols, protocols, params = None, {}, None
+    for folder in run_dirs:
+        folder = Path(folder)
+        side = json.loads((folder / "train_net.json").read_text())
+        protocols[str(folder)] = dict(side.get("protocol") or {}, lr=float(side["parameters"]["lr"]))
+        params = params or side["parameters"]
+        table = read_csv(folder / "train_net.csv")
+        table["lr"] = np.full(len(table["n"]), float(side["parameters"]["lr"]))
+        table["optimizer"] = np.asarray(table["optimizer"], dtype=object)
+        cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
+    reads = control_readoffs(run_dirs)
+    tab = control_table(reads, sweep_n=sweep_n)
+    header = list(cols)
+    cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
+    write_result(out_csv, cols, dict(n=sorted({int(v) for v in cols["n"]}), seeds=sorted({int(v) for v in cols["seed"]}),
+                                     widths=sorted({int(v) for v in cols["width"]}), sweep_n=sweep_n),
+                 header=header, undefined=("kl",), protocols=protocols, runs=[str(r) for r in run_dirs],
+                 readoff_table=reads, controls=tab)
+    return tab
 
 
 def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=None, times: int = 12,
@@ -308,12 +436,18 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")
     ap.add_argument("--merge", default=None, help="instead: write the union of the runs (one protocol) to this CSV "
                                                   "with its read-off and exponent tables (`merge_runs`)")
+    ap.add_argument("--controls", default=None, help="instead: write the union of runs of several optimisers and "
+                                                     "batch rules to this CSV with the control table (`merge_controls`)")
+    ap.add_argument("--sweep-n", type=int, default=48, help="with --controls: the n of the batch sweep")
     ap.add_argument("--out", default=None, help="folder for networks_runs.csv and networks_rf.csv (required without --merge)")
     ap.add_argument("--rf-psi-p", type=float, default=32.0)
     ap.add_argument("--rf-seeds", type=int, default=2)
     args = ap.parse_args(argv)
     if args.merge:
         merge_runs(args.runs, args.merge)
+        return 0
+    if args.controls:
+        merge_controls(args.runs, args.controls, sweep_n=args.sweep_n)
         return 0
     if args.out is None:
         ap.error("--out is required without --merge")
