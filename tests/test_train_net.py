@@ -227,43 +227,29 @@ def test_unet_on_digits_generates_new_images_early_and_copies_late(tmp_path):
 
 
 def test_analysis_and_figure_from_a_run(full_run, tmp_path):
-    from rfscore.analysis.networks import RUN_COLUMNS, collect, exponent, readoffs
+    """`collect` a run into the run table, read it off (N12) and draw the `networks` figure with that run standing
+    for each of its three committed protocols; a copy relabelled n = 8 with τ doubled gives the exponent 1."""
+    from rfscore.analysis.networks import RUN_COLUMNS, collect, exponent_table, run_readoffs
     from rfscore.figures import networks as fig
     from rfscore.runtime.io import write_result
 
     table = collect([full_run])
     assert set(table["width"]) == {32.0} and set(table["arch"]) == {"mlp"}
-    reads = readoffs(table)
-    assert len(reads) == 1 and reads[0]["tau_mem"] > 0 and reads[0]["n"] == 4
-    assert "error" in exponent(reads, "tau_mem", arch="mlp", width=32)  # one n: no exponent
-    # two sizes (n = 4 and a copy relabelled n = 8 with τ doubled) give the exponent 1 exactly
+    reads = run_readoffs(table)
+    assert len(reads) == 1 and reads[0]["tau_mem"]["0.1"] > 0 and reads[0]["n"] == 4
+    assert "error" in exponent_table(reads)["32"]["tau_mem"]["0.1"]  # one n: no exponent
     t2 = {k: np.concatenate([v, v]) for k, v in table.items()}
     m = len(table["n"])
     t2["n"][m:] = 8
     t2["tau"][m:] *= 2
-    fit = exponent(readoffs(t2), "tau_mem", arch="mlp", width=32, d=8)
-    assert fit["exponent"] == pytest.approx(1.0)
-    write_result(tmp_path / fig.RUNS, t2, {"test": True}, header=RUN_COLUMNS, undefined=("kl",))
+    t2["step"][m:] *= 2
+    assert exponent_table(run_readoffs(t2), d=8)["32"]["tau_mem"]["0.1"]["exponent"] == pytest.approx(1.0)
+    for name in fig.RUNS.values():
+        write_result(tmp_path / name, t2, {"test": True}, header=RUN_COLUMNS, undefined=("kl",))
     entry = fig.make(tmp_path, data_dir=tmp_path)
-    assert (tmp_path / "fig_networks.png").stat().st_size > 0 and entry["files"]
-
-
-def test_width_exponent_fits_over_seeds_and_drops_censored_widths():
-    """`width_exponent`: log τ on log W with seeds as repeats; a width where some seed never reached the
-    threshold is left out and named. Synthetic read-offs τ = 100/W · (1 + seed noise): slope −1 inside the CI."""
-    from rfscore.analysis.networks import width_exponent
-    rng = np.random.default_rng(0)
-    reads = [{"arch": "mlp", "n": 16, "width": w, "seed": s, "tau_mem": 100.0 / w * (1 + 0.05 * rng.standard_normal())}
-             for w in (32, 64, 128) for s in range(3)]
-    fit = width_exponent(reads, "tau_mem", arch="mlp", n=16)
-    assert fit["ci"][0] < -1.0 < fit["ci"][1] and fit["widths"] == [32, 64, 128] and fit["censored_widths"] == []
-    reads[0]["tau_mem"] = float("nan")  # width 32, seed 0: never reached
-    fit = width_exponent(reads, "tau_mem", arch="mlp", n=16)
-    assert fit["widths"] == [64, 128] and fit["censored_widths"] == [32]
-    for r in reads:
-        if r["width"] == 64:
-            r["tau_mem"] = float("nan")
-    assert "error" in width_exponent(reads, "tau_mem", arch="mlp", n=16)
+    assert (tmp_path / "fig_networks.png").stat().st_size > 0 and len(entry["files"]) == 2
+    side = json.loads((tmp_path / "fig_networks.json").read_text())
+    assert set(side) == set(fig.RUNS) and all(v["width"] == 32 for v in side.values())
 
 
 def test_sgd_with_momentum_is_optax_sgd_and_trains(tmp_path):
@@ -603,7 +589,7 @@ def test_control_table_batch_sweep_exponents(tmp_path):
     """(N14) on synthetic runs written as train-net folders: SGD with τ_mem independent of B and ∝ n, Adam with
     τ_mem ∝ n B^-½: the batch-sweep exponent ζ is 0 (SGD) and -½ (Adam) and the exponent in n is 1 for every
     protocol, read off in updates (the step column) whatever the lr."""
-    from rfscore.analysis.networks import control_readoffs, control_table, merge_controls
+    from rfscore.analysis.networks import control_readoffs, control_runs, control_table, merge_controls, read_csv
     from rfscore.runtime.io import write_result
     folders = []
     for opt, lr in (("sgd", 6e-3), ("adam", 6e-4)):
@@ -613,7 +599,7 @@ def test_control_table_batch_sweep_exponents(tmp_path):
                 for n in ((12, 24, 48) if batch in ("full", 6) else (48,)):
                     b = n if batch == "full" else batch
                     cells.append((64, s, n, c * 50 * n * (b ** -0.5 if opt == "adam" else 1.0)))
-            cols = _synthetic_curves(cells)
+            cols = _synthetic_curves(cells, tau=np.unique(np.round(np.geomspace(1, 1e6, 400))))  # integer steps
             cols["tau"] = cols["step"] * lr
             cols["optimizer"] = np.array([opt] * len(cols["n"]), dtype=object)
             cols["batch"] = np.where(batch == "full", cols["n"], batch if batch != "full" else 0)
@@ -623,7 +609,7 @@ def test_control_table_batch_sweep_exponents(tmp_path):
             write_result(folder / "train_net.csv", cols, {"lr": lr}, undefined=("kl",),
                          protocol={"optimizer": opt, "batch": batch})
             folders.append(folder)
-    tab = control_table(control_readoffs(folders), sweep_n=48)
+    tab = control_table(control_readoffs(control_runs(folders)), sweep_n=48)
     for opt, zeta in (("sgd", 0.0), ("adam", -0.5)):
         sweep = tab["batch_sweep"][opt]
         assert sweep["batches"] == [6, 12, 48]
@@ -637,3 +623,10 @@ def test_control_table_batch_sweep_exponents(tmp_path):
     side = json.loads((tmp_path / "controls.json").read_text())
     assert set(side["protocols"]) == {str(f) for f in folders} and out["batch_sweep"]["n"] == 48
     assert {r["optimizer"] for r in _rows(tmp_path / "controls.csv")} == {"sgd", "adam"}
+    # the merged CSV read back gives the same table
+    again = control_table(control_readoffs(read_csv(tmp_path / "controls.csv")), sweep_n=48)
+    assert set(again["exponents_in_n"]) == set(out["exponents_in_n"])
+    for opt in ("sgd", "adam"):
+        for thr in ("0.05", "0.1"):
+            assert again["batch_sweep"][opt][thr]["exponent"] == pytest.approx(out["batch_sweep"][opt][thr]["exponent"],
+                                                                              abs=1e-6)

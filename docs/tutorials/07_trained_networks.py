@@ -63,7 +63,7 @@ if HAVE_NETS:
 # %% [markdown]
 # At this size the networks are trained only a short time: f_mem starts to rise first for the
 # smaller n. The committed study (theory/trained_networks.md) runs 3 seeds to 10⁵ steps and fits
-# τ_mem ∝ n^a with its confidence interval (`rfscore.analysis.networks.exponent`).
+# τ_mem ∝ n^a with its confidence interval (`rfscore.analysis.networks.exponent_table`, (N12)).
 #
 # **Scaling up.** `rfscore train-net --n "32,64,128,256" --steps 100000 --seed S --out run_S/` for
 # three seeds S, then `python -m rfscore.analysis.networks run_*` for the exponents; `--arch unet

@@ -2,10 +2,11 @@
 
 Input: the rows of one or more `rfscore train-net` runs (train_net.csv + sidecar), collected into one
 table with the columns of `rfscore.networks.training.HEADER` plus ``width`` and ``arch`` (`collect`).
-Output: per (arch, width, seed, n) τ_mem (first τ with f_mem ≥ 0.1, (Y11)) and τ_gen (Fréchet within 10 %
-of its minimum, (Y10)); exponents of τ in n with 95 % CIs (`rfscore.analysis.timescales.fit_exponent`:
-Student-t over the per-seed slopes with ≥ 2 seeds, OLS with one); the collapse f_mem/f_mem(τ_max)
-against τ/n; and the random-features prediction for the same data law (its covariance), d and n
+Output: the read-off table (N12) per (width, seed, n) — τ_mem at several f_mem thresholds, τ_gen from the KL,
+censored read-offs flagged (`run_readoffs`) — with the exponents in n and their 95 % CIs over the seeds
+(`exponent_table`, through `rfscore.analysis.timescales.fit_exponent`), the collapse f_mem/f_mem(τ_max) against
+τ/n or τW/n (`plateau_collapse`), the width fit (N13, `width_table`), the optimiser and batch controls (N14,
+`control_table`); and the random-features prediction for the same data law (its covariance), d and n
 (`rf_prediction`, through `rfscore.generative.generation.generation_experiment`). Needs no equinox.
 """
 from __future__ import annotations
@@ -60,78 +61,6 @@ def collect(run_dirs) -> dict:
     return {k: np.array(v, dtype=object if k == "arch" else np.float64) for k, v in cols.items()}
 
 
-def readoffs(table: dict, mem_threshold: float = 0.1, gen_tolerance: float = 0.1) -> list:
-    """One dict per (arch, width, seed, n): tau_mem, tau_gen, f_mem_max, tau_max."""
-    keys = sorted({(str(a), int(w), int(s), int(n)) for a, w, s, n in
-                   zip(table["arch"], table["width"], table["seed"], table["n"])})
-    out = []
-    for a, w, s, n in keys:
-        sel = ((table["arch"] == a) & (table["width"] == w) & (table["seed"] == s) & (table["n"] == n))
-        tau, f, fd = table["tau"][sel], table["f_mem"][sel], table["frechet"][sel]
-        out.append({"arch": a, "width": w, "seed": s, "n": n, "tau_mem": tau_mem_samples(tau, f, mem_threshold),
-                    "tau_gen": tau_gen_samples(tau, fd, gen_tolerance), "f_mem_max": float(np.max(f)),
-                    "tau_max": float(np.max(tau))})
-    return out
-
-
-def _seed_grid(pts: list, name: str, along: str):
-    """The values of ``along`` (sorted), the seeds, and the read-off ``name`` on (seeds, values); NaN where missing."""
-    xs = sorted({r[along] for r in pts})
-    seeds = sorted({r["seed"] for r in pts})
-    grid = np.array([[next((r[name] for r in pts if r["seed"] == s and r[along] == x), math.nan) for x in xs]
-                     for s in seeds])
-    return xs, seeds, grid
-
-
-def exponent(reads: list, name: str, *, arch: str, width: int, d: int = 8) -> dict:
-    """Fit log τ = β log(n/d) + c over n for ``name`` ('tau_mem' or 'tau_gen'), seeds as repeats.
-
-    Seeds with a non-finite read-off at some n (threshold never reached) are left out and counted.
-    Returns {"exponent", "ci", "seeds", "n", "dropped_seeds", "method"} or {"error": why}.
-    """
-    ns, seeds, grid = _seed_grid([r for r in reads if r["arch"] == arch and r["width"] == width], name, "n")
-    ok = np.all(np.isfinite(grid) & (grid > 0), axis=1)
-    if len(ns) < 2 or not ok.any():
-        return {"error": f"{name} is not finite at every n for any seed", "n": ns}
-    try:
-        fit = fit_exponent(np.array(ns) / d, grid[ok])
-    except InputError as exc:
-        return {"error": exc.msg, "n": ns}
-    return {"exponent": fit.exponent, "ci": list(fit.ci), "seeds": [s for s, k in zip(seeds, ok) if k], "n": ns,
-            "dropped_seeds": int((~ok).sum()), "method": fit.method}
-
-
-def width_exponent(reads: list, name: str, *, arch: str, n: int) -> dict:
-    """Fit log τ = γ log W + c over the widths W at one n for ``name``, seeds as repeats (Fig. 3 of the paper:
-    γ = −1 for τ ∝ 1/W). Widths where some seed never reaches the threshold are left out and named.
-    Returns {"exponent", "ci", "seeds", "widths", "censored_widths", "method"} or {"error": why}."""
-    widths, seeds, grid = _seed_grid([r for r in reads if r["arch"] == arch and r["n"] == n], name, "width")
-    keep = np.all(np.isfinite(grid) & (grid > 0), axis=0)
-    censored = [w for w, k in zip(widths, keep) if not k]
-    if keep.sum() < 2:
-        return {"error": f"{name} finite for every seed at fewer than 2 widths", "widths": widths,
-                "censored_widths": censored}
-    try:
-        fit = fit_exponent(np.array(widths, dtype=float)[keep], grid[:, keep])
-    except InputError as exc:
-        return {"error": exc.msg, "widths": widths, "censored_widths": censored}
-    return {"exponent": fit.exponent, "ci": list(fit.ci), "seeds": seeds,
-            "widths": [w for w, k in zip(widths, keep) if k], "censored_widths": censored, "method": fit.method}
-
-
-def collapse(table: dict, *, arch: str, width: int, seed: int) -> dict:
-    """n -> (τ/n, f_mem/f_mem(τ_max)) of one run: the collapse that τ_mem ∝ n predicts."""
-    out = {}
-    for n in sorted({int(v) for v in table["n"]}):
-        sel = ((table["arch"] == arch) & (table["width"] == width) & (table["seed"] == seed) & (table["n"] == n))
-        if not sel.any():
-            continue
-        tau, f = table["tau"][sel], table["f_mem"][sel]
-        last = f[np.argmax(tau)]
-        out[n] = (tau / n, f / last if last > 0 else np.full_like(f, math.nan))
-    return out
-
-
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
 KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
 
@@ -180,6 +109,11 @@ def _fit(ns, grid, d):
             "n": list(ns), "seeds_used": int(ok.sum()), "dropped_seeds": int((~ok).sum())}
 
 
+def _exp(x: float) -> float:
+    """exp(x), ∞ (or 0) beyond float range: nearly parallel fits put their crossing n_gm at an astronomic n."""
+    return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)
+
+
 def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
     """(N12) per width: for each f_mem threshold the exponent β of τ_mem ∝ n^β with its 95 % CI over the seeds
     (`fit_exponent`: Student-t over the per-seed slopes; a seed censored at some n is left out and counted), the
@@ -218,11 +152,11 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
                 half = float(stats.t.ppf(0.975, len(logs) - 1) * se)
                 with np.errstate(over="ignore"):  # 2 seeds: t(0.975, 1) = 12.7 can push the upper end past 1e308
                     ci = [float(np.exp(m - half)), float(np.exp(m + half))]
-                entry["n_gm"][str(thr)] = {"n_gm": math.exp(m), "ci": ci,
-                                           "seeds_used": len(logs), "extrapolated": not ns[0] <= math.exp(m) <= ns[-1]}
+                entry["n_gm"][str(thr)] = {"n_gm": _exp(m), "ci": ci,
+                                           "seeds_used": len(logs), "extrapolated": not ns[0] <= _exp(m) <= ns[-1]}
             elif logs:
-                entry["n_gm"][str(thr)] = {"n_gm": math.exp(logs[0]), "ci": None, "seeds_used": 1,
-                                           "extrapolated": not ns[0] <= math.exp(logs[0]) <= ns[-1]}
+                entry["n_gm"][str(thr)] = {"n_gm": _exp(logs[0]), "ci": None, "seeds_used": 1,
+                                           "extrapolated": not ns[0] <= _exp(logs[0]) <= ns[-1]}
             else:
                 entry["n_gm"][str(thr)] = {"error": "no seed with finite tau_gen and tau_mem at every n"}
         out[str(w)] = entry
@@ -322,25 +256,37 @@ def _batch_label(protocol: dict) -> str:
     return "B = n" if str(protocol["batch"]) == "full" else f"B = {int(protocol['batch'])}"
 
 
-def control_readoffs(run_dirs, thresholds=THRESHOLDS) -> list:
-    """(N14) the `run_readoffs` rows of several `rfscore train-net` folders of any protocols, in updates (the step
-    column: τ = step · lr differs between optimisers), each row with its folder's ``optimizer``, ``lr``,
-    ``batch`` ('full' or B) and ``label`` (e.g. "sgd lr 0.006, B = 6")."""
-    out = []
+def control_runs(run_dirs) -> dict:
+    """(N14) the rows of several `rfscore train-net` folders of any protocols as one run table, with the columns
+    ``label`` (e.g. "sgd lr 0.006, B = 6"), ``lr`` and ``batch_rule`` ('full' or B) from each folder's sidecar."""
+    cols = None
     for folder in run_dirs:
         folder = Path(folder)
         side = json.loads((folder / "train_net.json").read_text())
         proto = side.get("protocol") or {}
+        lr = float(side["parameters"]["lr"])
         table = read_csv(folder / "train_net.csv")
-        table = dict(table, tau=table["step"])
-        plateau = {}
-        for key, r in side.get("readoffs", {}).items():  # n{n}_w{W}_s{seed}
-            n, w, s = (int(x[1:]) for x in key.split("_"))
-            plateau[(w, s, n)] = bool(r.get("plateau"))
-        for r in run_readoffs(table, thresholds, plateau=plateau):
-            r.update(optimizer=proto.get("optimizer"), lr=float(side["parameters"]["lr"]),
-                     batch=str(proto.get("batch")), run=str(folder),
-                     label=f"{proto.get('optimizer')} lr {float(side['parameters']['lr']):g}, {_batch_label(proto)}")
+        m = len(table["n"])
+        table["optimizer"] = np.asarray(table["optimizer"], dtype=object)
+        table["lr"] = np.full(m, lr)
+        table["batch_rule"] = np.array([str(proto.get("batch"))] * m, dtype=object)
+        table["label"] = np.array([f"{proto.get('optimizer')} lr {lr:g}, {_batch_label(proto)}"] * m, dtype=object)
+        cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
+    return cols
+
+
+def control_readoffs(table: dict, thresholds=THRESHOLDS) -> list:
+    """(N14) `run_readoffs` per protocol ``label`` of a `control_runs` table (or its merged CSV read back), in
+    updates (the step column: τ = step · lr differs between optimisers); each row with its ``label``,
+    ``optimizer``, ``lr`` and ``batch`` (the batch rule: 'full' or B)."""
+    out = []
+    for label in sorted(set(table["label"])):
+        sel = table["label"] == label
+        sub = {k: v[sel] for k, v in table.items()}
+        sub["tau"] = sub["step"]
+        for r in run_readoffs(sub, thresholds):
+            r.update(label=str(label), optimizer=str(sub["optimizer"][0]), lr=float(sub["lr"][0]),
+                     batch=str(sub["batch_rule"][0]))
             out.append(r)
     return out
 
@@ -379,29 +325,22 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
 
 
 def merge_controls(run_dirs, out_csv, *, sweep_n: int) -> dict:
-    """The rows of several `rfscore train-net` folders of different optimisers and batch rules as one CSV (the
-    run columns plus ``lr``), with the sidecar holding each folder's protocol, the `control_readoffs` rows and
-    the `control_table` (N14)."""
+    """The rows of several `rfscore train-net` folders of different optimisers and batch rules as one CSV
+    (`control_runs`: the run columns plus ``lr``, ``batch_rule``, ``label``), with the sidecar holding each folder's
+    protocol and the `control_table` (N14)."""
     from ..runtime.io import write_result
 
-    cols, protocols, params = None, {}, None
+    protocols = {}
     for folder in run_dirs:
-        folder = Path(folder)
-        side = json.loads((folder / "train_net.json").read_text())
+        side = json.loads((Path(folder) / "train_net.json").read_text())
         protocols[str(folder)] = dict(side.get("protocol") or {}, lr=float(side["parameters"]["lr"]))
-        params = params or side["parameters"]
-        table = read_csv(folder / "train_net.csv")
-        table["lr"] = np.full(len(table["n"]), float(side["parameters"]["lr"]))
-        table["optimizer"] = np.asarray(table["optimizer"], dtype=object)
-        cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
-    reads = control_readoffs(run_dirs)
-    tab = control_table(reads, sweep_n=sweep_n)
+    cols = control_runs(run_dirs)
+    tab = control_table(control_readoffs(cols), sweep_n=sweep_n)
     header = list(cols)
     cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
     write_result(out_csv, cols, dict(n=sorted({int(v) for v in cols["n"]}), seeds=sorted({int(v) for v in cols["seed"]}),
                                      widths=sorted({int(v) for v in cols["width"]}), sweep_n=sweep_n),
-                 header=header, undefined=("kl",), protocols=protocols, runs=[str(r) for r in run_dirs],
-                 readoff_table=reads, controls=tab)
+                 header=header, undefined=("kl",), protocols=protocols, runs=[str(r) for r in run_dirs], controls=tab)
     return tab
 
 

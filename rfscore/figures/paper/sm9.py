@@ -6,7 +6,9 @@ seconds. Panels: (a) f_mem against the number of updates τ for every n (seed 0)
 against τ; (c) τ_mem against n at the f_mem thresholds 0.02, 0.05, 0.1, 0.2 (seed means, the fitted
 exponent with its 95 % CI over the seeds per threshold, (N12)); (d) the collapse f_mem/f_mem(τ_max) against
 τ/n, each curve marked by whether it reached its plateau (N11) (dashed: it did not, so its normalisation is a
-value still rising). The numbers shown come from `rfscore.analysis.networks` (`run_readoffs`, `exponent_table`,
+value still rising); panels (a)-(d) at W = 64 (the most sizes). With several widths: (e) τ_mem (f_mem ≥ 0.05)
+against W for each n with the fit τ_mem ∝ n^β W^−γ (N13); (f) the collapse against τW/n (seed 0, every n and W).
+The numbers shown come from `rfscore.analysis.networks` (`run_readoffs`, `exponent_table`, `width_table`,
 `plateau_collapse`).
 """
 from __future__ import annotations
@@ -18,12 +20,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs
+from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs, width_table
 from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = "sm9_runs.csv"
+MAIN_WIDTH = 64  # panels (a)-(d): the width run at the most n
 PAPER = dict(d=8, gmm_mean=1.0, gmm_std=1.0, arch="paper-mlp", width=[64, 128, 256], optimizer="sgd", lr=6e-3,
              momentum=0.95, batch="full", time_sampling="ddpm", sampler_steps=1000, samples=10000,
              n=[256, 512, 1024, 2048, 4096], updates=4_000_000)
@@ -50,10 +53,12 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=No
     """Draw the committed runs (``quick`` changes nothing: the figure costs seconds); the manifest entry."""
     table, side, reads, exps = load(data_dir)
     widths = sorted({r["width"] for r in reads})
-    seeds = sorted({r["seed"] for r in reads if r["width"] == widths[0]})
-    ns = sorted({r["n"] for r in reads if r["width"] == widths[0]})
+    main = MAIN_WIDTH if MAIN_WIDTH in widths else widths[0]
+    seeds = sorted({r["seed"] for r in reads if r["width"] == main})
+    ns = sorted({r["n"] for r in reads if r["width"] == main})
+    wfit = width_table(reads) if len(widths) >= 2 else None
     png = Path(out_dir) / "sm9_mixture.png"
-    _draw(table, side, reads, exps, widths[0], seeds, ns, png)
+    _draw(table, side, reads, exps, main, seeds, ns, png, wfit)
     proto = side.get("protocol", {})
     run = dict(proto, width=widths, n=ns, seeds=seeds, updates=int(side["parameters"]["steps"]))
     diffs = [f"n = {ns} instead of the paper's {PAPER['n']} (CPU sizes; the paper-size command is in "
@@ -63,15 +68,15 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=No
              f"{proto.get('samples')} samples per checkpoint instead of {PAPER['samples']}",
              f"{len(seeds)} seeds"]
     return {"files": [png.name], "paper_parameters": PAPER, "parameters": run, "differences": diffs,
-            "exponents": exps, "command_paper_size": COMMAND_PAPER_SIZE, "source": f"rfscore/figures/data/{RUNS}"}
+            "exponents": exps, "width_fit": wfit, "command_paper_size": COMMAND_PAPER_SIZE, "source": f"rfscore/figures/data/{RUNS}"}
 
 
 @styled
-def _draw(table, side, reads, exps, w, seeds, ns, png):
+def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     lr = float(side["parameters"]["lr"])
     cmap = colormaps["viridis"]
     col = {n: cmap(i / max(len(ns) - 1, 1)) for i, n in enumerate(ns)}
-    fig, axs = figure(2, 2, figsize=(10, 8), constrained_layout=True)
+    fig, axs = figure(2, 3 if wfit else 2, figsize=(15 if wfit else 10, 8), constrained_layout=True)
     s0 = seeds[0]
     for n in ns:
         sel = (table["width"] == w) & (table["seed"] == s0) & (table["n"] == n)
@@ -117,4 +122,42 @@ def _draw(table, side, reads, exps, w, seeds, ns, png):
     ax.set_ylabel(r"$f_{\rm mem}/f_{\rm mem}(\tau_{\max})$")
     ax.set_title("(d) collapse against τ/n")
     ax.legend(fontsize=8)
+    if wfit:
+        _draw_widths(axs[0, 2], axs[1, 2], table, reads, wfit, lr, seeds[0])
     save(fig, png)
+
+
+def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
+    """(e) τ_mem (f_mem ≥ 0.05) against W per n, with the (N13) fit; (f) the collapse against τW/n."""
+    widths = sorted({r["width"] for r in reads})
+    ns = sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) >= 2})
+    cmap = colormaps["viridis"]
+    for i, n in enumerate(ns):
+        ys = []
+        for w in widths:
+            v = np.array([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n])
+            v = v[np.isfinite(v)]
+            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+        ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=f"n = {n}")
+        if i == 0 and math.isfinite(ys[-1]):
+            x = np.array(widths, dtype=float)
+            ax.plot(x, ys[-1] * x[-1] / x, "k:", lw=1, label=r"$\propto 1/W$")
+    fit = wfit["tau_mem"]["0.05"]
+    txt = (rf"$\tau_{{\rm mem}}\propto n^{{\beta}}W^{{-\gamma}}$: $\beta$ = {_ci(fit, 'beta')}, "
+           rf"$\gamma$ = {_ci(fit, 'gamma')}" if "beta" in fit else "fit: n/a")
+    ax.set(xscale="log", yscale="log", xlabel="W", ylabel=r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
+    ax.set_title("(e) against the width (N13)\n" + txt, fontsize=9)
+    ax.legend(fontsize=7)
+    for j, w in enumerate(widths):
+        for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=seed, by_width=True).items():
+            bx.plot(xs / lr, ys, "-" if plat else "--", color=colormaps["tab10"](j), alpha=0.4 + 0.6 * n / max(ns or [n]))
+        bx.plot([], [], "-", color=colormaps["tab10"](j), label=f"W = {w}")
+    bx.set(xscale="log", xlabel=r"$\tau W/n$ (updates × width per training point)",
+           ylabel=r"$f_{\rm mem}/f_{\rm mem}(\tau_{\max})$")
+    bx.set_title(f"(f) collapse against τW/n (seed {seed}; darker: larger n; dashed: no plateau)", fontsize=9)
+    bx.legend(fontsize=7)
+
+
+def _ci(fit: dict, name: str) -> str:
+    lo_hi = fit.get(name + "_ci")
+    return f"{fit[name]:.2f}" + (f" [{lo_hi[0]:.2f}, {lo_hi[1]:.2f}]" if lo_hi else "")
