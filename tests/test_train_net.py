@@ -565,7 +565,9 @@ def test_width_table_recovers_tau_mem_n_over_w():
     from rfscore.analysis.networks import run_readoffs, width_table
     cells = [(w, s, n, c * 40 * n / w) for s, c in enumerate((1.0, 1.2, 0.85)) for n in (12, 24, 48)
              for w in (32, 64, 128)]
-    tab = width_table(run_readoffs(_synthetic_curves(cells)))
+    # an n run at one width only (here 10× off the law) stays out of the balanced fit and is listed
+    tab = width_table(run_readoffs(_synthetic_curves(cells + [(64, s, 96, 400 * 96 / 64) for s in range(3)])))
+    assert tab["n_not_at_every_width"] == [96]
     for thr in ("0.02", "0.05", "0.1", "0.2"):
         fit = tab["tau_mem"][thr]
         assert fit["beta"] == pytest.approx(1.0, abs=0.01) and fit["gamma"] == pytest.approx(1.0, abs=0.01), fit
@@ -609,7 +611,19 @@ def test_control_table_batch_sweep_exponents(tmp_path):
             write_result(folder / "train_net.csv", cols, {"lr": lr}, undefined=("kl",),
                          protocol={"optimizer": opt, "batch": batch})
             folders.append(folder)
+    # one thing changed besides optimiser and batch (the time law): its own label, kept out of the sweep, which a
+    # τ_mem 10× longer at n = 48 would otherwise move
+    cols = _synthetic_curves([(64, s, n, 500.0 * n) for s in range(3) for n in (12, 24, 48)],
+                             tau=np.unique(np.round(np.geomspace(1, 1e6, 400))))
+    cols.update(tau=cols["step"] * 6e-3, optimizer=np.array(["sgd"] * len(cols["n"]), dtype=object), batch=cols["n"])
+    (tmp_path / "sgd_loguniform").mkdir()
+    write_result(tmp_path / "sgd_loguniform" / "train_net.csv",
+                 {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch") else v for k, v in cols.items()},
+                 {"lr": 6e-3}, undefined=("kl",), protocol={"optimizer": "sgd", "batch": "full",
+                                                             "time_sampling": "loguniform"})
+    folders.append(tmp_path / "sgd_loguniform")
     tab = control_table(control_readoffs(control_runs(folders)), sweep_n=48)
+    assert "sgd lr 0.006, B = n, t log-uniform" in tab["exponents_in_n"]
     for opt, zeta in (("sgd", 0.0), ("adam", -0.5)):
         sweep = tab["batch_sweep"][opt]
         assert sweep["batches"] == [6, 12, 48]

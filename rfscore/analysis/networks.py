@@ -218,8 +218,14 @@ def width_table(reads: list, thresholds=THRESHOLDS) -> dict:
     fit of log τ_mem = c + β log n − γ log W per seed over its cells with a finite read-off (≥ 3 cells, both n and W
     varying), and β, γ as the mean over the seeds with Student-t 95 % CIs (one seed: the point estimates, CI None);
     the same fit for τ_gen; censored cells are left out of their seed's fit and listed. The collapse variable of
-    (N13) is τW/n: β = γ = 1 is the paper's τ_mem ∝ n/W."""
+    (N13) is τW/n: β = γ = 1 is the paper's τ_mem ∝ n/W. Only the n run at every width enter (a balanced grid: an n
+    run at one width only would tie β to that width's exponent); the others are listed in ``n_not_at_every_width``."""
     from scipy import stats
+
+    widths = {r["width"] for r in reads}
+    every = {n for n in {r["n"] for r in reads} if {r["width"] for r in reads if r["n"] == n} == widths}
+    partial = sorted({r["n"] for r in reads} - every)
+    reads = [r for r in reads if r["n"] in every]
 
     def fit(get) -> dict:
         seeds = sorted({r["seed"] for r in reads})
@@ -248,7 +254,8 @@ def width_table(reads: list, thresholds=THRESHOLDS) -> dict:
         return out
 
     table = {"tau_mem": {str(thr): fit(lambda r, thr=thr: r["tau_mem"][str(thr)]) for thr in thresholds},
-             "tau_gen": fit(lambda r: r["tau_gen"] if not r.get("tau_gen_censored") else math.nan)}
+             "tau_gen": fit(lambda r: r["tau_gen"] if not r.get("tau_gen_censored") else math.nan),
+             "n_not_at_every_width": partial}
     return table
 
 
@@ -256,9 +263,26 @@ def _batch_label(protocol: dict) -> str:
     return "B = n" if str(protocol["batch"]) == "full" else f"B = {int(protocol['batch'])}"
 
 
+def _variant(protocol: dict) -> str:
+    """What a folder's protocol changes of the paper's mixture protocol (theory/trained_networks.md §8) besides the
+    optimiser, lr and batch: '' for none, else e.g. "t log-uniform" or "μ 0.8, σ 0.6" (one thing at a time)."""
+    parts = []
+    if protocol.get("time_sampling", "ddpm") != "ddpm":
+        parts.append("t log-uniform" if protocol["time_sampling"] == "loguniform" else f"t {protocol['time_sampling']}")
+    if protocol.get("optimizer") == "sgd" and float(protocol.get("momentum", 0.95)) != 0.95:
+        parts.append(f"momentum {float(protocol['momentum']):g}")
+    if float(protocol.get("gmm_mean", 1.0)) != 1.0 or float(protocol.get("gmm_std", 1.0)) != 1.0:
+        parts.append(f"μ {float(protocol.get('gmm_mean', 1.0)):g}, σ {float(protocol.get('gmm_std', 1.0)):g}")
+    if protocol.get("arch", "paper-mlp") != "paper-mlp":
+        parts.append(str(protocol["arch"]))
+    return ", ".join(parts)
+
+
 def control_runs(run_dirs) -> dict:
     """(N14) the rows of several `rfscore train-net` folders of any protocols as one run table, with the columns
-    ``label`` (e.g. "sgd lr 0.006, B = 6"), ``lr`` and ``batch_rule`` ('full' or B) from each folder's sidecar."""
+    ``label`` (e.g. "sgd lr 0.006, B = 6", or "sgd lr 0.006, B = n, t log-uniform" for a folder that changes
+    something else of the paper's protocol), ``variant`` (that change, '' for none: `_variant`), ``lr`` and
+    ``batch_rule`` ('full' or B) from each folder's sidecar."""
     cols = None
     for folder in run_dirs:
         folder = Path(folder)
@@ -270,7 +294,10 @@ def control_runs(run_dirs) -> dict:
         table["optimizer"] = np.asarray(table["optimizer"], dtype=object)
         table["lr"] = np.full(m, lr)
         table["batch_rule"] = np.array([str(proto.get("batch"))] * m, dtype=object)
-        table["label"] = np.array([f"{proto.get('optimizer')} lr {lr:g}, {_batch_label(proto)}"] * m, dtype=object)
+        variant = _variant(proto)
+        label = f"{proto.get('optimizer')} lr {lr:g}, {_batch_label(proto)}" + (f", {variant}" if variant else "")
+        table["label"] = np.array([label] * m, dtype=object)
+        table["variant"] = np.array([variant] * m, dtype=object)
         cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
     return cols
 
@@ -286,7 +313,8 @@ def control_readoffs(table: dict, thresholds=THRESHOLDS) -> list:
         sub["tau"] = sub["step"]
         for r in run_readoffs(sub, thresholds):
             r.update(label=str(label), optimizer=str(sub["optimizer"][0]), lr=float(sub["lr"][0]),
-                     batch=str(sub["batch_rule"][0]))
+                     batch=str(sub["batch_rule"][0]),
+                     variant=str(sub["variant"][0]) if "variant" in sub else "")
             out.append(r)
     return out
 
@@ -296,7 +324,7 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
     the seeds (`_fit`), per threshold; and per optimiser, the batch sweep at n = ``sweep_n``: the exponent ζ of
     τ_mem ∝ B^ζ over the batch sizes run there (B = n counted as B = sweep_n), Student-t over the per-seed slopes
     (`fit_exponent`), per threshold. The candidate mechanism of (N14) predicts ζ = 0 for SGD and ζ = −½ for
-    Adam."""
+    Adam. The sweep uses only rows without a `_variant` (the paper's protocol but for the optimiser and batch)."""
     exps = {}
     for label in sorted({r["label"] for r in reads}):
         rs = [r for r in reads if r["label"] == label]
@@ -309,7 +337,7 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
         exps[label] = entry
     sweep = {}
     for opt in sorted({r["optimizer"] for r in reads}):
-        rs = [r for r in reads if r["optimizer"] == opt and r["n"] == sweep_n]
+        rs = [r for r in reads if r["optimizer"] == opt and r["n"] == sweep_n and not r.get("variant")]
         bs = sorted({sweep_n if r["batch"] == "full" else int(r["batch"]) for r in rs})
         seeds = sorted({r["seed"] for r in rs})
         entry = {"batches": bs, "seeds": seeds}

@@ -29,6 +29,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = {"SGD 6e-3, momentum 0.95, B = n (paper)": "sm9_runs.csv", "Adam 6e-4, B = n": "fig7_adam_runs.csv"}
 CONTROLS = "fig7_controls.csv"
 SWEEP_N = 48
+MAIN_WIDTH = 64  # the width every protocol was run at (sm9_runs.csv also holds W = 32, 128)
 PAPER = dict(data="images (CIFAR-10, CelebA)", arch="U-Net", controls=["full batch, n = 128 … 512",
                                                                        "Adam lr 1e-4, B = min(n, 512)"])
 
@@ -67,19 +68,22 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=No
                             "lr 1e-4 with B = min(n, 512) on images",
                             "B = min(n, 512) is B = n at these n (≤ 96): the fixed-B controls use B = 6 and the "
                             "sweep B = 6, 12, 24, 48 at n = 48",
-                            "n = 12 … 96 (SGD) and 12 … 48 (Adam), W = 64, 3 seeds: CPU sizes"],
+                            "n = 12 … 192 (SGD) and 12 … 48 (Adam, controls), W = 64, 3 seeds: CPU sizes",
+                            "one-at-a-time variants of the paper's protocol in fig7_controls.csv (drawn in (a)): t "
+                            "log-uniform instead of the DDPM index law, and the mixture μ = 0.8, σ = 0.6"],
             "exponents": exps,
             "source": [f"rfscore/figures/data/{x}" for x in (*RUNS.values(), *([CONTROLS] if controls else []))]}
 
 
 @styled
 def _draw(runs, png, controls=None):
-    fig, axs = figure(1, 3 if controls else 2, figsize=(16.5 if controls else 11, 4.4), constrained_layout=True)
+    fig, axs = figure(1, 3 if controls else 2, figsize=(16.5 if controls else 11, 6.4 if controls else 4.4), constrained_layout=True)
     ax, bx = axs[0], axs[1]
     colors = colormaps["tab10"]
     for i, (label, (table, side, reads, exps)) in enumerate(runs.items()):
         lr = float(side["parameters"]["lr"])
-        w = sorted({r["width"] for r in reads})[0]
+        widths = sorted({r["width"] for r in reads})
+        w = MAIN_WIDTH if MAIN_WIDTH in widths else widths[0]
         ns = sorted({r["n"] for r in reads if r["width"] == w})
         ys = []
         for n in ns:
@@ -97,7 +101,7 @@ def _draw(runs, png, controls=None):
     ax.set_xlabel("n")
     ax.set_ylabel(r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
     ax.set_title("(a) the optimiser at the paper's protocol, W = 64")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     bx.set_xscale("log")
     bx.set_xlabel(r"$\tau/n$ (updates per training point)")
     bx.set_ylabel(r"$f_{\rm mem}/f_{\rm mem}(\tau_{\max})$")
@@ -105,7 +109,7 @@ def _draw(runs, png, controls=None):
     bx.legend(fontsize=7)
     if controls:
         _draw_controls(ax, axs[2], *controls, first_color=len(runs))
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     save(fig, png)
 
 
@@ -118,13 +122,16 @@ def _geomean(v) -> float:
 def _draw_controls(ax, cx, reads, table, first_color):
     """(a) the fixed-B protocols' τ_mem against n; (c) the batch sweep at n = SWEEP_N (N14)."""
     colors = colormaps["tab10"]
-    fixed = [lab for lab in sorted({r["label"] for r in reads}) if "B = n" not in lab
-             and len({r["n"] for r in reads if r["label"] == lab}) >= 2]
-    for i, lab in enumerate(fixed):
+    over_n = [lab for lab in sorted({r["label"] for r in reads}) if len({r["n"] for r in reads if r["label"] == lab}) >= 2]
+    # fixed-B protocols, then the one-thing-at-a-time variants of the paper's protocol (B = n, something else changed)
+    fixed = [lab for lab in over_n if "B = n" not in lab]
+    variants = [lab for lab in over_n if any(r["variant"] for r in reads if r["label"] == lab)]
+    for i, lab in enumerate(fixed + variants):
         ns = sorted({r["n"] for r in reads if r["label"] == lab})
         ys = [_geomean([r["tau_mem"]["0.05"] for r in reads if r["label"] == lab and r["n"] == n]) for n in ns]
         fit = table["exponents_in_n"][lab]["0.05"]
-        ax.plot(ns, ys, "s--", color=colors(first_color + i), label=f"{lab}\n" + r"$\beta$ at 0.05: " + fit_label(fit))
+        ax.plot(ns, ys, "s--" if lab in fixed else "^:", color=colors(first_color + i),
+                label=f"{lab}\n" + r"$\beta$ at 0.05: " + fit_label(fit))
     sweep = table["batch_sweep"]
     for i, opt in enumerate(o for o in ("sgd", "adam") if o in sweep):
         e = sweep[opt]

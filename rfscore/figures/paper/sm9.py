@@ -150,7 +150,7 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     ax.legend(fontsize=7)
     for j, w in enumerate(widths):
         for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=seed, by_width=True).items():
-            bx.plot(xs / lr, ys, "-" if plat else "--", color=colormaps["tab10"](j), alpha=0.4 + 0.6 * n / max(ns or [n]))
+            bx.plot(xs / lr, ys, "-" if plat else "--", color=colormaps["tab10"](j), alpha=0.4 + 0.6 * n / max(r["n"] for r in reads))
         bx.plot([], [], "-", color=colormaps["tab10"](j), label=f"W = {w}")
     bx.set(xscale="log", xlabel=r"$\tau W/n$ (updates × width per training point)",
            ylabel=r"$f_{\rm mem}/f_{\rm mem}(\tau_{\max})$")
