@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.crossing import first_crossing
 from ..core.errors import InputError
 from ..generative.generation import tau_gen_samples, tau_mem_samples
 from .timescales import fit_exponent
@@ -63,6 +64,7 @@ def collect(run_dirs) -> dict:
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
 KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
+GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
 
 
 def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TOLERANCE, plateau=None) -> list:
@@ -71,7 +73,9 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
     censored[thr] ('right': never reached within the run, 'left': reached at the first checkpoint, '' else),
     tau_gen (first τ with the KL estimate (N6) within ``kl_tolerance`` of its minimum, NaN without KL;
     flagged 'right' when that minimum is the last checkpoint: KL still falling), f_mem_last, tau_max,
-    plateau (from ``plateau``: {(width, seed, n): bool}, the sidecar's (N11) flags; None if unknown)."""
+    plateau (from ``plateau``: {(width, seed, n): bool}, the sidecar's (N11) flags; None if unknown), and with the
+    loss columns the loss-level onset (N15) tau_gap[ratio]: first τ with test_loss/train_loss ≥ ratio (the loss (N2)
+    at t = 0.01, held-out over train), log-interpolated, NaN if never reached, per ratio of `GAP_RATIOS`."""
     width = table["width"] if "width" in table else np.zeros(len(table["n"]))
     keys = sorted({(int(w), int(s), int(n)) for w, s, n in zip(width, table["seed"], table["n"])})
     out = []
@@ -92,6 +96,9 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
             row["tau_gen_censored"] = "right" if int(np.argmin(kl)) == tau.size - 1 else ""
         else:
             row["tau_gen"], row["tau_gen_censored"] = math.nan, "no KL"
+        if "train_loss" in table and "test_loss" in table:
+            ratio = table["test_loss"][sel][order] / table["train_loss"][sel][order]
+            row["tau_gap"] = {str(g): first_crossing(tau, ratio, g)[0] for g in GAP_RATIOS}
         out.append(row)
     return out
 
@@ -118,7 +125,8 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
     """(N12) per width: for each f_mem threshold the exponent β of τ_mem ∝ n^β with its 95 % CI over the seeds
     (`fit_exponent`: Student-t over the per-seed slopes; a seed censored at some n is left out and counted), the
     same for τ_gen, and n_gm, the n where the fitted τ_gen(n) and τ_mem(n) cross (per seed, from that seed's two
-    power laws; mean of log n_gm over the seeds with its Student-t 95 % CI), per threshold."""
+    power laws; mean of log n_gm over the seeds with its Student-t 95 % CI), per threshold; and, where the rows
+    carry it, the exponent of the loss-level onset τ_gap ∝ n^β per ratio (N15)."""
     from scipy import stats
 
     out = {}
@@ -138,6 +146,8 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
         for thr in thresholds:
             mem = grid(lambda r: r["tau_mem"][str(thr)])
             fit = _fit(ns, mem, d)
+            if thr == thresholds[0] and all("tau_gap" in r for r in rs):
+                entry["tau_gap"] = {str(g): _fit(ns, grid(lambda r, g=g: r["tau_gap"][str(g)]), d) for g in GAP_RATIOS}
             fit["censored"] = [[r["n"], r["seed"], r["censored"][str(thr)]] for r in rs if r["censored"][str(thr)]]
             entry["tau_mem"][str(thr)] = fit
             logs = []
@@ -334,6 +344,10 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
             grid = np.array([[next((r["tau_mem"][str(thr)] for r in rs if r["seed"] == s and r["n"] == n), math.nan)
                               for n in ns] for s in seeds], dtype=float)
             entry[str(thr)] = _fit(ns, grid, 1) if len(ns) >= 2 else {"error": "one n only"}
+        if len(ns) >= 2 and all("tau_gap" in r for r in rs):  # the loss-level onset (N15), per ratio
+            entry["tau_gap"] = {str(g): _fit(ns, np.array([[next((r["tau_gap"][str(g)] for r in rs if r["seed"] == s
+                                                                  and r["n"] == n), math.nan) for n in ns]
+                                                            for s in seeds], dtype=float), 1) for g in GAP_RATIOS}
         exps[label] = entry
     sweep = {}
     for opt in sorted({r["optimizer"] for r in reads}):
