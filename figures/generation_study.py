@@ -44,6 +44,17 @@ CONFIGS = {
     "d32_pp16_pn025": (32, 16, "0.25"),
     "d32_pp32_pn05": (32, 32, "0.5"),
     "d32_pp64_pn1": (32, 64, "1"),
+    # ψ_p/ψ_n = 256 at d = 8 (n >= 4 needs ψ_n >= 0.5) and ψ_p/ψ_n = 64 at d = 16
+    "d8_pp128_pn05": (8, 128, "0.5"),
+    "d8_pp256_pn1": (8, 256, "1"),
+    "d8_pp512_pn2": (8, 512, "2"),  # p = 4096: the block-Lanczos path (p >= krylov_above), no map
+    "d16_pp64_pn1": (16, 64, "1"),
+    "d16_pp128_pn2": (16, 128, "2"),
+    # ψ_p/ψ_n = 256 at d = 16 and 32, n = 4 and 8
+    "d16_pp64_pn025": (16, 64, "0.25"),
+    "d16_pp128_pn05": (16, 128, "0.5"),
+    "d32_pp32_pn0125": (32, 32, "0.125"),
+    "d32_pp64_pn025": (32, 64, "0.25"),
 }
 CALIBRATE = ("d8_pp64", "d16_pp32")  # κ is fitted on these only; every other run is a check
 # series of the exponent table (theory/generation.md §10): name -> [(run, ψ_n or None for all of the run's)]
@@ -56,6 +67,10 @@ SERIES = {
     "d32_r16": [("d32_pp16_pn1", None), ("d32_pp32_pn2", None), ("d32_pp64_pn4", None)],
     "d8_r64": [("d8_pp128_pn2", None), ("d8_pp256_pn4", None)],
     "d32_r64": [("d32_pp16_pn025", None), ("d32_pp32_pn05", None), ("d32_pp64_pn1", None)],
+    "d8_r256": [("d8_pp128_pn05", None), ("d8_pp256_pn1", None)],
+    "d16_r64": [("d16_pp64_pn1", None), ("d16_pp128_pn2", None)],
+    "d16_r256": [("d16_pp64_pn025", None), ("d16_pp128_pn05", None)],
+    "d32_r256": [("d32_pp32_pn0125", None), ("d32_pp64_pn025", None)],
 }
 
 
