@@ -248,13 +248,15 @@ def analyse():
         if not all(np.isfinite(x["ci"])):  # one complete seed, two ψ_n: a slope without an interval
             return f"{x['exponent']:.2f} (1 seed, no CI)"
         return f"{x['exponent']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]"
+    def slow(t):  # the prediction of some point is read on a slow second peak (theory/generation.md §9)
+        return " (flagged slow_second_peak)" if "slow_second_peak" in t["single_peak_at_t_kappa"] else ""
     md = ["| series | d | ψ_p | ψ_n | ψ_p/ψ_n | seeds | f_mem(∞) | sample, f_mem ≥ 0.1 | sample, relative (Y15) | "
           "loss τ_mem at t_κ | predicted (M4) | Δ_C(n) |", "|" + "---|" * 12]
     for name, t in table.items():
         md.append(f"| {name} | {t['d']} | {', '.join(f'{x:g}' for x in t['psi_p'])} | "
                   f"{', '.join(f'{x:g}' for x in t['psi_n'])} | {', '.join(f'{x:g}' for x in t['ratio_psi_p_psi_n'])} | "
                   f"{t['seeds']} | {', '.join(f'{x:.2f}' for x in t['f_mem_inf'])} | {f(t['sample'])} | "
-                  f"{f(t['sample_rel'])} | {f(t['loss_at_t_kappa'])} | {f(t['predicted'])} | {f(t['delta_collapse'])} |")
+                  f"{f(t['sample_rel'])} | {f(t['loss_at_t_kappa'])} | {f(t['predicted'])}{slow(t)} | {f(t['delta_collapse'])} |")
     (HERE / "table.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     for name, t in table.items():
