@@ -44,6 +44,19 @@ CONFIGS = {
     "d32_pp16_pn025": (32, 16, "0.25"),
     "d32_pp32_pn05": (32, 32, "0.5"),
     "d32_pp64_pn1": (32, 64, "1"),
+    # ψ_p/ψ_n = 256 at d = 8 (n >= 4 needs ψ_n >= 0.5) and ψ_p/ψ_n = 64 at d = 16
+    "d8_pp128_pn05": (8, 128, "0.5"),
+    "d8_pp256_pn1": (8, 256, "1"),
+    # p = 4096: the block-Lanczos path (p >= krylov_above), no map; 48.5 min for one seed on two shared cores,
+    # not finished (theory/generation.md §10) and in no series
+    "d8_pp512_pn2": (8, 512, "2"),
+    "d16_pp64_pn1": (16, 64, "1"),
+    "d16_pp128_pn2": (16, 128, "2"),
+    # ψ_p/ψ_n = 256 at d = 16 and 32, n = 4 and 8
+    "d16_pp64_pn025": (16, 64, "0.25"),
+    "d16_pp128_pn05": (16, 128, "0.5"),
+    "d32_pp32_pn0125": (32, 32, "0.125"),
+    "d32_pp64_pn025": (32, 64, "0.25"),
 }
 CALIBRATE = ("d8_pp64", "d16_pp32")  # κ is fitted on these only; every other run is a check
 # series of the exponent table (theory/generation.md §10): name -> [(run, ψ_n or None for all of the run's)]
@@ -56,6 +69,10 @@ SERIES = {
     "d32_r16": [("d32_pp16_pn1", None), ("d32_pp32_pn2", None), ("d32_pp64_pn4", None)],
     "d8_r64": [("d8_pp128_pn2", None), ("d8_pp256_pn4", None)],
     "d32_r64": [("d32_pp16_pn025", None), ("d32_pp32_pn05", None), ("d32_pp64_pn1", None)],
+    "d8_r256": [("d8_pp128_pn05", None), ("d8_pp256_pn1", None)],
+    "d16_r64": [("d16_pp64_pn1", None), ("d16_pp128_pn2", None)],
+    "d16_r256": [("d16_pp64_pn025", None), ("d16_pp128_pn05", None)],
+    "d32_r256": [("d32_pp32_pn0125", None), ("d32_pp64_pn025", None)],
 }
 
 
@@ -231,13 +248,15 @@ def analyse():
         if not all(np.isfinite(x["ci"])):  # one complete seed, two ψ_n: a slope without an interval
             return f"{x['exponent']:.2f} (1 seed, no CI)"
         return f"{x['exponent']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]"
+    def slow(t):  # the prediction of some point is read on a slow second peak (theory/generation.md §9)
+        return " (flagged slow_second_peak)" if "slow_second_peak" in t["single_peak_at_t_kappa"] else ""
     md = ["| series | d | ψ_p | ψ_n | ψ_p/ψ_n | seeds | f_mem(∞) | sample, f_mem ≥ 0.1 | sample, relative (Y15) | "
           "loss τ_mem at t_κ | predicted (M4) | Δ_C(n) |", "|" + "---|" * 12]
     for name, t in table.items():
         md.append(f"| {name} | {t['d']} | {', '.join(f'{x:g}' for x in t['psi_p'])} | "
                   f"{', '.join(f'{x:g}' for x in t['psi_n'])} | {', '.join(f'{x:g}' for x in t['ratio_psi_p_psi_n'])} | "
                   f"{t['seeds']} | {', '.join(f'{x:.2f}' for x in t['f_mem_inf'])} | {f(t['sample'])} | "
-                  f"{f(t['sample_rel'])} | {f(t['loss_at_t_kappa'])} | {f(t['predicted'])} | {f(t['delta_collapse'])} |")
+                  f"{f(t['sample_rel'])} | {f(t['loss_at_t_kappa'])} | {f(t['predicted'])}{slow(t)} | {f(t['delta_collapse'])} |")
     (HERE / "table.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     for name, t in table.items():

@@ -136,6 +136,46 @@ def test_predicted_onset_is_the_log_log_interpolation_with_flags():
     assert math.isnan(v) and f == "undefined"
 
 
+def test_predicted_onset_flags_a_slow_second_peak_and_only_that():
+    """The flag `slow_second_peak` (theory/generation.md §9): a synthetic map shaped like the committed ones of §10.
+
+    Falling branch τ_mem ∝ Δ^-2 on a grid with a Δ ratio of 2 (adjacent falls of 4), the minimum, then the rise.
+    """
+    from rfscore.analysis.memorisation_map import SLOW_PEAK_JUMP
+    dl = 1e-3 * 2.0 ** np.arange(12)
+    good = 3e1 * (dl / dl[7]) ** -2.0
+    good[8:] = [1.4e2, 1.8e2, 1.6e3, 1.9e3]
+    npk = np.full(12, 2)
+    d, dc, kappa = 16, 0.85, 0.129  # κΔ_C/d = 6.9e-3: bracketed by Δ = 4e-3 and 8e-3 (grid indices 2, 3)
+    val, flag = predicted_onset(dl, good, npk, dc, d, kappa)
+    assert flag == "ok" and 0.9 * good[3] < val < 1.1 * good[2]
+    # the same map whose three smallest times carry a slow second peak (τ ≈ 10^8-10^10, as at d = 16, ψ_p/ψ_n = 256)
+    slow = good.copy()
+    slow[:3] = [1e10, 1.2e9, 1.3e8]
+    assert slow[2] / slow[3] > SLOW_PEAK_JUMP
+    val, flag = predicted_onset(dl, slow, npk, dc, d, kappa)
+    assert flag == "slow_second_peak" and val > 5 * predicted_onset(dl, good, npk, dc, d, kappa)[0]  # straddles the fall
+    slow4 = good.copy()
+    slow4[:4] = [1e10, 1.2e9, 1.3e8, 1.5e7]  # both bracketing times on the slow peak
+    val4, flag4 = predicted_onset(dl, slow4, npk, dc, d, kappa)
+    assert flag4 == "slow_second_peak" and val4 > 1e2 * good[2]
+    # it takes precedence over 'single_peak' and over 'extrapolated' (whose value would otherwise be a lower bound)
+    assert predicted_onset(dl, slow, np.r_[npk[:3], np.ones(9, int)], dc, d, kappa)[1] == "slow_second_peak"
+    assert predicted_onset(dl, slow, npk, 1e-3, d, kappa)[1] == "slow_second_peak"
+    assert predicted_onset(dl, good, npk, 1e-3, d, kappa)[1] == "extrapolated"
+    # a slow peak only below the bracket (as at d = 8, where t_κ lies above it) leaves the prediction unflagged
+    below = good.copy()
+    below[0] = 2e10
+    assert predicted_onset(dl, below, npk, dc, d, kappa) == (val_ok := predicted_onset(dl, good, npk, dc, d, kappa))
+    assert val_ok[1] == "ok"
+    # a steep but ordinary fall near the minimum (28x, the largest in the committed good maps) is not flagged
+    steep = good.copy()
+    steep[:7] *= 28.0 / (good[6] / good[7])
+    assert predicted_onset(dl, steep, npk, dc, d, kappa)[1] == "ok"
+    # the factor is a parameter: at F above the jump the slow map is no longer flagged
+    assert predicted_onset(dl, slow, npk, dc, d, kappa, jump=1e6)[1] == "ok"
+
+
 def test_memorisation_map_bundles_the_parts(draw):
     _, X = draw
     times = np.geomspace(1e-3, 3, 6)

@@ -41,6 +41,12 @@ LAW = ("tau_mem(t_kappa), Delta_t_kappa = kappa * Delta_C(n) / d, predicting tau
 # κ: geometric mean of `kappa_of` (d·Δ*/Δ_C) over the 15 (of 18) points of the d = 8 (ψ_p = 64) and d = 16 (ψ_p = 32) runs
 # of figures/generation_study.py whose relative onset (Y15) is finite: 0.129, log-sd 0.50 (theory/generation.md §10)
 KAPPA = 0.129
+# (M4)'s flag `slow_second_peak`: τ_mem(t) falling by more than this factor F between two adjacent grid times at or
+# above the lower time bracketing t_κ (theory/generation.md §9). In the committed maps of theory/generation.md §10
+# those falls are ≤ 28 on the 30 points at d = 8, 12 where the law holds and ≤ 70 on every other point whose last
+# peak is the memorisation peak, and ≥ 3.2·10⁴ where a slow second peak takes over at the smallest grid times;
+# 10³ lies between (the flagged points are the same for any F in 71-3.2·10⁴).
+SLOW_PEAK_JUMP = 1e3
 
 
 @float64
@@ -147,14 +153,26 @@ def collapse_scale(X, key, criterion: float = COLLAPSE_ENTROPY, draws: int = COL
     return math.exp(ld), (se / slope if slope > 0 else math.inf)
 
 
+def _slow_peak_from(tm, i0: int, jump: float) -> bool:
+    """Whether τ_mem(t_i) > jump·τ_mem(t_{i+1}) for some i ≥ i0 (both finite): the values at t_{i0} and below
+    lie on a slow second peak of the spectrum, not on the memorisation peak (theory/generation.md §9)."""
+    a, b = tm[i0:-1], tm[i0 + 1:]
+    ok = np.isfinite(a) & np.isfinite(b) & (b > 0)
+    return bool(np.any(a[ok] > float(jump) * b[ok]))
+
+
 @float64
-def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int, kappa: float = KAPPA) -> tuple:
+def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int, kappa: float = KAPPA,
+                    jump: float = SLOW_PEAK_JUMP) -> tuple:
     """(M4) τ_mem^samples predicted: τ_mem(t) at Δ_t = κ·Δ_C/d, linear in (log Δ_t, log τ_mem) between grid times.
 
-    delta_t (K,) increasing, tau_mem_t (K,), n_peaks_t (K,); d the data dimension. Returns (value, flag) with flag
-    'ok', 'single_peak' (one of the two bracketing times has n_peaks = 1), 'extrapolated' (κΔ_C below
-    Δ_{t_1}: the nearest time's value, a lower bound since τ_mem grows as Δ falls), 'above_grid'
-    (κΔ_C/d above Δ_{t_K}: the value at t_K), or 'undefined' (NaN: Δ_C or a bracketing τ_mem is not finite).
+    delta_t (K,) increasing, tau_mem_t (K,), n_peaks_t (K,); d the data dimension; ``jump`` the factor F of the
+    flag `slow_second_peak`. Returns (value, flag) with flag 'ok'; 'slow_second_peak' (τ_mem falls by more than
+    F between two adjacent grid times at or above the lower bracketing time: the value is read on a slow second
+    peak of the spectrum, not on the memorisation peak; it takes precedence over 'single_peak' and
+    'extrapolated'); 'single_peak' (one of the two bracketing times has n_peaks = 1); 'extrapolated' (κΔ_C below
+    Δ_{t_1}: the nearest time's value, a lower bound since τ_mem grows as Δ falls); 'above_grid'
+    (κΔ_C/d above Δ_{t_K}: the value at t_K); or 'undefined' (NaN: Δ_C or a bracketing τ_mem is not finite).
     """
     dl = np.asarray(delta_t, dtype=float)
     tm = np.asarray(tau_mem_t, dtype=float)
@@ -163,7 +181,8 @@ def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int
     if not (math.isfinite(target) and target > 0):
         return math.nan, "undefined"
     if target <= dl[0]:
-        return float(tm[0]) if np.isfinite(tm[0]) else math.nan, "extrapolated"
+        return (float(tm[0]) if np.isfinite(tm[0]) else math.nan,
+                "slow_second_peak" if _slow_peak_from(tm, 0, jump) else "extrapolated")
     if target >= dl[-1]:
         return float(tm[-1]) if np.isfinite(tm[-1]) else math.nan, "above_grid"
     j = int(np.searchsorted(dl, target))  # dl[j-1] < target <= dl[j]
@@ -172,6 +191,8 @@ def predicted_onset(delta_t, tau_mem_t, n_peaks_t, delta_collapse: float, d: int
         return math.nan, "undefined"
     w = (math.log(target) - math.log(dl[j - 1])) / (math.log(dl[j]) - math.log(dl[j - 1]))
     val = float(math.exp((1 - w) * math.log(a) + w * math.log(b)))
+    if _slow_peak_from(tm, j - 1, jump):
+        return val, "slow_second_peak"
     return val, ("single_peak" if min(npk[j - 1], npk[j]) < 2 else "ok")
 
 
