@@ -12,33 +12,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
-from tqdm import tqdm
 
 from ..limit.asymptotic import asymptotic_curves
 from ..core.covariance import SigmaSpectrum
-from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.models import sample_eigensystem
+from ..finite.ensemble import trajectory_ensemble
+from ..runtime.progress import stages
 from .style import figure, save, styled
 
 T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50
 
 
 def _finite(sig: SigmaSpectrum, d: int, seeds: int, tau):
-    """Seed mean and standard error, each (2, K): excess train loss and score error at size d."""
-    ex = []
-    for s in range(seeds):
-        es = sample_eigensystem(jax.random.PRNGKey(6007 * d + s), d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
-        tr = trajectory(es, tau)
-        ex.append([tr.excess("train_loss"), tr.score_error])
-    ex = np.asarray(ex)
-    return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
+    """Seed mean and standard error (P2), each (2, K): excess train loss and score error at size d."""
+    ens = trajectory_ensemble(range(seeds), tau, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
+    return (np.stack([ens.mean("train_excess"), ens.mean("score_error")]),
+            np.stack([ens.sem("train_excess"), ens.sem("score_error")]))
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     out_dir = Path(out_dir)
     alphas = (0.5, 1.5) if quick else (0.5, 1.0, 1.5)
     cutoff = CUTOFF // 2 if quick else CUTOFF  # quick: K = 25, smaller matrices
@@ -49,7 +43,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     spectra = {a: SigmaSpectrum.power_law(a, cutoff) for a in alphas}
     curves = {a: asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=spectra[a], check_quadrature=not quick)
               for a in alphas}
-    finite = {a: _finite(spectra[a], d, seeds, tau_m) for a in tqdm(alphas, desc="finite size (closed form)")}
+    finite = {a: _finite(spectra[a], d, seeds, tau_m) for a in stages(alphas, "finite size (closed form)", progress)}
 
     fig, axes = figure(1, 2, figsize=(8.6, 3.6))
     cols = {"alpha": [], "tau": [], "asym_train_excess": [], "asym_score_error": [], "finite_train_excess": [],
@@ -82,7 +76,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     files = [save(fig, out_dir / "fig_powerlaw.png")]
     params = {"t": T, "psi_p": PSI_P, "psi_n": PSI_N, "alphas": list(alphas), "cutoff": cutoff, "d": d,
               "n": round(PSI_N * d), "p": round(PSI_P * d), "seeds": seeds, "model": "gep",
-              "draw_key": "PRNGKey(6007*d + seed) -> sample_eigensystem", "quick": quick}
+              "draw_key": "draw_keys(seed), seeds 0.. (theory/model.md (P1))", "quick": quick}
     files.append(str(write_result(out_dir / "fig_powerlaw.csv", {k: np.concatenate(v) for k, v in cols.items()},
                                   params, max_rel_dev_asymptotic_vs_finite=worst,
                                   tau_gen={f"alpha={a:g}": curves[a].tau_gen for a in alphas},

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ...core.constants import ge_constants
 from ...core.covariance import SigmaSpectrum
-from ...finite.draws import sample_inputs, sizes
+from ...finite.draws import draw_keys, sample_inputs, sizes
 from ...finite.gep import gep_eigensystem
 from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
 from ..fig4 import _spectrum_figure
 from ..style import save, styled
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
@@ -34,7 +33,7 @@ PAPER = dict(psi_p=64.0, psi_n=8.0, t=0.01, d=100, activation="tanh", sigma_spec
 def gep_spectrum(d: int, psi_p: float, psi_n: float, t: float, sigma: SigmaSpectrum, seed: int) -> np.ndarray:
     """All p eigenvalues of one (G4) U (ascending): the thin modes and p − rank at s_t² (exact)."""
     p, n = sizes(d, psi_p, psi_n)
-    W, X, ko = sample_inputs(jax.random.PRNGKey(seed), d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
+    W, X, ko = sample_inputs(draw_keys(seed).base, d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
     es = gep_eigensystem(W, X, t=t, sigma=sigma, key=ko, thin=(n + d < p))
     lam = np.asarray(es.lam)
     s2 = ge_constants(t, "tanh", sigma).s_t2

@@ -21,7 +21,7 @@ from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import GD, GD_QUICK, gd_markers, paper_curves, rows_of
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.crossing import first_crossing
 from ...core.precision import float64
 

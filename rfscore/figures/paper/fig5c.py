@@ -14,7 +14,7 @@ from ...core.errors import ConvergenceError
 from ...limit.asymptotic import asymptotic_curves
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 PAPER = dict(tau=[1e3, 1e4], t=0.1, activation="tanh", sigma="1:1", grid="not stated in the paper")

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from ...finite.draws import sample_inputs
+from ...finite.draws import draw_keys, sample_inputs
 from ...finite.simulation import simulate, training_problem
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.crossing import first_crossing
 from ...core.precision import float64
 
@@ -38,12 +37,13 @@ QUICK = dict(RUN, d=6, psi_n=[4.0, 16.0], steps=3000, record=20, lr=0.05)
 
 @float64
 def run_one(cfg, psi_n: float, seed: int):
-    """One Adam run: draw (W, X, Ω) from PRNGKey(seed), train with the noise key fold_in(PRNGKey(seed), 1)."""
-    key = jax.random.PRNGKey(seed)
-    W, X, ko = sample_inputs(key, d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
+    """One Adam run: (W, X, Ω) and the training noise from the seed's keys (P1) (``keys.train`` =
+    fold_in(PRNGKey(seed), 1))."""
+    keys = draw_keys(seed)
+    W, X, ko = sample_inputs(keys.base, d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
     prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
     res = simulate(prob, lr=cfg["lr"], steps=cfg["steps"], optimizer="adam", noise_samples=cfg["noise_samples"],
-                   record=cfg["record"], key=jax.random.fold_in(key, 1))
+                   record=cfg["record"], key=keys.train)
     return prob, res
 
 
