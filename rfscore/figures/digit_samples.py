@@ -16,9 +16,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from .digits import _missing_extra  # the same figure wing: one check of the optional extra
+from ..data.datasets import load_dataset
+from ..data.realdata import RealDataKeys
+from ..finite.draws import point_key, sample_weights, size_of
+from ..generative.metrics import memorisation
+from ..generative.sampler import sample
+from ..generative.score_model import fit_score_model, time_grid
+from ..runtime.io import write_result
+from .digits import missing_extra  # the same figure wing: one check of the optional extra
 from .style import figure, save, styled
 from ..core.precision import float64
 
@@ -45,15 +53,6 @@ def compute(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: float,
     ``point_key(seed, ψ_n)`` as in `generation_point`. Returns per ψ_n: n, samples (T, N, d),
     ratio (T, N), nearest (T, N) training indices, f_mem (T,), with the dataset and the grid.
     """
-    import jax
-
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys
-    from ..finite.draws import point_key, sample_weights, size_of
-    from ..generative.metrics import memorisation
-    from ..generative.sampler import sample
-    from ..generative.score_model import fit_score_model, time_grid
-
     keys = RealDataKeys.from_seed(seed)
     ds = load_dataset("digits", key=keys.data)
     d = ds.d
@@ -154,13 +153,11 @@ def parameters(quick: bool = False) -> dict:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Generated digits at an early, a middle and the last τ beside their nearest training images."""
-    from ..runtime.io import write_result
-
     out_dir = Path(out_dir)
     params = parameters(quick)
-    missing = _missing_extra()
+    missing = missing_extra()
     if missing:
         return {"files": [], "parameters": params, "skipped": missing}
     res = compute(**{k: params[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples", "seed",

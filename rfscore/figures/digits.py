@@ -18,6 +18,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
+from ..analysis.timescales import fit_exponent, peak_fits, timescales
+from ..core.covariance import SigmaSpectrum
+from ..data.datasets import load_dataset
+from ..data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
 from ..finite.dynamics import trajectory
 from ..finite.eigensystem import eigensystem
 from ..runtime.io import write_result
@@ -26,7 +30,9 @@ from .style import figure, save, styled
 from ..core.precision import float64
 
 
-def _missing_extra() -> str | None:
+@float64
+def missing_extra() -> str | None:
+    """None when the optional extra (scikit-learn, for the digits) is installed, else one line saying how."""
     try:
         import sklearn.datasets  # noqa: F401
     except ImportError:
@@ -37,11 +43,6 @@ def _missing_extra() -> str | None:
 @float64
 def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dict:
     """Curves and τ read-offs on digits and on the Gaussian-equivalent model with Σ̂, one seed."""
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
-    from ..analysis.timescales import fit_exponent, peak_fits, timescales
-    from ..core.covariance import SigmaSpectrum
-
     keys = RealDataKeys.from_seed(seed)
     ds = load_dataset("digits", key=keys.data)
     d = ds.d
@@ -119,12 +120,12 @@ def plot(res, path) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Digits vs Gaussian-equivalent theory: losses vs τ for several n and the timescales vs ψ_n."""
     out_dir = Path(out_dir)
     params = dict(psi_p=4 if quick else 8, psi_n=[0.5, 1, 2] if quick else [0.5, 1, 2, 4], t=0.01, seed=0,
                   dataset="digits", activation="tanh")
-    missing = _missing_extra()
+    missing = missing_extra()
     if missing:
         return {"files": [], "parameters": params, "skipped": missing}
     res = compute(params["psi_p"], params["psi_n"], params["t"], params["seed"])

@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib import colormaps
 
 from ..analysis.networks import collapse, exponent, read_csv, readoffs, width_exponent
+from ..analysis.timescales import fit_exponent
+from ..runtime.io import jsonable
 from .style import figure, save, styled
 
 
@@ -53,7 +55,6 @@ def summarise(table: dict, rf: dict | None, d: int = 8) -> dict:
     out["width_exponents"] = {n: {name: width_exponent(reads, name, arch=arch, n=n) for name in ("tau_mem", "tau_gen")}
                               for n in multi}
     if rf is not None:
-        from ..analysis.timescales import fit_exponent
 
         ns = sorted({int(v) for v in rf["n"]})
         seeds = sorted({int(v) for v in rf["seed"]})
@@ -68,7 +69,7 @@ def summarise(table: dict, rf: dict | None, d: int = 8) -> dict:
     return out
 
 
-def make(out_dir: Path, quick: bool = False, data_dir: Path | None = None) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir: Path | None = None) -> dict:
     data_dir = DATA if data_dir is None else Path(data_dir)
     if not (data_dir / RUNS).exists():
         raise FileNotFoundError(f"{data_dir / RUNS} is missing: the figure draws from committed runs "
@@ -138,6 +139,5 @@ def _draw(table: dict, rf, s: dict, path) -> str:
 
 
 def _clean(obj):
-    from ..runtime.io import jsonable
 
     return jsonable(obj)

@@ -124,7 +124,7 @@ def gd_rows(gd: dict) -> dict:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5a_score_error.png and fig5ab_paper.csv (+ sidecar) into ``out_dir``."""
     cfg = config(quick)
     out_dir = Path(out_dir)

@@ -51,7 +51,7 @@ def plane(cfg, progress=False) -> dict:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5c_paper.png and fig5c_paper.csv (+ sidecar) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)

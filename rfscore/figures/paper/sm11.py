@@ -54,7 +54,7 @@ def _single(a, b) -> bool:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm11_t_dependence.png, sm11_curves.csv and sm11_ratio.csv (+ sidecars) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)

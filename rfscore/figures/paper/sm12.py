@@ -62,7 +62,7 @@ def differences(cfg, quick) -> list:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm12_sigma_x.png and sm12_sigma_x.csv (+ sidecar) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)

@@ -72,7 +72,7 @@ def differences(cfg, quick) -> list:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm15_adam.png and sm15_adam.csv, sm15_tau_min.csv (+ sidecars) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)
