@@ -18,7 +18,7 @@ from ..limit.finite_noise import finite_noise_curves
 
 
 @float64
-def test_loss_at_infinity(psi_p: float, psi_n: float, *, t: float, noise_samples, ridge: float) -> float:
+def limit_test_loss(psi_p: float, psi_n: float, *, t: float, noise_samples, ridge: float) -> float:
     """d → ∞ test loss (L2) of the ridge minimiser (τ = ∞) for m = ``noise_samples`` (None: ∞) frozen draws
     per point and ridge λ (F11); loss units."""
     return float(finite_noise_curves([np.inf], psi_p=psi_p, psi_n=psi_n, t=t, noise_samples=noise_samples,
@@ -56,7 +56,7 @@ class InterpolationPeak(HasStatus):
 def interpolation_peak(psi_p_grid, psi_n: float, *, t: float, noise_samples, ridge: float) -> InterpolationPeak:
     """(F11) at τ = ∞ over ``psi_p_grid`` (K ≥ 3,) at fixed ψ_n, m, λ, and its largest value (the peak)."""
     grid = np.asarray(psi_p_grid, dtype=np.float64)
-    te = np.array([test_loss_at_infinity(x, psi_n, t=t, noise_samples=noise_samples, ridge=ridge) for x in grid])
+    te = np.array([limit_test_loss(x, psi_n, t=t, noise_samples=noise_samples, ridge=ridge) for x in grid])
     k = int(np.argmax(te))
     return InterpolationPeak(psi_p=grid, test_loss=te, peak=float(grid[k]), censored=k in (0, grid.size - 1))
 
@@ -94,7 +94,7 @@ def ridge_envelope(psi_p_grid, psi_n: float, *, t: float, noise_samples: int, lo
     """min over log10 λ in ``log10_bounds`` of the τ = ∞ test loss (F11) at each ψ_p (bounded scalar
     minimisation, tolerance ``xatol`` in log10 λ): the optimally tuned ridge λ* and its envelope."""
     grid = np.asarray(psi_p_grid, dtype=np.float64)
-    best = [minimize_scalar(lambda u, x=x: test_loss_at_infinity(x, psi_n, t=t, noise_samples=noise_samples,
+    best = [minimize_scalar(lambda u, x=x: limit_test_loss(x, psi_n, t=t, noise_samples=noise_samples,
                                                                  ridge=10.0**u),
                             bounds=tuple(log10_bounds), method="bounded", options={"xatol": xatol}) for x in grid]
     env = np.array([b.fun for b in best])

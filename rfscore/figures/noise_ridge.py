@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.noise_ridge import (interpolation_peak, noise_split_finite, noise_split_limit, ridge_envelope,
-                                    test_loss_at_infinity)
+                                    limit_test_loss)
 from ..finite.ensemble import frozen_noise_ensemble
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.progress import stages
@@ -47,7 +47,7 @@ def _lab(m):
 
 
 def _limit(psi_p, psi_n, m, lam):
-    return test_loss_at_infinity(psi_p, psi_n, t=T, noise_samples=m, ridge=lam)
+    return limit_test_loss(psi_p, psi_n, t=T, noise_samples=m, ridge=lam)
 
 
 def _finite(psi_p, psi_n, m, lam, d, seeds, tau):

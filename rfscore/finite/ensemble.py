@@ -30,6 +30,7 @@ from .eigensystem import eigensystem
 from .gep import gep_eigensystem
 from .models import MODELS, finite_size_matrices
 from .noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+from .simulation import simulate, training_problem
 
 
 @float64
@@ -195,5 +196,31 @@ def noise_split_ensemble(seeds, tau, *, copies: int, d: int, psi_p: float, psi_n
     return ensemble(run, seeds, point=point, throw=throw, progress=progress, desc="finite size (noise split)")
 
 
+@float64
+def simulation_ensemble(seeds, *, d: int, psi_p: float, psi_n: float, t: float, lr: float, steps: int,
+                        optimizer: str = "gd", noise_samples: int | None = 1, record: int = 50, model: str = "gep",
+                        activation: str = "tanh", sigma=None, point=(), throw: bool = True,
+                        progress: bool = False) -> Ensemble:
+    """One simulated training run (theory/dynamics.md §6: GD or Adam on the sampled-noise loss) per seed,
+    as an `Ensemble` (P2).
+
+    Each seed's keys (P1): W, X, Ω from ``keys.base``, the run's fresh noise from ``keys.train``. lr: η in
+    the τ convention (τ = kη); steps, optimizer ('gd', 'adam'), noise_samples (draws per point per step),
+    record (number of recorded readouts): as in `rfscore.finite.simulation.simulate`. Values, (S, R) over
+    the R recorded readouts: step, tau, train_loss, test_loss, score_error (exact losses of each readout);
+    (S,): p, n, l_opt, delta_t.
+    """
+    def run(keys):
+        W, X, ko = sample_inputs(keys.base, d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
+        prob = training_problem(W, X, t=t, activation=activation, sigma=sigma, model=model, key=ko)
+        res = simulate(prob, lr=lr, steps=steps, optimizer=optimizer, noise_samples=noise_samples, record=record,
+                       key=keys.train)
+        return {"step": res.step, "tau": res.tau, "train_loss": res.train_loss, "test_loss": res.test_loss,
+                "score_error": res.score_error, "p": prob.p, "n": prob.n, "l_opt": res.l_opt,
+                "delta_t": res.delta_t, "converged": res.converged}
+
+    return ensemble(run, seeds, point=point, throw=throw, progress=progress, desc=f"simulated {optimizer}")
+
+
 __all__ = ["CURVES", "FROZEN_CURVES", "DrawKeys", "Ensemble", "draw_keys", "ensemble", "frozen_noise_ensemble",
-           "noise_split_ensemble", "trajectory_ensemble"]
+           "noise_split_ensemble", "simulation_ensemble", "trajectory_ensemble"]
