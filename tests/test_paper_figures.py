@@ -86,10 +86,7 @@ def test_sm12_quick_figure(tmp_path):
     with open(tmp_path / "sm12_sigma_x.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["sigma"] for r in rows} == {"4:1", "0.25:1"}
-    # the τ_mem rescaling of Fig. 5A's inset also brings the rise times together at σ_x ≠ 1
-    for sx in ("2", "0.5"):
-        col = entry["collapse"][sx]
-        assert col["spread_rescaled"] < col["spread_raw"]
+    assert set(entry["collapse"]) == {"2", "0.5"}  # the collapse itself is tested in tests/test_score_rise.py
 
 
 @pytest.mark.slow
