@@ -100,3 +100,18 @@ def test_frozen_noise_and_split_ensembles_are_the_per_seed_runs():
                                    keys=[jax.random.fold_in(jax.random.fold_in(k, 2), r) for r in range(3)])
             np.testing.assert_array_equal(bv["bias2"][0], ref.bias2_unbiased)
             np.testing.assert_array_equal(bv["variance"][0], ref.variance_unbiased)
+
+
+def test_simulate_windows_runs_each_window_on_the_recipe_key():
+    from rfscore.finite.simulation import simulate, simulate_windows, training_problem
+    keys = draw_keys(1)
+    W, X, ko = sample_inputs(keys.base, d=4, psi_p=4.0, psi_n=2.0)
+    prob = training_problem(W, X, t=0.1, model="gep", key=ko)
+    lr = 0.2 * prob.max_stable_lr()
+    plan = [(10 * lr, lr), (40 * lr, 2 * lr)]
+    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=2, record=5)
+    for j, ((end, eta), r) in enumerate(zip(plan, runs)):
+        ref = simulate(prob, lr=eta, steps=int(np.ceil(end / eta)), noise_samples=2, record=5, key=keys.window(j),
+                       block=256)
+        np.testing.assert_array_equal(r.test_loss, ref.test_loss)
+        np.testing.assert_array_equal(r.tau, ref.tau)

@@ -22,7 +22,7 @@ from ..runtime.io import write_result
 from ..finite.models import sample_eigensystem
 from ..finite.draws import draw_keys, sample_inputs
 from ..finite.ensemble import trajectory_ensemble
-from ..finite.simulation import simulate, training_problem
+from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
 from .style import figure, save, styled
 
@@ -62,11 +62,10 @@ def _simulated(psi_n, d, tau_end):
     es = sample_eigensystem(keys.base, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)  # the same W, X, Ω
     lr_max, m = prob.max_stable_lr(), M_FACTOR * int(np.ceil(4.0 / psi_n))
     plan = [(end, min(LR_CAP * lr_max, rate)) for end, rate in SIM_WINDOWS if end <= tau_end]
-    plan = [(end, lr, int(np.ceil(end / lr))) for end, lr in plan]
+    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=m, record=SIM_RECORD)
     rows, lo = [], 1.0
-    for j, (end, lr, steps) in enumerate(plan):
-        res = simulate(prob, lr=lr, steps=steps, optimizer="gd", noise_samples=m, record=SIM_RECORD,
-                       key=keys.window(j), block=256)
+    for j, ((end, lr), res) in enumerate(zip(plan, runs)):
+        steps = int(np.ceil(end / lr))
         keep = np.flatnonzero((res.tau > lo) & (res.tau >= 2 * lr))
         if j == 0:  # the short first window records nearly every step: thin to a τ ratio ≥ 1.9
             thin = []

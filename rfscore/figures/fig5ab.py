@@ -15,7 +15,7 @@ from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.gep import gep_eigensystem
 from ..finite.draws import draw_keys, sample_inputs
-from ..finite.simulation import simulate, training_problem
+from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
 from .style import figure, save, styled
 from ..core.precision import float64
@@ -45,10 +45,9 @@ def simulated_markers(prob, cfg, keys):
     keep = {k: [] for k in ("tau", "train_loss", "test_loss", "score_error")}
     lo = 0.0
     ratio = (cfg["tau_max"] / (cfg["windows"][-1][1] * lr_max)) ** (1 / cfg["record"])
-    for j, (hi, frac) in enumerate(cfg["windows"]):
-        lr = frac * lr_max
-        sim = simulate(prob, lr=lr, steps=int(np.ceil(hi / lr)), noise_samples=cfg["noise_samples"],
-                       record=cfg["record"], key=keys.window(j), block=256)
+    plan = [(hi, frac * lr_max) for hi, frac in cfg["windows"]]
+    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=cfg["noise_samples"], record=cfg["record"])
+    for (hi, lr), sim in zip(plan, runs):
         kept = []
         for i in np.flatnonzero((sim.tau > lo) & (sim.tau <= hi + lr)):
             if not kept or sim.tau[i] >= ratio * sim.tau[kept[-1]]:
