@@ -115,3 +115,15 @@ def test_simulate_windows_runs_each_window_on_the_recipe_key():
                        block=256)
         np.testing.assert_array_equal(r.test_loss, ref.test_loss)
         np.testing.assert_array_equal(r.tau, ref.tau)
+
+
+@pytest.mark.slow
+def test_seed_averaged_finite_size_follows_the_limit():
+    """Fig. 5B's band: the d = 20 closed form over seeds 0-2 against the d → ∞ test loss (A5) at ψ_p = 64,
+    t = 0.1, ψ_n = 4, 16, within 5 % of the curve's depth max|1 − L| (finite size O(1/d) plus seed noise)."""
+    from rfscore.limit.asymptotic import asymptotic_curves
+    tau = np.geomspace(1e-1, 1e6, 41)
+    for pn in (4.0, 16.0):
+        ens = trajectory_ensemble([0, 1, 2], tau, d=20, psi_p=64.0, psi_n=pn, t=0.1)
+        lim = asymptotic_curves(tau, psi_p=64.0, psi_n=pn, t=0.1).test_loss
+        assert np.max(np.abs(lim - ens.mean("test_loss"))) < 0.05 * np.max(np.abs(1 - lim)), pn
