@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from ..analysis.deviation import relative_deviation, rms_deviation
 from ..limit.asymptotic import asymptotic_curves
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
@@ -147,12 +148,7 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     # error vs d at ψ_n = 4, with the seed-noise level of the same average
     ref = asymptotic_curves(tau_m, psi_p=PSI_P, psi_n=4.0, t=T, check_quadrature=False)
     A = np.stack([ref.excess("train_loss"), ref.score_error])
-    err, noise = [], []
-    for d in ds:
-        F, se = finite[4.0, d]
-        err.append(np.sqrt(np.mean((np.abs(A - F) / (np.abs(F) + 1.0)) ** 2, axis=1)))
-        noise.append(np.sqrt(np.mean((se / (np.abs(F) + 1.0)) ** 2, axis=1)))
-    err, noise = np.array(err), np.array(noise)
+    err, noise = (np.array(v) for v in zip(*[rms_deviation(A, finite[4.0, d][0], finite[4.0, d][1]) for d in ds]))
     fig, ax = figure(figsize=(4.4, 3.4))
     for k, (lab, mk, col) in enumerate((("train loss", "o", "C0"), ("score error", "s", "C1"))):
         ax.loglog(ds, err[:, k], mk + "-", color=col, label=lab)
@@ -169,8 +165,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     cols = {k: np.concatenate([sim[pn][k] for pn in psi_ns]) for k in sim[psi_ns[0]]}
     for name, get in (("asym_train_excess", lambda r: r.excess("train_loss")), ("asym_score_error", lambda r: r.score_error)):
         cols[name] = np.concatenate([np.interp(np.log(sim[pn]["tau"]), np.log(tau), get(curves[pn])) for pn in psi_ns])
-    dev = {f"psi_n={pn:g}": float(np.max(np.abs(sim[pn]["sim_train_excess"] - sim[pn]["cf_train_excess"])
-                                          / (np.abs(sim[pn]["cf_train_excess"]) + 1.0))) for pn in psi_ns}
+    dev = {f"psi_n={pn:g}": float(np.max(relative_deviation(sim[pn]["sim_train_excess"], sim[pn]["cf_train_excess"])))
+           for pn in psi_ns}
     sim_params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d": d_sim, "model": "gep", "optimizer": "gd",
                   "tau_max": tau_sim, "windows_tau_end_lr": [w for w in SIM_WINDOWS if w[0] <= tau_sim],
                   "lr_cap_fraction_of_stable": LR_CAP, "noise_samples": f"{M_FACTOR}*ceil(4/psi_n)",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.deviation import relative_deviation
 from ..limit.asymptotic import asymptotic_curves
 from ..core.covariance import SigmaSpectrum
 from ..runtime.io import write_result
@@ -54,7 +55,7 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
         (F, se) = finite[a]
         A = np.stack([np.interp(np.log(tau_m), np.log(tau), res.excess("train_loss")),
                       np.interp(np.log(tau_m), np.log(tau), res.score_error)])
-        worst[f"alpha={a:g}"] = float(np.max(np.abs(A - F) / (np.abs(F) + 1.0)))
+        worst[f"alpha={a:g}"] = float(np.max(relative_deviation(A, F)))
         for k, (ax, y) in enumerate(zip(axes, (res.excess("train_loss"), res.score_error))):
             ax.plot(tau, y, color=col, lw=1.5, label=rf"$\alpha={a:g}$, $d\to\infty$" if k == 0 else None)
             ax.errorbar(tau_m, F[k], yerr=se[k], fmt="o", color=col, ms=4, mfc="none", mew=0.9, capsize=2,
