@@ -117,18 +117,16 @@ def test_anisotropic_sigma_is_refused_for_finite_m():
 
 @pytest.mark.slow
 def test_noise_ridge_figure_quick(tmp_path):
-    """The reproduce figure: peaks of the τ = ∞ test loss near mψ_n on its coarse grid (one grid step, ×1.7),
-    and the optimally tuned ridge's envelope falls monotonically with ψ_p (measured λ* ≈ 0.23 ψ_p)."""
+    """The reproduce figure writes its PNG and data (the numbers it draws are tested in
+    tests/test_noise_ridge_analysis.py, where rfscore.analysis.noise_ridge computes them)."""
+    import csv
     from rfscore.figures import noise_ridge
     e = noise_ridge.make(tmp_path, quick=True)
     for f in e["files"]:
         assert (tmp_path / f.split("/")[-1]).exists()
-    for m in (1, 4, 16):
-        assert 2.0 * m / 1.8 <= e["peaks"][str(m)] <= 2.0 * m * 1.8, e["peaks"]
-    assert e["envelope_monotone"]
-    lam = e["parameters"]["optimal_lambda"]
-    xs = sorted(lam)
-    assert all(lam[a] < lam[b] for a, b in zip(xs, xs[1:]))  # λ* grows with ψ_p
+    with open(tmp_path / "fig_noise_ridge.csv") as fh:
+        panels = {r["panel"] for r in csv.DictReader(line for line in fh if not line.startswith("#"))}
+    assert panels == {"a", "a_finite", "b", "c", "c_optimal", "d", "h"}
 
 
 def empirical_finite_size(psi_p, psi_n, m, d, lam, seed, tau=(np.inf,)):

@@ -38,7 +38,8 @@ from rfscore.finite.models import sample_eigensystem
 from rfscore.finite.dynamics import trajectory
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.analysis.phase import PhaseDiagram
-from rfscore.figures import plots, phase, generation, timescales, digits, digit_samples
+from rfscore.figures import plots, phase, generation, timescales, digits, digit_samples, fig4
+from rfscore.figures.style import save
 
 tau = np.logspace(-1, 5, 40)
 es = sample_eigensystem(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=2, t=0.1)
@@ -88,6 +89,9 @@ calls = {
     "digits.plot": lambda f: digits.plot(dig, f),
     "digit_samples.plot": lambda f: digit_samples.plot(dsamp, f),
     "plots.plot_learning_curve": lambda f: plots.plot_learning_curve(lcols, "psi_p", f, finite=True),
+    "fig4.spectrum_figure": lambda f: save(fig4.spectrum_figure({"gep": np.linspace(0.05, 3.0, 40)},
+                                                                (((0.05, 1.0), 8, True), ((1.0, 3.0), 8, False)),
+                                                                [spec, spec], "spectrum"), f),
 }
 report = {}
 import os
@@ -105,7 +109,8 @@ print(json.dumps(report))
 
 PLOT_FUNCTIONS = {"plots.plot_density", "plots.plot_losses", "plots.plot_real_data_losses", "plots.plot_asymptotic",
                   "phase.plot_phase", "generation.plot_generation", "timescales.plot_scaling",
-                  "timescales.plot_collapse", "digits.plot", "digit_samples.plot", "plots.plot_learning_curve"}
+                  "timescales.plot_collapse", "digits.plot", "digit_samples.plot", "plots.plot_learning_curve",
+                  "fig4.spectrum_figure"}
 
 
 def _public_plot_functions():

@@ -22,8 +22,7 @@ from ..finite.dynamics import trajectory
 from ..core.errors import InputError, check_positive, check_positive_int
 from ..finite.models import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import effective_ratios, sizes
-from ..finite.draws import point_key as sampling_point_key
+from ..finite.draws import draw_keys, effective_ratios, sizes
 from ..core.precision import float64
 from ..core.status import HasStatus
 
@@ -41,8 +40,9 @@ def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
 
 @float64
 def point_key(seed: int, psi_n: float, psi_p: float):
-    """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
-    return sampling_point_key(seed, psi_n, psi_p)
+    """PRNG key of a grid point: the base key of the recipe (P1) at the point (ψ_n, ψ_p); depends on
+    (seed, ψ_n, ψ_p) only, not on the grid's order."""
+    return draw_keys(seed, psi_n, psi_p).base
 
 
 @float64
@@ -53,22 +53,23 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
 
     ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
     (kept a string so the function pickles cheaply for process/Dask workers). ``noise_samples`` m
-    (None: ∞): m frozen draws per point, the train loss that of (F1), noise key fold_in(point key, 2);
+    (None: ∞): m frozen draws per point, the train loss that of (F1), noise key the recipe's (P1)
+    noise stream fold_in(point key, 2);
     ``ridge`` λ: the flow of U + λI (theory/finite_noise_ridge.md (F2)-(F3)).
     """
     tau = [float(x) for x in tau]
-    key = point_key(seed, psi_n, psi_p)
+    keys = draw_keys(seed, psi_n, psi_p)
+    key = keys.base
     if noise_samples is None:
         es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation,
                                 sigma=SigmaSpectrum.parse(sigma), model=model)
         tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
     else:
-        import jax
         from ..finite.draws import sample_inputs
         from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
         spec = SigmaSpectrum.parse(sigma)
         W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-        fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=jax.random.fold_in(key, 2),
+        fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=keys.noise,
                             activation=activation, sigma=spec, **({"omega_key": ko} if model == "gep" else {}))
         tr = noise_trajectory(noise_eigensystem(fm), np.append(tau, np.inf), ridge=ridge)
     gen = tr.test_loss - tr.train_loss

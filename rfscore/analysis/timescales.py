@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -243,16 +244,17 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     """Read τ_gen, τ_mem, τ_early_stop, τ_gap off finite-size systems for each ψ_n and seed.
 
     Seeds are ``seed, seed+1, ..., seed+seeds-1``; each (seed, ψ_n) draws its own W, X, Ω
-    from ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``. Fits of log τ against log ψ_n in ``fits``.
-    ``noise_samples`` m (None: ∞): the eigensystem of the m frozen draws per point (F1), noise key
-    ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3).
+    from the keys (P1) of the point ψ_n (base ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``), one ensemble
+    (P2) per ψ_n. Fits of log τ against log ψ_n in ``fits``. ``noise_samples`` m (None: ∞): the
+    eigensystem of the m frozen draws per point (F1), noise key the recipe's noise stream
+    ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3). ``progress``: a bar per ψ_n.
     """
-    from tqdm.auto import tqdm
-
     from ..core.constants import ge_constants
     from ..core.errors import check_positive_int
     from ..finite.models import sample_eigensystem
-    from ..finite.draws import point_key
+    from ..finite.draws import sample_inputs
+    from ..finite.ensemble import ensemble
+    from ..finite.noise_draws import noise_eigensystem, noise_matrices
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
@@ -264,29 +266,31 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     sigma = ISOTROPIC if sigma is None else sigma
     spec = sigma if isinstance(sigma, SigmaSpectrum) else SigmaSpectrum.from_matrix(sigma)
     c = ge_constants(t, activation, spec)
-    rows = []
-    jobs = [(s, x) for s in range(seed, seed + seeds) for x in psi_n]
     from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
-    point_status = []
-    for s, x in tqdm(jobs, desc="timescales", disable=not progress):
-        key = point_key(s, x)
+
+    def point(keys, x):
         offset = 0.0
         if m is None:
-            es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
+            es = sample_eigensystem(keys.base, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
                                     model=model)
         else:
-            import jax
-            from ..finite.draws import sample_inputs
-            from ..finite.noise_draws import noise_eigensystem, noise_matrices
-            W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
-            fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=jax.random.fold_in(key, 2),
+            W, X, ko = sample_inputs(keys.base, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
+            fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=keys.noise,
                                 activation=activation, sigma=sigma, **({"omega_key": ko} if model == "gep" else {}))
             es, offset = noise_eigensystem(fm).es, fm.noise_sq - 1.0
         ts = timescales(es, c, spec, ridge=ridge, train_offset=offset)
-        rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
-        point_status.append((ts.converged, ts.error))
+        return {**{k: getattr(ts, k) for k in SCAN_COLUMNS[4:]}, "point_converged": ts.converged, "error": ts.error}
+
+    # one ensemble (P2) per ψ_n over the seeds, keys (P1) of the point ψ_n; rows seed-major as before
+    runs = [ensemble(functools.partial(point, x=x), range(seed, seed + seeds), point=(x,), throw=False,
+                     progress=progress, desc=f"timescales ψ_n = {x:g}") for x in psi_n]
+    rows, point_status = [], []
+    for i in range(seeds):
+        for x, ens in zip(psi_n, runs):
+            rows.append([x, float(psi_p), float(t), ens.seeds[i]] + [ens[k][i] for k in SCAN_COLUMNS[4:]])
+            point_status.append((bool(ens["point_converged"][i]), float(ens["error"][i])))
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)
     shape = (seeds, len(psi_n))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..finite.draws import draw_keys
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
@@ -92,13 +93,12 @@ FROZEN_HEADER = HEADER + ("empirical_test_loss",)
 
 def _run_frozen(args, inputs, tau, m: int) -> int:
     """m frozen noise draws per point (theory/finite_noise_ridge.md (F1)-(F4)): U^(m), V^(m) on the n·m noisy
-    points, exact U_pop, V_pop; one eigendecomposition; the noise key is fold_in(PRNGKey(seed), 2)."""
-    import jax
+    points, exact U_pop, V_pop; one eigendecomposition; the noise key is the recipe's (theory/model.md (P1)) fold_in(PRNGKey(seed), 2)."""
     from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
     kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {
         "max_order": getattr(args, "max_order", 256), "tol": getattr(args, "mehler_tol", 1e-12)}
     fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
-                        key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 2), activation=args.activation,
+                        key=draw_keys(args.seed).noise, activation=args.activation,
                         sigma=inputs.sigma, **kw)
     tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=args.ridge)
     params = {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num, "solver": "eigh",

@@ -12,7 +12,6 @@ import argparse
 import math
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from ..core.covariance import validate_sigma_matrix
@@ -22,7 +21,7 @@ from ..finite.models import MODELS
 from ..finite.eigensystem import eigensystem
 from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
-from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..finite.draws import draw_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
@@ -129,7 +128,8 @@ def model_inputs(args) -> ModelInputs:
         S = args.sigma_spectrum.matrix(d)
     else:
         S = np.eye(d)
-    kw, kx, ko = model_keys(jax.random.PRNGKey(args.seed))
+    keys = draw_keys(args.seed)  # theory/model.md (P1)
+    kw, kx, ko = keys.w, keys.x, keys.omega
     W = sample_weights(kw, p, d) if W is None else W
     X = sample_data(kx, n, S) if X is None else X
     params = {"d": d, "p": p, "n": n, "psi_p": p / d, "psi_n": n / d, "t": args.t, "activation": args.activation,

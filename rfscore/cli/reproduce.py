@@ -64,8 +64,7 @@ def run(args) -> int:
         t0 = time.perf_counter()
         try:
             module = importlib.import_module(f"{package}.{name}")
-            entry = (module.make(out, quick=args.quick, progress=not args.no_progress) if paper
-                     else module.make(out, quick=args.quick))
+            entry = module.make(out, quick=args.quick, progress=not args.no_progress)
             entry["seconds"] = round(time.perf_counter() - t0, 2)
             entries[name] = entry
             bar.write(f"[rfscore reproduce] {name} done in {entry['seconds']:.1f} s "

@@ -1,10 +1,10 @@
 """`rfscore simulate`: gradient descent / Adam on the sampled-noise loss, losses evaluated exactly."""
 from __future__ import annotations
 
-import jax
 
 from ..core.errors import InputError
 from ..runtime.io import write_result
+from ..finite.draws import draw_keys
 from ..finite.simulation import OPTIMIZERS, simulate
 from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
@@ -57,14 +57,14 @@ def run(args) -> int:
         from ..finite.simulation import training_problem
         kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {}
         fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
-                            key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 2), activation=args.activation,
+                            key=draw_keys(args.seed).noise, activation=args.activation,
                             sigma=inputs.sigma, **kw)
         prob = training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                 model="exact", matrices=fm.train)
         fresh = None
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
     res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
-                   record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
+                   record=args.record, key=draw_keys(args.seed).train,
                    progress=False if args.no_progress else None,  # a program: the bar once a run passes 2 s
                    ridge=args.ridge)
     cols = res.columns()

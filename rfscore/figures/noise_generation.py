@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..generative.generation import generation_experiment
 from ..runtime.io import write_result
 from .style import figure, save, styled
 from ..core.precision import float64
@@ -30,9 +31,8 @@ def _lab(m) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Budget ≈ 20 s on 2 idle cores (--quick ≈ 8 s: m = 1, 16, ∞, 400 samples)."""
-    from ..generative.generation import generation_experiment
 
     out_dir = Path(out_dir)
     ms = (1, 16, None) if quick else MS
@@ -46,7 +46,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
                                     t_max=params["t_max"], times=params["times"], tau=params["tau"],
                                     samples=params["samples"], seeds=params["seeds"], seed=params["seed"],
                                     noise_samples=m, ridge=params["ridge"], max_order=params["max_order"],
-                                    mem_threshold=params["mem_threshold"], workers=1, progress=False)
+                                    mem_threshold=params["mem_threshold"], workers=1, progress=progress)
         tab = res.table
         for j in range(tab["tau"].size):
             cols["noise_samples"].append(math.inf if m is None else m)

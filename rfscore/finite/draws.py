@@ -1,10 +1,13 @@
-"""Random draws of the model: frozen weights W, training data X, the Ω of (G4), sizes.
+"""Random draws of the model: frozen weights W, training data X, the Ω of (G4), sizes, and the one
+key recipe (P1) that derives every key of a draw from an integer seed.
 
 Every draw is a deterministic function of a JAX PRNG key (theory/model.md §5). Normal
 variates come in fixed-size blocks so that one compiled program serves every shape.
 Conventions: W has shape (p, d), X has shape (n, d) (rows are samples).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -119,9 +122,69 @@ def model_keys(key):
 def point_key(seed: int, *values: float):
     """PRNG key of a sweep point: ``PRNGKey(seed)`` folded with round(1e6 x) for each x in ``values``.
 
-    Depends on the point only, not on the order of a sweep (same point, same draw).
+    Depends on the point only, not on the order of a sweep (same point, same draw). The base key of
+    the recipe (P1); without ``values``, ``PRNGKey(seed)``.
     """
     k = jax.random.PRNGKey(seed)
     for x in values:
         k = jax.random.fold_in(k, int(round(float(x) * 1e6)) % (2**31))
     return k
+
+
+# The named streams of the key recipe (P1), theory/model.md §5: fold_in(base, stream).
+TRAIN_STREAM = 1  # the fresh noise of simulated training (GD, Adam steps); window j of a run: fold_in(·, j)
+NOISE_STREAM = 2  # the m frozen noise draws of (F1); resampled copy r of (F6): fold_in(·, r)
+MAP_STREAM = 11  # the collapse draws of the memorisation map (M3) in generation
+
+
+@float64
+@dataclass(frozen=True)
+class DrawKeys:
+    """Every key of one draw by the recipe (P1) of theory/model.md §5, from its ``base`` key.
+
+    ``w``, ``x``, ``omega``: ``split(base, 3)`` (`model_keys`), the keys of W, X and the Ω of (G4);
+    ``train``: ``fold_in(base, TRAIN_STREAM)``, the fresh noise of a simulated training run
+    (`window(j)` = ``fold_in(train, j)`` for a run split into τ windows); ``noise``:
+    ``fold_in(base, NOISE_STREAM)``, the m frozen noise draws of (F1) (`noise_copy(r)` =
+    ``fold_in(noise, r)``, the r-th resampling of (F6) with W, X fixed).
+    """
+
+    base: object
+
+    @property
+    def w(self):
+        return model_keys(self.base)[0]
+
+    @property
+    def x(self):
+        return model_keys(self.base)[1]
+
+    @property
+    def omega(self):
+        return model_keys(self.base)[2]
+
+    @property
+    def train(self):
+        return jax.random.fold_in(self.base, TRAIN_STREAM)
+
+    @property
+    def noise(self):
+        return jax.random.fold_in(self.base, NOISE_STREAM)
+
+    def window(self, j: int):
+        """Key of the training window j (0, 1, ...) of a simulated run split into τ windows."""
+        return jax.random.fold_in(self.train, int(j))
+
+    def noise_copy(self, r: int):
+        """Key of the r-th resampled set of m frozen noise draws (F6), W and X fixed."""
+        return jax.random.fold_in(self.noise, int(r))
+
+
+@float64
+def draw_keys(seed: int, *point: float) -> DrawKeys:
+    """The keys (P1) of seed ``seed`` at the sweep point ``point`` (ratios, e.g. ψ_n, ψ_p; none for a
+    single point): base = `point_key(seed, *point)`, then W, X, Ω, training and noise keys (`DrawKeys`).
+
+    `sample_inputs(keys.base, ...)` draws the (W, X, Ω key) of these keys.
+    """
+    return DrawKeys(point_key(int(seed), *point))

@@ -469,3 +469,20 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
                             score_error=(test - prob.l_opt) / prob.delta_t, l_opt=prob.l_opt,
                             delta_t=prob.delta_t, optimizer=name, lr=lr, noise_samples=noise_samples,
                             converged=bool(getattr(prob.matrices, "converged", True)))
+
+
+@float64
+def simulate_windows(prob: TrainingProblem, plan, *, key, noise_samples: Optional[int] = 1, record: int = 50,
+                     optimizer="gd", block: Optional[int] = 256) -> list:
+    """One run of `simulate` per τ window, each from A = 0: ``plan`` = [(τ_end, η), ...] gives window j
+    ⌈τ_end/η⌉ steps at learning rate η with the training key ``fold_in(key, j)`` (pass the recipe's
+    ``keys.train``, theory/model.md (P1): window j then uses ``keys.window(j)``). A small η resolves early
+    times, a large one reaches late times in few steps; every window has the same ``noise_samples`` m,
+    ``record`` and ``block``, so one compiled block serves them all. Returns the `SimulationResult` of each
+    window, in order.
+    """
+    out = []
+    for j, (end, lr) in enumerate(plan):
+        out.append(simulate(prob, lr=float(lr), steps=int(np.ceil(end / lr)), optimizer=optimizer,
+                            noise_samples=noise_samples, record=record, key=jax.random.fold_in(key, j), block=block))
+    return out

@@ -20,7 +20,7 @@ from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..finite.draws import MAP_STREAM, DrawKeys, effective_ratios, point_key, sample_inputs, sizes
 from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
@@ -106,9 +106,10 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     held-out rows (R1), the Fréchet distance to the Gaussian fit of the held-out rows and its floor the
     training pool's distance to it (Y13); ``kl_estimate`` is NaN (no true score). ``noise_samples``,
     ``ridge``: m frozen draws per point and the ridge λ of the readouts (Y14), draws keyed by
-    ``fold_in(model key, 7)`` and the grid index. With the rf score, ``out['map']`` is the memorisation
-    map (M1)-(M4) of theory/generation.md §9 (`rfscore.analysis.memorisation_map`), its collapse draws keyed
-    by ``fold_in(model key, 11)`` and the collapse criterion ``collapse_entropy``.
+    the noise stream of the recipe (P1), ``fold_in(model key, 2)``, and the grid index. With the rf score,
+    ``out['map']`` is the memorisation map (M1)-(M4) of theory/generation.md §9
+    (`rfscore.analysis.memorisation_map`), its collapse draws keyed by ``fold_in(model key, 11)`` (P1) and
+    the collapse criterion ``collapse_entropy``.
     """
     import jax
 
@@ -142,7 +143,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
         model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
                                 timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol, X_test=X_test,
                                 noise_samples=noise_samples, ridge=ridge,
-                                noise_key=None if noise_samples is None else jax.random.fold_in(k_model, 7))
+                                noise_key=None if noise_samples is None else DrawKeys(k_model).noise)
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
         kl = (np.full(len(taus), math.nan) if ds is not None  # no true score: (L3), hence (Y9), undefined
@@ -151,7 +152,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
         out["converged"], out["error"] = model.converged, model.error
         out["score_error_t_min"] = model.score_error[:, 0].tolist()
-        out["map"] = memorisation_map(grid, model.tau_mem_t, model.n_peaks_t, X, taus, jax.random.fold_in(k_model, 11),
+        out["map"] = memorisation_map(grid, model.tau_mem_t, model.n_peaks_t, X, taus, jax.random.fold_in(k_model, MAP_STREAM),
                                       criterion=collapse_entropy).to_dict()
     elif score == "population":
         if ds is not None:

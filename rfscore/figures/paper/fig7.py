@@ -45,7 +45,7 @@ def _load(path: Path):
 
 
 @float64
-def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing); the manifest entry."""
     data_dir = DATA if data_dir is None else Path(data_dir)
     runs = {label: _load(data_dir / name) for label, name in RUNS.items()}

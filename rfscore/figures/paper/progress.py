@@ -1,13 +1,7 @@
-"""Progress of the paper figures' stages: a tqdm bar on stderr when asked (the CLI asks), else silent."""
-from __future__ import annotations
+"""Deprecated: the progress helper is `rfscore.runtime.progress.stages` (this path works in 0.2.0)."""
+import warnings
 
-import sys
+from ...runtime.progress import stages  # noqa: F401
 
-
-def stages(items, desc: str, progress: bool):
-    """``items`` as a list, wrapped in a tqdm bar named ``desc`` when ``progress``."""
-    items = list(items)
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-    return tqdm(items, desc=desc, file=sys.stderr, leave=False)
+warnings.warn("rfscore.figures.paper.progress is deprecated; use rfscore.runtime.progress", DeprecationWarning,
+              stacklevel=2)

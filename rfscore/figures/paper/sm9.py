@@ -49,7 +49,7 @@ def load(data_dir=None):
 
 
 @float64
-def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing: the figure costs seconds); the manifest entry."""
     table, side, reads, exps = load(data_dir)
     widths = sorted({r["width"] for r in reads})
