@@ -27,7 +27,7 @@ from rfscore.finite.krylov import krylov_trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.simulation import simulate, training_problem
 
 T = 0.01

@@ -31,7 +31,7 @@ import rfscore  # noqa: F401
 jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.generation import generation_experiment
-from rfscore.finite.draws import point_key, sample_inputs
+from rfscore.finite.inputs import point_key, sample_inputs
 from rfscore.generative.score_model import time_grid
 from rfscore.finite.simulation import simulate, training_problem
 

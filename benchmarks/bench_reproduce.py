@@ -33,7 +33,7 @@ import rfscore  # noqa: F401
 
 jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.figures import fig5ab
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.simulation import simulate, training_problem
 
 

@@ -2,7 +2,7 @@
 finite-size closed-form curves and finite-size resolvents.
 
 The finite-size side is independent of rfscore.limit.asymptotic: sampled (G4)-(G6) matrices
-(rfscore.finite.gep, rfscore.finite.models) and their exact gradient-flow curves (D3)-(D4) (rfscore.finite.dynamics).
+(rfscore.finite.gep, rfscore.finite.model_dispatch) and their exact gradient-flow curves (D3)-(D4) (rfscore.finite.dynamics).
 Tolerances: the issue's 5 % of the excess loss (+0.05 Δ near zero crossings) at the
 largest d. Measured at tanh, t = 0.01 (τ ∈ [1, 10⁶]): at d = 20 the seed-averaged curves
 differ from the asymptotic ones by up to 10-20 % (rms 3-10 %), at the largest d (60-80)
@@ -20,7 +20,7 @@ from rfscore.cli import main
 from rfscore.core.covariance import SigmaSpectrum
 from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import ConvergenceError, InputError
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.core.peaks import spectrum_peaks
 from rfscore.limit.asymptotic import resolvent_traces
 from rfscore.limit.spectrum import stieltjes
@@ -292,7 +292,7 @@ def test_two_point_off_diagonal_against_finite_size():
     40-75 %, which the last assertion checks."""
     from rfscore.limit.asymptotic import two_resolvent_trace
     from rfscore.finite.gep import gep_matrices
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
 
     psi_p, psi_n, d = 8.0, 2.0, 150
     z1 = np.array([0.05 + 0.03j, 1 + 1j, 3 + 0.5j])

@@ -160,7 +160,7 @@ def test_generate_writes_the_memorisation_map(tmp_path, capsys):
     import jax
 
     from rfscore.analysis.memorisation_map import collapse_scale, predicted_onset
-    from rfscore.finite.draws import point_key, sample_inputs
+    from rfscore.finite.inputs import point_key, sample_inputs
     from rfscore.generative.score_model import fit_score_model, time_grid
     k_model = jax.random.split(point_key(0, 2.0), 3)[0]
     W, X, _ = sample_inputs(k_model, d=8, psi_p=4, psi_n=2, sigma=np.eye(8))

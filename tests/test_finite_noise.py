@@ -9,12 +9,12 @@ import pytest
 from rfscore.core.constants import ge_constants
 from rfscore.core.covariance import SigmaSpectrum
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs, standard_normal
+from rfscore.finite.inputs import sample_inputs, standard_normal
 from rfscore.finite.dynamics import readout, trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.noise_draws import (check_noise_samples, cross_copy_covariance, exact_features,
+from rfscore.finite.frozen_noise import (check_noise_samples, cross_copy_covariance, exact_features,
                                         exact_noise_matrices, gep_features, gep_noise_matrices, noise_draws,
                                         data_resampling, noise_eigensystem, noise_readout, noise_resampling,
                                         noise_trajectory,

@@ -189,8 +189,8 @@ def resampled_split(psi_p, psi_n, m, d, lam, seed, tau, draws=4):
     ``seed`` fixed; the unbiased bias² and variance (T,)."""
     import jax
     from rfscore.core.covariance import ISOTROPIC
-    from rfscore.finite.draws import sample_inputs
-    from rfscore.finite.noise_draws import noise_resampling
+    from rfscore.finite.inputs import sample_inputs
+    from rfscore.finite.frozen_noise import noise_resampling
     key = jax.random.PRNGKey(100 + seed)
     W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=ISOTROPIC)
     bv = noise_resampling("gep", W, X, t=0.1, noise_samples=m, tau=tau, ridge=lam, omega_key=ko,

@@ -19,7 +19,7 @@ from rfscore.core.errors import InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.generation import generation_experiment, tau_gen_samples, tau_mem_samples
 from rfscore.finite.krylov import krylov_readouts
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import readouts
 from rfscore.generative.score_model import fit_score_model, readout_losses, time_grid
 
@@ -191,7 +191,7 @@ def test_default_noise_and_ridge_are_the_exact_average_bit_for_bit():
 
 
 def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
-    from rfscore.finite.noise_draws import exact_noise_matrices, noise_eigensystem, noise_readout
+    from rfscore.finite.frozen_noise import exact_noise_matrices, noise_eigensystem, noise_readout
 
     W, X, _ = sample_inputs(jax.random.PRNGKey(3), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times, tau, key = time_grid(1e-2, 1.0, 3), [1e2, np.inf], jax.random.PRNGKey(11)

@@ -11,7 +11,7 @@ from rfscore.finite.krylov import certified_lower_bound, krylov_readouts, krylov
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 
 SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))
 TAU = np.concatenate([np.geomspace(0.1, 1e8, 120), [np.inf]])  # through memorisation to the minimiser

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 from rfscore.analysis.memorisation_map import (collapse_draws, collapse_scale, front, memorisation_map, posterior_entropy,
                                                predicted_onset, spectrum_peak_readoff)
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices

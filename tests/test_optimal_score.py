@@ -9,7 +9,7 @@ import rfscore  # noqa: F401  (float64)
 from rfscore.analysis.optimal_score import (fit_power_law, local_slope, optimal_score_error,
                                             population_score_error)
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.gep import gep_eigensystem
 from rfscore.limit.asymptotic import asymptotic_curves

@@ -7,7 +7,7 @@ import pytest
 
 from rfscore.core.errors import InputError
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.draws import sample_data, sample_weights, sizes
+from rfscore.finite.inputs import sample_data, sample_weights, sizes
 from rfscore.analysis.phase import REGIMES, classify, phase_diagram, phase_point, point_key
 from rfscore.runtime.sweep import run_sweep
 

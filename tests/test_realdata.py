@@ -10,7 +10,7 @@ from rfscore.core.errors import InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.data.realdata import (RealDataKeys, gaussian_data, gaussian_eigensystem, real_matrices, realdata_scan,
                               spectrum_comparison)
-from rfscore.finite.draws import sample_data, sample_weights
+from rfscore.finite.inputs import sample_data, sample_weights
 from rfscore.finite.simulation import simulate, training_problem
 
 T = 0.1

@@ -34,7 +34,7 @@ from types import SimpleNamespace
 import numpy as np
 import jax
 import rfscore
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.finite.dynamics import trajectory
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.analysis.phase import PhaseDiagram
@@ -215,7 +215,7 @@ def test_library_sweep_prints_nothing(capsys, tmp_path):
 def test_library_simulation_prints_nothing(capfd):
     import jax
 
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.simulation import simulate, training_problem
 
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=2, psi_n=2)

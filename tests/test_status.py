@@ -9,12 +9,12 @@ from rfscore import ge_constants
 from rfscore.analysis.timescales import timescales
 from rfscore.cli import main
 from rfscore.core.errors import ConvergenceError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.generative.score_model import fit_score_model
 from rfscore.limit.asymptotic import asymptotic_curves
 from rfscore.limit.spectrum import solve_spectrum
@@ -38,7 +38,7 @@ def test_exact_matrices_converged_status(small):
 
 def test_exact_matrices_flag_a_too_small_max_order(small):
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=False)
     assert not m.converged and m.truncation_bound > 1e-8 and m.error > m.tol
     with pytest.raises(ConvergenceError, match=r"truncation bound .* > tol = 1e-08 \(p = 64, d = 16, n = 32, "
                                                r"t = 0.1, activation = tanh, max_order = 2\)"):
@@ -48,7 +48,7 @@ def test_exact_matrices_flag_a_too_small_max_order(small):
 def test_exact_matrices_flag_a_capped_quadrature_step(small):
     # the rule may not be refined below h = 1/4: the two coarsest rules disagree far above 1e-12
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25)
+    m = exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, throw=False)
     assert not m.converged and m.quadrature_error > 1e-12
     with pytest.raises(ConvergenceError, match=r"quadrature error .* h_finest = 0.25.*p = 64"):
         exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, throw=True)
@@ -89,7 +89,7 @@ def test_spectrum_flags_and_raises():
     lam = np.linspace(0.01, 5, 12)
     ok = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1)
     assert ok.success and ok.error <= ok.tol
-    bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30)
+    bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, throw=False)
     assert not bad.success and not np.all(bad.converged) and bad.error > bad.tol
     with pytest.raises(ConvergenceError):
         solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, throw=True)
@@ -126,10 +126,11 @@ def _public(kind):
     import importlib
     import inspect
     import pkgutil
+    from rfscore.core.deprecation import MOVED_MODULES
     for wing in ("core", "finite", "limit", "analysis", "generative", "data"):
         pkg = importlib.import_module(f"rfscore.{wing}")
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"rfscore.{wing}."):
-            if info.name == "rfscore.analysis.networks":
+            if info.name == "rfscore.analysis.networks" or info.name in MOVED_MODULES:
                 continue
             mod = importlib.import_module(info.name)
             for name, obj in vars(mod).items():
@@ -145,6 +146,11 @@ def test_every_entry_point_takes_throw_and_require_is_its_deprecated_alias():
     for name, f in with_require.items():
         params = inspect.signature(f).parameters
         assert "throw" in params and params["require"].default is None, name
+    with_throw = {n: f for n, f in fns.items() if "throw" in inspect.signature(f).parameters
+                  and n != "rfscore.core.status.throw_option"}  # the helper that reads the two keywords
+    assert set(with_require) - {"rfscore.core.status.throw_option"} <= set(with_throw)
+    not_true = sorted(n for n, f in with_throw.items() if inspect.signature(f).parameters["throw"].default is not True)
+    assert not not_true, f"throw must default to True (raise unless asked not to): {not_true}"
 
 
 def test_every_result_type_carries_one_status():
@@ -170,7 +176,7 @@ def test_every_result_type_carries_one_status():
 def test_status_of_results_throw_and_the_deprecated_require(small):
     import warnings
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=False)
     assert not m.status.converged and m.status.error == m.error and m.status.message
     with pytest.raises(ConvergenceError):
         exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=True)
@@ -195,3 +201,52 @@ def test_scan_and_phase_diagram_carry_status():
     pd = PhaseDiagram(**rows)
     assert not pd.status.converged and "psi_n = 2" in pd.status.message
     assert list(pd.point_converged) == [True, False]
+
+
+# ----------------------------------------------------------------------------- renamed for one version
+def test_moved_modules_still_import_with_one_warning():
+    import importlib
+    import sys
+    import warnings
+    from rfscore.core.deprecation import MOVED_MODULES
+    for old, new in MOVED_MODULES.items():
+        sys.modules.pop(old, None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            shim = importlib.import_module(old)
+        dep = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+        assert len(dep) == 1 and new in str(dep[0].message), (old, [str(w.message) for w in caught])
+        target = importlib.import_module(new)
+        public = [k for k in vars(target) if not k.startswith("__")]
+        assert public and all(getattr(shim, k) is getattr(target, k) for k in public), old
+
+
+def test_renamed_keyword_and_folded_options_warn_once_and_mean_the_same():
+    import dataclasses
+    import warnings
+    from rfscore.core.deprecation import options_from_keywords, renamed_keywords
+    from rfscore.core.precision import float64
+
+    @float64
+    @dataclasses.dataclass(frozen=True)
+    class Rule:
+        tol: float = 1.0
+        steps: int = 2
+
+    @renamed_keywords(lam="ridge")
+    @options_from_keywords(rule=Rule, aliases={"n_steps": ("rule", "steps")})
+    def f(x, *, ridge=0.0, rule=Rule()):
+        return x, ridge, rule
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert f(1, ridge=0.5, rule=Rule(tol=3.0)) == (1, 0.5, Rule(3.0, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert f(1, lam=0.5, tol=3.0, n_steps=7) == (1, 0.5, Rule(3.0, 7))
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert len(msgs) == 2 and "'ridge'" in msgs[0] and "rule=Rule(" in msgs[1], msgs
+    with pytest.raises(TypeError):
+        f(1, lam=0.5, ridge=0.5)
+    with pytest.raises(TypeError):
+        f(1, unknown=1)

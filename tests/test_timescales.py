@@ -6,7 +6,7 @@ import pytest
 from rfscore import ge_constants
 from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import InputError
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.analysis.timescales import fit_exponent, peak_fits, peak_summary, tau_grid, timescale_scan, timescales
 from rfscore.core.peaks import SpectrumPeaks, spectrum_peaks
 from rfscore.finite.eigensystem import Eigensystem

@@ -20,10 +20,10 @@ from ..core.covariance import SigmaSpectrum
 from ..core.trajectory import check_tau
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError, check_positive, check_positive_int
-from ..finite.models import MODELS, sample_eigensystem
+from ..finite.model_dispatch import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import effective_ratios, sizes
-from ..finite.draws import point_key as sampling_point_key
+from ..finite.inputs import effective_ratios, sizes
+from ..finite.inputs import point_key as sampling_point_key
 from ..core.precision import float64
 from ..core.status import HasStatus
 
@@ -64,8 +64,8 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
         tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
     else:
         import jax
-        from ..finite.draws import sample_inputs
-        from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+        from ..finite.inputs import sample_inputs
+        from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
         spec = SigmaSpectrum.parse(sigma)
         W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
         fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=jax.random.fold_in(key, 2),

@@ -251,8 +251,8 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
 
     from ..core.constants import ge_constants
     from ..core.errors import check_positive_int
-    from ..finite.models import sample_eigensystem
-    from ..finite.draws import point_key
+    from ..finite.model_dispatch import sample_eigensystem
+    from ..finite.inputs import point_key
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
@@ -278,8 +278,8 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
                                     model=model)
         else:
             import jax
-            from ..finite.draws import sample_inputs
-            from ..finite.noise_draws import noise_eigensystem, noise_matrices
+            from ..finite.inputs import sample_inputs
+            from ..finite.frozen_noise import noise_eigensystem, noise_matrices
             W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
             fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=jax.random.fold_in(key, 2),
                                 activation=activation, sigma=sigma, **({"omega_key": ko} if model == "gep" else {}))

@@ -100,8 +100,8 @@ def _limit(pp, pn, args, m, lam, tau):
 def _finite(pp, pn, args, m, lam, tau, seeds):
     """Seed-averaged exact flow at d = --finite-d: per key (mean (T,), std (T,)), and the sizes run."""
     import jax
-    from ..finite.draws import sample_inputs, sizes
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+    from ..finite.inputs import sample_inputs, sizes
+    from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
     d = args.finite_d
     p, n = sizes(d, pp, pn)
     mm = None if math.isinf(m) else int(m)

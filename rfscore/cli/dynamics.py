@@ -94,7 +94,7 @@ def _run_frozen(args, inputs, tau, m: int) -> int:
     """m frozen noise draws per point (theory/finite_noise_ridge.md (F1)-(F4)): U^(m), V^(m) on the n·m noisy
     points, exact U_pop, V_pop; one eigendecomposition; the noise key is fold_in(PRNGKey(seed), 2)."""
     import jax
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+    from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
     kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {
         "max_order": getattr(args, "max_order", 256), "tol": getattr(args, "mehler_tol", 1e-12)}
     fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,

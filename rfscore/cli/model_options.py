@@ -3,7 +3,7 @@
 `add_model_options` adds --t/--activation/--sigma-spectrum, --d/--psi-p/--psi-n, --seed,
 --model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
 arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
-`rfscore.finite.draws.sample_inputs` does, so a CLI curve and an API curve with the same seed
+`rfscore.finite.inputs.sample_inputs` does, so a CLI curve and an API curve with the same seed
 coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what the commands need.
 """
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 from ..core.covariance import validate_sigma_matrix
 from ..core.errors import InputError
 from ..runtime.io import load_array
-from ..finite.models import MODELS
+from ..finite.model_dispatch import MODELS
 from ..finite.eigensystem import eigensystem
 from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
-from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..finite.inputs import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed

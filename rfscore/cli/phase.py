@@ -46,7 +46,7 @@ def _check_noise_memory(args) -> None:
     m = finite_m(args.noise_samples)
     if m is None:
         return
-    from ..finite.draws import sizes
+    from ..finite.inputs import sizes
     from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
     from ..runtime.sweep import sweep_workers
     p, n = sizes(args.d, max(args.psi_p), max(args.psi_n))

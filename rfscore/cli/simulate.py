@@ -53,7 +53,7 @@ def run(args) -> int:
         prob = model_problem(args, inputs)
         fresh = 1 if args.fresh_noise is None else args.fresh_noise
     else:  # GD / Adam on the frozen-draw loss (F1): the problem carries U^(m), V^(m) and the exact U_pop, V_pop
-        from ..finite.noise_draws import noise_matrices
+        from ..finite.frozen_noise import noise_matrices
         from ..finite.simulation import training_problem
         kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {}
         fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,

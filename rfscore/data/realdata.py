@@ -8,7 +8,7 @@ Gaussian-equivalent model (G4)-(G6) with data drawn from N(0, Σ̂) and U_pop fr
 same n, p, t and the same W; its spectrum (S1)-(S3) with ρ_Σ the eigenvalues of Σ̂.
 
 Keys (theory/real_data.md §4): seed s gives (k_W, k_X, k_Ω) = split(PRNGKey(s), 3) as for
-synthetic data (`rfscore.finite.draws.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
+synthetic data (`rfscore.finite.inputs.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
 stand-in data, k_Ω the Ω of (G4). W (p, d) and the training pool are shared by every n of
 one seed, so the training sets are nested in n.
 """
@@ -28,7 +28,7 @@ from ..finite.eigensystem import Eigensystem, FiniteSizeMatrices, eigensystem
 from ..core.errors import ConvergenceError, InputError
 from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem
-from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..finite.inputs import model_keys, sample_data, sample_weights, sizes
 from ..analysis.timescales import fit_exponent, peak_fits, peak_summary, timescales
 from ..core.precision import float64
 

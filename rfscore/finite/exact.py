@@ -174,7 +174,7 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_f
 
 @float64
 def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 256,
-                   tol: float = 1e-12, X_test=None, throw: bool = False, require: Optional[bool] = None,
+                   tol: float = 1e-12, X_test=None, throw: bool = True, require: Optional[bool] = None,
                    h_finest: float = _H_FINEST) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
@@ -187,8 +187,8 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     and ``quadrature_error``, each the larger of its U and U_pop values, and the status
     ``converged`` (both ≤ ``tol``), ``error``, ``tol`` (theory/exact_matrices.md §8). If either
     exceeds ``tol`` (max_order too small for the correlations r_ij, or the quadrature step
-    capped at ``h_finest``) the result is flagged ``converged`` False; with ``throw`` it raises
-    ConvergenceError naming the parameters instead (the CLI always requires).
+    capped at ``h_finest``) ``throw`` (default True) raises ConvergenceError naming the parameters;
+    ``throw=False`` returns the result flagged ``converged`` False instead.
 
     ``X_test`` (N, d): held-out points (theory/real_data.md (R1)). U_pop and V_pop are then
     the same noise averages as U and V, taken over the held-out points instead of the training

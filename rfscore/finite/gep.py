@@ -16,7 +16,7 @@ from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import SigmaSpectrum, l_opt
 from ..core.errors import ConvergenceError
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem, null_modes
-from .draws import gep_omega
+from .inputs import gep_omega
 from ..core.precision import float64
 
 

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from ..core.activations import get_activation
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.trajectory import Trajectory
-from .models import MODELS
+from .model_dispatch import MODELS
 from .exact import exact_matrices
 from .gep import gep_factors
 from ..core.precision import float64

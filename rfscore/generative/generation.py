@@ -20,7 +20,7 @@ from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..finite.inputs import effective_ratios, point_key, sample_inputs, sizes
 from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
 from .score_model import time_grid
@@ -122,7 +122,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     if data is not None:
         from ..data.datasets import load_dataset
         from ..data.realdata import RealDataKeys
-        from ..finite.draws import sample_weights, size_of
+        from ..finite.inputs import sample_weights, size_of
 
         keys = RealDataKeys.from_seed(seed)
         ds = load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=keys.data)

@@ -33,7 +33,7 @@ from ..finite.eigensystem import check_inputs, eigensystem
 from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
                            check_ridge)
 from ..finite.exact import exact_matrices
-from ..finite.noise_draws import exact_noise_matrices
+from ..finite.frozen_noise import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_readouts
 from ..core.precision import float64
 from ..core.status import HasStatus

@@ -334,15 +334,15 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
 @float64
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
-                   tol: float = 1e-10, steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
+                   tol: float = 1e-10, steps_per_decade: int = 6, throw: bool = True, require: Optional[bool] = None) -> SpectrumResult:
     """Density ρ(λ) of U on a real grid ``lam`` (N,) from (S1)-(S3), all points at once.
 
     Each point is continued from η₀ (well above the spectrum's scale) to the final ``eta``
     (> 0, default 1e-12; the result's ``density`` is Im q_c/π with the atom's Poisson kernel
     removed exactly, so ``eta`` only needs to be small next to the grid's features).
     ``sigma``: ρ_Σ as a `SigmaSpectrum` (default Σ = I); ``constants`` overrides (G1)-(G3)
-    (then ``t`` and ``activation`` are not used). ``throw=True`` raises ConvergenceError
-    unless every point converged; otherwise check ``result.converged``.
+    (then ``t`` and ``activation`` are not used). ``throw`` (default True) raises ConvergenceError
+    unless every point converged; with ``throw=False`` the per-point flags are ``result.converged``.
     """
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     lam = np.asarray(lam, dtype=np.float64)
@@ -357,12 +357,14 @@ def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, a
 @float64
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
               sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None, tol: float = 1e-10,
-              steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
+              steps_per_decade: int = 6, throw: bool = True, require: Optional[bool] = None) -> SpectrumResult:
     """(S1)-(S3) at arbitrary complex points ``z`` (any shape, flattened to (N,)), Im z > 0.
 
     ``result.q`` is q(z) = lim (1/p) Tr (U - z)^{-1} including the atom: Im q/π is ρ convolved
     with the Poisson kernel of width Im z, which finite-size eigenvalues give directly
     (`empirical_stieltjes`). ``result.v_stieltjes`` is (1/d) Tr Vᵀ(U - z)^{-1}V = b_t² ψ_p s(z).
+    ``throw`` (default True) raises ConvergenceError unless every point converged; with ``throw=False``
+    the per-point flags are ``result.converged``.
     """
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     z = np.ravel(np.asarray(z, dtype=np.complex128))

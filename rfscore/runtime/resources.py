@@ -53,7 +53,7 @@ def check_memory(nbytes: float, what: str, arg: str, available: int | None = Non
 
 
 def draw_bytes(rows: int, cols: int) -> float:
-    """`rfscore.finite.draws.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
+    """`rfscore.finite.inputs.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
     return 3.0 * F8 * rows * cols
 
 
