@@ -65,7 +65,7 @@ def test_m_infinity_is_the_noise_average(model):
     W, X, _, avg = model
     for m in (None, math.inf):
         fm = exact_noise_matrices(W, X, t=T, noise_samples=m, key=jax.random.PRNGKey(1), sigma=SIGMA, averaged=avg)
-        assert fm.m is None and fm.noise_sq == 1.0 and fm.train is avg
+        assert fm.noise_samples is None and fm.noise_sq == 1.0 and fm.train is avg
     # at m = ∞ the empirical test loss (F4) is the train loss (L1), and the losses are today's trajectory's
     tau = np.array([0.5, 10.0, np.inf])
     tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=0.02)

@@ -36,7 +36,7 @@ kt = krylov_trajectory(m, X.shape[0], np.logspace(0, 7, 400))   # kt.krylov_dim,
 
 curve = asymptotic_curves(np.logspace(0, 6, 200), psi_p=32, psi_n=4, t=0.01,
                           sigma=SigmaSpectrum.parse("powerlaw:1.5"))      # d → ∞, any ρ_Σ
-gen = generation_experiment([2, 4], d=4, psi_p=16, times=8, tau=[1e2, 1e4, np.inf], samples=500)
+gen = generation_experiment([2, 4], d=4, psi_p=16, sampling=SamplingConfig(times=8, samples=500), tau=[1e2, 1e4, np.inf])
 gen.table["f_mem"], gen.summary()                 # f_mem, Fréchet, KL estimate per (ψ_n, seed, τ); read-offs
 
 # %% [markdown]
@@ -58,6 +58,7 @@ print("τ_gen =", ts.tau_gen, " τ_mem =", ts.tau_mem)
 
 # %%
 import matplotlib.pyplot as plt
+from rfscore.generative.generation import SamplingConfig
 
 lam = np.logspace(-3, 1.5, 600)
 rho = solve_spectrum(lam, psi_p=256, psi_n=8, t=0.01)

@@ -20,7 +20,7 @@ from ..core.errors import InputError
 from ..runtime.io import load_array
 from ..finite.model_dispatch import MODELS
 from ..finite.eigensystem import eigensystem
-from ..finite.exact import exact_matrices
+from ..finite.exact import MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.inputs import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
@@ -174,10 +174,11 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
-                       tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
-    return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-               "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
+    matrices = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
+                       mehler=MehlerRule(max_order=getattr(args, "max_order", 256),
+                                         tol=getattr(args, "mehler_tol", 1e-12)))
+    return matrices, {"truncation_bound": matrices.truncation_bound, "mehler_order": matrices.mehler_order,
+               "quadrature_error": matrices.quadrature_error, "matrices_converged": matrices.converged, "matrices_tol": matrices.tol}
 
 
 def model_eigensystem(args, inputs: ModelInputs | None = None):
@@ -186,8 +187,8 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_eigensystem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                key=inputs.key_omega), {}
-    m, extra = model_matrices(args, inputs)
-    return eigensystem(m, inputs.n), extra
+    matrices, extra = model_matrices(args, inputs)
+    return eigensystem(matrices, inputs.n), extra
 
 
 def model_problem(args, inputs: ModelInputs | None = None):

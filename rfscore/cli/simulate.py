@@ -5,7 +5,7 @@ import jax
 
 from ..core.errors import InputError
 from ..runtime.io import write_result
-from ..finite.simulation import OPTIMIZERS, simulate
+from ..finite.simulation import OPTIMIZERS, SimulationOptions, simulate
 from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
@@ -63,8 +63,9 @@ def run(args) -> int:
                                 model="exact", matrices=fm.train)
         fresh = None
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
-    res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
-                   record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
+    res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, fresh_noise=fresh,
+                   options=SimulationOptions(record=args.record),
+                   key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
                    progress=False if args.no_progress else None,  # a program: the bar once a run passes 2 s
                    ridge=args.ridge)
     cols = res.columns()

@@ -1,6 +1,7 @@
 """One way to rename things for one version: a moved module, a renamed keyword, and keywords folded into a
 configuration object each keep working in 0.2.0 with one DeprecationWarning line naming the new form, and go
-in 0.3.0 (CHANGELOG.md). Nothing here changes a number: the old form is translated to the new one.
+in 0.3.0 (CHANGELOG.md). Nothing here changes a number: the old form is translated to the new one. Pure Python
+(no JAX), so that the light modules (core/errors, runtime) can use it.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import importlib
 import inspect
 import warnings
 
-from .precision import float64
 
 # former module path -> the module that now holds its contents
 MOVED_MODULES = {
@@ -20,7 +20,6 @@ MOVED_MODULES = {
 }
 
 
-@float64
 def moved_module(old: str, namespace: dict) -> None:
     """Fill the namespace of the former module ``old`` (a shim) with every name of the module that replaced it
     (public and private: code that imported either keeps running) and warn once, on its first import."""
@@ -30,7 +29,6 @@ def moved_module(old: str, namespace: dict) -> None:
     warnings.warn(f"the module {old} is deprecated; import {new} (same contents)", DeprecationWarning, stacklevel=3)
 
 
-@float64
 def renamed_keywords(**new_of_old: str):
     """Decorator: the keyword ``old`` of the function is now called ``new`` (``renamed_keywords(lam="ridge")``).
     A call with the old keyword warns once (DeprecationWarning naming both) and runs as with the new one; both
@@ -55,19 +53,21 @@ def renamed_keywords(**new_of_old: str):
     return deco
 
 
-@float64
-def options_from_keywords(aliases: dict | None = None, **configs: type):
+def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = None, **configs: type):
     """Decorator: the function takes configuration objects (``param=ConfigClass``, frozen dataclasses) in place
     of the loose keywords it took before. A former keyword that is a field of one of these classes (or is named
     in ``aliases`` as ``{old: (param, field)}``) still works for one version: it replaces that field of the
     object passed (or of the signature's default) and warns once, naming the object to pass instead.
-    Any other unknown keyword is a TypeError as usual."""
+    ``legacy``: the former keywords accepted (default: every field and alias). Any other unknown keyword is a
+    TypeError as usual."""
     aliases = dict(aliases or {})
     owner = {}
     for param, cls in configs.items():
         for f in dataclasses.fields(cls):
             owner.setdefault(f.name, (param, f.name))
     owner.update(aliases)
+    if legacy is not None:
+        owner = {k: v for k, v in owner.items() if k in legacy}
 
     def deco(fn):
         sig = inspect.signature(fn)
@@ -91,5 +91,22 @@ def options_from_keywords(aliases: dict | None = None, **configs: type):
             return fn(*args, **kwargs)
 
         return wrapper
+
+    return deco
+
+
+def renamed_fields(**new_of_old: str):
+    """Class decorator (above the dataclass one): the field ``old`` is now ``new``. Reading ``obj.old`` and the
+    constructor keyword ``old=`` keep working for one version, each with one DeprecationWarning."""
+
+    def deco(cls):
+        for old, new in new_of_old.items():
+            def getter(self, _old=old, _new=new):
+                warnings.warn(f"{type(self).__name__}.{_old} is deprecated; use .{_new} (same value)",
+                              DeprecationWarning, stacklevel=2)
+                return getattr(self, _new)
+            setattr(cls, old, property(getter))
+        cls.__init__ = renamed_keywords(**new_of_old)(cls.__init__)
+        return cls
 
     return deco

@@ -37,6 +37,7 @@ from .dynamics import readout, trajectory
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem
 from .exact import exact_matrices
 from .gep import gep_factors, gep_matrices
+from ..core.deprecation import renamed_fields, renamed_keywords
 from ..core.precision import float64
 from ..core.status import HasStatus
 
@@ -50,9 +51,10 @@ def noise_keys(key):
 
 
 @float64
-def noise_draws(key, n: int, m: int, d: int) -> np.ndarray:
+@renamed_keywords(m="noise_samples")
+def noise_draws(key, n: int, noise_samples: int, d: int) -> np.ndarray:
     """ξ^{νj} ~ N(0, I_d), shape (n, m, d), from ``key``'s ξ part (`noise_keys`); deterministic."""
-    return standard_normal(noise_keys(key)[0], (n, m, d))
+    return standard_normal(noise_keys(key)[0], (n, noise_samples, d))
 
 
 @float64
@@ -85,26 +87,28 @@ def gep_features(f, xi, zeta) -> np.ndarray:
     ``f`` the `GEPFactors` (g_ν = column ν of G = e^{-t} a_t W Xᵀ/√d + v_t Ω, shared by the m
     copies of point ν), ξ (n, m, d), ζ (n, m, p) independent per copy.
     """
-    W, G, c = np.asarray(f.W), np.asarray(f.G), f.constants
+    W, G, constants = np.asarray(f.W), np.asarray(f.G), f.constants
     n, m, d = xi.shape
-    phi = G.T[:, None, :] + c.b_t * (xi @ W.T) / math.sqrt(d) + math.sqrt(c.s_t2) * zeta
+    phi = G.T[:, None, :] + constants.b_t * (xi @ W.T) / math.sqrt(d) + math.sqrt(constants.s_t2) * zeta
     return phi.reshape(n * m, -1)
 
 
 @float64
-def cross_copy_covariance(Phi, n: int, m: int) -> np.ndarray:
+@renamed_keywords(m="noise_samples")
+def cross_copy_covariance(Phi, n: int, noise_samples: int) -> np.ndarray:
     """Ĉ = (1/(n m (m-1))) Σ_ν Σ_{j≠j'} φ^{νj} φ^{νj'}ᵀ, shape (p, p); needs m >= 2 (F5).
 
     Unbiased for (1/n) Σ_ν μ_ν μ_νᵀ, μ_ν = E_ξ[φ | x^ν]: the covariance the m copies of a point share.
     """
-    if m < 2:
-        raise InputError("noise_samples", f"the cross-copy covariance needs m >= 2 copies, got {m}")
+    if noise_samples < 2:
+        raise InputError("noise_samples", f"the cross-copy covariance needs m >= 2 copies, got {noise_samples}")
     Phi = np.asarray(Phi, dtype=np.float64)
-    S = Phi.reshape(n, m, -1).sum(axis=1)  # per-point sums (n, p)
-    return (S.T @ S - Phi.T @ Phi) / (n * m * (m - 1))
+    S = Phi.reshape(n, noise_samples, -1).sum(axis=1)  # per-point sums (n, p)
+    return (S.T @ S - Phi.T @ Phi) / (n * noise_samples * (noise_samples - 1))
 
 
 @float64
+@renamed_fields(m="noise_samples")
 @dataclass(frozen=True)
 class FiniteNoiseMatrices(HasStatus):
     """The finite-m model (F1) at one draw of W, X and the frozen noise.
@@ -112,7 +116,8 @@ class FiniteNoiseMatrices(HasStatus):
     ``train``: a `FiniteSizeMatrices` whose U (p,p), V (p,d) are the finite-m U^{(m)}, V^{(m)} of
     (F1) and whose U_pop, V_pop are the exact population matrices ((E1),(E3) or (G5)-(G6));
     ``U_avg`` (p,p), ``V_avg`` (p,d): the m = ∞ training matrices ((E1)-(E2) or (G4),(G6)) of the
-    empirical test loss (F4); ``noise_sq`` = ‖Ξ‖²_F/(N d), the constant of (F1) (1 for m = ∞).
+    empirical test loss (F4); ``noise_sq`` = ‖Ξ‖²_F/(N d), the constant of (F1) (1 for m = ∞);
+    ``noise_samples``: m, the frozen draws per training point (None for m = ∞; ``m`` before 0.2.0); ``n``.
     Status: ``converged``/``error`` of the exact matrices (the frozen-draw sums are exact).
     """
 
@@ -120,7 +125,7 @@ class FiniteNoiseMatrices(HasStatus):
     U_avg: np.ndarray
     V_avg: np.ndarray
     noise_sq: float
-    m: Optional[int]
+    noise_samples: Optional[int]
     n: int
 
     @property
@@ -189,7 +194,7 @@ def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh
     n, (p, d) = X.shape[0], W.shape
     if m is None:
         return FiniteNoiseMatrices(train=avg, U_avg=np.asarray(avg.U), V_avg=np.asarray(avg.V), noise_sq=1.0,
-                                   m=None, n=n)
+                                   noise_samples=None, n=n)
     xi = noise_draws(key, n, m, d)
     Wn, Xt = np.asarray(W), noisy_points(X, xi, float(t))
     blk = min(block, n * m)
@@ -204,7 +209,7 @@ def exact_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh
     U, V = _gram(features, n, m, xi, block)
     train = replace(avg, U=U, V=V)
     return FiniteNoiseMatrices(train=train, U_avg=np.asarray(avg.U), V_avg=np.asarray(avg.V),
-                               noise_sq=float(np.sum(xi**2) / (n * m * d)), m=m, n=n)
+                               noise_sq=float(np.sum(xi**2) / (n * m * d)), noise_samples=m, n=n)
 
 
 @float64
@@ -219,14 +224,14 @@ def gep_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh",
     m = check_noise_samples(noise_samples)
     block = _check_block(block_rows)
     W, X, S = check_inputs(W, X, sigma)
-    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    constants = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     omega_key = jax.random.PRNGKey(0) if omega_key is None else omega_key
-    avg = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=omega_key, constants=c)
+    avg = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=omega_key, constants=constants)
     n, (p, d) = X.shape[0], W.shape
     if m is None:
         return FiniteNoiseMatrices(train=avg, U_avg=np.asarray(avg.U), V_avg=np.asarray(avg.V), noise_sq=1.0,
-                                   m=None, n=n)
-    f = gep_factors(W, X, t=t, activation=activation, sigma=S, key=omega_key, constants=c)
+                                   noise_samples=None, n=n)
+    f = gep_factors(W, X, t=t, activation=activation, sigma=S, key=omega_key, constants=constants)
     k_xi, k_zeta = noise_keys(key)
     xi = standard_normal(k_xi, (n, m, d))
     zeta = standard_normal(k_zeta, (n * m, p))
@@ -235,13 +240,13 @@ def gep_noise_matrices(W, X, *, t: float, noise_samples, key, activation="tanh",
     point = np.repeat(np.arange(n), m)
 
     def features(rows):
-        return (Gt[point[rows]] + c.b_t * (xi_rows[rows] @ Wn.T) / math.sqrt(d)
-                + math.sqrt(c.s_t2) * zeta[rows])
+        return (Gt[point[rows]] + constants.b_t * (xi_rows[rows] @ Wn.T) / math.sqrt(d)
+                + math.sqrt(constants.s_t2) * zeta[rows])
 
     U, V = _gram(features, n, m, xi, block)
     train = replace(avg, U=U, V=V)
     return FiniteNoiseMatrices(train=train, U_avg=np.asarray(avg.U), V_avg=np.asarray(avg.V),
-                               noise_sq=float(np.sum(xi**2) / (n * m * d)), m=m, n=n)
+                               noise_sq=float(np.sum(xi**2) / (n * m * d)), noise_samples=m, n=n)
 
 
 @float64
@@ -259,20 +264,22 @@ def noise_matrices(model: str, W, X, *, t: float, noise_samples, key, activation
 
 # ----------------------------------------------------------------------------- dynamics
 @float64
+@renamed_fields(m="noise_samples")
 @dataclass(frozen=True)
 class FiniteNoiseEigensystem(HasStatus):
     """U^{(m)} = Q diag(λ) Qᵀ with what (F3)-(F4) need.
 
     ``es``: the `Eigensystem` of the finite-m U^{(m)}, V^{(m)} (vt = QᵀV^{(m)}), with the
     population matrices rotated (vpop_t, upop_t); ``vavg_t`` = QᵀV_avg (p,d), ``uavg_t`` =
-    QᵀU_avg Q (p,p) for the empirical test loss (F4); ``noise_sq`` the constant of (F1).
+    QᵀU_avg Q (p,p) for the empirical test loss (F4); ``noise_sq`` the constant of (F1); ``noise_samples`` m
+    (None for m = ∞; ``m`` before 0.2.0).
     """
 
     es: Eigensystem
     vavg_t: np.ndarray
     uavg_t: np.ndarray
     noise_sq: float
-    m: Optional[int]
+    noise_samples: Optional[int]
     converged: bool = True
     error: float = 0.0
 
@@ -283,7 +290,7 @@ def noise_eigensystem(fm: FiniteNoiseMatrices) -> FiniteNoiseEigensystem:
     es = eigensystem(fm.train, fm.n)
     Q = np.asarray(es.Q)
     return FiniteNoiseEigensystem(es=es, vavg_t=Q.T @ np.asarray(fm.V_avg), uavg_t=Q.T @ np.asarray(fm.U_avg) @ Q,
-                                  noise_sq=fm.noise_sq, m=fm.m, converged=fm.converged, error=fm.error)
+                                  noise_sq=fm.noise_sq, noise_samples=fm.noise_samples, converged=fm.converged, error=fm.error)
 
 
 @float64
@@ -319,7 +326,7 @@ def noise_trajectory(nes: FiniteNoiseEigensystem, tau, *, ridge: float = 0.0, A0
     emp = trajectory(replace(es, vpop_t=nes.vavg_t, upop_t=nes.uavg_t), tau, A0, ridge=ridge).test_loss
     return FiniteNoiseTrajectory(tau=tau, train_loss=tr.train_loss + (nes.noise_sq - 1.0), test_loss=tr.test_loss,
                                  score_error=tr.score_error, l_opt=tr.l_opt, delta_t=tr.delta_t,
-                                 empirical_test_loss=emp, ridge=ridge, noise_samples=nes.m,
+                                 empirical_test_loss=emp, ridge=ridge, noise_samples=nes.noise_samples,
                                  converged=nes.converged, error=nes.error)
 
 

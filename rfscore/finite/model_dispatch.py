@@ -55,5 +55,5 @@ def sample_eigenvalues(model: str, *, d: int, psi_p: float, psi_n: float, t: flo
     S = sigma_matrix(sigma, d)
     kw, kx, ko = model_keys(jax.random.PRNGKey(seed))
     W, X = sample_weights(kw, p, d), sample_data(kx, n, S)
-    m = finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko)
-    return np.linalg.eigvalsh(np.asarray(m.U))
+    matrices = finite_size_matrices(model, W, X, t=t, activation=activation, sigma=S, key=ko)
+    return np.linalg.eigvalsh(np.asarray(matrices.U))
