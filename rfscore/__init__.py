@@ -41,3 +41,16 @@ __all__ = [
     "solve_spectrum", "timescale_scan", "timescales", "phase_diagram", "fit_score_model", "sample",
     "generation_experiment",
 ]
+
+# the configuration objects of the entry points above (small frozen dataclasses, diffrax style)
+from .finite.exact import MehlerRule  # noqa: E402
+from .finite.krylov import KrylovRule  # noqa: E402
+from .finite.simulation import SimulationOptions  # noqa: E402
+from .limit.contour_losses import ContourRule  # noqa: E402
+from .limit.fixed_point import FixedPointRule  # noqa: E402
+from .limit.spectrum import ContinuationRule  # noqa: E402
+from .runtime.sweep import SweepRunner  # noqa: E402
+from .generative.generation import ReadoffConfig, SamplingConfig  # noqa: E402
+
+__all__ += ["MehlerRule", "KrylovRule", "SimulationOptions", "ContourRule", "FixedPointRule", "ContinuationRule",
+            "SweepRunner", "SamplingConfig", "ReadoffConfig"]

@@ -202,7 +202,7 @@ def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
     times, tau, key = time_grid(1e-2, 1.0, 3), [1e2, np.inf], jax.random.PRNGKey(11)
     sm = fit_score_model(W, X, times, tau, mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3, ridge=0.05, noise_key=key)
     for k, t in enumerate(times):  # (F1)-(F3) with the frozen draws of fold_in(key, k)
-        fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), tol=1e-6)
+        fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), mehler=MehlerRule(tol=1e-6))
         nes = noise_eigensystem(fm)
         for i, tt in enumerate(tau):
             assert np.allclose(sm.readouts(tt)[k], noise_readout(nes, tt, ridge=0.05), rtol=1e-9, atol=1e-12)

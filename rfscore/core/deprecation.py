@@ -9,7 +9,21 @@ import dataclasses
 import functools
 import importlib
 import inspect
+import os
+import sys
 import warnings
+
+
+_HERE = {os.path.join("rfscore", "core", "deprecation.py"), os.path.join("rfscore", "core", "precision.py")}
+
+
+def _warn(message: str) -> None:
+    """A DeprecationWarning attributed to the caller's line: the first frame outside this module and the float64
+    wrapper (rfscore/core/precision.py), however many of them stand between."""
+    level, frame = 2, sys._getframe(1)  # stacklevel 2: the caller of _warn
+    while frame is not None and any(frame.f_code.co_filename.endswith(h) for h in _HERE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 # former module path -> the module that now holds its contents
@@ -43,8 +57,7 @@ def renamed_keywords(**new_of_old: str):
                 if old in kwargs:
                     if new in kwargs:
                         raise TypeError(f"{name}() got both '{old}' and its new name '{new}'")
-                    warnings.warn(f"{name}: the keyword '{old}' is deprecated; use '{new}' (same meaning)",
-                                  DeprecationWarning, stacklevel=2)
+                    _warn(f"{name}: the keyword '{old}' is deprecated; use '{new}' (same meaning)")
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 
@@ -85,9 +98,9 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
                 for param, fields in changes.items():
                     base = kwargs.get(param, defaults[param])
                     kwargs[param] = dataclasses.replace(base, **fields)
-                shown = ", ".join(f"{p}={configs[p].__name__}({', '.join(f)}=...)" for p, f in changes.items())
-                warnings.warn(f"{name}: the keyword(s) {', '.join(sorted(legacy))} are deprecated; pass {shown}",
-                              DeprecationWarning, stacklevel=2)
+                shown = ", ".join(f"{p}={configs[p].__name__}({', '.join(f'{k}=...' for k in f)})"
+                                  for p, f in changes.items())
+                _warn(f"{name}: the keyword(s) {', '.join(sorted(legacy))} are deprecated; pass {shown}")
             return fn(*args, **kwargs)
 
         return wrapper
@@ -102,8 +115,7 @@ def renamed_fields(**new_of_old: str):
     def deco(cls):
         for old, new in new_of_old.items():
             def getter(self, _old=old, _new=new):
-                warnings.warn(f"{type(self).__name__}.{_old} is deprecated; use .{_new} (same value)",
-                              DeprecationWarning, stacklevel=2)
+                _warn(f"{type(self).__name__}.{_old} is deprecated; use .{_new} (same value)")
                 return getattr(self, _new)
             setattr(cls, old, property(getter))
         cls.__init__ = renamed_keywords(**new_of_old)(cls.__init__)

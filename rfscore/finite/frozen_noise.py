@@ -419,7 +419,8 @@ def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Se
                      activation="tanh", sigma=None, **kw) -> BiasVariance:
     """(F6) over the frozen noise draws, W and X fixed: one `noise_matrices` per key, readouts (F3) at ``tau``.
 
-    The m = ∞ exact matrices are computed once and shared by the R draws.
+    The m = ∞ exact matrices are computed once and shared by the R draws. ``kw``: passed to `noise_matrices`
+    (e.g. ``mehler=MehlerRule(...)`` for the exact model, ``omega_key`` for the GEP one).
     """
     if model not in ("exact", "gep"):
         raise InputError("model", f"must be one of exact, gep, got {model!r}")
@@ -430,9 +431,10 @@ def noise_resampling(model: str, W, X, *, t: float, noise_samples: int, keys: Se
         raise InputError("keys", f"need at least 2 noise keys to resample, got {len(keys)}")
     tau = check_tau(tau)
     if model == "exact" and "averaged" not in kw:
+        rule = ("mehler", "max_order", "tol", "h_finest")  # the exact matrices' options (former keywords too)
         kw = {**kw, "averaged": exact_matrices(W, X, t=t, activation=activation, sigma=sigma,
-                                               **{k: v for k, v in kw.items() if k in ("tol", "max_order")})}
-        kw = {k: v for k, v in kw.items() if k not in ("tol", "max_order")}
+                                               **{k: v for k, v in kw.items() if k in rule})}
+        kw = {k: v for k, v in kw.items() if k not in rule}
     As, base = [], None
     for key in keys:
         fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=key, activation=activation, sigma=sigma, **kw)
