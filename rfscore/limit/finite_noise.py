@@ -187,12 +187,12 @@ def _two_point_parts(mod: _Model, P1: _Point, P2: _Point, F, mom: Optional[_Mome
             return mom.E(F, *lins)
     E = mom.E
     w1, w2 = P1.w[:, None], P2.w[None, :]
-    e = [mod.f[constants] / ((1 + P1.delta[:, constants])[:, None] * (1 + P2.delta[:, constants])[None, :]) for constants in range(2)]
-    beta = [mod.ratio * EF(f"S{constants}") for constants in range(2)]
+    e = [mod.f[c] / ((1 + P1.delta[:, c])[:, None] * (1 + P2.delta[:, c])[None, :]) for c in range(2)]
+    beta = [mod.ratio * EF(f"S{c}") for c in range(2)]
     Bm = [[e[a] * mod.ratio * E(f"S{a}", f"S{b}") for b in range(2)] for a in range(2)]
     q1 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P1.A, axis=1)[:, None]
     q2 = mod.psi_p * np.sum(mod.wk[None, :] * mod.b2k[None, :] / P2.A, axis=1)[None, :]
-    Om = [1 + mod.psi_p * w1 * w2 * E("b2k", f"S{constants}") - w1 * q1 - w2 * q2 for constants in range(2)]
+    Om = [1 + mod.psi_p * w1 * w2 * E("b2k", f"S{c}") - w1 * q1 - w2 * q2 for c in range(2)]
     # X = (I − Bmᵀ)⁻¹ Ω per pair: X_c = Ω_c + Σ_c' Bm[c'][c] X_c'
     a11, a12, a21, a22 = 1 - Bm[0][0], -Bm[1][0], -Bm[0][1], 1 - Bm[1][1]
     det = a11 * a22 - a12 * a21
@@ -299,7 +299,7 @@ def _at_infinity(mod: _Model, ridge: float, tol: float):
 
 def _spectrum_upper(mod: _Model) -> float:
     """An upper bound on ‖Û‖: Σ_c f_c ‖Σ_c‖ (1 + √(p/N_c))²."""
-    s_max = [float(np.max(mod.S[constants])) for constants in range(2)]  # Σ_c is increasing in κ: its largest node value
+    s_max = [float(np.max(mod.S[c])) for c in range(2)]  # Σ_c is increasing in κ: its largest node value
     up = mod.f[0] * s_max[0] * (1 + np.sqrt(mod.psi_p / mod.psi_n)) ** 2
     if mod.m > 1:
         up += mod.f[1] * s_max[1] * (1 + np.sqrt(mod.psi_p / (mod.psi_n * (mod.m - 1)))) ** 2
