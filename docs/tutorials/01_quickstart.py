@@ -20,7 +20,7 @@ import jax, numpy as np
 import rfscore
 from rfscore import (ge_constants, SigmaSpectrum, solve_spectrum, sample_eigensystem, sample_inputs,
                      exact_matrices, trajectory, krylov_trajectory, timescales, asymptotic_curves,
-                     generation_experiment)
+                     generation_experiment, SamplingConfig)
 
 c = ge_constants(0.01, "tanh")                    # (G1)-(G3) by converged quadrature
 rho = solve_spectrum(np.linspace(1e-3, 20, 400), psi_p=32, psi_n=4, t=0.01)
@@ -58,7 +58,6 @@ print("τ_gen =", ts.tau_gen, " τ_mem =", ts.tau_mem)
 
 # %%
 import matplotlib.pyplot as plt
-from rfscore.generative.generation import SamplingConfig
 
 lam = np.logspace(-3, 1.5, 600)
 rho = solve_spectrum(lam, psi_p=256, psi_n=8, t=0.01)

@@ -21,7 +21,7 @@
 import jax, numpy as np, matplotlib.pyplot as plt
 import rfscore
 from rfscore import sample_inputs, exact_matrices, eigensystem, gep_eigensystem, trajectory, training_problem, simulate
-from rfscore.finite.simulation import SimulationOptions
+from rfscore import SimulationOptions
 
 t = 0.1
 W, X, key = sample_inputs(jax.random.PRNGKey(1), d=16, psi_p=8, psi_n=2)

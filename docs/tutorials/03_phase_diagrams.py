@@ -20,7 +20,7 @@
 import os, tempfile, time
 import numpy as np, matplotlib.pyplot as plt
 import rfscore
-from rfscore.runtime.sweep import SweepRunner
+from rfscore import SweepRunner
 
 psi_n = [1, 2, 4, 8]
 psi_p = [2, 8, 32, 128]
