@@ -450,12 +450,12 @@ class _Setup:
         self.sigma_eigvals, self.w = sigma_eigvals, w
         if iso and layer != "general":
             # Σ = λ_Σ I: α absorbs λ_Σ, ν_C quadrature (theory/asymptotic.md §5)
-            self.lam_sigma = float(sigma_eigvals[0])
-            self.constants = ge_constants(t, activation, SigmaSpectrum((self.lam_sigma,), (1.0,)))
-            self.alpha, self.atoms, self.layer = self.constants.alpha * self.lam_sigma, None, "isotropic"
+            self.sigma_x2 = float(sigma_eigvals[0])
+            self.constants = ge_constants(t, activation, SigmaSpectrum((self.sigma_x2,), (1.0,)))
+            self.alpha, self.atoms, self.layer = self.constants.alpha * self.sigma_x2, None, "isotropic"
             self.alpha_max = self.alpha
         else:
-            self.lam_sigma = float(sigma_eigvals[0]) if iso else None
+            self.sigma_x2 = float(sigma_eigvals[0]) if iso else None
             self.constants = ge_constants(t, activation, SigmaSpectrum(tuple(sigma_eigvals), tuple(w)))
             self.alpha, self.atoms, self.layer = self.constants.alpha, (sigma_eigvals, w), "general"
             self.alpha_max = self.constants.alpha * float(sigma_eigvals.max())  # ‖αΣ‖ for the spectrum bound
@@ -620,7 +620,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     else:
         tau_gen, tau_mem, diagnostics["n_peaks"] = spectrum_peaks(spec_tau, spec)  # 1: tau_gen == tau_mem, one peak
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "activation": getattr(activation, "name", activation),
-              **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
+              **({"sigma_scale": st.sigma_x2} if st.sigma_x2 is not None else {}),
               "sigma_spectrum": {"eigenvalues": [float(x) for x in st.sigma_eigvals], "weights": [float(x) for x in st.w]},
               "layer": st.layer, **({"ridge": ridge} if ridge else {}), **constants.public()}
     return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / constants.delta_t,

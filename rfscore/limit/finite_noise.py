@@ -390,33 +390,33 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     theta, panels_per_decade, nodes_per_panel = contour.theta, contour.panels_per_decade, int(contour.nodes_per_panel)
     kappa_nodes, tol, check_quadrature = int(contour.measure_nodes), float(contour.tol), bool(contour.check_quadrature)
     sigma = ISOTROPIC if sigma is None else sigma
-    lam_sigma = sigma.single_eigenvalue
-    if lam_sigma is None:
+    sigma_x2 = sigma.single_eigenvalue
+    if sigma_x2 is None:
         raise InputError("sigma_spectrum", "finite noise samples at d → ∞ need Σ = σ_x² I (a single atom, "
                                            "e.g. '4:1'); the row classes of (F7) do not commute otherwise")
     constants = ge_constants(t, activation, sigma)
     if m is None and np.all(np.isinf(tau)) and ridge > 0:
-        tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, constants, constants.alpha * lam_sigma, ridge, kappa_nodes, tol)
+        tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, constants, constants.alpha * sigma_x2, ridge, kappa_nodes, tol)
         lo = float(l_opt(sigma, constants.t))
         ok = bool(res < 1e3 * tol and np.isfinite(tr) and np.isfinite(te))
         if not ok and throw:
             raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
                                    f"psi_n={psi_n:g}, t={t:g}, ridge={ridge:g}")
         k = tau.size
-        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * lam_sigma, kappa_nodes))
+        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * sigma_x2, kappa_nodes))
         return FiniteNoiseCurves(tau=tau, train_loss=np.full(k, tr), test_loss=np.full(k, te),
                                  bias2=np.full(k, te - l_min), variance=np.zeros(k), l_min=l_min,
                                  score_error=np.full(k, (te - lo) / constants.delta_t), l_opt=lo, delta_t=constants.delta_t,
                                  noise_samples=None, ridge=ridge, empirical_test_loss=np.full(k, tr),
                                  parameters={"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "noise_samples": "inf",
-                                             "ridge": ridge, "sigma_x": float(np.sqrt(lam_sigma)), **constants.public()},
+                                             "ridge": ridge, "sigma_x": float(np.sqrt(sigma_x2)), **constants.public()},
                                  diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
                                  converged=ok, error=0.0)
     if m is None:
         from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=ridge,
                               throw=throw)
-        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * lam_sigma, kappa_nodes))
+        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * sigma_x2, kappa_nodes))
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
                                  bias2=np.asarray(a.test_loss) - l_min, variance=np.zeros(np.size(a.tau)),
                                  l_min=l_min,
@@ -424,7 +424,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  ridge=ridge, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=ridge),
                                  diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
                                  converged=a.converged, error=a.error)
-    mod = _model(psi_p, psi_n, m, constants, constants.alpha * lam_sigma, kappa_nodes)
+    mod = _model(psi_p, psi_n, m, constants, constants.alpha * sigma_x2, kappa_nodes)
     l_min = _l_min(mod)
     c_rate = rate(constants.delta_t, psi_p)
     train = np.full(tau.size, np.nan)
@@ -456,7 +456,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
             n_ray = (gamma.z.size - 4 * nodes_per_panel) // nodes_per_panel
             other = make_contour(0.4 * shift, 2.0 * upper + 0.5 * shift, 0.35, panels_per_decade, nodes_per_panel,
                                  n_ray=n_ray + 2)
-            mod2 = _model(psi_p, psi_n, m, constants, constants.alpha * lam_sigma, kappa_nodes + 64)
+            mod2 = _model(psi_p, psi_n, m, constants, constants.alpha * sigma_x2, kappa_nodes + 64)
             tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], ridge, c_rate, other, tol, shift)
             err = two_contour_error((tr, te, mr, em), (tr2, te2, mr2, em2), constants.delta_t)
             residual = max(residual, res2)
@@ -474,7 +474,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
             raise ConvergenceError(msg)
     lo = float(l_opt(sigma, constants.t))
     params = {"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "activation": getattr(activation, "name", activation),
-              "noise_samples": m, "ridge": ridge, "sigma_x": float(np.sqrt(lam_sigma)), **constants.public()}
+              "noise_samples": m, "ridge": ridge, "sigma_x": float(np.sqrt(sigma_x2)), **constants.public()}
     return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / constants.delta_t,
                              l_opt=lo, delta_t=constants.delta_t, noise_samples=m, ridge=ridge, empirical_test_loss=emp,
                              bias2=mean_readout - l_min, variance=test - mean_readout, l_min=l_min, parameters=params,

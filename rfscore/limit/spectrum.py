@@ -165,7 +165,7 @@ class SpectralParams(NamedTuple):
     bracket: jnp.ndarray
 
 
-def _residual_terms(x, z, prm: SpectralParams, lam_k, w_k):
+def _residual_terms(x, z, prm: SpectralParams, sigma_eigvals, w_k):
     """(S1), (S2), (S3') as (value, scale) pairs; x = (q_c, r, s)."""
     psi_p, psi_n, b2, v2, s2, alpha, w_at, bracket = prm
     qc, r, s = x[0], x[1], x[2]
@@ -174,22 +174,22 @@ def _residual_terms(x, z, prm: SpectralParams, lam_k, w_k):
     shat = b2 * psi_p + 1.0 / q
     D = 1.0 + (psi_p / psi_n) * (alpha * r + v2 * q)
     rhat = psi_p * alpha / D
-    inv = 1.0 / (shat + lam_k * rhat)  # (K,)
+    inv = 1.0 / (shat + sigma_eigvals * rhat)  # (K,)
     e1 = jnp.sum(w_k * inv)
-    e2 = jnp.sum(w_k * lam_k * inv)
+    e2 = jnp.sum(w_k * sigma_eigvals * inv)
     t1 = psi_p * eps * qc
     t3 = -psi_n * (1.0 + (psi_p / psi_n) * alpha * r) / D
     t4 = -s / q
     vals = jnp.stack([s - e1, r - e2, t1 + bracket + t3 + t4])
     ai = jnp.abs(inv)
-    wr, lr = jnp.real(w_k), jnp.real(lam_k)
+    wr, lr = jnp.real(w_k), jnp.real(sigma_eigvals)
     scales = jnp.stack([jnp.abs(s) + jnp.sum(wr * ai), jnp.abs(r) + jnp.sum(wr * lr * ai),
                         jnp.abs(t1) + jnp.abs(bracket) + jnp.abs(t3) + jnp.abs(t4)])
     return vals, scales
 
 
-def _equations(x, z, prm, lam_k, w_k):
-    return _residual_terms(x, z, prm, lam_k, w_k)[0]
+def _equations(x, z, prm, sigma_eigvals, w_k):
+    return _residual_terms(x, z, prm, sigma_eigvals, w_k)[0]
 
 
 def _solve3(J, F):
@@ -203,9 +203,9 @@ def _solve3(J, F):
     return jnp.stack(cols) / dJ
 
 
-def _newton_step(x, z, prm, lam_k, w_k):
-    F = _equations(x, z, prm, lam_k, w_k)
-    J = jax.jacfwd(_equations, holomorphic=True)(x, z, prm, lam_k, w_k)
+def _newton_step(x, z, prm, sigma_eigvals, w_k):
+    F = _equations(x, z, prm, sigma_eigvals, w_k)
+    J = jax.jacfwd(_equations, holomorphic=True)(x, z, prm, sigma_eigvals, w_k)
     dx = _solve3(J, F)
     # Guard against a wild step (singular J near a band edge): cap it at the size of x.
     size = jnp.linalg.norm(x) + 1e-300
@@ -215,32 +215,32 @@ def _newton_step(x, z, prm, lam_k, w_k):
     return jnp.where(jnp.all(jnp.isfinite(x_new)), x_new, x)
 
 
-def _initial(z, prm, lam_k, w_k):
+def _initial(z, prm, sigma_eigvals, w_k):
     """Large-|z| solution q ≈ -1/z, s ≈ q, r ≈ E[λ'] q, written in (q_c, r, s)."""
     w_at, s2 = prm.w_at, prm.s2
     q = -1.0 / z
-    return jnp.stack([q - w_at / (s2 - z), jnp.sum(w_k * lam_k) * q, q])
+    return jnp.stack([q - w_at / (s2 - z), jnp.sum(w_k * sigma_eigvals) * q, q])
 
 
 @partial(jax.jit, static_argnames=("n_newton", "n_polish"))
-def _continuation(lam, etas, prm, lam_k, w_k, n_newton=3, n_polish=8):
+def _continuation(lam, etas, prm, sigma_eigvals, w_k, n_newton=3, n_polish=8):
     """Follow every point along its η schedule. lam (N,), etas (M, N) decreasing in the first axis.
 
     Returns x (N, 3) at the last η and the scale-free residual (N,).
     """
     def point(lam_i, etas_i):
         z0 = lam_i + 1j * etas_i[0]
-        x0 = _initial(z0, prm, lam_k, w_k)
+        x0 = _initial(z0, prm, sigma_eigvals, w_k)
 
         def along(x, eta):
             z = lam_i + 1j * eta
-            x = jax.lax.fori_loop(0, n_newton, lambda _, y: _newton_step(y, z, prm, lam_k, w_k), x)
+            x = jax.lax.fori_loop(0, n_newton, lambda _, y: _newton_step(y, z, prm, sigma_eigvals, w_k), x)
             return x, None
 
         x, _ = jax.lax.scan(along, x0, etas_i)
         z = lam_i + 1j * etas_i[-1]
-        x = jax.lax.fori_loop(0, n_polish, lambda _, y: _newton_step(y, z, prm, lam_k, w_k), x)
-        vals, scales = _residual_terms(x, z, prm, lam_k, w_k)
+        x = jax.lax.fori_loop(0, n_polish, lambda _, y: _newton_step(y, z, prm, sigma_eigvals, w_k), x)
+        vals, scales = _residual_terms(x, z, prm, sigma_eigvals, w_k)
         res = jnp.max(jnp.abs(vals) / jnp.where(scales > 0, scales, 1.0))
         return x, jnp.where(jnp.all(jnp.isfinite(x)), res, jnp.inf)
 
@@ -272,9 +272,9 @@ def _setup(psi_p, psi_n, t, activation, sigma, constants):
     # Pad ρ_Σ with zero-weight deltas to a power of two (≥ 2): same sums, fewer recompilations.
     k = len(sigma.eigenvalues)
     k_pad = max(2, 1 << int(np.ceil(np.log2(k))))
-    lam_k = jnp.asarray(list(sigma.eigenvalues) + [0.0] * (k_pad - k), dtype=jnp.complex128)
+    sigma_eigvals = jnp.asarray(list(sigma.eigenvalues) + [0.0] * (k_pad - k), dtype=jnp.complex128)
     w_k = jnp.asarray(list(sigma.weights) + [0.0] * (k_pad - k), dtype=jnp.complex128)
-    return psi_p, psi_n, sigma, constants, w_at, prm, lam_k, w_k
+    return psi_p, psi_n, sigma, constants, w_at, prm, sigma_eigvals, w_k
 
 
 def _spectral_scale(psi_p, psi_n, constants: GEConstants, sigma: SigmaSpectrum) -> float:
@@ -307,7 +307,7 @@ DEFAULT_CONTINUATION = ContinuationRule()
 
 
 def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, steps_per_decade):
-    psi_p, psi_n, sigma, constants, w_at, prm, lam_k, w_k = _setup(psi_p, psi_n, t, activation, sigma, constants)
+    psi_p, psi_n, sigma, constants, w_at, prm, sigma_eigvals, w_k = _setup(psi_p, psi_n, t, activation, sigma, constants)
     steps_per_decade = int(steps_per_decade)
     if steps_per_decade < 1:
         raise InputError("steps_per_decade", f"must be an integer >= 1, got {steps_per_decade}")
@@ -335,7 +335,7 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     xs, rs = [], []
     for i in range(0, n_pad, _CHUNK):
         x_i, r_i = _continuation(jnp.asarray(lam_p[i:i + _CHUNK], dtype=jnp.complex128),
-                                 jnp.asarray(etas[:, i:i + _CHUNK], dtype=jnp.complex128), prm, lam_k, w_k)
+                                 jnp.asarray(etas[:, i:i + _CHUNK], dtype=jnp.complex128), prm, sigma_eigvals, w_k)
         xs.append(np.asarray(x_i))
         rs.append(np.asarray(r_i))
     x, res = np.concatenate(xs), np.concatenate(rs)
