@@ -49,7 +49,7 @@ KAPPA = 0.129
 def spectrum_peak_readoff(eigvals, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):
     """(M1) at one grid time: (τ_mem, n_peaks) = last peak and peak count of (T1).
 
-    lam (k,) eigenvalues of U (≥ 0), vt (k, d) = QᵀV; ``delta_t`` Δ_t; p features, d dimension;
+    eigvals (k,) eigenvalues of U (≥ 0; ``lam`` before 0.2.0), vt (k, d) = QᵀV; ``delta_t`` Δ_t; p features, d dimension;
     ``ridge`` λ: the flow of U + λI (F3). The grid is `tau_grid` (a decade beyond every mode's
     peak), ``num`` points. Returns (nan, 0) when the spectrum has no peak on that grid.
     """

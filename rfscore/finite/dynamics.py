@@ -73,7 +73,7 @@ def check_A0(A0, d: int, p: int) -> np.ndarray:
     return A0
 
 
-def _flow_lam(eigvals, ridge: float):
+def _flow_eigvals(eigvals, ridge: float):
     """Eigenvalues of the flow's matrix U + λI (F3); ``lam`` itself when λ = 0 (bit-identical path)."""
     return eigvals if ridge == 0 else np.asarray(eigvals, dtype=np.float64) + ridge
 
@@ -100,6 +100,9 @@ def modes(es: Eigensystem, ridge: float = 0.0) -> Modes:
 @renamed_keywords(lam="eigvals", c="rate")
 def mode_factors(eigvals, rate, tau):
     """f_k(τ) = -expm1(-cλ_kτ)/λ_k and e_k(τ) = e^{-cλ_kτ} of (D2), each shape (T, k).
+
+    eigvals (k,): the eigenvalues λ_k of the flow's matrix (U, or U + λI with a ridge); rate: c = 2Δ_t/ψ_p of
+    (D1) (1/units of τ); tau (T,) > 0, inf allowed. (``lam``, ``c``: the names before 0.2.0.)
 
     The one implementation of the mode factors: the losses (D3)-(D4), the readouts A(τ) and the
     Krylov paths all use it. τ = inf gives f = 1/λ_k, e = 0 (the ridge-less minimiser).
@@ -137,7 +140,7 @@ def readouts(eigvals, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float 
     """
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
-    f, _ = mode_factors(_flow_lam(eigvals, ridge), rate(delta_t, psi_p), tau)  # (T, k)
+    f, _ = mode_factors(_flow_eigvals(eigvals, ridge), rate(delta_t, psi_p), tau)  # (T, k)
     f = _moving(f, vt)
     return -np.einsum("tk,kd,pk->tdp", f, np.asarray(vt), np.asarray(Q), optimize=True) / np.sqrt(delta_t)
 
@@ -152,9 +155,11 @@ def readouts(eigvals, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float 
 def losses_zero_init(eigvals, vt, vpop_t, upop_t, rate, d, tau, ridge: float = 0.0):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²).
 
-    ``ridge`` λ: the flow's factors f use λ_k + λ, the train loss keeps λ_k (F3).
+    eigvals (k,) the eigenvalues λ_k of U; vt = QᵀV (k, d), vpop_t = QᵀV_pop (k, d), upop_t = QᵀU_pop Q (k, k);
+    rate c = 2Δ_t/ψ_p (D1); d the dimension; tau (T,). ``ridge`` λ: the flow's factors f use λ_k + λ, the train
+    loss keeps λ_k (F3). Returns (train (T,), test (T,)).
     """
-    f, _ = mode_factors(_flow_lam(eigvals, ridge), rate, tau)
+    f, _ = mode_factors(_flow_eigvals(eigvals, ridge), rate, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     train = 1.0 + (f**2 * eigvals - 2 * f) @ vv / d
@@ -166,8 +171,9 @@ def losses_zero_init(eigvals, vt, vpop_t, upop_t, rate, d, tau, ridge: float = 0
 @float64
 @renamed_keywords(lam="eigvals", c="rate", dl="delta_t")
 def losses_with_init(eigvals, vt, vpop_t, upop_t, y, rate, delta_t, d, tau, ridge: float = 0.0):
-    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); ``ridge`` as in `losses_zero_init` (F3)."""
-    f, e = mode_factors(_flow_lam(eigvals, ridge), rate, tau)
+    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); delta_t Δ_t; the other arguments and ``ridge``
+    as in `losses_zero_init` (F3)."""
+    f, e = mode_factors(_flow_eigvals(eigvals, ridge), rate, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     vy = np.sum(vt * y, axis=1)
@@ -233,6 +239,6 @@ def readout(es: Eigensystem, tau: float, A0=None, *, ridge: float = 0.0) -> np.n
     B = readouts(es.eigvals, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau, ridge=ridge)[0]
     if A0 is not None:
         A0 = check_A0(A0, es.d, es.p)
-        _, e = mode_factors(_flow_lam(es.eigvals, ridge), rate(es.delta_t, es.psi_p), tau)
+        _, e = mode_factors(_flow_eigvals(es.eigvals, ridge), rate(es.delta_t, es.psi_p), tau)
         B = B + ((A0 / np.sqrt(es.p)) @ Q * e) @ Q.T
     return B * np.sqrt(es.p)
