@@ -593,7 +593,7 @@ def test_shared_checks_api(tmp_path):
     from rfscore.core.errors import InputError
     from rfscore.runtime.io import OutputSet, check_outputs
     from rfscore.runtime.resources import check_memory, format_bytes
-    from rfscore.finite.draws import effective_ratios, sizes
+    from rfscore.finite.inputs import effective_ratios, sizes
 
     with pytest.raises(InputError, match="needs about 2 GB of memory, more than the 1 GB available") as e:
         check_memory(2e9, "a test", "num", available=10**9)

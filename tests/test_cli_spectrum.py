@@ -83,7 +83,8 @@ def test_non_convergence_exit_1_rows_flagged(tmp_path, capsys, monkeypatch):
     # Force failure with an unreachable tolerance: files are complete, every row flagged, exit 1.
     import rfscore.limit.spectrum as spectrum
     real = spectrum.solve_spectrum
-    monkeypatch.setattr(spectrum, "solve_spectrum", lambda *a, **k: real(*a, **{**k, "tol": 1e-300}))
+    unreachable = spectrum.ContinuationRule(tol=1e-300)
+    monkeypatch.setattr(spectrum, "solve_spectrum", lambda *a, **k: real(*a, **{**k, "continuation": unreachable}))
     out = tmp_path / "rho.csv"
     assert run(BASE + ["--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()

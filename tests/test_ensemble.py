@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from rfscore.core.errors import ConvergenceError, InputError
-from rfscore.finite.draws import draw_keys, point_key, sample_data, sample_inputs, sample_weights
+from rfscore.finite.inputs import draw_keys, point_key, sample_data, sample_inputs, sample_weights
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.ensemble import ensemble, frozen_noise_ensemble, noise_split_ensemble, trajectory_ensemble
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+from rfscore.finite.frozen_noise import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
 
 
 def _same(a, b):
@@ -103,16 +103,16 @@ def test_frozen_noise_and_split_ensembles_are_the_per_seed_runs():
 
 
 def test_simulate_windows_runs_each_window_on_the_recipe_key():
-    from rfscore.finite.simulation import simulate, simulate_windows, training_problem
+    from rfscore.finite.simulation import SimulationOptions, simulate, simulate_windows, training_problem
     keys = draw_keys(1)
     W, X, ko = sample_inputs(keys.base, d=4, psi_p=4.0, psi_n=2.0)
     prob = training_problem(W, X, t=0.1, model="gep", key=ko)
     lr = 0.2 * prob.max_stable_lr()
     plan = [(10 * lr, lr), (40 * lr, 2 * lr)]
-    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=2, record=5)
+    runs = simulate_windows(prob, plan, key=keys.train, fresh_noise=2, record=5)
     for j, ((end, eta), r) in enumerate(zip(plan, runs)):
-        ref = simulate(prob, lr=eta, steps=int(np.ceil(end / eta)), noise_samples=2, record=5, key=keys.window(j),
-                       block=256)
+        ref = simulate(prob, lr=eta, steps=int(np.ceil(end / eta)), fresh_noise=2, key=keys.window(j),
+                       options=SimulationOptions(record=5, block=256))
         np.testing.assert_array_equal(r.test_loss, ref.test_loss)
         np.testing.assert_array_equal(r.tau, ref.tau)
 

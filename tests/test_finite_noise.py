@@ -9,12 +9,12 @@ import pytest
 from rfscore.core.constants import ge_constants
 from rfscore.core.covariance import SigmaSpectrum
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs, standard_normal
+from rfscore.finite.inputs import sample_inputs, standard_normal
 from rfscore.finite.dynamics import readout, trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.noise_draws import (check_noise_samples, cross_copy_covariance, exact_features,
+from rfscore.finite.frozen_noise import (check_noise_samples, cross_copy_covariance, exact_features,
                                         exact_noise_matrices, gep_features, gep_noise_matrices, noise_draws,
                                         data_resampling, noise_eigensystem, noise_readout, noise_resampling,
                                         noise_trajectory,
@@ -65,7 +65,7 @@ def test_m_infinity_is_the_noise_average(model):
     W, X, _, avg = model
     for m in (None, math.inf):
         fm = exact_noise_matrices(W, X, t=T, noise_samples=m, key=jax.random.PRNGKey(1), sigma=SIGMA, averaged=avg)
-        assert fm.m is None and fm.noise_sq == 1.0 and fm.train is avg
+        assert fm.noise_samples is None and fm.noise_sq == 1.0 and fm.train is avg
     # at m = ∞ the empirical test loss (F4) is the train loss (L1), and the losses are today's trajectory's
     tau = np.array([0.5, 10.0, np.inf])
     tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=0.02)
@@ -310,13 +310,16 @@ def test_few_frozen_draws_delay_copying_in_the_samples():
 
     Measured (1000 samples): f_mem at τ = ∞ 0.000 (m = 1), 0.17 (m = 16), 0.27 (m = ∞); τ_mem at m = ∞ 0.4–0.7·10⁶.
     Here 400 samples per seed (Wilson half-width ≈ 0.04 at 0.27), hence the margins below."""
-    from rfscore.generative.generation import generation_experiment
+    from rfscore.finite.exact import MehlerRule
+    from rfscore.generative.generation import GENERATION_MEHLER, ReadoffConfig, SamplingConfig, generation_experiment
+    from rfscore.runtime.sweep import SweepRunner
     tau = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, math.inf]
     res = {}
     for m in (1, 16, None):
-        res[m] = generation_experiment([2.0], d=8, psi_p=16.0, t_min=1e-3, t_max=3.0, times=6, tau=tau, samples=400,
-                                       seeds=3, seed=0, noise_samples=m, ridge=0.0, max_order=32, mem_threshold=0.1,
-                                       workers=1)
+        res[m] = generation_experiment([2.0], d=8, psi_p=16.0, tau=tau, seeds=3, seed=0, noise_samples=m, ridge=0.0,
+                                       sampling=SamplingConfig(t_min=1e-3, t_max=3.0, times=6, samples=400),
+                                       mehler=MehlerRule(max_order=32, tol=GENERATION_MEHLER.tol),
+                                       readoff=ReadoffConfig(mem_threshold=0.1), runner=SweepRunner(workers=1))
     for m, r in res.items():
         tab = r.table
         assert np.max(tab["f_mem"][tab["tau"] <= 1e2]) <= 0.02, m  # early: no copies for any m

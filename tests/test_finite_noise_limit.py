@@ -8,6 +8,7 @@ from rfscore.core.constants import ge_constants, rate
 from rfscore.core.errors import InputError
 from rfscore.limit import finite_noise as fn
 from rfscore.limit.asymptotic import asymptotic_curves
+from rfscore.limit.contour_losses import ContourRule
 
 T = 0.1
 
@@ -173,12 +174,11 @@ def test_unconverged_solves_are_flagged_or_raised():
     ConvergenceError naming the parameters, throw=False returns converged False with the message."""
     from rfscore.core.errors import ConvergenceError
     with pytest.raises(ConvergenceError, match="psi_p=8"):
-        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30)
-    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, tol=1e-30,
+        fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, contour=ContourRule(panels_per_decade=3.0, measure_nodes=400, tol=1e-30))
+    r = fn.finite_noise_curves([np.inf], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, contour=ContourRule(panels_per_decade=3.0, measure_nodes=400, tol=1e-30),
                                throw=False)
     assert not r.converged and "noise_samples=4" in r.diagnostics["message"]
-    coarse = fn.finite_noise_curves([1e3], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, nodes_per_panel=2,
-                                    panels_per_decade=0.3, throw=False)
+    coarse = fn.finite_noise_curves([1e3], psi_p=8.0, psi_n=2.0, t=T, noise_samples=4, ridge=1e-3, contour=ContourRule(measure_nodes=400, tol=1e-11, nodes_per_panel=2, panels_per_decade=0.3), throw=False)
     assert not coarse.converged and coarse.error > 1e-3
 
 
@@ -187,8 +187,8 @@ def resampled_split(psi_p, psi_n, m, d, lam, seed, tau, draws=4):
     ``seed`` fixed; the unbiased bias² and variance (T,)."""
     import jax
     from rfscore.core.covariance import ISOTROPIC
-    from rfscore.finite.draws import sample_inputs
-    from rfscore.finite.noise_draws import noise_resampling
+    from rfscore.finite.inputs import sample_inputs
+    from rfscore.finite.frozen_noise import noise_resampling
     key = jax.random.PRNGKey(100 + seed)
     W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=ISOTROPIC)
     bv = noise_resampling("gep", W, X, t=0.1, noise_samples=m, tau=tau, ridge=lam, omega_key=ko,

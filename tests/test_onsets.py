@@ -46,7 +46,7 @@ def test_adam_gap_onset_comes_later_for_larger_n():
     onsets, ns = [], []
     for pn in (4.0, 16.0):
         e = simulation_ensemble([0, 1, 2], d=6, psi_p=64.0, psi_n=pn, t=0.01, lr=0.05, steps=3000, optimizer="adam",
-                                noise_samples=1, record=20)
+                                fresh_noise=1, record=20)
         ns.append(int(e["n"][0]))
         onsets.append([gap_onset(e["tau"][j], e["train_loss"][j], e["test_loss"][j], float(e["delta_t"][j]))
                        for j in range(3)])

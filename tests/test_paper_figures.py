@@ -46,7 +46,7 @@ def test_sigma_x_constants_follow_the_exact_model():
     import jax
     from rfscore.core.constants import ge_constants
     from rfscore.core.covariance import ISOTROPIC, SigmaSpectrum
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.dynamics import trajectory
     from rfscore.finite.eigensystem import eigensystem
     from rfscore.finite.exact import exact_matrices

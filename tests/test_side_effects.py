@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rfscore.runtime.sweep import SweepRunner
+from rfscore.finite.simulation import SimulationOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +36,7 @@ from types import SimpleNamespace
 import numpy as np
 import jax
 import rfscore
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.finite.dynamics import trajectory
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.analysis.phase import PhaseDiagram
@@ -211,21 +213,21 @@ def test_library_sweep_prints_nothing(capsys, tmp_path):
     from rfscore.runtime.sweep import run_sweep
 
     pts = [dict(x=i) for i in range(3)]
-    assert run_sweep(_double, pts, workers=1) == [0, 2, 4]
+    assert run_sweep(_double, pts, runner=SweepRunner(workers=1)) == [0, 2, 4]
     assert capsys.readouterr().err == ""
-    assert run_sweep(_double, pts, workers=1, progress=True, checkpoint=tmp_path / "c.jsonl") == [0, 2, 4]
+    assert run_sweep(_double, pts, runner=SweepRunner(workers=1, checkpoint=tmp_path / "c.jsonl"), progress=True) == [0, 2, 4]
     assert "3/3" in capsys.readouterr().err  # asked for: the bar is there
 
 
 def test_library_simulation_prints_nothing(capfd):
     import jax
 
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.simulation import simulate, training_problem
 
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=2, psi_n=2)
     prob = training_problem(W, X, t=0.1, model="gep", key=ko)
-    simulate(prob, lr=0.1, steps=8, block=2)
+    simulate(prob, lr=0.1, steps=8, options=SimulationOptions(block=2))
     assert "gd p=" not in capfd.readouterr().err
-    simulate(prob, lr=0.1, steps=8, block=2, progress=True)
+    simulate(prob, lr=0.1, steps=8, options=SimulationOptions(block=2), progress=True)
     assert "gd p=8" in capfd.readouterr().err  # asked for: the bar is there

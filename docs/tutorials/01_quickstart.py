@@ -20,7 +20,7 @@ import jax, numpy as np
 import rfscore
 from rfscore import (ge_constants, SigmaSpectrum, solve_spectrum, sample_eigensystem, sample_inputs,
                      exact_matrices, trajectory, krylov_trajectory, timescales, asymptotic_curves,
-                     generation_experiment)
+                     generation_experiment, SamplingConfig)
 
 c = ge_constants(0.01, "tanh")                    # (G1)-(G3) by converged quadrature
 rho = solve_spectrum(np.linspace(1e-3, 20, 400), psi_p=32, psi_n=4, t=0.01)
@@ -40,7 +40,8 @@ ens.mean("test_loss"), ens.sem("test_loss"), ens.status  # (P2): one run per see
 
 curve = asymptotic_curves(np.logspace(0, 6, 200), psi_p=32, psi_n=4, t=0.01,
                           sigma=SigmaSpectrum.parse("powerlaw:1.5"))      # d → ∞, any ρ_Σ
-gen = generation_experiment([2, 4], d=4, psi_p=16, times=8, tau=[1e2, 1e4, np.inf], samples=500)
+gen = generation_experiment([2, 4], d=4, psi_p=16, tau=[1e2, 1e4, np.inf],
+                            sampling=SamplingConfig(times=8, samples=500))  # options as small objects
 gen.table["f_mem"], gen.summary()                 # f_mem, Fréchet, KL estimate per (ψ_n, seed, τ); read-offs
 
 # %% [markdown]

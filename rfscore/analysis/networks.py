@@ -349,11 +349,14 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
     """The random-features model on N(0, Σ) with the mixture's covariance at the same d and n: per (n, seed)
     τ_mem^samples, τ_gen^samples (theory/generation.md (Y10)-(Y11)) and the loss-based τ_mem at t_min, with
     the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"."""
-    from ..generative.generation import generation_experiment
+    from ..finite.exact import MehlerRule
+    from ..generative.generation import GENERATION_MEHLER, SamplingConfig, generation_experiment
+    from ..runtime.sweep import SweepRunner
 
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
-    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, times=times, tau=tau, samples=samples,
-                                seeds=seeds, sigma=sigma, workers=1, max_order=max_order)
+    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds, sigma=sigma,
+                                sampling=SamplingConfig(times=times, samples=samples), runner=SweepRunner(workers=1),
+                                mehler=MehlerRule(max_order=max_order, tol=GENERATION_MEHLER.tol))
     rows = {"n": [], "seed": [], "tau_mem_samples": [], "tau_gen_samples": []}
     for q in res.points:
         rows["n"].append(int(q["n"]))

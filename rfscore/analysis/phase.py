@@ -20,11 +20,13 @@ from ..core.covariance import SigmaSpectrum
 from ..core.trajectory import check_tau
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError, check_positive, check_positive_int
-from ..finite.models import MODELS, sample_eigensystem
+from ..finite.model_dispatch import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import draw_keys, effective_ratios, sizes
+from ..finite.inputs import draw_keys, effective_ratios, sizes
+from ..core.deprecation import options_from_keywords
 from ..core.precision import float64
 from ..core.status import HasStatus
+from ..runtime.sweep import DEFAULT_RUNNER, SweepRunner
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
@@ -51,7 +53,8 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
                 noise_samples: int | None = None, ridge: float = 0.0) -> list:
     """Rows ``[psi_n, psi_p, tau, train_loss, test_loss, gen_loss, regime]`` for one grid point.
 
-    ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
+    psi_n, psi_p: the point's n/d and p/d; tau: the τ list; d, t, ``activation``, ``seed``, ``model`` and
+    ``gap_threshold`` as in `phase_diagram` (this function is its sweep point). ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
     (kept a string so the function pickles cheaply for process/Dask workers). ``noise_samples`` m
     (None: ∞): m frozen draws per point, the train loss that of (F1), noise key the recipe's (P1)
     noise stream fold_in(point key, 2);
@@ -65,8 +68,8 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
                                 sigma=SigmaSpectrum.parse(sigma), model=model)
         tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
     else:
-        from ..finite.draws import sample_inputs
-        from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+        from ..finite.inputs import sample_inputs
+        from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
         spec = SigmaSpectrum.parse(sigma)
         W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
         fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=keys.noise,
@@ -167,12 +170,19 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
 
 
 @float64
+@options_from_keywords(runner=SweepRunner)
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
-                  gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
-                  checkpoint=None, progress: bool = False, checkpoint_arg: str = "checkpoint",
-                  restart: bool = False, noise_samples=None, ridge: float = 0.0) -> PhaseDiagram:
+                  gap_threshold: float = 10.0, noise_samples=None, ridge: float = 0.0,
+                  runner: SweepRunner = DEFAULT_RUNNER, progress: bool = False) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
+
+    psi_n, psi_p: the grid's ratios n/d, p/d (lists of distinct values > 0); tau: the τ list (inf allowed);
+    d: input dimension; t > 0 the diffusion time; ``activation`` σ, ``sigma`` ρ_Σ as text; ``seed``: the PRNG
+    seed of every point's draws; ``model``: 'gep' or 'exact'; ``gap_threshold``: the τ_mem/τ_gen ratio above
+    which a point is in the memorisation regime (theory/phase_diagram.md); ``noise_samples`` m and ``ridge`` λ
+    as in `phase_point`; ``runner``: the `SweepRunner` (workers, scheduler, checkpoint, restart; as keywords:
+    the 0.1 form, deprecated); ``progress``: a tqdm bar.
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
     labelled by the ratios actually run, n/d and p/d; two values giving the same size
@@ -184,6 +194,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     from ..core.constants import delta_t
     from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
 
+    workers, scheduler = runner.workers, runner.scheduler
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
     SigmaSpectrum.parse(sigma)
@@ -204,9 +215,9 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     if m is not None or ridge > 0:  # only then: the checkpoints of plain runs keep their parameters
         common.update(noise_samples=m, ridge=ridge)
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
-    results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,
-                        restart=restart,
+    runner = SweepRunner(workers=workers, scheduler=scheduler, checkpoint=runner.checkpoint, restart=runner.restart,
+                         checkpoint_arg=runner.checkpoint_arg)  # workers as chosen by sweep_workers
+    results = run_sweep(phase_point, points, parameters=common, runner=runner, desc="phase grid", progress=progress,
                         check_result=table_rows(len(HEADER), rows=len(tau), choices={6: REGIMES}, inf=(2,),
                                                 ranges={j: (0, math.inf) for j in range(5)}))
     rows = [r for res in results for r in res]

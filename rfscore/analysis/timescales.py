@@ -58,14 +58,14 @@ class Timescales(HasStatus):
 @float64
 def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
-    lam = np.asarray(es.lam)
-    c = rate(es.delta_t, es.psi_p)
+    eigvals = np.asarray(es.eigvals)
+    c_rate = rate(es.delta_t, es.psi_p)
     # null modes (λ = 0, exactly zero by the eigensystem's convention) have no peak: the smallest
     # positive λ sets the grid's end
-    positive = lam[lam > 0]
+    positive = eigvals[eigvals > 0]
     if positive.size == 0:
         raise InputError("eigensystem", "has no positive eigenvalue: the timescale spectrum has no peak")
-    lo, hi = 0.1 / (2 * c * positive.max()), 10.0 / (2 * c * positive.min())
+    lo, hi = 0.1 / (2 * c_rate * positive.max()), 10.0 / (2 * c_rate * positive.min())
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
@@ -81,10 +81,10 @@ def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
                             constants=constants)
     lam_small = ls.atom_location + ls.small_cluster
 
-    c = rate(constants.delta_t, psi_p)
+    c_rate = rate(constants.delta_t, psi_p)
 
-    def tau(lam):  # the peak 1/(2cλ); a scale at λ = 0 (linear σ: s_t² = 0, no small cluster) is never learned
-        return float(1.0 / (2 * c * lam)) if lam > 0 else math.inf
+    def tau(eigval):  # the peak 1/(2cλ); a scale at λ = 0 (linear σ: s_t² = 0, no small cluster) is never learned
+        return float(1.0 / (2 * c_rate * eigval)) if eigval > 0 else math.inf
     return tau(ls.large_scale), tau(lam_small)
 
 
@@ -251,10 +251,10 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     """
     from ..core.constants import ge_constants
     from ..core.errors import check_positive_int
-    from ..finite.models import sample_eigensystem
-    from ..finite.draws import sample_inputs
+    from ..finite.model_dispatch import sample_eigensystem
+    from ..finite.inputs import sample_inputs
     from ..finite.ensemble import ensemble
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices
+    from ..finite.frozen_noise import noise_eigensystem, noise_matrices
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:

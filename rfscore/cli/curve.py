@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
-from ..finite.draws import sizes
+from ..finite.inputs import sizes
 from ..finite.ensemble import FROZEN_CURVES, frozen_noise_ensemble, noise_split_ensemble
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory

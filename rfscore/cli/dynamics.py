@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..finite.draws import draw_keys
+from ..finite.inputs import draw_keys
 from ..finite.dynamics import trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
-from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_trajectory
+from ..finite.krylov import KRYLOV_ABOVE, KrylovRule, choose_solver, krylov_trajectory
 from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float,
                      positive_int, tau_value)
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
@@ -72,8 +72,9 @@ def run(args) -> int:
         tr = trajectory(es, tau, ridge=args.ridge)
         extra["thin_svd"] = not es.complete
     else:
-        m, extra = model_matrices(args, inputs)
-        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=_bar(args),  # bar for p >= 4096
+        matrices, extra = model_matrices(args, inputs)
+        tr = krylov_trajectory(matrices, inputs.n, tau, krylov=KrylovRule(tol=args.krylov_tol),
+                               progress=_bar(args),  # bar for p >= 4096
                                ridge=args.ridge)
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
@@ -94,7 +95,7 @@ FROZEN_HEADER = HEADER + ("empirical_test_loss",)
 def _run_frozen(args, inputs, tau, m: int) -> int:
     """m frozen noise draws per point (theory/finite_noise_ridge.md (F1)-(F4)): U^(m), V^(m) on the n·m noisy
     points, exact U_pop, V_pop; one eigendecomposition; the noise key is the recipe's (theory/model.md (P1)) fold_in(PRNGKey(seed), 2)."""
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+    from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
     kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {
         "max_order": getattr(args, "max_order", 256), "tol": getattr(args, "mehler_tol", 1e-12)}
     fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
@@ -124,13 +125,14 @@ def _run_real(args, tau) -> int:
 
     ri = real_inputs(args, tau.size)
     solver = choose_solver(args.solver, p=ri.p)
-    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
-    extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-             "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
+    matrices = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
+    extra = {"truncation_bound": matrices.truncation_bound, "mehler_order": matrices.mehler_order,
+             "quadrature_error": matrices.quadrature_error, "matrices_converged": matrices.converged, "matrices_tol": matrices.tol}
     if solver == "eigh":
-        tr = trajectory(eigensystem(m, ri.n), tau)
+        tr = trajectory(eigensystem(matrices, ri.n), tau)
     else:
-        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol, progress=_bar(args))  # bar for p >= 4096
+        tr = krylov_trajectory(matrices, ri.n, tau, krylov=KrylovRule(tol=args.krylov_tol),
+                               progress=_bar(args))  # bar for p >= 4096
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)
     cols, header = tr.columns(), list(REAL_HEADER)

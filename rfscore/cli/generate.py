@@ -129,8 +129,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..core.errors import InputError
-    from ..generative.generation import (HEADER, MAP_HEADER, check_collapse_entropy, generation_experiment, load_data,
-                                         validate)
+    from ..finite.exact import MehlerRule
+    from ..generative.generation import (GENERATION_MEHLER, HEADER, MAP_HEADER, ReadoffConfig, SamplingConfig,
+                                         check_collapse_entropy, generation_experiment, load_data, validate)
+    from ..runtime.sweep import SweepRunner
 
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
@@ -152,22 +154,26 @@ def run(args) -> int:
     ridge = 0.0 if args.ridge is None else args.ridge
     spectrum = args.sigma_spectrum if args.sigma_spectrum is not None else SigmaSpectrum()
     ds = load_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction, seed=args.seed)
-    validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, t_min=args.t_min, t_max=args.t_max, times=args.times,
-             tau=args.tau, samples=args.samples, sampler=args.sampler, integrator=args.integrator,
-             steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
-             mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
+    sampling = SamplingConfig(t_min=args.t_min, t_max=args.t_max, times=args.times, samples=args.samples,
+                              sampler=args.sampler, integrator=args.integrator, steps_per_time=args.steps_per_time,
+                              score=args.score)
+    validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, tau=args.tau, seeds=args.seeds, seed=args.seed,
+             sampling=sampling, readoff=ReadoffConfig(mem_threshold=args.mem_threshold,
+                                                      gen_tolerance=args.gen_tolerance),
+             model=args.model, data=args.data,
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
     collapse_entropy = check_collapse_entropy(args.collapse_entropy)
-    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
-                                times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
-                                integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,
+    readoff = ReadoffConfig(mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance,
+                            collapse_entropy=collapse_entropy)
+    runner = SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
+                         restart=args.restart)
+    mehler = MehlerRule(max_order=args.max_order, tol=GENERATION_MEHLER.tol)
+    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, tau=args.tau, sampling=sampling,
+                                readoff=readoff, runner=runner, mehler=mehler,
                                 seeds=args.seeds, seed=args.seed, activation=args.activation,
-                                sigma=str(spectrum), mem_threshold=args.mem_threshold,
-                                gen_tolerance=args.gen_tolerance, keep_samples=args.save_samples is not None,
-                                workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
-                                restart=args.restart, model=args.model, max_order=args.max_order,
+                                sigma=str(spectrum), keep_samples=args.save_samples is not None, model=args.model,
                                 data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
-                                noise_samples=noise_samples, ridge=ridge, collapse_entropy=collapse_entropy,
+                                noise_samples=noise_samples, ridge=ridge,
                                 progress=not args.no_progress)
     params = dict(res.parameters, sigma_spectrum=None if args.data is not None else str(spectrum))
     params.pop("sigma", None)

@@ -3,7 +3,7 @@
 `add_model_options` adds --t/--activation/--sigma-spectrum, --d/--psi-p/--psi-n, --seed,
 --model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
 arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
-`rfscore.finite.draws.sample_inputs` does, so a CLI curve and an API curve with the same seed
+`rfscore.finite.inputs.sample_inputs` does, so a CLI curve and an API curve with the same seed
 coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what the commands need.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ import numpy as np
 from ..core.covariance import validate_sigma_matrix
 from ..core.errors import InputError
 from ..runtime.io import load_array
-from ..finite.models import MODELS
+from ..finite.model_dispatch import MODELS
 from ..finite.eigensystem import eigensystem
-from ..finite.exact import exact_matrices
+from ..finite.exact import MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
-from ..finite.draws import draw_keys, sample_data, sample_weights, sizes
+from ..finite.inputs import draw_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
@@ -174,10 +174,11 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
-                       tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
-    return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-               "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
+    matrices = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
+                       mehler=MehlerRule(max_order=getattr(args, "max_order", 256),
+                                         tol=getattr(args, "mehler_tol", 1e-12)))
+    return matrices, {"truncation_bound": matrices.truncation_bound, "mehler_order": matrices.mehler_order,
+               "quadrature_error": matrices.quadrature_error, "matrices_converged": matrices.converged, "matrices_tol": matrices.tol}
 
 
 def model_eigensystem(args, inputs: ModelInputs | None = None):
@@ -186,8 +187,8 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_eigensystem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                key=inputs.key_omega), {}
-    m, extra = model_matrices(args, inputs)
-    return eigensystem(m, inputs.n), extra
+    matrices, extra = model_matrices(args, inputs)
+    return eigensystem(matrices, inputs.n), extra
 
 
 def model_problem(args, inputs: ModelInputs | None = None):

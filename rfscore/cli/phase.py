@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
-from ..runtime.sweep import PHASE_PROCESSES_FROM
+from ..runtime.sweep import PHASE_PROCESSES_FROM, SweepRunner
 from ..analysis.phase import HEADER, phase_diagram
 from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m,
                      guard_outputs, positive_float, positive_int, ratio, ratio_list, seed, tau_list)
@@ -46,7 +46,7 @@ def _check_noise_memory(args) -> None:
     m = finite_m(args.noise_samples)
     if m is None:
         return
-    from ..finite.draws import sizes
+    from ..finite.inputs import sizes
     from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
     from ..runtime.sweep import sweep_workers
     p, n = sizes(args.d, max(args.psi_p), max(args.psi_n))
@@ -66,8 +66,10 @@ def run(args) -> int:
     _check_noise_memory(args)
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
-                       gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,
-                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart,
+                       gap_threshold=args.gap_threshold, 
+                       runner=SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt,
+                                          checkpoint_arg="out", restart=args.restart),
+                       progress=not args.no_progress,
                        noise_samples=finite_m(args.noise_samples), ridge=args.ridge)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
                                            "activation", "noise_samples", "ridge")}

@@ -86,7 +86,7 @@ def _check_empirical(args):
         return None
     if args.empirical_d < 2:
         raise InputError("empirical_d", f"must be an integer >= 2, got {args.empirical_d}")
-    from ..finite.draws import sizes
+    from ..finite.inputs import sizes
     p, n = sizes(args.empirical_d, args.psi_p, args.psi_n)
     if p > MAX_EMPIRICAL_P:
         raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
@@ -100,7 +100,7 @@ def _check_empirical(args):
 
 def run(args) -> int:
     from ..figures.plots import plot_density
-    from ..finite.models import sample_eigenvalues
+    from ..finite.model_dispatch import sample_eigenvalues
     from ..limit.spectrum import solve_spectrum
     lam = _grid(args)
     model = _check_empirical(args)
@@ -108,7 +108,8 @@ def run(args) -> int:
     ev_path = out.with_name(out.stem + "_eigenvalues.npy") if model else None
     plot = guard_outputs(args, out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
     res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
-                         sigma=args.sigma_spectrum, eta=args.eta)
+                         sigma=args.sigma_spectrum, eta=args.eta,
+                         throw=False)  # the flagged rows are written first, then exit 1 below
     extra = {}
     ev = None
     if model:

@@ -2,7 +2,7 @@
 from ..core.errors import InputError
 from ..runtime.io import json_line, write_result
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import effective_ratios, size_of
+from ..finite.inputs import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
 from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, guard_outputs,
                      no_peak_message, positive_int, ratio, ratio_list, seed)

@@ -300,7 +300,7 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
     from ..networks.training import (HEADER, NetRun, TrainConfig, checkpoint_path, checkpoint_steps, columns,
                                      data_digest, fingerprint, readoffs, train_job, train_one)
     from ..runtime.io import OutputSet
-    from ..runtime.sweep import run_sweep
+    from ..runtime.sweep import SweepRunner, run_sweep
 
     if out.exists():  # the CSV, sidecar and checkpoints must be writable files, none of them an input file
         guard_outputs(args, out=out / OUT_CSV, **{f"checkpoint_{n}_{w}_{s}": (checkpoint_path(out, n, w, s), "out")
@@ -340,7 +340,8 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
             points = [dict(data=args.data, max_n=max(args.n), gmm_mean=proto["gmm_mean"], gmm_std=proto["gmm_std"],
                            n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
                            save_samples=args.save_samples) for n, w, s in jobs]
-            res = run_sweep(train_job, points, workers=workers, scheduler=client, desc="train-net jobs",
+            res = run_sweep(train_job, points, runner=SweepRunner(workers=workers, scheduler=client),
+                            desc="train-net jobs",
                             progress=not args.no_progress)
             runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"]) for r in res]
     except ConvergenceError as exc:

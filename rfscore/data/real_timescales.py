@@ -7,7 +7,7 @@ import numpy as np
 from ..analysis.timescales import fit_exponent, peak_fits, timescales
 from ..core.covariance import SigmaSpectrum
 from ..core.precision import float64
-from ..finite.draws import sample_weights, size_of
+from ..finite.inputs import sample_weights, size_of
 from ..finite.dynamics import trajectory
 from ..finite.eigensystem import eigensystem
 from .datasets import load_dataset

@@ -11,6 +11,7 @@ from the asymptotic ones against d, with a 1/d guide.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,11 @@ from matplotlib.ticker import NullFormatter
 
 from ..analysis.deviation import relative_deviation, rms_deviation
 from ..limit.asymptotic import asymptotic_curves
+from ..limit.contour_losses import ASYMPTOTIC_CONTOUR
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.models import sample_eigensystem
-from ..finite.draws import draw_keys, sample_inputs
+from ..finite.model_dispatch import sample_eigensystem
+from ..finite.inputs import draw_keys, sample_inputs
 from ..finite.ensemble import trajectory_ensemble
 from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
@@ -63,7 +65,7 @@ def _simulated(psi_n, d, tau_end):
     es = sample_eigensystem(keys.base, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)  # the same W, X, Ω
     lr_max, m = prob.max_stable_lr(), M_FACTOR * int(np.ceil(4.0 / psi_n))
     plan = [(end, min(LR_CAP * lr_max, rate)) for end, rate in SIM_WINDOWS if end <= tau_end]
-    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=m, record=SIM_RECORD)
+    runs = simulate_windows(prob, plan, key=keys.train, fresh_noise=m, record=SIM_RECORD)
     rows, lo = [], 1.0
     for j, ((end, lr), res) in enumerate(zip(plan, runs)):
         steps = int(np.ceil(end / lr))
@@ -102,7 +104,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     seeds = 4 if quick else 12
     tau = np.geomspace(1.0, 1e7, 400)
     tau_m = np.geomspace(3.0, 3e6, 13)
-    curves = {pn: asymptotic_curves(tau, psi_p=PSI_P, psi_n=pn, t=T, check_quadrature=not quick) for pn in psi_ns}
+    curves = {pn: asymptotic_curves(tau, psi_p=PSI_P, psi_n=pn, t=T,
+                                  contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=not quick)) for pn in psi_ns}
     finite = {}
     for d in stages(ds, "finite size (closed form)", progress):
         finite[4.0, d] = _finite(4.0, d, _seeds(seeds, d, d_mark), tau_m)
@@ -146,7 +149,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     files = [save(fig, out_dir / "fig_asymptotic_curves.png")]
 
     # error vs d at ψ_n = 4, with the seed-noise level of the same average
-    ref = asymptotic_curves(tau_m, psi_p=PSI_P, psi_n=4.0, t=T, check_quadrature=False)
+    ref = asymptotic_curves(tau_m, psi_p=PSI_P, psi_n=4.0, t=T,
+                            contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=False))
     A = np.stack([ref.excess("train_loss"), ref.score_error])
     err, noise = (np.array(v) for v in zip(*[rms_deviation(A, finite[4.0, d][0], finite[4.0, d][1]) for d in ds]))
     fig, ax = figure(figsize=(4.4, 3.4))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.covariance import SigmaSpectrum
 from ..core.precision import float64
-from ..finite.models import sample_eigenvalues
+from ..finite.model_dispatch import sample_eigenvalues
 from ..limit.spectrum import require_converged, solve_spectrum
 from ..runtime.progress import stages
 from .style import figure, save, styled

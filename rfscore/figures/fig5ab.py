@@ -14,7 +14,7 @@ import numpy as np
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.gep import gep_eigensystem
-from ..finite.draws import draw_keys, sample_inputs
+from ..finite.inputs import draw_keys, sample_inputs
 from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
 from .style import figure, save, styled
@@ -46,7 +46,7 @@ def simulated_markers(prob, cfg, keys):
     lo = 0.0
     ratio = (cfg["tau_max"] / (cfg["windows"][-1][1] * lr_max)) ** (1 / cfg["record"])
     plan = [(hi, frac * lr_max) for hi, frac in cfg["windows"]]
-    runs = simulate_windows(prob, plan, key=keys.train, noise_samples=cfg["noise_samples"], record=cfg["record"])
+    runs = simulate_windows(prob, plan, key=keys.train, fresh_noise=cfg["noise_samples"], record=cfg["record"])
     for (hi, lr), sim in zip(plan, runs):
         kept = []
         for i in np.flatnonzero((sim.tau > lo) & (sim.tau <= hi + lr)):

@@ -26,6 +26,7 @@ Data: fig_noise_ridge.csv + .json.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ import numpy as np
 from ..analysis.noise_ridge import (interpolation_peak, noise_split_finite, noise_split_limit, ridge_envelope,
                                     limit_test_loss)
 from ..finite.ensemble import frozen_noise_ensemble
+from ..limit.contour_losses import FINITE_NOISE_CONTOUR
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.progress import stages
 from ..runtime.io import write_result
@@ -122,7 +124,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     tau_g = np.geomspace(1.0, 1e6, 16 if quick else 30)
     for i, m in enumerate(MS):
         # 200 ν_C nodes: the two-contour check (which adds 64) stays at 1e-13 Δ here, at 2/3 of the time
-        r = finite_noise_curves(tau_g, psi_p=32.0, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE, kappa_nodes=200)
+        r = finite_noise_curves(tau_g, psi_p=32.0, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE,
+                                contour=replace(FINITE_NOISE_CONTOUR, measure_nodes=200))
         ax.plot(tau_g, r.test_loss, color=f"C{i}", label=rf"test, $m$ = {_lab(m)}")
         ax.plot(tau_g, r.empirical_test_loss, color=f"C{i}", ls="-.")
         ax.plot(tau_g, r.train_loss, color=f"C{i}", ls="--", lw=0.8)

@@ -10,12 +10,14 @@ Data behind it: fig_powerlaw.csv + .json (per α and τ: asymptotic and finite-s
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.deviation import relative_deviation
 from ..limit.asymptotic import asymptotic_curves
+from ..limit.contour_losses import ASYMPTOTIC_CONTOUR
 from ..core.covariance import SigmaSpectrum
 from ..runtime.io import write_result
 from ..finite.ensemble import trajectory_ensemble
@@ -42,7 +44,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     tau = np.geomspace(1.0, 1e6, 300)
     tau_m = np.geomspace(3.0, 3e5, 9)
     spectra = {a: SigmaSpectrum.power_law(a, cutoff) for a in alphas}
-    curves = {a: asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=spectra[a], check_quadrature=not quick)
+    curves = {a: asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=spectra[a],
+                                  contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=not quick))
               for a in alphas}
     finite = {a: _finite(spectra[a], d, seeds, tau_m) for a in stages(alphas, "finite size (closed form)", progress)}
 

@@ -9,8 +9,8 @@ from matplotlib.ticker import NullFormatter
 
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.draws import draw_keys
-from ..finite.models import sample_eigensystem
+from ..finite.inputs import draw_keys
+from ..finite.model_dispatch import sample_eigensystem
 from ..analysis.timescales import timescale_scan
 from .style import figure, save, styled
 from ..core.precision import float64

@@ -1,7 +1,7 @@
 """One ensemble for seed-averaged finite-size runs (theory/model.md §5, (P1)-(P2)).
 
 ``ensemble(fn, seeds, point=...)`` calls ``fn(keys)`` once per seed with the `DrawKeys` of the one key
-recipe (P1) (`rfscore.finite.draws.draw_keys`), stacks what it returns along a leading seed axis and
+recipe (P1) (`rfscore.finite.inputs.draw_keys`), stacks what it returns along a leading seed axis and
 gives the seed mean, standard deviation and standard error (P2) with one `Status`. The figures, the
 ``curve`` command and the timescale scan all average over seeds through it::
 
@@ -24,13 +24,13 @@ from ..core.errors import InputError
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..runtime.progress import stages
-from .draws import DrawKeys, draw_keys, sample_inputs
+from .inputs import DrawKeys, draw_keys, sample_inputs
 from .dynamics import trajectory
 from .eigensystem import eigensystem
 from .gep import gep_eigensystem
-from .models import MODELS, finite_size_matrices
-from .noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
-from .simulation import simulate, training_problem
+from .model_dispatch import MODELS, finite_size_matrices
+from .frozen_noise import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+from .simulation import SimulationOptions, simulate, training_problem
 
 
 @float64
@@ -198,14 +198,14 @@ def noise_split_ensemble(seeds, tau, *, copies: int, d: int, psi_p: float, psi_n
 
 @float64
 def simulation_ensemble(seeds, *, d: int, psi_p: float, psi_n: float, t: float, lr: float, steps: int,
-                        optimizer: str = "gd", noise_samples: int | None = 1, record: int = 50, model: str = "gep",
+                        optimizer: str = "gd", fresh_noise: int | None = 1, record: int = 50, model: str = "gep",
                         activation: str = "tanh", sigma=None, point=(), throw: bool = True,
                         progress: bool = False) -> Ensemble:
     """One simulated training run (theory/dynamics.md §6: GD or Adam on the sampled-noise loss) per seed,
     as an `Ensemble` (P2).
 
     Each seed's keys (P1): W, X, Ω from ``keys.base``, the run's fresh noise from ``keys.train``. lr: η in
-    the τ convention (τ = kη); steps, optimizer ('gd', 'adam'), noise_samples (draws per point per step),
+    the τ convention (τ = kη); steps, optimizer ('gd', 'adam'), fresh_noise (fresh draws per point per step),
     record (number of recorded readouts): as in `rfscore.finite.simulation.simulate`. Values, (S, R) over
     the R recorded readouts: step, tau, train_loss, test_loss, score_error (exact losses of each readout);
     (S,): p, n, l_opt, delta_t.
@@ -213,8 +213,8 @@ def simulation_ensemble(seeds, *, d: int, psi_p: float, psi_n: float, t: float, 
     def run(keys):
         W, X, ko = sample_inputs(keys.base, d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
         prob = training_problem(W, X, t=t, activation=activation, sigma=sigma, model=model, key=ko)
-        res = simulate(prob, lr=lr, steps=steps, optimizer=optimizer, noise_samples=noise_samples, record=record,
-                       key=keys.train)
+        res = simulate(prob, lr=lr, steps=steps, optimizer=optimizer, fresh_noise=fresh_noise,
+                       options=SimulationOptions(record=record), key=keys.train)
         return {"step": res.step, "tau": res.tau, "train_loss": res.train_loss, "test_loss": res.test_loss,
                 "score_error": res.score_error, "p": prob.p, "n": prob.n, "l_opt": res.l_opt,
                 "delta_t": res.delta_t, "converged": res.converged}

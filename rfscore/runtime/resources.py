@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from ..core.deprecation import renamed_keywords
 from ..core.errors import InputError
 
 F8 = 8  # bytes of a float64
@@ -53,7 +54,7 @@ def check_memory(nbytes: float, what: str, arg: str, available: int | None = Non
 
 
 def draw_bytes(rows: int, cols: int) -> float:
-    """`rfscore.finite.draws.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
+    """`rfscore.finite.inputs.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
     return 3.0 * F8 * rows * cols
 
 
@@ -112,12 +113,15 @@ def size_arg(d: int, psi_p: float, psi_n: float) -> str:
     return "d"
 
 
-def frozen_noise_bytes(n: int, m: float, d: int, p: int) -> float:
+@renamed_keywords(m="noise_samples")
+
+
+def frozen_noise_bytes(n: int, noise_samples: float, d: int, p: int) -> float:
     """m frozen noise draws per training point (theory/finite_noise_ridge.md (F1)): ξ and the noisy points of
     the n·m rows (d columns each), their features Φ (p columns), built in blocks of 2048 rows but kept for the
     Gram matrices, and the p×p matrices U^(m), V^(m) with their eigenvectors. Every factor: n, m, d, p."""
-    n, m, d, p = float(n), float(m), float(d), float(p)
-    return F8 * n * m * (d + p) + F8 * 2048 * (p + d) + 4 * F8 * p * p
+    n, noise_samples, d, p = float(n), float(noise_samples), float(d), float(p)
+    return F8 * n * noise_samples * (d + p) + F8 * 2048 * (p + d) + 4 * F8 * p * p
 
 
 def net_bytes(n: int, d: int, samples: int, width: int, times: int, steps_per_time: int = 4) -> float:

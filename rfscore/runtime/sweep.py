@@ -32,12 +32,14 @@ import os
 import re
 import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
 from .._version import __version__
+from ..core.deprecation import options_from_keywords
 from ..core.errors import InputError
 from .io import jsonable
 
@@ -266,12 +268,38 @@ def check_scheduler(scheduler) -> None:
         raise InputError("scheduler", f"must be a Dask scheduler address like tcp://HOST:PORT, got {scheduler!r}")
 
 
+@dataclass(frozen=True)
+class SweepRunner:
+    """Where and how a sweep runs (`run_sweep`); no field changes a number.
+
+    workers: local worker processes (int >= 1; None: chosen by the caller, e.g. `sweep_workers`, 1 = serially
+    in this process); scheduler: a Dask scheduler address "tcp://host:port" or a ``distributed.Client``
+    (None: local); checkpoint: a JSON-lines file (path) where finished points are flushed as they complete
+    and from which a rerun resumes (None: none); restart: discard an existing checkpoint instead of resuming;
+    checkpoint_arg: the name by which messages about the checkpoint refer to it (the caller's own name for
+    it, default 'checkpoint').
+    """
+
+    workers: int | None = None
+    scheduler: object = None
+    checkpoint: str | os.PathLike | None = None
+    restart: bool = False
+    checkpoint_arg: str = "checkpoint"
+
+
+DEFAULT_RUNNER = SweepRunner()
+
+
+@options_from_keywords(runner=SweepRunner)
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
-              checkpoint: str | os.PathLike | None = None, workers: int | None = None,
-              scheduler: str | None = None, desc: str = "sweep", progress: bool = False,
-              checkpoint_arg: str = "checkpoint", restart: bool = False, check_result=None) -> list:
+              runner: SweepRunner = DEFAULT_RUNNER, desc: str = "sweep", progress: bool = False,
+              check_result=None) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
+    ``points``: one mapping of keyword arguments of ``fn`` per point; ``parameters``: what every point shares
+    (recorded in the checkpoint's header, which a resumed run must match); ``runner``: a `SweepRunner`
+    (workers, scheduler, checkpoint, restart, checkpoint_arg; as keywords: the 0.1 form, deprecated);
+    ``desc``: the progress bar's label; ``check_result``: a validator of checkpoint records (below).
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
     serially in this process; callers choose with `sweep_workers`). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
@@ -285,6 +313,8 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     asks for it, a library call stays quiet). Worker processes ignore Ctrl-C; the caller gets the
     KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
+    checkpoint, workers, scheduler = runner.checkpoint, runner.workers, runner.scheduler
+    checkpoint_arg, restart = runner.checkpoint_arg, runner.restart
     header = _header(parameters or {}, fn)
     keys = [_key(p) for p in points]
     check_scheduler(scheduler)

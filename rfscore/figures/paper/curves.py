@@ -18,7 +18,7 @@ import numpy as np
 
 from ...core.covariance import SigmaSpectrum
 from ...core.errors import ConvergenceError
-from ...finite.draws import draw_keys, sample_inputs, sizes
+from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.dynamics import trajectory
 from ...finite.ensemble import trajectory_ensemble
 from ...finite.simulation import training_problem

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...core.constants import ge_constants
 from ...core.covariance import SigmaSpectrum
-from ...finite.draws import draw_keys, sample_inputs, sizes
+from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.gep import gep_eigensystem
 from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
@@ -35,7 +35,7 @@ def gep_spectrum(d: int, psi_p: float, psi_n: float, t: float, sigma: SigmaSpect
     p, n = sizes(d, psi_p, psi_n)
     W, X, ko = sample_inputs(draw_keys(seed).base, d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
     es = gep_eigensystem(W, X, t=t, sigma=sigma, key=ko, thin=(n + d < p))
-    lam = np.asarray(es.lam)
+    lam = np.asarray(es.eigvals)
     s2 = ge_constants(t, "tanh", sigma).s_t2
     return np.sort(np.concatenate([lam, np.full(p - lam.size, s2)]))
 

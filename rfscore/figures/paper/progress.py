@@ -1,7 +1,5 @@
-"""Deprecated: the progress helper is `rfscore.runtime.progress.stages` (this path works in 0.2.0)."""
-import warnings
+"""Deprecated module path: the progress helper moved to `rfscore.runtime.progress` (`stages`) in 0.2.0; this
+path goes in 0.3.0."""
+from ...core.deprecation import moved_module
 
-from ...runtime.progress import stages  # noqa: F401
-
-warnings.warn("rfscore.figures.paper.progress is deprecated; use rfscore.runtime.progress", DeprecationWarning,
-              stacklevel=2)
+moved_module(__name__, globals())

@@ -20,7 +20,7 @@ import numpy as np
 from ...analysis.timescales import predicted_timescales, timescales
 from ...core.constants import ge_constants
 from ...core.precision import float64
-from ...finite.draws import sample_inputs, sizes
+from ...finite.inputs import sample_inputs, sizes
 from ...finite.ensemble import ensemble
 from ...finite.dynamics import trajectory
 from ...finite.gep import gep_eigensystem

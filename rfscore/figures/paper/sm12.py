@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core.constants import ge_constants
 from ...core.covariance import ISOTROPIC, SigmaSpectrum
-from ...finite.draws import sizes
+from ...finite.inputs import sizes
 from ...finite.ensemble import trajectory_ensemble
 from ...runtime.io import write_result
 from ..style import figure, save, styled

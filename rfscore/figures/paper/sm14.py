@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...finite.draws import sizes
+from ...finite.inputs import sizes
 from ...runtime.io import write_result
 from ..style import styled
 from .fig4 import CASES, differences, spectrum_panels

@@ -39,7 +39,7 @@ def runs(cfg, psi_n: float, progress: bool = False):
     """The Adam runs of every seed at ψ_n, one ensemble (P2): (W, X, Ω) and the training noise from each
     seed's keys (P1) (``keys.train`` = fold_in(PRNGKey(seed), 1))."""
     return simulation_ensemble(cfg["seeds"], d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n, t=cfg["t"], lr=cfg["lr"],
-                               steps=cfg["steps"], optimizer="adam", noise_samples=cfg["noise_samples"],
+                               steps=cfg["steps"], optimizer="adam", fresh_noise=cfg["noise_samples"],
                                record=cfg["record"], progress=progress)
 
 
