@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
-from ..generative.generation import tau_gen_samples, tau_mem_samples
+from ..generative.generation import generation_experiment, tau_gen_samples, tau_mem_samples
+from ..runtime.io import write_result
 from .timescales import fit_exponent
 
 RUN_COLUMNS = ("arch", "width", "n", "seed", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl",
@@ -249,8 +250,6 @@ def merge_runs(run_dirs, out_csv) -> dict:
     """Concatenate the rows of several `rfscore train-net` folders of one protocol (e.g. more seeds or sizes run
     apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
     exponent table (N12) of the union. A folder of another protocol is refused (InputError naming ``runs``)."""
-    from ..runtime.io import write_result
-
     cols, readoffs_by_job, protocol, params = None, {}, None, None
     for folder in run_dirs:
         folder = Path(folder)
@@ -282,8 +281,6 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
     """The random-features model on N(0, Σ) with the mixture's covariance at the same d and n: per (n, seed)
     τ_mem^samples, τ_gen^samples (theory/generation.md (Y10)-(Y11)) and the loss-based τ_mem at t_min, with
     the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"."""
-    from ..generative.generation import generation_experiment
-
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
     res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, times=times, tau=tau, samples=samples,
                                 seeds=seeds, sigma=sigma, workers=1, max_order=max_order)
@@ -301,8 +298,6 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
 def main(argv=None) -> int:
     """Regenerate the committed inputs of the figure: ``python -m rfscore.analysis.networks RUN_DIR ... --out DIR``."""
     import argparse
-
-    from ..runtime.io import write_result
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")

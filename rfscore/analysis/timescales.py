@@ -19,14 +19,18 @@ from typing import Optional
 import math
 from dataclasses import asdict, dataclass
 
+import jax
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..core.constants import GEConstants
+from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..finite.dynamics import modes, rate, trajectory
-from ..core.errors import ConvergenceError, InputError
+from ..core.errors import ConvergenceError, InputError, check_noise_samples, check_positive_int, check_ridge
 from ..finite.eigensystem import Eigensystem
+from ..finite.draws import point_key, sample_inputs
+from ..finite.models import sample_eigensystem
+from ..finite.noise_draws import noise_eigensystem, noise_matrices
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
 from ..core.crossing import first_crossing
@@ -249,11 +253,6 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     """
     from tqdm.auto import tqdm
 
-    from ..core.constants import ge_constants
-    from ..core.errors import check_positive_int
-    from ..finite.models import sample_eigensystem
-    from ..finite.draws import point_key
-
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
         if not (0 < x < np.inf):
@@ -266,7 +265,6 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     c = ge_constants(t, activation, spec)
     rows = []
     jobs = [(s, x) for s in range(seed, seed + seeds) for x in psi_n]
-    from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
     point_status = []
@@ -277,9 +275,6 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
             es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
                                     model=model)
         else:
-            import jax
-            from ..finite.draws import sample_inputs
-            from ..finite.noise_draws import noise_eigensystem, noise_matrices
             W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
             fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=jax.random.fold_in(key, 2),
                                 activation=activation, sigma=sigma, **({"omega_key": ko} if model == "gep" else {}))

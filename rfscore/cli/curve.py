@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 
+import jax
 import numpy as np
 
 from ..core.errors import InputError
+from ..finite.draws import sample_inputs, sizes
+from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory
 from ..runtime.resources import frozen_noise_bytes
@@ -86,7 +90,6 @@ def _check(args):
 
 
 def _limit(pp, pn, args, m, lam, tau):
-    from ..limit.finite_noise import finite_noise_curves
     r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
                             ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
     # the split (F6) over the frozen noise at d → ∞ is (F14); at m = ∞ nothing is resampled (variance 0).
@@ -99,9 +102,6 @@ def _limit(pp, pn, args, m, lam, tau):
 
 def _finite(pp, pn, args, m, lam, tau, seeds):
     """Seed-averaged exact flow at d = --finite-d: per key (mean (T,), std (T,)), and the sizes run."""
-    import jax
-    from ..finite.draws import sample_inputs, sizes
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
     d = args.finite_d
     p, n = sizes(d, pp, pn)
     mm = None if math.isinf(m) else int(m)
@@ -183,7 +183,7 @@ def run(args) -> int:
         outs.result(out_path, cols, params, header=HEADER + tuple(finite_keys), undefined=undefined, status=status,
                     notes=notes)
         if args.plot is not None:
-            from ..figures.plots import plot_learning_curve
+            from ..figures.plots import plot_learning_curve  # start-up time: matplotlib on --plot only
             plot_learning_curve(cols, args.vary, outs.path(args.plot), finite=args.finite_d is not None)
     echo(f"wrote {out_path} ({len(jobs)} (value, m, λ) points × {tau.size} τ = {len(jobs) * tau.size} rows)")
     return 0

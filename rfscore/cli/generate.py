@@ -1,4 +1,5 @@
 """`rfscore generate`: sample from the closed-form-trained RF score; memorisation and quality against τ and ψ_n."""
+import argparse
 import math
 from pathlib import Path
 
@@ -6,7 +7,9 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
-from ..generative.generation import MAX_ORDER
+from ..core.errors import InputError, check_noise_samples, check_ridge
+from ..generative.generation import (HEADER, MAP_HEADER, MAX_ORDER, check_collapse_entropy, generation_experiment,
+                                     load_data, validate)
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
@@ -17,9 +20,6 @@ from .realdata_options import DATA_HELP, test_fraction
 
 def noise_samples_value(text):
     """--noise-samples: an integer m in [1, 1e9], or inf (returned as math.inf)."""
-    import argparse
-
-    from ..core.errors import InputError, check_noise_samples
     try:
         m = check_noise_samples(str(text))
     except InputError as exc:
@@ -29,9 +29,6 @@ def noise_samples_value(text):
 
 def ridge_value(text) -> float:
     """--ridge: a finite λ in [0, 1e6]."""
-    import argparse
-
-    from ..core.errors import InputError, check_ridge
     try:
         return check_ridge(text)
     except InputError as exc:
@@ -128,10 +125,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.errors import InputError
-    from ..generative.generation import (HEADER, MAP_HEADER, check_collapse_entropy, generation_experiment, load_data,
-                                         validate)
-
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
     map_out = None
@@ -184,7 +177,7 @@ def run(args) -> int:
             with open(outs.path(args.save_samples), "wb") as fh:
                 np.savez(fh, X=res.X, samples=res.samples, tau=res.tau_samples)
         if args.plot:
-            from ..figures.generation import plot_generation
+            from ..figures.generation import plot_generation  # start-up time: matplotlib on --plot only
             plot_generation(res, outs.path(args.plot))
     ckpt.unlink(missing_ok=True)
     last = {k: v for k, v in summary.items() if "exponent" in k}

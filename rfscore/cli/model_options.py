@@ -24,8 +24,10 @@ from ..finite.exact import exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
+from ..finite.simulation import training_problem
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
+from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
@@ -53,7 +55,6 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
                    help="exact model: highest Mehler order K_max, 1 <= K_max <= 1024 (default 256); small d needs "
                         "high orders")
     if real_data:
-        from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
         p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP + " (fixes n and d)")
     else:
         p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are "
@@ -192,7 +193,6 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
 
 def model_problem(args, inputs: ModelInputs | None = None):
     """The `TrainingProblem` (simulation) for the chosen model."""
-    from ..finite.simulation import training_problem
     inputs = inputs or model_inputs(args)
     return training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             model=args.model, key=inputs.key_omega)

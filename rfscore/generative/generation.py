@@ -14,16 +14,24 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 
+from ..core.activations import get_activation
 from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
+from ..finite.draws import effective_ratios, point_key, sample_inputs, sample_weights, size_of, sizes
 from ..core.crossing import first_crossing
 from ..finite.krylov import KRYLOV_ABOVE
-from .score_model import time_grid
+from ..data.datasets import load_dataset
+from ..data.realdata import RealDataKeys
+from ..analysis.timescales import fit_exponent
+from .metrics import frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior, memorisation
+from .sampler import INTEGRATORS, sample
+from .score_model import empirical_score, fit_score_model, population_score, time_grid
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
@@ -110,20 +118,9 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     map (M1)-(M4) of theory/generation.md §9 (`rfscore.analysis.memorisation_map`), its collapse draws keyed
     by ``fold_in(model key, 11)`` and the collapse criterion ``collapse_entropy``.
     """
-    import jax
-
-    from .metrics import (frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior,
-                          memorisation)
-    from .sampler import sample
-    from .score_model import empirical_score, fit_score_model, population_score
-
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
     X_test = ds = None
     if data is not None:
-        from ..data.datasets import load_dataset
-        from ..data.realdata import RealDataKeys
-        from ..finite.draws import sample_weights, size_of
-
         keys = RealDataKeys.from_seed(seed)
         ds = load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=keys.data)
         d, S, X_test = ds.d, ds.sigma, ds.test
@@ -280,9 +277,6 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
         if test_data is not None or test_fraction is not None:
             raise InputError("test_data" if test_data is not None else "test_fraction", "needs --data (digits or X.npy)")
         return None
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys
-
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
 
@@ -338,7 +332,6 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     check_positive("psi_p", psi_p)
     if sampler not in SAMPLERS:
         raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    from .sampler import INTEGRATORS
     if integrator not in INTEGRATORS:
         raise InputError("integrator", f"must be one of {', '.join(INTEGRATORS)}, got {integrator!r}")
     time_grid(t_min, t_max, times, spacing)
@@ -390,10 +383,6 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     map (theory/generation.md §9); the map's per-time table is ``map_table``, its per-point values in
     ``points[i]['map']``, the predicted onset (M4) is fitted beside the measured one.
     """
-    from ..core.activations import get_activation
-    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
-    from ..analysis.timescales import fit_exponent
-
     get_activation(activation)
     ds = load_data(data, test_data=test_data, test_fraction=test_fraction, seed=seed)
     pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, t_min=t_min, t_max=t_max, times=times, tau=tau,

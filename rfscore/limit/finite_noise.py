@@ -28,7 +28,7 @@ from ..core.covariance import ISOTROPIC, l_opt
 from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
                            check_ridge)
 from ..core.trajectory import Trajectory, check_tau
-from .asymptotic import make_contour, nu_c_quadrature
+from .asymptotic import asymptotic_curves, make_contour, nu_c_quadrature
 from ..core.precision import float64
 from ..core.status import throw_option
 from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
@@ -405,7 +405,6 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
                                  converged=ok, error=0.0)
     if m is None:
-        from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
                               throw=throw)
         l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))

@@ -30,7 +30,7 @@ from ..generative.sampler import sample
 from ..generative.score_model import cell_edges, time_grid
 from ..runtime.io import atomic_path
 from ..core.precision import float64  # the data and metrics in float64, the network in DTYPE
-from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score
+from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score, load_net_data
 from .ddpm import draw_t, em_sample
 from .models import DTYPE, apply, build, net_score, num_params
 
@@ -424,8 +424,6 @@ def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int,
     """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
     data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
     ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step and the info."""
-    from .data import load_net_data
-
     cfg = TrainConfig(**config)
     ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
     r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples)
