@@ -4,6 +4,7 @@ higher one; and no in-package import hides inside a function unless it is there 
 command line importing matplotlib or equinox only when it plots or trains), said in a comment on the
 import ("start-up time")."""
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rfscore"
@@ -141,3 +142,22 @@ def test_the_hidden_import_check_sees_one():
     """The walk finds the command line's lazy plotting imports (and would find an uncommented one)."""
     found = {mod for mod, _, src in in_function_imports() if STARTUP_COMMENT in src}
     assert "rfscore.cli.dynamics" in found and "rfscore.cli.train_net" in found
+
+
+def test_the_library_names_no_command_line_option():
+    """Library messages name the library's parameters (in backticks); the command line maps them to its options
+    (rfscore/cli/common.py `cli_text`). Below the CLI (figures aside), no raised message spells an option and no
+    function takes the command line's argument names (``checkpoint_arg``)."""
+    option = re.compile(r"(?<![\w-])--[a-z]")
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        mod = _module(path)
+        if "__pycache__" in path.parts or mod.split(".")[1:2] in (["cli"], ["figures"]):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise):
+                texts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                found += [f"{mod}:{node.lineno}: {t!r}" for t in texts if option.search(t)]
+            if isinstance(node, ast.arg) and node.arg == "checkpoint_arg":
+                found.append(f"{mod}:{node.lineno}: takes checkpoint_arg")
+    assert not found, found

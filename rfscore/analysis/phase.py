@@ -170,7 +170,7 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
                   gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
-                  checkpoint=None, progress: bool = False, checkpoint_arg: str = "checkpoint",
+                  checkpoint=None, progress: bool = False,
                   restart: bool = False, noise_samples=None, ridge: float = 0.0) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
 
@@ -201,7 +201,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
         common.update(noise_samples=m, ridge=ridge)
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
     results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,
+                        scheduler=scheduler, desc="phase grid", progress=progress,
                         restart=restart,
                         check_result=table_rows(len(HEADER), rows=len(tau), choices={6: REGIMES}, inf=(2,),
                                                 ranges={j: (0, math.inf) for j in range(5)}))

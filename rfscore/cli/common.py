@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
-from ..core.errors import ConvergenceError, InputError
+from ..core.errors import RIDGE_MAX, ConvergenceError, InputError, check_noise_samples, check_ridge
 from ..runtime.io import check_outputs
 
 
@@ -20,7 +21,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {cli_text(message)}\n")
 
     def parse_known_args(self, args=None, namespace=None):
         if args is not None:
@@ -44,9 +45,21 @@ class OneLineParser(argparse.ArgumentParser):
         return out
 
 
+# library parameter -> the option that sets it, where the two names differ (every command): the library names
+# its own parameters, the command line shows options
+PARAMETER_OPTIONS = {"tol": "mehler_tol", "folder": "out", "checkpoint": "out"}
+_PARAMETER = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
 def option_name(arg: str) -> str:
-    """API argument name -> CLI option name: ``psi_p`` -> ``--psi-p``."""
-    return arg if arg.startswith("-") else "--" + arg.replace("_", "-")
+    """API argument name -> CLI option name: ``psi_p`` -> ``--psi-p``, ``folder`` -> ``--out``."""
+    return arg if arg.startswith("-") else "--" + PARAMETER_OPTIONS.get(arg, arg).replace("_", "-")
+
+
+def cli_text(message: str) -> str:
+    """A library message as the command line prints it: each parameter it names in backticks (`` `ridge` ``)
+    becomes its option (``--ridge``)."""
+    return _PARAMETER.sub(lambda m: option_name(m.group(1)), message)
 
 
 def _number(text, kind=float):
@@ -159,7 +172,7 @@ def float_in(lo: float, hi: float):
 T_RANGE = Range(1e-5, 50.0, "t")
 TAU_RANGE = Range(1e-12, 1e30, "τ")
 RATIO_RANGE = Range(1e-4, 1e6, "ψ")
-RIDGE_RANGE = Range(0.0, 1e6, "λ", "[0, 1e6]")
+RIDGE_RANGE = Range(0.0, RIDGE_MAX, "λ", "[0, 1e6]")  # the help text of `check_ridge`'s range
 
 
 diffusion_time = T_RANGE
@@ -337,25 +350,22 @@ ratio_list = RATIO_RANGE.list()  # comma-separated distinct ratios ψ in RATIO_R
 
 def noise_samples_value(text) -> float:
     """m, noise draws per training point frozen for the whole training: an integer in [1, 1e9], or inf
-    (the exact noise average); returned as a float (inf for m = ∞). theory/finite_noise_ridge.md (F1)."""
+    (the exact noise average), checked by the library (`rfscore.core.errors.check_noise_samples`); returned as
+    a float (inf for m = ∞). theory/finite_noise_ridge.md (F1)."""
     try:
-        v = float(str(text).strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or inf, got {text}") from None
-    if not (v == math.inf or (math.isfinite(v) and 1 <= v <= 1e9 and v == int(v))):
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 1e9] or inf, got {text}")
-    return v
+        m = check_noise_samples(str(text).strip())
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
+    return math.inf if m is None else float(m)
 
 
 def ridge_value(text) -> float:
-    """The ridge λ in RIDGE_RANGE = [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2))."""
+    """The ridge λ in RIDGE_RANGE = [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2)), checked by
+    the library (`rfscore.core.errors.check_ridge`)."""
     try:
-        v = float(str(text).strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}") from None
-    if not (math.isfinite(v) and RIDGE_RANGE.lo <= v <= RIDGE_RANGE.hi):
-        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}")
-    return v
+        return check_ridge(str(text).strip())
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
 
 
 def list_of(item_type):

@@ -12,15 +12,13 @@ from ..finite.draws import sample_inputs, sizes
 from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import OutputSet
-from ..runtime.resources import check_memory
-from ..runtime.resources import frozen_noise_bytes
+from ..runtime.resources import check_memory, finite_flow_bytes, frozen_noise_bytes
 from .common import (RATIO_RANGE, TAU_RANGE, add_progress_option, add_theory_options, check_seeds, echo, guard_outputs,
                      int_at_least, list_of, noise_samples_value, positive_int, ratio, ratio_list, ridge_value, seed,
                      tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
 HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
-F8 = 8.0
 
 
 noise_samples_list = list_of(noise_samples_value)
@@ -82,7 +80,7 @@ def _check(args):
             pn = v if args.vary == "psi_n" else args.psi_n
             for m in args.noise_samples:
                 p, n = round(pp * d), round(pn * d)
-                model = F8 * (6 * p * p + n * (p + d) + n * p)
+                model = finite_flow_bytes(p, n, d)
                 frozen = 0.0 if math.isinf(m) else frozen_noise_bytes(n, m, d, p)
                 if model + frozen > worst:
                     worst, arg = model + frozen, ("noise_samples" if frozen > model else "finite_d")

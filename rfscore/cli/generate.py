@@ -1,5 +1,4 @@
 """`rfscore generate`: sample from the closed-form-trained RF score; memorisation and quality against τ and ψ_n."""
-import argparse
 import math
 from pathlib import Path
 
@@ -7,32 +6,15 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
-from ..core.errors import InputError, check_noise_samples, check_ridge
+from ..core.errors import InputError
 from ..generative.generation import (HEADER, MAP_HEADER, MAX_ORDER, check_collapse_entropy, generation_experiment,
                                      load_data, validate)
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (TAU_RANGE, add_sweep_options, diffusion_time, guard_outputs, max_order, positive_float,
-                     positive_int, ratio, ratio_list, seed, sigma_spectrum, tau_list)
+from .common import (TAU_RANGE, add_sweep_options, diffusion_time, guard_outputs, max_order, noise_samples_value,
+                     positive_float, positive_int, ratio, ratio_list, ridge_value, seed, sigma_spectrum, tau_list)
 from .realdata_options import DATA_HELP, test_fraction
-
-
-def noise_samples_value(text):
-    """--noise-samples: an integer m in [1, 1e9], or inf (returned as math.inf)."""
-    try:
-        m = check_noise_samples(str(text))
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
-    return math.inf if m is None else m
-
-
-def ridge_value(text) -> float:
-    """--ridge: a finite λ in [0, 1e6]."""
-    try:
-        return check_ridge(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
 
 
 def register(sub) -> None:
@@ -157,7 +139,7 @@ def run(args) -> int:
                                 seeds=args.seeds, seed=args.seed, activation=args.activation,
                                 sigma=str(spectrum), mem_threshold=args.mem_threshold,
                                 gen_tolerance=args.gen_tolerance, keep_samples=args.save_samples is not None,
-                                workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
+                                workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt,
                                 restart=args.restart, model=args.model, max_order=args.max_order,
                                 data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
                                 noise_samples=noise_samples, ridge=ridge, collapse_entropy=collapse_entropy,

@@ -25,7 +25,8 @@ from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.draws import model_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
 from ..finite.simulation import training_problem
-from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..runtime.resources import (check_memory_parts, fresh_noise_bytes, frozen_noise_bytes, model_bytes, modes_of,
+                                 record_bytes, sigma_bytes, size_arg, trajectory_bytes)
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
 from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
 
@@ -152,21 +153,20 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
         solver = "matrices"
     elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
         solver = choose_solver(solver, p=p, model=model)
-    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
+    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + sigma_bytes(d)}
     num = getattr(args, "num", None)
     if num is not None:
         parts["num"] = trajectory_bytes(num, modes_of(p, n, d, model) if solver == "eigh" else p)
     fresh = getattr(args, "fresh_noise", None)
     if fresh is not None:  # one step's fresh noise (simulate)
-        parts["fresh_noise"] = 2 * 8.0 * n * fresh * (3 * d + p)
+        parts["fresh_noise"] = fresh_noise_bytes(n, fresh, d, p)
     frozen = getattr(args, "noise_samples", None)
     if frozen is not None and math.isfinite(frozen):  # m frozen draws: ξ (and ζ) of the n·m rows, Φ in blocks
         parts["noise_samples"] = frozen_noise_bytes(n, frozen, d, p)
     rec = getattr(args, "record", None)
     if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
-        parts["record"] = 4 * 8.0 * rec
-    arg = max(parts, key=parts.get)
-    check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
+        parts["record"] = record_bytes(rec)
+    check_memory_parts(parts, f"{args.command} at d = {d}, p = {p}, n = {n}")
 
 
 def model_matrices(args, inputs: ModelInputs | None = None):

@@ -66,7 +66,7 @@ def run(args) -> int:
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
                        gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,
-                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart,
+                       checkpoint=ckpt, progress=not args.no_progress, restart=args.restart,
                        noise_samples=finite_m(args.noise_samples), ridge=args.ridge)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
                                            "activation", "noise_samples", "ridge")}

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.errors import ConvergenceError, InputError
 from ..runtime.io import OutputSet
-from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
+from ..runtime.resources import check_memory, dense_bytes, model_bytes, spectrum_bytes
 from ..finite.draws import sizes
 from ..finite.models import sample_eigenvalues
 from ..limit.spectrum import solve_spectrum
@@ -95,7 +95,7 @@ def _check_empirical(args):
     if args.empirical == "exact" and p * n > MAX_EXACT_PN:
         raise InputError("empirical_d", f"gives p·n = {p * n} > {MAX_EXACT_PN:.0e} for the exact matrix; use a smaller d")
     model = args.empirical or "gep"
-    check_memory(model_bytes(p, n, args.empirical_d, model, solver="eigh") + 8.0 * p * p,
+    check_memory(model_bytes(p, n, args.empirical_d, model, solver="eigh") + dense_bytes(p),
                  f"the {model} U at d = {args.empirical_d}, p = {p}, n = {n}", "empirical_d")
     return model
 

@@ -320,9 +320,9 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
                             progress=not args.no_progress)
             runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"]) for r in res]
     except ConvergenceError as exc:
-        # both samplers' hints (--steps-per-time of `rfscore generate`, --sampler-steps) blame the sampler; with a
+        # both samplers' hints (`steps_per_time` of the grid sampler, `sampler_steps`) blame the sampler; with a
         # trained network the non-finite samples come from a training run that diverged
-        if "--steps-per-time" not in str(exc) and "--sampler-steps" not in str(exc):
+        if "`steps_per_time`" not in str(exc) and "`sampler_steps`" not in str(exc):
             raise
         raise ConvergenceError(f"the network's samples are non-finite: training diverged with --optimizer "
                                f"{proto['optimizer']} --lr {proto['lr']:g}; use a smaller --lr") from None

@@ -50,33 +50,36 @@ def check_noise_samples(m) -> Optional[int]:
     average (returned as None)."""
     if m is None:
         return None
+    given = m
     if isinstance(m, str):
         if m.strip().lower() in ("inf", "infinity"):
             return None
         try:
             m = float(m)
         except ValueError:
-            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}") from None
+            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}") from None
     if isinstance(m, bool):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
     mf = float(m)
     if math.isinf(mf) and mf > 0:
         return None
     if not math.isfinite(mf) or mf < 1 or mf != int(mf):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
     if mf > 1e9:
-        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {m!r}")
+        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {given!r}")
     return int(mf)
 
 
+RIDGE_MAX = 1e6  # the largest ridge λ accepted: far beyond every eigenvalue scale of U
+
+
 def check_ridge(lam) -> float:
-    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, 1e6]."""
+    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, RIDGE_MAX = 1e6]."""
+    given = lam
     try:
         lam = float(lam)
     except (TypeError, ValueError):
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}") from None
-    if not math.isfinite(lam) or lam < 0:
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}")
-    if lam > 1e6:
-        raise InputError("ridge", f"must be in [0, 1e6], got {lam:g}")
+        lam = math.nan
+    if not (math.isfinite(lam) and 0 <= lam <= RIDGE_MAX):
+        raise InputError("ridge", f"must be a finite number in [0, 1e6], got {given!r}")
     return lam

@@ -22,7 +22,7 @@ from ..core.precision import float64
 from ..runtime.io import load_array
 
 DIGITS = "digits"
-DEFAULT_TEST_FRACTION = 0.2  # for --data digits when no held-out set is named
+DEFAULT_TEST_FRACTION = 0.2  # for data='digits' when no held-out set is named
 EXTRA = "rfscore[data]"
 
 
@@ -51,6 +51,7 @@ def _check_matrix(X, arg: str, label: str) -> np.ndarray:
     return X
 
 
+@float64
 def load_matrix(path, arg: str = "data") -> np.ndarray:
     """The float64 matrix (n, d) of a ``.npy`` file, rows are samples; one-line InputError naming ``arg`` if
     unreadable, not 2-d, not numeric, empty or non-finite."""
@@ -179,7 +180,7 @@ def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Datas
     always-zero pixel columns are dropped (d = 61); user files with a constant column are refused.
     """
     if test_data is not None and test_fraction is not None:
-        raise InputError("test_fraction", "give either --test-data or --test-fraction, not both")
+        raise InputError("test_fraction", "give either `test_data` or `test_fraction`, not both")
     if data == DIGITS:
         X = load_digits_raw()
         if test_data is None and test_fraction is None:
@@ -190,5 +191,5 @@ def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Datas
         name, drop = str(data), False
     X_test = load_matrix(test_data, "test_data") if test_data is not None else None
     if X_test is None and test_fraction is None:
-        raise InputError("test_fraction", f"real data {name} needs a held-out set: --test-data FILE or --test-fraction F")
+        raise InputError("test_fraction", f"real data {name} needs a held-out set: `test_data` FILE or `test_fraction` F")
     return prepare(X, X_test, test_fraction=test_fraction, key=key, name=name, drop_constant=drop)

@@ -11,6 +11,7 @@ the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask sc
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from ..core.activations import get_activation
 from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
-from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
+from ..runtime.resources import check_memory_parts, generation_bytes
 from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
 from ..finite.draws import effective_ratios, point_key, sample_inputs, sample_weights, size_of, sizes
 from ..core.crossing import first_crossing
@@ -241,32 +242,11 @@ class GenerationResult(HasStatus):
 
 
 @float64
-def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
-                     workers: int = 1) -> dict:
-    """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
-
-    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
-    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
-    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
-    (T, N, d) for --save-samples.
-    """
-    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
-    readouts = F8 * float(num_tau) * times * d * p
-    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
-    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
-    w = max(1, workers)
-    return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
-
-
-@float64
 def check_generation_memory(parts: dict, available: int | None = None) -> None:
-    """InputError naming the option with the largest share when the total exceeds the available memory."""
-    total = float(sum(parts.values()))
-    avail = available_memory() if available is None else int(available)
-    if not total <= avail:
-        arg = max(parts, key=parts.get)
-        raise InputError(arg, f"this run needs about {format_bytes(total)} of memory, more than the "
-                              f"{format_bytes(avail)} available; use a smaller size")
+    """Deprecated for one version: `rfscore.runtime.resources.check_memory_parts` (``what`` = "this run")."""
+    warnings.warn("check_generation_memory is deprecated; use rfscore.runtime.resources.check_memory_parts",
+                  DeprecationWarning, stacklevel=2)
+    check_memory_parts(parts, "this run", available)
 
 
 @float64
@@ -275,7 +255,7 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
     if data is None:
         if test_data is not None or test_fraction is not None:
-            raise InputError("test_data" if test_data is not None else "test_fraction", "needs --data (digits or X.npy)")
+            raise InputError("test_data" if test_data is not None else "test_fraction", "needs `data` (digits or X.npy)")
         return None
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
@@ -311,10 +291,10 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
     if score != "rf" and m is not None:
-        raise InputError("noise_samples", f"--score {score} is a reference score with no training: m noise draws "
+        raise InputError("noise_samples", f"`score` {score} is a reference score with no training: m noise draws "
                                           "apply to the rf score only")
     if score != "rf" and ridge != 0:
-        raise InputError("ridge", f"--score {score} is a reference score with no training: the ridge applies to the "
+        raise InputError("ridge", f"`score` {score} is a reference score with no training: the ridge applies to the "
                                   "rf score only")
     ds = dataset if dataset is not None else load_data(data, test_data=test_data, test_fraction=test_fraction,
                                                        seed=seed)
@@ -323,11 +303,11 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
             raise InputError("score", "'population' needs the true Σ, which real data does not have "
                                       "(theory/real_data.md); use rf or empirical")
         if d is not None and int(d) != ds.d:
-            raise InputError("d", f"--d {d} contradicts --data {data} (d = {ds.d} columns used"
+            raise InputError("d", f"`d` {d} contradicts `data` {data} (d = {ds.d} columns used"
                                   + (f", {ds.d_raw - ds.d} constant ones dropped)" if ds.d_raw != ds.d else ")"))
         d = ds.d
     elif d is None:
-        raise InputError("d", "is required unless --data fixes it")
+        raise InputError("d", "is required unless `data` fixes it")
     d = check_positive_int("d", d)
     check_positive("psi_p", psi_p)
     if sampler not in SAMPLERS:
@@ -364,7 +344,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                           score: str = "rf", seeds: int = 1, seed: int = 0, activation: str = "tanh",
                           sigma="1:1", spacing: str = "log", mem_threshold: float = 0.1, gen_tolerance: float = 0.1,
                           keep_samples: bool = False, workers: int | None = None, scheduler=None,
-                          checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
+                          checkpoint=None, restart: bool = False,
                           krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
                           mehler_tol: float = MEHLER_TOL, data: str | None = None, test_data: str | None = None,
                           test_fraction: float | None = None, noise_samples=None, ridge: float = 0.0,
@@ -412,10 +392,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     # the reference scores need no W: only the sampler and the samples count for them
     parts = generation_bytes(d=d, p=p if score == "rf" else 0, n=max(n_max, ds.n_test if ds is not None else 0),
                              times=int(times), num_tau=num_tau, samples=int(samples), keep=keep_samples,
-                             workers=concurrent)
-    if m_noise is not None:  # ξ (n, m, d) and the noisy points (n m, d) of (F1), per worker
-        parts["noise_samples"] = concurrent * F8 * 2.0 * n_max * m_noise * d
-    check_generation_memory(parts)
+                             workers=concurrent, noise_samples=m_noise, noise_rows=n_max)
+    check_memory_parts(parts, "this run")
     common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
                   samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
                   score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
@@ -430,7 +408,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         common.update(collapse_entropy=collapse_entropy)
     full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
     results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
+                        scheduler=scheduler, desc="generate", progress=progress,
                         restart=restart, check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),
                                                                  ranges={0: (0, math.inf), 1: (0, math.inf),
                                                                          2: (0, math.inf), 3: (0, 1), 4: (0, 1),
@@ -471,7 +449,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                 fits[name] = {"error": "needs at least two ψ_n values"}
             elif not np.all(np.isfinite(vals)) or np.any(vals <= 0):
                 fits[name] = {"error": "not finite at every ψ_n and seed (not reached on the τ list, or only at "
-                                       "τ = inf): widen --tau"}
+                                       "τ = inf): widen `tau`"}
             elif name.startswith("loss_") and any(q["loss_timescales"].get(name[-5:], {}).get("n_peaks") == 1
                                                   for q in pts):  # name[-5:] is t_min or t_mid
                 fits[name] = {"error": "one peak of the timescale spectrum at some ψ_n and seed (n_peaks = 1, "

@@ -130,7 +130,7 @@ def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int =
                   batch=batch)
     if not np.all(np.isfinite(y)):
         raise ConvergenceError(f"the sampler diverged (non-finite samples; {sch.k.size} steps, method {method}, "
-                               f"integrator {integrator}); use more --steps-per-time")
+                               f"integrator {integrator}); use more `steps_per_time`")
     return y
 
 

@@ -71,5 +71,5 @@ def em_sample(score_of_times, key, *, K: int, num_samples: int, d: int, batch: i
                   num_samples=num_samples, d=d, noise=True, batch=batch)
     if not np.all(np.isfinite(y)):
         raise ConvergenceError(f"the Euler-Maruyama sampler diverged (non-finite samples, {K} steps); "
-                               "use more --sampler-steps")
+                               "use more `sampler_steps`")
     return y

@@ -200,10 +200,10 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool, check_re
         elif theirs.get("parameters") == key["parameters"] and theirs.get("inputs") != key.get("inputs"):
             changed = sorted(k for k in set(theirs.get("inputs") or {}) | set(key.get("inputs") or {})
                              if (theirs.get("inputs") or {}).get(k) != (key.get("inputs") or {}).get(k))
-            why = f"for other contents of the input file(s) {', '.join('--' + k.replace('_', '-') for k in changed)}"
+            why = f"for other contents of the input file(s) {', '.join(f'`{k}`' for k in changed)}"
         else:
             why = "for other parameters"
-        raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass --restart) to "
+        raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass `restart`) to "
                               f"start over")
     done = {}
     for i, line in enumerate(lines[1:], start=2):
@@ -269,14 +269,14 @@ def check_scheduler(scheduler) -> None:
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
               checkpoint: str | os.PathLike | None = None, workers: int | None = None,
               scheduler: str | None = None, desc: str = "sweep", progress: bool = False,
-              checkpoint_arg: str = "checkpoint", restart: bool = False, check_result=None) -> list:
+              restart: bool = False, check_result=None) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
     serially in this process; callers choose with `sweep_workers`). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
     where finished points are flushed as they complete; a corrupt or foreign checkpoint
-    (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
+    (other version or parameters) raises InputError naming ``checkpoint``, unless
     ``restart`` discards it. The key holds the SHA-256 of every parameter that names an input file
     (`input_digests`): a changed input file is another run, refused like other parameters. Every record
     is validated when read (a result, not null; ``check_result(result)``, e.g. `table_rows`, raising
@@ -291,7 +291,7 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     done = {}
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart, check_result)
+        done = _load_checkpoint(checkpoint, header, "checkpoint", restart, check_result)
     client, own = (connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
     fh, created = None, False
     try:
