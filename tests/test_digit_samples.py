@@ -13,11 +13,21 @@ from rfscore.figures import digit_samples  # noqa: E402
 from rfscore.generative.real_samples import digit_samples as compute_samples, sample_table, to_pixels  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def res():
-    pr = digit_samples.parameters(quick=False)
+def _compute(quick: bool):
+    pr = digit_samples.parameters(quick=quick)
     return compute_samples(**{k: pr[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples",
                                                       "seed", "max_order", "mehler_tol")})
+
+
+@pytest.fixture(scope="module")
+def res():
+    return _compute(quick=False)
+
+
+@pytest.fixture(scope="module")
+def res_quick():
+    """The figure's quick sizes: pixels, table and plot do not depend on them (the everyday tier)."""
+    return _compute(quick=True)
 
 
 @pytest.mark.slow
@@ -36,7 +46,8 @@ def test_early_samples_are_new_and_late_small_n_samples_copy(res):
     assert small["converged"] and large["converged"]
 
 
-def test_pixels_plot_and_table(res, tmp_path):
+def test_pixels_plot_and_table(res_quick, tmp_path):
+    res = res_quick
     ds = res["dataset"]
     px = to_pixels(ds.train[:5], ds)  # the inverse of (R3): integer grey levels 0..16 again
     assert px.shape == (5, 8, 8) and np.allclose(px, np.round(px), atol=1e-9) and px.min() >= 0 and px.max() <= 16

@@ -43,8 +43,15 @@ def test_exponents_tau_mem_linear_tau_gen_flat(scan):
         np.testing.assert_allclose(s[f"{name}_exponent_ci"], [beta[0] - half, beta[0] + half], rtol=1e-8, atol=1e-12)
 
 
-def test_readoffs_agree_with_spectral_predictions(scan):
-    tab = scan.table
+@pytest.fixture(scope="module")
+def scan_ends():
+    """The end points ψ_n = 8, 64 of ``scan`` (the same draws: each point's key is its own), for the everyday
+    tier; the exponent fit over all four runs in the full suite."""
+    return timescale_scan([8, 64], 1024, t=T, d=16, seeds=1, progress=False)
+
+
+def test_readoffs_agree_with_spectral_predictions(scan_ends):
+    tab = scan_ends.table
     # (a) vs (c): the spectral structure (T2)-(T3) predicts both scales; the small cluster's spread
     # (Marchenko-Pastur of XXᵀ/n at ψ_n ≥ 8) shifts the peak by ≲ 20 %.
     np.testing.assert_allclose(tab["tau_gen"], tab["tau_gen_pred"], rtol=0.2)
@@ -54,7 +61,7 @@ def test_readoffs_agree_with_spectral_predictions(scan):
     # Reference peaks from an independent prototype (plain NumPy eigendecomposition of (G4), other
     # draws, d = 20, ψ_p = 1024): first ≈ 35-40, second ≈ 1.75e5 … 1.34e6 for ψ_n = 8 … 64
     assert np.all((30 < tab["tau_gen"]) & (tab["tau_gen"] < 45))
-    np.testing.assert_allclose(tab["tau_mem"], [1.75e5, 3.6e5, 7.1e5, 1.34e6], rtol=0.2)
+    np.testing.assert_allclose(tab["tau_mem"], [1.75e5, 1.34e6], rtol=0.2)
 
 
 @pytest.fixture(scope="module")

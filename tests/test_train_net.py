@@ -478,15 +478,16 @@ def test_readoff_table_exponents_censoring_and_n_gm():
 def test_grid_in_worker_processes_equals_serial(tmp_path):
     """(n, W) jobs in 2 local worker processes (`rfscore.runtime.sweep.run_sweep`) give the serial run's CSV, every
     column, and resume (a second call finds every job's last checkpoint and trains nothing)."""
-    base = ["train-net", "--n", "4,8", "--width", "8,16", "--steps", "200", "--samples", "60", "--checkpoints", "2",
-            "--times", "4", "--no-progress"]
+    # two jobs, one per worker: the smallest grid that runs in two processes (each compiles its own network)
+    base = ["train-net", "--n", "4", "--width", "8,16", "--steps", "100", "--samples", "20", "--checkpoints", "2",
+            "--times", "2", "--no-progress"]
     assert main(base + ["--workers", "1", "--out", str(tmp_path / "serial")]) == 0
     assert main(base + ["--workers", "2", "--out", str(tmp_path / "par")]) == 0
     a, b = _rows(tmp_path / "serial" / "train_net.csv"), _rows(tmp_path / "par" / "train_net.csv")
-    assert a == b and {(r["n"], r["width"]) for r in a} == {("4", "8"), ("8", "8"), ("4", "16"), ("8", "16")}
+    assert a == b and {(r["n"], r["width"]) for r in a} == {("4", "8"), ("4", "16")}
     assert main(base + ["--workers", "2", "--out", str(tmp_path / "par")]) == 0
     side = json.loads((tmp_path / "par" / "train_net.json").read_text())
-    assert set(side["resumed_from_step"].values()) == {200} and side["parameters"]["workers"] == 2
+    assert set(side["resumed_from_step"].values()) == {100} and side["parameters"]["workers"] == 2
     assert _rows(tmp_path / "par" / "train_net.csv") == a
 
 

@@ -11,18 +11,21 @@ g(τ) = (L_test - L_train)/Δ and a threshold g* (default 10):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
+from ..core.constants import delta_t
 from ..core.covariance import SigmaSpectrum
 from ..core.trajectory import check_tau
 from ..finite.dynamics import trajectory
-from ..core.errors import InputError, check_positive, check_positive_int
+from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
 from ..finite.model_dispatch import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.inputs import draw_keys, effective_ratios, sizes
+from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
+from ..finite.inputs import draw_keys, effective_ratios, sample_inputs, sizes
+from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
 from ..core.deprecation import options_from_keywords
 from ..core.precision import float64
 from ..core.status import HasStatus
@@ -68,8 +71,6 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
                                 sigma=SigmaSpectrum.parse(sigma), model=model)
         tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
     else:
-        from ..finite.inputs import sample_inputs
-        from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
         spec = SigmaSpectrum.parse(sigma)
         W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
         fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=keys.noise,
@@ -191,9 +192,6 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     and its largest model has max(p, n) >= 2048, then one process per CPU core
     (`rfscore.runtime.sweep.default_workers`).
     """
-    from ..core.constants import delta_t
-    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
-
     workers, scheduler = runner.workers, runner.scheduler
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
@@ -210,13 +208,11 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))
-    from ..core.errors import check_noise_samples, check_ridge
     m, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
     if m is not None or ridge > 0:  # only then: the checkpoints of plain runs keep their parameters
         common.update(noise_samples=m, ridge=ridge)
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
-    runner = SweepRunner(workers=workers, scheduler=scheduler, checkpoint=runner.checkpoint, restart=runner.restart,
-                         checkpoint_arg=runner.checkpoint_arg)  # workers as chosen by sweep_workers
+    runner = replace(runner, workers=workers)  # workers as chosen by sweep_workers
     results = run_sweep(phase_point, points, parameters=common, runner=runner, desc="phase grid", progress=progress,
                         check_result=table_rows(len(HEADER), rows=len(tau), choices={6: REGIMES}, inf=(2,),
                                                 ranges={j: (0, math.inf) for j in range(5)}))

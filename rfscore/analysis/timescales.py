@@ -23,11 +23,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..core.constants import GEConstants
+from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..finite.dynamics import modes, rate, trajectory
-from ..core.errors import ConvergenceError, InputError
+from ..core.errors import ConvergenceError, InputError, check_noise_samples, check_positive_int, check_ridge
 from ..finite.eigensystem import Eigensystem
+from ..finite.ensemble import ensemble
+from ..finite.inputs import sample_inputs
+from ..finite.model_dispatch import sample_eigensystem
+from ..finite.frozen_noise import noise_eigensystem, noise_matrices
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
 from ..core.crossing import first_crossing
@@ -249,12 +253,6 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     eigensystem of the m frozen draws per point (F1), noise key the recipe's noise stream
     ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3). ``progress``: a bar per ψ_n.
     """
-    from ..core.constants import ge_constants
-    from ..core.errors import check_positive_int
-    from ..finite.model_dispatch import sample_eigensystem
-    from ..finite.inputs import sample_inputs
-    from ..finite.ensemble import ensemble
-    from ..finite.frozen_noise import noise_eigensystem, noise_matrices
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
@@ -266,7 +264,6 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     sigma = ISOTROPIC if sigma is None else sigma
     spec = sigma if isinstance(sigma, SigmaSpectrum) else SigmaSpectrum.from_matrix(sigma)
     c = ge_constants(t, activation, spec)
-    from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
 

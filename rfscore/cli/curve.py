@@ -9,16 +9,15 @@ import numpy as np
 from ..core.errors import InputError
 from ..finite.inputs import sizes
 from ..finite.ensemble import FROZEN_CURVES, frozen_noise_ensemble, noise_split_ensemble
+from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import OutputSet
-from ..runtime.resources import check_memory
-from ..runtime.resources import frozen_noise_bytes
+from ..runtime.resources import check_memory, finite_flow_bytes, frozen_noise_bytes
 from .common import (RATIO_RANGE, TAU_RANGE, add_progress_option, add_theory_options, check_seeds, echo, guard_outputs,
                      int_at_least, list_of, noise_samples_value, positive_int, ratio, ratio_list, ridge_value, seed,
                      tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
 HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
-F8 = 8.0
 
 
 noise_samples_list = list_of(noise_samples_value)
@@ -80,7 +79,7 @@ def _check(args):
             pn = v if args.vary == "psi_n" else args.psi_n
             for m in args.noise_samples:
                 p, n = round(pp * d), round(pn * d)
-                model = F8 * (6 * p * p + n * (p + d) + n * p)
+                model = finite_flow_bytes(p, n, d)
                 frozen = 0.0 if math.isinf(m) else frozen_noise_bytes(n, m, d, p)
                 if model + frozen > worst:
                     worst, arg = model + frozen, ("noise_samples" if frozen > model else "finite_d")
@@ -88,7 +87,6 @@ def _check(args):
 
 
 def _limit(pp, pn, args, m, lam, tau):
-    from ..limit.finite_noise import finite_noise_curves
     r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
                             ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
     # the split (F6) over the frozen noise at d → ∞ is (F14); at m = ∞ nothing is resampled (variance 0).
@@ -171,7 +169,7 @@ def run(args) -> int:
         outs.result(out_path, cols, params, header=HEADER + tuple(finite_keys), undefined=undefined, status=status,
                     notes=notes)
         if args.plot is not None:
-            from ..figures.plots import plot_learning_curve
+            from ..figures.plots import plot_learning_curve  # start-up time: matplotlib on --plot only
             plot_learning_curve(cols, args.vary, outs.path(args.plot), finite=args.finite_d is not None)
     echo(f"wrote {out_path} ({len(jobs)} (value, m, λ) points × {tau.size} τ = {len(jobs) * tau.size} rows)")
     return 0

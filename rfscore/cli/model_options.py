@@ -23,8 +23,11 @@ from ..finite.exact import MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
 from ..finite.inputs import draw_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
-from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..finite.simulation import training_problem
+from ..runtime.resources import (check_memory_parts, fresh_noise_bytes, frozen_noise_bytes, model_bytes, modes_of,
+                                 record_bytes, sigma_bytes, size_arg, trajectory_bytes)
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
+from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
@@ -52,7 +55,6 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
                    help="exact model: highest Mehler order K_max, 1 <= K_max <= 1024 (default 256); small d needs "
                         "high orders")
     if real_data:
-        from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
         p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP + " (fixes n and d)")
     else:
         p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are "
@@ -151,21 +153,20 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
         solver = "matrices"
     elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
         solver = choose_solver(solver, p=p, model=model)
-    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
+    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + sigma_bytes(d)}
     num = getattr(args, "num", None)
     if num is not None:
         parts["num"] = trajectory_bytes(num, modes_of(p, n, d, model) if solver == "eigh" else p)
     fresh = getattr(args, "fresh_noise", None)
     if fresh is not None:  # one step's fresh noise (simulate)
-        parts["fresh_noise"] = 2 * 8.0 * n * fresh * (3 * d + p)
+        parts["fresh_noise"] = fresh_noise_bytes(n, fresh, d, p)
     frozen = getattr(args, "noise_samples", None)
     if frozen is not None and math.isfinite(frozen):  # m frozen draws: ξ (and ζ) of the n·m rows, Φ in blocks
         parts["noise_samples"] = frozen_noise_bytes(n, frozen, d, p)
     rec = getattr(args, "record", None)
     if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
-        parts["record"] = 4 * 8.0 * rec
-    arg = max(parts, key=parts.get)
-    check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
+        parts["record"] = record_bytes(rec)
+    check_memory_parts(parts, f"{args.command} at d = {d}, p = {p}, n = {n}")
 
 
 def model_matrices(args, inputs: ModelInputs | None = None):
@@ -193,7 +194,6 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
 
 def model_problem(args, inputs: ModelInputs | None = None):
     """The `TrainingProblem` (simulation) for the chosen model."""
-    from ..finite.simulation import training_problem
     inputs = inputs or model_inputs(args)
     return training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             model=args.model, key=inputs.key_omega)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..core.errors import InputError
 from ..runtime.io import write_result
 from ..finite.inputs import draw_keys
-from ..finite.simulation import OPTIMIZERS, SimulationOptions, simulate
+from ..finite.frozen_noise import noise_matrices
+from ..finite.simulation import OPTIMIZERS, SimulationOptions, simulate, training_problem
 from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
@@ -53,8 +54,6 @@ def run(args) -> int:
         prob = model_problem(args, inputs)
         fresh = 1 if args.fresh_noise is None else args.fresh_noise
     else:  # GD / Adam on the frozen-draw loss (F1): the problem carries U^(m), V^(m) and the exact U_pop, V_pop
-        from ..finite.frozen_noise import noise_matrices
-        from ..finite.simulation import training_problem
         kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {}
         fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
                             key=draw_keys(args.seed).noise, activation=args.activation,

@@ -48,43 +48,42 @@ def check_positive_int(arg: str, value) -> int:
 
 
 @renamed_keywords(m="noise_samples")
-
-
 def check_noise_samples(noise_samples) -> Optional[int]:
     """m of theory/finite_noise_ridge.md (F1): an integer in [1, 1e9], or None / inf / 'inf' for the exact noise
     average (returned as None)."""
     if noise_samples is None:
         return None
+    given = noise_samples
     if isinstance(noise_samples, str):
         if noise_samples.strip().lower() in ("inf", "infinity"):
             return None
         try:
             noise_samples = float(noise_samples)
         except ValueError:
-            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {noise_samples!r}") from None
+            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}") from None
     if isinstance(noise_samples, bool):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {noise_samples!r}")
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
     mf = float(noise_samples)
     if math.isinf(mf) and mf > 0:
         return None
     if not math.isfinite(mf) or mf < 1 or mf != int(mf):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {noise_samples!r}")
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
     if mf > 1e9:
-        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {noise_samples!r}")
+        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {given!r}")
     return int(mf)
 
 
+RIDGE_MAX = 1e6  # the largest ridge λ accepted: far beyond every eigenvalue scale of U
+
+
 @renamed_keywords(lam="ridge")
-
-
 def check_ridge(ridge) -> float:
-    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, 1e6]."""
+    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, RIDGE_MAX = 1e6]."""
+    given = ridge
     try:
         ridge = float(ridge)
     except (TypeError, ValueError):
-        raise InputError("ridge", f"must be a finite number >= 0, got {ridge!r}") from None
-    if not math.isfinite(ridge) or ridge < 0:
-        raise InputError("ridge", f"must be a finite number >= 0, got {ridge!r}")
-    if ridge > 1e6:
-        raise InputError("ridge", f"must be in [0, 1e6], got {ridge:g}")
+        ridge = math.nan
+    if not (math.isfinite(ridge) and 0 <= ridge <= RIDGE_MAX):
+        raise InputError("ridge", f"must be a finite number in [0, 1e6], got {given!r}")
     return ridge

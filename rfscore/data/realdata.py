@@ -25,10 +25,11 @@ from .datasets import Dataset, load_dataset
 from ..core.trajectory import Trajectory
 from ..finite.dynamics import trajectory
 from ..finite.eigensystem import Eigensystem, FiniteSizeMatrices, eigensystem
-from ..core.errors import ConvergenceError, InputError
+from ..core.errors import ConvergenceError, InputError, check_positive_int
 from ..core.deprecation import options_from_keywords
 from ..finite.exact import DEFAULT_MEHLER, MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem
+from ..limit.spectrum import solve_spectrum
 from ..finite.inputs import model_keys, sample_data, sample_weights, sizes
 from ..analysis.timescales import fit_exponent, peak_fits, peak_summary, timescales
 from ..core.precision import float64
@@ -155,8 +156,6 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
     """
     from tqdm.auto import tqdm
 
-    from ..core.errors import check_positive_int
-
     psi_n = [float(x) for x in psi_n]
     if any(not (0 < x < np.inf) for x in psi_n):
         raise InputError("psi_n", "every value must be finite and > 0")
@@ -220,8 +219,6 @@ def spectrum_comparison(dataset: Dataset, W, n: int, *, t: float, activation="ta
 
     ``lam`` defaults to a log grid over the real eigenvalue range. Returns (eigenvalues, SpectrumResult).
     """
-    from ..limit.spectrum import solve_spectrum
-
     matrices = real_matrices(dataset, W, n, t=t, activation=activation)
     ev = matrices.eigenvalues()
     if lam is None:

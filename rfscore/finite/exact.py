@@ -274,7 +274,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, X_test=None
         raise ConvergenceError(f"exact matrices not converged: {' and '.join(why)} > tol = {tol:g} (p = {p}, d = {d}, "
                                f"n = {X.shape[0]}, "
                                f"t = {t:g}, activation = {getattr(act, 'name', activation)}, max_order = {max_order}); "
-                               f"raise max_order or tol (rfscore: --max-order, --mehler-tol)")
+                               f"raise `max_order` or `tol`")
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=lopt,
                               model="exact", truncation_bound=trunc, mehler_order=int(max(order, order_pop)),
                               quadrature_error=quad, tol=tol, converged=converged)

@@ -11,22 +11,32 @@ the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask sc
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import jax
 import numpy as np
 
+from ..core.activations import get_activation
 from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
-from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from ..finite.inputs import MAP_STREAM, DrawKeys, effective_ratios, point_key, sample_inputs, sizes
+from ..runtime.resources import check_memory_parts, generation_bytes
+from ..runtime.sweep import (DEFAULT_RUNNER, GENERATION_PROCESSES_FROM, SweepRunner, check_scheduler, run_sweep,
+                             sweep_workers, table_rows)
+from ..finite.inputs import (MAP_STREAM, DrawKeys, effective_ratios, point_key, sample_inputs, sample_weights, size_of,
+                             sizes)
 from ..core.crossing import first_crossing
 from ..finite.exact import MehlerRule
 from ..finite.krylov import KRYLOV_ABOVE
 from ..core.deprecation import options_from_keywords
-from ..runtime.sweep import DEFAULT_RUNNER, SweepRunner
-from .score_model import time_grid
+from ..data.datasets import load_dataset
+from ..data.realdata import RealDataKeys
+from ..analysis.timescales import fit_exponent
+from .metrics import frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior, memorisation
+from .sampler import INTEGRATORS, sample
+from .score_model import empirical_score, fit_score_model, population_score, time_grid
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
@@ -177,13 +187,6 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequ
     (`rfscore.analysis.memorisation_map`), its collapse draws keyed by ``fold_in(model key, 11)`` (P1) and
     the collapse criterion ``collapse_entropy``.
     """
-    import jax
-
-    from .metrics import (frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior,
-                          memorisation)
-    from .sampler import sample
-    from .score_model import empirical_score, fit_score_model, population_score
-
     sampling, mehler = _config(SamplingConfig, sampling), _config(MehlerRule, mehler)
     t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
     samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
@@ -191,10 +194,6 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequ
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
     X_test = ds = None
     if data is not None:
-        from ..data.datasets import load_dataset
-        from ..data.realdata import RealDataKeys
-        from ..finite.inputs import sample_weights, size_of
-
         keys = RealDataKeys.from_seed(seed)
         ds = load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=keys.data)
         d, S, X_test = ds.d, ds.sigma, ds.test
@@ -315,32 +314,11 @@ class GenerationResult(HasStatus):
 
 
 @float64
-def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
-                     workers: int = 1) -> dict:
-    """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
-
-    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
-    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
-    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
-    (T, N, d) for --save-samples.
-    """
-    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
-    readouts = F8 * float(num_tau) * times * d * p
-    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
-    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
-    w = max(1, workers)
-    return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
-
-
-@float64
 def check_generation_memory(parts: dict, available: int | None = None) -> None:
-    """InputError naming the option with the largest share when the total exceeds the available memory."""
-    total = float(sum(parts.values()))
-    avail = available_memory() if available is None else int(available)
-    if not total <= avail:
-        arg = max(parts, key=parts.get)
-        raise InputError(arg, f"this run needs about {format_bytes(total)} of memory, more than the "
-                              f"{format_bytes(avail)} available; use a smaller size")
+    """Deprecated for one version: `rfscore.runtime.resources.check_memory_parts` (``what`` = "this run")."""
+    warnings.warn("check_generation_memory is deprecated; use rfscore.runtime.resources.check_memory_parts",
+                  DeprecationWarning, stacklevel=2)
+    check_memory_parts(parts, "this run", available)
 
 
 @float64
@@ -349,11 +327,8 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
     if data is None:
         if test_data is not None or test_fraction is not None:
-            raise InputError("test_data" if test_data is not None else "test_fraction", "needs --data (digits or X.npy)")
+            raise InputError("test_data" if test_data is not None else "test_fraction", "needs `data` (digits or X.npy)")
         return None
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys
-
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
 
@@ -397,10 +372,10 @@ def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DE
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
     if score != "rf" and m is not None:
-        raise InputError("noise_samples", f"--score {score} is a reference score with no training: m noise draws "
+        raise InputError("noise_samples", f"`score` {score} is a reference score with no training: m noise draws "
                                           "apply to the rf score only")
     if score != "rf" and ridge != 0:
-        raise InputError("ridge", f"--score {score} is a reference score with no training: the ridge applies to the "
+        raise InputError("ridge", f"`score` {score} is a reference score with no training: the ridge applies to the "
                                   "rf score only")
     ds = dataset if dataset is not None else load_data(data, test_data=test_data, test_fraction=test_fraction,
                                                        seed=seed)
@@ -409,16 +384,15 @@ def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DE
             raise InputError("score", "'population' needs the true Σ, which real data does not have "
                                       "(theory/real_data.md); use rf or empirical")
         if d is not None and int(d) != ds.d:
-            raise InputError("d", f"--d {d} contradicts --data {data} (d = {ds.d} columns used"
+            raise InputError("d", f"`d` {d} contradicts `data` {data} (d = {ds.d} columns used"
                                   + (f", {ds.d_raw - ds.d} constant ones dropped)" if ds.d_raw != ds.d else ")"))
         d = ds.d
     elif d is None:
-        raise InputError("d", "is required unless --data fixes it")
+        raise InputError("d", "is required unless `data` fixes it")
     d = check_positive_int("d", d)
     check_positive("psi_p", psi_p)
     if sampler not in SAMPLERS:
         raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    from .sampler import INTEGRATORS
     if integrator not in INTEGRATORS:
         raise InputError("integrator", f"must be one of {', '.join(INTEGRATORS)}, got {integrator!r}")
     time_grid(t_min, t_max, times, spacing)
@@ -449,8 +423,7 @@ def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DE
                        aliases={"mehler_tol": ("mehler", "tol")},
                        legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
                                "steps_per_time", "score", "mem_threshold", "gen_tolerance", "collapse_entropy",
-                               "max_order", "mehler_tol", "workers", "scheduler", "checkpoint", "checkpoint_arg",
-                               "restart"))
+                               "max_order", "mehler_tol", "workers", "scheduler", "checkpoint", "restart"))
 def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
                           tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), seeds: int = 1, seed: int = 0,
                           activation: str = "tanh", sigma="1:1", noise_samples=None, ridge: float = 0.0,
@@ -487,12 +460,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
     steps_per_time, score = sampling.steps_per_time, sampling.score
     mem_threshold, gen_tolerance = readoff.mem_threshold, readoff.gen_tolerance
     collapse_entropy = readoff.collapse_entropy
-    workers, scheduler, checkpoint = runner.workers, runner.scheduler, runner.checkpoint
+    workers, scheduler = runner.workers, runner.scheduler
     max_order, mehler_tol = mehler.max_order, mehler.tol
-    from ..core.activations import get_activation
-    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
-    from ..analysis.timescales import fit_exponent
-
     get_activation(activation)
     ds = load_data(data, test_data=test_data, test_fraction=test_fraction, seed=seed)
     pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, tau=tau, seeds=seeds, seed=seed, sampling=sampling,
@@ -520,10 +489,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
     # the reference scores need no W: only the sampler and the samples count for them
     parts = generation_bytes(d=d, p=p if score == "rf" else 0, n=max(n_max, ds.n_test if ds is not None else 0),
                              times=int(times), num_tau=num_tau, samples=int(samples), keep=keep_samples,
-                             workers=concurrent)
-    if m_noise is not None:  # ξ (n, m, d) and the noisy points (n m, d) of (F1), per worker
-        parts["noise_samples"] = concurrent * F8 * 2.0 * n_max * m_noise * d
-    check_generation_memory(parts)
+                             workers=concurrent, noise_samples=m_noise, noise_rows=n_max)
+    check_memory_parts(parts, "this run")
     common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
                   samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
                   score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
@@ -542,8 +509,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
     point_common.update(sampling={f: common[f] for f in SamplingConfig.__dataclass_fields__},
                         mehler={"max_order": common["max_order"], "tol": common["mehler_tol"]})
     full = [dict(pt, **point_common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
-    runner = SweepRunner(workers=workers, scheduler=scheduler, checkpoint=checkpoint, restart=runner.restart,
-                         checkpoint_arg=runner.checkpoint_arg)  # workers as chosen by sweep_workers
+    runner = replace(runner, workers=workers)  # workers as chosen by sweep_workers
     results = run_sweep(generation_point, full, parameters=common, runner=runner, desc="generate", progress=progress,
                         check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),
                                                 ranges={0: (0, math.inf), 1: (0, math.inf), 2: (0, math.inf),
@@ -584,7 +550,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
                 fits[name] = {"error": "needs at least two ψ_n values"}
             elif not np.all(np.isfinite(vals)) or np.any(vals <= 0):
                 fits[name] = {"error": "not finite at every ψ_n and seed (not reached on the τ list, or only at "
-                                       "τ = inf): widen --tau"}
+                                       "τ = inf): widen `tau`"}
             elif name.startswith("loss_") and any(q["loss_timescales"].get(name[-5:], {}).get("n_peaks") == 1
                                                   for q in pts):  # name[-5:] is t_min or t_mid
                 fits[name] = {"error": "one peak of the timescale spectrum at some ψ_n and seed (n_peaks = 1, "

@@ -39,6 +39,7 @@ from ..finite.krylov import KRYLOV_ABOVE, KrylovRule, choose_solver, krylov_read
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import spectrum_peak_readoff
+from ..analysis.timescales import timescales as read_timescales
 
 @float64
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -294,7 +295,6 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, X_test=N
 
 def _read_timescales(es, t: float, act, spec) -> dict:
     """Loss-based τ_gen, τ_mem, τ_early_stop, τ_gap at one grid time (`rfscore.analysis.timescales`)."""
-    from ..analysis.timescales import timescales as read_timescales
     try:
         out = read_timescales(es, ge_constants(t, act, spec), spec).to_dict()
     except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on

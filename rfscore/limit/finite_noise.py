@@ -18,23 +18,25 @@ at −1/(cτ_max) (it must enclose the zero modes of U^(m) when n·m < p) and τ
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Optional
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..core.constants import ge_constants, rate
 from ..core.covariance import ISOTROPIC, l_opt
-from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
-                           check_ridge)
+from ..core.errors import ConvergenceError, InputError, check_noise_samples, check_positive, check_ridge
 from ..core.trajectory import Trajectory, check_tau
-from .asymptotic import make_contour, nu_c_quadrature
+from .asymptotic import asymptotic_curves, make_contour, nu_c_quadrature
 from ..core.precision import float64
 from ..core.deprecation import options_from_keywords
 from ..core.status import throw_option
 from .contour_losses import (FINITE_NOISE_CONTOUR, TWO_CONTOUR_TOL, ContourRule, double_integral, flow_factor,
                              line_integral, two_contour_error)
-from .fixed_point import newton_2x2
+from .fixed_point import FixedPointRule, damped_then_newton, newton_2x2
 
 
 @dataclass(frozen=True)
@@ -75,44 +77,63 @@ def _A(mod: _Model, delta, D):
             + D)
 
 
-def _solve_delta(mod: _Model, D, tol: float, damped: int = 40, newton: int = 60):
-    """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
-    > 0) or (Z, Q) functions of κ on the nodes.
+# (F8) by the one damped fixed-point + Newton solver (limit/fixed_point.py): exactly 40 damped steps
+# δ ← ½δ + ½(p/N)E[Σ/Ā] from δ = 0, then Newton on the two unknowns per node until every node meets the
+# solve's ``tol`` (`_f8_rule`); where it is missed the solve is redone with 50× more damped steps first
+F8_RULE = FixedPointRule(damping=0.5, tol_damped=None, max_damped=40, newton_steps=60)
+F8_RETRY_DAMPED = 2000
 
-    Damped fixed-point steps from δ = 0, then Newton on the two unknowns per node; where Newton has
-    not met ``tol`` the whole solve is redone with 50× more damped steps first. Returns
-    (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
+
+def _relative_residual(dl, new):
+    """Per node: max_c |δ_c − (p/N)E[Σ_c/Ā]| / (1 + max_c |(p/N)E[Σ_c/Ā]|), the accuracy measure of (F8)."""
+    return (jnp.maximum(jnp.abs(dl[0] - new[0]), jnp.abs(dl[1] - new[1]))
+            / (1 + jnp.maximum(jnp.abs(new[0]), jnp.abs(new[1]))))
+
+
+@partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
+def _solve_f8(D, S, f, wk, ratio, damping, tol_damped, max_damped: int, newton_steps: int, tol_newton):
+    """(F8) at shifts D (Z, 1) or (Z, Q): δ = (δ_0, δ_1), each (Z,), by `fixed_point.damped_then_newton`."""
+
+    def solved(dl):  # Ā (Z, Q) and (p/N) E_κ[Σ_c/Ā] for c = 0, 1
+        A = f[0] * S[0][None, :] / (1 + dl[0][:, None]) + f[1] * S[1][None, :] / (1 + dl[1][:, None]) + D
+        return A, tuple(ratio * jnp.sum(wk[None, :] * S[c][None, :] / A, axis=1) for c in range(2))
+
+    def residual_norm(dl):
+        return jnp.max(_relative_residual(dl, solved(dl)[1]))
+
+    def damped(dl, om):
+        _, new = solved(dl)
+        return tuple((1 - om) * dl[c] + om * new[c] for c in range(2))
+
+    def newton(dl):
+        A, new = solved(dl)
+        # ∂F_c/∂δ_c' = 1{c=c'} − (p/N) f_c' E[Σ_c Σ_c'/Ā²]/(1 + δ_c')²
+        J = [[(a == b) - ratio * f[b] * jnp.sum(wk[None, :] * S[a][None, :] * S[b][None, :] / A**2, axis=1)
+              / (1 + dl[b]) ** 2 for b in range(2)] for a in range(2)]
+        s0, s1 = newton_2x2(J[0][0], J[0][1], J[1][0], J[1][1], dl[0] - new[0], dl[1] - new[1])
+        return dl[0] - s0, dl[1] - s1
+
+    zero = jnp.zeros(D.shape[0], dtype=jnp.result_type(D.dtype, jnp.float64))
+    (d0, d1), _ = damped_then_newton(residual_norm, damped, newton, (zero, zero), damping, tol_damped, max_damped,
+                                     newton_steps, tol_newton)
+    return d0, d1
+
+
+@float64  # the JAX solve in float64 also when called directly (tests), as the public entry points run
+def _solve_delta(mod: _Model, D, tol: float, rule: FixedPointRule = F8_RULE):
+    """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
+    > 0) or (Z, Q) functions of κ on the nodes, by ``rule`` with Newton stopping at ``tol`` (redone with
+    `F8_RETRY_DAMPED` damped steps where a node misses it). Returns (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
     D = np.asarray(D)
     D = D[:, None] if D.ndim == 1 else D
-    delta = np.zeros((D.shape[0], 2), dtype=np.result_type(D, np.float64))
-    wk = mod.wk[None, :]
-
-    def residual(dl):
-        A = _A(mod, dl, D)
-        new = np.stack([mod.ratio * np.sum(wk * mod.S[c][None, :] / A, axis=1) for c in range(2)], axis=1)
-        return A, new
-
-    for _ in range(damped):
-        _, new = residual(delta)
-        delta = 0.5 * delta + 0.5 * new
-    for _ in range(newton):
-        A, new = residual(delta)
-        F = delta - new
-        res = np.max(np.abs(F), axis=1) / (1 + np.max(np.abs(new), axis=1))
-        if np.all(res < tol):
-            break
-        # ∂F_c/∂δ_c' = 1{c=c'} − (p/N) f_c' E[Σ_c Σ_c'/Ā²]/(1 + δ_c')²
-        J = np.empty(F.shape + (2,), dtype=F.dtype)
-        for a in range(2):
-            for b in range(2):
-                J[:, a, b] = (a == b) - mod.ratio * mod.f[b] * np.sum(wk * mod.S[a] * mod.S[b] / A**2, axis=1) \
-                    / (1 + delta[:, b]) ** 2
-        step0, step1 = newton_2x2(J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1], F[:, 0], F[:, 1])
-        delta = delta - np.stack([step0, step1], axis=1)
-    A, new = residual(delta)
-    res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
-    if not np.all(res < tol) and damped < 2000:
-        return _solve_delta(mod, D, tol, damped=2000, newton=newton)
+    d0, d1 = _solve_f8(D, mod.S, mod.f, mod.wk, mod.ratio, rule.damping, rule.tol_damped, rule.max_damped,
+                       rule.newton_steps, tol)
+    delta = np.stack([np.asarray(d0), np.asarray(d1)], axis=1)
+    A = _A(mod, delta, D)
+    new = [mod.ratio * np.sum(mod.wk[None, :] * mod.S[c][None, :] / A, axis=1) for c in range(2)]
+    res = np.asarray(_relative_residual((delta[:, 0], delta[:, 1]), new))
+    if not np.all(res < tol) and rule.max_damped < F8_RETRY_DAMPED:
+        return _solve_delta(mod, D, tol, replace(rule, max_damped=F8_RETRY_DAMPED))
     return delta, A, res
 
 
@@ -247,6 +268,7 @@ def _losses_at_infinity(mod: _Model, ridge: float, tol: float):
             float(P.residual.max()))
 
 
+@float64
 def _losses_at_infinity_m_inf(psi_p, psi_n, constants, alpha_eff, ridge, nodes, tol):
     """(F11) at m = ∞: V̂ = V₀ is deterministic and the noise rows are the shift C, so one Wishart
     class (n rows of covariance M, ratio p/n) remains: Ā = M/(1 + δ) + C + λ, δ = (p/n) E[M/Ā], and
@@ -256,13 +278,7 @@ def _losses_at_infinity_m_inf(psi_p, psi_n, constants, alpha_eff, ridge, nodes, 
     C = constants.b_t**2 * kappa + constants.s_t2
     b2k = constants.b_t**2 * kappa
     r = psi_p / psi_n
-    delta = 0.0
-    for _ in range(10000):
-        new = r * np.sum(wk * M / (M / (1 + delta) + C + ridge))
-        if abs(new - delta) < tol * (1 + abs(new)):
-            delta = new
-            break
-        delta = 0.5 * delta + 0.5 * new
+    delta = float(_solve_one_class(M, C + ridge, wk, r, tol))
     A = M / (1 + delta) + C + ridge
     res = abs(delta - r * np.sum(wk * M / A)) / (1 + abs(delta))
     E = lambda g: float(np.sum(wk * g))  # noqa: E731
@@ -275,6 +291,36 @@ def _losses_at_infinity_m_inf(psi_p, psi_n, constants, alpha_eff, ridge, nodes, 
     test = 1 + two(M + C) - 2 * q
     train = 1 - q - ridge * two(np.ones_like(kappa))
     return train, test, res
+
+
+# the one-class δ of (F11) at m = ∞ by the same solver: damped steps until the relative residual is below the
+# solve's tol, then two Newton steps (quadratic: the root to rounding)
+ONE_CLASS_RULE = FixedPointRule(damping=0.5, max_damped=10000, newton_steps=2)
+
+
+@jax.jit
+def _solve_one_class(M, shift, wk, r, tol):
+    """δ = r E_κ[M/Ā], Ā = M/(1 + δ) + shift (the m = ∞ class of (F11)); M, shift, wk (Q,) on the nodes."""
+
+    def new_of(dl):
+        A = M / (1 + dl) + shift
+        return A, r * jnp.sum(wk * M / A)
+
+    def damped(dl, om):
+        return (1 - om) * dl + om * new_of(dl)[1]
+
+    def newton(dl):  # ∂F/∂δ = 1 − r E[M²/Ā²]/(1 + δ)²
+        A, new = new_of(dl)
+        return dl - (dl - new) / (1 - r * jnp.sum(wk * M**2 / A**2) / (1 + dl) ** 2)
+
+    def residual_norm(dl):
+        new = new_of(dl)[1]
+        return jnp.abs(dl - new) / (1 + jnp.abs(new))
+
+    rule = ONE_CLASS_RULE
+    delta, _ = damped_then_newton(residual_norm, damped, newton, jnp.zeros((), dtype=jnp.float64), rule.damping, tol,
+                                  rule.max_damped, rule.newton_steps)
+    return delta
 
 
 RIDGELESS = (1e-8, 2e-8)  # λ₁, λ₂ of the λ → 0+ extrapolation at τ = ∞
@@ -413,7 +459,6 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
                                  diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
                                  converged=ok, error=0.0)
     if m is None:
-        from .asymptotic import asymptotic_curves
         a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=ridge,
                               throw=throw)
         l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * sigma_x2, kappa_nodes))

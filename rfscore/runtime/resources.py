@@ -136,3 +136,59 @@ def net_bytes(n: int, d: int, samples: int, width: int, times: int, steps_per_ti
     sampling = 6 * F8 * samples * d + F8 * min(samples, 4096.0) * n + F8 * samples * float(times)
     network = 3 * F8 * 4 * (width * width + width * (d + 64)) + 8 * F8 * min(n, 512.0) * width
     return pool + evaluation + sampling + network
+
+
+def check_memory_parts(parts: dict, what: str, available: int | None = None) -> None:
+    """`check_memory` of a run estimated by parts ``{option: bytes}``: the total against the available memory,
+    the InputError naming the option with the largest share."""
+    check_memory(float(sum(parts.values())), what, max(parts, key=parts.get), available)
+
+
+def sigma_bytes(d: int) -> float:
+    """Σ (d, d) of the data and its two working copies."""
+    return 3 * F8 * float(d) ** 2
+
+
+def fresh_noise_bytes(n: int, fresh: int, d: int, p: int) -> float:
+    """One step of `rfscore simulate --fresh-noise` k: k fresh noisy copies of the n rows (noise, points and
+    their features, 3d + p columns) and one copy in flight."""
+    return 2 * F8 * float(n) * float(fresh) * (3 * float(d) + float(p))
+
+
+def record_bytes(records: int) -> float:
+    """The log-spaced record grid of `rfscore.finite.simulation.record_steps` (train, test, step, time)."""
+    return 4 * F8 * float(records)
+
+
+def dense_bytes(p: int) -> float:
+    """One dense p×p float64 matrix (e.g. the copy `eigvalsh` works on)."""
+    return F8 * float(p) ** 2
+
+
+def finite_flow_bytes(p: int, n: int, d: int) -> float:
+    """The exact finite-size flow of the GEP model at (p, n, d) as `rfscore curve --finite-d` runs it: U, U_pop,
+    their eigenvectors and products (6 p²), the features of the n rows (n (p + d)) and their Gram factor (n p)."""
+    p, n, d = float(p), float(n), float(d)
+    return F8 * (6 * p * p + n * (p + d) + n * p)
+
+
+def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
+                     workers: int = 1, noise_samples: int | None = None, noise_rows: int | None = None) -> dict:
+    """Peak memory of `rfscore.generative.generation.generation_experiment` by the option that drives it:
+    {arg: bytes} (float64 arrays).
+
+    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
+    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
+    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
+    (T, N, d); with ``noise_samples`` m the noise ξ (n, m, d) and the noisy points (n m, d) of (F1)
+    over the ``noise_rows`` n training rows, per worker.
+    """
+    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
+    readouts = F8 * float(num_tau) * times * d * p
+    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
+    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
+    w = max(1, workers)
+    parts = {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
+    if noise_samples is not None:
+        parts["noise_samples"] = w * F8 * 2.0 * float(noise_rows) * noise_samples * d
+    return parts
