@@ -194,3 +194,18 @@ def test_c1_script_time_conversion(exact_problem, kappa):
     assert abs(res.tau[-1] - k_scale * p / d**2 * lr * steps) < 1e-12 * res.tau[-1]
     assert abs(res.train_loss[-1] - train) < 1e-10
     assert abs(1 - train) > 1e-3  # the run moved: the comparison is not between two untrained models
+
+
+def test_model_sizes_are_read_off_the_arrays_in_one_place():
+    """p, d, n of a training problem and of a fitted score model come from W (p, d) and X (n, d) by the one
+    `rfscore.core.shapes.WeightsAndData`."""
+    from rfscore.core.shapes import WeightsAndData
+    from rfscore.finite.inputs import sample_inputs
+    from rfscore.finite.simulation import TrainingProblem, training_problem
+    from rfscore.generative.score_model import RFScoreModel
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=5, psi_p=3.0, psi_n=2.0)
+    prob = training_problem(W, X, t=0.1, model="gep", key=ko)
+    assert (prob.p, prob.d, prob.n) == (15, 5, 10) == (W.shape[0], W.shape[1], X.shape[0])
+    assert issubclass(TrainingProblem, WeightsAndData) and issubclass(RFScoreModel, WeightsAndData)
+    for cls in (TrainingProblem, RFScoreModel):
+        assert all(name not in vars(cls) for name in ("p", "d", "n")), cls  # inherited, not written again

@@ -41,6 +41,7 @@ from .exact import exact_matrices
 from .gep import gep_factors
 from ..core.deprecation import options_from_keywords, renamed_fields, renamed_keywords
 from ..core.precision import float64
+from ..core.shapes import WeightsAndData
 
 OPTIMIZERS = ("gd", "adam")
 SAMPLERS = ("reduced", "direct")
@@ -48,7 +49,7 @@ SAMPLERS = ("reduced", "direct")
 
 @float64
 @dataclass(frozen=True)
-class TrainingProblem:
+class TrainingProblem(WeightsAndData):
     """One finite-size model: W (p,d), X (n,d), and what evaluates its losses exactly.
 
     ``matrices`` (exact model): the (E1)-(E3) `FiniteSizeMatrices`; ``factors`` (gep model): the
@@ -64,18 +65,6 @@ class TrainingProblem:
     activation: object
     matrices: object = None
     factors: object = None
-
-    @property
-    def p(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.W.shape[1]
-
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
 
     @property
     def psi_p(self) -> float:

@@ -37,6 +37,7 @@ from ..finite.exact import MehlerRule, exact_matrices
 from ..finite.frozen_noise import exact_noise_matrices
 from ..finite.krylov import KRYLOV_ABOVE, KrylovRule, choose_solver, krylov_readouts
 from ..core.precision import float64
+from ..core.shapes import WeightsAndData
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import spectrum_peak_readoff
 from ..analysis.timescales import timescales as read_timescales
@@ -123,7 +124,7 @@ class TimeDiagnostics(HasStatus):
 
 @float64
 @dataclass(frozen=True)
-class RFScoreModel(HasStatus):
+class RFScoreModel(HasStatus, WeightsAndData):
     """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
 
     W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
@@ -161,18 +162,6 @@ class RFScoreModel(HasStatus):
     def error(self) -> float:
         return max((max(dg.truncation_bound, dg.quadrature_error, dg.readout_error) for dg in self.diagnostics),
                    default=0.0)
-
-    @property
-    def p(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.W.shape[1]
-
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
 
     def readouts(self, tau: float) -> np.ndarray:
         """A_k(τ) for every grid time at once, shape (K, d, p) (A = √p B); τ must be in ``self.tau``."""
