@@ -337,3 +337,21 @@ def test_the_former_keywords_give_the_same_numbers_with_one_warning(small):
     np.testing.assert_array_equal(old_m.U, new_m.U)
     np.testing.assert_array_equal(old_s.density, new_s.density)
     np.testing.assert_array_equal(old_lam, es.eigvals)
+
+
+def test_per_point_results_take_their_status_from_one_rule():
+    """A result with a flag per point (seed, sweep point, grid value) is converged when every point is: written
+    once (`rfscore.core.status.PointStatus`) for the ensemble, the timescale scan, the phase diagram and the
+    tuned-ridge envelope."""
+    import numpy as np
+    from rfscore.analysis.noise_ridge import RidgeEnvelope
+    from rfscore.analysis.phase import PhaseDiagram
+    from rfscore.analysis.timescales import TimescaleScan
+    from rfscore.core.status import PointStatus
+    from rfscore.finite.ensemble import Ensemble
+    for cls in (Ensemble, TimescaleScan, PhaseDiagram, RidgeEnvelope):
+        assert issubclass(cls, PointStatus) and "converged" not in vars(cls), cls
+    env = RidgeEnvelope(psi_p=np.array([1.0, 2.0]), ridge=np.array([0.1, 0.2]), test_loss=np.array([1.0, 0.9]),
+                        point_converged=np.array([True, False]), monotone=True)
+    assert not env.status.converged and "ψ_p = [2.0]" in env.status.message
+    assert TimescaleScan(table={}, fits={}).status.converged  # no per-point flags recorded: nothing failed

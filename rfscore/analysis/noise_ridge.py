@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import HasStatus, PointStatus
 from ..finite.ensemble import noise_split_ensemble
 from ..limit.finite_noise import finite_noise_curves
 
@@ -63,20 +63,16 @@ def interpolation_peak(psi_p_grid, psi_n: float, *, t: float, noise_samples, rid
 
 @float64
 @dataclass(frozen=True)
-class RidgeEnvelope(HasStatus):
+class RidgeEnvelope(PointStatus):
     """The optimally tuned ridge per ψ_p: psi_p (K,), ridge λ* (K,), test_loss (K,) (F11) at λ*, loss units;
-    per_point_converged (K,): the bounded search converged inside its bounds; monotone: the envelope falls
+    point_converged (K,): the bounded search converged inside its bounds; monotone: the envelope falls
     (non-increasing to 1e-9 relative) with ψ_p."""
 
     psi_p: np.ndarray
     ridge: np.ndarray
     test_loss: np.ndarray
-    per_point_converged: np.ndarray
+    point_converged: np.ndarray
     monotone: bool
-
-    @property
-    def converged(self) -> bool:
-        return bool(np.all(self.per_point_converged))
 
     @property
     def error(self) -> float:
@@ -84,8 +80,8 @@ class RidgeEnvelope(HasStatus):
 
     @property
     def message(self) -> str:
-        bad = self.psi_p[~self.per_point_converged]
-        return "" if bad.size == 0 else f"the λ search did not converge at ψ_p = {list(bad)}"
+        bad = self.psi_p[~self.point_converged]
+        return "" if bad.size == 0 else f"the λ search did not converge at ψ_p = {[float(x) for x in bad]}"
 
 
 @float64
@@ -99,7 +95,7 @@ def ridge_envelope(psi_p_grid, psi_n: float, *, t: float, noise_samples: int, lo
                             bounds=tuple(log10_bounds), method="bounded", options={"xatol": xatol}) for x in grid]
     env = np.array([b.fun for b in best])
     return RidgeEnvelope(psi_p=grid, ridge=np.array([10.0**b.x for b in best]), test_loss=env,
-                         per_point_converged=np.array([bool(b.success) for b in best]),
+                         point_converged=np.array([bool(b.success) for b in best]),
                          monotone=bool(np.all(np.diff(env) <= 1e-9 * np.abs(env[1:]))))
 
 

@@ -28,7 +28,7 @@ from ..finite.inputs import draw_keys, effective_ratios, sample_inputs, sizes
 from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
 from ..core.deprecation import options_from_keywords
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import PointStatus
 from ..runtime.sweep import DEFAULT_RUNNER, SweepRunner
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
@@ -84,7 +84,7 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
 
 @float64
 @dataclass(frozen=True)
-class PhaseDiagram(HasStatus):
+class PhaseDiagram(PointStatus):
     """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
 
     psi_n: np.ndarray
@@ -101,10 +101,6 @@ class PhaseDiagram(HasStatus):
     def point_converged(self) -> np.ndarray:
         """Per row: train, test and generalisation losses finite (closed forms, exact up to rounding)."""
         return np.isfinite(self.train_loss) & np.isfinite(self.test_loss) & np.isfinite(self.gen_loss)
-
-    @property
-    def converged(self) -> bool:
-        return bool(np.all(self.point_converged))
 
     @property
     def error(self) -> float:

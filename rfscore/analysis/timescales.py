@@ -36,7 +36,7 @@ from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
 from ..core.crossing import first_crossing
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import HasStatus, PointStatus
 
 
 @float64
@@ -200,7 +200,7 @@ def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
 
 @float64
 @dataclass(frozen=True)
-class TimescaleScan(HasStatus):
+class TimescaleScan(PointStatus):
     """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
 
     ``table`` maps column names (SCAN_COLUMNS: psi_n, psi_p, t, seed, tau_gen, tau_mem, n_peaks,
@@ -212,11 +212,7 @@ class TimescaleScan(HasStatus):
     fits: dict
     point_converged: Optional[np.ndarray] = None  # (len(psi_n)·seeds,) each point's `Timescales.converged`
     point_error: Optional[np.ndarray] = None      # (len(psi_n)·seeds,) each point's `Timescales.error`
-
-    @property
-    def converged(self) -> bool:
-        """Every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop); per point: ``point_converged``."""
-        return bool(np.all(self.point_converged)) if self.point_converged is not None else True
+    # converged (`PointStatus`): every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop)
 
     @property
     def error(self) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import PointStatus
 from ..runtime.progress import stages
 from .inputs import DrawKeys, draw_keys, sample_inputs
 from .dynamics import trajectory
@@ -35,7 +35,7 @@ from .simulation import SimulationOptions, simulate, training_problem
 
 @float64
 @dataclass(frozen=True)
-class Ensemble(HasStatus):
+class Ensemble(PointStatus):
     """What ``fn`` returned for each seed, stacked: ``values[name]`` has shape (S, ...) for S = len(seeds).
 
     seeds: the integer seeds run, in order; point: the sweep point folded into every seed's key (P1);
@@ -48,10 +48,6 @@ class Ensemble(HasStatus):
     point: tuple
     values: dict
     point_converged: np.ndarray
-
-    @property
-    def converged(self) -> bool:
-        return bool(np.all(self.point_converged))
 
     @property
     def error(self) -> float:
