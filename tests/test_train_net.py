@@ -631,3 +631,13 @@ def test_control_table_batch_sweep_exponents(tmp_path):
         for thr in ("0.05", "0.1"):
             assert again["batch_sweep"][opt][thr]["exponent"] == pytest.approx(out["batch_sweep"][opt][thr]["exponent"],
                                                                               abs=1e-6)
+
+
+def test_geometric_mean_of_the_seeds_leaves_out_censored_readoffs():
+    """The seed average the network figures draw (`analysis.networks.geometric_mean`): exp(mean log) over the
+    finite read-offs; NaN and ∞ (censored) are left out, none finite gives NaN."""
+    import math
+    from rfscore.analysis.networks import geometric_mean
+    assert geometric_mean([1.0, 4.0, math.nan, math.inf]) == pytest.approx(2.0, rel=1e-15)
+    assert geometric_mean([8.0]) == pytest.approx(8.0, rel=1e-15)
+    assert math.isnan(geometric_mean([math.nan, math.inf])) and math.isnan(geometric_mean([]))

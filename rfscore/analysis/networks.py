@@ -113,6 +113,14 @@ def _fit(ns, grid, d):
             "n": list(ns), "seeds_used": int(ok.sum()), "dropped_seeds": int((~ok).sum())}
 
 
+def geometric_mean(values) -> float:
+    """exp(mean(log v)) over the finite values of ``values`` (read-offs in updates or τ; a censored read-off, NaN
+    or ∞, is left out), NaN when none is finite: the seed average of τ_mem and τ_gen that the figures draw."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
+
+
 def _exp(x: float) -> float:
     """exp(x), ∞ (or 0) beyond float range: nearly parallel fits put their crossing n_gm at an astronomic n."""
     return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)

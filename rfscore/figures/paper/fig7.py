@@ -14,14 +14,13 @@ of τ_mem ∝ B^ζ and the candidate mechanism's predictions ζ = 0 (SGD) and �
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
 
-from ...analysis.networks import (THRESHOLDS, control_readoffs, control_table, exponent_table, plateau_collapse,
-                                  read_csv, run_readoffs)
+from ...analysis.networks import (THRESHOLDS, control_readoffs, control_table, exponent_table, geometric_mean,
+                                  plateau_collapse, read_csv, run_readoffs)
 from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
@@ -83,9 +82,7 @@ def _draw(runs, png, controls=None):
         ns = sorted({r["n"] for r in reads if r["width"] == w})
         ys = []
         for n in ns:
-            v = np.array([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n])
-            v = v[np.isfinite(v)]
-            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+            ys.append(geometric_mean([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n]))
         betas = ", ".join(f"{thr}: {fit_label(exps[str(w)]['tau_mem'][str(thr)])}" for thr in THRESHOLDS)
         ax.plot(ns, ys, "o-", color=colors(i), label=f"{label}\n" + r"$\beta$ at $f_{\rm mem}\geq$ " + betas)
         seed = sorted({r["seed"] for r in reads})[0]
@@ -109,12 +106,6 @@ def _draw(runs, png, controls=None):
     save(fig, png)
 
 
-def _geomean(v) -> float:
-    v = np.asarray(v, dtype=float)
-    v = v[np.isfinite(v)]
-    return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
-
-
 def _draw_controls(ax, cx, reads, table, first_color):
     """(a) the fixed-B protocols' τ_mem against n; (c) the batch sweep at n = SWEEP_N (N14)."""
     colors = colormaps["tab10"]
@@ -122,7 +113,7 @@ def _draw_controls(ax, cx, reads, table, first_color):
              and len({r["n"] for r in reads if r["label"] == lab}) >= 2]
     for i, lab in enumerate(fixed):
         ns = sorted({r["n"] for r in reads if r["label"] == lab})
-        ys = [_geomean([r["tau_mem"]["0.05"] for r in reads if r["label"] == lab and r["n"] == n]) for n in ns]
+        ys = [geometric_mean([r["tau_mem"]["0.05"] for r in reads if r["label"] == lab and r["n"] == n]) for n in ns]
         fit = table["exponents_in_n"][lab]["0.05"]
         ax.plot(ns, ys, "s--", color=colors(first_color + i), label=f"{lab}\n" + r"$\beta$ at 0.05: " + fit_label(fit))
     sweep = table["batch_sweep"]
