@@ -21,6 +21,7 @@ import numpy as np
 from rfscore.limit.asymptotic import asymptotic_curves, nu_c_quadrature
 from rfscore.core.constants import ge_constants
 from rfscore.core.covariance import SigmaSpectrum
+from rfscore.limit.contour_losses import ContourRule
 
 PSI_P, PSI_N, T = 32.0, 4.0, 0.01
 
@@ -75,7 +76,7 @@ def main():
     res = asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T)
     t_fast = time.perf_counter() - t0
     t0 = time.perf_counter()
-    asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, check_quadrature=False)
+    asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, contour=ContourRule(check_quadrature=False))
     t_nocheck = time.perf_counter() - t0
     t0 = time.perf_counter()
     train, test, c = baseline(tau)
@@ -99,7 +100,7 @@ def main():
         r = asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
         t_chk = time.perf_counter() - t0
         t0 = time.perf_counter()
-        asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig, check_quadrature=False)
+        asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig, contour=ContourRule(check_quadrature=False))
         t_no = time.perf_counter() - t0
         print(f"  {text:>16s} ({len(sig.eigenvalues)} atoms, {r.diagnostics['contour']['nodes_upper_half']} nodes): "
               f"with check {t_chk:6.2f} s ({t_chk / t_fast:.2f}x isotropic), no check {t_no:6.2f} s "

@@ -27,8 +27,9 @@ from rfscore.finite.krylov import krylov_trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.simulation import simulate, training_problem
+from rfscore.finite.simulation import SimulationOptions
 
 T = 0.01
 
@@ -66,7 +67,7 @@ def case_thin(p, d, psi_n):
     tau = np.geomspace(1, 1e7, 400)
     trajectory(es, tau[:2])
     _, t_traj = timed(trajectory, es, tau)
-    print(f"[gep thin] p={p} d={d} n={X.shape[0]} (k={es.lam.size} modes): thin SVD + rotation {t_eig:.1f} s, "
+    print(f"[gep thin] p={p} d={d} n={X.shape[0]} (k={es.eigvals.size} modes): thin SVD + rotation {t_eig:.1f} s, "
           f"400-point trajectory {t_traj:.2f} s; total {t_eig + t_traj:.1f} s", flush=True)
 
 
@@ -83,9 +84,9 @@ def case_sim(p, d, n, steps):
     t0 = time.perf_counter()
     trajectory(es, np.geomspace(lr, tau_end, 50))
     t_closed = t_setup + time.perf_counter() - t0
-    simulate(prob, lr=lr, steps=steps // 10, record=5, block=steps // 10)  # compile
+    simulate(prob, lr=lr, steps=steps // 10, options=SimulationOptions(record=5, block=steps // 10))  # compile
     t0 = time.perf_counter()
-    simulate(prob, lr=lr, steps=steps, record=20, block=steps // 10)
+    simulate(prob, lr=lr, steps=steps, options=SimulationOptions(record=20, block=steps // 10))
     t_sim = time.perf_counter() - t0
     rate = steps / t_sim
     print(f"[simulate] p={p} d={d} n={n}: GD (m = 1, exact features) {rate:.1f} steps/s "

@@ -34,9 +34,9 @@ def main():
     import numpy as np
 
     import rfscore  # noqa: F401  (float64)
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.exact import exact_matrices
-    from rfscore.finite.noise_draws import exact_noise_matrices, noise_eigensystem, noise_trajectory
+    from rfscore.finite.frozen_noise import exact_noise_matrices, noise_eigensystem, noise_trajectory
 
     d, psi_p, n, m = (64, 16, 64, 64) if args.quick else (64, 64, 256, 64)
     W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=d, psi_p=psi_p, psi_n=n / d)

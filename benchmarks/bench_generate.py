@@ -31,9 +31,13 @@ import rfscore  # noqa: F401
 jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.generation import generation_experiment
-from rfscore.finite.draws import point_key, sample_inputs
+from rfscore.finite.inputs import point_key, sample_inputs
 from rfscore.generative.score_model import time_grid
 from rfscore.finite.simulation import simulate, training_problem
+from rfscore.finite.exact import MehlerRule
+from rfscore.generative.generation import SamplingConfig
+from rfscore.runtime.sweep import SweepRunner
+from rfscore.finite.simulation import SimulationOptions
 
 
 def main(argv=None):
@@ -45,7 +49,7 @@ def main(argv=None):
     tau = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6, math.inf]
 
     t0, c0 = time.perf_counter(), time.process_time()
-    res = generation_experiment([psi_n], d=d, psi_p=psi_p, times=K, tau=tau, samples=samples, workers=1,
+    res = generation_experiment([psi_n], d=d, psi_p=psi_p, sampling=SamplingConfig(times=K, samples=samples), runner=SweepRunner(workers=1), tau=tau,
                                 progress=False)
     t_closed, cpu = time.perf_counter() - t0, time.process_time() - c0
     # CPU time (all threads of this process) bounds the wall time an idle machine would need
@@ -67,9 +71,9 @@ def main(argv=None):
         prob = training_problem(W, X, t=float(t), matrices=exact_matrices(W, X, t=float(t)))
         lam_max.append(prob.lambda_max())
         lr = 0.9 * prob.max_stable_lr()
-        simulate(prob, lr=lr, steps=256, record=2, progress=False)  # compile
+        simulate(prob, lr=lr, steps=256, options=SimulationOptions(record=2), progress=False)  # compile
         s0 = time.perf_counter()
-        simulate(prob, lr=lr, steps=measure_steps, record=2, progress=False)
+        simulate(prob, lr=lr, steps=measure_steps, options=SimulationOptions(record=2), progress=False)
         per_step.append((time.perf_counter() - s0) / measure_steps)
     lam_grid = np.interp(np.log(grid), np.log(probe), lam_max)
     dl = -np.expm1(-2 * grid)
@@ -85,7 +89,7 @@ def main(argv=None):
     from rfscore.generative.generation import MAX_ORDER, MEHLER_TOL
     eig = []
     for t in grid:
-        m = exact_matrices(W, X, t=float(t), max_order=MAX_ORDER, tol=MEHLER_TOL)
+        m = exact_matrices(W, X, t=float(t), mehler=MehlerRule(max_order=MAX_ORDER, tol=MEHLER_TOL))
         lam, Q = np.linalg.eigh(np.asarray(m.U))
         eig.append((lam, Q.T @ np.asarray(m.V), m.delta_t))
     s0, c0 = time.perf_counter(), time.process_time()

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from rfscore.analysis.phase import phase_diagram
+from rfscore.runtime.sweep import SweepRunner
 
 
 def main():
@@ -21,9 +22,9 @@ def main():
     kw = dict(psi_n=np.geomspace(1, 64, a.grid).tolist(), psi_p=np.geomspace(2, 64, a.grid).tolist(),
               tau=[1e2, 1e4, np.inf], d=a.d, t=0.01, progress=False)
     t0 = time.perf_counter()
-    serial = phase_diagram(workers=1, **kw)
+    serial = phase_diagram(runner=SweepRunner(workers=1), **kw)
     t1 = time.perf_counter()
-    par = phase_diagram(workers=a.workers, **kw)
+    par = phase_diagram(runner=SweepRunner(workers=a.workers), **kw)
     t2 = time.perf_counter()
     assert np.allclose(serial.gen_loss, par.gen_loss, rtol=1e-10)
     print(f"{a.grid}x{a.grid} grid, d = {a.d}: serial {t1 - t0:.1f} s, {a.workers} workers {t2 - t1:.1f} s, "

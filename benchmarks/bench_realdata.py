@@ -24,7 +24,7 @@ from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
-from rfscore.finite.draws import sample_weights, size_of
+from rfscore.finite.inputs import sample_weights, size_of
 from rfscore.analysis.timescales import timescales
 
 T = 0.01

@@ -33,8 +33,9 @@ import rfscore  # noqa: F401
 
 jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
 from rfscore.figures import fig5ab
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.simulation import simulate, training_problem
+from rfscore.finite.simulation import SimulationOptions
 
 
 def load() -> str:
@@ -43,7 +44,7 @@ def load() -> str:
 
 def per_step(prob, lr, m, sampler, steps) -> float:
     """Seconds per step of a `steps`-step run (compiled beforehand with the same configuration)."""
-    kw = dict(lr=lr, noise_samples=m, record=24, block=256, sampler=sampler, progress=False)
+    kw = dict(lr=lr, fresh_noise=m, options=SimulationOptions(record=24, block=256, sampler=sampler), progress=False)
     simulate(prob, steps=256, key=jax.random.PRNGKey(0), **kw)  # compile
     t0 = time.perf_counter()
     simulate(prob, steps=steps, key=jax.random.PRNGKey(1), **kw)

@@ -28,7 +28,7 @@ import numpy as np
 import rfscore  # noqa: F401
 
 jax.config.update("jax_enable_x64", True)  # a script: its own JAX code (baselines, keys) in float64, as rfscore's
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.gep import gep_eigensystem
 

@@ -59,11 +59,12 @@ def stage_theory(dest: Path) -> None:
 def public_modules() -> dict[str, list[str]]:
     """{wing: [module names]} for every importable public module of rfscore (not the CLI)."""
     import rfscore
+    from rfscore.core.deprecation import MOVED_MODULES  # former module paths: shims, not documented
 
     wings = defaultdict(list)
     for info in pkgutil.walk_packages(rfscore.__path__, "rfscore."):
         name = info.name
-        if any(part.startswith("_") for part in name.split(".")) or name.startswith(SKIP):
+        if any(part.startswith("_") for part in name.split(".")) or name.startswith(SKIP) or name in MOVED_MODULES:
             continue
         try:
             importlib.import_module(name)

@@ -17,13 +17,13 @@ from .core.constants import GEConstants, delta_t, ge_constants  # noqa: E402
 from .core.covariance import ISOTROPIC, SigmaSpectrum  # noqa: E402
 from .core.errors import ConvergenceError, InputError  # noqa: E402
 from .core.trajectory import Trajectory  # noqa: E402
-from .finite.draws import sample_inputs  # noqa: E402
+from .finite.inputs import sample_inputs  # noqa: E402
 from .finite.dynamics import modes, trajectory  # noqa: E402
 from .finite.eigensystem import eigensystem  # noqa: E402
 from .finite.exact import exact_matrices  # noqa: E402
 from .finite.gep import gep_eigensystem  # noqa: E402
 from .finite.krylov import krylov_trajectory  # noqa: E402
-from .finite.models import sample_eigensystem  # noqa: E402
+from .finite.model_dispatch import sample_eigensystem  # noqa: E402
 from .finite.simulation import simulate, training_problem  # noqa: E402
 from .limit.asymptotic import asymptotic_curves  # noqa: E402
 from .limit.spectrum import solve_spectrum  # noqa: E402
@@ -41,3 +41,16 @@ __all__ = [
     "solve_spectrum", "timescale_scan", "timescales", "phase_diagram", "fit_score_model", "sample",
     "generation_experiment",
 ]
+
+# the configuration objects of the entry points above (small frozen dataclasses, diffrax style)
+from .finite.exact import MehlerRule  # noqa: E402
+from .finite.krylov import KrylovRule  # noqa: E402
+from .finite.simulation import SimulationOptions  # noqa: E402
+from .limit.contour_losses import ContourRule  # noqa: E402
+from .limit.fixed_point import FixedPointRule  # noqa: E402
+from .limit.spectrum import ContinuationRule  # noqa: E402
+from .runtime.sweep import SweepRunner  # noqa: E402
+from .generative.generation import ReadoffConfig, SamplingConfig  # noqa: E402
+
+__all__ += ["MehlerRule", "KrylovRule", "SimulationOptions", "ContourRule", "FixedPointRule", "ContinuationRule",
+            "SweepRunner", "SamplingConfig", "ReadoffConfig"]

@@ -2,7 +2,7 @@
 finite-size closed-form curves and finite-size resolvents.
 
 The finite-size side is independent of rfscore.limit.asymptotic: sampled (G4)-(G6) matrices
-(rfscore.finite.gep, rfscore.finite.models) and their exact gradient-flow curves (D3)-(D4) (rfscore.finite.dynamics).
+(rfscore.finite.gep, rfscore.finite.model_dispatch) and their exact gradient-flow curves (D3)-(D4) (rfscore.finite.dynamics).
 Tolerances: the issue's 5 % of the excess loss (+0.05 Δ near zero crossings) at the
 largest d. Measured at tanh, t = 0.01 (τ ∈ [1, 10⁶]): at d = 20 the seed-averaged curves
 differ from the asymptotic ones by up to 10-20 % (rms 3-10 %), at the largest d (60-80)
@@ -20,10 +20,11 @@ from rfscore.cli import main
 from rfscore.core.covariance import SigmaSpectrum
 from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import ConvergenceError, InputError
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.core.peaks import spectrum_peaks
 from rfscore.limit.asymptotic import resolvent_traces
 from rfscore.limit.spectrum import stieltjes
+from rfscore.limit.contour_losses import ContourRule
 
 
 def finite_difference_peaks(psi_p, psi_n, sigma=None):
@@ -31,7 +32,7 @@ def finite_difference_peaks(psi_p, psi_n, sigma=None):
     d → ∞ train loss on a fine τ grid (step 2.7 % in τ): the peaks without the contour timescale
     spectrum or its peak finder."""
     tau = np.geomspace(1.0, 1e7, 600)
-    L = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, check_quadrature=False).train_loss
+    L = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma, contour=ContourRule(check_quadrature=False)).train_loss
     spec = -np.gradient(L, np.log(tau))
     i = np.flatnonzero((spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:]) & (spec[1:-1] > 0.01 * spec.max())) + 1
     return tau[i], spec[i]
@@ -53,7 +54,7 @@ def finite_size(psi_p, psi_n, d, spec_tau, sigma, seeds, bounds=None):
     for s in range(seeds):
         es = sample_eigensystem(jax.random.PRNGKey(7919 * d + s), d=d, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sigma)
         if bounds is not None:
-            lam = np.asarray(es.lam)
+            lam = np.asarray(es.eigvals)
             assert bounds[0] * (1 - 1e-9) <= lam.min() and lam.max() <= bounds[1], (lam.min(), lam.max(), bounds)
         tr = trajectory(es, TAU)
         ex.append([tr.excess("train_loss"), tr.excess("test_loss"), tr.score_error])
@@ -114,14 +115,14 @@ def test_reference_values_and_timescale_spectrum():
     res = asymptotic_curves(tau, psi_p=32.0, psi_n=4.0, t=T)
     np.testing.assert_allclose(res.excess("train_loss")[:3], [-0.827, -5.32, -25.57], rtol=2e-3)
     np.testing.assert_allclose(res.excess("test_loss")[:3], [0.952, 13.92, 426.5], rtol=2e-3)
-    far = asymptotic_curves([1e12], psi_p=32.0, psi_n=4.0, t=T, check_quadrature=False)
+    far = asymptotic_curves([1e12], psi_p=32.0, psi_n=4.0, t=T, contour=ContourRule(check_quadrature=False))
     np.testing.assert_allclose(res.train_loss[3], far.train_loss[0], rtol=1e-10)
     np.testing.assert_allclose(res.test_loss[3], far.test_loss[0], rtol=1e-10)
     # -dL_train/dlog τ from the contour equals the numerical derivative of (A4)
     st = res.spectrum_tau[100:900:50]
     h = 1e-4
-    up = asymptotic_curves(st * np.exp(h), psi_p=32.0, psi_n=4.0, t=T, check_quadrature=False).train_loss
-    dn = asymptotic_curves(st * np.exp(-h), psi_p=32.0, psi_n=4.0, t=T, check_quadrature=False).train_loss
+    up = asymptotic_curves(st * np.exp(h), psi_p=32.0, psi_n=4.0, t=T, contour=ContourRule(check_quadrature=False)).train_loss
+    dn = asymptotic_curves(st * np.exp(-h), psi_p=32.0, psi_n=4.0, t=T, contour=ContourRule(check_quadrature=False)).train_loss
     np.testing.assert_allclose(res.spectrum[100:900:50], -(up - dn) / (2 * h), rtol=1e-5, atol=1e-12)
 
 
@@ -147,9 +148,9 @@ def test_refusals_and_convergence_error():
         asymptotic_curves(TAU, psi_p=8, psi_n=2, t=T, activation="linear")
     assert e.value.arg == "activation"
     with pytest.raises(ConvergenceError, match="psi_p=8"):
-        asymptotic_curves(TAU, psi_p=8, psi_n=2, t=T, tol=1e-30)
+        asymptotic_curves(TAU, psi_p=8, psi_n=2, t=T, contour=ContourRule(tol=1e-30))
     with pytest.raises(ConvergenceError, match=r"\(A6\)-\(A7\).*psi_p=8"):
-        asymptotic_curves(TAU, psi_p=8, psi_n=2, t=T, sigma=TWO_DELTA, tol=1e-30)
+        asymptotic_curves(TAU, psi_p=8, psi_n=2, t=T, sigma=TWO_DELTA, contour=ContourRule(tol=1e-30))
 
 
 def test_cli(tmp_path):
@@ -166,7 +167,7 @@ def test_cli(tmp_path):
     np.testing.assert_allclose([side["tau_gen"], side["tau_mem"]], peaks, rtol=0.03)
     assert {"rfscore_version", "created_utc", "parameters"} <= side.keys()
     data = np.loadtxt(out, delimiter=",", skiprows=1)
-    ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, check_quadrature=False)
+    ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, contour=ContourRule(check_quadrature=False))
     np.testing.assert_allclose(data[:, 3], ref.score_error, rtol=1e-12)
 
 
@@ -208,8 +209,8 @@ def test_general_layer_reproduces_isotropic(scale):
     route (A1)-(A3) (Marchenko–Pastur quadrature): two independent computations of the same limit."""
     sig = SigmaSpectrum((scale,), (1.0,))
     tau = np.concatenate([TAU, [np.inf]])
-    iso = asymptotic_curves(tau, psi_p=32.0, psi_n=4.0, t=T, sigma=sig, check_quadrature=False)
-    gen = asymptotic_curves(tau, psi_p=32.0, psi_n=4.0, t=T, sigma=sig, check_quadrature=False, layer="general")
+    iso = asymptotic_curves(tau, psi_p=32.0, psi_n=4.0, t=T, sigma=sig, contour=ContourRule(check_quadrature=False))
+    gen = asymptotic_curves(tau, psi_p=32.0, psi_n=4.0, t=T, sigma=sig, contour=ContourRule(check_quadrature=False), layer="general")
     assert iso.parameters["layer"] == "isotropic" and gen.parameters["layer"] == "general"
     for name in ("train_loss", "test_loss"):
         np.testing.assert_allclose(getattr(gen, name), getattr(iso, name), rtol=0, atol=1e-10)
@@ -292,7 +293,7 @@ def test_two_point_off_diagonal_against_finite_size():
     40-75 %, which the last assertion checks."""
     from rfscore.limit.asymptotic import two_resolvent_trace
     from rfscore.finite.gep import gep_matrices
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
 
     psi_p, psi_n, d = 8.0, 2.0, 150
     z1 = np.array([0.05 + 0.03j, 1 + 1j, 3 + 0.5j])
@@ -388,5 +389,5 @@ def test_cli_non_isotropic(tmp_path, text):
     main_peak = side["tau_mem"] if side["timescale_peaks"] == 2 else side["tau_peak"]
     assert main_peak == pytest.approx(peaks[np.argmax(heights)], rel=0.03)
     data = np.loadtxt(out, delimiter=",", skiprows=1)
-    ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, sigma=sig, check_quadrature=False)
+    ref = asymptotic_curves(data[:, 0], psi_p=32, psi_n=4, t=0.01, sigma=sig, contour=ContourRule(check_quadrature=False))
     np.testing.assert_allclose(data[:, 2], ref.test_loss, rtol=1e-12)

@@ -238,8 +238,8 @@ ROWS = [
     ("generate", ["--noise-samples", "0"], "--noise-samples", "integer"),
     ("generate", ["--noise-samples", "2.5"], "--noise-samples", "integer"),
     ("generate", ["--noise-samples", "1e12"], "--noise-samples", "1e9"),
-    ("generate", ["--ridge", "-1"], "--ridge", ">= 0"),
-    ("generate", ["--ridge", "nan"], "--ridge", ">= 0"),
+    ("generate", ["--ridge", "-1"], "--ridge", "[0, 1e6]"),
+    ("generate", ["--ridge", "nan"], "--ridge", "[0, 1e6]"),
     ("generate", ["--noise-samples", "4", "--score", "empirical"], "--noise-samples", "reference score"),
     ("generate", ["--noise-samples", "inf", "--score", "population"], "--noise-samples", "reference score"),
     ("generate", ["--ridge", "0.1", "--score", "empirical"], "--ridge", "reference score"),
@@ -593,7 +593,7 @@ def test_shared_checks_api(tmp_path):
     from rfscore.core.errors import InputError
     from rfscore.runtime.io import OutputSet, check_outputs
     from rfscore.runtime.resources import check_memory, format_bytes
-    from rfscore.finite.draws import effective_ratios, sizes
+    from rfscore.finite.inputs import effective_ratios, sizes
 
     with pytest.raises(InputError, match="needs about 2 GB of memory, more than the 1 GB available") as e:
         check_memory(2e9, "a test", "num", available=10**9)

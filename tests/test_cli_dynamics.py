@@ -7,7 +7,7 @@ import pytest
 
 from rfscore.cli import main
 from rfscore.finite.dynamics import trajectory
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 
 BASE = ["--t", "0.1", "--model", "gep"]
 
@@ -143,8 +143,8 @@ def test_linear_activation_finite_correct_and_silent(tmp_path, capsys, model, ac
     # (L1)-(L2) on the actual matrices at B(τ) by expm.
     import warnings
 
-    from rfscore.finite.draws import sample_inputs
-    from rfscore.finite.models import finite_size_matrices
+    from rfscore.finite.inputs import sample_inputs
+    from rfscore.finite.model_dispatch import finite_size_matrices
     from test_dynamics import _flow_reference, _losses
 
     out = tmp_path / "lin.csv"

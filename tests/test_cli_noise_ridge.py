@@ -54,7 +54,7 @@ def test_ridge_timescale_spectrum_is_the_derivative_of_the_train_loss():
     """Modes.timescale_spectrum with a ridge against −dL_train/dlog τ by central differences of the flow (F3)."""
     import jax
     from rfscore.finite.dynamics import modes, trajectory
-    from rfscore.finite.models import sample_eigensystem
+    from rfscore.finite.model_dispatch import sample_eigensystem
     es = sample_eigensystem(jax.random.PRNGKey(0), d=8, psi_p=4, psi_n=2, t=0.1)
     tau, h = np.geomspace(1, 1e4, 7), 1e-5
     for lam in (0.0, 0.05):

@@ -81,9 +81,11 @@ def test_help_states_ranges(capsys):
 
 def test_non_convergence_exit_1_rows_flagged(tmp_path, capsys, monkeypatch):
     # Force failure with an unreachable tolerance: files are complete, every row flagged, exit 1.
-    import rfscore.limit.spectrum as spectrum
+    import rfscore.cli.spectrum as spectrum  # the command's own binding of the library function
+    from rfscore.limit.spectrum import ContinuationRule
     real = spectrum.solve_spectrum
-    monkeypatch.setattr(spectrum, "solve_spectrum", lambda *a, **k: real(*a, **{**k, "tol": 1e-300}))
+    unreachable = ContinuationRule(tol=1e-300)
+    monkeypatch.setattr(spectrum, "solve_spectrum", lambda *a, **k: real(*a, **{**k, "continuation": unreachable}))
     out = tmp_path / "rho.csv"
     assert run(BASE + ["--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()

@@ -1,5 +1,6 @@
-"""The digit-samples figure (rfscore/figures/digit_samples.py, theory/generation.md §8): generated 8×8 digits
-at an early, a middle and the last τ beside their nearest training image, at the figure's default sizes."""
+"""Generated 8×8 digits (rfscore/generative/real_samples.py, drawn by rfscore/figures/digit_samples.py,
+theory/generation.md §8) at an early, a middle and the last τ beside their nearest training image, at the
+figure's default sizes."""
 import math
 
 import numpy as np
@@ -9,13 +10,24 @@ pytest.importorskip("sklearn")
 
 from rfscore.figures import FIGURES  # noqa: E402
 from rfscore.figures import digit_samples  # noqa: E402
+from rfscore.generative.real_samples import digit_samples as compute_samples, sample_table, to_pixels  # noqa: E402
+
+
+def _compute(quick: bool):
+    pr = digit_samples.parameters(quick=quick)
+    return compute_samples(**{k: pr[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples",
+                                                      "seed", "max_order", "mehler_tol")})
 
 
 @pytest.fixture(scope="module")
 def res():
-    pr = digit_samples.parameters(quick=False)
-    return digit_samples.compute(**{k: pr[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples",
-                                                      "seed", "max_order", "mehler_tol")})
+    return _compute(quick=False)
+
+
+@pytest.fixture(scope="module")
+def res_quick():
+    """The figure's quick sizes: pixels, table and plot do not depend on them (the everyday tier)."""
+    return _compute(quick=True)
 
 
 @pytest.mark.slow
@@ -34,12 +46,13 @@ def test_early_samples_are_new_and_late_small_n_samples_copy(res):
     assert small["converged"] and large["converged"]
 
 
-def test_pixels_plot_and_table(res, tmp_path):
+def test_pixels_plot_and_table(res_quick, tmp_path):
+    res = res_quick
     ds = res["dataset"]
-    px = digit_samples.to_pixels(ds.train[:5], ds)  # the inverse of (R3): integer grey levels 0..16 again
+    px = to_pixels(ds.train[:5], ds)  # the inverse of (R3): integer grey levels 0..16 again
     assert px.shape == (5, 8, 8) and np.allclose(px, np.round(px), atol=1e-9) and px.min() >= 0 and px.max() <= 16
     assert np.all(px.reshape(5, -1)[:, [0, 32, 39]] == 0)
-    tab = digit_samples.table(res)
+    tab = sample_table(res)
     assert tab["f_mem"].shape == (6,) and np.all(tab["ratio_q25"] <= tab["ratio_median"])
     out = digit_samples.plot(res, tmp_path / "d.png")
     assert (tmp_path / "d.png").stat().st_size > 10_000 and out.endswith("d.png")

@@ -11,9 +11,10 @@ from rfscore.core.errors import InputError
 from rfscore.finite.eigensystem import Eigensystem, eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem, gep_matrices
-from rfscore.finite.models import sample_eigensystem
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.model_dispatch import sample_eigensystem
+from rfscore.finite.inputs import sample_inputs
 from rfscore.core.peaks import spectrum_peaks
+from rfscore.finite.exact import MehlerRule
 
 SIGMA = SigmaSpectrum((0.5, 1.5), (0.5, 0.5))
 
@@ -71,7 +72,7 @@ def test_tiny_eigenvalues_are_stable():
     d, k = 2, 3
     lam = np.array([1e-20, 1e-9, 1.0])  # float64 NumPy: the reference below is float64 too
     vt = np.array([[0.3, 0.1], [0.2, -0.4], [0.5, 0.5]])
-    es = Eigensystem(lam=lam, Q=np.eye(k), vt=vt, vpop_t=vt, upop_t=np.eye(k), t=0.1, delta_t=0.2,
+    es = Eigensystem(eigvals=lam, Q=np.eye(k), vt=vt, vpop_t=vt, upop_t=np.eye(k), t=0.1, delta_t=0.2,
                      l_opt=0.9, p=k, d=d, n=2)
     tau = np.array([1.0, 10.0])
     c = 2 * 0.2 / (k / d)
@@ -104,7 +105,7 @@ def test_exact_and_gep_approach_each_other_as_d_grows():
         g = []
         for seed in range(3):
             W, X, ko = sample_inputs(jax.random.PRNGKey(seed), d=d, psi_p=2, psi_n=1)
-            ex = trajectory(eigensystem(exact_matrices(W, X, t=0.1, max_order=12), X.shape[0]), tau)
+            ex = trajectory(eigensystem(exact_matrices(W, X, t=0.1, mehler=MehlerRule(max_order=12), throw=False), X.shape[0]), tau)
             ge = trajectory(gep_eigensystem(W, X, t=0.1, key=ko), tau)
             g.append(np.mean(np.abs(ex.score_error - ge.score_error) / ge.score_error))
         gaps.append(np.mean(g))
@@ -146,7 +147,7 @@ def test_score_error_nonnegative_on_long_grids():
     """
     from rfscore.finite.dynamics import readout
     from rfscore.finite.gep import gep_eigensystem, gep_matrices
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
 
     d, psi_p, psi_n, t = 20, 64, 8, 0.01
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=d, psi_p=psi_p, psi_n=psi_n)

@@ -19,9 +19,13 @@ from rfscore.core.errors import InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.generation import generation_experiment, tau_gen_samples, tau_mem_samples
 from rfscore.finite.krylov import krylov_readouts
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import readouts
 from rfscore.generative.score_model import fit_score_model, readout_losses, time_grid
+from rfscore.finite.exact import MehlerRule
+from rfscore.finite.krylov import KrylovRule
+from rfscore.generative.generation import SamplingConfig
+from rfscore.runtime.sweep import SweepRunner
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
     p, d = W.shape
     loss = _l1(m, d, p)
     grad = jax.jit(jax.grad(loss))
-    lam_max = float(np.max(es.lam))
+    lam_max = float(np.max(es.eigvals))
     c = 2 * m.delta_t * d / p
     x_max = 1e-3  # η c λ_max: GD and the flow differ per mode by ≤ k x² e^{-(k-1)x}/2 ≤ x/(2e) (relative)
     lr = x_max / (c * lam_max)
@@ -56,7 +60,7 @@ def test_readout_matches_gradient_descent_on_l1(small):
         def body(_, A):
             return A - lr * d**2 * grad(A)
         A = jax.lax.fori_loop(0, steps, body, jnp.zeros((d, p)))
-        B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[steps * lr])[0]
+        B = readouts(es.eigvals, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[steps * lr])[0]
         A_flow = B * np.sqrt(p)
         err = np.linalg.norm(np.asarray(A) - A_flow) / np.linalg.norm(A_flow)
         assert err < x_max, (tau, err)
@@ -67,20 +71,20 @@ def test_readout_matches_gradient_descent_on_l1(small):
 def test_readout_at_infinity_is_the_minimiser(small):
     W, _, m, es = small
     p, d = W.shape
-    B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[np.inf])[0]
+    B = readouts(es.eigvals, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=[np.inf])[0]
     B_star = -np.linalg.solve(np.asarray(m.U), np.asarray(m.V)).T / np.sqrt(m.delta_t)
     assert np.allclose(B, B_star, rtol=1e-8, atol=1e-10 * np.abs(B_star).max())
     g = np.asarray(jax.grad(_l1(m, d, p))(jnp.asarray(B * np.sqrt(p))))
     scale = np.abs(np.asarray(jax.grad(_l1(m, d, p))(jnp.zeros((d, p))))).max()
     assert np.abs(g).max() < 1e-8 * scale
-    assert np.min(es.lam) > 0  # U ≻ 0: τ = inf is defined
+    assert np.min(es.eigvals) > 0  # U ≻ 0: τ = inf is defined
 
 
 def test_readout_losses_match_closed_form_trajectory(small):
     W, _, m, es = small
     p, d = W.shape
     tau = np.array([1.0, 1e2, 1e4, np.inf])
-    B = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
+    B = readouts(es.eigvals, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
     train, test, err = readout_losses(B, m)
     tr = trajectory(es, tau)
     assert np.allclose(train, tr.train_loss, atol=1e-11) and np.allclose(test, tr.test_loss, atol=1e-11)
@@ -92,15 +96,15 @@ def test_krylov_readouts_match_dense():
     m = exact_matrices(W, X, t=0.05)
     es = eigensystem(m, X.shape[0])
     tau = np.array([10.0, 1e3, 1e5, np.inf])
-    dense = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=24, tau=tau)
-    kr = krylov_readouts(m, tau, tol=1e-10)
+    dense = readouts(es.eigvals, es.Q, es.vt, delta_t=m.delta_t, psi_p=24, tau=tau)
+    kr = krylov_readouts(m, tau, krylov=KrylovRule(tol=1e-10))
     rel = np.linalg.norm(kr.B - dense, axis=(1, 2)) / np.linalg.norm(dense, axis=(1, 2))
     assert np.all(rel < 1e-8), (rel, kr.krylov_dim)
-    assert kr.lambda_min >= np.min(es.lam) * (1 - 1e-10)
+    assert kr.lambda_min >= np.min(es.eigvals) * (1 - 1e-10)
     # and fit_score_model takes that path above its threshold with the same readouts
     times = [0.05, 0.2]
-    a = fit_score_model(W, X, times, tau, krylov_above=10**6, mehler_tol=1e-4)  # d = 8: 1e-12 is out of reach
-    b = fit_score_model(W, X, times, tau, krylov_above=16, mehler_tol=1e-4)
+    a = fit_score_model(W, X, times, tau, krylov_above=10**6, mehler=MehlerRule(max_order=64, tol=1e-4))  # d = 8: 1e-12 is out of reach
+    b = fit_score_model(W, X, times, tau, krylov_above=16, mehler=MehlerRule(max_order=64, tol=1e-4))
     assert [dg.solver for dg in b.diagnostics] == ["krylov", "krylov"]
     assert np.allclose(a.B, b.B, rtol=1e-7, atol=1e-8 * np.abs(a.B).max())
 
@@ -109,9 +113,9 @@ def test_score_model_per_time_readouts_and_shared_tau():
     W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times = time_grid(1e-2, 1.0, 3)
     tau = [1e2, np.inf]
-    sm = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler_tol=1e-6)  # d = 4: 1e-12 is out of reach
+    sm = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6))  # d = 4: 1e-12 is out of reach
     for k, t in enumerate(times):
-        es = eigensystem(exact_matrices(W, X, t=t, tol=1e-6), X.shape[0])
+        es = eigensystem(exact_matrices(W, X, t=t, mehler=MehlerRule(tol=1e-6)), X.shape[0])
         for i, tt in enumerate(tau):
             assert np.allclose(sm.readouts(tt)[k], np.asarray(readout(es, tt)), rtol=1e-9, atol=1e-12)
     assert set(sm.timescales) == {1}
@@ -145,8 +149,8 @@ def test_readoffs_on_known_curves():
 @pytest.mark.slow
 def test_copying_rises_with_tau_and_is_delayed_by_data():
     # small but real: d = 8, ψ_p = 32, 8 grid times; f_mem at τ = 1e2 is ~0 and at τ = inf well above it
-    res = generation_experiment([2, 6], d=8, psi_p=32, times=8, tau=[1e2, 1e5, np.inf], samples=600, workers=1,
-                                progress=False)
+    res = generation_experiment([2, 6], d=8, psi_p=32, tau=[1e2, 1e5, np.inf], sampling=SamplingConfig(times=8, samples=600),
+                                runner=SweepRunner(workers=1), progress=False)
     tab = res.table
     f = {(pn, t): fm for pn, t, fm in zip(tab["psi_n"], tab["tau"], tab["f_mem"])}
     assert f[(2.0, 1e2)] < 0.02 and f[(2.0, np.inf)] > 0.15
@@ -159,23 +163,24 @@ def test_copying_rises_with_tau_and_is_delayed_by_data():
 def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
     import rfscore.generative.generation as gen
 
-    kw = dict(d=4, psi_p=2, times=4, tau=[np.inf], samples=50, score="population", workers=1, progress=False)
+    kw = dict(d=4, psi_p=2, tau=[np.inf], sampling=SamplingConfig(times=4, samples=50, score="population"),
+              progress=False)
     ckpt = tmp_path / "gen.partial.jsonl"
-    first = generation_experiment([2, 3], checkpoint=ckpt, **kw)
+    first = generation_experiment([2, 3], runner=SweepRunner(workers=1, checkpoint=ckpt), **kw)
     assert ckpt.exists()
 
     @functools.wraps(gen.generation_point)  # same name, so the checkpoint key still matches
     def boom(**_):
         raise AssertionError("a finished point was recomputed")
     monkeypatch.setattr(gen, "generation_point", boom)
-    again = generation_experiment([2, 3], checkpoint=ckpt, **kw)  # every point comes from the checkpoint
+    again = generation_experiment([2, 3], runner=SweepRunner(workers=1, checkpoint=ckpt), **kw)  # all from the checkpoint
     assert np.array_equal(first.table["f_mem"], again.table["f_mem"])
     monkeypatch.undo()
 
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
         with distributed.Client(cl) as client:
-            remote = generation_experiment([2, 3], scheduler=client, **kw)
+            remote = generation_experiment([2, 3], runner=SweepRunner(scheduler=client), **kw)
     assert np.array_equal(first.table["frechet"], remote.table["frechet"])  # same keys, same samples
 
 
@@ -183,28 +188,28 @@ def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
 def test_default_noise_and_ridge_are_the_exact_average_bit_for_bit():
     W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times, tau = time_grid(1e-2, 1.0, 3), [1e2, np.inf]
-    a = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler_tol=1e-6)
-    b = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler_tol=1e-6, noise_samples=np.inf, ridge=0.0)
+    a = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6))
+    b = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=np.inf, ridge=0.0)
     for name in ("B", "train_loss", "test_loss", "score_error"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.timescales == b.timescales
 
 
 def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
-    from rfscore.finite.noise_draws import exact_noise_matrices, noise_eigensystem, noise_readout
+    from rfscore.finite.frozen_noise import exact_noise_matrices, noise_eigensystem, noise_readout
 
     W, X, _ = sample_inputs(jax.random.PRNGKey(3), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times, tau, key = time_grid(1e-2, 1.0, 3), [1e2, np.inf], jax.random.PRNGKey(11)
-    sm = fit_score_model(W, X, times, tau, mehler_tol=1e-6, noise_samples=3, ridge=0.05, noise_key=key)
+    sm = fit_score_model(W, X, times, tau, mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3, ridge=0.05, noise_key=key)
     for k, t in enumerate(times):  # (F1)-(F3) with the frozen draws of fold_in(key, k)
-        fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), tol=1e-6)
+        fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), mehler=MehlerRule(tol=1e-6))
         nes = noise_eigensystem(fm)
         for i, tt in enumerate(tau):
             assert np.allclose(sm.readouts(tt)[k], noise_readout(nes, tt, ridge=0.05), rtol=1e-9, atol=1e-12)
         assert np.isclose(sm.train_loss[0, k] - (fm.noise_sq - 1.0),
                           readout_losses(sm.B[:1, k], fm.train)[0][0], rtol=1e-12)
     with pytest.raises(InputError) as exc:
-        fit_score_model(W, X, times, tau, mehler_tol=1e-6, noise_samples=3)  # no key for the draws
+        fit_score_model(W, X, times, tau, mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3)  # no key for the draws
     assert exc.value.arg == "noise_key"
 
 
@@ -212,7 +217,8 @@ def test_finite_m_and_ridge_change_what_is_copied():
     # d = 8, n = 16, p = 128, τ = ∞. Measured with seeds 0 and 1 (1000 samples): f_mem = 0.28, 0.25 at m = ∞;
     # 0.003, 0.004 at m = 4 (N = nm = 64 < p: the min-norm fit of the draws, Fréchet distance > 100);
     # 0.014, 0.014 at λ = 1e-2. The thresholds leave > 4 Wilson half-widths (≈ 0.035 at 600 samples) to either side.
-    kw = dict(d=8, psi_p=16, times=6, tau=[np.inf], samples=600, workers=1, progress=False, max_order=24)
+    kw = dict(d=8, psi_p=16, tau=[np.inf], sampling=SamplingConfig(times=6, samples=600), runner=SweepRunner(workers=1),
+              progress=False, mehler=MehlerRule(max_order=24, tol=1e-4))
     exact = generation_experiment([2], **kw)
     m4 = generation_experiment([2], noise_samples=4, **kw)
     ridge = generation_experiment([2], ridge=1e-2, **kw)
@@ -224,26 +230,29 @@ def test_finite_m_and_ridge_change_what_is_copied():
 
 
 def test_reference_scores_refuse_noise_samples_and_ridge():
-    kw = dict(d=4, psi_p=2, times=4, tau=[np.inf], samples=50, workers=1, progress=False)
+    kw = dict(d=4, psi_p=2, tau=[np.inf], runner=SweepRunner(workers=1), progress=False)
     for score in ("empirical", "population"):
         for extra, arg in ((dict(noise_samples=4), "noise_samples"), (dict(ridge=0.1), "ridge")):
             with pytest.raises(InputError) as exc:
-                generation_experiment([2], score=score, **kw, **extra)
+                generation_experiment([2], sampling=SamplingConfig(times=4, samples=50, score=score), **kw, **extra)
             assert exc.value.arg == arg
 
 
 # ----------------------------------------------------------------------------- real data (theory/generation.md §8)
 def test_real_data_rows_and_refusals():
     pytest.importorskip("sklearn")
-    res = generation_experiment([0.1], d=None, psi_p=2, data="digits", times=4, tau=[1e2, np.inf], samples=100,
-                                workers=1, progress=False, max_order=24)
+    res = generation_experiment([0.1], d=None, psi_p=2, data="digits", tau=[1e2, np.inf],
+                                sampling=SamplingConfig(times=4, samples=100), runner=SweepRunner(workers=1),
+                                mehler=MehlerRule(max_order=24, tol=1e-4), progress=False)
     tab = res.table
     assert res.parameters["n"] == [6] and res.parameters["p"] == 122 and res.parameters["d"] == 61
     assert np.all(np.isnan(tab["kl_estimate"])) and np.all(np.isfinite(tab["frechet"]))
     assert np.all(tab["frechet_floor"] == tab["frechet_floor"][0]) and 0 < tab["frechet_floor"][0] < tab["frechet"].min()
     assert res.parameters["dataset"]["n_test"] == 359
-    for extra, arg in ((dict(score="population"), "score"), (dict(d=8), "d"), (dict(psi_n=[30]), "psi_n")):
-        kw = dict(d=None, psi_p=2, data="digits", times=4, tau=[np.inf], samples=50, workers=1, progress=False)
+    for extra, arg in ((dict(sampling=SamplingConfig(times=4, samples=50, score="population")), "score"),
+                       (dict(d=8), "d"), (dict(psi_n=[30]), "psi_n")):
+        kw = dict(d=None, psi_p=2, data="digits", tau=[np.inf], sampling=SamplingConfig(times=4, samples=50),
+                  runner=SweepRunner(workers=1), progress=False)
         kw.update(extra)
         with pytest.raises(InputError) as exc:
             generation_experiment(kw.pop("psi_n", [0.1]), **kw)
@@ -255,6 +264,7 @@ def test_real_data_from_a_file_with_a_held_out_file(tmp_path):
     np.save(tmp_path / "x.npy", rng.laplace(size=(60, 8)))  # heavy-tailed rows: any law, no Σ needed
     np.save(tmp_path / "t.npy", rng.laplace(size=(30, 8)))
     res = generation_experiment([2], d=8, psi_p=2, data=str(tmp_path / "x.npy"), test_data=str(tmp_path / "t.npy"),
-                                times=2, tau=[np.inf], samples=50, workers=1, progress=False, max_order=24)
+                                tau=[np.inf], sampling=SamplingConfig(times=2, samples=50), runner=SweepRunner(workers=1),
+                                mehler=MehlerRule(max_order=24, tol=1e-4), progress=False)
     assert res.parameters["n"] == [16] and res.parameters["n_test"] == 30 and res.parameters["test_data"].endswith("t.npy")
     assert np.isnan(res.table["kl_estimate"][0]) and res.table["frechet"][0] > 0

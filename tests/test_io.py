@@ -9,6 +9,7 @@ import pytest
 
 from rfscore.core.errors import ConvergenceError
 from rfscore.runtime.io import OutputSet, check_finite, json_line, jsonable, write_result
+from rfscore.runtime.sweep import SweepRunner
 
 PARAMS = {"d": 4, "psi_p": 16.0, "activation": "linear"}
 
@@ -84,10 +85,10 @@ def test_guard_refuses_an_output_on_an_input_by_path_symlink_and_hard_link(tmp_p
     os.link(data, tmp_path / "hard.npy")
     for out in (data, tmp_path / "link.npy", tmp_path / "hard.npy", tmp_path / "sub" / ".." / "X.npy"):
         (tmp_path / "sub").mkdir(exist_ok=True)
-        with pytest.raises(InputError, match="input file --data") as e:
+        with pytest.raises(InputError, match="input file `data`") as e:
             check_outputs(out=out, inputs={"data": str(data)})
         assert e.value.arg == "out"
-    with pytest.raises(InputError, match="input file --test-data") as e:  # the sidecar X.json of --out X.csv
+    with pytest.raises(InputError, match="input file `test_data`") as e:  # the sidecar X.json of --out X.csv
         (tmp_path / "T.json").write_text("{}")
         check_outputs(out=tmp_path / "T.csv", inputs={"test_data": str(tmp_path / "T.json")})
     with pytest.raises(InputError, match="same file") as e:  # two outputs, one file through a hard link
@@ -130,13 +131,14 @@ def test_sweep_checkpoint_keyed_on_input_content(tmp_path):
     data = tmp_path / "X.npy"
     np.save(data, np.zeros(3))
     ckpt = tmp_path / "c.jsonl"
-    run_sweep(_square, [{"x": 1.0}], parameters={"data": str(data)}, checkpoint=ckpt)
+    run_sweep(_square, [{"x": 1.0}], parameters={"data": str(data)}, runner=SweepRunner(checkpoint=ckpt))
     np.save(data, np.ones(3))  # same path, other content
     before = ckpt.read_bytes()
     with pytest.raises(InputError, match="other contents of the input file") as e:
-        run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], parameters={"data": str(data)}, checkpoint=ckpt, checkpoint_arg="out")
-    assert e.value.arg == "out" and str(ckpt) in e.value.msg and ckpt.read_bytes() == before
-    assert run_sweep(_square, [{"x": 2.0}], parameters={"data": str(data)}, checkpoint=ckpt, restart=True) == [[[2.0, 4.0]]]
+        run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], parameters={"data": str(data)}, runner=SweepRunner(checkpoint=ckpt))
+    assert e.value.arg == "checkpoint" and str(ckpt) in e.value.msg and ckpt.read_bytes() == before
+    assert run_sweep(_square, [{"x": 2.0}], parameters={"data": str(data)},
+                     runner=SweepRunner(checkpoint=ckpt, restart=True)) == [[[2.0, 4.0]]]
 
 
 @pytest.mark.parametrize("record", ['{"key": "{\\"x\\": 1.0}", "result": null}', "[" * 200000,
@@ -153,7 +155,7 @@ def test_corrupt_checkpoint_record_refused_before_appending(tmp_path, record):
     ckpt.write_text(json.dumps(_header({}, _square)) + "\n" + record + "\n" + '{"key": "{\\"x\\": 3.0}", "result": [[3.0, 9.0]]}\n')
     before = ckpt.read_bytes()
     with pytest.raises(InputError, match="corrupt") as e:
-        run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], checkpoint=ckpt, checkpoint_arg="out",
+        run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], runner=SweepRunner(checkpoint=ckpt),
                   check_result=table_rows(2, ranges={1: (0, math.inf)}))
     assert "\n" not in e.value.msg and str(ckpt) in e.value.msg
     assert ckpt.read_bytes() == before
@@ -165,7 +167,7 @@ def test_cut_last_record_is_dropped_and_recomputed(tmp_path):
     ckpt = tmp_path / "c.jsonl"
     ckpt.write_text(json.dumps(_header({}, _square)) + "\n" + '{"key": "{\\"x\\": 1.0}", "result": [[1.0, 1.0]]}\n'
                     + '{"key": "{\\"x\\": 2.0}", "resu')
-    assert run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], checkpoint=ckpt) == [[[1.0, 1.0]], [[2.0, 4.0]]]
+    assert run_sweep(_square, [{"x": 1.0}, {"x": 2.0}], runner=SweepRunner(checkpoint=ckpt)) == [[[1.0, 1.0]], [[2.0, 4.0]]]
     assert [json.loads(line) for line in ckpt.read_text().splitlines()][-1]["result"] == [[2.0, 4.0]]
 
 

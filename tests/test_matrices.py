@@ -10,7 +10,8 @@ from rfscore.finite.dynamics import trajectory
 from rfscore.core.errors import InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_eigensystem, gep_matrices
-from rfscore.finite.draws import sample_data, sample_inputs, sample_weights
+from rfscore.finite.inputs import sample_data, sample_inputs, sample_weights
+from rfscore.finite.exact import MehlerRule
 
 T = 0.3
 SIGMA = SigmaSpectrum((0.5, 2.0), (0.5, 0.5))  # non-isotropic: diag(0.5, 0.5, 2, 2) at d = 4
@@ -22,7 +23,7 @@ def tiny():
     S = SIGMA.matrix(d)
     W = sample_weights(jax.random.PRNGKey(0), p, d)
     X = sample_data(jax.random.PRNGKey(1), n, S)
-    return W, X, S, exact_matrices(W, X, t=T, sigma=SIGMA, max_order=60)
+    return W, X, S, exact_matrices(W, X, t=T, sigma=SIGMA, mehler=MehlerRule(max_order=60), throw=False)
 
 
 def _mc_check(exact, samples, tol_sigmas=5.0):
@@ -63,7 +64,7 @@ def test_truncation_bound_honoured(tiny):
     W, X, S, m = tiny
     assert m.truncation_bound <= 1e-6  # draw-dependent at d = 4 (max |r_ij| near 1): 1e-8 to 1e-7 seen
     for order in (1, 2, 4):
-        low = exact_matrices(W, X, t=T, sigma=SIGMA, max_order=order)
+        low = exact_matrices(W, X, t=T, sigma=SIGMA, mehler=MehlerRule(max_order=order), throw=False)
         err = max(float(jnp.max(jnp.abs(low.U - m.U))), float(jnp.max(jnp.abs(low.U_pop - m.U_pop))))
         assert low.mehler_order == order
         assert err <= low.truncation_bound + m.truncation_bound
@@ -92,7 +93,7 @@ def test_exact_matrices_tiles_match_2d_quadrature():
 
     d, t = 20, 0.3
     W, X, _ = sample_inputs(jax.random.PRNGKey(6), d=d, psi_p=60, psi_n=0.3, sigma=SIGMA)
-    m = exact_matrices(W, X, t=t, sigma=SIGMA, max_order=60)
+    m = exact_matrices(W, X, t=t, sigma=SIGMA, mehler=MehlerRule(max_order=60), throw=False)
     assert m.p == 1200 > 2 * MEHLER_TILE and m.truncation_bound < 1e-9
     W, X, S = np.asarray(W), np.asarray(X), SIGMA.matrix(d)
     dl = -np.expm1(-2 * t)
@@ -114,7 +115,7 @@ def test_thin_and_full_gep_give_same_trajectories():
     W, X, ko = sample_inputs(jax.random.PRNGKey(3), d=6, psi_p=8, psi_n=2, sigma=SIGMA)
     kw = dict(t=0.05, sigma=SIGMA, key=ko)
     full, thin = gep_eigensystem(W, X, thin=False, **kw), gep_eigensystem(W, X, **kw)
-    assert full.complete and not thin.complete and thin.lam.size == 6 + 12
+    assert full.complete and not thin.complete and thin.eigvals.size == 6 + 12
     tau = np.geomspace(0.1, 1e7, 15)
     A0 = jax.random.normal(jax.random.PRNGKey(4), (6, 48))
     for A in (None, A0):
@@ -123,7 +124,7 @@ def test_thin_and_full_gep_give_same_trajectories():
         np.testing.assert_allclose(b.test_loss, a.test_loss, rtol=1e-11)
     # and the full path's eigen-quantities are those of the assembled (G4)-(G6) matrices
     m = gep_matrices(W, X, **kw)
-    np.testing.assert_allclose(np.sort(full.lam), np.linalg.eigvalsh(np.asarray(m.U)), rtol=1e-10)
+    np.testing.assert_allclose(np.sort(full.eigvals), np.linalg.eigvalsh(np.asarray(m.U)), rtol=1e-10)
 
 
 def test_gep_uses_sigma():

@@ -17,11 +17,12 @@ from scipy.special import logsumexp
 from rfscore.analysis.memorisation_map import (collapse_draws, collapse_scale, front, memorisation_map, posterior_entropy,
                                                predicted_onset, spectrum_peak_readoff)
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.generative.score_model import fit_score_model, time_grid
+from rfscore.finite.exact import MehlerRule
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +34,9 @@ def draw():
 def test_tau_mem_t_is_the_last_peak_of_the_sampled_train_loss_derivative(draw):
     W, X = draw
     for t in (1e-2, 0.3):
-        m = exact_matrices(W, X, t=t, max_order=64, tol=1e-6)
+        m = exact_matrices(W, X, t=t, mehler=MehlerRule(max_order=64, tol=1e-6))
         es = eigensystem(m, X.shape[0])
-        tau_mem, n_peaks = spectrum_peak_readoff(es.lam, es.vt, delta_t=m.delta_t, p=W.shape[0], d=W.shape[1])
+        tau_mem, n_peaks = spectrum_peak_readoff(es.eigvals, es.vt, delta_t=m.delta_t, p=W.shape[0], d=W.shape[1])
         # independent: L_train(τ) of (D3) on a fine log grid, -dL/dlog τ by central differences, last local max
         grid = np.logspace(-3, 9, 6001)
         L = np.asarray(trajectory(es, grid).train_loss)
@@ -50,7 +51,7 @@ def test_tau_mem_t_is_the_last_peak_of_the_sampled_train_loss_derivative(draw):
 def test_score_model_tau_mem_t_equals_the_full_readoff_where_both_exist(draw):
     W, X = draw
     grid = time_grid(1e-2, 1.0, 5)
-    model = fit_score_model(W, X, grid, [1e2, math.inf], timescale_at=(0, 2, 4), max_order=64, mehler_tol=1e-6)
+    model = fit_score_model(W, X, grid, [1e2, math.inf], timescale_at=(0, 2, 4), mehler=MehlerRule(max_order=64, tol=1e-6))
     assert model.tau_mem_t.shape == (5,) and np.all(np.isfinite(model.tau_mem_t))
     for k in (0, 2, 4):
         assert model.tau_mem_t[k] == pytest.approx(model.timescales[k]["tau_mem"], rel=1e-12)

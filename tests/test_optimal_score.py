@@ -9,11 +9,12 @@ import rfscore  # noqa: F401  (float64)
 from rfscore.analysis.optimal_score import (fit_power_law, local_slope, optimal_score_error,
                                             population_score_error)
 from rfscore.core.errors import InputError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.gep import gep_eigensystem
 from rfscore.limit.asymptotic import asymptotic_curves
 from rfscore.limit.spectrum import limiting_structure
+from rfscore.limit.contour_losses import ContourRule
 
 T = 0.01
 
@@ -64,7 +65,7 @@ def test_bias_variance_split_and_floor(coarse):
 def test_refined_minimum_matches_a_bounded_minimiser(coarse):
     j = 2  # ψ_n = 4
     fun = lambda s: float(asymptotic_curves([np.exp(s)], psi_p=32, psi_n=4.0, t=T,  # noqa: E731
-                                            check_quadrature=False, spectrum_points=50000).score_error[0])
+                                            contour=ContourRule(check_quadrature=False), spectrum_points=50000).score_error[0])
     s0 = np.log(coarse.tau_at_min[j])
     res = minimize_scalar(fun, bounds=(s0 - 0.1, s0 + 0.1), method="bounded", options={"xatol": 1e-4})
     assert coarse.e_score_min[j] == pytest.approx(res.fun, rel=1e-5)
@@ -103,7 +104,7 @@ def test_population_flow_and_the_large_psi_n_limit():
     # memorisation modes not yet), and E_∞ ≈ 0.077/ψ_p
     for pp, e_inf in ((8, 0.010547), (32, 0.0024045)):
         assert float(population_score_error(np.inf, psi_p=pp, t=T)) == pytest.approx(e_inf, rel=1e-4)
-        far = asymptotic_curves([1e4], psi_p=pp, psi_n=1e6, t=T, check_quadrature=False).score_error[0]
+        far = asymptotic_curves([1e4], psi_p=pp, psi_n=1e6, t=T, contour=ContourRule(check_quadrature=False)).score_error[0]
         assert far == pytest.approx(e_inf, rel=2e-3)
     assert float(population_score_error(0.0, psi_p=32, t=T)) == pytest.approx(1.0, abs=1e-12)
     e = population_score_error(np.geomspace(1, 1e4, 20), psi_p=32, t=T)

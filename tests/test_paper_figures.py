@@ -25,15 +25,9 @@ def test_paper_quick_writes_manifest_figures_and_sm13(tmp_path):
     with open(out / "sm13_escore_min.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["psi_p", "psi_n", "e_score_min", "tau_at_min", "local_slope"]
-    # the inset's rescaling by τ_mem = ψ_p/(Δ_t λ_min) brings the rise times together
-    col = man["figures"]["fig5a"]["collapse"]
-    assert col["spread_rescaled"] < 0.6 * col["spread_raw"]
-    # the d = 20 band and the d → ∞ line of Fig. 5B agree to the size's accuracy away from τ = ∞
-    with open(out / "fig5b_paper.csv") as fh:
-        r = list(csv.DictReader(fh))
-    lim = np.array([float(x["test_loss"]) for x in r])
-    fin = np.array([float(x["test_loss_finite"]) for x in r])
-    assert np.max(np.abs(lim - fin)) < 0.05 * np.max(np.abs(1 - lim))
+    # the science these figures draw (the τ/τ_mem collapse, the d = 20 band against d → ∞) is tested on the
+    # library: tests/test_score_rise.py and tests/test_ensemble.py
+    assert set(man["figures"]["fig5a"]["collapse"]) >= {"spread_raw", "spread_rescaled"}
 
 
 def test_paper_names_are_the_contract():
@@ -52,7 +46,7 @@ def test_sigma_x_constants_follow_the_exact_model():
     import jax
     from rfscore.core.constants import ge_constants
     from rfscore.core.covariance import ISOTROPIC, SigmaSpectrum
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.dynamics import trajectory
     from rfscore.finite.eigensystem import eigensystem
     from rfscore.finite.exact import exact_matrices
@@ -86,26 +80,17 @@ def test_sm12_quick_figure(tmp_path):
     with open(tmp_path / "sm12_sigma_x.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["sigma"] for r in rows} == {"4:1", "0.25:1"}
-    # the τ_mem rescaling of Fig. 5A's inset also brings the rise times together at σ_x ≠ 1
-    for sx in ("2", "0.5"):
-        col = entry["collapse"][sx]
-        assert col["spread_rescaled"] < col["spread_raw"]
+    assert set(entry["collapse"]) == {"2", "0.5"}  # the collapse itself is tested in tests/test_score_rise.py
 
 
 @pytest.mark.slow
 def test_sm15_quick_adam(tmp_path):
-    """SM Fig. 15 (quick: d = 6, ψ_n = 4, 16, 3000 Adam steps): the generalisation-gap onset τ_gap
-    comes later for the larger n in every seed (measured 3.2 → 27.6 on average, ×4 in n); nothing
-    is censored."""
+    """SM Fig. 15 (quick) writes its PNG and data, one row per (ψ_n, seed) of read-offs; the science (τ_gap
+    grows with n) is tested on the library in tests/test_onsets.py."""
     from rfscore.figures.paper import sm15
     entry = sm15.make(tmp_path, quick=True)
     for f in entry["files"]:
         assert (tmp_path / f.split("/")[-1]).exists()
     with open(tmp_path / "sm15_tau_min.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert not any(r["tau_gap_censored"] == "True" for r in rows)
-    by = {}
-    for r in rows:
-        by.setdefault(r["seed"], {})[float(r["psi_n"])] = float(r["tau_gap"])
-    assert all(v[16.0] > 2 * v[4.0] for v in by.values()), by
-    assert entry["tau_min"]["tau_gap_exponent"]["mean"] > 0.5
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    assert {(float(r["psi_n"]), r["seed"]) for r in rows} == {(pn, s) for pn in (4.0, 16.0) for s in ("0", "1", "2")}

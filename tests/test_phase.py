@@ -7,9 +7,10 @@ import pytest
 
 from rfscore.core.errors import InputError
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.draws import sample_data, sample_weights, sizes
+from rfscore.finite.inputs import sample_data, sample_weights, sizes
 from rfscore.analysis.phase import REGIMES, classify, phase_diagram, phase_point, point_key
 from rfscore.runtime.sweep import run_sweep
+from rfscore.runtime.sweep import SweepRunner
 
 T = 0.01
 
@@ -41,7 +42,7 @@ def test_classify():
 def diagram():
     # d = 20: the τ = ∞ gap at n = p is ~40 and at n = 2p ~3.5 (an independent (G4) computation at d = 40 gave 39-49 and 3.3-3.7, theory/phase_diagram.md),
     # so with g* = 10 the boundary must fall between ψ_n = ψ_p and 2ψ_p for every ψ_p.
-    return phase_diagram([2, 4, 8, 16, 32], [4, 8], [1e2, 1e4, np.inf], d=20, t=T, workers=1, progress=False)
+    return phase_diagram([2, 4, 8, 16, 32], [4, 8], [1e2, 1e4, np.inf], d=20, t=T, runner=SweepRunner(workers=1), progress=False)
 
 
 def test_infinite_tau_boundary_near_n_equals_p(diagram):
@@ -93,7 +94,7 @@ def test_every_row_against_explicit_gradient_flow(diagram):
 @pytest.mark.slow
 def test_parallel_and_resume_give_same_table(tmp_path, diagram):
     ck = tmp_path / "ck.jsonl"
-    par = phase_diagram([2, 4], [4], [1e2, 1e4, np.inf], d=20, t=T, workers=2, checkpoint=ck, progress=False)
+    par = phase_diagram([2, 4], [4], [1e2, 1e4, np.inf], d=20, t=T, runner=SweepRunner(workers=2, checkpoint=ck), progress=False)
     # grid points draw their keys from (seed, ψ_n, ψ_p) only: the same rows as in the larger serial grid
     sel = (diagram.psi_p == 4) & (diagram.psi_n <= 4)
     np.testing.assert_allclose(par.gen_loss, diagram.gen_loss[sel], rtol=1e-10)
@@ -117,17 +118,17 @@ def test_sweep_resumes_after_interruption(tmp_path):
     fail.touch()
     points = [{"x": i, "marker": str(marker)} for i in range(5)]
     with pytest.raises(RuntimeError):
-        run_sweep(_flaky, points, parameters={"a": 1}, checkpoint=ck, workers=1)
+        run_sweep(_flaky, points, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))
     assert marker.read_text().split() == ["0", "1", "2", "3"]
     fail.unlink()
     # same function and parameters: points 0-2 come from the checkpoint, only 3 and 4 are computed
-    out = run_sweep(_flaky, points, parameters={"a": 1}, checkpoint=ck, workers=1)
+    out = run_sweep(_flaky, points, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))
     assert [r["y"] for r in out] == [0, 1, 4, 9, 16]
     assert marker.read_text().split() == ["0", "1", "2", "3", "3", "4"]
     # changed parameters: the checkpoint is never reused; restart=True discards and rewrites it
     with pytest.raises(InputError, match="other parameters"):
-        run_sweep(_flaky, points, parameters={"a": 2}, checkpoint=ck, workers=1)
-    run_sweep(_flaky, points, parameters={"a": 2}, checkpoint=ck, workers=1, restart=True)
+        run_sweep(_flaky, points, parameters={"a": 2}, runner=SweepRunner(checkpoint=ck, workers=1))
+    run_sweep(_flaky, points, parameters={"a": 2}, runner=SweepRunner(checkpoint=ck, workers=1, restart=True))
     assert json.loads(ck.read_text().splitlines()[0])["sweep"]["key"]["parameters"] == {"a": 2}
 
 
@@ -135,8 +136,8 @@ def test_dask_local_cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
         with distributed.Client(cl) as client:
-            pd = phase_diagram([4, 8], [4], [1e3], d=10, t=T, scheduler=client, progress=False)
-    serial = phase_diagram([4, 8], [4], [1e3], d=10, t=T, workers=1, progress=False)
+            pd = phase_diagram([4, 8], [4], [1e3], d=10, t=T, runner=SweepRunner(scheduler=client), progress=False)
+    serial = phase_diagram([4, 8], [4], [1e3], d=10, t=T, runner=SweepRunner(workers=1), progress=False)
     np.testing.assert_allclose(pd.gen_loss, serial.gen_loss, rtol=1e-12)
 
 
@@ -148,7 +149,7 @@ def test_phase_bad_input():
     with pytest.raises(InputError, match="gap_threshold"):
         phase_diagram([1], [4], [1.0], d=10, t=T, gap_threshold=0, progress=False)
     with pytest.raises(InputError, match="scheduler"):
-        phase_diagram([1], [4], [1.0], d=10, t=T, scheduler="tcp://127.0.0.1:1", progress=False)
+        phase_diagram([1], [4], [1.0], d=10, t=T, runner=SweepRunner(scheduler="tcp://127.0.0.1:1"), progress=False)
 
 
 _SQUARED = []
@@ -168,20 +169,20 @@ def test_checkpoint_keyed_on_numerics(tmp_path, monkeypatch):
 
     ck = tmp_path / "ck.jsonl"
     pts = [{"x": i} for i in range(3)]
-    assert [r["y"] for r in run_sweep(_square, pts, parameters={"a": 1}, checkpoint=ck, workers=1)] == [0, 1, 4]
+    assert [r["y"] for r in run_sweep(_square, pts, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))] == [0, 1, 4]
     head = json.loads(ck.read_text().splitlines()[0])["sweep"]
     assert head["key"]["numerics"] == sweep.numerics_fingerprint() and head["key"]["function"].endswith("_square")
     # same key: every point comes from the checkpoint, none is recomputed
     _SQUARED.clear()
-    assert [r["y"] for r in run_sweep(_square, pts, parameters={"a": 1}, checkpoint=ck, workers=1)] == [0, 1, 4]
+    assert [r["y"] for r in run_sweep(_square, pts, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))] == [0, 1, 4]
     assert _SQUARED == []
     # another sweep function with the same parameters: refused
     with pytest.raises(InputError, match="another sweep"):
-        run_sweep(_flaky, pts, parameters={"a": 1}, checkpoint=ck, workers=1)
+        run_sweep(_flaky, pts, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))
     # other numerics (the version string unchanged): refused, the message says why
     monkeypatch.setattr(sweep, "numerics_fingerprint", lambda: "f" * 64)
     with pytest.raises(InputError, match="other numerics"):
-        run_sweep(_square, pts, parameters={"a": 1}, checkpoint=ck, workers=1)
+        run_sweep(_square, pts, parameters={"a": 1}, runner=SweepRunner(checkpoint=ck, workers=1))
     monkeypatch.undo()
 
     # the fingerprint itself: a copy of the package, edited file by file

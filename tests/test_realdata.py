@@ -10,8 +10,9 @@ from rfscore.core.errors import InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.data.realdata import (RealDataKeys, gaussian_data, gaussian_eigensystem, real_matrices, realdata_scan,
                               spectrum_comparison)
-from rfscore.finite.draws import sample_data, sample_weights
+from rfscore.finite.inputs import sample_data, sample_weights
 from rfscore.finite.simulation import simulate, training_problem
+from rfscore.finite.simulation import SimulationOptions
 
 T = 0.1
 
@@ -88,7 +89,7 @@ def test_gradient_descent_on_real_data_converges_to_closed_form():
     errs = []
     for lr in (0.4, 0.2):
         steps = int(round(200.0 / lr))
-        res = simulate(prob, lr=lr, steps=steps, noise_samples=None, record=6, progress=False)
+        res = simulate(prob, lr=lr, steps=steps, fresh_noise=None, options=SimulationOptions(record=6), progress=False)
         ref = trajectory(es, res.tau[res.tau > 0])
         errs.append(max(np.max(np.abs(res.train_loss[res.tau > 0] - ref.train_loss)),
                         np.max(np.abs(res.test_loss[res.tau > 0] - ref.test_loss))) / m.delta_t)

@@ -10,7 +10,7 @@ from rfscore.data.datasets import load_dataset
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.data.realdata import RealDataKeys, real_matrices
-from rfscore.finite.draws import sample_weights
+from rfscore.finite.inputs import sample_weights
 
 DYN = ["dynamics", "--t", "0.05", "--psi-p", "2", "--tau-min", "1", "--tau-max", "1e4", "--num", "4"]
 TS = ["timescales", "--t", "0.05", "--psi-p", "4", "--psi-n", "1,2"]

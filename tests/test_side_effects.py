@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rfscore.runtime.sweep import SweepRunner
+from rfscore.finite.simulation import SimulationOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,11 +36,12 @@ from types import SimpleNamespace
 import numpy as np
 import jax
 import rfscore
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.finite.dynamics import trajectory
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.analysis.phase import PhaseDiagram
-from rfscore.figures import plots, phase, generation, timescales, digits, digit_samples
+from rfscore.figures import plots, phase, generation, timescales, digits, digit_samples, fig4
+from rfscore.figures.style import save
 
 tau = np.logspace(-1, 5, 40)
 es = sample_eigensystem(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=2, t=0.1)
@@ -88,6 +91,9 @@ calls = {
     "digits.plot": lambda f: digits.plot(dig, f),
     "digit_samples.plot": lambda f: digit_samples.plot(dsamp, f),
     "plots.plot_learning_curve": lambda f: plots.plot_learning_curve(lcols, "psi_p", f, finite=True),
+    "fig4.spectrum_figure": lambda f: save(fig4.spectrum_figure({"gep": np.linspace(0.05, 3.0, 40)},
+                                                                (((0.05, 1.0), 8, True), ((1.0, 3.0), 8, False)),
+                                                                [spec, spec], "spectrum"), f),
 }
 report = {}
 import os
@@ -105,7 +111,8 @@ print(json.dumps(report))
 
 PLOT_FUNCTIONS = {"plots.plot_density", "plots.plot_losses", "plots.plot_real_data_losses", "plots.plot_asymptotic",
                   "phase.plot_phase", "generation.plot_generation", "timescales.plot_scaling",
-                  "timescales.plot_collapse", "digits.plot", "digit_samples.plot", "plots.plot_learning_curve"}
+                  "timescales.plot_collapse", "digits.plot", "digit_samples.plot", "plots.plot_learning_curve",
+                  "fig4.spectrum_figure"}
 
 
 def _public_plot_functions():
@@ -206,21 +213,21 @@ def test_library_sweep_prints_nothing(capsys, tmp_path):
     from rfscore.runtime.sweep import run_sweep
 
     pts = [dict(x=i) for i in range(3)]
-    assert run_sweep(_double, pts, workers=1) == [0, 2, 4]
+    assert run_sweep(_double, pts, runner=SweepRunner(workers=1)) == [0, 2, 4]
     assert capsys.readouterr().err == ""
-    assert run_sweep(_double, pts, workers=1, progress=True, checkpoint=tmp_path / "c.jsonl") == [0, 2, 4]
+    assert run_sweep(_double, pts, runner=SweepRunner(workers=1, checkpoint=tmp_path / "c.jsonl"), progress=True) == [0, 2, 4]
     assert "3/3" in capsys.readouterr().err  # asked for: the bar is there
 
 
 def test_library_simulation_prints_nothing(capfd):
     import jax
 
-    from rfscore.finite.draws import sample_inputs
+    from rfscore.finite.inputs import sample_inputs
     from rfscore.finite.simulation import simulate, training_problem
 
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=2, psi_n=2)
     prob = training_problem(W, X, t=0.1, model="gep", key=ko)
-    simulate(prob, lr=0.1, steps=8, block=2)
+    simulate(prob, lr=0.1, steps=8, options=SimulationOptions(block=2))
     assert "gd p=" not in capfd.readouterr().err
-    simulate(prob, lr=0.1, steps=8, block=2, progress=True)
+    simulate(prob, lr=0.1, steps=8, options=SimulationOptions(block=2), progress=True)
     assert "gd p=8" in capfd.readouterr().err  # asked for: the bar is there

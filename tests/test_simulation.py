@@ -8,14 +8,16 @@ from rfscore.finite.dynamics import trajectory
 from rfscore.core.errors import ConvergenceError, InputError
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.gep import gep_eigensystem
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.simulation import record_steps, sampled_gradient, simulate, training_problem
+from rfscore.finite.exact import MehlerRule
+from rfscore.finite.simulation import SimulationOptions
 
 
 @pytest.fixture(scope="module")
 def exact_problem():
     W, X, ko = sample_inputs(jax.random.PRNGKey(1), d=6, psi_p=4, psi_n=2)
-    prob = training_problem(W, X, t=0.1, model="exact", max_order=16)
+    prob = training_problem(W, X, t=0.1, model="exact", mehler=MehlerRule(max_order=16), throw=False)  # a deliberately short series
     return prob, eigensystem(prob.matrices, prob.n)
 
 
@@ -33,7 +35,7 @@ def test_deterministic_gd_matches_flow_to_order_eta(exact_problem):
     # at most x_max/(2e)·(relative), so the losses agree to O(x_max); here x_max = 0.02.
     prob, es = exact_problem
     lr = 0.01 * prob.max_stable_lr()  # x_max = η c λ_max = 0.02
-    res = simulate(prob, lr=lr, steps=3000, noise_samples=None, record=10)
+    res = simulate(prob, lr=lr, steps=3000, fresh_noise=None, options=SimulationOptions(record=10))
     dev = _rel_dev(res, trajectory(es, res.tau))
     assert dev < 0.02 and dev > 1e-6  # O(x_max), and not identically equal (it is a different computation)
 
@@ -49,7 +51,7 @@ def test_sampled_noise_gd_tracks_closed_form(exact_problem):
     for lr, steps in ((lr1, 1000), (lr1 / 4, 4000)):
         # one run's deviation is itself random (a max over record points of a noisy path):
         # average it over 6 noise keys so that the comparison of the two η is not a coin flip
-        runs = [simulate(prob, lr=lr, steps=steps, noise_samples=1, record=8, key=jax.random.PRNGKey(k),
+        runs = [simulate(prob, lr=lr, steps=steps, fresh_noise=1, options=SimulationOptions(record=8), key=jax.random.PRNGKey(k),
                          progress=False) for k in range(6)]
         devs.append(np.mean([_rel_dev(r, trajectory(es, r.tau)) for r in runs]))
     assert devs[0] < 0.1, devs  # measured ≈ 0.05-0.08 at η = 0.02 η_max, m = 1
@@ -63,7 +65,7 @@ def test_gep_simulation_uses_the_same_model():
     es = gep_eigensystem(W, X, t=0.05, key=ko)
     assert not es.complete
     # m = 2 samples at η = 0.01 η_max: deviation O(η/m), about half that of the exact-model test
-    res = simulate(prob, lr=0.01 * prob.max_stable_lr(), steps=2000, noise_samples=2, record=6)
+    res = simulate(prob, lr=0.01 * prob.max_stable_lr(), steps=2000, fresh_noise=2, options=SimulationOptions(record=6))
     assert _rel_dev(res, trajectory(es, res.tau)) < 0.05
 
 
@@ -72,7 +74,7 @@ def test_adam_shows_generalisation_then_memorisation():
     # training set below L_opt while the test loss rises again (two timescales).
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=8, psi_p=32, psi_n=4)
     prob = training_problem(W, X, t=0.01, model="gep", key=ko)
-    res = simulate(prob, lr=0.05, steps=6000, optimizer="adam", noise_samples=1, record=40,
+    res = simulate(prob, lr=0.05, steps=6000, optimizer="adam", fresh_noise=1, options=SimulationOptions(record=40),
                    key=jax.random.PRNGKey(4))
     i = int(np.argmin(res.score_error))
     assert 0 < i < res.step.size - 1
@@ -88,8 +90,8 @@ def test_lr_stability(exact_problem):
     assert e.value.arg == "lr" and f"{lr_max:.6g}" in e.value.msg
     # the bound is the right one: above it GD diverges (|1 - ηcλ_max| = 1.4), just below it converges
     with pytest.raises(ConvergenceError):
-        simulate(prob, lr=1.2 * lr_max, steps=3000, noise_samples=None, check_stability=False, record=3)
-    res = simulate(prob, lr=0.95 * lr_max, steps=3000, noise_samples=None, record=3)
+        simulate(prob, lr=1.2 * lr_max, steps=3000, fresh_noise=None, options=SimulationOptions(check_stability=False, record=3))
+    res = simulate(prob, lr=0.95 * lr_max, steps=3000, fresh_noise=None, options=SimulationOptions(record=3))
     assert np.all(np.isfinite(res.train_loss))
 
 
@@ -97,8 +99,8 @@ def test_record_steps_and_determinism(exact_problem):
     r = record_steps(1000, 10)
     assert r[0] == 1 and r[-1] == 1000 and np.all(np.diff(r) > 0)
     prob, _ = exact_problem
-    a = simulate(prob, lr=1.0, steps=50, record=4, key=jax.random.PRNGKey(9))
-    b = simulate(prob, lr=1.0, steps=50, record=4, key=jax.random.PRNGKey(9), block=7)
+    a = simulate(prob, lr=1.0, steps=50, options=SimulationOptions(record=4), key=jax.random.PRNGKey(9))
+    b = simulate(prob, lr=1.0, steps=50, options=SimulationOptions(record=4, block=7), key=jax.random.PRNGKey(9))
     np.testing.assert_array_equal(a.train_loss, b.train_loss)
     np.testing.assert_allclose(a.tau, a.step * 1.0)
 
@@ -114,7 +116,7 @@ def test_reduced_noise_draw_has_the_law_of_the_full_draw(psi_n, m):
     prob = training_problem(W, X, t=0.05, model="gep", key=ko)
     d, p, K = prob.d, prob.p, 3000
     B = 0.5 * np.asarray(jax.random.normal(jax.random.PRNGKey(5), (d, p)))
-    mean = np.asarray(sampled_gradient(prob, B, key=jax.random.PRNGKey(0), noise_samples=None)[0]).ravel()
+    mean = np.asarray(sampled_gradient(prob, B, key=jax.random.PRNGKey(0), fresh_noise=None)[0]).ravel()
     rng = np.random.default_rng(0)
     span = np.linalg.qr(np.column_stack([B.T, np.asarray(prob.factors.G), np.asarray(prob.factors.W)]))[0]
     off = np.eye(p) - span @ span.T
@@ -122,7 +124,7 @@ def test_reduced_noise_draw_has_the_law_of_the_full_draw(psi_n, m):
     U = np.linalg.qr(np.stack([x.ravel() for x in dirs], 1))[0]
     y = {}
     for seed, sampler in ((7, "reduced"), (8, "direct")):
-        g = sampled_gradient(prob, B, key=jax.random.PRNGKey(seed), noise_samples=m, draws=K, sampler=sampler)
+        g = sampled_gradient(prob, B, key=jax.random.PRNGKey(seed), fresh_noise=m, draws=K, sampler=sampler)
         y[sampler] = (np.asarray(g).reshape(K, -1) - mean) @ U
     # unbiased: each sampler's mean is the exact mean gradient (D1) within 4.5 standard errors
     for v in y.values():
@@ -139,9 +141,9 @@ def test_reduced_draw_deterministic_and_block_independent():
     W, X, ko = sample_inputs(jax.random.PRNGKey(2), d=6, psi_p=12, psi_n=2)
     prob = training_problem(W, X, t=0.05, model="gep", key=ko)
     lr = 0.1 * prob.max_stable_lr()
-    a = simulate(prob, lr=lr, steps=60, noise_samples=4, record=5, key=jax.random.PRNGKey(1))
-    b = simulate(prob, lr=lr, steps=60, noise_samples=4, record=5, key=jax.random.PRNGKey(1), block=16)
-    c = simulate(prob, lr=lr, steps=60, noise_samples=4, record=5, key=jax.random.PRNGKey(2))
+    a = simulate(prob, lr=lr, steps=60, fresh_noise=4, options=SimulationOptions(record=5), key=jax.random.PRNGKey(1))
+    b = simulate(prob, lr=lr, steps=60, fresh_noise=4, options=SimulationOptions(record=5, block=16), key=jax.random.PRNGKey(1))
+    c = simulate(prob, lr=lr, steps=60, fresh_noise=4, options=SimulationOptions(record=5), key=jax.random.PRNGKey(2))
     np.testing.assert_array_equal(a.test_loss, b.test_loss)
     assert np.all(a.test_loss != c.test_loss)
 
@@ -151,14 +153,14 @@ def test_optax_transformation_is_accepted():
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=6, psi_p=8, psi_n=2)
     prob = training_problem(W, X, t=0.05, model="gep", key=ko)
     lr = 0.2 * prob.max_stable_lr()
-    named = simulate(prob, lr=lr, steps=200, optimizer="gd", noise_samples=2, record=6, key=jax.random.PRNGKey(3))
-    user = simulate(prob, lr=lr, steps=200, optimizer=optax.sgd(lr), noise_samples=2, record=6,
+    named = simulate(prob, lr=lr, steps=200, optimizer="gd", fresh_noise=2, options=SimulationOptions(record=6), key=jax.random.PRNGKey(3))
+    user = simulate(prob, lr=lr, steps=200, optimizer=optax.sgd(lr), fresh_noise=2, options=SimulationOptions(record=6),
                     key=jax.random.PRNGKey(3))
     np.testing.assert_allclose(user.train_loss, named.train_loss, rtol=1e-12)
     np.testing.assert_allclose(user.test_loss, named.test_loss, rtol=1e-12)
     assert user.optimizer == "optax" and named.optimizer == "gd"
     # a transformation with another step size is a different run (η then only sets τ = kη)
-    other = simulate(prob, lr=lr, steps=200, optimizer=optax.sgd(lr / 2), noise_samples=2, record=6,
+    other = simulate(prob, lr=lr, steps=200, optimizer=optax.sgd(lr / 2), fresh_noise=2, options=SimulationOptions(record=6),
                      key=jax.random.PRNGKey(3))
     assert np.max(np.abs(other.train_loss - named.train_loss)) > 1e-3
     with pytest.raises(InputError) as e:
@@ -187,8 +189,23 @@ def test_c1_script_time_conversion(exact_problem, kappa):
     for _ in range(steps):
         B = B - lr * k_scale * (2 * D / d) * (B @ U + V.T / np.sqrt(D))
     train = 1 + D / d * np.trace(B @ U @ B.T) + 2 * np.sqrt(D) / d * np.trace(B @ V)
-    res = simulate(prob, lr=eta, steps=steps, noise_samples=None, record=2)
+    res = simulate(prob, lr=eta, steps=steps, fresh_noise=None, options=SimulationOptions(record=2))
     assert res.step[-1] == steps
     assert abs(res.tau[-1] - k_scale * p / d**2 * lr * steps) < 1e-12 * res.tau[-1]
     assert abs(res.train_loss[-1] - train) < 1e-10
     assert abs(1 - train) > 1e-3  # the run moved: the comparison is not between two untrained models
+
+
+def test_model_sizes_are_read_off_the_arrays_in_one_place():
+    """p, d, n of a training problem and of a fitted score model come from W (p, d) and X (n, d) by the one
+    `rfscore.core.shapes.WeightsAndData`."""
+    from rfscore.core.shapes import WeightsAndData
+    from rfscore.finite.inputs import sample_inputs
+    from rfscore.finite.simulation import TrainingProblem, training_problem
+    from rfscore.generative.score_model import RFScoreModel
+    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=5, psi_p=3.0, psi_n=2.0)
+    prob = training_problem(W, X, t=0.1, model="gep", key=ko)
+    assert (prob.p, prob.d, prob.n) == (15, 5, 10) == (W.shape[0], W.shape[1], X.shape[0])
+    assert issubclass(TrainingProblem, WeightsAndData) and issubclass(RFScoreModel, WeightsAndData)
+    for cls in (TrainingProblem, RFScoreModel):
+        assert all(name not in vars(cls) for name in ("p", "d", "n")), cls  # inherited, not written again

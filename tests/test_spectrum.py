@@ -13,9 +13,10 @@ from rfscore.core.covariance import SigmaSpectrum
 from rfscore.core.errors import ConvergenceError, InputError
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.draws import sample_data, sample_weights, sizes
+from rfscore.finite.inputs import sample_data, sample_weights, sizes
 from rfscore.limit.spectrum import (atom_weight, empirical_stieltjes, limiting_structure, require_converged,
                               solve_spectrum, stieltjes)
+from rfscore.limit.spectrum import ContinuationRule
 
 PSI_P, PSI_N, T = 4.0, 1.5, 0.01
 # z across the atom / small-λ bulk, the middle and the large-λ bulk; η of the order of the features.
@@ -151,12 +152,12 @@ def test_limiting_structure_against_solver(spec):
 def test_non_convergence_is_reported():
     # A tolerance no float64 residual can meet: every point must be flagged, not returned as valid.
     lam = np.linspace(0.01, 1.0, 5)
-    res = solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300)
+    res = solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, continuation=ContinuationRule(tol=1e-300), throw=False)
     assert not res.success and not res.converged.any() and "NOT converged" in res.message and not res.status.converged
     with pytest.raises(ConvergenceError, match="psi_p=4.*psi_n=1.5.*t=0.01"):
         require_converged(res)
     with pytest.raises(ConvergenceError):
-        solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, tol=1e-300, throw=True)
+        solve_spectrum(lam, psi_p=PSI_P, psi_n=PSI_N, t=T, continuation=ContinuationRule(tol=1e-300), throw=True)
 
 
 @pytest.mark.parametrize("kw,arg", [({"psi_p": 0.0}, "psi_p"), ({"psi_n": -1.0}, "psi_n"), ({"eta": 0.0}, "eta"),

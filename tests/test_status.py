@@ -9,15 +9,20 @@ from rfscore import ge_constants
 from rfscore.analysis.timescales import timescales
 from rfscore.cli import main
 from rfscore.core.errors import ConvergenceError
-from rfscore.finite.draws import sample_inputs
+from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_matrices
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.generative.score_model import fit_score_model
 from rfscore.limit.asymptotic import asymptotic_curves
 from rfscore.limit.spectrum import solve_spectrum
+from rfscore.finite.exact import MehlerRule
+from rfscore.finite.krylov import KrylovRule
+from rfscore.limit.contour_losses import ContourRule
+from rfscore.limit.fixed_point import FixedPointRule
+from rfscore.limit.spectrum import ContinuationRule
 
 TAU = np.array([1.0, 1e3, np.inf])
 
@@ -31,27 +36,27 @@ def small():
 
 def test_exact_matrices_converged_status(small):
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, throw=True)
+    m = exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8), throw=True)
     assert m.converged and m.tol == 1e-8 and m.error <= 1e-8
     assert m.error == max(m.truncation_bound, m.quadrature_error)
 
 
 def test_exact_matrices_flag_a_too_small_max_order(small):
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    m = exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8, max_order=2), throw=False)
     assert not m.converged and m.truncation_bound > 1e-8 and m.error > m.tol
     with pytest.raises(ConvergenceError, match=r"truncation bound .* > tol = 1e-08 \(p = 64, d = 16, n = 32, "
                                                r"t = 0.1, activation = tanh, max_order = 2\)"):
-        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=True)
+        exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8, max_order=2), throw=True)
 
 
 def test_exact_matrices_flag_a_capped_quadrature_step(small):
     # the rule may not be refined below h = 1/4: the two coarsest rules disagree far above 1e-12
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25)
+    m = exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-12, max_order=4, h_finest=0.25), throw=False)
     assert not m.converged and m.quadrature_error > 1e-12
     with pytest.raises(ConvergenceError, match=r"quadrature error .* h_finest = 0.25.*p = 64"):
-        exact_matrices(W, X, t=0.1, tol=1e-12, max_order=4, h_finest=0.25, throw=True)
+        exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-12, max_order=4, h_finest=0.25), throw=True)
 
 
 def test_closed_forms_report_converged_with_zero_error(small):
@@ -69,15 +74,15 @@ def test_timescales_status():
 
 
 @pytest.mark.parametrize("kw, why", [
-    (dict(nodes_per_panel=2), "contour quadrature not converged"),  # too few contour nodes
-    (dict(max_damped=1, damping=1e-3), r"\(A1\) did not converge"),  # fixed point: too few iterations
+    (dict(contour=ContourRule(nodes_per_panel=2)), "contour quadrature not converged"),  # too few contour nodes
+    (dict(fixed_point=FixedPointRule(max_damped=1, damping=1e-3)), r"\(A1\) did not converge"),  # too few iterations
 ])
 def test_asymptotic_curves_flag_and_raise(kw, why):
     ok = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1)
     assert ok.converged and ok.error < 1e-3
     bad = asymptotic_curves(TAU, psi_p=8, psi_n=2, t=0.1, throw=False, **kw)
     assert not bad.converged and why.replace("\\", "") in bad.diagnostics["message"]
-    if "nodes_per_panel" in kw:
+    if "contour" in kw:
         assert bad.error > 1e-3  # the two-contour estimate is above its tolerance
     else:
         assert bad.diagnostics["a1_residual"] > 1e-10
@@ -89,22 +94,22 @@ def test_spectrum_flags_and_raises():
     lam = np.linspace(0.01, 5, 12)
     ok = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1)
     assert ok.success and ok.error <= ok.tol
-    bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30)
+    bad = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, continuation=ContinuationRule(tol=1e-30), throw=False)
     assert not bad.success and not np.all(bad.converged) and bad.error > bad.tol
     with pytest.raises(ConvergenceError):
-        solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, tol=1e-30, throw=True)
+        solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, continuation=ContinuationRule(tol=1e-30), throw=True)
 
 
 def test_score_model_requires_converged_matrices(small):
     W, X, _ = small
     times = np.array([0.05, 0.5])
-    model = fit_score_model(W, X, times, [10.0, np.inf], mehler_tol=1e-8)
+    model = fit_score_model(W, X, times, [10.0, np.inf], mehler=MehlerRule(max_order=64, tol=1e-8))
     assert model.converged and model.error <= 1e-8
     assert all(dg.converged and dg.readout_error == 0.0 for dg in model.diagnostics)
-    kr = fit_score_model(W, X, times, [10.0, np.inf], mehler_tol=1e-8, krylov_above=8, krylov_tol=1e-6)
+    kr = fit_score_model(W, X, times, [10.0, np.inf], mehler=MehlerRule(max_order=64, tol=1e-8), krylov=KrylovRule(tol=1e-6), krylov_above=8)
     assert kr.converged and all(dg.solver == "krylov" and dg.readout_error <= 1e-6 for dg in kr.diagnostics)
     with pytest.raises(ConvergenceError, match=r"max_order = 2"):
-        fit_score_model(W, X, times, [np.inf], max_order=2, mehler_tol=1e-8)
+        fit_score_model(W, X, times, [np.inf], mehler=MehlerRule(max_order=2, tol=1e-8))
 
 
 def test_cli_exits_1_on_unconverged_matrices(tmp_path, capsys):
@@ -126,10 +131,11 @@ def _public(kind):
     import importlib
     import inspect
     import pkgutil
+    from rfscore.core.deprecation import MOVED_MODULES
     for wing in ("core", "finite", "limit", "analysis", "generative", "data"):
         pkg = importlib.import_module(f"rfscore.{wing}")
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"rfscore.{wing}."):
-            if info.name == "rfscore.analysis.networks":
+            if info.name == "rfscore.analysis.networks" or info.name in MOVED_MODULES:
                 continue
             mod = importlib.import_module(info.name)
             for name, obj in vars(mod).items():
@@ -145,6 +151,11 @@ def test_every_entry_point_takes_throw_and_require_is_its_deprecated_alias():
     for name, f in with_require.items():
         params = inspect.signature(f).parameters
         assert "throw" in params and params["require"].default is None, name
+    with_throw = {n: f for n, f in fns.items() if "throw" in inspect.signature(f).parameters
+                  and n != "rfscore.core.status.throw_option"}  # the helper that reads the two keywords
+    assert set(with_require) - {"rfscore.core.status.throw_option"} <= set(with_throw)
+    not_true = sorted(n for n, f in with_throw.items() if inspect.signature(f).parameters["throw"].default is not True)
+    assert not not_true, f"throw must default to True (raise unless asked not to): {not_true}"
 
 
 def test_every_result_type_carries_one_status():
@@ -170,14 +181,14 @@ def test_every_result_type_carries_one_status():
 def test_status_of_results_throw_and_the_deprecated_require(small):
     import warnings
     W, X, _ = small
-    m = exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2)
+    m = exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8, max_order=2), throw=False)
     assert not m.status.converged and m.status.error == m.error and m.status.message
     with pytest.raises(ConvergenceError):
-        exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, throw=True)
+        exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8, max_order=2), throw=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ConvergenceError):
-            exact_matrices(W, X, t=0.1, tol=1e-8, max_order=2, require=True)
+            exact_matrices(W, X, t=0.1, mehler=MehlerRule(tol=1e-8, max_order=2), require=True)
     assert any(issubclass(w.category, DeprecationWarning) and "throw" in str(w.message) for w in caught)
     ok = solve_spectrum(np.linspace(0.05, 3.0, 6), psi_p=4, psi_n=2, t=0.1)
     assert ok.status.converged and ok.status.message == "" and ok.converged.shape == (6,)  # per point beside
@@ -195,3 +206,152 @@ def test_scan_and_phase_diagram_carry_status():
     pd = PhaseDiagram(**rows)
     assert not pd.status.converged and "psi_n = 2" in pd.status.message
     assert list(pd.point_converged) == [True, False]
+
+
+# ----------------------------------------------------------------------------- renamed for one version
+def test_moved_modules_still_import_with_one_warning():
+    import importlib
+    import sys
+    import warnings
+    from rfscore.core.deprecation import MOVED_MODULES
+    for old, new in MOVED_MODULES.items():
+        sys.modules.pop(old, None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            shim = importlib.import_module(old)
+        dep = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+        assert len(dep) == 1 and new in str(dep[0].message), (old, [str(w.message) for w in caught])
+        target = importlib.import_module(new)
+        public = [k for k in vars(target) if not k.startswith("__")]
+        assert public and all(getattr(shim, k) is getattr(target, k) for k in public), old
+
+
+def test_renamed_keyword_and_folded_options_warn_once_and_mean_the_same():
+    import dataclasses
+    import warnings
+    from rfscore.core.deprecation import options_from_keywords, renamed_keywords
+    from rfscore.core.precision import float64
+
+    @float64
+    @dataclasses.dataclass(frozen=True)
+    class Rule:
+        tol: float = 1.0
+        steps: int = 2
+
+    @renamed_keywords(lam="ridge")
+    @options_from_keywords(rule=Rule, aliases={"n_steps": ("rule", "steps")})
+    def f(x, *, ridge=0.0, rule=Rule()):
+        return x, ridge, rule
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert f(1, ridge=0.5, rule=Rule(tol=3.0)) == (1, 0.5, Rule(3.0, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert f(1, lam=0.5, tol=3.0, n_steps=7) == (1, 0.5, Rule(3.0, 7))
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert len(msgs) == 2 and "'ridge'" in msgs[0] and "rule=Rule(" in msgs[1], msgs
+    with pytest.raises(TypeError):
+        f(1, lam=0.5, ridge=0.5)
+    with pytest.raises(TypeError):
+        f(1, unknown=1)
+
+
+CONFIGS = ("rfscore.finite.exact.MehlerRule", "rfscore.finite.krylov.KrylovRule",
+           "rfscore.limit.contour_losses.ContourRule", "rfscore.limit.fixed_point.FixedPointRule",
+           "rfscore.limit.spectrum.ContinuationRule", "rfscore.runtime.sweep.SweepRunner",
+           "rfscore.generative.generation.SamplingConfig", "rfscore.generative.generation.ReadoffConfig",
+           "rfscore.finite.simulation.SimulationOptions")
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_configuration_objects_are_small_frozen_and_documented(path):
+    import dataclasses
+    import importlib
+    mod, name = path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(mod), name)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    assert cls.__dataclass_params__.frozen and len(fields) <= 10, path
+    doc = cls.__doc__ or ""
+    assert all(f"{f}:" in doc or f"{f} " in doc for f in fields), [f for f in fields if f"{f}:" not in doc]
+    obj = cls()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(obj, fields[0], getattr(obj, fields[0]))
+    assert hash(cls()) == hash(obj) or path.endswith("SweepRunner")  # usable as a static (jit) argument
+
+
+FOLDED = {  # entry point -> the keywords now fields of its configuration objects (accepted for one version)
+    "rfscore.finite.exact.exact_matrices": ("max_order", "tol", "h_finest"),
+    "rfscore.finite.krylov.krylov_trajectory": ("tol", "max_dim", "check_every"),
+    "rfscore.finite.krylov.krylov_readouts": ("tol", "max_dim", "check_every"),
+    "rfscore.limit.spectrum.solve_spectrum": ("tol", "steps_per_decade"),
+    "rfscore.limit.spectrum.stieltjes": ("tol", "steps_per_decade"),
+    "rfscore.limit.asymptotic.asymptotic_curves": ("theta", "panels_per_decade", "nodes_per_panel", "mu_nodes", "tol",
+                                                   "max_damped", "damping", "check_quadrature"),
+    "rfscore.limit.finite_noise.finite_noise_curves": ("kappa_nodes", "theta", "panels_per_decade", "nodes_per_panel",
+                                                       "tol", "check_quadrature"),
+    "rfscore.generative.score_model.fit_score_model": ("max_order", "mehler_tol", "krylov_tol"),
+    "rfscore.generative.generation.generation_experiment": (
+        "t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator", "steps_per_time", "score",
+        "mem_threshold", "gen_tolerance", "collapse_entropy", "max_order", "mehler_tol", "workers", "scheduler",
+        "checkpoint", "checkpoint_arg", "restart"),
+    "rfscore.generative.generation.generation_point": ("t_min", "t_max", "times", "spacing", "samples", "sampler",
+                                                       "integrator", "steps_per_time", "score", "max_order",
+                                                       "mehler_tol"),
+    "rfscore.generative.generation.validate": ("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
+                                               "steps_per_time", "score", "mem_threshold", "gen_tolerance"),
+    "rfscore.analysis.phase.phase_diagram": ("workers", "scheduler", "checkpoint", "checkpoint_arg", "restart"),
+    "rfscore.data.realdata.realdata_scan": ("max_order", "tol"),
+    "rfscore.finite.simulation.simulate": ("record", "block", "check_stability", "sampler", "noise_samples"),
+}
+
+
+def test_options_live_in_configuration_objects():
+    # every former option keyword of these entry points is a field of one of their configuration objects now:
+    # not in the signature (it still works for one version, through the deprecation decorators)
+    import inspect
+    fns = dict(_public(inspect.isfunction))
+    fns["rfscore.runtime.sweep.run_sweep"] = __import__("rfscore.runtime.sweep", fromlist=["x"]).run_sweep
+    for name, folded in {**FOLDED, "rfscore.runtime.sweep.run_sweep": ("workers", "scheduler", "checkpoint",
+                                                                         "checkpoint_arg", "restart")}.items():
+        params = inspect.signature(fns[name]).parameters
+        assert not set(folded) & set(params), (name, sorted(set(folded) & set(params)))
+        assert len(params) <= 21, (name, len(params))  # the largest, generation_experiment: its physical inputs
+
+
+def test_the_former_keywords_give_the_same_numbers_with_one_warning(small):
+    import warnings
+    W, X, _ = small
+    lam = np.linspace(0.05, 3.0, 6)
+    new_m = exact_matrices(W, X, t=0.1, mehler=MehlerRule(max_order=64, tol=1e-8))
+    new_s = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, continuation=ContinuationRule(steps_per_decade=8))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old_m = exact_matrices(W, X, t=0.1, max_order=64, tol=1e-8)
+        old_s = solve_spectrum(lam, psi_p=4, psi_n=2, t=0.1, steps_per_decade=8)
+        es = eigensystem(old_m, X.shape[0])
+        old_lam = es.lam
+    dep = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert len(dep) == 3 and "mehler=MehlerRule(" in dep[0] and "continuation=ContinuationRule(" in dep[1], dep
+    assert "eigvals" in dep[2]
+    np.testing.assert_array_equal(old_m.U, new_m.U)
+    np.testing.assert_array_equal(old_s.density, new_s.density)
+    np.testing.assert_array_equal(old_lam, es.eigvals)
+
+
+def test_per_point_results_take_their_status_from_one_rule():
+    """A result with a flag per point (seed, sweep point, grid value) is converged when every point is: written
+    once (`rfscore.core.status.PointStatus`) for the ensemble, the timescale scan, the phase diagram and the
+    tuned-ridge envelope."""
+    import numpy as np
+    from rfscore.analysis.noise_ridge import RidgeEnvelope
+    from rfscore.analysis.phase import PhaseDiagram
+    from rfscore.analysis.timescales import TimescaleScan
+    from rfscore.core.status import PointStatus
+    from rfscore.finite.ensemble import Ensemble
+    for cls in (Ensemble, TimescaleScan, PhaseDiagram, RidgeEnvelope):
+        assert issubclass(cls, PointStatus) and "converged" not in vars(cls), cls
+    env = RidgeEnvelope(psi_p=np.array([1.0, 2.0]), ridge=np.array([0.1, 0.2]), test_loss=np.array([1.0, 0.9]),
+                        point_converged=np.array([True, False]), monotone=True)
+    assert not env.status.converged and "ψ_p = [2.0]" in env.status.message
+    assert TimescaleScan(table={}, fits={}).status.converged  # no per-point flags recorded: nothing failed

@@ -6,7 +6,7 @@ import pytest
 from rfscore import ge_constants
 from rfscore.finite.dynamics import modes, trajectory
 from rfscore.core.errors import InputError
-from rfscore.finite.models import sample_eigensystem
+from rfscore.finite.model_dispatch import sample_eigensystem
 from rfscore.analysis.timescales import fit_exponent, peak_fits, peak_summary, tau_grid, timescale_scan, timescales
 from rfscore.core.peaks import SpectrumPeaks, spectrum_peaks
 from rfscore.finite.eigensystem import Eigensystem
@@ -43,8 +43,15 @@ def test_exponents_tau_mem_linear_tau_gen_flat(scan):
         np.testing.assert_allclose(s[f"{name}_exponent_ci"], [beta[0] - half, beta[0] + half], rtol=1e-8, atol=1e-12)
 
 
-def test_readoffs_agree_with_spectral_predictions(scan):
-    tab = scan.table
+@pytest.fixture(scope="module")
+def scan_ends():
+    """The end points ψ_n = 8, 64 of ``scan`` (the same draws: each point's key is its own), for the everyday
+    tier; the exponent fit over all four runs in the full suite."""
+    return timescale_scan([8, 64], 1024, t=T, d=16, seeds=1, progress=False)
+
+
+def test_readoffs_agree_with_spectral_predictions(scan_ends):
+    tab = scan_ends.table
     # (a) vs (c): the spectral structure (T2)-(T3) predicts both scales; the small cluster's spread
     # (Marchenko-Pastur of XXᵀ/n at ψ_n ≥ 8) shifts the peak by ≲ 20 %.
     np.testing.assert_allclose(tab["tau_gen"], tab["tau_gen_pred"], rtol=0.2)
@@ -54,7 +61,7 @@ def test_readoffs_agree_with_spectral_predictions(scan):
     # Reference peaks from an independent prototype (plain NumPy eigendecomposition of (G4), other
     # draws, d = 20, ψ_p = 1024): first ≈ 35-40, second ≈ 1.75e5 … 1.34e6 for ψ_n = 8 … 64
     assert np.all((30 < tab["tau_gen"]) & (tab["tau_gen"] < 45))
-    np.testing.assert_allclose(tab["tau_mem"], [1.75e5, 3.6e5, 7.1e5, 1.34e6], rtol=0.2)
+    np.testing.assert_allclose(tab["tau_mem"], [1.75e5, 1.34e6], rtol=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +138,7 @@ def _clustered_eigensystem(centres, d=4, per_cluster=10, seed=0):
     rng = np.random.default_rng(seed)
     lam = np.concatenate([c * np.exp(rng.uniform(np.log(0.8), np.log(1.25), per_cluster)) for c in centres])
     vt = rng.standard_normal((lam.size, d)) * np.sqrt(lam)[:, None]  # comparable weight ‖ṽ_k‖²/λ_k per mode
-    return Eigensystem(lam=lam, Q=np.eye(lam.size), vt=vt, vpop_t=vt, upop_t=np.diag(lam), t=T, delta_t=0.0199,
+    return Eigensystem(eigvals=lam, Q=np.eye(lam.size), vt=vt, vpop_t=vt, upop_t=np.diag(lam), t=T, delta_t=0.0199,
                        l_opt=0.0, p=lam.size, d=d, n=2 * d)
 
 
@@ -142,9 +149,9 @@ def test_n_peaks_of_a_hand_built_eigensystem(centres, expected):
     assert ts.n_peaks == expected
     # independently of `modes`: (T1) summed directly from λ_k, ṽ_k, its maxima on a fine log grid
     c = 2 * es.delta_t / es.psi_p
-    g = np.logspace(np.log10(0.01 / (2 * c * es.lam.max())), np.log10(100 / (2 * c * es.lam.min())), 100_001)
-    x = 2 * c * es.lam[None, :] * g[:, None]
-    spec = (x * np.exp(-x)) @ (np.sum(es.vt**2, axis=1) / (es.d * es.lam))
+    g = np.logspace(np.log10(0.01 / (2 * c * es.eigvals.max())), np.log10(100 / (2 * c * es.eigvals.min())), 100_001)
+    x = 2 * c * es.eigvals[None, :] * g[:, None]
+    spec = (x * np.exp(-x)) @ (np.sum(es.vt**2, axis=1) / (es.d * es.eigvals))
     top = (spec[1:-1] > spec[:-2]) & (spec[1:-1] > spec[2:]) & (spec[1:-1] > 1e-6 * spec.max())
     assert int(np.sum(top)) == expected
     # the peaks sit at the cluster timescales 1/(2cλ): τ_gen at the largest centre, τ_mem at the smallest
@@ -240,7 +247,7 @@ def test_small_cluster_one_source_non_isotropic():
     d, psi_p, psi_n = 40, 256.0, 16.0
     c = ge_constants(T, "tanh", sig)
     es = sample_eigensystem(jax.random.PRNGKey(1), d=d, psi_p=psi_p, psi_n=psi_n, t=T, sigma=sig)
-    measured = float(np.mean(np.sort(np.asarray(es.lam))[:d] - c.s_t2))
+    measured = float(np.mean(np.sort(np.asarray(es.eigvals))[:d] - c.s_t2))
     ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, sigma=sig, constants=c)
     isotropic_form = psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.a_t**2 * c.kappa**2)
     assert abs(measured - ls.small_cluster) < 0.1 * ls.small_cluster
@@ -266,7 +273,7 @@ def test_linear_activation_never_memorises():
     assert tau_mem_pred == np.inf
     assert tau_gen_pred == pytest.approx(8.0 / (4 * c.delta_t * ls.large_scale), rel=1e-12)
     es = sample_eigensystem(jax.random.PRNGKey(0), d=6, psi_p=8.0, psi_n=2.0, t=0.1, activation="linear")
-    lam = np.sort(np.asarray(es.lam))
+    lam = np.sort(np.asarray(es.eigvals))
     assert np.sum(lam > 1e-10 * lam[-1]) <= 6
     grid = tau_grid(es, num=50)
     assert np.all(np.isfinite(grid)) and grid[-1] < 1e8

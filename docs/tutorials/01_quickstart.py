@@ -20,7 +20,7 @@ import jax, numpy as np
 import rfscore
 from rfscore import (ge_constants, SigmaSpectrum, solve_spectrum, sample_eigensystem, sample_inputs,
                      exact_matrices, trajectory, krylov_trajectory, timescales, asymptotic_curves,
-                     generation_experiment)
+                     generation_experiment, SamplingConfig)
 
 c = ge_constants(0.01, "tanh")                    # (G1)-(G3) by converged quadrature
 rho = solve_spectrum(np.linspace(1e-3, 20, 400), psi_p=32, psi_n=4, t=0.01)
@@ -34,9 +34,14 @@ W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=16, psi_p=16, psi_n=4)  # exact
 m = exact_matrices(W, X, t=0.01)                  # (E1)-(E3); m.truncation_bound, m.quadrature_error
 kt = krylov_trajectory(m, X.shape[0], np.logspace(0, 7, 400))   # kt.krylov_dim, kt.converged, kt.error
 
+from rfscore.finite.ensemble import trajectory_ensemble   # seeds 0-2, keys by the one recipe (theory/model.md (P1))
+ens = trajectory_ensemble(range(3), np.logspace(0, 7, 100), d=12, psi_p=16, psi_n=4, t=0.01)
+ens.mean("test_loss"), ens.sem("test_loss"), ens.status  # (P2): one run per seed, stacked, one status
+
 curve = asymptotic_curves(np.logspace(0, 6, 200), psi_p=32, psi_n=4, t=0.01,
                           sigma=SigmaSpectrum.parse("powerlaw:1.5"))      # d → ∞, any ρ_Σ
-gen = generation_experiment([2, 4], d=4, psi_p=16, times=8, tau=[1e2, 1e4, np.inf], samples=500)
+gen = generation_experiment([2, 4], d=4, psi_p=16, tau=[1e2, 1e4, np.inf],
+                            sampling=SamplingConfig(times=8, samples=500))  # options as small objects
 gen.table["f_mem"], gen.summary()                 # f_mem, Fréchet, KL estimate per (ψ_n, seed, τ); read-offs
 
 # %% [markdown]

@@ -21,6 +21,7 @@
 import jax, numpy as np, matplotlib.pyplot as plt
 import rfscore
 from rfscore import sample_inputs, exact_matrices, eigensystem, gep_eigensystem, trajectory, training_problem, simulate
+from rfscore import SimulationOptions
 
 t = 0.1
 W, X, key = sample_inputs(jax.random.PRNGKey(1), d=16, psi_p=8, psi_n=2)
@@ -39,7 +40,7 @@ print("exact matrices converged:", m.converged, " truncation bound", float(m.tru
 
 # %%
 prob = training_problem(W, X, t=t, model="exact", matrices=m)
-sim = simulate(prob, lr=0.5, steps=3000, record=40, key=jax.random.PRNGKey(2))
+sim = simulate(prob, lr=0.5, steps=3000, options=SimulationOptions(record=40), key=jax.random.PRNGKey(2))
 print("simulated τ from", sim.tau[1], "to", sim.tau[-1])
 
 # %%

@@ -20,6 +20,7 @@
 import os, tempfile, time
 import numpy as np, matplotlib.pyplot as plt
 import rfscore
+from rfscore import SweepRunner
 
 psi_n = [1, 2, 4, 8]
 psi_p = [2, 8, 32, 128]
@@ -28,11 +29,11 @@ work = tempfile.mkdtemp()
 ckpt = os.path.join(work, "phase.partial.jsonl")
 
 t0 = time.perf_counter()
-pd = rfscore.phase_diagram(psi_n, psi_p, tau, d=8, t=0.1, workers=1, checkpoint=ckpt)
+pd = rfscore.phase_diagram(psi_n, psi_p, tau, d=8, t=0.1, runner=SweepRunner(workers=1, checkpoint=ckpt))
 print(f"first run: {time.perf_counter() - t0:.1f} s,", sum(1 for _ in open(ckpt)), "lines in the checkpoint")
 
 t0 = time.perf_counter()
-pd = rfscore.phase_diagram(psi_n, psi_p, tau, d=8, t=0.1, workers=1, checkpoint=ckpt)
+pd = rfscore.phase_diagram(psi_n, psi_p, tau, d=8, t=0.1, runner=SweepRunner(workers=1, checkpoint=ckpt))
 print(f"rerun, resumed from the checkpoint: {time.perf_counter() - t0:.1f} s")
 
 # %%
@@ -62,7 +63,7 @@ except ImportError:
 else:
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        small = rfscore.phase_diagram([2, 8], [8, 32], [1e3, np.inf], d=8, t=0.1, scheduler=client)
+        small = rfscore.phase_diagram([2, 8], [8, 32], [1e3, np.inf], d=8, t=0.1, runner=SweepRunner(scheduler=client))
     print("grid points computed on the cluster:", len(small.psi_n))
 
 # %% [markdown]

@@ -29,6 +29,7 @@ from ..core.peaks import spectrum_peaks
 from ..finite.dynamics import modes
 from ..finite.eigensystem import Eigensystem
 from .timescales import tau_grid
+from ..core.deprecation import renamed_keywords
 from ..core.precision import float64
 
 # (M3): the default collapse criterion h_C (normalised entropy of the posterior weights, in (0, 1))
@@ -50,14 +51,15 @@ SLOW_PEAK_JUMP = 1e3
 
 
 @float64
-def spectrum_peak_readoff(lam, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):
+@renamed_keywords(lam="eigvals")
+def spectrum_peak_readoff(eigvals, vt, *, delta_t: float, p: int, d: int, ridge: float = 0.0, num: int = 4000):
     """(M1) at one grid time: (τ_mem, n_peaks) = last peak and peak count of (T1).
 
-    lam (k,) eigenvalues of U (≥ 0), vt (k, d) = QᵀV; ``delta_t`` Δ_t; p features, d dimension;
+    eigvals (k,) eigenvalues of U (≥ 0; ``lam`` before 0.2.0), vt (k, d) = QᵀV; ``delta_t`` Δ_t; p features, d dimension;
     ``ridge`` λ: the flow of U + λI (F3). The grid is `tau_grid` (a decade beyond every mode's
     peak), ``num`` points. Returns (nan, 0) when the spectrum has no peak on that grid.
     """
-    es = Eigensystem(lam=np.asarray(lam, dtype=np.float64), Q=None, vt=np.asarray(vt, dtype=np.float64),
+    es = Eigensystem(eigvals=np.asarray(eigvals, dtype=np.float64), Q=None, vt=np.asarray(vt, dtype=np.float64),
                      vpop_t=None, upop_t=None, t=math.nan, delta_t=float(delta_t), l_opt=math.nan, p=int(p),
                      d=int(d), n=0)
     try:

@@ -20,7 +20,11 @@ import numpy as np
 
 from ..core.crossing import first_crossing
 from ..core.errors import InputError
-from ..generative.generation import tau_gen_samples, tau_mem_samples
+from ..finite.exact import MehlerRule
+from ..generative.generation import (GENERATION_MEHLER, SamplingConfig, generation_experiment, tau_gen_samples,
+                                     tau_mem_samples)
+from ..runtime.io import write_result
+from ..runtime.sweep import SweepRunner
 from .timescales import fit_exponent
 
 RUN_COLUMNS = ("arch", "width", "n", "seed", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl",
@@ -116,6 +120,14 @@ def _fit(ns, grid, d):
             "n": list(ns), "seeds_used": int(ok.sum()), "dropped_seeds": int((~ok).sum())}
 
 
+def geometric_mean(values) -> float:
+    """exp(mean(log v)) over the finite values of ``values`` (read-offs in updates or τ; a censored read-off, NaN
+    or ∞, is left out), NaN when none is finite: the seed average of τ_mem and τ_gen that the figures draw."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
+
+
 def _exp(x: float) -> float:
     """exp(x), ∞ (or 0) beyond float range: nearly parallel fits put their crossing n_gm at an astronomic n."""
     return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)
@@ -194,8 +206,6 @@ def merge_runs(run_dirs, out_csv) -> dict:
     apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
     exponent table (N12) of the union, and with two or more widths the fit τ_mem ∝ n^β W^(−γ) (N13, `width_table`).
     A folder of another protocol is refused (InputError naming ``runs``)."""
-    from ..runtime.io import write_result
-
     cols, readoffs_by_job, protocol, params = None, {}, None, None
     for folder in run_dirs:
         folder = Path(folder)
@@ -370,8 +380,6 @@ def merge_controls(run_dirs, out_csv, *, sweep_n: int) -> dict:
     """The rows of several `rfscore train-net` folders of different optimisers and batch rules as one CSV
     (`control_runs`: the run columns plus ``lr``, ``batch_rule``, ``label``), with the sidecar holding each folder's
     protocol and the `control_table` (N14)."""
-    from ..runtime.io import write_result
-
     protocols = {}
     for folder in run_dirs:
         side = json.loads((Path(folder) / "train_net.json").read_text())
@@ -391,11 +399,10 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
     """The random-features model on N(0, Σ) with the mixture's covariance at the same d and n: per (n, seed)
     τ_mem^samples, τ_gen^samples (theory/generation.md (Y10)-(Y11)) and the loss-based τ_mem at t_min, with
     the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"."""
-    from ..generative.generation import generation_experiment
-
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
-    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, times=times, tau=tau, samples=samples,
-                                seeds=seeds, sigma=sigma, workers=1, max_order=max_order)
+    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds, sigma=sigma,
+                                sampling=SamplingConfig(times=times, samples=samples), runner=SweepRunner(workers=1),
+                                mehler=MehlerRule(max_order=max_order, tol=GENERATION_MEHLER.tol))
     rows = {"n": [], "seed": [], "tau_mem_samples": [], "tau_gen_samples": []}
     for q in res.points:
         rows["n"].append(int(q["n"]))
@@ -410,8 +417,6 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
 def main(argv=None) -> int:
     """Regenerate the committed inputs of the figure: ``python -m rfscore.analysis.networks RUN_DIR ... --out DIR``."""
     import argparse
-
-    from ..runtime.io import write_result
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")

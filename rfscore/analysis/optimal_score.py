@@ -221,12 +221,12 @@ def population_score_error(tau, *, psi_p: float, t: float, activation="tanh", mu
     tau = np.asarray(tau, dtype=np.float64)
     if np.any(np.isnan(tau)) or np.any(tau < 0):
         raise InputError("tau", "every training time must be >= 0 (inf allowed)")
-    c = ge_constants(t, activation, ISOTROPIC)
+    constants = ge_constants(t, activation, ISOTROPIC)
     mu, w = nu_c_quadrature(psi_p, mu_nodes)
-    u = (c.alpha + c.b_t**2) * mu + c.v_t2 + c.s_t2
-    cr = rate(c.delta_t, psi_p)
+    u = (constants.alpha + constants.b_t**2) * mu + constants.v_t2 + constants.s_t2
+    cr = rate(constants.delta_t, psi_p)
     flat = tau.reshape(-1)
     learnt = -np.expm1(-2 * cr * np.outer(np.where(np.isinf(flat), 1.0, flat), u))
     learnt[np.isinf(flat)] = 1.0
-    loss = 1.0 - c.b_t**2 * psi_p * (learnt * (w * mu / u)).sum(axis=1)
-    return ((loss - (1.0 - c.delta_t)) / c.delta_t).reshape(tau.shape)
+    loss = 1.0 - constants.b_t**2 * psi_p * (learnt * (w * mu / u)).sum(axis=1)
+    return ((loss - (1.0 - constants.delta_t)) / constants.delta_t).reshape(tau.shape)

@@ -11,21 +11,25 @@ g(τ) = (L_test - L_train)/Δ and a threshold g* (default 10):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
+from ..core.constants import delta_t
 from ..core.covariance import SigmaSpectrum
 from ..core.trajectory import check_tau
 from ..finite.dynamics import trajectory
-from ..core.errors import InputError, check_positive, check_positive_int
-from ..finite.models import MODELS, sample_eigensystem
+from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
+from ..finite.model_dispatch import MODELS, sample_eigensystem
 from ..runtime.resources import check_memory, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import effective_ratios, sizes
-from ..finite.draws import point_key as sampling_point_key
+from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
+from ..finite.inputs import draw_keys, effective_ratios, sample_inputs, sizes
+from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
+from ..core.deprecation import options_from_keywords
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import PointStatus
+from ..runtime.sweep import DEFAULT_RUNNER, SweepRunner
 
 REGIMES = ("memorization", "dynamical_regularization", "architectural_regularization")
 HEADER = ("psi_n", "psi_p", "tau", "train_loss", "test_loss", "gen_loss", "regime")
@@ -41,8 +45,9 @@ def classify(gap_tau: float, gap_inf: float, threshold: float) -> str:
 
 @float64
 def point_key(seed: int, psi_n: float, psi_p: float):
-    """PRNG key of a grid point: depends on (seed, ψ_n, ψ_p) only, not on the grid's order."""
-    return sampling_point_key(seed, psi_n, psi_p)
+    """PRNG key of a grid point: the base key of the recipe (P1) at the point (ψ_n, ψ_p); depends on
+    (seed, ψ_n, ψ_p) only, not on the grid's order."""
+    return draw_keys(seed, psi_n, psi_p).base
 
 
 @float64
@@ -51,24 +56,24 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
                 noise_samples: int | None = None, ridge: float = 0.0) -> list:
     """Rows ``[psi_n, psi_p, tau, train_loss, test_loss, gen_loss, regime]`` for one grid point.
 
-    ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
+    psi_n, psi_p: the point's n/d and p/d; tau: the τ list; d, t, ``activation``, ``seed``, ``model`` and
+    ``gap_threshold`` as in `phase_diagram` (this function is its sweep point). ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
     (kept a string so the function pickles cheaply for process/Dask workers). ``noise_samples`` m
-    (None: ∞): m frozen draws per point, the train loss that of (F1), noise key fold_in(point key, 2);
+    (None: ∞): m frozen draws per point, the train loss that of (F1), noise key the recipe's (P1)
+    noise stream fold_in(point key, 2);
     ``ridge`` λ: the flow of U + λI (theory/finite_noise_ridge.md (F2)-(F3)).
     """
     tau = [float(x) for x in tau]
-    key = point_key(seed, psi_n, psi_p)
+    keys = draw_keys(seed, psi_n, psi_p)
+    key = keys.base
     if noise_samples is None:
         es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation,
                                 sigma=SigmaSpectrum.parse(sigma), model=model)
         tr = trajectory(es, np.append(tau, np.inf), ridge=ridge)
     else:
-        import jax
-        from ..finite.draws import sample_inputs
-        from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
         spec = SigmaSpectrum.parse(sigma)
         W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-        fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=jax.random.fold_in(key, 2),
+        fm = noise_matrices(model, W, X, t=t, noise_samples=int(noise_samples), key=keys.noise,
                             activation=activation, sigma=spec, **({"omega_key": ko} if model == "gep" else {}))
         tr = noise_trajectory(noise_eigensystem(fm), np.append(tau, np.inf), ridge=ridge)
     gen = tr.test_loss - tr.train_loss
@@ -79,7 +84,7 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
 
 @float64
 @dataclass(frozen=True)
-class PhaseDiagram(HasStatus):
+class PhaseDiagram(PointStatus):
     """Flat table (one row per ψ_n, ψ_p, τ) with the columns of `HEADER`."""
 
     psi_n: np.ndarray
@@ -96,10 +101,6 @@ class PhaseDiagram(HasStatus):
     def point_converged(self) -> np.ndarray:
         """Per row: train, test and generalisation losses finite (closed forms, exact up to rounding)."""
         return np.isfinite(self.train_loss) & np.isfinite(self.test_loss) & np.isfinite(self.gen_loss)
-
-    @property
-    def converged(self) -> bool:
-        return bool(np.all(self.point_converged))
 
     @property
     def error(self) -> float:
@@ -166,12 +167,19 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
 
 
 @float64
+@options_from_keywords(runner=SweepRunner)
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
                   activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
-                  gap_threshold: float = 10.0, workers: int | None = None, scheduler=None,
-                  checkpoint=None, progress: bool = False, checkpoint_arg: str = "checkpoint",
-                  restart: bool = False, noise_samples=None, ridge: float = 0.0) -> PhaseDiagram:
+                  gap_threshold: float = 10.0, noise_samples=None, ridge: float = 0.0,
+                  runner: SweepRunner = DEFAULT_RUNNER, progress: bool = False) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
+
+    psi_n, psi_p: the grid's ratios n/d, p/d (lists of distinct values > 0); tau: the τ list (inf allowed);
+    d: input dimension; t > 0 the diffusion time; ``activation`` σ, ``sigma`` ρ_Σ as text; ``seed``: the PRNG
+    seed of every point's draws; ``model``: 'gep' or 'exact'; ``gap_threshold``: the τ_mem/τ_gen ratio above
+    which a point is in the memorisation regime (theory/phase_diagram.md); ``noise_samples`` m and ``ridge`` λ
+    as in `phase_point`; ``runner``: the `SweepRunner` (workers, scheduler, checkpoint, restart; as keywords:
+    the 0.1 form, deprecated); ``progress``: a tqdm bar.
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
     labelled by the ratios actually run, n/d and p/d; two values giving the same size
@@ -180,9 +188,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     and its largest model has max(p, n) >= 2048, then one process per CPU core
     (`rfscore.runtime.sweep.default_workers`).
     """
-    from ..core.constants import delta_t
-    from ..runtime.sweep import PHASE_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
-
+    workers, scheduler = runner.workers, runner.scheduler
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
     SigmaSpectrum.parse(sigma)
@@ -198,14 +204,12 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     check_grid_memory(psi_n, psi_p, tau, d=d, model=model, workers=concurrent)
     common = dict(tau=[float(x) for x in tau], d=int(d), t=float(t), activation=activation, sigma=str(sigma),
                   seed=int(seed), model=model, gap_threshold=float(gap_threshold))
-    from ..core.errors import check_noise_samples, check_ridge
     m, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
     if m is not None or ridge > 0:  # only then: the checkpoints of plain runs keep their parameters
         common.update(noise_samples=m, ridge=ridge)
     points = [dict(psi_n=float(a), psi_p=float(b), **common) for b in psi_p for a in psi_n]
-    results = run_sweep(phase_point, points, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="phase grid", progress=progress, checkpoint_arg=checkpoint_arg,
-                        restart=restart,
+    runner = replace(runner, workers=workers)  # workers as chosen by sweep_workers
+    results = run_sweep(phase_point, points, parameters=common, runner=runner, desc="phase grid", progress=progress,
                         check_result=table_rows(len(HEADER), rows=len(tau), choices={6: REGIMES}, inf=(2,),
                                                 ranges={j: (0, math.inf) for j in range(5)}))
     rows = [r for res in results for r in res]

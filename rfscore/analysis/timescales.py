@@ -16,22 +16,27 @@ from __future__ import annotations
 
 from typing import Optional
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..core.constants import GEConstants
+from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..finite.dynamics import modes, rate, trajectory
-from ..core.errors import ConvergenceError, InputError
+from ..core.errors import ConvergenceError, InputError, check_noise_samples, check_positive_int, check_ridge
 from ..finite.eigensystem import Eigensystem
+from ..finite.ensemble import ensemble
+from ..finite.inputs import sample_inputs
+from ..finite.model_dispatch import sample_eigensystem
+from ..finite.frozen_noise import noise_eigensystem, noise_matrices
 from ..limit.spectrum import limiting_structure
 from ..core.peaks import SpectrumPeaks, spectrum_peaks
 from ..core.crossing import first_crossing
 from ..core.precision import float64
-from ..core.status import HasStatus
+from ..core.status import HasStatus, PointStatus
 
 
 @float64
@@ -57,14 +62,14 @@ class Timescales(HasStatus):
 @float64
 def tau_grid(es: Eigensystem, num: int = 4000) -> np.ndarray:
     """A log grid covering every mode's peak τ = 1/(2cλ) by a decade on each side."""
-    lam = np.asarray(es.lam)
-    c = rate(es.delta_t, es.psi_p)
+    eigvals = np.asarray(es.eigvals)
+    c_rate = rate(es.delta_t, es.psi_p)
     # null modes (λ = 0, exactly zero by the eigensystem's convention) have no peak: the smallest
     # positive λ sets the grid's end
-    positive = lam[lam > 0]
+    positive = eigvals[eigvals > 0]
     if positive.size == 0:
         raise InputError("eigensystem", "has no positive eigenvalue: the timescale spectrum has no peak")
-    lo, hi = 0.1 / (2 * c * positive.max()), 10.0 / (2 * c * positive.min())
+    lo, hi = 0.1 / (2 * c_rate * positive.max()), 10.0 / (2 * c_rate * positive.min())
     return np.logspace(np.log10(lo), np.log10(hi), num)
 
 
@@ -80,10 +85,10 @@ def predicted_timescales(constants: GEConstants, psi_p: float, psi_n: float,
                             constants=constants)
     lam_small = ls.atom_location + ls.small_cluster
 
-    c = rate(constants.delta_t, psi_p)
+    c_rate = rate(constants.delta_t, psi_p)
 
-    def tau(lam):  # the peak 1/(2cλ); a scale at λ = 0 (linear σ: s_t² = 0, no small cluster) is never learned
-        return float(1.0 / (2 * c * lam)) if lam > 0 else math.inf
+    def tau(eigval):  # the peak 1/(2cλ); a scale at λ = 0 (linear σ: s_t² = 0, no small cluster) is never learned
+        return float(1.0 / (2 * c_rate * eigval)) if eigval > 0 else math.inf
     return tau(ls.large_scale), tau(lam_small)
 
 
@@ -195,7 +200,7 @@ def peak_summary(fits: dict, n_peaks, suffix: str = "") -> dict:
 
 @float64
 @dataclass(frozen=True)
-class TimescaleScan(HasStatus):
+class TimescaleScan(PointStatus):
     """τ read-offs over ψ_n × seeds, with the power-law fits of the peaks in ψ_n (`peak_fits`).
 
     ``table`` maps column names (SCAN_COLUMNS: psi_n, psi_p, t, seed, tau_gen, tau_mem, n_peaks,
@@ -207,11 +212,7 @@ class TimescaleScan(HasStatus):
     fits: dict
     point_converged: Optional[np.ndarray] = None  # (len(psi_n)·seeds,) each point's `Timescales.converged`
     point_error: Optional[np.ndarray] = None      # (len(psi_n)·seeds,) each point's `Timescales.error`
-
-    @property
-    def converged(self) -> bool:
-        """Every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop); per point: ``point_converged``."""
-        return bool(np.all(self.point_converged)) if self.point_converged is not None else True
+    # converged (`PointStatus`): every point's read-offs converged (finite τ_gen, τ_mem, τ_early_stop)
 
     @property
     def error(self) -> float:
@@ -243,16 +244,11 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     """Read τ_gen, τ_mem, τ_early_stop, τ_gap off finite-size systems for each ψ_n and seed.
 
     Seeds are ``seed, seed+1, ..., seed+seeds-1``; each (seed, ψ_n) draws its own W, X, Ω
-    from ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``. Fits of log τ against log ψ_n in ``fits``.
-    ``noise_samples`` m (None: ∞): the eigensystem of the m frozen draws per point (F1), noise key
-    ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3).
+    from the keys (P1) of the point ψ_n (base ``fold_in(PRNGKey(seed), round(1e6 ψ_n))``), one ensemble
+    (P2) per ψ_n. Fits of log τ against log ψ_n in ``fits``. ``noise_samples`` m (None: ∞): the
+    eigensystem of the m frozen draws per point (F1), noise key the recipe's noise stream
+    ``fold_in(point key, 2)``; ``ridge`` λ: the flow of U + λI (F3). ``progress``: a bar per ψ_n.
     """
-    from tqdm.auto import tqdm
-
-    from ..core.constants import ge_constants
-    from ..core.errors import check_positive_int
-    from ..finite.models import sample_eigensystem
-    from ..finite.draws import point_key
 
     psi_n = [float(x) for x in psi_n]
     for x in psi_n:
@@ -264,29 +260,30 @@ def timescale_scan(psi_n, psi_p: float, *, t: float, d: int, seeds: int = 1, see
     sigma = ISOTROPIC if sigma is None else sigma
     spec = sigma if isinstance(sigma, SigmaSpectrum) else SigmaSpectrum.from_matrix(sigma)
     c = ge_constants(t, activation, spec)
-    rows = []
-    jobs = [(s, x) for s in range(seed, seed + seeds) for x in psi_n]
-    from ..core.errors import check_noise_samples, check_ridge
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
-    point_status = []
-    for s, x in tqdm(jobs, desc="timescales", disable=not progress):
-        key = point_key(s, x)
+
+    def point(keys, x):
         offset = 0.0
         if m is None:
-            es = sample_eigensystem(key, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
+            es = sample_eigensystem(keys.base, d=d, psi_p=psi_p, psi_n=x, t=t, activation=activation, sigma=sigma,
                                     model=model)
         else:
-            import jax
-            from ..finite.draws import sample_inputs
-            from ..finite.noise_draws import noise_eigensystem, noise_matrices
-            W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
-            fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=jax.random.fold_in(key, 2),
+            W, X, ko = sample_inputs(keys.base, d=d, psi_p=psi_p, psi_n=x, sigma=sigma)
+            fm = noise_matrices(model, W, X, t=t, noise_samples=m, key=keys.noise,
                                 activation=activation, sigma=sigma, **({"omega_key": ko} if model == "gep" else {}))
             es, offset = noise_eigensystem(fm).es, fm.noise_sq - 1.0
         ts = timescales(es, c, spec, ridge=ridge, train_offset=offset)
-        rows.append([x, float(psi_p), float(t), s] + [getattr(ts, k) for k in SCAN_COLUMNS[4:]])
-        point_status.append((ts.converged, ts.error))
+        return {**{k: getattr(ts, k) for k in SCAN_COLUMNS[4:]}, "point_converged": ts.converged, "error": ts.error}
+
+    # one ensemble (P2) per ψ_n over the seeds, keys (P1) of the point ψ_n; rows seed-major as before
+    runs = [ensemble(functools.partial(point, x=x), range(seed, seed + seeds), point=(x,), throw=False,
+                     progress=progress, desc=f"timescales ψ_n = {x:g}") for x in psi_n]
+    rows, point_status = [], []
+    for i in range(seeds):
+        for x, ens in zip(psi_n, runs):
+            rows.append([x, float(psi_p), float(t), ens.seeds[i]] + [ens[k][i] for k in SCAN_COLUMNS[4:]])
+            point_status.append((bool(ens["point_converged"][i]), float(ens["error"][i])))
     table = {name: np.array([r[i] for r in rows]) for i, name in enumerate(SCAN_COLUMNS)}
     table["seed"], table["n_peaks"] = table["seed"].astype(int), table["n_peaks"].astype(int)
     shape = (seeds, len(psi_n))

@@ -23,7 +23,7 @@ from .._version import __version__
 from .._entry import STARTUP_INTERRUPTED, Terminated, end_startup, started_as_command
 from ..core.errors import ConvergenceError, InputError
 from ..core.precision import float64
-from .common import OneLineParser, option_name
+from .common import OneLineParser, cli_text, option_name
 
 COMMANDS = ("constants", "spectrum", "dynamics", "simulate", "timescales", "phase", "asymptotic", "curve", "generate",
             "reproduce", "train-net")
@@ -114,10 +114,10 @@ def main(argv=None) -> int:
         print(f"{prefix} stopped (SIGTERM); {_interrupted_hint(args)}", file=sys.stderr)
         return _end_now(143)
     except InputError as exc:
-        print(f"{prefix} error: {option_name(exc.arg)}: {exc.msg}", file=sys.stderr)
+        print(f"{prefix} error: {option_name(exc.arg)}: {cli_text(exc.msg)}", file=sys.stderr)
         return 2
     except ConvergenceError as exc:
-        print(f"{prefix} error: {exc}", file=sys.stderr)
+        print(f"{prefix} error: {cli_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{prefix} interrupted; {_interrupted_hint(args)}", file=sys.stderr)

@@ -6,6 +6,8 @@ import numpy as np
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
 from ..runtime.resources import asymptotic_bytes, check_memory
+from ..limit.asymptotic import asymptotic_curves
+from ..limit.finite_noise import finite_noise_curves
 from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, add_ratio_options, add_theory_options,
                      echo, finite_m, guard_outputs, no_peak_message, positive_float, positive_int, tau_value)
 
@@ -37,8 +39,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..limit.asymptotic import asymptotic_curves
-
     if args.tau_max < args.tau_min:
         raise InputError("tau_max", f"must be >= --tau-min = {args.tau_min:g}, got {args.tau_max:g}")
     out = guard_outputs(args, out=args.out, plot=args.plot)["out"]
@@ -57,7 +57,6 @@ def run(args) -> int:
             res = asymptotic_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
                                     sigma=args.sigma_spectrum, ridge=args.ridge)
     else:
-        from ..limit.finite_noise import finite_noise_curves
         res = finite_noise_curves(tau, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, noise_samples=m,
                                   ridge=args.ridge, activation=args.activation, sigma=args.sigma_spectrum)
     params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
@@ -76,7 +75,7 @@ def run(args) -> int:
         outs.result(out, res.columns(), params, header=HEADER, **times, l_opt=res.l_opt, delta_t=res.delta_t,
                     constants=res.parameters, diagnostics=res.diagnostics)
         if args.plot is not None:
-            from ..figures import plots
+            from ..figures import plots  # start-up time: matplotlib on --plot only
             plots.plot_asymptotic(res, outs.path(args.plot))
     if m is not None:
         echo(f"wrote {out} ({args.num} points); m = {m}, λ = {args.ridge:g}")

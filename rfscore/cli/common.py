@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
-from ..core.errors import InputError
+from ..core.errors import RIDGE_MAX, ConvergenceError, InputError, check_noise_samples, check_ridge
+from ..runtime.io import check_outputs
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -19,7 +21,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {cli_text(message)}\n")
 
     def parse_known_args(self, args=None, namespace=None):
         if args is not None:
@@ -43,9 +45,21 @@ class OneLineParser(argparse.ArgumentParser):
         return out
 
 
+# library parameter -> the option that sets it, where the two names differ (every command): the library names
+# its own parameters, the command line shows options
+PARAMETER_OPTIONS = {"tol": "mehler_tol", "folder": "out", "checkpoint": "out"}
+_PARAMETER = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
 def option_name(arg: str) -> str:
-    """API argument name -> CLI option name: ``psi_p`` -> ``--psi-p``."""
-    return arg if arg.startswith("-") else "--" + arg.replace("_", "-")
+    """API argument name -> CLI option name: ``psi_p`` -> ``--psi-p``, ``folder`` -> ``--out``."""
+    return arg if arg.startswith("-") else "--" + PARAMETER_OPTIONS.get(arg, arg).replace("_", "-")
+
+
+def cli_text(message: str) -> str:
+    """A library message as the command line prints it: each parameter it names in backticks (`` `ridge` ``)
+    becomes its option (``--ridge``)."""
+    return _PARAMETER.sub(lambda m: option_name(m.group(1)), message)
 
 
 def _number(text, kind=float):
@@ -75,17 +89,25 @@ def positive_float(text) -> float:
 
 
 class Range:
-    """The accepted range [lo, hi] of one quantity, the one source of its argparse check and its help text.
+    """The accepted range of one quantity, the one source of its argparse check and its help text.
 
-    ``Range(1e-12, 1e30, "τ")``: ``r.text`` = "in [1e-12, 1e+30]" for help strings, ``r.parse`` (or
-    ``r``) the argparse type of one value, ``r.list()`` the type of a comma-separated list (distinct values;
-    ``inf=True`` also accepts inf), every command using the same object for the same quantity.
+    ``Range(1e-12, 1e30, "τ")``: ``r.text`` = "in [1e-12, 1e+30]" for help strings, ``r`` the argparse
+    type of one value, ``r.value(text, arg)`` the same check for a value resolved after parsing (InputError
+    naming ``arg``), ``r.list()`` the type of a comma-separated list (distinct values; ``inf=True`` also
+    accepts inf), every command using the same object for the same quantity. ``lo_open``/``hi_open``
+    exclude a bound ("(0, 1e3]", "[0, 1)"); ``integer`` accepts integers only ("an integer in [1, 1000]").
     """
 
-    def __init__(self, lo: float, hi: float, symbol: str = "", interval: str | None = None):
+    def __init__(self, lo: float, hi: float, symbol: str = "", interval: str | None = None, *,
+                 lo_open: bool = False, hi_open: bool = False, integer: bool = False):
         self.lo, self.hi, self.symbol = float(lo), float(hi), symbol
-        self._interval = interval or f"[{self.lo:g}, {self.hi:g}]"
+        self.lo_open, self.hi_open, self.integer = lo_open, hi_open, integer
+        fmt = (lambda x: str(int(x))) if integer else (lambda x: f"{x:g}")
+        self._interval = interval or f"{'(' if lo_open else '['}{fmt(self.lo)}, {fmt(self.hi)}{')' if hi_open else ']'}"
         self.__name__ = f"in_{lo:g}_{hi:g}"
+
+    def contains(self, v) -> bool:
+        return (self.lo < v if self.lo_open else self.lo <= v) and (v < self.hi if self.hi_open else v <= self.hi)
 
     def __iter__(self):  # unpacks as the (lo, hi) tuple it replaces
         return iter((self.lo, self.hi))
@@ -98,12 +120,27 @@ class Range:
         return f"in {self._interval}"
 
     def check(self, v: float, text=None) -> float:
-        if not (self.lo <= v <= self.hi):
-            raise argparse.ArgumentTypeError(f"must be {self.text}, got {text if text is not None else v}")
+        if not self.contains(v):
+            kind = "an integer " if self.integer else ""
+            raise argparse.ArgumentTypeError(f"must be {kind}{self.text}, got {text if text is not None else v}")
         return v
 
     def __call__(self, text) -> float:
+        if self.integer:
+            try:
+                v = int(text)
+            except (TypeError, ValueError):
+                raise argparse.ArgumentTypeError(f"must be an integer {self.text}, got {text!r}") from None
+            return self.check(v, text)
         return self.check(_number(text), text)
+
+    def value(self, text, arg: str):
+        """``text`` parsed and checked after argparse (e.g. a value from a protocol table): InputError naming
+        ``arg`` (the CLI prints its option) with the same message as the argparse type."""
+        try:
+            return self(text)
+        except argparse.ArgumentTypeError as exc:
+            raise InputError(arg, str(exc)) from None
 
     def list(self, inf: bool = False, distinct: bool = True):
         """argparse type: comma-separated values in this range (and ``inf`` when allowed), no repeats."""
@@ -116,7 +153,7 @@ class Range:
                                                      "single commas")
                 v = _number(item)
                 if not (inf and v == math.inf):
-                    if not (self.lo <= v <= self.hi):
+                    if not self.contains(v):
                         raise argparse.ArgumentTypeError(f"every value must be {self.text}"
                                                          + (" or inf" if inf else "") + f", got {item}")
                 if distinct and v in out:
@@ -135,7 +172,7 @@ def float_in(lo: float, hi: float):
 T_RANGE = Range(1e-5, 50.0, "t")
 TAU_RANGE = Range(1e-12, 1e30, "τ")
 RATIO_RANGE = Range(1e-4, 1e6, "ψ")
-RIDGE_RANGE = Range(0.0, 1e6, "λ", "[0, 1e6]")
+RIDGE_RANGE = Range(0.0, RIDGE_MAX, "λ", "[0, 1e6]")  # the help text of `check_ridge`'s range
 
 
 diffusion_time = T_RANGE
@@ -253,7 +290,6 @@ def input_files(args) -> dict:
 def guard_outputs(args, **outputs) -> dict:
     """The one output guard of every command, called before any computation: `rfscore.runtime.io.check_outputs`
     of ``outputs`` against each other and against every input file of ``args`` (resolved paths and inodes)."""
-    from ..runtime.io import check_outputs
     return check_outputs(inputs=input_files(args), **outputs)
 
 
@@ -269,7 +305,6 @@ class no_peak_message:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        from ..core.errors import ConvergenceError
         if exc_type is None or not issubclass(exc_type, ConvergenceError) or "widen the τ grid" not in str(exc):
             return False
         head = str(exc).split(";")[0]
@@ -291,7 +326,6 @@ def add_progress_option(p: argparse.ArgumentParser) -> None:
 
 def check_seeds(args, seeds_arg: str = "seeds") -> None:
     """The seeds seed, ..., seed + seeds - 1 must all be PRNG seeds (< 2^63)."""
-    from ..core.errors import InputError
     if args.seed + getattr(args, seeds_arg) > SEED_LIMIT:
         raise InputError(seeds_arg, f"--seed {args.seed} + --seeds {getattr(args, seeds_arg)} - 1 exceeds the "
                                     f"largest seed 2^63 - 1")
@@ -316,25 +350,22 @@ ratio_list = RATIO_RANGE.list()  # comma-separated distinct ratios ψ in RATIO_R
 
 def noise_samples_value(text) -> float:
     """m, noise draws per training point frozen for the whole training: an integer in [1, 1e9], or inf
-    (the exact noise average); returned as a float (inf for m = ∞). theory/finite_noise_ridge.md (F1)."""
+    (the exact noise average), checked by the library (`rfscore.core.errors.check_noise_samples`); returned as
+    a float (inf for m = ∞). theory/finite_noise_ridge.md (F1)."""
     try:
-        v = float(str(text).strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or inf, got {text}") from None
-    if not (v == math.inf or (math.isfinite(v) and 1 <= v <= 1e9 and v == int(v))):
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 1e9] or inf, got {text}")
-    return v
+        m = check_noise_samples(str(text).strip())
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
+    return math.inf if m is None else float(m)
 
 
 def ridge_value(text) -> float:
-    """The ridge λ in RIDGE_RANGE = [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2))."""
+    """The ridge λ in RIDGE_RANGE = [0, 1e6] (penalty λΔ‖A‖²/(pd), theory/finite_noise_ridge.md (F2)), checked by
+    the library (`rfscore.core.errors.check_ridge`)."""
     try:
-        v = float(str(text).strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}") from None
-    if not (math.isfinite(v) and RIDGE_RANGE.lo <= v <= RIDGE_RANGE.hi):
-        raise argparse.ArgumentTypeError(f"must be a number {RIDGE_RANGE.text}, got {text}")
-    return v
+        return check_ridge(str(text).strip())
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.msg) from None
 
 
 def list_of(item_type):

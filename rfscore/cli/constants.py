@@ -14,6 +14,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    c = ge_constants(args.t, args.activation, args.sigma_spectrum)
-    print(json.dumps(c.public()))
+    constants = ge_constants(args.t, args.activation, args.sigma_spectrum)
+    print(json.dumps(constants.public()))
     return 0

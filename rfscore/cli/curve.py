@@ -7,16 +7,17 @@ import math
 import numpy as np
 
 from ..core.errors import InputError
+from ..finite.inputs import sizes
+from ..finite.ensemble import FROZEN_CURVES, frozen_noise_ensemble, noise_split_ensemble
+from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import OutputSet
-from ..runtime.resources import check_memory
-from ..runtime.resources import frozen_noise_bytes
+from ..runtime.resources import check_memory, finite_flow_bytes, frozen_noise_bytes
 from .common import (RATIO_RANGE, TAU_RANGE, add_progress_option, add_theory_options, check_seeds, echo, guard_outputs,
                      int_at_least, list_of, noise_samples_value, positive_int, ratio, ratio_list, ridge_value, seed,
                      tau_list)
 
 KEYS = ("train_loss", "test_loss", "test_loss_empirical", "score_error", "bias2", "variance")
 HEADER = ("psi_p", "psi_n", "noise_samples", "ridge", "tau") + KEYS
-F8 = 8.0
 
 
 noise_samples_list = list_of(noise_samples_value)
@@ -78,7 +79,7 @@ def _check(args):
             pn = v if args.vary == "psi_n" else args.psi_n
             for m in args.noise_samples:
                 p, n = round(pp * d), round(pn * d)
-                model = F8 * (6 * p * p + n * (p + d) + n * p)
+                model = finite_flow_bytes(p, n, d)
                 frozen = 0.0 if math.isinf(m) else frozen_noise_bytes(n, m, d, p)
                 if model + frozen > worst:
                     worst, arg = model + frozen, ("noise_samples" if frozen > model else "finite_d")
@@ -86,7 +87,6 @@ def _check(args):
 
 
 def _limit(pp, pn, args, m, lam, tau):
-    from ..limit.finite_noise import finite_noise_curves
     r = finite_noise_curves(tau, psi_p=pp, psi_n=pn, t=args.t, noise_samples=None if math.isinf(m) else int(m),
                             ridge=lam, activation=args.activation, sigma=args.sigma_spectrum)
     # the split (F6) over the frozen noise at d → ∞ is (F14); at m = ∞ nothing is resampled (variance 0).
@@ -98,34 +98,19 @@ def _limit(pp, pn, args, m, lam, tau):
 
 
 def _finite(pp, pn, args, m, lam, tau, seeds):
-    """Seed-averaged exact flow at d = --finite-d: per key (mean (T,), std (T,)), and the sizes run."""
-    import jax
-    from ..finite.draws import sample_inputs, sizes
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+    """Seed-averaged exact flow at d = --finite-d (one ensemble (P2), keys (P1)): per key (mean (T,), std (T,)),
+    and the sizes run."""
     d = args.finite_d
     p, n = sizes(d, pp, pn)
     mm = None if math.isinf(m) else int(m)
-    runs = {k: [] for k in ("train_loss", "test_loss", "test_loss_empirical", "score_error")}
-    for s in seeds:
-        key = jax.random.PRNGKey(s)
-        W, X, ko = sample_inputs(key, d=d, psi_p=pp, psi_n=pn, sigma=args.sigma_spectrum)
-        fm = noise_matrices("gep", W, X, t=args.t, noise_samples=mm, key=jax.random.fold_in(key, 7),
-                            activation=args.activation, sigma=args.sigma_spectrum, omega_key=ko)
-        tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=lam)
-        for k in runs:
-            runs[k].append(np.asarray(getattr(tr, "empirical_test_loss" if k == "test_loss_empirical" else k)))
-    out = {}
-    for k, v in runs.items():
-        v = np.stack(v)
-        out[k] = (v.mean(axis=0), v.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros(len(tau)))
+    common = dict(d=d, psi_p=pp, psi_n=pn, t=args.t, noise_samples=mm, ridge=lam, activation=args.activation,
+                  sigma=args.sigma_spectrum)
+    ens = frozen_noise_ensemble(seeds, tau, **common)
+    out = {k: (ens.mean(k), ens.std(k)) for k in FROZEN_CURVES}
     if mm is not None and len(seeds) > 1:
-        # (F6) over the frozen noise: W, X of the first seed, one noise key per seed
-        key = jax.random.PRNGKey(seeds[0])
-        W, X, ko = sample_inputs(key, d=d, psi_p=pp, psi_n=pn, sigma=args.sigma_spectrum)
-        bv = noise_resampling("gep", W, X, t=args.t, noise_samples=mm, tau=tau, ridge=lam, activation=args.activation,
-                              sigma=args.sigma_spectrum, keys=[jax.random.fold_in(jax.random.PRNGKey(s), 7) for s in seeds],
-                              omega_key=ko)
-        out["bias2"], out["variance"] = (np.asarray(bv.bias2_unbiased), None), (np.asarray(bv.variance_unbiased), None)
+        # (F6) over the frozen noise: W, X of the first seed, as many resampled noise sets as seeds
+        bv = noise_split_ensemble(seeds[:1], tau, copies=len(seeds), **common)
+        out["bias2"], out["variance"] = (bv["bias2"][0], None), (bv["variance"][0], None)
     else:
         nan = np.full(len(tau), np.nan)
         out["bias2"], out["variance"] = (nan, None), (nan, None)
@@ -175,15 +160,16 @@ def run(args) -> int:
               "seeds": seeds if args.finite_d is not None else None, "model": "gep"}
     notes = {"undefined": "NaN marks, at finite size, a bias-variance split that needs a finite m and >= 2 seeds "
                           "(or a seed spread with one seed)",
-             "bias_variance": "finite size: (F6) over the frozen noise draws of the --seeds keys with W, X of the "
-                              "first seed (unbiased split); d → ∞: (F14), test_loss = L_min + bias2 + variance with "
+             "bias_variance": "finite size: (F6) over --seeds resampled sets of frozen noise draws (noise keys "
+                              "fold_in(k_noise, r) of theory/model.md (P1)) with W, X of the first seed (unbiased "
+                              "split); d → ∞: (F14), test_loss = L_min + bias2 + variance with "
                               "L_min = 1 − ψ_p E[b_t²κ/U_pop(κ)]; at m = ∞ nothing is resampled (variance 0)",
              "train_loss": "the data term of L_train^(m) (F1), without the ridge penalty"}
     with OutputSet() as outs:
         outs.result(out_path, cols, params, header=HEADER + tuple(finite_keys), undefined=undefined, status=status,
                     notes=notes)
         if args.plot is not None:
-            from ..figures.plots import plot_learning_curve
+            from ..figures.plots import plot_learning_curve  # start-up time: matplotlib on --plot only
             plot_learning_curve(cols, args.vary, outs.path(args.plot), finite=args.finite_d is not None)
     echo(f"wrote {out_path} ({len(jobs)} (value, m, λ) points × {tau.size} τ = {len(jobs) * tau.size} rows)")
     return 0

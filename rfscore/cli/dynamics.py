@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..finite.inputs import draw_keys
+from ..data.realdata import gaussian_eigensystem, real_matrices
 from ..finite.dynamics import trajectory
+from ..finite.eigensystem import eigensystem
+from ..finite.frozen_noise import noise_eigensystem, noise_matrices, noise_trajectory
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
-from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_trajectory
+from ..finite.krylov import KRYLOV_ABOVE, KrylovRule, choose_solver, krylov_trajectory
 from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float,
                      positive_int, tau_value)
 from .model_options import add_model_options, model_eigensystem, model_inputs, model_matrices
-from .realdata_options import add_realdata_options, check_compare, is_real
+from .realdata_options import add_realdata_options, check_compare, is_real, real_inputs
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 
@@ -71,14 +75,15 @@ def run(args) -> int:
         tr = trajectory(es, tau, ridge=args.ridge)
         extra["thin_svd"] = not es.complete
     else:
-        m, extra = model_matrices(args, inputs)
-        tr = krylov_trajectory(m, inputs.n, tau, tol=args.krylov_tol, progress=_bar(args),  # bar for p >= 4096
+        matrices, extra = model_matrices(args, inputs)
+        tr = krylov_trajectory(matrices, inputs.n, tau, krylov=KrylovRule(tol=args.krylov_tol),
+                               progress=_bar(args),  # bar for p >= 4096
                                ridge=args.ridge)
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)  # solver status; error: bound on the losses, units of Δ
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         if args.plot:
-            from ..figures import plots
+            from ..figures import plots  # start-up time: matplotlib on --plot only
             plots.plot_losses(tr, inputs.parameters, outs.path(args.plot))
         outs.result(args.out, tr.columns(), {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max,
                                              "num": args.num, "solver": solver, "noise_samples": args.noise_samples,
@@ -92,20 +97,19 @@ FROZEN_HEADER = HEADER + ("empirical_test_loss",)
 
 def _run_frozen(args, inputs, tau, m: int) -> int:
     """m frozen noise draws per point (theory/finite_noise_ridge.md (F1)-(F4)): U^(m), V^(m) on the n·m noisy
-    points, exact U_pop, V_pop; one eigendecomposition; the noise key is fold_in(PRNGKey(seed), 2)."""
-    import jax
-    from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_trajectory
+    points, exact U_pop, V_pop; one eigendecomposition; the noise key is the recipe's (theory/model.md (P1))
+    fold_in(PRNGKey(seed), 2)."""
     kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {
         "max_order": getattr(args, "max_order", 256), "tol": getattr(args, "mehler_tol", 1e-12)}
     fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
-                        key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 2), activation=args.activation,
+                        key=draw_keys(args.seed).noise, activation=args.activation,
                         sigma=inputs.sigma, **kw)
     tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=args.ridge)
     params = {**inputs.parameters, "tau_min": args.tau_min, "tau_max": args.tau_max, "num": args.num, "solver": "eigh",
               "noise_samples": m, "ridge": args.ridge, "noise_rows": inputs.X.shape[0] * m}
     with OutputSet() as outs:
         if args.plot:
-            from ..figures import plots
+            from ..figures import plots  # start-up time: matplotlib on --plot only
             plots.plot_losses(tr, inputs.parameters, outs.path(args.plot))
         outs.result(args.out, tr.columns(), params, header=FROZEN_HEADER, l_opt=tr.l_opt, delta_t=tr.delta_t,
                     converged=tr.converged, error=tr.error,
@@ -118,19 +122,16 @@ REAL_HEADER = ("tau", "train_loss", "test_loss")
 
 def _run_real(args, tau) -> int:
     """Real data (theory/real_data.md): exact U, V on the training rows, U_pop, V_pop on the held-out rows."""
-    from ..finite.eigensystem import eigensystem
-    from ..data.realdata import gaussian_eigensystem, real_matrices
-    from .realdata_options import real_inputs
-
     ri = real_inputs(args, tau.size)
     solver = choose_solver(args.solver, p=ri.p)
-    m = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
-    extra = {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-             "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
+    matrices = real_matrices(ri.dataset, ri.W, ri.n, t=args.t, activation=args.activation, throw=True)
+    extra = {"truncation_bound": matrices.truncation_bound, "mehler_order": matrices.mehler_order,
+             "quadrature_error": matrices.quadrature_error, "matrices_converged": matrices.converged, "matrices_tol": matrices.tol}
     if solver == "eigh":
-        tr = trajectory(eigensystem(m, ri.n), tau)
+        tr = trajectory(eigensystem(matrices, ri.n), tau)
     else:
-        tr = krylov_trajectory(m, ri.n, tau, tol=args.krylov_tol, progress=_bar(args))  # bar for p >= 4096
+        tr = krylov_trajectory(matrices, ri.n, tau, krylov=KrylovRule(tol=args.krylov_tol),
+                               progress=_bar(args))  # bar for p >= 4096
         extra.update(krylov_dim=tr.krylov_dim, krylov_tol=args.krylov_tol, lambda_lower=tr.lambda_lower)
     extra.update(converged=tr.converged, error=tr.error)
     cols, header = tr.columns(), list(REAL_HEADER)
@@ -144,7 +145,7 @@ def _run_real(args, tau) -> int:
               "compare_gaussian": args.compare_gaussian}
     with OutputSet() as outs:  # plot, CSV and sidecar: all or none
         if args.plot:
-            from ..figures import plots
+            from ..figures import plots  # start-up time: matplotlib on --plot only
             plots.plot_real_data_losses(tr, gauss, params, outs.path(args.plot))
         outs.result(args.out, cols, params, header=header, delta_t=tr.delta_t, dataset=ri.dataset.info(),
                     score_error="not defined for real data: the true score is unknown (theory/real_data.md)",

@@ -6,36 +6,16 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
-from ..generative.generation import MAX_ORDER
+from ..core.errors import InputError
+from ..finite.exact import MehlerRule
+from ..generative.generation import (GENERATION_MEHLER, HEADER, MAP_HEADER, MAX_ORDER, ReadoffConfig, SamplingConfig,
+                                     check_collapse_entropy, generation_experiment, load_data, validate)
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
-from ..runtime.sweep import GENERATION_PROCESSES_FROM
-from .common import (TAU_RANGE, add_sweep_options, diffusion_time, guard_outputs, max_order, positive_float,
-                     positive_int, ratio, ratio_list, seed, sigma_spectrum, tau_list)
+from ..runtime.sweep import GENERATION_PROCESSES_FROM, SweepRunner
+from .common import (TAU_RANGE, add_sweep_options, diffusion_time, guard_outputs, max_order, noise_samples_value,
+                     positive_float, positive_int, ratio, ratio_list, ridge_value, seed, sigma_spectrum, tau_list)
 from .realdata_options import DATA_HELP, test_fraction
-
-
-def noise_samples_value(text):
-    """--noise-samples: an integer m in [1, 1e9], or inf (returned as math.inf)."""
-    import argparse
-
-    from ..core.errors import InputError, check_noise_samples
-    try:
-        m = check_noise_samples(str(text))
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
-    return math.inf if m is None else m
-
-
-def ridge_value(text) -> float:
-    """--ridge: a finite λ in [0, 1e6]."""
-    import argparse
-
-    from ..core.errors import InputError, check_ridge
-    try:
-        return check_ridge(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
 
 
 def register(sub) -> None:
@@ -128,10 +108,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.errors import InputError
-    from ..generative.generation import (HEADER, MAP_HEADER, check_collapse_entropy, generation_experiment, load_data,
-                                         validate)
-
     out = Path(args.out)
     ckpt = out.with_name(out.name + ".partial.jsonl")
     map_out = None
@@ -152,22 +128,25 @@ def run(args) -> int:
     ridge = 0.0 if args.ridge is None else args.ridge
     spectrum = args.sigma_spectrum if args.sigma_spectrum is not None else SigmaSpectrum()
     ds = load_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction, seed=args.seed)
-    validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, t_min=args.t_min, t_max=args.t_max, times=args.times,
-             tau=args.tau, samples=args.samples, sampler=args.sampler, integrator=args.integrator,
-             steps_per_time=args.steps_per_time, score=args.score, seeds=args.seeds, seed=args.seed,
-             mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance, model=args.model, data=args.data,
+    sampling = SamplingConfig(t_min=args.t_min, t_max=args.t_max, times=args.times, samples=args.samples,
+                              sampler=args.sampler, integrator=args.integrator, steps_per_time=args.steps_per_time,
+                              score=args.score)
+    validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, tau=args.tau, seeds=args.seeds, seed=args.seed,
+             sampling=sampling, readoff=ReadoffConfig(mem_threshold=args.mem_threshold,
+                                                      gen_tolerance=args.gen_tolerance),
+             model=args.model, data=args.data,
              noise_samples=noise_samples, ridge=ridge, dataset=ds)
     collapse_entropy = check_collapse_entropy(args.collapse_entropy)
-    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, t_min=args.t_min, t_max=args.t_max,
-                                times=args.times, tau=args.tau, samples=args.samples, sampler=args.sampler,
-                                integrator=args.integrator, steps_per_time=args.steps_per_time, score=args.score,
+    readoff = ReadoffConfig(mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance,
+                            collapse_entropy=collapse_entropy)
+    runner = SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, restart=args.restart)
+    mehler = MehlerRule(max_order=args.max_order, tol=GENERATION_MEHLER.tol)
+    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, tau=args.tau, sampling=sampling,
+                                readoff=readoff, runner=runner, mehler=mehler,
                                 seeds=args.seeds, seed=args.seed, activation=args.activation,
-                                sigma=str(spectrum), mem_threshold=args.mem_threshold,
-                                gen_tolerance=args.gen_tolerance, keep_samples=args.save_samples is not None,
-                                workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, checkpoint_arg="out",
-                                restart=args.restart, model=args.model, max_order=args.max_order,
+                                sigma=str(spectrum), keep_samples=args.save_samples is not None, model=args.model,
                                 data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
-                                noise_samples=noise_samples, ridge=ridge, collapse_entropy=collapse_entropy,
+                                noise_samples=noise_samples, ridge=ridge,
                                 progress=not args.no_progress)
     params = dict(res.parameters, sigma_spectrum=None if args.data is not None else str(spectrum))
     params.pop("sigma", None)
@@ -184,7 +163,7 @@ def run(args) -> int:
             with open(outs.path(args.save_samples), "wb") as fh:
                 np.savez(fh, X=res.X, samples=res.samples, tau=res.tau_samples)
         if args.plot:
-            from ..figures.generation import plot_generation
+            from ..figures.generation import plot_generation  # start-up time: matplotlib on --plot only
             plot_generation(res, outs.path(args.plot))
     ckpt.unlink(missing_ok=True)
     last = {k: v for k, v in summary.items() if "exponent" in k}

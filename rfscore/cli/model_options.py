@@ -3,7 +3,7 @@
 `add_model_options` adds --t/--activation/--sigma-spectrum, --d/--psi-p/--psi-n, --seed,
 --model, --data, --weights, --sigma-matrix; `model_inputs(args)` turns them into the
 arrays W (p,d), X (n,d), Σ (d,d) and the key of Ω, drawn exactly as
-`rfscore.finite.draws.sample_inputs` does, so a CLI curve and an API curve with the same seed
+`rfscore.finite.inputs.sample_inputs` does, so a CLI curve and an API curve with the same seed
 coincide. `model_matrices`, `model_eigensystem` and `model_problem` build what the commands need.
 """
 from __future__ import annotations
@@ -12,20 +12,22 @@ import argparse
 import math
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from ..core.covariance import validate_sigma_matrix
 from ..core.errors import InputError
 from ..runtime.io import load_array
-from ..finite.models import MODELS
+from ..finite.model_dispatch import MODELS
 from ..finite.eigensystem import eigensystem
-from ..finite.exact import exact_matrices
+from ..finite.exact import MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem, gep_matrices
-from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..finite.inputs import draw_keys, sample_data, sample_weights, sizes
 from ..finite.krylov import choose_solver
-from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
+from ..finite.simulation import training_problem
+from ..runtime.resources import (check_memory_parts, fresh_noise_bytes, frozen_noise_bytes, model_bytes, modes_of,
+                                 record_bytes, sigma_bytes, size_arg, trajectory_bytes)
 from .common import add_theory_options, max_order, mehler_tol, positive_int, ratio, seed
+from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
 
 
 def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data: bool = False) -> None:
@@ -53,7 +55,6 @@ def add_model_options(p: argparse.ArgumentParser, theory: bool = True, real_data
                    help="exact model: highest Mehler order K_max, 1 <= K_max <= 1024 (default 256); small d needs "
                         "high orders")
     if real_data:
-        from .realdata_options import DATA_HELP  # --data digits|X.npy: real data (theory/real_data.md)
         p.add_argument("--data", metavar="digits|X.npy", help=DATA_HELP + " (fixes n and d)")
     else:
         p.add_argument("--data", metavar="X.npy", help="training data, float array of shape (n, d), rows are "
@@ -129,7 +130,8 @@ def model_inputs(args) -> ModelInputs:
         S = args.sigma_spectrum.matrix(d)
     else:
         S = np.eye(d)
-    kw, kx, ko = model_keys(jax.random.PRNGKey(args.seed))
+    keys = draw_keys(args.seed)  # theory/model.md (P1)
+    kw, kx, ko = keys.w, keys.x, keys.omega
     W = sample_weights(kw, p, d) if W is None else W
     X = sample_data(kx, n, S) if X is None else X
     params = {"d": d, "p": p, "n": n, "psi_p": p / d, "psi_n": n / d, "t": args.t, "activation": args.activation,
@@ -151,21 +153,20 @@ def check_run_memory(args, p: int, n: int, d: int) -> None:
         solver = "matrices"
     elif solver == "auto":  # as `rfscore dynamics` decides (krylov for large exact models)
         solver = choose_solver(solver, p=p, model=model)
-    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + 3 * 8.0 * d * d}
+    parts = {size_arg(d, p / d, n / d): model_bytes(p, n, d, model, solver=solver) + sigma_bytes(d)}
     num = getattr(args, "num", None)
     if num is not None:
         parts["num"] = trajectory_bytes(num, modes_of(p, n, d, model) if solver == "eigh" else p)
     fresh = getattr(args, "fresh_noise", None)
     if fresh is not None:  # one step's fresh noise (simulate)
-        parts["fresh_noise"] = 2 * 8.0 * n * fresh * (3 * d + p)
+        parts["fresh_noise"] = fresh_noise_bytes(n, fresh, d, p)
     frozen = getattr(args, "noise_samples", None)
     if frozen is not None and math.isfinite(frozen):  # m frozen draws: ξ (and ζ) of the n·m rows, Φ in blocks
         parts["noise_samples"] = frozen_noise_bytes(n, frozen, d, p)
     rec = getattr(args, "record", None)
     if rec is not None:  # the log-spaced record grid (`rfscore.finite.simulation.record_steps`) and its copies
-        parts["record"] = 4 * 8.0 * rec
-    arg = max(parts, key=parts.get)
-    check_memory(sum(parts.values()), f"{args.command} at d = {d}, p = {p}, n = {n}", arg)
+        parts["record"] = record_bytes(rec)
+    check_memory_parts(parts, f"{args.command} at d = {d}, p = {p}, n = {n}")
 
 
 def model_matrices(args, inputs: ModelInputs | None = None):
@@ -174,10 +175,11 @@ def model_matrices(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             key=inputs.key_omega), {}
-    m = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
-                       tol=getattr(args, "mehler_tol", 1e-12), max_order=getattr(args, "max_order", 256))
-    return m, {"truncation_bound": m.truncation_bound, "mehler_order": m.mehler_order,
-               "quadrature_error": m.quadrature_error, "matrices_converged": m.converged, "matrices_tol": m.tol}
+    matrices = exact_matrices(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma, throw=True,
+                       mehler=MehlerRule(max_order=getattr(args, "max_order", 256),
+                                         tol=getattr(args, "mehler_tol", 1e-12)))
+    return matrices, {"truncation_bound": matrices.truncation_bound, "mehler_order": matrices.mehler_order,
+               "quadrature_error": matrices.quadrature_error, "matrices_converged": matrices.converged, "matrices_tol": matrices.tol}
 
 
 def model_eigensystem(args, inputs: ModelInputs | None = None):
@@ -186,13 +188,12 @@ def model_eigensystem(args, inputs: ModelInputs | None = None):
     if args.model == "gep":
         return gep_eigensystem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                key=inputs.key_omega), {}
-    m, extra = model_matrices(args, inputs)
-    return eigensystem(m, inputs.n), extra
+    matrices, extra = model_matrices(args, inputs)
+    return eigensystem(matrices, inputs.n), extra
 
 
 def model_problem(args, inputs: ModelInputs | None = None):
     """The `TrainingProblem` (simulation) for the chosen model."""
-    from ..finite.simulation import training_problem
     inputs = inputs or model_inputs(args)
     return training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                             model=args.model, key=inputs.key_omega)

@@ -4,7 +4,9 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..runtime.io import OutputSet
-from ..runtime.sweep import PHASE_PROCESSES_FROM
+from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
+from ..runtime.sweep import PHASE_PROCESSES_FROM, SweepRunner, sweep_workers
+from ..finite.inputs import sizes
 from ..analysis.phase import HEADER, phase_diagram
 from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m,
                      guard_outputs, positive_float, positive_int, ratio, ratio_list, seed, tau_list)
@@ -46,9 +48,6 @@ def _check_noise_memory(args) -> None:
     m = finite_m(args.noise_samples)
     if m is None:
         return
-    from ..finite.draws import sizes
-    from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
-    from ..runtime.sweep import sweep_workers
     p, n = sizes(args.d, max(args.psi_p), max(args.psi_n))
     _, concurrent = sweep_workers(args.workers, len(args.psi_p) * len(args.psi_n), max(p, n), PHASE_PROCESSES_FROM,
                                   args.scheduler)
@@ -66,8 +65,10 @@ def run(args) -> int:
     _check_noise_memory(args)
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
                        sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
-                       gap_threshold=args.gap_threshold, workers=args.workers, scheduler=args.scheduler,
-                       checkpoint=ckpt, progress=not args.no_progress, checkpoint_arg="out", restart=args.restart,
+                       gap_threshold=args.gap_threshold,
+                       runner=SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt,
+                                          restart=args.restart),
+                       progress=not args.no_progress,
                        noise_samples=finite_m(args.noise_samples), ridge=args.ridge)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
                                            "activation", "noise_samples", "ridge")}
@@ -78,7 +79,7 @@ def run(args) -> int:
                     psi_n_run=sorted(set(map(float, pd.psi_n))), psi_p_run=sorted(set(map(float, pd.psi_p))),
                     plot=Path(args.plot).name if args.plot else None)
         if args.plot:
-            from ..figures.phase import plot_phase
+            from ..figures.phase import plot_phase  # start-up time: matplotlib on --plot only
             plot_phase(pd, outs.path(args.plot))
     ckpt.unlink(missing_ok=True)
     return 0

@@ -18,7 +18,7 @@ from ..runtime.io import load_array
 from ..data.realdata import RealDataKeys
 from ..finite.krylov import choose_solver
 from ..runtime.resources import check_memory, model_bytes, size_arg, trajectory_bytes
-from ..finite.draws import sample_weights, size_of
+from ..finite.inputs import sample_weights, size_of
 
 DATA_HELP = (f"training data: '{DIGITS}' (scikit-learn's bundled 8×8 digits, 1797 × 64, needs pip install "
              "\"rfscore[data]\"; its 3 always-zero pixels are dropped, d = 61) or a float .npy array (n, d), rows "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..core.errors import InputError
 from ..figures import FIGURES
 from ..figures.paper import PAPER_FIGURES
 from ..runtime.io import check_writable, metadata, write_json
@@ -32,8 +33,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.errors import InputError
-
     paper = getattr(args, "paper", False)
     registry, package = (PAPER_FIGURES, "rfscore.figures.paper") if paper else (FIGURES, "rfscore.figures")
     names = registry if args.only is None else [x.strip() for x in args.only.split(",") if x.strip()]
@@ -64,8 +63,7 @@ def run(args) -> int:
         t0 = time.perf_counter()
         try:
             module = importlib.import_module(f"{package}.{name}")
-            entry = (module.make(out, quick=args.quick, progress=not args.no_progress) if paper
-                     else module.make(out, quick=args.quick))
+            entry = module.make(out, quick=args.quick, progress=not args.no_progress)
             entry["seconds"] = round(time.perf_counter() - t0, 2)
             entries[name] = entry
             bar.write(f"[rfscore reproduce] {name} done in {entry['seconds']:.1f} s "

@@ -1,11 +1,12 @@
 """`rfscore simulate`: gradient descent / Adam on the sampled-noise loss, losses evaluated exactly."""
 from __future__ import annotations
 
-import jax
 
 from ..core.errors import InputError
 from ..runtime.io import write_result
-from ..finite.simulation import OPTIMIZERS, simulate
+from ..finite.inputs import draw_keys
+from ..finite.frozen_noise import noise_matrices
+from ..finite.simulation import OPTIMIZERS, SimulationOptions, simulate, training_problem
 from .common import add_noise_ridge_options, add_progress_option, finite_m, guard_outputs, positive_float, positive_int
 from .model_options import add_model_options, model_inputs, model_problem
 
@@ -53,18 +54,16 @@ def run(args) -> int:
         prob = model_problem(args, inputs)
         fresh = 1 if args.fresh_noise is None else args.fresh_noise
     else:  # GD / Adam on the frozen-draw loss (F1): the problem carries U^(m), V^(m) and the exact U_pop, V_pop
-        from ..finite.noise_draws import noise_matrices
-        from ..finite.simulation import training_problem
         kw = {"omega_key": inputs.key_omega} if args.model == "gep" else {}
         fm = noise_matrices(args.model, inputs.W, inputs.X, t=args.t, noise_samples=m,
-                            key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 2), activation=args.activation,
+                            key=draw_keys(args.seed).noise, activation=args.activation,
                             sigma=inputs.sigma, **kw)
         prob = training_problem(inputs.W, inputs.X, t=args.t, activation=args.activation, sigma=inputs.sigma,
                                 model="exact", matrices=fm.train)
         fresh = None
         extra = {"noise_rows": inputs.X.shape[0] * m, "noise_sq": fm.noise_sq}
-    res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, noise_samples=fresh,
-                   record=args.record, key=jax.random.fold_in(jax.random.PRNGKey(args.seed), 1),
+    res = simulate(prob, lr=args.lr, steps=args.steps, optimizer=args.optimizer, fresh_noise=fresh,
+                   options=SimulationOptions(record=args.record), key=draw_keys(args.seed).train,
                    progress=False if args.no_progress else None,  # a program: the bar once a run passes 2 s
                    ridge=args.ridge)
     cols = res.columns()

@@ -16,7 +16,10 @@ import numpy as np
 
 from ..core.errors import ConvergenceError, InputError
 from ..runtime.io import OutputSet
-from ..runtime.resources import check_memory, model_bytes, spectrum_bytes
+from ..runtime.resources import check_memory, dense_bytes, model_bytes, spectrum_bytes
+from ..finite.inputs import sizes
+from ..finite.model_dispatch import sample_eigenvalues
+from ..limit.spectrum import solve_spectrum
 from .common import (add_progress_option, add_ratio_options, add_theory_options, echo, guard_outputs, int_at_least,
                      positive_float, seed)
 
@@ -86,29 +89,26 @@ def _check_empirical(args):
         return None
     if args.empirical_d < 2:
         raise InputError("empirical_d", f"must be an integer >= 2, got {args.empirical_d}")
-    from ..finite.draws import sizes
     p, n = sizes(args.empirical_d, args.psi_p, args.psi_n)
     if p > MAX_EMPIRICAL_P:
         raise InputError("empirical_d", f"gives p = round(ψ_p d) = {p} > {MAX_EMPIRICAL_P}; use a smaller d")
     if args.empirical == "exact" and p * n > MAX_EXACT_PN:
         raise InputError("empirical_d", f"gives p·n = {p * n} > {MAX_EXACT_PN:.0e} for the exact matrix; use a smaller d")
     model = args.empirical or "gep"
-    check_memory(model_bytes(p, n, args.empirical_d, model, solver="eigh") + 8.0 * p * p,
+    check_memory(model_bytes(p, n, args.empirical_d, model, solver="eigh") + dense_bytes(p),
                  f"the {model} U at d = {args.empirical_d}, p = {p}, n = {n}", "empirical_d")
     return model
 
 
 def run(args) -> int:
-    from ..figures.plots import plot_density
-    from ..finite.models import sample_eigenvalues
-    from ..limit.spectrum import solve_spectrum
     lam = _grid(args)
     model = _check_empirical(args)
     out = Path(args.out)
     ev_path = out.with_name(out.stem + "_eigenvalues.npy") if model else None
     plot = guard_outputs(args, out=out, plot=args.plot, eigenvalues=(ev_path, "out")).get("plot")
     res = solve_spectrum(lam, psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation,
-                         sigma=args.sigma_spectrum, eta=args.eta)
+                         sigma=args.sigma_spectrum, eta=args.eta,
+                         throw=False)  # the flagged rows are written first, then exit 1 below
     extra = {}
     ev = None
     if model:
@@ -121,6 +121,7 @@ def run(args) -> int:
         if ev is not None:
             outs.npy(ev_path, ev)
         if plot:
+            from ..figures.plots import plot_density  # start-up time: matplotlib on --plot only
             plot_density(res, outs.path(plot), ev, model)
         params = {"psi_p": args.psi_p, "psi_n": args.psi_n, "t": args.t, "activation": args.activation,
                   "sigma_spectrum": args.sigma_spectrum.to_dict(), "lambda_min": args.lambda_min,

@@ -1,12 +1,15 @@
 """`rfscore timescales`: τ_gen, τ_mem, τ_early_stop, τ_gap over ψ_n and seeds, with scaling fits."""
+from ..core.covariance import ISOTROPIC
 from ..core.errors import InputError
 from ..runtime.io import json_line, write_result
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes, modes_of, size_arg, trajectory_bytes
-from ..finite.draws import effective_ratios, size_of
+from ..finite.inputs import effective_ratios, size_of
 from ..analysis.timescales import SCAN_COLUMNS, timescale_scan
+from ..data.realdata import realdata_scan
 from .common import (SEED_LIMIT, add_noise_ridge_options, add_theory_options, finite_m, guard_outputs,
                      no_peak_message, positive_int, ratio, ratio_list, seed)
-from .realdata_options import DATA_HELP, add_realdata_options, check_compare, is_real
+from .realdata_options import (DATA_HELP, add_realdata_options, check_compare, check_conflicts, effective_test_fraction,
+                               is_real, load)
 
 HEADER = ("psi_n", "psi_p", "t", "seed", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap")
 
@@ -58,7 +61,6 @@ def run(args) -> int:
         raise InputError("d", "is required (>= 1) unless --data fixes it")
     args.model = args.model or "gep"
     if args.sigma_spectrum is None:
-        from ..core.covariance import ISOTROPIC
         args.sigma_spectrum = ISOTROPIC
     # Sizes actually run: n = round(ψ_n d), p = round(ψ_p d); table, fits and labels use n/d (theory/model.md).
     p = size_of("psi_p", args.psi_p, args.d)
@@ -85,9 +87,6 @@ def run(args) -> int:
 
 def _run_real(args) -> int:
     """Real data (theory/real_data.md): τ read-offs from exact matrices of the data, optionally next to Σ̂'s theory."""
-    from ..data.realdata import realdata_scan
-    from .realdata_options import check_conflicts, effective_test_fraction, load
-
     check_conflicts(args)
     ds = load(args, args.seed)
     if args.d is not None and args.d != ds.d:

@@ -1,13 +1,22 @@
 """`rfscore train-net`: train time-conditioned ε-prediction networks per n beside the RF theory (theory/trained_networks.md)."""
 from __future__ import annotations
 
-import math
+import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
 
+import jax
+
+from ..analysis.networks import exponent_table, run_readoffs
 from ..core.errors import ConvergenceError, InputError
-from .common import guard_outputs, positive_float, positive_int, seed
+from ..networks.data import GMM, GMM_D, load_net_data
+from ..runtime.io import OutputSet
+from ..runtime.resources import check_memory, net_bytes
+from ..runtime.sweep import SweepRunner, check_scheduler, connect, run_sweep
+from .common import Range, guard_outputs, positive_float, positive_int, seed
 
 EXTRA = 'pip install "rfscore[nets]"'
 OUT_CSV = "train_net.csv"
@@ -16,8 +25,6 @@ WIDTH_LIMIT = 4096
 
 
 def _n_list(text):
-    import argparse
-
     out = []
     for item in str(text).split(","):
         item = item.strip()
@@ -46,11 +53,18 @@ PROTOCOLS = {
 }
 SEEDS_LIMIT = 1000
 SAMPLER_STEPS_LIMIT = 100000
+# the ranges of the options resolved after parsing (a --protocol value or the option given): one Range each
+STEPS_RANGE = Range(1, STEPS_LIMIT, integer=True)
+SEEDS_RANGE = Range(1, SEEDS_LIMIT, integer=True)
+SAMPLER_STEPS_RANGE = Range(1, SAMPLER_STEPS_LIMIT, integer=True)
+BATCH_RANGE = Range(1, 10**9, integer=True)
+MOMENTUM_RANGE = Range(0.0, 1.0, hi_open=True)
+GMM_MEAN_RANGE = Range(-1e3, 1e3)
+GMM_STD_RANGE = Range(0.0, 1e3, lo_open=True)
+LR_RANGE = Range(0.0, 10.0, lo_open=True)
 
 
 def _width_list(text):
-    import argparse
-
     out = []
     for item in str(text).split(","):
         try:
@@ -96,13 +110,13 @@ def register(sub) -> None:
     p.add_argument("--gmm-std", type=str, default=None,
                    help="--data gmm: the component standard deviation s > 0 (default 0.6; paper 1)")
     p.add_argument("--n", type=_n_list, default=[32, 256], help="comma-separated training-set sizes n >= 2 (default 32,256)")
-    p.add_argument("--steps", type=str, default="10000", help=f"training steps per n, integer in [1, {STEPS_LIMIT}] (default 10000)")
+    p.add_argument("--steps", type=str, default="10000", help=f"training steps per n, integer {STEPS_RANGE.text} (default 10000)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, 0 <= seed < 2^63 (default 0): data, init, training, sampling")
     p.add_argument("--seeds", type=str, default="1",
-                   help=f"number K of seeds, integer in [1, {SEEDS_LIMIT}]: runs seed, seed + 1, …, seed + K - 1 "
+                   help=f"number K of seeds, integer {SEEDS_RANGE.text}: runs seed, seed + 1, …, seed + K - 1 "
                         "(each its own data, initialisation, draws; default 1)")
     p.add_argument("--optimizer", default=None, help="adam (default) or sgd (heavy-ball momentum --momentum)")
-    p.add_argument("--momentum", type=str, default=None, help="SGD momentum in [0, 1) (default 0.9; paper 0.95)")
+    p.add_argument("--momentum", type=str, default=None, help=f"SGD momentum {MOMENTUM_RANGE.text} (default 0.9; paper 0.95)")
     p.add_argument("--lr", type=positive_float, default=None, help="learning rate > 0 (default 1e-3; paper 6e-3); "
                                                                    "τ = steps × lr (N5)")
     p.add_argument("--batch", default=None,
@@ -138,28 +152,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _int_in(text, arg, lo, hi) -> int:
-    try:
-        v = int(text)
-    except (TypeError, ValueError):
-        raise InputError(arg, f"must be an integer, got {text!r}") from None
-    if not lo <= v <= hi:
-        raise InputError(arg, f"must be an integer in [{lo}, {hi}], got {text}")
-    return v
-
-
-def _float_in(text, arg, lo, hi, lo_open=False, hi_open=False) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise InputError(arg, f"must be a number, got {text!r}") from None
-    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-    if not ok:
-        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise InputError(arg, f"must be in {rng}, got {text}")
-    return v
-
-
 def resolve(args) -> dict:
     """The protocol of a command: --protocol's values, overridden by every option given explicitly; validated."""
     proto = dict(PROTOCOLS[args.protocol])
@@ -172,17 +164,15 @@ def resolve(args) -> dict:
         raise InputError("optimizer", f"must be adam or sgd, got {proto['optimizer']!r}")
     if proto["time_sampling"] not in ("loguniform", "ddpm"):
         raise InputError("time_sampling", f"must be loguniform or ddpm, got {proto['time_sampling']!r}")
-    proto["momentum"] = _float_in(proto["momentum"], "momentum", 0.0, 1.0, hi_open=True)
-    proto["gmm_mean"] = _float_in(proto["gmm_mean"], "gmm_mean", -1e3, 1e3)
-    proto["gmm_std"] = _float_in(proto["gmm_std"], "gmm_std", 0.0, 1e3, lo_open=True)
-    proto["sampler_steps"] = _int_in(proto["sampler_steps"], "sampler_steps", 1, SAMPLER_STEPS_LIMIT) \
+    proto["momentum"] = MOMENTUM_RANGE.value(proto["momentum"], "momentum")
+    proto["gmm_mean"] = GMM_MEAN_RANGE.value(proto["gmm_mean"], "gmm_mean")
+    proto["gmm_std"] = GMM_STD_RANGE.value(proto["gmm_std"], "gmm_std")
+    proto["sampler_steps"] = SAMPLER_STEPS_RANGE.value(proto["sampler_steps"], "sampler_steps") \
         if args.sampler_steps is not None else int(proto["sampler_steps"])
-    lr = proto["lr"]
-    if not math.isfinite(lr) or not 0 < lr <= 10:
-        raise InputError("lr", f"must be in (0, 10], got {lr:g}")
+    LR_RANGE.value(proto["lr"], "lr")
     b = str(proto["batch"])
     if b not in ("auto", "full"):
-        B = _int_in(b, "batch", 1, 10**9)
+        B = BATCH_RANGE.value(b, "batch")
         if B > min(args.n):
             raise InputError("batch", f"must be 'full' or an integer in [1, n] = [1, {min(args.n)}] (the smallest "
                                       f"--n), got {B}")
@@ -193,8 +183,8 @@ def resolve(args) -> dict:
 
 
 def _validate(args):
-    steps = _int_in(args.steps, "steps", 1, STEPS_LIMIT)
-    seeds = _int_in(args.seeds, "seeds", 1, SEEDS_LIMIT)
+    steps = STEPS_RANGE.value(args.steps, "steps")
+    seeds = SEEDS_RANGE.value(args.seeds, "seeds")
     if args.seed + seeds > 2**63:
         raise InputError("seeds", f"seed + seeds - 1 must be < 2^63, got {args.seed} + {seeds} - 1")
     proto = resolve(args)
@@ -214,9 +204,7 @@ def _validate(args):
 
 def _check_resume(out: Path, protocol: dict, fingerprints: dict) -> None:
     """A resumed --out must hold the same protocol (sidecar) and its checkpoints the same fingerprints."""
-    import json
-
-    from ..networks.training import read_fingerprint
+    from ..networks.training import read_fingerprint  # start-up time: equinox, optax on training only
 
     side = out / "train_net.json"
     if side.is_file():
@@ -240,7 +228,6 @@ def _check_resume(out: Path, protocol: dict, fingerprints: dict) -> None:
 
 def _check_net_memory(args, d: int, width: int, samples: int) -> None:
     """Memory of the largest n (every factor: n, d, --samples, --width, --times), before any array is made."""
-    from ..runtime.resources import check_memory, net_bytes
     n = max(args.n)
     nbytes = net_bytes(n, d, samples, width, args.times)
     arg = "samples" if net_bytes(2, d, samples, width, args.times) > nbytes / 2 else "n"
@@ -253,11 +240,8 @@ def run(args) -> int:
         import equinox  # noqa: F401
     except ImportError:
         raise InputError("arch", f"--arch {proto['arch']} needs equinox, the extra rfscore[nets]: {EXTRA}") from None
-    import jax
-
-    from ..networks.data import GMM, GMM_D, load_net_data
-    from ..networks.models import DEFAULT_WIDTH
-    from ..networks.training import TrainConfig
+    from ..networks.models import DEFAULT_WIDTH  # start-up time: equinox, optax on training only
+    from ..networks.training import TrainConfig  # start-up time: equinox, optax on training only
 
     seed_list = [args.seed + i for i in range(seeds)]
     widths = proto["width"] or [DEFAULT_WIDTH[proto["arch"]]]
@@ -280,10 +264,6 @@ def run(args) -> int:
                            refine=not args.no_refine)
 
     jobs = [(n, w, s) for s in seed_list for w in widths for n in args.n]
-    import os
-
-    from ..runtime.sweep import check_scheduler, connect
-
     check_scheduler(args.scheduler)
     workers = args.workers or min(len(jobs), os.cpu_count() or 1)
     client, own = connect(args.scheduler) if args.scheduler is not None else (None, False)  # before any file
@@ -295,12 +275,8 @@ def run(args) -> int:
 
 
 def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jobs, config, workers, client) -> int:
-    import jax
-
     from ..networks.training import (HEADER, NetRun, TrainConfig, checkpoint_path, checkpoint_steps, columns,
-                                     data_digest, fingerprint, readoffs, train_job, train_one)
-    from ..runtime.io import OutputSet
-    from ..runtime.sweep import run_sweep
+                                     data_digest, fingerprint, readoffs, train_job, train_one)  # start-up time: equinox
 
     if out.exists():  # the CSV, sidecar and checkpoints must be writable files, none of them an input file
         guard_outputs(args, out=out / OUT_CSV, **{f"checkpoint_{n}_{w}_{s}": (checkpoint_path(out, n, w, s), "out")
@@ -340,13 +316,14 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
             points = [dict(data=args.data, max_n=max(args.n), gmm_mean=proto["gmm_mean"], gmm_std=proto["gmm_std"],
                            n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
                            save_samples=args.save_samples) for n, w, s in jobs]
-            res = run_sweep(train_job, points, workers=workers, scheduler=client, desc="train-net jobs",
+            res = run_sweep(train_job, points, runner=SweepRunner(workers=workers, scheduler=client),
+                            desc="train-net jobs",
                             progress=not args.no_progress)
             runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"]) for r in res]
     except ConvergenceError as exc:
-        # both samplers' hints (--steps-per-time of `rfscore generate`, --sampler-steps) blame the sampler; with a
+        # both samplers' hints (`steps_per_time` of the grid sampler, `sampler_steps`) blame the sampler; with a
         # trained network the non-finite samples come from a training run that diverged
-        if "--steps-per-time" not in str(exc) and "--sampler-steps" not in str(exc):
+        if "`steps_per_time`" not in str(exc) and "`sampler_steps`" not in str(exc):
             raise
         raise ConvergenceError(f"the network's samples are non-finite: training diverged with --optimizer "
                                f"{proto['optimizer']} --lr {proto['lr']:g}; use a smaller --lr") from None
@@ -364,8 +341,6 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
                   scheduler=args.scheduler)
     reads = {f"n{r.n}_w{r.info['width']}_s{r.info['seed']}": dict(readoffs(r.rows), plateau=r.info["plateau"],
                                                                   last_step=r.info["last_step"]) for r in runs}
-    from ..analysis.networks import exponent_table, run_readoffs
-
     cols = columns(runs)
     table = run_readoffs(cols, plateau={(r.info["width"], r.info["seed"], r.n): r.info["plateau"] for r in runs})
     exponents = exponent_table(table, d=d)

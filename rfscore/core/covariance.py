@@ -37,14 +37,14 @@ class SigmaSpectrum:
     label: str = field(default="", compare=False)
 
     def __post_init__(self):
-        lam = tuple(float(x) for x in np.ravel(self.eigenvalues))
+        sigma_eigvals = tuple(float(x) for x in np.ravel(self.eigenvalues))
         w = tuple(float(x) for x in np.ravel(self.weights))
-        object.__setattr__(self, "eigenvalues", lam)
+        object.__setattr__(self, "eigenvalues", sigma_eigvals)
         object.__setattr__(self, "weights", w)
-        if len(lam) == 0 or len(lam) != len(w):
-            raise InputError("sigma_spectrum", f"needs as many eigenvalues as weights (got {len(lam)} and {len(w)})")
-        if not all(np.isfinite(lam)) or min(lam) <= 0:
-            raise InputError("sigma_spectrum", f"eigenvalues must be finite and > 0, got {lam}")
+        if len(sigma_eigvals) == 0 or len(sigma_eigvals) != len(w):
+            raise InputError("sigma_spectrum", f"needs as many eigenvalues as weights (got {len(sigma_eigvals)} and {len(w)})")
+        if not all(np.isfinite(sigma_eigvals)) or min(sigma_eigvals) <= 0:
+            raise InputError("sigma_spectrum", f"eigenvalues must be finite and > 0, got {sigma_eigvals}")
         if not all(np.isfinite(w)) or min(w) < 0:
             raise InputError("sigma_spectrum", f"weights must be finite and >= 0, got {w}")
         if abs(sum(w) - 1.0) > 1e-9:
@@ -58,11 +58,11 @@ class SigmaSpectrum:
             return cls._parse_power_law(str(text).replace(" ", ""))
         try:
             pairs = [item.split(":") for item in str(text).replace(" ", "").split(",") if item]
-            lam = [float(a) for a, _ in pairs]
+            sigma_eigvals = [float(a) for a, _ in pairs]
             w = [float(b) for _, b in pairs]
         except ValueError:
             raise InputError("sigma_spectrum", f"expected 'eigenvalue:weight,...' such as '0.5:0.5,1.5:0.5', got {text!r}") from None
-        return cls(tuple(lam), tuple(w))
+        return cls(tuple(sigma_eigvals), tuple(w))
 
     @classmethod
     def power_law(cls, alpha: float, cutoff: int = POWER_LAW_CUTOFF) -> "SigmaSpectrum":
@@ -78,9 +78,9 @@ class SigmaSpectrum:
             raise InputError("sigma_spectrum", f"power-law cutoff K must be an integer in [1, "
                                                f"{MAX_POWER_LAW_CUTOFF}], got {cutoff}")
         k = np.arange(1, int(cutoff) + 1, dtype=np.float64)
-        lam = k ** -alpha
-        lam = lam / lam.mean()
-        return cls(tuple(lam), tuple(np.full(k.size, 1.0 / k.size)), label=f"powerlaw:{alpha:g}:{int(cutoff)}")
+        sigma_eigvals = k ** -alpha
+        sigma_eigvals = sigma_eigvals / sigma_eigvals.mean()
+        return cls(tuple(sigma_eigvals), tuple(np.full(k.size, 1.0 / k.size)), label=f"powerlaw:{alpha:g}:{int(cutoff)}")
 
     @classmethod
     def _parse_power_law(cls, text: str) -> "SigmaSpectrum":
@@ -116,13 +116,13 @@ class SigmaSpectrum:
     @property
     def single_eigenvalue(self) -> float | None:
         """σ_x² when Σ = σ_x² I (one atom of positive weight), else None."""
-        lam = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
-        return float(lam[0]) if lam.size == 1 else None
+        sigma_eigvals = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
+        return float(sigma_eigvals[0]) if sigma_eigvals.size == 1 else None
 
     @property
     def is_isotropic(self) -> bool:
-        lam = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
-        return bool(np.allclose(lam, 1.0))
+        sigma_eigvals = np.asarray(self.eigenvalues)[np.asarray(self.weights) > 0]
+        return bool(np.allclose(sigma_eigvals, 1.0))
 
     def block_sizes(self, d: int) -> np.ndarray:
         """Integer block sizes summing to d, by largest remainder of w_k·d."""
@@ -143,8 +143,8 @@ class SigmaSpectrum:
 
     def expect(self, f):
         """E_{λ~ρ_Σ}[f(λ)] for a vectorised f."""
-        lam = np.asarray(self.eigenvalues)
-        return np.tensordot(np.asarray(self.weights), f(lam), axes=(0, 0))
+        sigma_eigvals = np.asarray(self.eigenvalues)
+        return np.tensordot(np.asarray(self.weights), f(sigma_eigvals), axes=(0, 0))
 
     def to_dict(self) -> dict:
         out = {"eigenvalues": list(self.eigenvalues), "weights": list(self.weights)}
@@ -196,8 +196,8 @@ def l_opt(sigma, t: float) -> float:
     """
     dl = -np.expm1(-2.0 * float(t))
     if isinstance(sigma, SigmaSpectrum):
-        lam, w = np.asarray(sigma.eigenvalues), np.asarray(sigma.weights)
+        sigma_eigvals, w = np.asarray(sigma.eigenvalues), np.asarray(sigma.weights)
     else:
-        lam = np.linalg.eigvalsh(np.asarray(sigma))
-        w = np.full(lam.size, 1.0 / lam.size)
-    return float(1.0 - dl * np.dot(w, 1.0 / (np.exp(-2.0 * t) * lam + dl)))
+        sigma_eigvals = np.linalg.eigvalsh(np.asarray(sigma))
+        w = np.full(sigma_eigvals.size, 1.0 / sigma_eigvals.size)
+    return float(1.0 - dl * np.dot(w, 1.0 / (np.exp(-2.0 * t) * sigma_eigvals + dl)))

@@ -7,6 +7,8 @@ name (``psi_p`` -> ``--psi-p``) and exits with status 2 and a one-line message.
 import math
 from typing import Optional
 
+from .deprecation import renamed_keywords
+
 
 class InputError(ValueError):
     """Bad user input. ``arg`` is the argument name, ``msg`` says the accepted range."""
@@ -45,38 +47,43 @@ def check_positive_int(arg: str, value) -> int:
     return v
 
 
-def check_noise_samples(m) -> Optional[int]:
+@renamed_keywords(m="noise_samples")
+def check_noise_samples(noise_samples) -> Optional[int]:
     """m of theory/finite_noise_ridge.md (F1): an integer in [1, 1e9], or None / inf / 'inf' for the exact noise
     average (returned as None)."""
-    if m is None:
+    if noise_samples is None:
         return None
-    if isinstance(m, str):
-        if m.strip().lower() in ("inf", "infinity"):
+    given = noise_samples
+    if isinstance(noise_samples, str):
+        if noise_samples.strip().lower() in ("inf", "infinity"):
             return None
         try:
-            m = float(m)
+            noise_samples = float(noise_samples)
         except ValueError:
-            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}") from None
-    if isinstance(m, bool):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
-    mf = float(m)
+            raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}") from None
+    if isinstance(noise_samples, bool):
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
+    mf = float(noise_samples)
     if math.isinf(mf) and mf > 0:
         return None
     if not math.isfinite(mf) or mf < 1 or mf != int(mf):
-        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {m!r}")
+        raise InputError("noise_samples", f"must be an integer >= 1 or inf, got {given!r}")
     if mf > 1e9:
-        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {m!r}")
+        raise InputError("noise_samples", f"must be an integer in [1, 1e9] or inf, got {given!r}")
     return int(mf)
 
 
-def check_ridge(lam) -> float:
-    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, 1e6]."""
+RIDGE_MAX = 1e6  # the largest ridge λ accepted: far beyond every eigenvalue scale of U
+
+
+@renamed_keywords(lam="ridge")
+def check_ridge(ridge) -> float:
+    """The ridge λ of theory/finite_noise_ridge.md (F2): a finite number in [0, RIDGE_MAX = 1e6]."""
+    given = ridge
     try:
-        lam = float(lam)
+        ridge = float(ridge)
     except (TypeError, ValueError):
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}") from None
-    if not math.isfinite(lam) or lam < 0:
-        raise InputError("ridge", f"must be a finite number >= 0, got {lam!r}")
-    if lam > 1e6:
-        raise InputError("ridge", f"must be in [0, 1e6], got {lam:g}")
-    return lam
+        ridge = math.nan
+    if not (math.isfinite(ridge) and 0 <= ridge <= RIDGE_MAX):
+        raise InputError("ridge", f"must be a finite number in [0, 1e6], got {given!r}")
+    return ridge

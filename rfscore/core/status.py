@@ -13,6 +13,8 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import ConvergenceError
 from .precision import float64
 
@@ -38,8 +40,6 @@ class Status:
 def status_of(result) -> Status:
     """The `Status` of any rfscore result: its ``converged`` (a per-point array counts as all(...)), its
     ``error`` (NaN if it has none) and its message (``message`` or ``diagnostics['message']``)."""
-    import numpy as np
-
     conv = getattr(result, "converged", True)
     conv = bool(np.all(conv))
     err = getattr(result, "error", math.nan)
@@ -70,3 +70,16 @@ class HasStatus:
     @property
     def status(self) -> Status:
         return status_of(self)
+
+
+@float64
+class PointStatus(HasStatus):
+    """Mixin of a result with a flag per point (``point_converged``: per seed, per sweep point, per grid
+    value; None when none was recorded): ``converged`` is True when every point converged. The type keeps
+    its own ``error`` and ``message`` (which points failed, in its own coordinates)."""
+
+    @property
+    def converged(self) -> bool:
+        flags = self.point_converged
+        return True if flags is None else bool(np.all(flags))
+

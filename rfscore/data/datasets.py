@@ -19,9 +19,10 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.precision import float64
+from ..runtime.io import load_array
 
 DIGITS = "digits"
-DEFAULT_TEST_FRACTION = 0.2  # for --data digits when no held-out set is named
+DEFAULT_TEST_FRACTION = 0.2  # for data='digits' when no held-out set is named
 EXTRA = "rfscore[data]"
 
 
@@ -50,9 +51,10 @@ def _check_matrix(X, arg: str, label: str) -> np.ndarray:
     return X
 
 
-def _load(path, arg: str) -> np.ndarray:
-    from ..runtime.io import load_array  # one-line InputError naming ``arg`` if unreadable, not 2-d or non-finite
-
+@float64
+def load_matrix(path, arg: str = "data") -> np.ndarray:
+    """The float64 matrix (n, d) of a ``.npy`` file, rows are samples; one-line InputError naming ``arg`` if
+    unreadable, not 2-d, not numeric, empty or non-finite."""
     return _check_matrix(load_array(path, arg, ndim=2), arg, str(path))
 
 
@@ -178,16 +180,16 @@ def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Datas
     always-zero pixel columns are dropped (d = 61); user files with a constant column are refused.
     """
     if test_data is not None and test_fraction is not None:
-        raise InputError("test_fraction", "give either --test-data or --test-fraction, not both")
+        raise InputError("test_fraction", "give either `test_data` or `test_fraction`, not both")
     if data == DIGITS:
         X = load_digits_raw()
         if test_data is None and test_fraction is None:
             test_fraction = DEFAULT_TEST_FRACTION
         name, drop = DIGITS, True
     else:
-        X = _load(data, "data")
+        X = load_matrix(data, "data")
         name, drop = str(data), False
-    X_test = _load(test_data, "test_data") if test_data is not None else None
+    X_test = load_matrix(test_data, "test_data") if test_data is not None else None
     if X_test is None and test_fraction is None:
-        raise InputError("test_fraction", f"real data {name} needs a held-out set: --test-data FILE or --test-fraction F")
+        raise InputError("test_fraction", f"real data {name} needs a held-out set: `test_data` FILE or `test_fraction` F")
     return prepare(X, X_test, test_fraction=test_fraction, key=key, name=name, drop_constant=drop)

@@ -8,7 +8,7 @@ Gaussian-equivalent model (G4)-(G6) with data drawn from N(0, Σ̂) and U_pop fr
 same n, p, t and the same W; its spectrum (S1)-(S3) with ρ_Σ the eigenvalues of Σ̂.
 
 Keys (theory/real_data.md §4): seed s gives (k_W, k_X, k_Ω) = split(PRNGKey(s), 3) as for
-synthetic data (`rfscore.finite.draws.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
+synthetic data (`rfscore.finite.inputs.model_keys`); k_X shuffles and splits the dataset, fold_in(k_X, 1) draws the Gaussian
 stand-in data, k_Ω the Ω of (G4). W (p, d) and the training pool are shared by every n of
 one seed, so the training sets are nested in n.
 """
@@ -25,10 +25,12 @@ from .datasets import Dataset, load_dataset
 from ..core.trajectory import Trajectory
 from ..finite.dynamics import trajectory
 from ..finite.eigensystem import Eigensystem, FiniteSizeMatrices, eigensystem
-from ..core.errors import ConvergenceError, InputError
-from ..finite.exact import exact_matrices
+from ..core.errors import ConvergenceError, InputError, check_positive_int
+from ..core.deprecation import options_from_keywords
+from ..finite.exact import DEFAULT_MEHLER, MehlerRule, exact_matrices
 from ..finite.gep import gep_eigensystem
-from ..finite.draws import model_keys, sample_data, sample_weights, sizes
+from ..limit.spectrum import solve_spectrum
+from ..finite.inputs import model_keys, sample_data, sample_weights, sizes
 from ..analysis.timescales import fit_exponent, peak_fits, peak_summary, timescales
 from ..core.precision import float64
 
@@ -98,10 +100,10 @@ class Comparison:
 def compare_trajectories(dataset: Dataset, W, n: int, tau, *, t: float, activation="tanh",
                          keys: RealDataKeys) -> Comparison:
     """(D3)-(D4) along τ on real data and on the Gaussian-equivalent model with Σ̂."""
-    m = real_matrices(dataset, W, n, t=t, activation=activation)
-    es = eigensystem(m, n)
+    matrices = real_matrices(dataset, W, n, t=t, activation=activation)
+    es = eigensystem(matrices, n)
     es_g = gaussian_eigensystem(dataset, W, n, t=t, activation=activation, keys=keys)
-    return Comparison(trajectory(es, tau), trajectory(es_g, tau), es, es_g, m, n, W.shape[0], W.shape[1])
+    return Comparison(trajectory(es, tau), trajectory(es_g, tau), es, es_g, matrices, n, W.shape[0], W.shape[1])
 
 
 SCAN_COLUMNS = ("psi_n", "psi_p", "t", "seed", "n", "tau_gen", "tau_mem", "n_peaks", "tau_early_stop", "tau_gap",
@@ -137,18 +139,22 @@ class RealDataScan:
 
 
 @float64
+@options_from_keywords(mehler=MehlerRule)
 def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, test_fraction=None,
                   seeds: int = 1, seed: int = 0, activation="tanh", compare_gaussian: bool = True,
-                  progress: bool = False, max_order: int = 256, tol: float = 1e-12) -> RealDataScan:
+                  mehler: MehlerRule = DEFAULT_MEHLER, progress: bool = False) -> RealDataScan:
     """τ_gen, τ_mem (timescale-spectrum peaks), τ_early_stop, τ_gap on real data for each ψ_n and seed.
+
+    ``data``: 'digits' or an .npy path (theory/real_data.md), with ``test_data`` or ``test_fraction`` for the
+    held-out rows; psi_n (list) and ψ_p: n/d and p/d; t > 0 the diffusion time; ``activation`` σ;
+    ``mehler``: the `MehlerRule` of the exact matrices (R1) (its fields ``max_order``, ``tol`` as keywords:
+    the 0.1 form, deprecated); ``progress``: a tqdm bar.
 
     Seed s (s = seed … seed+seeds-1) fixes W, the split and the row order (`RealDataKeys`);
     n = round(ψ_n d), p = round(ψ_p d) with the d actually used. With ``compare_gaussian``
     the same read-offs on the Gaussian-equivalent model with Σ̂ (same W, n, p, t).
     """
     from tqdm.auto import tqdm
-
-    from ..core.errors import check_positive_int
 
     psi_n = [float(x) for x in psi_n]
     if any(not (0 < x < np.inf) for x in psi_n):
@@ -168,7 +174,7 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
         ns.append(n)
     if len(set(ns)) < 2:
         raise InputError("psi_n", f"gives fewer than two distinct n at d = {d}")
-    c = gaussian_constants(ds0, t, activation)
+    constants = gaussian_constants(ds0, t, activation)
     spec = SigmaSpectrum.from_matrix(ds0.sigma)
     rows = []
     jobs = [(s, x, n) for s in datasets for x, n in zip(psi_n, ns)]
@@ -177,10 +183,10 @@ def realdata_scan(data: str, psi_n, psi_p: float, *, t: float, test_data=None, t
         keys = RealDataKeys.from_seed(s)
         W = W_cache.setdefault(s, np.asarray(sample_weights(keys.weights, p, d)))
         ds = datasets[s]
-        es = eigensystem(real_matrices(ds, W, n, t=t, activation=activation, max_order=max_order, tol=tol), n)
-        ts = timescales(es, c, spec)
+        es = eigensystem(real_matrices(ds, W, n, t=t, activation=activation, mehler=mehler), n)
+        ts = timescales(es, constants, spec)
         if compare_gaussian:
-            tg = timescales(gaussian_eigensystem(ds, W, n, t=t, activation=activation, keys=keys, constants=c), c, spec)
+            tg = timescales(gaussian_eigensystem(ds, W, n, t=t, activation=activation, keys=keys, constants=constants), constants, spec)
             gauss = [tg.tau_gen, tg.tau_mem, tg.n_peaks, tg.tau_early_stop, tg.tau_gap]
         else:
             gauss = [np.nan, np.nan, 0, np.nan, np.nan]  # n_peaks_gauss = 0: no Gaussian side computed
@@ -213,10 +219,8 @@ def spectrum_comparison(dataset: Dataset, W, n: int, *, t: float, activation="ta
 
     ``lam`` defaults to a log grid over the real eigenvalue range. Returns (eigenvalues, SpectrumResult).
     """
-    from ..limit.spectrum import solve_spectrum
-
-    m = real_matrices(dataset, W, n, t=t, activation=activation)
-    ev = m.eigenvalues()
+    matrices = real_matrices(dataset, W, n, t=t, activation=activation)
+    ev = matrices.eigenvalues()
     if lam is None:
         lam = np.geomspace(max(ev.min(), 1e-8) / 2, ev.max() * 2, num)
     p, d = W.shape

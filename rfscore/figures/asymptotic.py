@@ -11,34 +11,32 @@ from the asymptotic ones against d, with a 1/d guide.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-import jax
 import numpy as np
 from matplotlib.ticker import NullFormatter
-from tqdm import tqdm
 
+from ..analysis.deviation import relative_deviation, rms_deviation
 from ..limit.asymptotic import asymptotic_curves
+from ..limit.contour_losses import ASYMPTOTIC_CONTOUR
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.models import sample_eigensystem
-from ..finite.draws import sample_inputs
-from ..finite.simulation import simulate, training_problem
+from ..finite.model_dispatch import sample_eigensystem
+from ..finite.inputs import draw_keys, sample_inputs
+from ..finite.ensemble import trajectory_ensemble
+from ..finite.simulation import simulate_windows, training_problem
+from ..runtime.progress import stages
 from .style import figure, save, styled
 
 T, PSI_P = 0.01, 32.0
 
 
 def _finite(psi_n, d, seeds, tau):
-    """Seed mean (2, K) of the excess train loss and score error, and its standard error (2, K)."""
-    ex = []
-    for s in range(seeds):
-        es = sample_eigensystem(jax.random.PRNGKey(104729 * d + 31 * s + int(psi_n)), d=d, psi_p=PSI_P,
-                                psi_n=psi_n, t=T)
-        tr = trajectory(es, tau)
-        ex.append([tr.excess("train_loss"), tr.score_error])
-    ex = np.asarray(ex)
-    return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
+    """Seed mean (2, K) of the excess train loss and score error, and its standard error (2, K) (P2)."""
+    ens = trajectory_ensemble(range(seeds), tau, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)
+    return (np.stack([ens.mean("train_excess"), ens.mean("score_error")]),
+            np.stack([ens.sem("train_excess"), ens.sem("score_error")]))
 
 
 # Simulated GD: the noise floor of sampled-noise GD is a positive O(η/m) excess (theory/dynamics.md
@@ -61,17 +59,16 @@ def _simulated(psi_n, d, tau_end):
     window has the same m and number of record points, so the compiled training block is
     shared by all windows of a ψ_n.
     """
-    key = jax.random.PRNGKey(104729 * d + int(psi_n))  # seed 0 of `_finite` at this d
-    W, X, ko = sample_inputs(key, d=d, psi_p=PSI_P, psi_n=psi_n)
+    keys = draw_keys(0)  # seed 0 of `_finite` (P1)
+    W, X, ko = sample_inputs(keys.base, d=d, psi_p=PSI_P, psi_n=psi_n)
     prob = training_problem(W, X, t=T, model="gep", key=ko)
-    es = sample_eigensystem(key, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)  # the same W, X, Ω
+    es = sample_eigensystem(keys.base, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)  # the same W, X, Ω
     lr_max, m = prob.max_stable_lr(), M_FACTOR * int(np.ceil(4.0 / psi_n))
     plan = [(end, min(LR_CAP * lr_max, rate)) for end, rate in SIM_WINDOWS if end <= tau_end]
-    plan = [(end, lr, int(np.ceil(end / lr))) for end, lr in plan]
+    runs = simulate_windows(prob, plan, key=keys.train, fresh_noise=m, record=SIM_RECORD)
     rows, lo = [], 1.0
-    for j, (end, lr, steps) in enumerate(plan):
-        res = simulate(prob, lr=lr, steps=steps, optimizer="gd", noise_samples=m, record=SIM_RECORD,
-                       key=jax.random.fold_in(jax.random.PRNGKey(2718 + int(psi_n)), j), block=256)
+    for j, ((end, lr), res) in enumerate(zip(plan, runs)):
+        steps = int(np.ceil(end / lr))
         keep = np.flatnonzero((res.tau > lo) & (res.tau >= 2 * lr))
         if j == 0:  # the short first window records nearly every step: thin to a τ ratio ≥ 1.9
             thin = []
@@ -99,7 +96,7 @@ def _seeds(base: int, d: int, d_mark: int) -> int:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     out_dir = Path(out_dir)
     psi_ns = (4.0, 8.0) if quick else (2.0, 4.0, 8.0)  # quick: fewer matrix shapes to JIT-compile
     d_mark = 20 if quick else 40
@@ -107,12 +104,13 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     seeds = 4 if quick else 12
     tau = np.geomspace(1.0, 1e7, 400)
     tau_m = np.geomspace(3.0, 3e6, 13)
-    curves = {pn: asymptotic_curves(tau, psi_p=PSI_P, psi_n=pn, t=T, check_quadrature=not quick) for pn in psi_ns}
+    curves = {pn: asymptotic_curves(tau, psi_p=PSI_P, psi_n=pn, t=T,
+                                  contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=not quick)) for pn in psi_ns}
     finite = {}
-    for d in tqdm(ds, desc="finite size (closed form)"):
+    for d in stages(ds, "finite size (closed form)", progress):
         finite[4.0, d] = _finite(4.0, d, _seeds(seeds, d, d_mark), tau_m)
     d_sim, tau_sim = (10, 3e3) if quick else (12, 1e5)  # quick: smaller d, shorter runs
-    sim = {pn: _simulated(pn, d_sim, tau_sim) for pn in tqdm(psi_ns, desc="simulated GD")}
+    sim = {pn: _simulated(pn, d_sim, tau_sim) for pn in stages(psi_ns, "simulated GD", progress)}
 
     fig, ax = figure(figsize=(6.4, 4.2))
     colors = {2.0: "C0", 4.0: "C1", 8.0: "C2"}
@@ -151,14 +149,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     files = [save(fig, out_dir / "fig_asymptotic_curves.png")]
 
     # error vs d at ψ_n = 4, with the seed-noise level of the same average
-    ref = asymptotic_curves(tau_m, psi_p=PSI_P, psi_n=4.0, t=T, check_quadrature=False)
+    ref = asymptotic_curves(tau_m, psi_p=PSI_P, psi_n=4.0, t=T,
+                            contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=False))
     A = np.stack([ref.excess("train_loss"), ref.score_error])
-    err, noise = [], []
-    for d in ds:
-        F, se = finite[4.0, d]
-        err.append(np.sqrt(np.mean((np.abs(A - F) / (np.abs(F) + 1.0)) ** 2, axis=1)))
-        noise.append(np.sqrt(np.mean((se / (np.abs(F) + 1.0)) ** 2, axis=1)))
-    err, noise = np.array(err), np.array(noise)
+    err, noise = (np.array(v) for v in zip(*[rms_deviation(A, finite[4.0, d][0], finite[4.0, d][1]) for d in ds]))
     fig, ax = figure(figsize=(4.4, 3.4))
     for k, (lab, mk, col) in enumerate((("train loss", "o", "C0"), ("score error", "s", "C1"))):
         ax.loglog(ds, err[:, k], mk + "-", color=col, label=lab)
@@ -175,14 +169,14 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     cols = {k: np.concatenate([sim[pn][k] for pn in psi_ns]) for k in sim[psi_ns[0]]}
     for name, get in (("asym_train_excess", lambda r: r.excess("train_loss")), ("asym_score_error", lambda r: r.score_error)):
         cols[name] = np.concatenate([np.interp(np.log(sim[pn]["tau"]), np.log(tau), get(curves[pn])) for pn in psi_ns])
-    dev = {f"psi_n={pn:g}": float(np.max(np.abs(sim[pn]["sim_train_excess"] - sim[pn]["cf_train_excess"])
-                                          / (np.abs(sim[pn]["cf_train_excess"]) + 1.0))) for pn in psi_ns}
+    dev = {f"psi_n={pn:g}": float(np.max(relative_deviation(sim[pn]["sim_train_excess"], sim[pn]["cf_train_excess"])))
+           for pn in psi_ns}
     sim_params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d": d_sim, "model": "gep", "optimizer": "gd",
                   "tau_max": tau_sim, "windows_tau_end_lr": [w for w in SIM_WINDOWS if w[0] <= tau_sim],
                   "lr_cap_fraction_of_stable": LR_CAP, "noise_samples": f"{M_FACTOR}*ceil(4/psi_n)",
                   "record_per_window": SIM_RECORD, "sampler": "reduced",
-                  "draw_key": "PRNGKey(104729*d + int(psi_n)) -> sample_inputs",
-                  "noise_key": "fold_in(PRNGKey(2718 + int(psi_n)), window)", "quick": quick}
+                  "draw_key": "draw_keys(0) (theory/model.md (P1)) -> sample_inputs",
+                  "noise_key": "draw_keys(0).window(j) = fold_in(fold_in(PRNGKey(0), 1), j)", "quick": quick}
     files.append(str(write_result(out_dir / "fig_asymptotic_simulation.csv", cols, sim_params,
                                   max_rel_dev_train_sim_vs_closed_form=dev)))
     params = {"t": T, "psi_p": PSI_P, "psi_n": list(psi_ns), "d_simulation": d_sim, "d_error_reference": d_mark,

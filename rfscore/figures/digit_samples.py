@@ -18,83 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .digits import _missing_extra  # the same figure wing: one check of the optional extra
+from ..generative.real_samples import SHOWN, digit_samples, sample_table, to_pixels
+from ..runtime.io import write_result
+from .digits import missing_extra  # the same figure wing: one check of the optional extra
 from .style import figure, save, styled
 from ..core.precision import float64
 
-SHOWN = 4  # images per (n, τ) panel
-
-
-@float64
-def to_pixels(Y, dataset) -> np.ndarray:
-    """Normalised rows (N, d) -> 8×8 pixel images (N, 8, 8) by the inverse of (R3), clipped to [0, 16]."""
-    Y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
-    raw = np.zeros((Y.shape[0], dataset.d_raw))
-    raw[:, list(dataset.columns)] = Y * dataset.scale + dataset.mean
-    side = int(round(math.sqrt(dataset.d_raw)))
-    return np.clip(raw, 0.0, 16.0).reshape(Y.shape[0], side, side)
-
-
-@float64
-def compute(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: float, samples: int, seed: int = 0,
-            max_order: int = 24, mehler_tol: float = 1e-4) -> dict:
-    """Samples, nearest training points and ratios (Y7) on digits for each ψ_n at every τ.
-
-    One seed: W (p, d) and the shuffled training pool from ``RealDataKeys.from_seed(seed)`` (as
-    `rfscore generate --data digits`), training sets nested in n, the sampler key of
-    ``point_key(seed, ψ_n)`` as in `generation_point`. Returns per ψ_n: n, samples (T, N, d),
-    ratio (T, N), nearest (T, N) training indices, f_mem (T,), with the dataset and the grid.
-    """
-    import jax
-
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys
-    from ..finite.draws import point_key, sample_weights, size_of
-    from ..generative.metrics import memorisation
-    from ..generative.sampler import sample
-    from ..generative.score_model import fit_score_model, time_grid
-
-    keys = RealDataKeys.from_seed(seed)
-    ds = load_dataset("digits", key=keys.data)
-    d = ds.d
-    p = size_of("psi_p", psi_p, d)
-    W = np.asarray(sample_weights(keys.weights, p, d))
-    grid = time_grid(t_min, t_max, times)
-    runs = []
-    for x in psi_n:
-        n = size_of("psi_n", x, d)
-        X = ds.training_set(n)
-        _, k_sample, _ = jax.random.split(point_key(seed, n / d), 3)
-        model = fit_score_model(W, X, grid, tau, sigma=ds.sigma, max_order=max_order, mehler_tol=mehler_tol)
-        ys, ratios, nearest, fm, lo, hi = [], [], [], [], [], []
-        for i in range(len(model.tau)):
-            y = np.asarray(sample(model.score(i), k_sample, times=grid, num_samples=samples, d=d))
-            mem = memorisation(y, X)
-            d2 = np.sum((y[:, None, :] - X[None, :, :]) ** 2, axis=2)
-            ys.append(y)
-            ratios.append(mem.ratio)
-            nearest.append(np.argmin(d2, axis=1))
-            fm.append(mem.f_mem)
-            lo.append(mem.lo)
-            hi.append(mem.hi)
-        runs.append({"psi_n": n / d, "n": n, "X": X, "samples": np.stack(ys), "ratio": np.stack(ratios),
-                     "nearest": np.stack(nearest), "f_mem": np.array(fm), "f_mem_lo": np.array(lo),
-                     "f_mem_hi": np.array(hi), "converged": model.converged, "error": model.error})
-    return {"dataset": ds, "d": d, "p": p, "tau": np.asarray(model.tau), "times": grid, "runs": runs}
-
-
-@float64
-def table(res) -> dict:
-    """One row per (n, τ): f_mem with its Wilson interval and the quartiles of the ratio (Y7)."""
-    rows = []
-    for r in res["runs"]:
-        for i, t in enumerate(res["tau"]):
-            q = np.quantile(r["ratio"][i], [0.25, 0.5, 0.75])
-            rows.append([r["psi_n"], r["n"], t, r["f_mem"][i], r["f_mem_lo"][i], r["f_mem_hi"][i], *q,
-                         float(np.mean(r["ratio"][i][:SHOWN] < 1 / 3))])
-    names = ("psi_n", "n", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "ratio_q25", "ratio_median", "ratio_q75",
-             "shown_copies")
-    return {k: np.array([row[j] for row in rows], dtype=float) for j, k in enumerate(names)}
+compute, table = digit_samples, sample_table  # the former names of these library functions here
 
 
 def _tau_label(t: float) -> str:
@@ -154,18 +84,16 @@ def parameters(quick: bool = False) -> dict:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Generated digits at an early, a middle and the last τ beside their nearest training images."""
-    from ..runtime.io import write_result
-
     out_dir = Path(out_dir)
     params = parameters(quick)
-    missing = _missing_extra()
+    missing = missing_extra()
     if missing:
         return {"files": [], "parameters": params, "skipped": missing}
-    res = compute(**{k: params[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples", "seed",
+    res = digit_samples(**{k: params[k] for k in ("psi_p", "psi_n", "tau", "times", "t_min", "t_max", "samples", "seed",
                                             "max_order", "mehler_tol")})
-    tab = table(res)
+    tab = sample_table(res)
     params.update(d=res["d"], p=res["p"], n=[r["n"] for r in res["runs"]])
     csv = write_result(out_dir / "fig_digit_samples.csv", tab, params, dataset=res["dataset"].info(),
                        status=[{"n": r["n"], "converged": r["converged"], "error": r["error"]} for r in res["runs"]],

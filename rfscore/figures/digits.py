@@ -18,15 +18,15 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
-from ..finite.dynamics import trajectory
-from ..finite.eigensystem import eigensystem
+from ..data.real_timescales import digits_timescales
 from ..runtime.io import write_result
-from ..finite.draws import sample_weights, size_of
 from .style import figure, save, styled
 from ..core.precision import float64
 
 
-def _missing_extra() -> str | None:
+@float64
+def missing_extra() -> str | None:
+    """None when the optional extra (scikit-learn, for the digits) is installed, else one line saying how."""
     try:
         import sklearn.datasets  # noqa: F401
     except ImportError:
@@ -34,42 +34,7 @@ def _missing_extra() -> str | None:
     return None
 
 
-@float64
-def compute(psi_p: float, psi_n, t: float, seed: int = 0, num: int = 200) -> dict:
-    """Curves and τ read-offs on digits and on the Gaussian-equivalent model with Σ̂, one seed."""
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys, gaussian_constants, gaussian_eigensystem, real_matrices
-    from ..analysis.timescales import fit_exponent, peak_fits, timescales
-    from ..core.covariance import SigmaSpectrum
-
-    keys = RealDataKeys.from_seed(seed)
-    ds = load_dataset("digits", key=keys.data)
-    d = ds.d
-    p = size_of("psi_p", psi_p, d)
-    W = np.asarray(sample_weights(keys.weights, p, d))
-    c = gaussian_constants(ds, t)
-    spec = SigmaSpectrum.from_matrix(ds.sigma)
-    tau = np.geomspace(1.0, 1e7, num)
-    rows, curves = [], []
-    for x in psi_n:
-        n = size_of("psi_n", x, d)
-        es = eigensystem(real_matrices(ds, W, n, t=t), n)
-        es_g = gaussian_eigensystem(ds, W, n, t=t, keys=keys, constants=c)
-        curves.append((n, trajectory(es, tau), trajectory(es_g, tau)))
-        ts, tg = timescales(es, c, spec, num=1500), timescales(es_g, c, spec, num=1500)
-        rows.append([n / d, n, ts.tau_gen, tg.tau_gen, ts.tau_mem, tg.tau_mem, ts.n_peaks, tg.n_peaks,
-                     ts.tau_gap, tg.tau_gap, ts.tau_early_stop, tg.tau_early_stop])
-    names = ("psi_n", "n", "tau_gen", "tau_gen_gauss", "tau_mem", "tau_mem_gauss", "n_peaks", "n_peaks_gauss",
-             "tau_gap", "tau_gap_gauss", "tau_early_stop", "tau_early_stop_gauss")
-    table = {k: np.array([r[i] for r in rows]) for i, k in enumerate(names)}
-    fits = {}
-    for sfx in ("", "_gauss"):  # the peaks: labelled by n_peaks (tau_single_peak if any point has one peak)
-        fits.update(peak_fits(table["psi_n"], table["tau_gen" + sfx][None, :], table["tau_mem" + sfx][None, :],
-                              table["n_peaks" + sfx][None, :], sfx))
-    fits.update({k: fit_exponent(table["psi_n"], table[k][None, :]) for k in names[8:]
-                 if np.all(np.isfinite(table[k])) and np.all(table[k] > 0)})
-    return {"tau": tau, "curves": curves, "table": table, "fits": fits, "dataset": ds.info(), "d": d, "p": p,
-            "delta_t": c.delta_t}
+compute = digits_timescales  # the former name of this library function here
 
 
 @styled
@@ -119,15 +84,15 @@ def plot(res, path) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Digits vs Gaussian-equivalent theory: losses vs τ for several n and the timescales vs ψ_n."""
     out_dir = Path(out_dir)
     params = dict(psi_p=4 if quick else 8, psi_n=[0.5, 1, 2] if quick else [0.5, 1, 2, 4], t=0.01, seed=0,
                   dataset="digits", activation="tanh")
-    missing = _missing_extra()
+    missing = missing_extra()
     if missing:
         return {"files": [], "parameters": params, "skipped": missing}
-    res = compute(params["psi_p"], params["psi_n"], params["t"], params["seed"])
+    res = digits_timescales(params["psi_p"], params["psi_n"], params["t"], params["seed"])
     params.update(d=res["d"], p=res["p"], n=res["table"]["n"].tolist())
     csv = write_result(out_dir / "fig_digits_timescales.csv", res["table"], params, dataset=res["dataset"],
                        fits={k: f.to_dict() for k, f in res["fits"].items()})

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..core.covariance import SigmaSpectrum
+from ..core.precision import float64
+from ..finite.model_dispatch import sample_eigenvalues
 from ..limit.spectrum import require_converged, solve_spectrum
+from ..runtime.progress import stages
 from .style import figure, save, styled
 
 PSI_P, PSI_N, T = 16.0, 4.0, 0.01
@@ -24,7 +26,6 @@ SMALL, LARGE = (1e-3, 0.3), (0.4, 20.0)
 
 
 def _eigenvalues(model, d, sigma, seed):
-    from ..finite.models import sample_eigenvalues
     return sample_eigenvalues(model, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, activation="tanh", sigma=sigma, seed=seed)
 
 
@@ -55,15 +56,25 @@ def _panel(ax, res, evs, window, nbins, logx):
 
 
 @styled
-def _spectrum_figure(evs: dict, panels, points: int, title: str, **solve_kw):
+@float64
+def panel_densities(panels, points: int, **solve_kw) -> list:
+    """ρ(λ) of (S1)-(S3) on ``points`` λ per panel (``panels``: ((window, nbins, logx), ...); a log grid where
+    logx), by `solve_spectrum` with ``solve_kw`` (ψ_p, ψ_n, σ and t or constants); every point converged."""
+    out = []
+    for window, _, logx in panels:
+        lam = (np.geomspace if logx else np.linspace)(window[0], window[1], points)
+        out.append(require_converged(solve_spectrum(lam, **solve_kw)))
+    return out
+
+
+@styled
+def spectrum_figure(evs: dict, panels, densities, title: str):
     """Two panels (small λ on a log axis, the large bulk) of theory ρ(λ) over the histograms ``evs``
-    (model → eigenvalues); ``panels``: ((window, nbins, logx), (window, nbins, logx)); ``solve_kw``
-    go to `solve_spectrum` (ψ_p, ψ_n, σ and t or constants). Returns the Figure."""
+    (model → eigenvalues); ``panels``: ((window, nbins, logx), (window, nbins, logx)); ``densities``: the
+    `SpectrumResult` of each panel (`panel_densities`). Returns the Figure."""
     fig, axes = figure(1, 2, figsize=(10, 3.6))
-    for ax, (window, nbins, logx) in zip(axes, panels):
-        space = np.geomspace if logx else np.linspace
-        lam = space(window[0], window[1], points)
-        _panel(ax, require_converged(solve_spectrum(lam, **solve_kw)), evs, window, nbins, logx)
+    for ax, res, (window, nbins, logx) in zip(axes, densities, panels):
+        _panel(ax, res, evs, window, nbins, logx)
     axes[0].set_title(r"small-$\lambda$ part: atom, small cluster, Marchenko–Pastur bulk")
     axes[1].set_title(r"large-λ bulk (order $\psi_p$)")
     handles, labels = axes[0].get_legend_handles_labels()
@@ -73,19 +84,20 @@ def _spectrum_figure(evs: dict, panels, points: int, title: str, **solve_kw):
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig4_spectrum_{isotropic,two_delta}.png into ``out_dir``; return the manifest entry."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     d_gep, d_exact, seed = (20, 20, 0) if quick else (100, 64, 0)
     files = []
-    for name, (spec, label) in tqdm(CASES.items(), desc="fig4: spectra", unit="Σ"):
+    for name, (spec, label) in stages(CASES.items(), "fig4: spectra", progress):
         sigma = SigmaSpectrum.parse(spec)
         evs = {"gep": _eigenvalues("gep", d_gep, sigma, seed), "exact": _eigenvalues("exact", d_exact, sigma, seed + 1)}
-        fig = _spectrum_figure(evs, ((SMALL, 60, True), (LARGE, 30 if quick else 40, False)), 512 if quick else 1500,
+        panels = ((SMALL, 60, True), (LARGE, 30 if quick else 40, False))
+        dens = panel_densities(panels, 512 if quick else 1500, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma)
+        fig = spectrum_figure(evs, panels, dens,
                               fr"Spectrum of U: tanh, $t$ = {T:g}, $\psi_p$ = {PSI_P:g}, $\psi_n$ = {PSI_N:g}, {label}; "
-                              fr"histograms at $d$ = {d_gep} (G4) and $d$ = {d_exact} (exact)",
-                              psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sigma)
+                              fr"histograms at $d$ = {d_gep} (G4) and $d$ = {d_exact} (exact)")
         files.append(save(fig, out_dir / f"fig4_spectrum_{name}.png"))
     return {"files": files, "parameters": {"psi_p": PSI_P, "psi_n": PSI_N, "t": T, "activation": "tanh",
                                            "sigma_spectra": {k: v[0] for k, v in CASES.items()},

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.gep import gep_eigensystem
-from ..finite.draws import sample_inputs
-from ..finite.simulation import simulate, training_problem
+from ..finite.inputs import draw_keys, sample_inputs
+from ..finite.simulation import simulate_windows, training_problem
+from ..runtime.progress import stages
 from .style import figure, save, styled
 from ..core.precision import float64
 
@@ -34,20 +34,20 @@ QUICK = dict(d=8, psi_p=32.0, psi_ns=(2.0, 4.0), t=0.01, tau_max=1e5,
 
 
 @float64
-def simulated_markers(prob, cfg, key):
+def simulated_markers(prob, cfg, keys):
     """Simulated GD on ``prob``: the τ windows of FULL/QUICK joined, as columns over the kept records.
 
-    Window j keeps its records in (τ_end of window j-1, τ_end]; all get the marker density of the
-    last window (log spacing ratio (τ_max/η)^(1/record)).
+    Window j runs from A = 0 with the training key ``keys.window(j)`` of the recipe (P1) (``keys`` a
+    `DrawKeys`) and keeps its records in (τ_end of window j-1, τ_end]; all get the marker density of
+    the last window (log spacing ratio (τ_max/η)^(1/record)).
     """
     lr_max = prob.max_stable_lr()
     keep = {k: [] for k in ("tau", "train_loss", "test_loss", "score_error")}
     lo = 0.0
     ratio = (cfg["tau_max"] / (cfg["windows"][-1][1] * lr_max)) ** (1 / cfg["record"])
-    for j, (hi, frac) in enumerate(cfg["windows"]):
-        lr = frac * lr_max
-        sim = simulate(prob, lr=lr, steps=int(np.ceil(hi / lr)), noise_samples=cfg["noise_samples"],
-                       record=cfg["record"], key=jax.random.fold_in(key, j), block=256)
+    plan = [(hi, frac * lr_max) for hi, frac in cfg["windows"]]
+    runs = simulate_windows(prob, plan, key=keys.train, fresh_noise=cfg["noise_samples"], record=cfg["record"])
+    for (hi, lr), sim in zip(plan, runs):
         kept = []
         for i in np.flatnonzero((sim.tau > lo) & (sim.tau <= hi + lr)):
             if not kept or sim.tau[i] >= ratio * sim.tau[kept[-1]]:
@@ -59,7 +59,7 @@ def simulated_markers(prob, cfg, key):
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5ab_dynamics.png (+ fig5ab_data.csv) into ``out_dir``; return the manifest entry."""
     cfg = QUICK if quick else FULL
     out_dir = Path(out_dir)
@@ -67,13 +67,14 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     fig, (axA, axB) = figure(1, 2, figsize=(9.5, 3.8))
     rows = {k: [] for k in ("psi_n", "kind", "tau", "train_loss", "test_loss", "score_error")}
     l_opt = None
-    for i, psi_n in enumerate(cfg["psi_ns"]):
+    for i, psi_n in enumerate(stages(cfg["psi_ns"], "Fig. 5A-B: ψ_n", progress)):
         col = f"C{i}"
-        W, X, ko = sample_inputs(jax.random.PRNGKey(i), d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
+        keys = draw_keys(0)  # one draw per ψ_n: seed 0 of the recipe (P1)
+        W, X, ko = sample_inputs(keys.base, d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
         es = gep_eigensystem(W, X, t=cfg["t"], key=ko)
         tr = trajectory(es, tau)
         prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
-        sim = simulated_markers(prob, cfg, jax.random.PRNGKey(100 + i))
+        sim = simulated_markers(prob, cfg, keys)
         sel = sim["tau"] >= tau[0]
         l_opt = tr.l_opt
         axA.loglog(tr.tau, tr.score_error, color=col, label=rf"$\psi_n = {psi_n:g}$")
@@ -105,6 +106,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     png = save(fig, out_dir / "fig5ab_dynamics.png")
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
     params.update(model="gep", activation="tanh", optimizer="gd", sampler="reduced", quick=quick,
-                  noise_key="fold_in(PRNGKey(100 + i), window)")
+                  draw_key="draw_keys(0) (theory/model.md (P1))",
+                  noise_key="draw_keys(0).window(j) = fold_in(fold_in(PRNGKey(0), 1), j)")
     csv = write_result(out_dir / "fig5ab_data.csv", rows, params, l_opt=l_opt)
     return {"files": [png, str(csv), str(csv.with_suffix(".json"))], "parameters": params}

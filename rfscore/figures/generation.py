@@ -11,14 +11,21 @@ onsets (M4) for every run and seed. τ = inf is drawn at the right edge (tick �
 """
 from __future__ import annotations
 
+import csv
+import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
 
-from .style import figure, save, styled
+from ..analysis.memorisation_map import predicted_onset
 from ..core.precision import float64
+from ..generative.generation import GENERATION_MEHLER, DEFAULT_SAMPLING, generation_experiment
+from ..runtime.sweep import SweepRunner
+from ..runtime.io import write_result
+from .style import figure, save, styled
 
 DATA = Path(__file__).resolve().parent / "data"  # package data: the committed study runs
 CLOCK, CLOCK_MAP = "generation_clock.csv", "generation_clock_map.csv"
@@ -28,9 +35,6 @@ CLOCK, CLOCK_MAP = "generation_clock.csv", "generation_clock_map.csv"
 def load_clock(data_dir=DATA):
     """The committed study: per-point rows (run, d, psi_p, psi_n, seed, n, delta_collapse, tau_mem_samples, ...)
     and the map rows (run, psi_n, seed, t, delta_t, tau_mem_t, n_peaks), each a list of dicts; None if absent."""
-    import csv
-    import json
-
     data_dir = Path(data_dir)
     if not (data_dir / CLOCK).exists() or not (data_dir / CLOCK_MAP).exists():
         return None
@@ -44,7 +48,6 @@ def load_clock(data_dir=DATA):
 
 def _clock_panels(ax_map, ax_law, clock) -> str:
     """(e) τ_mem(t) against Δ_t with κΔ_C(n) and the measured onsets; (f) measured against predicted (M4)."""
-    from ..analysis.memorisation_map import predicted_onset
 
     pts, mp, meta = clock
     kappa = float(meta["kappa"])
@@ -176,10 +179,8 @@ def plot_generation(res, path, clock=None) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """f_mem and Fréchet distance against τ and τ/ψ_n at small sizes (budget ≤ 25 s, --quick ≤ 10 s)."""
-    from ..generative.generation import generation_experiment
-    from ..runtime.io import write_result
 
     out_dir = Path(out_dir)
     # Sizes for the reproduce budget (≤ 25 s, --quick ≤ 10 s on 2 idle cores); the matrices dominate
@@ -190,11 +191,13 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     params = dict(d=8, psi_p=24 if quick else 48, psi_n=[2, 4] if quick else [2, 4, 8], t_min=1e-3, t_max=3.0,
                   times=6 if quick else 10, tau=[1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, math.inf],
                   samples=800 if quick else 2000, sampler="sde", steps_per_time=4, seeds=1, seed=0, max_order=24)
-    res = generation_experiment(params["psi_n"], d=params["d"], psi_p=params["psi_p"], t_min=params["t_min"],
-                                t_max=params["t_max"], times=params["times"], tau=params["tau"],
-                                samples=params["samples"], sampler=params["sampler"],
-                                steps_per_time=params["steps_per_time"], seeds=params["seeds"], seed=params["seed"],
-                                max_order=params["max_order"], workers=1, progress=False)  # in-process: no worker start-up, shared compilations
+    sampling = replace(DEFAULT_SAMPLING, **{k: params[k] for k in ("t_min", "t_max", "times", "samples", "sampler",
+                                                                   "steps_per_time")})
+    res = generation_experiment(params["psi_n"], d=params["d"], psi_p=params["psi_p"], tau=params["tau"],
+                                sampling=sampling, seeds=params["seeds"], seed=params["seed"],
+                                mehler=replace(GENERATION_MEHLER, max_order=params["max_order"]),
+                                runner=SweepRunner(workers=1),  # in-process: no worker start-up, shared compilations
+                                progress=progress)
     csv = write_result(out_dir / "fig_generation.csv", res.table, res.parameters, fits=res.fits, points=res.points,
                        summary=res.summary(), note="sizes chosen for the reproduce time budget; large runs: "
                                                    "rfscore generate")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ..analysis.networks import exponent_table, plateau_collapse, read_csv, run_readoffs
+from ..analysis.networks import exponent_table, geometric_mean, plateau_collapse, read_csv, run_readoffs
 from ..core.precision import float64
 from ..runtime.io import jsonable
 from .style import figure, fit_label, save, styled
@@ -102,9 +102,7 @@ def _draw(runs: dict, path) -> str:
         ns = sorted({r["n"] for r in reads})
         ys = []
         for n in ns:
-            v = np.array([r["tau_mem"][THRESHOLD] for r in reads if r["n"] == n])
-            v = v[np.isfinite(v)]
-            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+            ys.append(geometric_mean([r["tau_mem"][THRESHOLD] for r in reads if r["n"] == n]))
         if math.isfinite(ys[0]):
             lowest = min(lowest, ys[0])
         fit = exps[str(w)]["tau_mem"][THRESHOLD]

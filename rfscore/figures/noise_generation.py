@@ -14,10 +14,13 @@ Data: fig_noise_generation.csv (one row per m, seed, τ) + .json (the per-seed �
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from ..generative.generation import DEFAULT_READOFF, DEFAULT_SAMPLING, GENERATION_MEHLER, generation_experiment
+from ..runtime.sweep import SweepRunner
 from ..runtime.io import write_result
 from .style import figure, save, styled
 from ..core.precision import float64
@@ -30,9 +33,8 @@ def _lab(m) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Budget ≈ 20 s on 2 idle cores (--quick ≈ 8 s: m = 1, 16, ∞, 400 samples)."""
-    from ..generative.generation import generation_experiment
 
     out_dir = Path(out_dir)
     ms = (1, 16, None) if quick else MS
@@ -41,12 +43,14 @@ def make(out_dir: Path, quick: bool = False) -> dict:
                   ridge=0.0, max_order=32, mem_threshold=0.1, sampler="sde", model="exact")
     cols = {k: [] for k in ("noise_samples", "seed", "n", "p", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet")}
     tau_mem = {}
+    sampling = replace(DEFAULT_SAMPLING, **{k: params[k] for k in ("t_min", "t_max", "times", "samples")})
     for m in ms:
-        res = generation_experiment([params["psi_n"]], d=params["d"], psi_p=params["psi_p"], t_min=params["t_min"],
-                                    t_max=params["t_max"], times=params["times"], tau=params["tau"],
-                                    samples=params["samples"], seeds=params["seeds"], seed=params["seed"],
-                                    noise_samples=m, ridge=params["ridge"], max_order=params["max_order"],
-                                    mem_threshold=params["mem_threshold"], workers=1, progress=False)
+        res = generation_experiment([params["psi_n"]], d=params["d"], psi_p=params["psi_p"], tau=params["tau"],
+                                    sampling=sampling, seeds=params["seeds"], seed=params["seed"],
+                                    noise_samples=m, ridge=params["ridge"],
+                                    mehler=replace(GENERATION_MEHLER, max_order=params["max_order"]),
+                                    readoff=replace(DEFAULT_READOFF, mem_threshold=params["mem_threshold"]),
+                                    runner=SweepRunner(workers=1), progress=progress)
         tab = res.table
         for j in range(tab["tau"].size):
             cols["noise_samples"].append(math.inf if m is None else m)

@@ -4,7 +4,7 @@ envelope, and what m does along training time (theory/finite_noise_ridge.md).
 fig_noise_ridge.png, eight panels at tanh, t = 0.1, Σ = I:
 (a) τ = ∞ test loss against ψ_p at ψ_n = 2, λ = 10⁻³ for m = 1, 4, 16, ∞ (d → ∞, (F11)), the points
     ψ_p = mψ_n dotted, with finite-size markers (exact closed form of the frozen-draw GEP model,
-    (F1)-(F3), d = 8, 3 seeds, mean ± s.d.) for m = 4 at ψ_p ≤ 32;
+    (F1)-(F3), d = 8, seeds 0-2 (P1), mean ± s.d. (P2)) for m = 4 at ψ_p ≤ 32;
 (b) the same against ψ_p/ψ_n for m = 1, 4, 16 and ψ_n = 2 (solid), 1 (dashed): the peaks sit at p/n = m,
     i.e. at ψ_p/(mψ_n) = 1, for both ψ_n;
 (c) ψ_n = 2, m = 4 for λ = 10⁻³, 10⁻¹, 10 and the optimally tuned ridge, min over log λ ∈ [−5, 5]
@@ -26,14 +26,17 @@ Data: fig_noise_ridge.csv + .json.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from ..finite.draws import sample_inputs
-from ..finite.noise_draws import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
+from ..analysis.noise_ridge import (interpolation_peak, noise_split_finite, noise_split_limit, ridge_envelope,
+                                    limit_test_loss)
+from ..finite.ensemble import frozen_noise_ensemble
+from ..limit.contour_losses import FINITE_NOISE_CONTOUR
 from ..limit.finite_noise import finite_noise_curves
+from ..runtime.progress import stages
 from ..runtime.io import write_result
 from .style import figure, save, styled
 
@@ -46,23 +49,16 @@ def _lab(m):
 
 
 def _limit(psi_p, psi_n, m, lam):
-    return float(finite_noise_curves([np.inf], psi_p=psi_p, psi_n=psi_n, t=T, noise_samples=m, ridge=lam).test_loss[0])
+    return limit_test_loss(psi_p, psi_n, t=T, noise_samples=m, ridge=lam)
 
 
 def _finite(psi_p, psi_n, m, lam, d, seeds, tau):
-    """(seeds, T, 2): train and test loss of the frozen-draw GEP flow at size d."""
-    out = []
-    for s in range(seeds):
-        key = jax.random.PRNGKey(9001 + s)
-        W, X, ko = sample_inputs(key, d=d, psi_p=psi_p, psi_n=psi_n)
-        fm = noise_matrices("gep", W, X, t=T, noise_samples=m, key=jax.random.fold_in(key, 2), omega_key=ko)
-        tr = noise_trajectory(noise_eigensystem(fm), tau, ridge=lam)
-        out.append(np.stack([tr.train_loss, tr.test_loss], axis=1))
-    return np.asarray(out)
+    """The frozen-draw GEP flow at size d over ``seeds`` seeds (one ensemble (P2), keys (P1))."""
+    return frozen_noise_ensemble(range(seeds), tau, d=d, psi_p=psi_p, psi_n=psi_n, t=T, noise_samples=m, ridge=lam)
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     out_dir = Path(out_dir)
     num = 10 if quick else 14
     d, seeds = (6, 3) if quick else (8, 3)
@@ -78,21 +74,23 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     fig.subplots_adjust(hspace=0.38, wspace=0.28, top=0.91)
     ax = axes[0, 0]
     peaks, curves_a = {}, {}
-    for i, m in enumerate(MS):
-        te = np.array([_limit(x, PSI_N, m, RIDGE) for x in grid])
+    for i, m in enumerate(stages(MS, "noise_ridge: m", progress)):
+        pk = interpolation_peak(grid, PSI_N, t=T, noise_samples=m, ridge=RIDGE)
+        te = pk.test_loss
         curves_a[m] = te
-        peaks[_lab(m)] = float(grid[np.argmax(te)])
+        peaks[_lab(m)] = pk.peak
         ax.plot(grid, te, color=f"C{i}", label=rf"$m$ = {_lab(m)}")
         if m is not None:
             ax.axvline(m * PSI_N, color=f"C{i}", ls=":", lw=0.9)
         for x, y in zip(grid, te):
             row("a", x, PSI_N, m, RIDGE, math.inf, y)
     marks = np.array([2.0, 4.0, 8.0, 16.0, 32.0])
-    fin = np.array([_finite(x, PSI_N, 4, RIDGE, d, seeds, [np.inf])[:, 0, 1] for x in marks])
-    ax.errorbar(marks, fin.mean(axis=1), yerr=fin.std(axis=1, ddof=1), fmt="o", ms=3.5, color="C1", lw=0.9,
-                label=f"m = 4, d = {d} ({seeds} seeds)")
+    fin = [_finite(x, PSI_N, 4, RIDGE, d, seeds, [np.inf]) for x in marks]
+    ax.errorbar(marks, [f.mean("test_loss")[0] for f in fin], yerr=[f.std("test_loss")[0] for f in fin], fmt="o",
+                ms=3.5, color="C1", lw=0.9, label=f"m = 4, d = {d} ({seeds} seeds)")
     for x, f in zip(marks, fin):
-        row("a_finite", x, PSI_N, 4, RIDGE, math.inf, _limit(x, PSI_N, 4, RIDGE), fin=f.mean(), fin_sd=f.std(ddof=1))
+        row("a_finite", x, PSI_N, 4, RIDGE, math.inf, _limit(x, PSI_N, 4, RIDGE), fin=f.mean("test_loss")[0],
+            fin_sd=f.std("test_loss")[0])
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p$", ylabel=r"test loss $\mathcal{L}_{test}(\tau=\infty)$",
            title=rf"(a) $\psi_n$ = {PSI_N:g}, $\lambda$ = {RIDGE:g}; dotted: $\psi_p = m\psi_n$")
     ax.legend(fontsize=7.5)
@@ -100,9 +98,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     ax = axes[0, 1]
     peaks_pn1, curves_b = {}, {}
     for i, m in enumerate(MS[:3]):
-        te1 = np.array([_limit(x / PSI_N, 1.0, m, RIDGE) for x in grid])  # ψ_n = 1 on the same p/n grid
+        pk1 = interpolation_peak(grid / PSI_N, 1.0, t=T, noise_samples=m, ridge=RIDGE)  # ψ_n = 1 on the same p/n grid
+        te1 = pk1.test_loss
         curves_b[m] = te1
-        peaks_pn1[_lab(m)] = float(grid[np.argmax(te1)] / PSI_N)
+        peaks_pn1[_lab(m)] = pk1.peak
         ax.plot(grid / PSI_N, curves_a[m], color=f"C{i}", label=rf"$m$ = {_lab(m)}, $\psi_n$ = {PSI_N:g}")
         ax.plot(grid / PSI_N, te1, color=f"C{i}", ls="--", label=rf"$m$ = {_lab(m)}, $\psi_n$ = 1")
         ax.axvline(m, color=f"C{i}", ls=":", lw=0.9)
@@ -125,7 +124,8 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     tau_g = np.geomspace(1.0, 1e6, 16 if quick else 30)
     for i, m in enumerate(MS):
         # 200 ν_C nodes: the two-contour check (which adds 64) stays at 1e-13 Δ here, at 2/3 of the time
-        r = finite_noise_curves(tau_g, psi_p=32.0, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE, kappa_nodes=200)
+        r = finite_noise_curves(tau_g, psi_p=32.0, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE,
+                                contour=replace(FINITE_NOISE_CONTOUR, measure_nodes=200))
         ax.plot(tau_g, r.test_loss, color=f"C{i}", label=rf"test, $m$ = {_lab(m)}")
         ax.plot(tau_g, r.empirical_test_loss, color=f"C{i}", ls="-.")
         ax.plot(tau_g, r.train_loss, color=f"C{i}", ls="--", lw=0.8)
@@ -142,41 +142,28 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         ax.plot(grid, te, color=f"C{i}", lw=1.1, label=rf"$\lambda$ = {lam:g}")
         for x, y in zip(grid, te):
             row("c", x, PSI_N, 4, lam, math.inf, y)
-    from scipy.optimize import minimize_scalar
     env_grid = grid[::2]
-    best = [minimize_scalar(lambda u, x=x: _limit(x, PSI_N, 4, 10.0**u), bounds=(-5, 5), method="bounded",
-                            options={"xatol": 0.02}) for x in env_grid]
-    env = np.array([b.fun for b in best])
-    lam_star = [float(10.0**b.x) for b in best]
+    envelope = ridge_envelope(env_grid, PSI_N, t=T, noise_samples=4)
+    env, lam_star = envelope.test_loss, [float(x) for x in envelope.ridge]
     for x, y, lam in zip(env_grid, env, lam_star):
         row("c_optimal", x, PSI_N, 4, lam, math.inf, y)
     ax.plot(env_grid, env, color="k", lw=2.2, ls="--", label=r"optimal $\lambda^*$ (envelope)")
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_p$", ylabel=r"$\mathcal{L}_{test}(\tau=\infty)$",
            title=rf"(c) $m$ = 4, $\psi_n$ = {PSI_N:g}: the tuned ridge removes the peak")
     ax.legend(fontsize=7.5)
-    env_monotone = bool(np.all(np.diff(env) <= 1e-9 * np.abs(env[1:])))
+    env_monotone = envelope.monotone
 
     ax = axes[0, 2]
     bv_grid = np.array([1.0, 2.0, 4.0, 8.0, 16.0]) if not quick else np.array([2.0, 8.0])
     bv = {}
     for i, m in enumerate((1, 4)):
-        b2, var = [], []
-        for x in bv_grid:
-            # the unbiased split (the sample bias² carries variance/R), averaged over 3 draws of (W, X)
-            sb, sv = [], []
-            for seed in range(3):
-                key = jax.random.PRNGKey(4242 + seed)
-                W, X, ko = sample_inputs(key, d=d, psi_p=x, psi_n=PSI_N)
-                res = noise_resampling("gep", W, X, t=T, noise_samples=m, tau=[np.inf], ridge=RIDGE, omega_key=ko,
-                                       keys=[jax.random.fold_in(key, 10 + r) for r in range(4)])
-                sb.append(float(res.bias2_unbiased[0]))
-                sv.append(float(res.variance_unbiased[0]))
-            b2.append(float(np.mean(sb)))
-            var.append(float(np.mean(sv)))
-        lim = [finite_noise_curves([np.inf], psi_p=x, psi_n=PSI_N, t=T, noise_samples=m, ridge=RIDGE)
-               for x in grid[::2]]
+        # the unbiased split (the sample bias² carries variance/R), R = 4 resamplings averaged over 3 draws of (W, X)
+        fin_bv = noise_split_finite(bv_grid, PSI_N, t=T, noise_samples=m, ridge=RIDGE, d=d, seeds=range(3), copies=4)
+        b2, var = [float(x) for x in fin_bv["bias2"]], [float(x) for x in fin_bv["variance"]]
+        lim = noise_split_limit(grid[::2], PSI_N, t=T, noise_samples=m, ridge=RIDGE)
         bv[str(m)] = {"psi_p": list(bv_grid), "bias2": b2, "variance": var, "psi_p_limit": list(grid[::2]),
-                      "bias2_limit": [float(r.bias2[0]) for r in lim], "variance_limit": [float(r.variance[0]) for r in lim]}
+                      "bias2_limit": [float(x) for x in lim["bias2"]],
+                      "variance_limit": [float(x) for x in lim["variance"]]}
         ax.plot(grid[::2], bv[str(m)]["variance_limit"], "-", color=f"C{i}", label=rf"variance, $m$ = {m}")
         ax.plot(grid[::2], bv[str(m)]["bias2_limit"], "--", color=f"C{i}", label=rf"bias$^2$, $m$ = {m}")
         ax.plot(bv_grid, var, "o", color=f"C{i}", ms=4)
@@ -201,11 +188,11 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     tau = np.geomspace(1.0, 1e6, 25 if quick else 40)
     for i, m in enumerate(MS):
         v = _finite(32.0, PSI_N, m, RIDGE, d, seeds, tau)
-        mean = v.mean(axis=0)
-        ax.plot(tau, mean[:, 1], color=f"C{i}", label=rf"$m$ = {_lab(m)}")
-        ax.plot(tau, mean[:, 0], color=f"C{i}", ls="--")
+        test, sd = v.mean("test_loss"), v.std("test_loss")
+        ax.plot(tau, test, color=f"C{i}", label=rf"$m$ = {_lab(m)}")
+        ax.plot(tau, v.mean("train_loss"), color=f"C{i}", ls="--")
         for k, tt in enumerate(tau):
-            row("d", 32.0, PSI_N, m, RIDGE, tt, np.nan, train=np.nan, fin=mean[k, 1], fin_sd=v[:, k, 1].std(ddof=1))
+            row("d", 32.0, PSI_N, m, RIDGE, tt, np.nan, train=np.nan, fin=test[k], fin_sd=sd[k])
     ax.set(xscale="log", xlabel=r"$\tau$", ylabel=r"$\mathcal{L}$ (test solid, train dashed)",
            title=rf"(d) $\psi_p$ = 32, $\psi_n$ = {PSI_N:g}, $\lambda$ = {RIDGE:g}, d = {d}, {seeds} seeds")
     ax.legend(fontsize=7.5)

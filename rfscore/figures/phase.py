@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 
-from ..analysis.phase import REGIMES, PhaseDiagram, phase_diagram
+from ..analysis.phase import HEADER, REGIMES, PhaseDiagram, phase_diagram
+from ..runtime.io import write_result
 from .style import figure, save, styled
 from ..core.precision import float64
 
@@ -58,7 +59,7 @@ def plot_phase(pd: PhaseDiagram, path) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Fig. 5C: the (ψ_n, ψ_p) phase diagram at τ = 10², 10⁴, 10⁵ and ∞ (Gaussian-equivalent model)."""
     out_dir = Path(out_dir)
     n_grid = 6 if quick else 12
@@ -66,8 +67,6 @@ def make(out_dir: Path, quick: bool = False) -> dict:
                   tau=[1e2, 1e4, 1e5, np.inf], d=12 if quick else 32, t=0.01, activation="tanh", sigma="1:1",
                   seed=0, model="gep", gap_threshold=10.0)
     pd = phase_diagram(**params)
-    from ..runtime.io import write_result
-    from ..analysis.phase import HEADER
     csv = write_result(out_dir / "fig5c_phase.csv", pd.columns(), params, header=HEADER, delta_t=pd.delta_t)
     png = plot_phase(pd, out_dir / "fig5c_phase.png")
     return {"files": [str(csv), png], "parameters": params}

@@ -1,6 +1,8 @@
 """Plots drawn by the command-line tools (library code: the CLI only calls them)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .style import figure, save, styled
@@ -88,7 +90,6 @@ def plot_asymptotic(res, path) -> None:
 def plot_learning_curve(cols, vary: str, path, finite: bool = False) -> None:
     """`rfscore curve --plot`: test loss against the varied ratio, one line per (m, λ, τ); the finite-size
     mean ± s.d. as markers when present; the interpolation point ψ_p = mψ_n marked for finite m."""
-    import math
     x = np.asarray(cols[vary], dtype=float)
     keys = list(zip(cols["noise_samples"], cols["ridge"], cols["tau"]))
     fig, ax = figure(figsize=(5.6, 3.9))

@@ -10,35 +10,32 @@ Data behind it: fig_powerlaw.csv + .json (per α and τ: asymptotic and finite-s
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-import jax
 import numpy as np
-from tqdm import tqdm
 
+from ..analysis.deviation import relative_deviation
 from ..limit.asymptotic import asymptotic_curves
+from ..limit.contour_losses import ASYMPTOTIC_CONTOUR
 from ..core.covariance import SigmaSpectrum
-from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.models import sample_eigensystem
+from ..finite.ensemble import trajectory_ensemble
+from ..runtime.progress import stages
 from .style import figure, save, styled
 
 T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50
 
 
 def _finite(sig: SigmaSpectrum, d: int, seeds: int, tau):
-    """Seed mean and standard error, each (2, K): excess train loss and score error at size d."""
-    ex = []
-    for s in range(seeds):
-        es = sample_eigensystem(jax.random.PRNGKey(6007 * d + s), d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
-        tr = trajectory(es, tau)
-        ex.append([tr.excess("train_loss"), tr.score_error])
-    ex = np.asarray(ex)
-    return ex.mean(axis=0), ex.std(axis=0, ddof=1) / np.sqrt(seeds)
+    """Seed mean and standard error (P2), each (2, K): excess train loss and score error at size d."""
+    ens = trajectory_ensemble(range(seeds), tau, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
+    return (np.stack([ens.mean("train_excess"), ens.mean("score_error")]),
+            np.stack([ens.sem("train_excess"), ens.sem("score_error")]))
 
 
 @styled
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     out_dir = Path(out_dir)
     alphas = (0.5, 1.5) if quick else (0.5, 1.0, 1.5)
     cutoff = CUTOFF // 2 if quick else CUTOFF  # quick: K = 25, smaller matrices
@@ -47,9 +44,10 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     tau = np.geomspace(1.0, 1e6, 300)
     tau_m = np.geomspace(3.0, 3e5, 9)
     spectra = {a: SigmaSpectrum.power_law(a, cutoff) for a in alphas}
-    curves = {a: asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=spectra[a], check_quadrature=not quick)
+    curves = {a: asymptotic_curves(tau, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=spectra[a],
+                                  contour=replace(ASYMPTOTIC_CONTOUR, check_quadrature=not quick))
               for a in alphas}
-    finite = {a: _finite(spectra[a], d, seeds, tau_m) for a in tqdm(alphas, desc="finite size (closed form)")}
+    finite = {a: _finite(spectra[a], d, seeds, tau_m) for a in stages(alphas, "finite size (closed form)", progress)}
 
     fig, axes = figure(1, 2, figsize=(8.6, 3.6))
     cols = {"alpha": [], "tau": [], "asym_train_excess": [], "asym_score_error": [], "finite_train_excess": [],
@@ -60,7 +58,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
         (F, se) = finite[a]
         A = np.stack([np.interp(np.log(tau_m), np.log(tau), res.excess("train_loss")),
                       np.interp(np.log(tau_m), np.log(tau), res.score_error)])
-        worst[f"alpha={a:g}"] = float(np.max(np.abs(A - F) / (np.abs(F) + 1.0)))
+        worst[f"alpha={a:g}"] = float(np.max(relative_deviation(A, F)))
         for k, (ax, y) in enumerate(zip(axes, (res.excess("train_loss"), res.score_error))):
             ax.plot(tau, y, color=col, lw=1.5, label=rf"$\alpha={a:g}$, $d\to\infty$" if k == 0 else None)
             ax.errorbar(tau_m, F[k], yerr=se[k], fmt="o", color=col, ms=4, mfc="none", mew=0.9, capsize=2,
@@ -82,7 +80,7 @@ def make(out_dir: Path, quick: bool = False) -> dict:
     files = [save(fig, out_dir / "fig_powerlaw.png")]
     params = {"t": T, "psi_p": PSI_P, "psi_n": PSI_N, "alphas": list(alphas), "cutoff": cutoff, "d": d,
               "n": round(PSI_N * d), "p": round(PSI_P * d), "seeds": seeds, "model": "gep",
-              "draw_key": "PRNGKey(6007*d + seed) -> sample_eigensystem", "quick": quick}
+              "draw_key": "draw_keys(seed), seeds 0.. (theory/model.md (P1))", "quick": quick}
     files.append(str(write_result(out_dir / "fig_powerlaw.csv", {k: np.concatenate(v) for k, v in cols.items()},
                                   params, max_rel_dev_asymptotic_vs_finite=worst,
                                   tau_gen={f"alpha={a:g}": curves[a].tau_gen for a in alphas},

@@ -17,6 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from ..core.precision import float64
+from ..runtime.io import PLOT_FORMATS, atomic_path
 
 RC = {"figure.dpi": 110, "savefig.dpi": 200, "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 11,
       "legend.fontsize": 8.5, "lines.linewidth": 1.6, "axes.spines.top": False, "axes.spines.right": False,
@@ -53,7 +54,6 @@ def figure(nrows: int = 1, ncols: int = 1, **kw):
 
 def save(fig, path) -> str:
     """Save atomically (tmp file then rename) in the format of the extension (.png, .pdf, .svg; else PNG)."""
-    from ..runtime.io import PLOT_FORMATS, atomic_path
     ext = Path(path).suffix.lower().lstrip(".")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=ext if ext in PLOT_FORMATS else "png")

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
-from ..finite.models import sample_eigensystem
+from ..finite.inputs import draw_keys
+from ..finite.model_dispatch import sample_eigensystem
 from ..analysis.timescales import timescale_scan
 from .style import figure, save, styled
 from ..core.precision import float64
@@ -79,19 +79,20 @@ def plot_collapse(curves, path) -> str:
 
 
 @float64
-def make(out_dir: Path, quick: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """τ scaling (fits over seeds) and the τ/ψ_n collapse at ψ_p = 8·max ψ_n (Gaussian-equivalent)."""
     out_dir = Path(out_dir)
     params = dict(psi_n=[8, 16, 32, 64], psi_p=1024, t=0.01, d=8 if quick else 20,
                   seeds=1 if quick else 3, model="gep", activation="tanh")
     scan = timescale_scan(params["psi_n"], params["psi_p"], t=params["t"], d=params["d"], seeds=params["seeds"],
-                          model="gep")
+                          model="gep", progress=progress)
     csv = write_result(out_dir / "timescales.csv", scan.table, params, fits={k: f.to_dict() for k, f in scan.fits.items()})
     files = [str(csv), plot_scaling(scan, out_dir / "timescales_scaling.png")]
     tau = np.logspace(0, 8, 300)
     curves = []
-    for psi_n in params["psi_n"]:
-        es = sample_eigensystem(jax.random.PRNGKey(0), d=params["d"], psi_p=params["psi_p"], psi_n=psi_n, t=params["t"])
+    for psi_n in params["psi_n"]:  # seed 0 of the scan: the same draw (keys (P1) of the point ψ_n)
+        es = sample_eigensystem(draw_keys(0, psi_n).base, d=params["d"], psi_p=params["psi_p"], psi_n=psi_n,
+                                t=params["t"])
         curves.append((psi_n, trajectory(es, tau)))
     files.append(plot_collapse(curves, out_dir / "collapse.png"))
     return {"files": files, "parameters": params, "fits": {k: f.to_dict() for k, f in scan.fits.items()}}

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.constants import rate
+from ..core.deprecation import renamed_fields, renamed_keywords
 from ..core.errors import InputError, check_ridge
 from ..core.trajectory import Trajectory, check_tau
 from .eigensystem import Eigensystem
@@ -28,19 +29,21 @@ from ..core.precision import float64
 
 
 @float64
+@renamed_fields(c="rate")
 @dataclass(frozen=True)
 class Modes:
     """Per-mode decomposition of (D3): L_train(τ) = 1 - Σ_k weight_k (1 - e^{-τ/timescale_k}).
 
     eigenvalue λ_k (k,), timescale ψ_p/(2Δλ_k) (each mode's relaxation time of B, (D2)),
-    weight ‖ṽ_k‖²/(d λ_k) (its total contribution to the train-loss drop).
+    weight ‖ṽ_k‖²/(d λ_k) (its total contribution to the train-loss drop), rate c = 2Δ_t/ψ_p of (D1)
+    (``c`` before 0.2.0), ridge λ >= 0 of (F2)-(F3).
     The train-loss factor decays as e^{-2cλτ} = e^{-τ/(timescale/2)}.
     """
 
     eigenvalue: np.ndarray
     timescale: np.ndarray
     weight: np.ndarray
-    c: float
+    rate: float
     ridge: float = 0.0
 
     def timescale_spectrum(self, tau) -> np.ndarray:
@@ -50,13 +53,13 @@ class Modes:
         e_k = e^{-c(λ_k+λ)τ}, the derivative of the unpenalised train loss along the penalised flow.
         """
         tau = np.asarray(tau, dtype=np.float64)
-        lam = self.eigenvalue[None, :]
+        eigvals = self.eigenvalue[None, :]
         if self.ridge == 0:
-            x = 2.0 * self.c * lam * tau.reshape(-1, 1)
+            x = 2.0 * self.rate * eigvals * tau.reshape(-1, 1)
             return ((x * np.exp(-x)) @ self.weight).reshape(tau.shape)
-        ct = self.c * tau.reshape(-1, 1)
-        e = np.exp(-ct * (lam + self.ridge))
-        return ((2.0 * ct * lam * e * (self.ridge + lam * e) / (lam + self.ridge)) @ self.weight).reshape(tau.shape)
+        ct = self.rate * tau.reshape(-1, 1)
+        e = np.exp(-ct * (eigvals + self.ridge))
+        return ((2.0 * ct * eigvals * e * (self.ridge + eigvals * e) / (eigvals + self.ridge)) @ self.weight).reshape(tau.shape)
 
 
 @float64
@@ -70,9 +73,9 @@ def check_A0(A0, d: int, p: int) -> np.ndarray:
     return A0
 
 
-def _flow_lam(lam, ridge: float):
+def _flow_eigvals(eigvals, ridge: float):
     """Eigenvalues of the flow's matrix U + λI (F3); ``lam`` itself when λ = 0 (bit-identical path)."""
-    return lam if ridge == 0 else np.asarray(lam, dtype=np.float64) + ridge
+    return eigvals if ridge == 0 else np.asarray(eigvals, dtype=np.float64) + ridge
 
 
 @float64
@@ -83,34 +86,38 @@ def modes(es: Eigensystem, ridge: float = 0.0) -> Modes:
     timescale inf: it never moves.
     """
     ridge = check_ridge(ridge)
-    lam = np.asarray(es.lam)
-    c = rate(es.delta_t, es.psi_p)
+    eigvals = np.asarray(es.eigvals)
+    c_rate = rate(es.delta_t, es.psi_p)
     vv = np.sum(np.asarray(es.vt) ** 2, axis=1)
-    pos = lam > 0
-    safe = np.where(pos, lam, 1.0)
+    pos = eigvals > 0
+    safe = np.where(pos, eigvals, 1.0)
     weight = np.where(vv > 0, vv / (es.d * safe), 0.0)
-    timescale = np.where(pos, 1.0 / (c * (safe + ridge)), np.inf)
-    return Modes(eigenvalue=lam, timescale=timescale, weight=weight, c=c, ridge=ridge)
+    timescale = np.where(pos, 1.0 / (c_rate * (safe + ridge)), np.inf)
+    return Modes(eigenvalue=eigvals, timescale=timescale, weight=weight, rate=c_rate, ridge=ridge)
 
 
 @float64
-def mode_factors(lam, c, tau):
+@renamed_keywords(lam="eigvals", c="rate")
+def mode_factors(eigvals, rate, tau):
     """f_k(τ) = -expm1(-cλ_kτ)/λ_k and e_k(τ) = e^{-cλ_kτ} of (D2), each shape (T, k).
+
+    eigvals (k,): the eigenvalues λ_k of the flow's matrix (U, or U + λI with a ridge); rate: c = 2Δ_t/ψ_p of
+    (D1) (1/units of τ); tau (T,) > 0, inf allowed. (``lam``, ``c``: the names before 0.2.0.)
 
     The one implementation of the mode factors: the losses (D3)-(D4), the readouts A(τ) and the
     Krylov paths all use it. τ = inf gives f = 1/λ_k, e = 0 (the ridge-less minimiser).
     λ_k = 0 gives the limit f = cτ, e = 1 (f = inf, e = 1 at τ = inf), with no 0/0
     (theory/dynamics.md §3, "Null modes").
     """
-    lam = np.asarray(lam, dtype=np.float64)
+    eigvals = np.asarray(eigvals, dtype=np.float64)
     tau = np.asarray(tau, dtype=np.float64)
     inf = np.isinf(tau)[:, None]
-    zero = (lam == 0)[None, :]
-    safe = np.where(lam == 0, 1.0, lam)[None, :]  # keeps the unused branch of np.where free of 0/0
+    zero = (eigvals == 0)[None, :]
+    safe = np.where(eigvals == 0, 1.0, eigvals)[None, :]  # keeps the unused branch of np.where free of 0/0
     tau_f = np.where(np.isinf(tau), 0.0, tau)[:, None]
-    f = np.where(zero, c * tau_f, -np.expm1(-c * safe * tau_f) / safe)
+    f = np.where(zero, rate * tau_f, -np.expm1(-rate * safe * tau_f) / safe)
     f = np.where(inf, np.where(zero, np.inf, 1.0 / safe), f)
-    e = np.where(inf & ~zero, 0.0, np.exp(-c * lam[None, :] * tau_f))
+    e = np.where(inf & ~zero, 0.0, np.exp(-rate * eigvals[None, :] * tau_f))
     return f, e
 
 
@@ -124,15 +131,16 @@ def _moving(f, vt):
 
 
 @float64
-def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.0) -> np.ndarray:
+@renamed_keywords(lam="eigvals")
+def readouts(eigvals, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.0) -> np.ndarray:
     """B(τ) = A(τ)/√p = -(1/√Δ) Vᵀ Q diag(f(τ)) Qᵀ of (D2) with A(0) = 0, for every τ, shape (T, d, p).
 
-    lam (k,), Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1); with
+    eigvals (k,) the eigenvalues λ_k of U, Q (p, k), vt = QᵀV (k, d). τ = inf is the minimiser -VᵀU^{-1}/√Δ of (L1); with
     ``ridge`` λ > 0, f uses λ_k + λ (F3) and τ = inf is the ridge minimiser -Vᵀ(U + λI)^{-1}/√Δ (F2).
     """
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
-    f, _ = mode_factors(_flow_lam(lam, ridge), rate(delta_t, psi_p), tau)  # (T, k)
+    f, _ = mode_factors(_flow_eigvals(eigvals, ridge), rate(delta_t, psi_p), tau)  # (T, k)
     f = _moving(f, vt)
     return -np.einsum("tk,kd,pk->tdp", f, np.asarray(vt), np.asarray(Q), optimize=True) / np.sqrt(delta_t)
 
@@ -143,36 +151,41 @@ def readouts(lam, Q, vt, *, delta_t: float, psi_p: float, tau, ridge: float = 0.
 # tests/test_dynamics.py::test_score_error_nonnegative_on_long_grids guards against it. NumPy is
 # as fast here (two BLAS products) and needs no per-shape compilation.
 @float64
-def losses_zero_init(lam, vt, vpop_t, upop_t, c, d, tau, ridge: float = 0.0):
+@renamed_keywords(lam="eigvals", c="rate")
+def losses_zero_init(eigvals, vt, vpop_t, upop_t, rate, d, tau, ridge: float = 0.0):
     """(D3), (D4) for A(0) = 0: one k×k Hadamard product, then O(T k²).
 
-    ``ridge`` λ: the flow's factors f use λ_k + λ, the train loss keeps λ_k (F3).
+    eigvals (k,) the eigenvalues λ_k of U; vt = QᵀV (k, d), vpop_t = QᵀV_pop (k, d), upop_t = QᵀU_pop Q (k, k);
+    rate c = 2Δ_t/ψ_p (D1); d the dimension; tau (T,). ``ridge`` λ: the flow's factors f use λ_k + λ, the train
+    loss keeps λ_k (F3). Returns (train (T,), test (T,)).
     """
-    f, _ = mode_factors(_flow_lam(lam, ridge), c, tau)
+    f, _ = mode_factors(_flow_eigvals(eigvals, ridge), rate, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
-    train = 1.0 + (f**2 * lam - 2 * f) @ vv / d
+    train = 1.0 + (f**2 * eigvals - 2 * f) @ vv / d
     K = upop_t * (vt @ vt.T)
     test = 1.0 + np.sum((f @ K) * f, axis=1) / d - 2 * f @ np.sum(vt * vpop_t, axis=1) / d
     return train, test
 
 
 @float64
-def losses_with_init(lam, vt, vpop_t, upop_t, y, c, dl, d, tau, ridge: float = 0.0):
-    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); ``ridge`` as in `losses_zero_init` (F3)."""
-    f, e = mode_factors(_flow_lam(lam, ridge), c, tau)
+@renamed_keywords(lam="eigvals", c="rate", dl="delta_t")
+def losses_with_init(eigvals, vt, vpop_t, upop_t, y, rate, delta_t, d, tau, ridge: float = 0.0):
+    """(L1), (L2) along (D2) with B(0) ≠ 0; y = (B(0) Q)ᵀ (k, d); delta_t Δ_t; the other arguments and ``ridge``
+    as in `losses_zero_init` (F3)."""
+    f, e = mode_factors(_flow_eigvals(eigvals, ridge), rate, tau)
     f = _moving(f, vt)
     vv = np.sum(vt**2, axis=1)
     vy = np.sum(vt * y, axis=1)
     yy = np.sum(y**2, axis=1)
-    sq = np.sqrt(dl)
-    train = 1.0 + (f**2 * lam - 2 * f) @ vv / d + (2 * sq * e * (1 - lam * f)) @ vy / d + dl * (e**2 * lam) @ yy / d
+    sq = np.sqrt(delta_t)
+    train = 1.0 + (f**2 * eigvals - 2 * f) @ vv / d + (2 * sq * e * (1 - eigvals * f)) @ vy / d + delta_t * (e**2 * eigvals) @ yy / d
     # B(τ) q_k = -(f_k/√Δ) ṽ_k + e_k y_k, so Δ·B U_pop Bᵀ has the three Hadamard blocks below.
     K_vv = upop_t * (vt @ vt.T)
     K_vy = upop_t * (vt @ y.T)
     K_yy = upop_t * (y @ y.T)
     quad = (np.sum((f @ K_vv) * f, axis=1) - 2 * sq * np.sum((f @ K_vy) * e, axis=1)
-            + dl * np.sum((e @ K_yy) * e, axis=1))
+            + delta_t * np.sum((e @ K_yy) * e, axis=1))
     test = 1.0 + quad / d - 2 * f @ np.sum(vt * vpop_t, axis=1) / d + 2 * sq * e @ np.sum(vpop_t * y, axis=1) / d
     return train, test
 
@@ -190,22 +203,22 @@ def trajectory(es: Eigensystem, tau, A0: Optional[jnp.ndarray] = None, *, ridge:
     """
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
-    c = rate(es.delta_t, es.psi_p)
-    lam, vt, vpop_t, upop_t = (np.asarray(x) for x in (es.lam, es.vt, es.vpop_t, es.upop_t))
+    c_rate = rate(es.delta_t, es.psi_p)
+    eigvals, vt, vpop_t, upop_t = (np.asarray(x) for x in (es.eigvals, es.vt, es.vpop_t, es.upop_t))
     if A0 is None:
-        train, test = losses_zero_init(lam, vt, vpop_t, upop_t, c, es.d, tau, ridge)
+        train, test = losses_zero_init(eigvals, vt, vpop_t, upop_t, c_rate, es.d, tau, ridge)
     else:
         B0 = check_A0(A0, es.d, es.p) / np.sqrt(es.p)
         y = np.asarray((B0 @ es.Q).T)  # rows: B(0) q_k
-        train, test = losses_with_init(lam, vt, vpop_t, upop_t, y, c, es.delta_t, es.d, tau, ridge)
+        train, test = losses_with_init(eigvals, vt, vpop_t, upop_t, y, c_rate, es.delta_t, es.d, tau, ridge)
         if not es.complete:
             # Omitted modes: λ = s_t², no V weight, U_pop = (v_t² + s_t²) I there, uncoupled.
             rest = max(float(np.sum(B0**2) - np.sum(y**2)), 0.0)
             # e^{-2c (s_t² + λ) τ}; s_t² + λ = 0 (linear σ, no ridge) never decays, also not at τ = inf
-            flow = es.rest_lam + ridge
+            flow = es.rest_eigval + ridge
             decay = np.where(np.isinf(tau) & (flow > 0), 0.0,
-                             np.exp(-2 * c * flow * np.where(np.isinf(tau), 0.0, tau)))
-            train = train + es.delta_t * es.rest_lam * rest * decay / es.d
+                             np.exp(-2 * c_rate * flow * np.where(np.isinf(tau), 0.0, tau)))
+            train = train + es.delta_t * es.rest_eigval * rest * decay / es.d
             test = test + es.delta_t * es.rest_upop * rest * decay / es.d
     train, test = np.asarray(train), np.asarray(test)
     return Trajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - es.l_opt) / es.delta_t,
@@ -223,9 +236,9 @@ def readout(es: Eigensystem, tau: float, A0=None, *, ridge: float = 0.0) -> np.n
     if A0 is not None and not es.complete:
         raise InputError("A0", "readout with a non-zero A(0) needs the full eigensystem (pass thin=False)")
     Q = np.asarray(es.Q)
-    B = readouts(es.lam, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau, ridge=ridge)[0]
+    B = readouts(es.eigvals, Q, es.vt, delta_t=es.delta_t, psi_p=es.psi_p, tau=tau, ridge=ridge)[0]
     if A0 is not None:
         A0 = check_A0(A0, es.d, es.p)
-        _, e = mode_factors(_flow_lam(es.lam, ridge), rate(es.delta_t, es.psi_p), tau)
+        _, e = mode_factors(_flow_eigvals(es.eigvals, ridge), rate(es.delta_t, es.psi_p), tau)
         B = B + ((A0 / np.sqrt(es.p)) @ Q * e) @ Q.T
     return B * np.sqrt(es.p)

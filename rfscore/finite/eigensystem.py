@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.covariance import sigma_matrix
+from ..core.deprecation import renamed_fields, renamed_keywords
 from ..core.errors import InputError
 from ..core.precision import float64
 from ..core.status import HasStatus
@@ -104,21 +105,23 @@ class _OnDemand:
 
 
 @float64
+@renamed_fields(lam="eigvals", rest_lam="rest_eigval")
 @dataclass(frozen=True)
 class Eigensystem:
-    """U = Q diag(lam) Qᵀ expressed with the quantities (D3)-(D4) need.
+    """U = Q diag(eigvals) Qᵀ expressed with the quantities (D3)-(D4) need.
 
-    lam (k,), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d), upop_t = QᵀU_pop Q (k,k).
+    eigvals (k,) the eigenvalues λ_k of U (``lam`` before 0.2.0), Q (p,k), vt = QᵀV (k,d), vpop_t = QᵀV_pop (k,d),
+    upop_t = QᵀU_pop Q (k,k).
     ``Q`` may be passed as a zero-argument callable; it is then formed on first access.
     ``complete`` is False on the thin-SVD path, where the p - k omitted modes all have
-    eigenvalue ``rest_lam`` = s_t² and carry no V or V_pop weight (so (D3)-(D4) with
+    eigenvalue ``rest_eigval`` = s_t² (``rest_lam`` before 0.2.0) and carry no V or V_pop weight (so (D3)-(D4) with
     A(0) = 0 are exact); U_pop restricted to them is ``rest_upop``·I = (v_t² + s_t²)·I and
     does not couple them to the kept modes, so a non-zero A(0) is handled exactly too
-    (theory/dynamics.md, "thin SVD"). Numerically null modes of U carry lam = 0 and vt = 0
+    (theory/dynamics.md, "thin SVD"). Numerically null modes of U carry λ_k = 0 and vt = 0
     exactly (`null_modes`; theory/dynamics.md §3, "Null modes").
     """
 
-    lam: jnp.ndarray
+    eigvals: jnp.ndarray
     Q: jnp.ndarray = _OnDemand()
     vt: jnp.ndarray
     vpop_t: jnp.ndarray
@@ -130,7 +133,7 @@ class Eigensystem:
     d: int
     n: int
     complete: bool = True
-    rest_lam: float = float("nan")
+    rest_eigval: float = float("nan")
     rest_upop: float = float("nan")
 
     @property
@@ -143,19 +146,21 @@ class Eigensystem:
 
 
 @float64
-def null_modes(lam, scale: float, size: int) -> np.ndarray:
+@renamed_keywords(lam="eigvals")
+def null_modes(eigvals, scale: float, size: int) -> np.ndarray:
     """Mask (k,) of the numerically null modes: λ_k ≤ size·ε·scale (theory/dynamics.md §3, "Null modes").
 
     ``scale`` is ‖U‖₂ (the largest eigenvalue), ``size`` the dimension of the eigenproblem: a
     backward-stable eigensolver returns the eigenvalues of U + E with ‖E‖₂ ≲ size·ε·‖U‖₂, so an
     eigenvalue below that (or negative, U being positive semi-definite) cannot be told from 0.
     """
-    lam = np.asarray(lam, dtype=np.float64)
-    return lam <= size * np.finfo(np.float64).eps * max(float(scale), 0.0)
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    return eigvals <= size * np.finfo(np.float64).eps * max(float(scale), 0.0)
 
 
 @float64
-def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
+@renamed_keywords(m="matrices")
+def eigensystem(matrices: FiniteSizeMatrices, n: int) -> Eigensystem:
     """Full p×p eigendecomposition of U with V, V_pop, U_pop rotated into its basis.
 
     Numerically null modes (`null_modes`, e.g. all but d of them for a linear σ) get λ_k = 0 and
@@ -163,11 +168,13 @@ def eigensystem(m: FiniteSizeMatrices, n: int) -> Eigensystem:
     τ = inf gives the minimum-norm minimiser (theory/dynamics.md §3, "Null modes").
     """
     # NumPy (LAPACK) rather than eager JAX: no per-shape compilation of each small op.
-    lam, Q = np.linalg.eigh(np.asarray(m.U))
-    vt, vpop_t, upop_t = Q.T @ np.asarray(m.V), Q.T @ np.asarray(m.V_pop), Q.T @ np.asarray(m.U_pop) @ Q
-    null = null_modes(lam, np.max(np.abs(lam)) if lam.size else 0.0, lam.size)
+    eigvals, Q = np.linalg.eigh(np.asarray(matrices.U))
+    V, V_pop, U_pop = (np.asarray(x) for x in (matrices.V, matrices.V_pop, matrices.U_pop))
+    vt, vpop_t, upop_t = Q.T @ V, Q.T @ V_pop, Q.T @ U_pop @ Q
+    null = null_modes(eigvals, np.max(np.abs(eigvals)) if eigvals.size else 0.0, eigvals.size)
     if np.any(null):
-        lam = np.where(null, 0.0, lam)
+        eigvals = np.where(null, 0.0, eigvals)
         vt = np.where(null[:, None], 0.0, vt)
-    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
-                       t=m.t, delta_t=m.delta_t, l_opt=m.l_opt, p=m.p, d=m.d, n=n, complete=True)
+    return Eigensystem(eigvals=eigvals, Q=Q, vt=vt, vpop_t=vpop_t, upop_t=upop_t,
+                       t=matrices.t, delta_t=matrices.delta_t, l_opt=matrices.l_opt, p=matrices.p, d=matrices.d, n=n,
+                       complete=True)

@@ -7,6 +7,7 @@ Carlo. Conventions: W (p, d), X (n, d), Σ (d, d); float64.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Optional
 
@@ -21,6 +22,7 @@ from .eigensystem import FiniteSizeMatrices, check_inputs
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
 from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
 from ..core.precision import float64
+from ..core.deprecation import options_from_keywords
 from ..core.status import throw_option
 
 
@@ -173,22 +175,49 @@ def _mehler_matrix(act, means, scales, W_metric, max_order: int, tol: float, h_f
 
 
 @float64
-def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: int = 256,
-                   tol: float = 1e-12, X_test=None, throw: bool = False, require: Optional[bool] = None,
-                   h_finest: float = _H_FINEST) -> FiniteSizeMatrices:
+@dataclass(frozen=True)
+class MehlerRule:
+    """The numerical rule of the exact matrices (E1)-(E3) (theory/exact_matrices.md §8).
+
+    max_order: the highest Mehler order K of (E2)-(E3) (int >= 1); the series stops earlier, once its
+    entrywise tail bound (E4) is below ``tol``. tol: the one entrywise tolerance (> 0; units of the entries of
+    U, those of σ², dimensionless for tanh) that both the truncation bound (E4) and the trapezoid rule's error
+    (two successive steps agreeing) must meet. h_finest: the finest trapezoid step allowed in the standard
+    normal variable z of the noise integrals (> 0, dimensionless; default 2⁻⁷).
+    """
+
+    max_order: int = 256
+    tol: float = 1e-12
+    h_finest: float = _H_FINEST
+
+    def __post_init__(self):
+        check_positive_int("max_order", self.max_order)
+        check_positive("tol", self.tol)
+        check_positive("h_finest", self.h_finest)
+
+
+DEFAULT_MEHLER = MehlerRule()
+
+
+@float64
+@options_from_keywords(mehler=MehlerRule)
+def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, X_test=None, mehler: MehlerRule = DEFAULT_MEHLER,
+                   throw: bool = True, require: Optional[bool] = None) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
     V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
     m = e^{-t} W Xᵀ/√d, s_i² = Δ (WWᵀ/d)_ii; U by Mehler's expansion with correlations
     r_ij = C_ij/√(C_ii C_jj); U_pop and V_pop the same with zero means and W Σ_t Wᵀ/d.
-    Each expectation is a trapezoid rule in z whose step is refined until the Hermite
-    coefficients agree to ``tol`` (`_quadrature_step`); Mehler orders up to ``max_order``,
-    truncated once the entrywise tail bound is below ``tol``. Reported: ``truncation_bound``
+    W (p, d), X (n, d), t > 0 the diffusion time (units of (D1)), ``activation`` σ, ``sigma`` Σ ((d, d) or a
+    `SigmaSpectrum`, default I). ``mehler``: a `MehlerRule` (max_order, tol, h_finest). Each expectation is a
+    trapezoid rule in z whose step is refined until the Hermite coefficients agree to ``tol``
+    (`_quadrature_step`); Mehler orders up to ``max_order``, truncated once the entrywise tail bound is below
+    ``tol``. (``max_order=``, ``tol=``, ``h_finest=`` as keywords: the 0.1 form, deprecated.) Reported: ``truncation_bound``
     and ``quadrature_error``, each the larger of its U and U_pop values, and the status
     ``converged`` (both ≤ ``tol``), ``error``, ``tol`` (theory/exact_matrices.md §8). If either
     exceeds ``tol`` (max_order too small for the correlations r_ij, or the quadrature step
-    capped at ``h_finest``) the result is flagged ``converged`` False; with ``throw`` it raises
-    ConvergenceError naming the parameters instead (the CLI always requires).
+    capped at ``h_finest``) ``throw`` (default True) raises ConvergenceError naming the parameters;
+    ``throw=False`` returns the result flagged ``converged`` False instead.
 
     ``X_test`` (N, d): held-out points (theory/real_data.md (R1)). U_pop and V_pop are then
     the same noise averages as U and V, taken over the held-out points instead of the training
@@ -199,9 +228,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     sigma_given = sigma is not None
     W, X, S = check_inputs(W, X, sigma)
-    max_order = check_positive_int("max_order", max_order)
-    tol = check_positive("tol", tol)
-    h_finest = check_positive("h_finest", h_finest)
+    max_order, tol, h_finest = int(mehler.max_order), float(mehler.tol), float(mehler.h_finest)
     if X_test is not None:
         X_test = np.asarray(X_test, dtype=np.float64)
         if X_test.ndim != 2 or X_test.shape[1] != W.shape[1] or X_test.shape[0] < 1:
@@ -247,7 +274,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, max_order: 
         raise ConvergenceError(f"exact matrices not converged: {' and '.join(why)} > tol = {tol:g} (p = {p}, d = {d}, "
                                f"n = {X.shape[0]}, "
                                f"t = {t:g}, activation = {getattr(act, 'name', activation)}, max_order = {max_order}); "
-                               f"raise max_order or tol (rfscore: --max-order, --mehler-tol)")
+                               f"raise `max_order` or `tol`")
     return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V_pop, t=t, delta_t=dl, l_opt=lopt,
                               model="exact", truncation_bound=trunc, mehler_order=int(max(order, order_pop)),
                               quadrature_error=quad, tol=tol, converged=converged)

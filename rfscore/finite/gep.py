@@ -16,15 +16,15 @@ from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import SigmaSpectrum, l_opt
 from ..core.errors import ConvergenceError
 from .eigensystem import Eigensystem, FiniteSizeMatrices, check_inputs, eigensystem, null_modes
-from .draws import gep_omega
+from .inputs import gep_omega
 from ..core.precision import float64
 
 
-def _gep_parts(W, X, c: GEConstants, key):
+def _gep_parts(W, X, constants: GEConstants, key):
     """G = e^{-t} a_t W Xᵀ/√d + v_t Ω of (G4) and Ω (p×n, drawn from ``key``), in NumPy."""
     W, X = np.asarray(W), np.asarray(X)
     omega = np.asarray(gep_omega(key, W.shape[0], X.shape[0]))
-    G = np.exp(-c.t) * c.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(c.v_t2) * omega
+    G = np.exp(-constants.t) * constants.a_t * (W @ X.T) / np.sqrt(W.shape[1]) + np.sqrt(constants.v_t2) * omega
     return G, omega
 
 
@@ -52,10 +52,10 @@ def gep_factors(W, X, *, t: float, activation="tanh", sigma=None, key=None,
                 constants: GEConstants | None = None) -> GEPFactors:
     """The factors of (G4)-(G6) for given W, X and the Ω drawn from ``key`` (same Ω as `gep_matrices`)."""
     W, X, S = check_inputs(W, X, sigma)
-    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    constants = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
-    G, omega = _gep_parts(W, X, c, key)
-    return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=c, l_opt=l_opt(S, c.t))
+    G, omega = _gep_parts(W, X, constants, key)
+    return GEPFactors(W=W, X=X, omega=omega, G=G, sigma=S, constants=constants, l_opt=l_opt(S, constants.t))
 
 
 @float64
@@ -67,19 +67,19 @@ def gep_matrices(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     constants through σ_x and U_pop through W Σ Wᵀ/d.
     """
     W, X, S = check_inputs(W, X, sigma)
-    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    constants = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
     # NumPy (BLAS) products: eager JAX would compile every op once per new shape.
     W, X = np.asarray(W), np.asarray(X)
-    G, _ = _gep_parts(W, X, c, key)
+    G, _ = _gep_parts(W, X, constants, key)
     (p, d), n = W.shape, X.shape[0]
     WWt = W @ W.T / d
-    U = G @ G.T / n + c.b_t**2 * WWt + c.s_t2 * np.eye(p)
-    U_pop = c.alpha * (W @ S @ W.T) / d + c.b_t**2 * WWt + (c.v_t2 + c.s_t2) * np.eye(p)
-    V = c.b_t * W / np.sqrt(d)
+    U = G @ G.T / n + constants.b_t**2 * WWt + constants.s_t2 * np.eye(p)
+    U_pop = constants.alpha * (W @ S @ W.T) / d + constants.b_t**2 * WWt + (constants.v_t2 + constants.s_t2) * np.eye(p)
+    V = constants.b_t * W / np.sqrt(d)
     U, U_pop, V = jax.device_put(U), jax.device_put(U_pop), jax.device_put(V)
-    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V, t=c.t, delta_t=c.delta_t,
-                              l_opt=l_opt(S, c.t), model="gep")
+    return FiniteSizeMatrices(U=U, V=V, U_pop=U_pop, V_pop=V, t=constants.t, delta_t=constants.delta_t,
+                              l_opt=l_opt(S, constants.t), model="gep")
 
 
 @float64
@@ -99,12 +99,12 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
     if not thin:
         m = gep_matrices(W, X, t=t, activation=activation, sigma=S, key=key, constants=constants)
         return eigensystem(m, n)
-    c = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
+    constants = constants or ge_constants(t, activation, SigmaSpectrum.from_matrix(S))
     key = jax.random.PRNGKey(0) if key is None else key
     # NumPy from here on: eager JAX would compile every small op once per shape.
     Wn, Xn = np.asarray(W), np.asarray(X)
-    G, _ = _gep_parts(Wn, Xn, c, key)
-    H = np.concatenate([G / np.sqrt(n), c.b_t * Wn / np.sqrt(d)], axis=1)
+    G, _ = _gep_parts(Wn, Xn, constants, key)
+    H = np.concatenate([G / np.sqrt(n), constants.b_t * Wn / np.sqrt(d)], axis=1)
     # Thin SVD of H through its k×k Gram matrix (k = n+d ≪ p): H = Q S Rᵀ with
     # HᵀH = R S² Rᵀ and Q = H R S^{-1}. Eigenvalues come out to absolute accuracy
     # ε‖H‖², i.e. relative ε‖H‖²/s_t² for λ = S² + s_t²; the smallest-S columns of Q are
@@ -127,18 +127,18 @@ def gep_eigensystem(W, X, *, t: float, activation="tanh", sigma=None, key=None,
         E, Rq = np.linalg.eigh(Q.T @ Q)
         if not np.all(E > 0.5):  # kept columns have S² > k ε max S²: QᵀQ is within ~1e-8 of I
             raise ConvergenceError(f"thin SVD of H lost orthogonality (eigenvalues of QᵀQ in "
-                                   f"[{E.min():.3g}, {E.max():.3g}]) at p={p}, n={n}, d={d}, t={c.t:g}; "
+                                   f"[{E.min():.3g}, {E.max():.3g}]) at p={p}, n={n}, d={d}, t={constants.t:g}; "
                                    f"use thin=False")
         Q = Q @ (Rq / np.sqrt(E)[None, :]) @ Rq.T
         QtW = Q.T @ Wn / np.sqrt(d)
     else:  # Q = H R S^{-1} (p·k² flops) is formed only if a caller asks for it
         Q = lambda: (H @ R) * inv_s[None, :]  # noqa: E731
-    lam = S2 + c.s_t2
-    vt = c.b_t * QtW
-    M = c.alpha * np.asarray(S) + c.b_t**2 * np.eye(d)
-    upop_t = QtW @ M @ QtW.T + (c.v_t2 + c.s_t2) * np.eye(k)
+    eigvals = S2 + constants.s_t2
+    vt = constants.b_t * QtW
+    M = constants.alpha * np.asarray(S) + constants.b_t**2 * np.eye(d)
+    upop_t = QtW @ M @ QtW.T + (constants.v_t2 + constants.s_t2) * np.eye(k)
     complete = k == p
-    return Eigensystem(lam=lam, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=c.t, delta_t=c.delta_t,
-                       l_opt=l_opt(S, c.t), p=p, d=d, n=n, complete=complete,
-                       rest_lam=float(c.s_t2), rest_upop=float(c.v_t2 + c.s_t2))
+    return Eigensystem(eigvals=eigvals, Q=Q, vt=vt, vpop_t=vt, upop_t=upop_t, t=constants.t, delta_t=constants.delta_t,
+                       l_opt=l_opt(S, constants.t), p=p, d=d, n=n, complete=complete,
+                       rest_eigval=float(constants.s_t2), rest_upop=float(constants.v_t2 + constants.s_t2))
 

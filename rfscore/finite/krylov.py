@@ -27,6 +27,7 @@ from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
 from ..core.precision import float64
+from ..core.deprecation import options_from_keywords, renamed_keywords
 from ..core.status import HasStatus
 from ..core.status import throw_option
 
@@ -245,18 +246,18 @@ class _LowerBound:
         return False
 
 
-def _coefficient_norms(theta, vt, y, C, c, dl, s):
+def _coefficient_norms(theta, vt, y, C, rate, delta_t, s):
     """‖C Ỹ(s)‖_F and ‖Ỹ(s)‖_F for the Ritz coefficients Ỹ_k(s) = -f_k(s) ṽ_k/√Δ + e_k(s) y_k, each (S,).
 
     theta (M,), vt (M, d), y (M, d) or None, C (b, M), s (S,) training times (inf allowed). Ỹ is
     never formed: C Ỹ(s) = -(C∘ṽ) f(s)/√Δ + (C∘y) e(s), in chunks of s.
     """
-    f, e = mode_factors(theta, c, s)  # (S, M)
-    sq = np.sqrt(dl)
+    f, e = mode_factors(theta, rate, s)  # (S, M)
+    sq = np.sqrt(delta_t)
     b, (M, d) = C.shape[0], vt.shape
     CV = (C[:, :, None] * vt[None]).transpose(1, 0, 2).reshape(M, b * d)
     CY = None if y is None else (C[:, :, None] * y[None]).transpose(1, 0, 2).reshape(M, b * d)
-    vv = np.sum(vt**2, axis=1) / dl
+    vv = np.sum(vt**2, axis=1) / delta_t
     yn = np.zeros(M) if y is None else np.sum(y**2, axis=1)
     vy = np.zeros(M) if y is None else np.sum(vt * y, axis=1) / sq
     norm_c = np.empty(s.size)
@@ -271,13 +272,14 @@ def _coefficient_norms(theta, vt, y, C, c, dl, s):
 
 
 @float64
-def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_decade: int = 24):
+@renamed_keywords(c="rate", dl="delta_t", lam_lo="eigval_lower")
+def readout_error_bound(theta, S_last, H, eta, vt, y, rate, delta_t, eigval_lower, tau, per_decade: int = 24):
     """(K1)-(K2): ε(τ) ≥ ‖B(τ)ᵀ - B_M(τ)ᵀ‖_F for every τ (T,), and the residual norms ‖Res·Y(τ)‖_F (T,).
 
     theta (M,) Ritz values; S_last (b, M) the last block's rows of the Ritz vectors S; H (b, b)
     the Gram matrix of the last block's residual (I - QQᵀ)UQ_J; eta ≥ the spectral norm of the
-    residual of all earlier blocks; vt = SᵀQᵀV (M, d); y = SᵀQᵀB(0)ᵀ (M, d) or None; lam_lo ≤
-    λ_min(U) (certified, ≥ 0); c the rate of (D1). τ = inf: the rigorous (K1), ‖Res·Y‖/λ_lo
+    residual of all earlier blocks; vt = SᵀQᵀV (M, d); y = SᵀQᵀB(0)ᵀ (M, d) or None; eigval_lower λ_lo ≤
+    λ_min(U) (certified, ≥ 0); ``rate`` c of (D1). τ = inf: the rigorous (K1), ‖Res·Y‖/λ_lo
     (inf without a certified λ_lo > 0). Finite τ: the integral (K2) of the exactly evaluated
     residual norm, by an upper Riemann sum on a log grid of ``per_decade`` points per decade
     through the user's τ (theory/krylov.md §5).
@@ -288,21 +290,21 @@ def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_de
         return np.full(tau.shape, np.inf), np.full(tau.shape, np.inf)
     fin = np.isfinite(tau)
     eps = np.full(tau.shape, np.inf)
-    nc, ny = _coefficient_norms(theta, vt, y, C, c, dl, tau)
+    nc, ny = _coefficient_norms(theta, vt, y, C, rate, delta_t, tau)
     res = nc + eta * ny
-    if lam_lo > 0:
-        eps[~fin] = res[~fin] / lam_lo
+    if eigval_lower > 0:
+        eps[~fin] = res[~fin] / eigval_lower
     if np.any(fin):
         top = float(np.max(tau[fin]))
-        lo = min(1e-3 / (c * float(theta[-1])), float(np.min(tau[fin])))
+        lo = min(1e-3 / (rate * float(theta[-1])), float(np.min(tau[fin])))
         grid = np.unique(np.concatenate([np.geomspace(lo, top, max(2, int(per_decade * np.log10(top / lo)) + 2)),
                                          tau[fin]]))
-        gc, gy = _coefficient_norms(theta, vt, y, C, c, dl, grid)
-        r = c * (gc + eta * gy)  # ‖R(s)‖_F at the grid points
-        zc, zy = _coefficient_norms(theta, vt, y, C, c, dl, np.zeros(1))  # and at s = 0 (0 without A(0))
+        gc, gy = _coefficient_norms(theta, vt, y, C, rate, delta_t, grid)
+        r = rate * (gc + eta * gy)  # ‖R(s)‖_F at the grid points
+        zc, zy = _coefficient_norms(theta, vt, y, C, rate, delta_t, np.zeros(1))  # and at s = 0 (0 without A(0))
         left = np.concatenate([[0.0], grid[:-1]])
-        rmax = np.maximum(np.concatenate([c * (zc + eta * zy), r[:-1]]), r)
-        a = c * lam_lo
+        rmax = np.maximum(np.concatenate([rate * (zc + eta * zy), r[:-1]]), r)
+        a = rate * eigval_lower
         length = grid - left
         h = length if a == 0 else -np.expm1(-a * length) / a  # ∫ e^{-a(s_{i+1} - s)} ds over the interval
         for j in np.nonzero(fin)[0]:
@@ -312,7 +314,7 @@ def readout_error_bound(theta, S_last, H, eta, vt, y, c, dl, lam_lo, tau, per_de
     return eps, res
 
 
-def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, c, dl, d, tau, norm_U, norm_Up, ridge=0.0):
+def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, rate, delta_t, d, tau, norm_U, norm_Up, ridge=0.0):
     """(K3): bounds on |ΔL_train|/Δ and |ΔL_test|/Δ at every τ, each (T,), from ε(τ) and ‖Res·Y(τ)‖ of (K1)-(K2).
 
     ΔL = (2Δ/d) Tr(Eᵀ(M B_Mᵀ + N/√Δ)) + (Δ/d) Tr(EᵀME) with (M, N) = (U, V) or (U_pop, V_pop),
@@ -321,22 +323,22 @@ def _loss_error_bounds(eps, res, theta, S, vt, y, basis, Vp, c, dl, d, tau, norm
     G = (U_popQ)ᵀ(U_popQ) and (U_popQ)ᵀV_pop.
     """
     M = basis.M
-    sq = np.sqrt(dl)
-    f, e = mode_factors(theta + ridge, c, tau)
+    sq = np.sqrt(delta_t)
+    f, e = mode_factors(theta + ridge, rate, tau)
     a = e + ridge * f if ridge else e  # coefficient of ṽ/√Δ in the train gradient
-    g2 = a**2 @ (np.sum(vt**2, axis=1) / dl)
+    g2 = a**2 @ (np.sum(vt**2, axis=1) / delta_t)
     if y is not None:
         g2 = g2 + 2 * (a * e) @ (theta * np.sum(vt * y, axis=1) / sq) + e**2 @ (theta**2 * np.sum(y**2, axis=1))
     gq = np.sqrt(np.maximum(g2, 0.0))
     train = (2 * eps * (gq + res) + norm_U * eps**2) / d
     G = S.T @ basis.G[:M, :M] @ S
     cross = S.T @ (basis.UpQ[:, :M].T @ Vp)  # (M, d)
-    quad = np.sum((f @ (G * (vt @ vt.T))) * f, axis=1) / dl
+    quad = np.sum((f @ (G * (vt @ vt.T))) * f, axis=1) / delta_t
     lin = -f @ np.sum(vt * cross, axis=1) / sq
     if y is not None:
         quad = quad - 2 * np.sum((f @ (G * (vt @ y.T))) * e, axis=1) / sq + np.sum((e @ (G * (y @ y.T))) * e, axis=1)
         lin = lin + e @ np.sum(y * cross, axis=1)
-    vp2 = float(np.sum(Vp**2)) / dl
+    vp2 = float(np.sum(Vp**2)) / delta_t
     gp = np.sqrt(np.maximum(quad + 2 * lin / sq + vp2, 0.0) + 8 * _EPS * (np.abs(quad) + vp2))
     with np.errstate(over="ignore", invalid="ignore"):
         test = (2 * eps * gp + norm_Up * eps**2) / d
@@ -349,17 +351,43 @@ def _norm_inf(A) -> float:
 
 
 @float64
-def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float = 1e-8,
-                      max_dim: Optional[int] = None, check_every: Optional[int] = None,
-                      progress: Optional[bool] = False, throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> KrylovTrajectory:
+@dataclass(frozen=True)
+class KrylovRule:
+    """Options of the block-Lanczos path (theory/krylov.md).
+
+    tol: the tolerance (> 0) on the a-posteriori error bound: (K3) on the losses in units of Δ_t for
+    `krylov_trajectory`, (K2) on the relative Frobenius error of the readouts (dimensionless) for
+    `krylov_readouts`; max_dim: the largest Krylov dimension M (int >= 1, capped at p; None: p);
+    check_every: Krylov columns between two evaluations of the bound (int >= 1; None: 4 blocks).
+    """
+
+    tol: float = 1e-8
+    max_dim: Optional[int] = None
+    check_every: Optional[int] = None
+
+    def __post_init__(self):
+        check_positive("tol", self.tol)
+        if self.max_dim is not None:
+            check_positive_int("max_dim", self.max_dim)
+        if self.check_every is not None:
+            check_positive_int("check_every", self.check_every)
+
+
+@float64
+@renamed_keywords(m="matrices")
+@options_from_keywords(krylov=KrylovRule)
+def krylov_trajectory(matrices: FiniteSizeMatrices, n: int, tau, A0=None, *, krylov: KrylovRule = KrylovRule(),
+                      ridge: float = 0.0, progress: Optional[bool] = False, throw: bool = True,
+                      require: Optional[bool] = None) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
-    m: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
+    matrices: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
     recorded, as in `eigensystem.eigensystem`); tau (T,) > 0, inf allowed; A0 (d, p) the
-    initial readout (default 0). ``tol``: tolerance on the a-posteriori error bound (K3) of the
-    losses, in units of Δ; ``max_dim``: largest Krylov dimension (default p); ``check_every``:
-    columns between checks (default 4 blocks); ``progress``: tqdm bar on stderr (default off; None: only
-    for p ≥ 4096, as the CLI does).
+    initial readout (default 0). ``krylov``: a `KrylovRule`: ``tol`` on the a-posteriori error bound (K3) of
+    the losses, in units of Δ; ``max_dim``: largest Krylov dimension (default p); ``check_every``:
+    columns between checks (default 4 blocks). ``progress``: tqdm bar on stderr (default off; None: only
+    for p ≥ 4096, as the CLI does). (``tol=``, ``max_dim=``, ``check_every=`` as keywords: the 0.1 form,
+    deprecated.)
     Reaching max_dim with the bound above tol raises `ConvergenceError` naming the parameters
     if ``throw`` (default), else returns the result with ``converged`` False and its bound.
     ``ridge`` λ ≥ 0 (theory/finite_noise_ridge.md (F2)-(F3)): the flow on U + λI, whose Krylov space and
@@ -369,12 +397,12 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
-    tol = check_positive("tol", tol)
+    tol, max_dim, check_every = float(krylov.tol), krylov.max_dim, krylov.check_every
     check_positive_int("n", n)
-    U, V, U_pop, V_pop = (np.asarray(x, dtype=np.float64) for x in (m.U, m.V, m.U_pop, m.V_pop))
+    U, V, U_pop, V_pop = (np.asarray(x, dtype=np.float64) for x in (matrices.U, matrices.V, matrices.U_pop, matrices.V_pop))
     p, d = V.shape
-    max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
-    dl, c = m.delta_t, rate(m.delta_t, p / d)
+    max_dim = p if max_dim is None else min(int(max_dim), p)
+    delta_t, c_rate = matrices.delta_t, rate(matrices.delta_t, p / d)
     if A0 is None:
         B0t = None
     else:
@@ -407,9 +435,9 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
             H = chk.Y.T @ chk.Y
 
             def bounds():
-                eps, res = readout_error_bound(theta + ridge, S[M - chk.b_last:], H, chk.eta, vt, y, c, dl,
+                eps, res = readout_error_bound(theta + ridge, S[M - chk.b_last:], H, chk.eta, vt, y, c_rate, delta_t,
                                                lower.value + ridge, tau)
-                return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c, dl, d, tau, norm_U, norm_Up,
+                return _loss_error_bounds(eps, res, theta, S, vt, y, basis, V_pop, c_rate, delta_t, d, tau, norm_U, norm_Up,
                                           ridge)
 
             e_train, e_test = bounds()
@@ -422,20 +450,20 @@ def krylov_trajectory(m: FiniteSizeMatrices, n: int, tau, A0=None, *, tol: float
             if error <= tol:
                 break
     train, test = _ritz_losses(basis, np.concatenate(QV), np.concatenate(QVp),
-                               np.concatenate(QB) if QB else None, c, dl, d, tau, ridge)
+                               np.concatenate(QB) if QB else None, c_rate, delta_t, d, tau, ridge)
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
     if not converged and throw:
         raise ConvergenceError(
             f"block Lanczos did not converge: error bound {error:.2e} > tol = {tol:g} (units of Δ) at Krylov "
-            f"dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, n = {n}, t = {m.t:g}, λ_lo = {lower.value:.3g}); "
+            f"dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, n = {n}, t = {matrices.t:g}, λ_lo = {lower.value:.3g}); "
             f"raise max_dim or tol")
-    l_opt = m.l_opt
-    return KrylovTrajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / dl,
-                            l_opt=l_opt, delta_t=dl, converged=converged, error=error, krylov_dim=M,
+    l_opt = matrices.l_opt
+    return KrylovTrajectory(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / delta_t,
+                            l_opt=l_opt, delta_t=delta_t, converged=converged, error=error, krylov_dim=M,
                             error_tau=error_tau, lambda_lower=float(lower.value), tol=tol, history=tuple(history))
 
 
-def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
+def _ritz_losses(basis: _Basis, QV, QVp, QB, rate, delta_t, d, tau, ridge=0.0):
     """(D3)-(D4) with the Ritz pairs of T = QᵀUQ in place of U's eigenpairs (the flow on U + λI, (F3))."""
     M = basis.M
     T, P = basis.T[:M, :M], basis.P[:M, :M]
@@ -443,8 +471,8 @@ def _ritz_losses(basis: _Basis, QV, QVp, QB, c, dl, d, tau, ridge=0.0):
     vt, vpt = S.T @ QV, S.T @ QVp
     upt = S.T @ P @ S
     if QB is None:
-        return losses_zero_init(theta, vt, vpt, upt, c, d, tau, ridge)
-    return losses_with_init(theta, vt, vpt, upt, S.T @ QB, c, dl, d, tau, ridge)
+        return losses_zero_init(theta, vt, vpt, upt, rate, d, tau, ridge)
+    return losses_with_init(theta, vt, vpt, upt, S.T @ QB, rate, delta_t, d, tau, ridge)
 
 
 # ----------------------------------------------------------------------------- readouts (theory/generation.md §1)
@@ -476,24 +504,28 @@ class KrylovReadouts(HasStatus):
 
 
 @float64
-def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: Optional[int] = None,
-                    check_every: Optional[int] = None, throw: bool = True, require: Optional[bool] = None) -> KrylovReadouts:
+@renamed_keywords(m="matrices")
+@options_from_keywords(krylov=KrylovRule)
+def krylov_readouts(matrices: FiniteSizeMatrices, tau, *, krylov: KrylovRule = KrylovRule(tol=1e-10),
+                    throw: bool = True, require: Optional[bool] = None) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
 
     The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
     T = Q_MᵀUQ_M), grown until the a-posteriori bound (K2) on the relative Frobenius error of
-    the readouts is ≤ ``tol`` at every τ. Reaching ``max_dim`` above tol raises ConvergenceError
+    the readouts is ≤ ``krylov.tol`` at every τ (``krylov``: a `KrylovRule`, default tol 1e-10; ``tol=``,
+    ``max_dim=``, ``check_every=`` as keywords: the 0.1 form, deprecated). matrices: finite-size matrices
+    (p, p) U and (p, d) V; tau (T,). Reaching ``max_dim`` above tol raises ConvergenceError
     if ``throw`` (default), else returns the result flagged ``converged`` False. No p×p
     eigendecomposition: cost ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check and the
     Cholesky certificate(s) of (K4).
     """
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     tau = check_tau(tau)
-    tol = check_positive("tol", tol)
-    U, V = np.asarray(m.U, dtype=np.float64), np.asarray(m.V, dtype=np.float64)
+    tol, max_dim, check_every = float(krylov.tol), krylov.max_dim, krylov.check_every
+    U, V = np.asarray(matrices.U, dtype=np.float64), np.asarray(matrices.V, dtype=np.float64)
     p, d = V.shape
-    max_dim = p if max_dim is None else min(check_positive_int("max_dim", max_dim), p)
-    dl, c = m.delta_t, rate(m.delta_t, p / d)
+    max_dim = p if max_dim is None else min(int(max_dim), p)
+    delta_t, c_rate = matrices.delta_t, rate(matrices.delta_t, p / d)
     every = check_positive_int("check_every", check_every) if check_every is not None else 4 * d
     norm_U = _norm_inf(U)
     lower = _LowerBound(U)
@@ -504,14 +536,14 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
         M, theta, S = chk.M, chk.theta, chk.S
         if theta[0] <= 0:
             raise ConvergenceError(f"U is not positive definite (Ritz value {theta[0]:.3g} at Krylov dimension {M}, "
-                                   f"p = {p}, d = {d}, t = {m.t:g})")
+                                   f"p = {p}, d = {d}, t = {matrices.t:g})")
         vt = S.T @ np.concatenate(QV)
         H = chk.Y.T @ chk.Y
 
         def relative():
-            eps, _ = readout_error_bound(theta, S[M - chk.b_last:], H, chk.eta, vt, None, c, dl, lower.value, tau)
-            f, _ = mode_factors(theta, c, tau)
-            size = np.sqrt(f**2 @ np.sum(vt**2, axis=1) / dl)  # ‖B_M(τ)‖_F
+            eps, _ = readout_error_bound(theta, S[M - chk.b_last:], H, chk.eta, vt, None, c_rate, delta_t, lower.value, tau)
+            f, _ = mode_factors(theta, c_rate, tau)
+            size = np.sqrt(f**2 @ np.sum(vt**2, axis=1) / delta_t)  # ‖B_M(τ)‖_F
             return eps / np.maximum(size, np.finfo(float).tiny)
 
         error_tau = relative()
@@ -524,10 +556,10 @@ def krylov_readouts(m: FiniteSizeMatrices, tau, *, tol: float = 1e-10, max_dim: 
     converged = bool(error <= tol or M == p)  # at M = p the basis is complete: exact up to rounding
     if not converged and throw:
         raise ConvergenceError(f"block Lanczos readouts did not converge: error bound {error:.2e} > tol = {tol:g} "
-                               f"at Krylov dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, t = {m.t:g}, "
+                               f"at Krylov dimension {M} (max_dim = {max_dim}, p = {p}, d = {d}, t = {matrices.t:g}, "
                                f"λ_lo = {lower.value:.3g}); raise max_dim or tol")
-    f, _ = mode_factors(theta, c, tau)  # (T, M)
-    coef = -np.einsum("tk,kd,mk->tdm", f, vt, S, optimize=True) / np.sqrt(dl)
+    f, _ = mode_factors(theta, c_rate, tau)  # (T, M)
+    coef = -np.einsum("tk,kd,mk->tdm", f, vt, S, optimize=True) / np.sqrt(delta_t)
     B = coef @ basis.Q[:, :M].T  # (T, d, p)
     return KrylovReadouts(B=B, krylov_dim=M, error=error, converged=converged, lambda_min=float(theta[0]),
                           lambda_lower=float(lower.value), error_tau=error_tau, tol=tol, history=tuple(history))

@@ -36,10 +36,12 @@ from tqdm.auto import tqdm
 from ..core.activations import get_activation
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from ..core.trajectory import Trajectory
-from .models import MODELS
+from .model_dispatch import MODELS
 from .exact import exact_matrices
 from .gep import gep_factors
+from ..core.deprecation import options_from_keywords, renamed_fields, renamed_keywords
 from ..core.precision import float64
+from ..core.shapes import WeightsAndData
 
 OPTIMIZERS = ("gd", "adam")
 SAMPLERS = ("reduced", "direct")
@@ -47,7 +49,7 @@ SAMPLERS = ("reduced", "direct")
 
 @float64
 @dataclass(frozen=True)
-class TrainingProblem:
+class TrainingProblem(WeightsAndData):
     """One finite-size model: W (p,d), X (n,d), and what evaluates its losses exactly.
 
     ``matrices`` (exact model): the (E1)-(E3) `FiniteSizeMatrices`; ``factors`` (gep model): the
@@ -65,18 +67,6 @@ class TrainingProblem:
     factors: object = None
 
     @property
-    def p(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.W.shape[1]
-
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
-
-    @property
     def psi_p(self) -> float:
         return self.p / self.d
 
@@ -88,9 +78,9 @@ class TrainingProblem:
             mv = lambda v: U @ v  # noqa: E731
         else:
             f = self.factors
-            G, W, c = np.asarray(f.G), np.asarray(f.W), f.constants
+            G, W, constants = np.asarray(f.G), np.asarray(f.W), f.constants
             n, d = G.shape[1], W.shape[1]
-            mv = lambda v: G @ (G.T @ v) / n + c.b_t**2 * W @ (W.T @ v) / d + c.s_t2 * v  # noqa: E731
+            mv = lambda v: G @ (G.T @ v) / n + constants.b_t**2 * W @ (W.T @ v) / d + constants.s_t2 * v  # noqa: E731
         if p <= 64:
             dense = np.column_stack([mv(e) for e in np.eye(p)])
             return float(np.linalg.eigvalsh(dense)[-1])
@@ -121,6 +111,7 @@ def training_problem(W, X, *, t: float, activation="tanh", sigma=None, model: st
 
 
 @float64
+@renamed_fields(noise_samples="fresh_noise")
 @dataclass(frozen=True)
 class SimulationResult(Trajectory):
     """Losses of a simulated run at the recorded steps, each of shape (R,).
@@ -128,12 +119,14 @@ class SimulationResult(Trajectory):
     Status: the losses of each recorded readout are evaluated exactly (the run's noise is what is
     studied, not an error), so ``error`` is 0; ``converged`` is the status of the exact matrices
     the losses use (True for the closed-form (G4)-(G6) model); a diverged run raises instead.
+    ``step`` (R,) the recorded step counts, ``optimizer`` its name, ``lr`` η, ``fresh_noise`` the fresh noise
+    draws per point per step (None: the exact noise average; ``noise_samples`` before 0.2.0).
     """
 
     step: np.ndarray
     optimizer: str
     lr: float
-    noise_samples: Optional[int]
+    fresh_noise: Optional[int]
 
     def columns(self) -> dict:
         return {"step": self.step, **super().columns()}
@@ -167,13 +160,13 @@ class _Cfg(NamedTuple):
     ridge: float = 0.0
 
 
-def _config(prob: TrainingProblem, noise_samples, optimizer, block: int, sampler: str, ridge: float = 0.0) -> _Cfg:
+def _config(prob: TrainingProblem, fresh_noise, optimizer, block: int, sampler: str, ridge: float = 0.0) -> _Cfg:
     if prob.model == "exact":
         b = s2 = v2 = 0.0
     else:
-        c = prob.factors.constants
-        b, s2, v2 = float(c.b_t), float(c.s_t2), float(c.v_t2)
-    return _Cfg(prob.model, prob.activation, 0 if noise_samples is None else noise_samples, prob.d, prob.p, prob.n,
+        constants = prob.factors.constants
+        b, s2, v2 = float(constants.b_t), float(constants.s_t2), float(constants.v_t2)
+    return _Cfg(prob.model, prob.activation, 0 if fresh_noise is None else fresh_noise, prob.d, prob.p, prob.n,
                 float(prob.delta_t), float(prob.t), b, s2, v2, optimizer, block, sampler, float(ridge))
 
 
@@ -182,8 +175,8 @@ def _arrays(prob: TrainingProblem) -> dict:
         m = prob.matrices
         return {"W": prob.W, "X": prob.X, "U": m.U, "V": m.V, "Up": m.U_pop, "Vp": m.V_pop}
     f = prob.factors
-    c = f.constants
-    return {"W": f.W, "G": f.G, "M": c.alpha * jnp.asarray(f.sigma) + c.b_t**2 * jnp.eye(prob.d)}
+    constants = f.constants
+    return {"W": f.W, "G": f.G, "M": constants.alpha * jnp.asarray(f.sigma) + constants.b_t**2 * jnp.eye(prob.d)}
 
 
 def _losses(cfg: _Cfg, arr, B):
@@ -365,23 +358,24 @@ def _check_sampler(sampler: str) -> str:
 
 
 @float64
-def sampled_gradient(prob: TrainingProblem, B, *, key, noise_samples: Optional[int] = 1, draws: int = 1,
+@renamed_keywords(noise_samples="fresh_noise")
+def sampled_gradient(prob: TrainingProblem, B, *, key, fresh_noise: Optional[int] = 1, draws: int = 1,
                      sampler: str = "reduced") -> jnp.ndarray:
     """Independent draws of ∇_B L̂ at B = A/√p, as used by a `simulate` step: shape (draws, d, p).
 
-    Draw i uses ``fold_in(key, i)``. noise_samples None: the exact noise average
+    Draw i uses ``fold_in(key, i)``. fresh_noise None: the exact noise average
     (2Δ/d) B U + (2√Δ/d) Vᵀ (theory/dynamics.md §2), the same for every draw.
     sampler: for the GEP model, 'reduced' (only the noise statistics the gradient depends on,
     (N1)-(N2)) or 'direct' (ξ and ζ drawn in full); the two have the same law.
     """
     _check_sampler(sampler)
-    if noise_samples is not None:
-        noise_samples = check_positive_int("noise_samples", noise_samples)
+    if fresh_noise is not None:
+        fresh_noise = check_positive_int("fresh_noise", fresh_noise)
     draws = check_positive_int("draws", draws)
     B = jnp.asarray(B, jnp.float64)
     if B.shape != (prob.d, prob.p):
         raise InputError("B", f"must have shape (d, p) = {(prob.d, prob.p)}, got {B.shape}")
-    return _sampled_grads(_config(prob, noise_samples, "gd", 1, sampler), _arrays(prob), B, key, draws)
+    return _sampled_grads(_config(prob, fresh_noise, "gd", 1, sampler), _arrays(prob), B, key, draws)
 
 
 def _is_transformation(opt) -> bool:
@@ -391,33 +385,55 @@ def _is_transformation(opt) -> bool:
 
 # ----------------------------------------------------------------------------- the run
 @float64
-def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
-             noise_samples: Optional[int] = 1, record: int = 50, key=None, A0=None,
-             block: Optional[int] = None, progress: Optional[bool] = False,
-             check_stability: bool = True, sampler: str = "reduced", ridge: float = 0.0) -> SimulationResult:
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How `simulate` runs and records (no field changes the law of the run; ``block`` and ``sampler`` change
+    only the order of the random draws, not their law).
+
+    record: about this many log-spaced recorded steps (int >= 1, `record_steps`); block: steps per compiled
+    ``lax.scan`` chunk (int >= 1; None: min(steps, 256)); sampler: the GEP model's noise draw, 'reduced'
+    ((N1)-(N2) of theory/dynamics.md §6, cost independent of the draws) or 'direct' (n·m·(d + p) normals per
+    step; same law, slower); check_stability: refuse a GD learning rate at or above the stability bound
+    ψ_p/(Δ_t (λ_max(U) + λ)) (InputError on 'lr').
+    """
+
+    record: int = 50
+    block: Optional[int] = None
+    sampler: str = "reduced"
+    check_stability: bool = True
+
+
+DEFAULT_SIMULATION = SimulationOptions()
+
+
+@float64
+@renamed_keywords(noise_samples="fresh_noise")
+@options_from_keywords(options=SimulationOptions)
+def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd", fresh_noise: Optional[int] = 1,
+             ridge: float = 0.0, key=None, A0=None, options: SimulationOptions = DEFAULT_SIMULATION,
+             progress: Optional[bool] = False) -> SimulationResult:
     """Train the readout of ``prob`` for ``steps`` steps and record exact losses.
 
     lr: η > 0 in the τ convention (τ = kη); optimizer: 'gd' (optax.sgd(η)), 'adam'
     (optax.adam(η)) or any ``optax.GradientTransformation``, which is fed d² ∇_A L̂ and
     keeps its own step size (η then only sets τ = kη; e.g. ``optax.sgd(η)`` is 'gd'; the
     result's ``optimizer`` is then 'optax', and no stability check is made);
-    noise_samples: m ≥ 1 fresh noise samples per data point per step, or None for the
-    exact noise average (deterministic GD on (L1)); record: number of log-spaced record
-    points; key: JAX PRNG key of the noise (same key → same run); A0 (d,p): start (default 0);
-    block: steps per compiled `lax.scan` chunk (default min(steps, 256));
-    progress: tqdm bar on stderr between chunks (default off; None: shown once a run passes 2 s,
-    as `rfscore simulate` does);
-    sampler: GEP model's noise draw, 'reduced' (default; (N1)-(N2) of theory/dynamics.md §6,
-    cost independent of m) or 'direct' (n·m·(d + p) normals per step; same law, slower).
+    fresh_noise: m ≥ 1 fresh noise samples per data point per step (``noise_samples`` before 0.2.0, now the
+    name of *frozen* draws everywhere else), or None for the exact noise average (deterministic GD on (L1));
+    key: JAX PRNG key of the noise (same key → same run); A0 (d,p): start (default 0);
+    options: a `SimulationOptions` (record, block, sampler, check_stability; as keywords: the 0.1 form,
+    deprecated); progress: tqdm bar on stderr between chunks (default off; None: shown once a run passes 2 s,
+    as `rfscore simulate` does).
     GD is refused (InputError on 'lr') unless η (2Δ/ψ_p) (λ_max(U) + λ) < 2; a run whose losses
     become non-finite raises ConvergenceError. ``ridge`` λ ≥ 0 adds the penalty λΔ‖A‖²/(pd) of
     theory/finite_noise_ridge.md (F2) to the training loss; the losses recorded are the data terms.
     Frozen finite-m draws (F1): pass a problem built on their matrices (`training_problem(...,
-    matrices=FiniteNoiseMatrices.train)`) with ``noise_samples=None``.
+    matrices=FiniteNoiseMatrices.train)`) with ``fresh_noise=None``.
     """
     lr = check_positive("lr", lr)
     steps = check_positive_int("steps", steps)
     ridge = check_ridge(ridge)
+    record, block, sampler, check_stability = options.record, options.block, options.sampler, options.check_stability
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise InputError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
@@ -427,8 +443,8 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
     else:
         raise InputError("optimizer", f"must be one of {', '.join(OPTIMIZERS)} or an optax.GradientTransformation, "
                                       f"got {type(optimizer).__name__}")
-    if noise_samples is not None:
-        noise_samples = check_positive_int("noise_samples", noise_samples)
+    if fresh_noise is not None:
+        fresh_noise = check_positive_int("fresh_noise", fresh_noise)
     _check_sampler(sampler)
     d, p = prob.d, prob.p
     key = jax.random.PRNGKey(0) if key is None else key
@@ -443,7 +459,7 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
         if lr >= lr_max:
             raise InputError("lr", f"GD is unstable for lr = {lr:.6g}: need lr < ψ_p/(Δ (λ_max(U) + λ)) = {lr_max:.6g}")
 
-    cfg = _config(prob, noise_samples, optimizer, block, sampler, ridge)
+    cfg = _config(prob, fresh_noise, optimizer, block, sampler, ridge)
     arr = _arrays(prob)
     # records padded to ``record`` slots (-1: never hit), so that runs with the same ``record`` and
     # ``block`` share one compiled block whatever their number of steps (e.g. τ windows of a figure)
@@ -467,5 +483,23 @@ def simulate(prob: TrainingProblem, *, lr: float, steps: int, optimizer="gd",
                                f"p = {p}, d = {d}, n = {prob.n}; lower lr")
     return SimulationResult(step=rec, tau=rec * lr, train_loss=train, test_loss=test,
                             score_error=(test - prob.l_opt) / prob.delta_t, l_opt=prob.l_opt,
-                            delta_t=prob.delta_t, optimizer=name, lr=lr, noise_samples=noise_samples,
+                            delta_t=prob.delta_t, optimizer=name, lr=lr, fresh_noise=fresh_noise,
                             converged=bool(getattr(prob.matrices, "converged", True)))
+
+
+@float64
+def simulate_windows(prob: TrainingProblem, plan, *, key, fresh_noise: Optional[int] = 1, record: int = 50,
+                     optimizer="gd", block: Optional[int] = 256) -> list:
+    """One run of `simulate` per τ window, each from A = 0: ``plan`` = [(τ_end, η), ...] gives window j
+    ⌈τ_end/η⌉ steps at learning rate η with the training key ``fold_in(key, j)`` (pass the recipe's
+    ``keys.train``, theory/model.md (P1): window j then uses ``keys.window(j)``). A small η resolves early
+    times, a large one reaches late times in few steps; every window has the same ``fresh_noise`` m (fresh
+    draws per point per step, as in `simulate`), ``record`` and ``block`` (`SimulationOptions`), so one
+    compiled block serves them all. Returns the `SimulationResult` of each window, in order.
+    """
+    out = []
+    for j, (end, lr) in enumerate(plan):
+        out.append(simulate(prob, lr=float(lr), steps=int(np.ceil(end / lr)), optimizer=optimizer,
+                            fresh_noise=fresh_noise, key=jax.random.fold_in(key, j),
+                            options=SimulationOptions(record=record, block=block)))
+    return out

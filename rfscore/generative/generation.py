@@ -11,19 +11,32 @@ the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask sc
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import jax
 import numpy as np
 
+from ..core.activations import get_activation
 from ..core.covariance import SigmaSpectrum, sigma_matrix, validate_sigma_matrix
 from ..core.trajectory import check_tau
 from ..core.errors import InputError, check_noise_samples, check_positive, check_positive_int, check_ridge
-from ..runtime.resources import F8, MEHLER_ORDERS, available_memory, format_bytes
-from ..finite.draws import effective_ratios, point_key, sample_inputs, sizes
+from ..runtime.resources import check_memory_parts, generation_bytes
+from ..runtime.sweep import (DEFAULT_RUNNER, GENERATION_PROCESSES_FROM, SweepRunner, check_scheduler, run_sweep,
+                             sweep_workers, table_rows)
+from ..finite.inputs import (MAP_STREAM, DrawKeys, effective_ratios, point_key, sample_inputs, sample_weights, size_of,
+                             sizes)
 from ..core.crossing import first_crossing
+from ..finite.exact import MehlerRule
 from ..finite.krylov import KRYLOV_ABOVE
-from .score_model import time_grid
+from ..core.deprecation import options_from_keywords
+from ..data.datasets import load_dataset
+from ..data.realdata import RealDataKeys
+from ..analysis.timescales import fit_exponent
+from .metrics import frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior, memorisation
+from .sampler import INTEGRATORS, sample
+from .score_model import empirical_score, fit_score_model, population_score, time_grid
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
@@ -47,6 +60,60 @@ MEHLER_TOL = 1e-4
 ONSET_FRACTION = 0.25
 # ... read only where the model copies at all: f_mem(largest τ) >= ONSET_MIN_PLATEAU (20 copies in 1000 samples)
 ONSET_MIN_PLATEAU = 0.02
+
+
+@float64
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How samples are generated from a score (theory/generation.md §1-§2): the grid of diffusion times (Y2)
+    and the sampler (Y3).
+
+    t_min, t_max: the first and last grid time (0 < t_min < t_max; the OU time t of (D1), Δ_t = 1 − e^{−2t});
+    times: the number K of grid times, the cells of (Y2) (int >= 2); spacing: 'log' or 'linear' grid;
+    samples: N, samples generated per (ψ_n, seed, τ) (int >= 2); sampler: 'sde' (the reverse SDE) or 'ode'
+    (the probability-flow ODE), stepped by (Y3); integrator: the one-step rule of (Y3), one of
+    `rfscore.generative.sampler.INTEGRATORS`; steps_per_time: sampler steps per grid cell (int >= 1);
+    score: 'rf' (the trained random-features score (Y1)), 'empirical' (Y5) or 'population' (Y4).
+    Checked by `validate` (one line naming the field), not on construction.
+    """
+
+    t_min: float = 1e-3
+    t_max: float = 3.0
+    times: int = 40
+    spacing: str = "log"
+    samples: int = 2000
+    sampler: str = "sde"
+    integrator: str = "exponential"
+    steps_per_time: int = 4
+    score: str = "rf"
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+@float64
+@dataclass(frozen=True)
+class ReadoffConfig:
+    """The thresholds of the read-offs from the samples (theory/generation.md §4, §9).
+
+    mem_threshold: f_mem level in (0, 1) of τ_mem^samples (Y11); gen_tolerance: relative tolerance (> 0) of
+    τ_gen^samples, the first τ with Fréchet distance ≤ (1 + gen_tolerance) × its minimum (Y10);
+    collapse_entropy: the criterion h_C in (0, 1) of the collapse scale Δ_C(n) of the memorisation map (M3).
+    """
+
+    mem_threshold: float = 0.1
+    gen_tolerance: float = 0.1
+    collapse_entropy: float = COLLAPSE_ENTROPY
+
+
+DEFAULT_SAMPLING = SamplingConfig()
+DEFAULT_READOFF = ReadoffConfig()
+GENERATION_MEHLER = MehlerRule(max_order=MAX_ORDER, tol=MEHLER_TOL)  # the generation's default Mehler rule
+
+
+def _config(cls, value):
+    """A config object from itself or from its fields as a mapping (the JSON form of a sweep point)."""
+    return value if isinstance(value, cls) else cls(**dict(value))
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -86,19 +153,28 @@ def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
 
 # ----------------------------------------------------------------------------- one point
 @float64
-def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: float, t_max: float, times: int,
-                     tau: Sequence[float], samples: int, sampler: str = "sde", integrator: str = "exponential",
-                     steps_per_time: int = 4, score: str = "rf", activation: str = "tanh", sigma="1:1",
-                     spacing: str = "log", krylov_above: int = KRYLOV_ABOVE, floor_draws: int = 8,
-                     max_order: int = MAX_ORDER, mehler_tol: float = MEHLER_TOL, keep_samples: bool = False,
-                     data: str | None = None, test_data: str | None = None, test_fraction: float | None = None,
-                     noise_samples: int | None = None, ridge: float = 0.0,
-                     collapse_entropy: float = COLLAPSE_ENTROPY) -> dict:
+@options_from_keywords(sampling=SamplingConfig, mehler=MehlerRule, aliases={"mehler_tol": ("mehler", "tol")},
+                       legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
+                               "steps_per_time", "score", "max_order", "mehler_tol"))
+def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequence[float],
+                     sampling: SamplingConfig = DEFAULT_SAMPLING, activation: str = "tanh", sigma="1:1",
+                     noise_samples: int | None = None, ridge: float = 0.0, data: str | None = None,
+                     test_data: str | None = None, test_fraction: float | None = None,
+                     krylov_above: int = KRYLOV_ABOVE, mehler: MehlerRule = GENERATION_MEHLER,
+                     collapse_entropy: float = COLLAPSE_ENTROPY, floor_draws: int = 8,
+                     keep_samples: bool = False) -> dict:
     """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
 
     W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
     same sampler key at every τ (common random numbers: curves over τ differ by the score only).
     Reference scores ('population', 'empirical') have no τ: one row, τ = inf.
+
+    d, ψ_p = p/d, ψ_n = n/d, the seed, the τ list (inf allowed); ``sampling``: a `SamplingConfig` (or its
+    fields as a mapping, the JSON form of a sweep point); ``activation`` σ, ``sigma`` Σ (spectrum text, a
+    `SigmaSpectrum` or a (d, d) nested list); ``krylov_above``, ``mehler``: the numerics of the score model
+    (`fit_score_model`; ``mehler`` a `MehlerRule` or its fields as a mapping); ``floor_draws``: the draws
+    averaged in the Fréchet floor; ``keep_samples``: return the samples and X too. (The fields of
+    ``sampling`` and ``max_order``, ``mehler_tol`` as keywords: the 0.1 form, deprecated.)
 
     Real data (``data`` = 'digits' or an .npy path, theory/generation.md §8): the dataset of
     `rfscore.data.datasets.load_dataset` split and shuffled by the seed's `RealDataKeys` (W from its
@@ -106,24 +182,18 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     held-out rows (R1), the Fréchet distance to the Gaussian fit of the held-out rows and its floor the
     training pool's distance to it (Y13); ``kl_estimate`` is NaN (no true score). ``noise_samples``,
     ``ridge``: m frozen draws per point and the ridge λ of the readouts (Y14), draws keyed by
-    ``fold_in(model key, 7)`` and the grid index. With the rf score, ``out['map']`` is the memorisation
-    map (M1)-(M4) of theory/generation.md §9 (`rfscore.analysis.memorisation_map`), its collapse draws keyed
-    by ``fold_in(model key, 11)`` and the collapse criterion ``collapse_entropy``.
+    the noise stream of the recipe (P1), ``fold_in(model key, 2)``, and the grid index. With the rf score,
+    ``out['map']`` is the memorisation map (M1)-(M4) of theory/generation.md §9
+    (`rfscore.analysis.memorisation_map`), its collapse draws keyed by ``fold_in(model key, 11)`` (P1) and
+    the collapse criterion ``collapse_entropy``.
     """
-    import jax
-
-    from .metrics import (frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior,
-                          memorisation)
-    from .sampler import sample
-    from .score_model import empirical_score, fit_score_model, population_score
-
+    sampling, mehler = _config(SamplingConfig, sampling), _config(MehlerRule, mehler)
+    t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
+    samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
+    steps_per_time, score = sampling.steps_per_time, sampling.score
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
     X_test = ds = None
     if data is not None:
-        from ..data.datasets import load_dataset
-        from ..data.realdata import RealDataKeys
-        from ..finite.draws import sample_weights, size_of
-
         keys = RealDataKeys.from_seed(seed)
         ds = load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=keys.data)
         d, S, X_test = ds.d, ds.sigma, ds.test
@@ -140,9 +210,9 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
     if score == "rf":
         mid = K // 2
         model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
-                                timescale_at=(0, mid), max_order=max_order, mehler_tol=mehler_tol, X_test=X_test,
+                                timescale_at=(0, mid), mehler=mehler, X_test=X_test,
                                 noise_samples=noise_samples, ridge=ridge,
-                                noise_key=None if noise_samples is None else jax.random.fold_in(k_model, 7))
+                                noise_key=None if noise_samples is None else DrawKeys(k_model).noise)
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
         kl = (np.full(len(taus), math.nan) if ds is not None  # no true score: (L3), hence (Y9), undefined
@@ -151,7 +221,7 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, t_min: fl
         out["diagnostics"] = [dg.to_dict() for dg in model.diagnostics]
         out["converged"], out["error"] = model.converged, model.error
         out["score_error_t_min"] = model.score_error[:, 0].tolist()
-        out["map"] = memorisation_map(grid, model.tau_mem_t, model.n_peaks_t, X, taus, jax.random.fold_in(k_model, 11),
+        out["map"] = memorisation_map(grid, model.tau_mem_t, model.n_peaks_t, X, taus, jax.random.fold_in(k_model, MAP_STREAM),
                                       criterion=collapse_entropy).to_dict()
     elif score == "population":
         if ds is not None:
@@ -244,32 +314,11 @@ class GenerationResult(HasStatus):
 
 
 @float64
-def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
-                     workers: int = 1) -> dict:
-    """Peak memory estimate by the option that drives it: {arg: bytes} (float64 arrays).
-
-    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
-    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
-    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
-    (T, N, d) for --save-samples.
-    """
-    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
-    readouts = F8 * float(num_tau) * times * d * p
-    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
-    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
-    w = max(1, workers)
-    return {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
-
-
-@float64
 def check_generation_memory(parts: dict, available: int | None = None) -> None:
-    """InputError naming the option with the largest share when the total exceeds the available memory."""
-    total = float(sum(parts.values()))
-    avail = available_memory() if available is None else int(available)
-    if not total <= avail:
-        arg = max(parts, key=parts.get)
-        raise InputError(arg, f"this run needs about {format_bytes(total)} of memory, more than the "
-                              f"{format_bytes(avail)} available; use a smaller size")
+    """Deprecated for one version: `rfscore.runtime.resources.check_memory_parts` (``what`` = "this run")."""
+    warnings.warn("check_generation_memory is deprecated; use rfscore.runtime.resources.check_memory_parts",
+                  DeprecationWarning, stacklevel=2)
+    check_memory_parts(parts, "this run", available)
 
 
 @float64
@@ -278,11 +327,8 @@ def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
     if data is None:
         if test_data is not None or test_fraction is not None:
-            raise InputError("test_data" if test_data is not None else "test_fraction", "needs --data (digits or X.npy)")
+            raise InputError("test_data" if test_data is not None else "test_fraction", "needs `data` (digits or X.npy)")
         return None
-    from ..data.datasets import load_dataset
-    from ..data.realdata import RealDataKeys
-
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
 
@@ -299,16 +345,25 @@ def check_collapse_entropy(value) -> float:
 
 
 @float64
-def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, integrator, steps_per_time, score,
-             seeds, seed, spacing="log", mem_threshold=0.1, gen_tolerance=0.1, model="exact", data=None,
-             test_data=None, test_fraction=None, noise_samples=None, ridge=0.0, dataset=None):
+@options_from_keywords(sampling=SamplingConfig, readoff=ReadoffConfig,
+                       legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
+                               "steps_per_time", "score", "mem_threshold", "gen_tolerance"))
+def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DEFAULT_SAMPLING,
+             readoff: ReadoffConfig = DEFAULT_READOFF, model="exact", data=None, test_data=None, test_fraction=None,
+             noise_samples=None, ridge=0.0, dataset=None):
     """Check every input before anything runs; returns (psi_n pairs (n, n/d), p, tau list).
 
     With ``data`` the dimension is the dataset's (``d`` None or equal to it), n must fit in its
     training pool, and the population score is refused (Σ unknown). Finite ``noise_samples`` or
     ``ridge`` > 0 need ``score='rf'`` (the reference scores are not trained). ``dataset``: the
-    already loaded dataset of ``data`` (else loaded here).
+    already loaded dataset of ``data`` (else loaded here). The other parameters as in
+    `generation_experiment` (``sampling`` a `SamplingConfig`, ``readoff`` a `ReadoffConfig`; their fields as
+    keywords: the 0.1 form, deprecated).
     """
+    t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
+    samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
+    steps_per_time, score = sampling.steps_per_time, sampling.score
+    mem_threshold, gen_tolerance = readoff.mem_threshold, readoff.gen_tolerance
     if model != "exact":
         raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
                                   "matrices U, V, not a function of x, so it has no score to sample from")
@@ -317,10 +372,10 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
     m = check_noise_samples(noise_samples)
     ridge = check_ridge(ridge)
     if score != "rf" and m is not None:
-        raise InputError("noise_samples", f"--score {score} is a reference score with no training: m noise draws "
+        raise InputError("noise_samples", f"`score` {score} is a reference score with no training: m noise draws "
                                           "apply to the rf score only")
     if score != "rf" and ridge != 0:
-        raise InputError("ridge", f"--score {score} is a reference score with no training: the ridge applies to the "
+        raise InputError("ridge", f"`score` {score} is a reference score with no training: the ridge applies to the "
                                   "rf score only")
     ds = dataset if dataset is not None else load_data(data, test_data=test_data, test_fraction=test_fraction,
                                                        seed=seed)
@@ -329,16 +384,15 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
             raise InputError("score", "'population' needs the true Σ, which real data does not have "
                                       "(theory/real_data.md); use rf or empirical")
         if d is not None and int(d) != ds.d:
-            raise InputError("d", f"--d {d} contradicts --data {data} (d = {ds.d} columns used"
+            raise InputError("d", f"`d` {d} contradicts `data` {data} (d = {ds.d} columns used"
                                   + (f", {ds.d_raw - ds.d} constant ones dropped)" if ds.d_raw != ds.d else ")"))
         d = ds.d
     elif d is None:
-        raise InputError("d", "is required unless --data fixes it")
+        raise InputError("d", "is required unless `data` fixes it")
     d = check_positive_int("d", d)
     check_positive("psi_p", psi_p)
     if sampler not in SAMPLERS:
         raise InputError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    from .sampler import INTEGRATORS
     if integrator not in INTEGRATORS:
         raise InputError("integrator", f"must be one of {', '.join(INTEGRATORS)}, got {integrator!r}")
     time_grid(t_min, t_max, times, spacing)
@@ -365,17 +419,19 @@ def validate(*, d, psi_p, psi_n, t_min, t_max, times, tau, samples, sampler, int
 
 
 @float64
-def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min: float = 1e-3, t_max: float = 3.0,
-                          times: int = 40, tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), samples: int = 2000,
-                          sampler: str = "sde", integrator: str = "exponential", steps_per_time: int = 4,
-                          score: str = "rf", seeds: int = 1, seed: int = 0, activation: str = "tanh",
-                          sigma="1:1", spacing: str = "log", mem_threshold: float = 0.1, gen_tolerance: float = 0.1,
-                          keep_samples: bool = False, workers: int | None = None, scheduler=None,
-                          checkpoint=None, checkpoint_arg: str = "checkpoint", restart: bool = False,
-                          krylov_above: int = KRYLOV_ABOVE, model: str = "exact", max_order: int = MAX_ORDER,
-                          mehler_tol: float = MEHLER_TOL, data: str | None = None, test_data: str | None = None,
-                          test_fraction: float | None = None, noise_samples=None, ridge: float = 0.0,
-                          collapse_entropy: float = COLLAPSE_ENTROPY, progress: bool = False) -> GenerationResult:
+@options_from_keywords(sampling=SamplingConfig, readoff=ReadoffConfig, mehler=MehlerRule, runner=SweepRunner,
+                       aliases={"mehler_tol": ("mehler", "tol")},
+                       legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
+                               "steps_per_time", "score", "mem_threshold", "gen_tolerance", "collapse_entropy",
+                               "max_order", "mehler_tol", "workers", "scheduler", "checkpoint", "restart"))
+def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
+                          tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), seeds: int = 1, seed: int = 0,
+                          activation: str = "tanh", sigma="1:1", noise_samples=None, ridge: float = 0.0,
+                          data: str | None = None, test_data: str | None = None, test_fraction: float | None = None,
+                          sampling: SamplingConfig = DEFAULT_SAMPLING, readoff: ReadoffConfig = DEFAULT_READOFF,
+                          model: str = "exact", krylov_above: int = KRYLOV_ABOVE,
+                          mehler: MehlerRule = GENERATION_MEHLER, runner: SweepRunner = DEFAULT_RUNNER,
+                          keep_samples: bool = False, progress: bool = False) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
     Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
@@ -386,21 +442,31 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     ``data`` ('digits' or an .npy path, with ``test_data`` or ``test_fraction``; digits default to
     a 0.2 held-out fraction): real data at the dataset's d (``d`` may be None), theory/generation.md §8.
     ``noise_samples`` (m, None or inf for the exact average) and ``ridge`` (λ >= 0): (Y14).
-    ``collapse_entropy`` h_C in (0, 1): the criterion (M3) of the collapse scale Δ_C(n) in the memorisation
-    map (theory/generation.md §9); the map's per-time table is ``map_table``, its per-point values in
-    ``points[i]['map']``, the predicted onset (M4) is fitted beside the measured one.
-    """
-    from ..core.activations import get_activation
-    from ..runtime.sweep import GENERATION_PROCESSES_FROM, check_scheduler, run_sweep, sweep_workers, table_rows
-    from ..analysis.timescales import fit_exponent
+    ``readoff.collapse_entropy`` h_C in (0, 1): the criterion (M3) of the collapse scale Δ_C(n) in the
+    memorisation map (theory/generation.md §9); the map's per-time table is ``map_table``, its per-point values
+    in ``points[i]['map']``, the predicted onset (M4) is fitted beside the measured one.
 
+    psi_n (list, > 0), d (int >= 1; None with ``data``), ψ_p = p/d, the τ list (inf allowed), ``seeds`` seeds
+    from ``seed``, ``activation`` σ, ``sigma`` Σ (spectrum text such as '1:1', a `SigmaSpectrum` or a (d, d)
+    matrix). ``sampling``: the `SamplingConfig` (time grid (Y2), samples, sampler (Y3), score);
+    ``readoff``: the `ReadoffConfig` ((Y10), (Y11), (M3)); ``model`` must be 'exact'; ``krylov_above``,
+    ``mehler``: the score model's numerics (`fit_score_model`; default `GENERATION_MEHLER`, max_order 64,
+    tol 1e-4); ``runner``: the `SweepRunner` (workers, Dask scheduler, checkpoint, restart);
+    ``progress``: a tqdm bar. (The fields of these objects as keywords, and ``mehler_tol``: the 0.1 form,
+    deprecated.)
+    """
+    t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
+    samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
+    steps_per_time, score = sampling.steps_per_time, sampling.score
+    mem_threshold, gen_tolerance = readoff.mem_threshold, readoff.gen_tolerance
+    collapse_entropy = readoff.collapse_entropy
+    workers, scheduler = runner.workers, runner.scheduler
+    max_order, mehler_tol = mehler.max_order, mehler.tol
     get_activation(activation)
     ds = load_data(data, test_data=test_data, test_fraction=test_fraction, seed=seed)
-    pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, t_min=t_min, t_max=t_max, times=times, tau=tau,
-                             samples=samples, sampler=sampler, integrator=integrator, steps_per_time=steps_per_time,
-                             score=score, seeds=seeds, seed=seed, spacing=spacing, mem_threshold=mem_threshold,
-                             gen_tolerance=gen_tolerance, model=model, data=data, noise_samples=noise_samples,
-                             ridge=ridge, dataset=ds)
+    pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, tau=tau, seeds=seeds, seed=seed, sampling=sampling,
+                             readoff=readoff, model=model, data=data, noise_samples=noise_samples, ridge=ridge,
+                             dataset=ds)
     m_noise, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
     collapse_entropy = check_collapse_entropy(collapse_entropy)
     if ds is not None:
@@ -423,10 +489,8 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
     # the reference scores need no W: only the sampler and the samples count for them
     parts = generation_bytes(d=d, p=p if score == "rf" else 0, n=max(n_max, ds.n_test if ds is not None else 0),
                              times=int(times), num_tau=num_tau, samples=int(samples), keep=keep_samples,
-                             workers=concurrent)
-    if m_noise is not None:  # ξ (n, m, d) and the noisy points (n m, d) of (F1), per worker
-        parts["noise_samples"] = concurrent * F8 * 2.0 * n_max * m_noise * d
-    check_generation_memory(parts)
+                             workers=concurrent, noise_samples=m_noise, noise_rows=n_max)
+    check_memory_parts(parts, "this run")
     common = dict(d=int(d), psi_p=float(psi_p), t_min=float(t_min), t_max=float(t_max), times=int(times), tau=tau,
                   samples=int(samples), sampler=sampler, integrator=integrator, steps_per_time=int(steps_per_time),
                   score=score, activation=activation, sigma=sigma, spacing=spacing, krylov_above=int(krylov_above),
@@ -439,14 +503,18 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
         common.update(noise_samples=m_noise, ridge=ridge)
     if score == "rf":
         common.update(collapse_entropy=collapse_entropy)
-    full = [dict(pt, **common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
-    results = run_sweep(generation_point, full, parameters=common, checkpoint=checkpoint, workers=workers,
-                        scheduler=scheduler, desc="generate", progress=progress, checkpoint_arg=checkpoint_arg,
-                        restart=restart, check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),
-                                                                 ranges={0: (0, math.inf), 1: (0, math.inf),
-                                                                         2: (0, math.inf), 3: (0, 1), 4: (0, 1),
-                                                                         5: (0, 1), 6: (0, math.inf),
-                                                                         7: (0, math.inf)}))
+    # a sweep point is JSON: the configs travel as their fields (generation_point takes either form)
+    grouped = set(SamplingConfig.__dataclass_fields__) | {"max_order", "mehler_tol"}
+    point_common = {k: v for k, v in common.items() if k not in grouped}
+    point_common.update(sampling={f: common[f] for f in SamplingConfig.__dataclass_fields__},
+                        mehler={"max_order": common["max_order"], "tol": common["mehler_tol"]})
+    full = [dict(pt, **point_common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
+    runner = replace(runner, workers=workers)  # workers as chosen by sweep_workers
+    results = run_sweep(generation_point, full, parameters=common, runner=runner, desc="generate", progress=progress,
+                        check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),
+                                                ranges={0: (0, math.inf), 1: (0, math.inf), 2: (0, math.inf),
+                                                        3: (0, 1), 4: (0, 1), 5: (0, 1), 6: (0, math.inf),
+                                                        7: (0, math.inf)}))
     rows = [r for res in results for r in res["rows"]]
     table = {h: np.array([r[j] for r in rows], dtype=float) for j, h in enumerate(HEADER)}
     table["seed"] = table["seed"].astype(np.int64)
@@ -482,7 +550,7 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float, t_min
                 fits[name] = {"error": "needs at least two ψ_n values"}
             elif not np.all(np.isfinite(vals)) or np.any(vals <= 0):
                 fits[name] = {"error": "not finite at every ψ_n and seed (not reached on the τ list, or only at "
-                                       "τ = inf): widen --tau"}
+                                       "τ = inf): widen `tau`"}
             elif name.startswith("loss_") and any(q["loss_timescales"].get(name[-5:], {}).get("n_peaks") == 1
                                                   for q in pts):  # name[-5:] is t_min or t_mid
                 fits[name] = {"error": "one peak of the timescale spectrum at some ψ_n and seed (n_peaks = 1, "

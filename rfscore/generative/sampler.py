@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.errors import InputError, check_positive_int
+from ..core.errors import ConvergenceError, InputError, check_positive_int
 from .score_model import cell_edges
 from ..core.precision import float64
 
@@ -129,9 +129,8 @@ def sample(score, key, *, times, num_samples: int, d: int, steps_per_time: int =
     y = run_steps(score, key, (sch.k, sch.a, sch.b, sch.c), num_samples=num_samples, d=d, noise=method == "sde",
                   batch=batch)
     if not np.all(np.isfinite(y)):
-        from ..core.errors import ConvergenceError
         raise ConvergenceError(f"the sampler diverged (non-finite samples; {sch.k.size} steps, method {method}, "
-                               f"integrator {integrator}); use more --steps-per-time")
+                               f"integrator {integrator}); use more `steps_per_time`")
     return y
 
 

@@ -32,12 +32,15 @@ from ..finite.dynamics import readouts
 from ..finite.eigensystem import check_inputs, eigensystem
 from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
                            check_ridge)
-from ..finite.exact import exact_matrices
-from ..finite.noise_draws import exact_noise_matrices
-from ..finite.krylov import KRYLOV_ABOVE, choose_solver, krylov_readouts
+from ..core.deprecation import options_from_keywords, renamed_keywords
+from ..finite.exact import MehlerRule, exact_matrices
+from ..finite.frozen_noise import exact_noise_matrices
+from ..finite.krylov import KRYLOV_ABOVE, KrylovRule, choose_solver, krylov_readouts
 from ..core.precision import float64
+from ..core.shapes import WeightsAndData
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import spectrum_peak_readoff
+from ..analysis.timescales import timescales as read_timescales
 
 @float64
 def time_grid(t_min: float, t_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -80,19 +83,20 @@ def cell_edges(times) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- readouts
 @float64
-def readout_losses(B, m) -> tuple:
+@renamed_keywords(m="matrices")
+def readout_losses(B, matrices) -> tuple:
     """(L_train, L_test, E_score) of readouts B (T, d, p) with the matrices ``m``, each shape (T,).
 
     (L1), (L2) as quadratic forms 1 + (Δ/d) Tr(B U Bᵀ) + (2√Δ/d) Tr(B V); (L3) E_score =
     (L_test - L_opt)/Δ. O(T d p²), no eigendecomposition.
     """
     B = np.asarray(B)
-    d, dl = B.shape[1], m.delta_t
+    d, dl = B.shape[1], matrices.delta_t
     sq = np.sqrt(dl)
-    U, V, Up, Vp = (np.asarray(x) for x in (m.U, m.V, m.U_pop, m.V_pop))
+    U, V, Up, Vp = (np.asarray(x) for x in (matrices.U, matrices.V, matrices.U_pop, matrices.V_pop))
     train = 1.0 + dl * np.einsum("tdp,tdp->t", B @ U, B) / d + 2 * sq * np.einsum("tdp,pd->t", B, V) / d
     test = 1.0 + dl * np.einsum("tdp,tdp->t", B @ Up, B) / d + 2 * sq * np.einsum("tdp,pd->t", B, Vp) / d
-    return train, test, (test - m.l_opt) / dl
+    return train, test, (test - matrices.l_opt) / dl
 
 
 @float64
@@ -102,7 +106,7 @@ class TimeDiagnostics(HasStatus):
     the exact matrices' Mehler truncation bound and quadrature error, the Krylov dimension.
 
     Status: ``converged`` (the matrices met their tolerance and, on the Krylov path, the readout
-    bound met ``krylov_tol``); ``readout_error``: the bound (K2) on ‖B - B_M‖_F/‖B_M‖_F (0 for
+    bound met ``krylov.tol``); ``readout_error``: the bound (K2) on ‖B - B_M‖_F/‖B_M‖_F (0 for
     the dense eigendecomposition, exact up to rounding)."""
 
     t: float
@@ -120,7 +124,7 @@ class TimeDiagnostics(HasStatus):
 
 @float64
 @dataclass(frozen=True)
-class RFScoreModel(HasStatus):
+class RFScoreModel(HasStatus, WeightsAndData):
     """The trained time-indexed RF score at every τ of a list (theory/generation.md (Y1)).
 
     W (p, d) frozen weights; X (n, d) training set; times (K,); tau (T,); B (T, K, d, p) the
@@ -159,18 +163,6 @@ class RFScoreModel(HasStatus):
         return max((max(dg.truncation_bound, dg.quadrature_error, dg.readout_error) for dg in self.diagnostics),
                    default=0.0)
 
-    @property
-    def p(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.W.shape[1]
-
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
-
     def readouts(self, tau: float) -> np.ndarray:
         """A_k(τ) for every grid time at once, shape (K, d, p) (A = √p B); τ must be in ``self.tau``."""
         hit = np.nonzero(self.tau == float(tau))[0]
@@ -183,21 +175,31 @@ class RFScoreModel(HasStatus):
         return RFScore(W=jnp.asarray(self.W), B=jnp.asarray(self.B[i_tau]), activation=self.activation)
 
 
+SCORE_MEHLER = MehlerRule(max_order=64, tol=1e-12)  # the score model's default Mehler rule
+SCORE_KRYLOV = KrylovRule(tol=1e-10)  # and its block-Lanczos rule (the readout bound (K2))
+
+
 @float64
-def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: str = "exact",
-                    krylov_above: int = KRYLOV_ABOVE, krylov_tol: float = 1e-10, timescale_at=(),
-                    max_order: int = 64, mehler_tol: float = 1e-12, X_test=None, noise_samples=None,
-                    ridge: float = 0.0, noise_key=None, progress: bool = False) -> RFScoreModel:
+@options_from_keywords(mehler=MehlerRule, krylov=KrylovRule,
+                       aliases={"mehler_tol": ("mehler", "tol"), "krylov_tol": ("krylov", "tol")},
+                       legacy=("max_order", "mehler_tol", "krylov_tol"))
+def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, X_test=None, noise_samples=None,
+                    ridge: float = 0.0, noise_key=None, timescale_at=(), model: str = "exact",
+                    krylov_above: int = KRYLOV_ABOVE, mehler: MehlerRule = SCORE_MEHLER,
+                    krylov: KrylovRule = SCORE_KRYLOV, progress: bool = False) -> RFScoreModel:
     """Exact matrices, one eigensystem (or block-Lanczos basis) per grid time, readouts (D2) at every τ.
 
     W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
     'exact' (the Gaussian-equivalent model defines no function of x). ``timescale_at``: grid
     indices at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
     (`rfscore.analysis.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
-    is not positive definite where τ = inf needs U^{-1}. ``max_order``, ``mehler_tol``: highest
-    Mehler order and entrywise tolerance of the exact matrices (`rfscore.finite.exact.exact_matrices`);
-    matrices that miss ``mehler_tol`` within ``max_order``, or Krylov readouts that miss
-    ``krylov_tol``, raise ConvergenceError naming the parameters (nothing is accepted unconverged).
+    is not positive definite where τ = inf needs U^{-1}. ``mehler``: the `MehlerRule` of the exact matrices
+    (`rfscore.finite.exact.exact_matrices`; default max_order 64, tol 1e-12); ``krylov_above``: p from which
+    the block-Lanczos path is taken (`rfscore.finite.krylov.choose_solver`), with the `KrylovRule` ``krylov``
+    (default tol 1e-10 on (K2)). Matrices that miss ``mehler.tol`` within ``mehler.max_order``, or Krylov
+    readouts that miss ``krylov.tol``, raise ConvergenceError naming the parameters (nothing is accepted
+    unconverged). (``max_order``, ``mehler_tol``, ``krylov_tol`` as keywords: the 0.1 form, deprecated.)
+    ``progress``: a tqdm bar over the grid times.
 
     ``X_test`` (N, d): held-out rows of real data (theory/real_data.md (R1)): U_pop, V_pop are their
     noise averages, and L_opt and the score error (L3) are NaN (undefined). ``noise_samples`` m (int;
@@ -229,50 +231,49 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
     dls, lopts, diags, scales = np.empty(K), np.empty(K), [], {}
     tau_mem_t, n_peaks_t = np.full(K, np.nan), np.zeros(K, dtype=int)
     for k, t in enumerate(tqdm(times, desc=f"score model p={p} n={n}", disable=not progress, leave=False)):
-        m = exact_matrices(W, X, t=float(t), activation=act, sigma=S, max_order=max_order, tol=mehler_tol,
-                           throw=True, X_test=X_test)
-        dls[k], lopts[k] = m.delta_t, m.l_opt
+        matrices = exact_matrices(W, X, t=float(t), activation=act, sigma=S, mehler=mehler, throw=True, X_test=X_test)
+        dls[k], lopts[k] = matrices.delta_t, matrices.l_opt
         noise_sq = 1.0
         if m_noise is not None:  # (F1): U^{(m)}, V^{(m)} of m frozen draws per point; U_pop, V_pop stay exact
             fm = exact_noise_matrices(W, X, t=float(t), noise_samples=m_noise, key=jax.random.fold_in(noise_key, k),
-                                      activation=act, sigma=S, averaged=m)
-            m, noise_sq = fm.train, fm.noise_sq
+                                      activation=act, sigma=S, averaged=matrices)
+            matrices, noise_sq = fm.train, fm.noise_sq
         if not plain:
-            es = eigensystem(m, n)  # null modes of U^{(m)} (N = nm < p) get λ = 0, ṽ = 0: min-norm at τ = inf
-            lam_min = float(np.min(es.lam))
-            if lam_min < 0:
-                raise ConvergenceError(f"U^(m) has a negative eigenvalue {lam_min:.3g} at t = {t:g} (p = {p}, n = {n})")
+            es = eigensystem(matrices, n)  # null modes of U^{(m)} (N = nm < p) get λ = 0, ṽ = 0: min-norm at τ = inf
+            eigval_min = float(np.min(es.eigvals))
+            if eigval_min < 0:
+                raise ConvergenceError(f"U^(m) has a negative eigenvalue {eigval_min:.3g} at t = {t:g} (p = {p}, n = {n})")
             if k in timescale_at:
                 scales[k] = _read_timescales(es, float(t), act, spec)
-            B[:, k] = readouts(es.lam, es.Q, es.vt, delta_t=m.delta_t, psi_p=p / d, tau=tau, ridge=ridge)
-            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(es.lam, es.vt, delta_t=m.delta_t, p=p, d=d,
+            B[:, k] = readouts(es.eigvals, es.Q, es.vt, delta_t=matrices.delta_t, psi_p=p / d, tau=tau, ridge=ridge)
+            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(es.eigvals, es.vt, delta_t=matrices.delta_t, p=p, d=d,
                                                                ridge=ridge)
             kdim, solver, readout_error = 0, "eigh", 0.0
         elif choose_solver(p=p, krylov_above=krylov_above) == "krylov":
-            kr = krylov_readouts(m, tau, tol=krylov_tol)
-            B[:, k], lam_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
+            kr = krylov_readouts(matrices, tau, krylov=krylov)
+            B[:, k], eigval_min, kdim, solver = kr.B, kr.lambda_min, kr.krylov_dim, "krylov"
             readout_error = kr.error
             if k in timescale_at:  # the read-offs need the full mode decomposition: not at this size
                 scales[k] = {"error": f"loss-based timescales need a dense eigensystem; skipped at p = {p} >= "
                                       f"krylov_above = {krylov_above}", "t": float(t)}
         else:
             if k in timescale_at:
-                es = eigensystem(m, n)
-                lam, Q, vt = es.lam, es.Q, es.vt
+                es = eigensystem(matrices, n)
+                eigvals, Q, vt = es.eigvals, es.Q, es.vt
                 scales[k] = _read_timescales(es, float(t), act, spec)
             else:
-                lam, Q = np.linalg.eigh(np.asarray(m.U))
-                vt = Q.T @ np.asarray(m.V)
-            lam_min, kdim, solver, readout_error = float(np.min(lam)), 0, "eigh", 0.0
-            if lam_min <= 0:
-                raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {lam_min:.3g}, p = {p}, "
+                eigvals, Q = np.linalg.eigh(np.asarray(matrices.U))
+                vt = Q.T @ np.asarray(matrices.V)
+            eigval_min, kdim, solver, readout_error = float(np.min(eigvals)), 0, "eigh", 0.0
+            if eigval_min <= 0:
+                raise ConvergenceError(f"U is not positive definite at t = {t:g} (λ_min = {eigval_min:.3g}, p = {p}, "
                                        f"n = {n}, d = {d}): the readout (D2) needs U ≻ 0")
-            B[:, k] = readouts(lam, Q, vt, delta_t=m.delta_t, psi_p=p / d, tau=tau)
-            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(lam, vt, delta_t=m.delta_t, p=p, d=d)
-        train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], m)
+            B[:, k] = readouts(eigvals, Q, vt, delta_t=matrices.delta_t, psi_p=p / d, tau=tau)
+            tau_mem_t[k], n_peaks_t[k] = spectrum_peak_readoff(eigvals, vt, delta_t=matrices.delta_t, p=p, d=d)
+        train[:, k], test[:, k], err[:, k] = readout_losses(B[:, k], matrices)
         train[:, k] += noise_sq - 1.0  # (F1): the constant of the frozen-draw loss (1 at m = inf)
-        diags.append(TimeDiagnostics(float(t), solver, lam_min, float(m.truncation_bound or 0.0),
-                                     float(m.quadrature_error or 0.0), int(kdim), converged=bool(m.converged),
+        diags.append(TimeDiagnostics(float(t), solver, eigval_min, float(matrices.truncation_bound or 0.0),
+                                     float(matrices.quadrature_error or 0.0), int(kdim), converged=bool(matrices.converged),
                                      readout_error=float(readout_error)))
     if not np.all(np.isfinite(B)):
         raise ConvergenceError(f"non-finite readouts (p = {p}, n = {n}, d = {d}); U is too ill-conditioned")
@@ -283,7 +284,6 @@ def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, model: s
 
 def _read_timescales(es, t: float, act, spec) -> dict:
     """Loss-based τ_gen, τ_mem, τ_early_stop, τ_gap at one grid time (`rfscore.analysis.timescales`)."""
-    from ..analysis.timescales import timescales as read_timescales
     try:
         out = read_timescales(es, ge_constants(t, act, spec), spec).to_dict()
     except ConvergenceError as exc:  # no peak in the spectrum at this time: say so, go on

@@ -41,8 +41,10 @@ from ..core.errors import ConvergenceError, InputError, check_positive, check_po
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
 from ..core.precision import float64
+from ..core.deprecation import options_from_keywords, renamed_keywords
 from ..core.status import throw_option
-from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
+from .contour_losses import (ASYMPTOTIC_CONTOUR, TWO_CONTOUR_TOL, ContourRule, double_integral, flow_factor,
+                             line_integral, two_contour_error)
 from .fixed_point import DEFAULT_RULE, FixedPointRule, damped_then_newton, max_abs, newton_2x2
 
 
@@ -135,7 +137,8 @@ def make_contour(x_left: float, x_right: float, theta: float = 0.6, panels_per_d
 
 
 @float64
-def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
+@renamed_keywords(c="constants")
+def spectrum_bounds(constants: GEConstants, alpha: float, psi_p: float, psi_n: float):
     """(lower, upper) bounds on the spectrum of U in the limit (theory/asymptotic.md §4).
 
     U = GGᵀ/n + b_t² C + s_t² I ⪰ s_t² I, and ‖GGᵀ/n‖ ≤ ‖Σ_g‖ (1 + √(ψ_p/ψ_n))² with
@@ -143,12 +146,12 @@ def spectrum_bounds(c: GEConstants, alpha: float, psi_p: float, psi_n: float):
     """
     with np.errstate(over="ignore"):
         c_max = (1 + np.sqrt(psi_p)) ** 2
-        upper = (alpha * c_max + c.v_t2) * (1 + np.sqrt(psi_p / psi_n)) ** 2 + c.b_t**2 * c_max + c.s_t2
-    if not (np.isfinite(upper) and np.isfinite(upper / c.s_t2 if c.s_t2 > 0 else upper)):
+        upper = (alpha * c_max + constants.v_t2) * (1 + np.sqrt(psi_p / psi_n)) ** 2 + constants.b_t**2 * c_max + constants.s_t2
+    if not (np.isfinite(upper) and np.isfinite(upper / constants.s_t2 if constants.s_t2 > 0 else upper)):
         arg = "psi_p" if abs(np.log(psi_p)) >= abs(np.log(psi_n)) else "psi_n"
         raise InputError(arg, f"ψ_p = {psi_p:g}, ψ_n = {psi_n:g} put the spectrum of U beyond float64 range "
                               f"(its scale overflows); use ratios of moderate size")
-    return c.s_t2, upper
+    return constants.s_t2, upper
 
 
 # ----------------------------------------------------------------------------- (A1)
@@ -196,7 +199,7 @@ def _kernels(delta, z, mu, w, alpha, b2, v2, s2, psi_p, ratio):
     r = 1.0 / (D[:, None] * mu[None, :] + kap[:, None])  # (N, Q)
     sg = alpha * mu + v2
     u = (alpha + b2) * mu + v2 + s2
-    m = b2 * psi_p * (r * (w * mu)) @ jnp.ones_like(mu)
+    m_z = b2 * psi_p * (r * (w * mu)) @ jnp.ones_like(mu)
 
     def two_point(r2, delta2):
         pref = 1.0 / ((1 + delta)[:, None] * (1 + delta2)[None, :])
@@ -207,23 +210,23 @@ def _kernels(delta, z, mu, w, alpha, b2, v2, s2, psi_p, ratio):
         y = ratio * C / (1 - ratio * E * pref)
         return psi_p * A + psi_p * y * B * pref
 
-    return m, two_point(r, delta), two_point(jnp.conj(r), jnp.conj(delta))
+    return m_z, two_point(r, delta), two_point(jnp.conj(r), jnp.conj(delta))
 
 
 # ----------------------------------------------------------------------------- (A6)-(A10): any ρ_Σ
 # Σ = diag(λ_k) with atoms λ (K,) of weights wk (K,); E[·] = Σ_k wk_k (·)_k. Per node: unknowns
 # r = lim (1/p) Tr R̄ and δ, with D_k = αλ_k/(1+δ) + b_t², κ = v_t²/(1+δ) + s_t² - z, β_k = 1/(1 + ψ_p r D_k).
 @jax.jit
-def _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
+def _a6_system(r, delta, z, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio):
     """Residuals (F1, F2) of (A6)-(A7), each (N,), and their 2×2 holomorphic Jacobian."""
     opd = 1 + delta
-    D = alpha * lam[None, :] / opd[:, None] + b2
+    D = alpha * sigma_eigvals[None, :] / opd[:, None] + b2
     kap = v2 / opd + s2 - z
     be = 1.0 / (1 + psi_p * r[:, None] * D)
-    e_d, e_l = (D * be) @ wk, (lam * be) @ wk
+    e_d, e_l = (D * be) @ wk, (sigma_eigvals * be) @ wk
     F1 = r * (kap + e_d) - 1.0
     F2 = delta - ratio * r * (alpha * e_l + v2)
-    e_d2, e_l2, e_ll2 = (D * be**2) @ wk, (lam * be**2) @ wk, (lam**2 * be**2) @ wk
+    e_d2, e_l2, e_ll2 = (D * be**2) @ wk, (sigma_eigvals * be**2) @ wk, (sigma_eigvals**2 * be**2) @ wk
     J11 = kap + e_d2                         # ∂(r D β)/∂r = D β²
     J12 = -r * (v2 + alpha * e_l2) / opd**2  # ∂(r D β)/∂D = r β², ∂D/∂δ = -αλ/(1+δ)²
     J21 = -ratio * (alpha * e_l2 + v2)       # ∂(r β)/∂r = β²
@@ -232,14 +235,14 @@ def _a6_system(r, delta, z, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
 
 
 @partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
-def _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, damping, tol_damped, max_damped: int,
+def _solve_a6(z, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio, damping, tol_damped, max_damped: int,
               newton_steps: int):
     """Damped fixed-point iteration of (A6)-(A7) from δ = 0, r = 1/(E u - z), then 2×2 Newton
     (`fixed_point.damped_then_newton`; call it through `solve_a6` with a `FixedPointRule`)."""
-    r0 = 1.0 / (v2 + s2 - z + (alpha * lam + b2) @ wk)
+    r0 = 1.0 / (v2 + s2 - z + (alpha * sigma_eigvals + b2) @ wk)
 
     def system(x):
-        return _a6_system(x[0], x[1], z, lam, wk, alpha, b2, v2, s2, psi_p, ratio)
+        return _a6_system(x[0], x[1], z, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio)
 
     def damped(x, om):
         _, F2, _, kap, e_d = system(x)
@@ -257,32 +260,33 @@ def _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, damping, tol_damped, 
 
 
 @float64
-def solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, rule: FixedPointRule = DEFAULT_RULE):
+@renamed_keywords(lam="sigma_eigvals")
+def solve_a6(z, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio, rule: FixedPointRule = DEFAULT_RULE):
     """(A6)-(A7) at the nodes z (N,) complex: (r, δ, |residual|, damped iterations), each (N,), by ``rule``."""
-    return _solve_a6(z, lam, wk, alpha, b2, v2, s2, psi_p, ratio, rule.damping, rule.tol_damped, rule.max_damped,
+    return _solve_a6(z, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio, rule.damping, rule.tol_damped, rule.max_damped,
                      rule.newton_steps)
 
 
-def _a6_beta(r, delta, lam, alpha, b2, psi_p):
-    D = alpha * lam[None, :] / (1 + delta)[:, None] + b2
+def _a6_beta(r, delta, sigma_eigvals, alpha, b2, psi_p):
+    D = alpha * sigma_eigvals[None, :] / (1 + delta)[:, None] + b2
     return D, 1.0 / (1 + psi_p * r[:, None] * D)
 
 
 @jax.jit
-def _two_point_general(r1, delta1, r2, delta2, lam, wk, alpha, b2, v2, s2, psi_p, ratio, correction):
+def _two_point_general(r1, delta1, r2, delta2, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio, correction):
     """T(z_i, z'_j) of (A10), (N1, N2), from the one-point solutions at z (N1,) and z' (N2,).
 
     Every E[·] over the atoms factorises into a (N1 × K)(K × N2) product. ``correction`` 0.0 drops the
     first-layer correction term (for the test that shows it matters).
     """
-    D1, be1 = _a6_beta(r1, delta1, lam, alpha, b2, psi_p)
-    D2, be2 = _a6_beta(r2, delta2, lam, alpha, b2, psi_p)
+    D1, be1 = _a6_beta(r1, delta1, sigma_eigvals, alpha, b2, psi_p)
+    D2, be2 = _a6_beta(r2, delta2, sigma_eigvals, alpha, b2, psi_p)
     rr = r1[:, None] * r2[None, :]
     pref = 1.0 / ((1 + delta1)[:, None] * (1 + delta2)[None, :])
     e_1 = (be1 * wk) @ be2.T                    # E[β₁β₂]
     e_dd = (D1 * be1 * wk) @ (D2 * be2).T       # E[D₁D₂β₁β₂]
-    e_l = (be1 * (wk * lam)) @ be2.T            # E[λβ₁β₂]
-    e_ll = (be1 * (wk * lam**2)) @ be2.T        # E[λ²β₁β₂]
+    e_l = (be1 * (wk * sigma_eigvals)) @ be2.T            # E[λβ₁β₂]
+    e_ll = (be1 * (wk * sigma_eigvals**2)) @ be2.T        # E[λ²β₁β₂]
     X = rr / (1 - psi_p * rr * e_dd)            # (A9): (1/p) Tr R̄₁R̄₂
     # (A9): Φ(a, b) = X ĉ_a ĉ_b + ψ_p r₁r₂ E[P_a P_b β₁β₂], ĉ = c + E[P β₁β₂]; a, b ∈ {Σ_g, U_pop, C}
     c_g = v2 + alpha * e_l
@@ -297,18 +301,18 @@ def _two_point_general(r1, delta1, r2, delta2, lam, wk, alpha, b2, v2, s2, psi_p
 
 
 @jax.jit
-def _kernels_general(r, delta, lam, wk, alpha, b2, v2, s2, psi_p, ratio):
+def _kernels_general(r, delta, sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio):
     """m(z) = b² ψ_p E[r β] (A8) at Γ⁺ (N,), and T(z_i, z_j), T(z_i, z̄_j) of (A10), each (N, N)."""
-    _, be = _a6_beta(r, delta, lam, alpha, b2, psi_p)
-    m = b2 * psi_p * r * (be @ wk)
-    args = (lam, wk, alpha, b2, v2, s2, psi_p, ratio, 1.0)
-    return (m, _two_point_general(r, delta, r, delta, *args),
+    _, be = _a6_beta(r, delta, sigma_eigvals, alpha, b2, psi_p)
+    m_z = b2 * psi_p * r * (be @ wk)
+    args = (sigma_eigvals, wk, alpha, b2, v2, s2, psi_p, ratio, 1.0)
+    return (m_z, _two_point_general(r, delta, r, delta, *args),
             _two_point_general(r, delta, jnp.conj(r), jnp.conj(delta), *args))
 
 
 # ----------------------------------------------------------------------------- curves
 @jax.jit
-def _curves(tau, z, dz, m, T_uu, T_ul, c, b2, ridge=0.0):
+def _curves(tau, z, dz, m_z, T_uu, T_ul, rate, b2, ridge=0.0):
     """(A4), (A5) and the timescale spectrum at every τ (K,), from Γ⁺ by conjugation symmetry.
 
     (1/2πi)∮ h m dz = (1/π) Im Σ_{Γ⁺} h m dz for h real on the real axis (lower half: dz → -conj dz).
@@ -317,14 +321,14 @@ def _curves(tau, z, dz, m, T_uu, T_ul, c, b2, ridge=0.0):
     (1 − e^{-cτ(z+λ)})/(z+λ) and the train loss's function is 2f − z f² (= (1 − e^{-2cτz})/z at λ = 0);
     the pole of f_∞ at −λ < 0 lies outside the contour (x_left > 0).
     """
-    f, tz = flow_factor(tau, z, c, ridge, jnp)
+    f, tz = flow_factor(tau, z, rate, ridge, jnp)
     inf = jnp.isinf(tau)[:, None]
     g = 2 * f - z[None, :] * f**2
-    train = 1.0 + line_integral(g, m, dz, jnp)
-    test = 1.0 + b2 * double_integral(f * dz[None, :], T_uu, T_ul, jnp) + 2 * line_integral(f, m, dz, jnp)
+    train = 1.0 + line_integral(g, m_z, dz, jnp)
+    test = 1.0 + b2 * double_integral(f * dz[None, :], T_uu, T_ul, jnp) + 2 * line_integral(f, m_z, dz, jnp)
     # -dL_train/dlog τ = -τ (1/2πi)∮ ∂_τ g m dz, ∂_τ g = 2c e^{-cτ(z+λ)} (1 − z f)
-    dg = 2 * c * jnp.exp(-c * tz) * (1 - z[None, :] * f)
-    spec = jnp.where(inf[:, 0], 0.0, -line_integral(jnp.where(inf, 0.0, tau[:, None]) * dg, m, dz, jnp))
+    dg = 2 * rate * jnp.exp(-rate * tz) * (1 - z[None, :] * f)
+    spec = jnp.where(inf[:, 0], 0.0, -line_integral(jnp.where(inf, 0.0, tau[:, None]) * dg, m_z, dz, jnp))
     return train, test, spec
 
 
@@ -358,8 +362,8 @@ def _sigma_atoms(sigma):
         raise InputError("sigma_spectrum", "must be a SigmaSpectrum such as SigmaSpectrum.parse('1:1') or "
                                            "SigmaSpectrum.parse('powerlaw:1.5')")
     keep = np.asarray(sigma.weights) > 0
-    lam, w = np.asarray(sigma.eigenvalues)[keep], np.asarray(sigma.weights)[keep]
-    return lam, w / w.sum(), bool(np.allclose(lam, lam[0], rtol=1e-12, atol=0))
+    sigma_eigvals, w = np.asarray(sigma.eigenvalues)[keep], np.asarray(sigma.weights)[keep]
+    return sigma_eigvals, w / w.sum(), bool(np.allclose(sigma_eigvals, sigma_eigvals[0], rtol=1e-12, atol=0))
 
 
 LAYERS = ("auto", "isotropic", "general")
@@ -372,7 +376,7 @@ class _Kernels:
     ρ_Σ through the second deterministic-equivalent layer (A6)-(A10) (α = a_t² e^{-2t}).
     """
 
-    def __init__(self, psi_p, psi_n, c: GEConstants, alpha, contour: Contour, mu_nodes: int,
+    def __init__(self, psi_p, psi_n, constants: GEConstants, alpha, contour: Contour, mu_nodes: int,
                  tol: float, rule: FixedPointRule, atoms=None, throw: bool = True):
         z, dz = _pad(contour.z, 128, contour.x_right + 0j), _pad(contour.dz, 128, 0j)
         zj = jnp.asarray(z)
@@ -381,13 +385,13 @@ class _Kernels:
             mu, w = nu_c_quadrature(psi_p, mu_nodes)
             # Pad nodes to bucket sizes (zero weights) so that JIT compilations are shared across parameters.
             mu, w = _pad(mu, 64, 1.0), _pad(w, 64, 0.0)
-            args = (zj, jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2)
+            args = (zj, jnp.asarray(mu), jnp.asarray(w), alpha, constants.b_t**2, constants.v_t2, constants.s_t2)
             delta, res, iters = solve_a1(*args, ratio, rule)
             unknowns = (delta,)
             eq = "(A1)"
         else:
-            lam, wk = _pad(atoms[0], 16, 1.0), _pad(atoms[1], 16, 0.0)
-            args = (jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p, ratio)
+            sigma_eigvals, wk = _pad(atoms[0], 16, 1.0), _pad(atoms[1], 16, 0.0)
+            args = (jnp.asarray(sigma_eigvals), jnp.asarray(wk), alpha, constants.b_t**2, constants.v_t2, constants.s_t2, psi_p, ratio)
             r, delta, res, iters = solve_a6(zj, *args, rule)
             unknowns = (delta, r)
             eq = "(A6)-(A7)"
@@ -403,26 +407,26 @@ class _Kernels:
             self.message = (
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
-                f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
+                f"t={constants.t}, a_t={constants.a_t:.6g}, v_t2={constants.v_t2:.6g}, s_t2={constants.s_t2:.6g}, contour {contour.describe()}")
         if self.message and throw:
             raise ConvergenceError(
                 f"{eq} did not converge on the contour: max residual {self.residual:.3g} (tol {tol:g}), "
                 f"physical branch {self.branch_ok}, {iters} damped iterations; psi_p={psi_p}, psi_n={psi_n}, "
-                f"t={c.t}, a_t={c.a_t:.6g}, v_t2={c.v_t2:.6g}, s_t2={c.s_t2:.6g}, contour {contour.describe()}")
+                f"t={constants.t}, a_t={constants.a_t:.6g}, v_t2={constants.v_t2:.6g}, s_t2={constants.s_t2:.6g}, contour {contour.describe()}")
         if atoms is None:
-            m, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
+            m_z, T_uu, T_ul = _kernels(delta, *args, psi_p, ratio)
         else:
-            m, T_uu, T_ul = _kernels_general(r, delta, *args)
+            m_z, T_uu, T_ul = _kernels_general(r, delta, *args)
         self.contour = contour
-        self.m, self.T_uu, self.T_ul = m, T_uu, T_ul
+        self.m_z, self.T_uu, self.T_ul = m_z, T_uu, T_ul
         zc, dzc = zj, jnp.asarray(dz)
         self.z, self.dz = zc, dzc
         # Mass check: -(1/2πi)∮ m dz = b² ψ_p ⟨μ⟩ = b² ψ_p (exactly, ⟨μ⟩ = Tr C/p = 1).
-        mass = -float(jnp.imag(jnp.sum(m * dzc)) / jnp.pi)
-        self.mass_error = abs(mass / (c.b_t**2 * psi_p) - 1.0)
+        mass = -float(jnp.imag(jnp.sum(m_z * dzc)) / jnp.pi)
+        self.mass_error = abs(mass / (constants.b_t**2 * psi_p) - 1.0)
 
     def curves(self, tau, rate, b2, ridge=0.0):
-        out = _curves(jnp.asarray(_pad(tau, 512, tau[-1])), self.z, self.dz, self.m, self.T_uu, self.T_ul, rate, b2,
+        out = _curves(jnp.asarray(_pad(tau, 512, tau[-1])), self.z, self.dz, self.m_z, self.T_uu, self.T_ul, rate, b2,
                       ridge)
         return [np.asarray(a)[:tau.size] for a in out]
 
@@ -440,22 +444,22 @@ class _Setup:
     def __init__(self, t, activation, sigma, layer):
         if layer not in LAYERS:
             raise InputError("layer", f"must be one of {', '.join(LAYERS)}, got {layer!r}")
-        lam, w, iso = _sigma_atoms(sigma)
+        sigma_eigvals, w, iso = _sigma_atoms(sigma)
         if layer == "isotropic" and not iso:
             raise InputError("layer", "'isotropic' needs Σ = λI (one eigenvalue); use 'auto' or 'general'")
-        self.lam, self.w = lam, w
+        self.sigma_eigvals, self.w = sigma_eigvals, w
         if iso and layer != "general":
             # Σ = λ_Σ I: α absorbs λ_Σ, ν_C quadrature (theory/asymptotic.md §5)
-            self.lam_sigma = float(lam[0])
-            self.c = ge_constants(t, activation, SigmaSpectrum((self.lam_sigma,), (1.0,)))
-            self.alpha, self.atoms, self.layer = self.c.alpha * self.lam_sigma, None, "isotropic"
+            self.sigma_x2 = float(sigma_eigvals[0])
+            self.constants = ge_constants(t, activation, SigmaSpectrum((self.sigma_x2,), (1.0,)))
+            self.alpha, self.atoms, self.layer = self.constants.alpha * self.sigma_x2, None, "isotropic"
             self.alpha_max = self.alpha
         else:
-            self.lam_sigma = float(lam[0]) if iso else None
-            self.c = ge_constants(t, activation, SigmaSpectrum(tuple(lam), tuple(w)))
-            self.alpha, self.atoms, self.layer = self.c.alpha, (lam, w), "general"
-            self.alpha_max = self.c.alpha * float(lam.max())  # ‖αΣ‖ for the spectrum bound
-        self.l_opt = covariance.l_opt(SigmaSpectrum(tuple(lam), tuple(w)), self.c.t)  # (L3)
+            self.sigma_x2 = float(sigma_eigvals[0]) if iso else None
+            self.constants = ge_constants(t, activation, SigmaSpectrum(tuple(sigma_eigvals), tuple(w)))
+            self.alpha, self.atoms, self.layer = self.constants.alpha, (sigma_eigvals, w), "general"
+            self.alpha_max = self.constants.alpha * float(sigma_eigvals.max())  # ‖αΣ‖ for the spectrum bound
+        self.l_opt = covariance.l_opt(SigmaSpectrum(tuple(sigma_eigvals), tuple(w)), self.constants.t)  # (L3)
 
 
 @float64
@@ -470,26 +474,26 @@ def resolvent_traces(z, *, psi_p: float, psi_n: float, t: float, activation="tan
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
     st = _Setup(t, activation, sigma, layer)
-    c, alpha = st.c, st.alpha
+    constants, alpha = st.constants, st.alpha
     if st.atoms is None:
         mu, w = nu_c_quadrature(psi_p, mu_nodes)
-        delta, res, _ = solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, c.b_t**2, c.v_t2, c.s_t2,
+        delta, res, _ = solve_a1(jnp.asarray(z), jnp.asarray(mu), jnp.asarray(w), alpha, constants.b_t**2, constants.v_t2, constants.s_t2,
                                  psi_p / psi_n)
     else:
-        lam, wk = st.atoms
-        r, delta, res, _ = solve_a6(jnp.asarray(z), jnp.asarray(lam), jnp.asarray(wk), alpha, c.b_t**2, c.v_t2,
-                                    c.s_t2, psi_p, psi_p / psi_n)
+        sigma_eigvals, wk = st.atoms
+        r, delta, res, _ = solve_a6(jnp.asarray(z), jnp.asarray(sigma_eigvals), jnp.asarray(wk), alpha, constants.b_t**2, constants.v_t2,
+                                    constants.s_t2, psi_p, psi_p / psi_n)
     res = np.asarray(res)
     if not np.all(res < tol):
         raise ConvergenceError(f"{'(A1)' if st.atoms is None else '(A6)-(A7)'} did not converge: max residual "
                                f"{np.max(res):.3g}; psi_p={psi_p}, psi_n={psi_n}, t={t}")
     delta = np.asarray(delta)
     if st.atoms is None:
-        rb = 1.0 / ((alpha / (1 + delta) + c.b_t**2)[:, None] * mu[None, :]
-                    + (c.v_t2 / (1 + delta) + c.s_t2 - z)[:, None])
+        rb = 1.0 / ((alpha / (1 + delta) + constants.b_t**2)[:, None] * mu[None, :]
+                    + (constants.v_t2 / (1 + delta) + constants.s_t2 - z)[:, None])
         return {"delta": delta, "q": rb @ w, "s": rb @ (w * mu), "residual": res}
     r = np.asarray(r)
-    _, be = _a6_beta(r, delta, lam, alpha, c.b_t**2, psi_p)
+    _, be = _a6_beta(r, delta, sigma_eigvals, alpha, constants.b_t**2, psi_p)
     return {"delta": delta, "q": r, "s": r * (np.asarray(be) @ wk), "residual": res}
 
 
@@ -504,40 +508,45 @@ def two_resolvent_trace(z1, z2, *, psi_p: float, psi_n: float, t: float, activat
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
     st = _Setup(t, activation, sigma, "general")
-    c = st.c
-    lam, wk = (jnp.asarray(a) for a in st.atoms)
+    constants = st.constants
+    sigma_eigvals, wk = (jnp.asarray(a) for a in st.atoms)
     sols = []
     for z in (z1, z2):
         z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
-        r, delta, res, _ = solve_a6(jnp.asarray(z), lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
+        r, delta, res, _ = solve_a6(jnp.asarray(z), sigma_eigvals, wk, st.alpha, constants.b_t**2, constants.v_t2, constants.s_t2, psi_p,
                                     psi_p / psi_n)
         if not np.all(np.asarray(res) < tol):
             raise ConvergenceError(f"(A6)-(A7) did not converge: max residual {np.max(np.asarray(res)):.3g}; "
                                    f"psi_p={psi_p}, psi_n={psi_n}, t={t}")
         sols.append((r, delta))
-    out = _two_point_general(*sols[0], *sols[1], lam, wk, st.alpha, c.b_t**2, c.v_t2, c.s_t2, psi_p,
+    out = _two_point_general(*sols[0], *sols[1], sigma_eigvals, wk, st.alpha, constants.b_t**2, constants.v_t2, constants.s_t2, psi_p,
                              psi_p / psi_n, 1.0 if correction else 0.0)
     return np.asarray(out)
 
 
-def _check_region(psi_p, psi_n, t, c: GEConstants):
-    if not c.s_t2 > 1e-12:
+def _check_region(psi_p, psi_n, t, constants: GEConstants):
+    if not constants.s_t2 > 1e-12:
         raise InputError("activation", f"the contour of (A4)-(A5) crosses the real axis in (0, s_t²); it needs "
-                                       f"s_t² > 0 (a non-linear activation), got s_t² = {c.s_t2:.3g}")
+                                       f"s_t² > 0 (a non-linear activation), got s_t² = {constants.s_t2:.3g}")
 
 
 @float64
+@options_from_keywords(contour=ContourRule, fixed_point=FixedPointRule,
+                       aliases={"mu_nodes": ("contour", "measure_nodes")})
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
-                      theta: float = 0.6, panels_per_decade: float = 2.0, nodes_per_panel: int = 16,
-                      mu_nodes: int = 144, tol: float = 1e-10, max_damped: int = 5000, damping: float = 0.5,
-                      check_quadrature: bool = True, spectrum_points: int = 1200,
-                      layer: str = "auto", throw: bool = True, require: Optional[bool] = None, ridge: float = 0.0) -> AsymptoticCurves:
+                      ridge: float = 0.0, contour: ContourRule = ASYMPTOTIC_CONTOUR,
+                      fixed_point: FixedPointRule = DEFAULT_RULE, spectrum_points: int = 1200, layer: str = "auto",
+                      throw: bool = True, require: Optional[bool] = None) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
-    ``sigma``: a `SigmaSpectrum` (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or
-    'powerlaw:1.5'). ``layer``: 'auto' (isotropic route (A1)-(A3) for Σ = λI, else the second layer
-    (A6)-(A10)), 'isotropic' (Σ = λI only) or 'general' (also for Σ = λI: a cross-check). τ in the
-    units of (D1).
+    ψ_p = p/d, ψ_n = n/d (> 0), t > 0 the diffusion time, ``activation`` σ. ``sigma``: a `SigmaSpectrum`
+    (default Σ = I; e.g. SigmaSpectrum.parse('0.5:0.5,1.5:0.5') or 'powerlaw:1.5'). ``layer``: 'auto'
+    (isotropic route (A1)-(A3) for Σ = λI, else the second layer (A6)-(A10)), 'isotropic' (Σ = λI only) or
+    'general' (also for Σ = λI: a cross-check). τ in the units of (D1). ``contour``: a `ContourRule` (θ,
+    panels, nodes, ν_C nodes ``measure_nodes``, the (A1) tolerance ``tol``, ``check_quadrature``);
+    ``fixed_point``: the `FixedPointRule` of (A1) / (A6)-(A7); ``spectrum_points``: size of the internal τ grid
+    of the timescale spectrum (int >= 2). (The rule's fields as keywords, and ``mu_nodes`` for
+    ``measure_nodes``: the 0.1 form, deprecated.)
     Contour (see `Contour`): x_left = s_t²/2, x_right = 1.5 × the bound of `spectrum_bounds`.
     With ``check_quadrature`` the curves are recomputed with an independent rule: a different
     contour (θ = 0.35, x_left = 0.7 s_t², x_right = 2 × the bound, same number of nodes, so the
@@ -558,22 +567,22 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
     ridge = check_ridge(ridge)
-    theta = check_positive("theta", theta)
-    nodes_per_panel = check_positive_int("nodes_per_panel", nodes_per_panel)
-    mu_nodes = check_positive_int("mu_nodes", mu_nodes)
+    rule_c = contour  # the ContourRule; the contour itself is gamma below
+    theta, panels_per_decade, nodes_per_panel = rule_c.theta, rule_c.panels_per_decade, int(rule_c.nodes_per_panel)
+    mu_nodes, tol, check_quadrature = int(rule_c.measure_nodes), float(rule_c.tol), bool(rule_c.check_quadrature)
     st = _Setup(t, activation, sigma, layer)
-    c = st.c
-    _check_region(psi_p, psi_n, t, c)
-    lower, upper = spectrum_bounds(c, st.alpha_max, psi_p, psi_n)
+    constants = st.constants
+    _check_region(psi_p, psi_n, t, constants)
+    lower, upper = spectrum_bounds(constants, st.alpha_max, psi_p, psi_n)
     x_left, x_right = 0.5 * lower, 1.5 * upper
-    c_rate = rate(c.delta_t, psi_p)
-    b2 = c.b_t**2
+    c_rate = rate(constants.delta_t, psi_p)
+    b2 = constants.b_t**2
     l_opt = st.l_opt
 
-    contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-    max_damped = check_positive_int("max_damped", max_damped)
-    rule = FixedPointRule(damping=float(damping), max_damped=max_damped)
-    ker = _Kernels(psi_p, psi_n, c, st.alpha, contour, mu_nodes, tol, rule, st.atoms, throw)
+    gamma = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
+    check_positive_int("max_damped", fixed_point.max_damped)
+    rule = fixed_point
+    ker = _Kernels(psi_p, psi_n, constants, st.alpha, gamma, mu_nodes, tol, rule, st.atoms, throw)
     # Internal grid for the timescale spectrum: every mode λ ∈ [s_t², upper] peaks at 1/(2cλ).
     spec_tau = np.geomspace(0.02 / (2 * c_rate * upper), 20.0 / (2 * c_rate * lower), spectrum_points)
     both = np.concatenate([tau, spec_tau])
@@ -583,15 +592,15 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     spec = spec[tau.size:]
 
     diagnostics = {"a1_residual": ker.residual, "a1_converged": ker.converged, "a1_damped_iterations": ker.iterations,
-                   "a1_branch_ok": ker.branch_ok, "mass_error": ker.mass_error, "contour": contour.describe(),
+                   "a1_branch_ok": ker.branch_ok, "mass_error": ker.mass_error, "contour": gamma.describe(),
                    "mu_nodes": mu_nodes, "spectrum_bounds": [lower, upper],
                    "equations": "(A1)-(A5)" if st.atoms is None else "(A4)-(A10)"}
     if check_quadrature:
-        n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
+        n_ray = (gamma.z.size - 4 * nodes_per_panel) // nodes_per_panel
         other = make_contour(0.7 * lower, 2.0 * upper, 0.35, panels_per_decade, nodes_per_panel, n_ray=n_ray)
-        ker2 = _Kernels(psi_p, psi_n, c, st.alpha, other, mu_nodes + 32, tol, rule, st.atoms, throw)
+        ker2 = _Kernels(psi_p, psi_n, constants, st.alpha, other, mu_nodes + 32, tol, rule, st.atoms, throw)
         train2, test2, spec2 = ker2.curves(both, c_rate, b2, ridge)
-        err = two_contour_error((train, test), (train2[:tau.size], test2[:tau.size]), c.delta_t)
+        err = two_contour_error((train, test), (train2[:tau.size], test2[:tau.size]), constants.delta_t)
         spec_err = float(np.max(np.abs(spec2[tau.size:] - spec)) / max(np.max(np.abs(spec)), 1e-300))
         diagnostics.update(quadrature_error=float(err), spectrum_quadrature_error=spec_err,
                            mass_error_check=ker2.mass_error, check_contour=other.describe())
@@ -599,7 +608,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
         if not quad_ok and throw:
             raise ConvergenceError(f"contour quadrature not converged: excess losses change by {err:.3g} Δ "
                                    f"(timescale spectrum by {spec_err:.3g} relative) on a second contour; psi_p={psi_p}, "
-                                   f"psi_n={psi_n}, t={t}, contour {contour.describe()}")
+                                   f"psi_n={psi_n}, t={t}, contour {gamma.describe()}")
     else:
         err, quad_ok = float("nan"), True
     converged = bool(ker.message is None and quad_ok and (not check_quadrature or ker2.message is None))
@@ -610,11 +619,11 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
         diagnostics["n_peaks"] = 0
     else:
         tau_gen, tau_mem, diagnostics["n_peaks"] = spectrum_peaks(spec_tau, spec)  # 1: tau_gen == tau_mem, one peak
-    params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
-              **({"sigma_scale": st.lam_sigma} if st.lam_sigma is not None else {}),
-              "sigma_spectrum": {"eigenvalues": [float(x) for x in st.lam], "weights": [float(x) for x in st.w]},
-              "layer": st.layer, **({"ridge": ridge} if ridge else {}), **c.public()}
-    return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / c.delta_t,
-                            l_opt=float(l_opt), delta_t=c.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
+    params = {"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "activation": getattr(activation, "name", activation),
+              **({"sigma_scale": st.sigma_x2} if st.sigma_x2 is not None else {}),
+              "sigma_spectrum": {"eigenvalues": [float(x) for x in st.sigma_eigvals], "weights": [float(x) for x in st.w]},
+              "layer": st.layer, **({"ridge": ridge} if ridge else {}), **constants.public()}
+    return AsymptoticCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - l_opt) / constants.delta_t,
+                            l_opt=float(l_opt), delta_t=constants.delta_t, tau_gen=tau_gen, tau_mem=tau_mem,
                             spectrum_tau=spec_tau, spectrum=spec, parameters=params, diagnostics=diagnostics,
                             converged=converged, error=float(err))

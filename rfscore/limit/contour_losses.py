@@ -10,11 +10,49 @@ that the jitted isotropic route and the NumPy finite-noise route run the same li
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..core.errors import check_positive, check_positive_int
 from ..core.precision import float64
 
 TWO_CONTOUR_TOL = 1e-3  # units of Δ_t: the largest two-contour difference a converged curve may have
+
+
+@float64
+@dataclass(frozen=True)
+class ContourRule:
+    """The numerical rule of the contour route of the d → ∞ losses: (A4)-(A5) in `asymptotic_curves`
+    (theory/asymptotic.md §3) and (F12) in `finite_noise_curves` (theory/finite_noise_ridge.md).
+
+    theta: θ > 0, the slope of the ray z = x(1 + iθ) of the contour Γ⁺ (dimensionless); panels_per_decade:
+    Gauss–Legendre panels per decade of x along the ray (> 0); nodes_per_panel: nodes per panel (int >= 1);
+    measure_nodes: nodes of the quadrature of the spectral measure inside the fixed-point equations solved at
+    every contour node (int >= 1): ν_C of (A1)-(A3) for `asymptotic_curves`, κ of (F7) for
+    `finite_noise_curves`; tol: the tolerance (> 0, units of the equation's residual, dimensionless) of those
+    fixed-point equations, (A1) or (A6)-(A7), and (F8); check_quadrature: recompute on a second, independent
+    contour and report the largest difference (units of Δ_t) as the error estimate, `TWO_CONTOUR_TOL` being
+    the largest a converged curve may have.
+    """
+
+    theta: float = 0.6
+    panels_per_decade: float = 2.0
+    nodes_per_panel: int = 16
+    measure_nodes: int = 144
+    tol: float = 1e-10
+    check_quadrature: bool = True
+
+    def __post_init__(self):
+        check_positive("theta", self.theta)
+        check_positive("panels_per_decade", self.panels_per_decade)
+        check_positive_int("nodes_per_panel", self.nodes_per_panel)
+        check_positive_int("measure_nodes", self.measure_nodes)
+        check_positive("tol", self.tol)
+
+
+ASYMPTOTIC_CONTOUR = ContourRule()
+FINITE_NOISE_CONTOUR = ContourRule(panels_per_decade=3.0, measure_nodes=400, tol=1e-11)
 
 
 @float64

@@ -18,21 +18,25 @@ at −1/(cτ_max) (it must enclose the zero modes of U^(m) when n·m < p) and τ
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Optional
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..core.constants import ge_constants, rate
 from ..core.covariance import ISOTROPIC, l_opt
-from ..core.errors import (ConvergenceError, InputError, check_noise_samples, check_positive, check_positive_int,
-                           check_ridge)
+from ..core.errors import ConvergenceError, InputError, check_noise_samples, check_positive, check_ridge
 from ..core.trajectory import Trajectory, check_tau
-from .asymptotic import make_contour, nu_c_quadrature
+from .asymptotic import asymptotic_curves, make_contour, nu_c_quadrature
 from ..core.precision import float64
+from ..core.deprecation import options_from_keywords
 from ..core.status import throw_option
-from .contour_losses import TWO_CONTOUR_TOL, double_integral, flow_factor, line_integral, two_contour_error
-from .fixed_point import newton_2x2
+from .contour_losses import (FINITE_NOISE_CONTOUR, TWO_CONTOUR_TOL, ContourRule, double_integral, flow_factor,
+                             line_integral, two_contour_error)
+from .fixed_point import FixedPointRule, damped_then_newton, newton_2x2
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,11 @@ class _Model:
     lin: dict = field(default_factory=dict)  # the same functions as coefficients (c₀, c₁) of c₀ + c₁κ
 
 
-def _model(psi_p, psi_n, m, c, alpha_eff, nodes) -> _Model:
+def _model(psi_p, psi_n, m, constants, alpha_eff, nodes) -> _Model:
     kappa, wk = nu_c_quadrature(psi_p, nodes)
-    lm, lc = (c.v_t2, alpha_eff), (c.s_t2, c.b_t**2)  # M and C as c₀ + c₁κ
+    lm, lc = (constants.v_t2, alpha_eff), (constants.s_t2, constants.b_t**2)  # M and C as c₀ + c₁κ
     lin = {"S0": (m * lm[0] + lc[0], m * lm[1] + lc[1]), "S1": lc, "mM": (m * lm[0], m * lm[1]),
-           "b2k": (0.0, c.b_t**2), "upop": (lm[0] + lc[0], lm[1] + lc[1]), "one": (1.0, 0.0)}
+           "b2k": (0.0, constants.b_t**2), "upop": (lm[0] + lc[0], lm[1] + lc[1]), "one": (1.0, 0.0)}
 
     def on_nodes(name):
         c0, c1 = lin[name]
@@ -73,44 +77,63 @@ def _A(mod: _Model, delta, D):
             + D)
 
 
-def _solve_delta(mod: _Model, D, tol: float, damped: int = 40, newton: int = 60):
-    """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
-    > 0) or (Z, Q) functions of κ on the nodes.
+# (F8) by the one damped fixed-point + Newton solver (limit/fixed_point.py): exactly 40 damped steps
+# δ ← ½δ + ½(p/N)E[Σ/Ā] from δ = 0, then Newton on the two unknowns per node until every node meets the
+# solve's ``tol`` (`_f8_rule`); where it is missed the solve is redone with 50× more damped steps first
+F8_RULE = FixedPointRule(damping=0.5, tol_damped=None, max_damped=40, newton_steps=60)
+F8_RETRY_DAMPED = 2000
 
-    Damped fixed-point steps from δ = 0, then Newton on the two unknowns per node; where Newton has
-    not met ``tol`` the whole solve is redone with 50× more damped steps first. Returns
-    (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
+
+def _relative_residual(dl, new):
+    """Per node: max_c |δ_c − (p/N)E[Σ_c/Ā]| / (1 + max_c |(p/N)E[Σ_c/Ā]|), the accuracy measure of (F8)."""
+    return (jnp.maximum(jnp.abs(dl[0] - new[0]), jnp.abs(dl[1] - new[1]))
+            / (1 + jnp.maximum(jnp.abs(new[0]), jnp.abs(new[1]))))
+
+
+@partial(jax.jit, static_argnames=("max_damped", "newton_steps"))
+def _solve_f8(D, S, f, wk, ratio, damping, tol_damped, max_damped: int, newton_steps: int, tol_newton):
+    """(F8) at shifts D (Z, 1) or (Z, Q): δ = (δ_0, δ_1), each (Z,), by `fixed_point.damped_then_newton`."""
+
+    def solved(dl):  # Ā (Z, Q) and (p/N) E_κ[Σ_c/Ā] for c = 0, 1
+        A = f[0] * S[0][None, :] / (1 + dl[0][:, None]) + f[1] * S[1][None, :] / (1 + dl[1][:, None]) + D
+        return A, tuple(ratio * jnp.sum(wk[None, :] * S[c][None, :] / A, axis=1) for c in range(2))
+
+    def residual_norm(dl):
+        return jnp.max(_relative_residual(dl, solved(dl)[1]))
+
+    def damped(dl, om):
+        _, new = solved(dl)
+        return tuple((1 - om) * dl[c] + om * new[c] for c in range(2))
+
+    def newton(dl):
+        A, new = solved(dl)
+        # ∂F_c/∂δ_c' = 1{c=c'} − (p/N) f_c' E[Σ_c Σ_c'/Ā²]/(1 + δ_c')²
+        J = [[(a == b) - ratio * f[b] * jnp.sum(wk[None, :] * S[a][None, :] * S[b][None, :] / A**2, axis=1)
+              / (1 + dl[b]) ** 2 for b in range(2)] for a in range(2)]
+        s0, s1 = newton_2x2(J[0][0], J[0][1], J[1][0], J[1][1], dl[0] - new[0], dl[1] - new[1])
+        return dl[0] - s0, dl[1] - s1
+
+    zero = jnp.zeros(D.shape[0], dtype=jnp.result_type(D.dtype, jnp.float64))
+    (d0, d1), _ = damped_then_newton(residual_norm, damped, newton, (zero, zero), damping, tol_damped, max_damped,
+                                     newton_steps, tol_newton)
+    return d0, d1
+
+
+@float64  # the JAX solve in float64 also when called directly (tests), as the public entry points run
+def _solve_delta(mod: _Model, D, tol: float, rule: FixedPointRule = F8_RULE):
+    """δ_c = (p/N) E_κ[Σ_c/Ā] (F8) at every shift D: (Z,) constants (complex with Im D < 0, or real
+    > 0) or (Z, Q) functions of κ on the nodes, by ``rule`` with Newton stopping at ``tol`` (redone with
+    `F8_RETRY_DAMPED` damped steps where a node misses it). Returns (delta (Z, 2), Ā (Z, Q), residual (Z,))."""
     D = np.asarray(D)
     D = D[:, None] if D.ndim == 1 else D
-    delta = np.zeros((D.shape[0], 2), dtype=np.result_type(D, np.float64))
-    wk = mod.wk[None, :]
-
-    def residual(dl):
-        A = _A(mod, dl, D)
-        new = np.stack([mod.ratio * np.sum(wk * mod.S[c][None, :] / A, axis=1) for c in range(2)], axis=1)
-        return A, new
-
-    for _ in range(damped):
-        _, new = residual(delta)
-        delta = 0.5 * delta + 0.5 * new
-    for _ in range(newton):
-        A, new = residual(delta)
-        F = delta - new
-        res = np.max(np.abs(F), axis=1) / (1 + np.max(np.abs(new), axis=1))
-        if np.all(res < tol):
-            break
-        # ∂F_c/∂δ_c' = 1{c=c'} − (p/N) f_c' E[Σ_c Σ_c'/Ā²]/(1 + δ_c')²
-        J = np.empty(F.shape + (2,), dtype=F.dtype)
-        for a in range(2):
-            for b in range(2):
-                J[:, a, b] = (a == b) - mod.ratio * mod.f[b] * np.sum(wk * mod.S[a] * mod.S[b] / A**2, axis=1) \
-                    / (1 + delta[:, b]) ** 2
-        step0, step1 = newton_2x2(J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1], F[:, 0], F[:, 1])
-        delta = delta - np.stack([step0, step1], axis=1)
-    A, new = residual(delta)
-    res = np.max(np.abs(delta - new), axis=1) / (1 + np.max(np.abs(new), axis=1))
-    if not np.all(res < tol) and damped < 2000:
-        return _solve_delta(mod, D, tol, damped=2000, newton=newton)
+    d0, d1 = _solve_f8(D, mod.S, mod.f, mod.wk, mod.ratio, rule.damping, rule.tol_damped, rule.max_damped,
+                       rule.newton_steps, tol)
+    delta = np.stack([np.asarray(d0), np.asarray(d1)], axis=1)
+    A = _A(mod, delta, D)
+    new = [mod.ratio * np.sum(mod.wk[None, :] * mod.S[c][None, :] / A, axis=1) for c in range(2)]
+    res = np.asarray(_relative_residual((delta[:, 0], delta[:, 1]), new))
+    if not np.all(res < tol) and rule.max_damped < F8_RETRY_DAMPED:
+        return _solve_delta(mod, D, tol, replace(rule, max_damped=F8_RETRY_DAMPED))
     return delta, A, res
 
 
@@ -232,36 +255,31 @@ def _l_min(mod: _Model) -> float:
     return float(1 - mod.psi_p * np.sum(mod.wk * mod.b2k / mod.upop))
 
 
-def _losses_at_infinity(mod: _Model, lam: float, tol: float):
+def _losses_at_infinity(mod: _Model, ridge: float, tol: float):
     """(F11): τ = ∞ train and test losses of the ridge minimiser, the test loss of its noise average
     L_test(B̄) (F14), its empirical test loss (F13) with (F15), and the (F8) residual."""
-    P = _point(mod, np.array([lam]), tol)
+    P = _point(mod, np.array([ridge]), tol)
     mom = _Moments(mod, P, P)
     test = 1 + _two_point(mod, P, P, "upop", mom)[0, 0] - 2 * P.Qx[0]
     mean_readout = 1 + _two_point_cross(mod, P, P, "upop", mom)[0, 0] - 2 * P.Qx[0]
     emp = 1 + _two_point_shared(mod, P, P, mom)[0, 0] + _two_point(mod, P, P, "S1", mom)[0, 0] - 2 * P.Qx[0]
-    train = 1 - P.Q1[0] - lam * _two_point(mod, P, P, "one", mom)[0, 0]
+    train = 1 - P.Q1[0] - ridge * _two_point(mod, P, P, "one", mom)[0, 0]
     return (float(np.real(train)), float(np.real(test)), float(np.real(mean_readout)), float(np.real(emp)),
             float(P.residual.max()))
 
 
-def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
+@float64
+def _losses_at_infinity_m_inf(psi_p, psi_n, constants, alpha_eff, ridge, nodes, tol):
     """(F11) at m = ∞: V̂ = V₀ is deterministic and the noise rows are the shift C, so one Wishart
     class (n rows of covariance M, ratio p/n) remains: Ā = M/(1 + δ) + C + λ, δ = (p/n) E[M/Ā], and
     (1/d)tr V₀ᵀR F R V₀ = ψ_p E[b²κ F/Ā²] + ψ_p E[b²κ M/Ā²] · (p/n) E[M F/Ā²] / ((1+δ)² − (p/n) E[M²/Ā²])."""
     kappa, wk = nu_c_quadrature(psi_p, nodes)
-    M = alpha_eff * kappa + c.v_t2
-    C = c.b_t**2 * kappa + c.s_t2
-    b2k = c.b_t**2 * kappa
+    M = alpha_eff * kappa + constants.v_t2
+    C = constants.b_t**2 * kappa + constants.s_t2
+    b2k = constants.b_t**2 * kappa
     r = psi_p / psi_n
-    delta = 0.0
-    for _ in range(10000):
-        new = r * np.sum(wk * M / (M / (1 + delta) + C + lam))
-        if abs(new - delta) < tol * (1 + abs(new)):
-            delta = new
-            break
-        delta = 0.5 * delta + 0.5 * new
-    A = M / (1 + delta) + C + lam
+    delta = float(_solve_one_class(M, C + ridge, wk, r, tol))
+    A = M / (1 + delta) + C + ridge
     res = abs(delta - r * np.sum(wk * M / A)) / (1 + abs(delta))
     E = lambda g: float(np.sum(wk * g))  # noqa: E731
 
@@ -271,14 +289,44 @@ def _losses_at_infinity_m_inf(psi_p, psi_n, c, alpha_eff, lam, nodes, tol):
 
     q = psi_p * E(b2k / A)
     test = 1 + two(M + C) - 2 * q
-    train = 1 - q - lam * two(np.ones_like(kappa))
+    train = 1 - q - ridge * two(np.ones_like(kappa))
     return train, test, res
+
+
+# the one-class δ of (F11) at m = ∞ by the same solver: damped steps until the relative residual is below the
+# solve's tol, then two Newton steps (quadratic: the root to rounding)
+ONE_CLASS_RULE = FixedPointRule(damping=0.5, max_damped=10000, newton_steps=2)
+
+
+@jax.jit
+def _solve_one_class(M, shift, wk, r, tol):
+    """δ = r E_κ[M/Ā], Ā = M/(1 + δ) + shift (the m = ∞ class of (F11)); M, shift, wk (Q,) on the nodes."""
+
+    def new_of(dl):
+        A = M / (1 + dl) + shift
+        return A, r * jnp.sum(wk * M / A)
+
+    def damped(dl, om):
+        return (1 - om) * dl + om * new_of(dl)[1]
+
+    def newton(dl):  # ∂F/∂δ = 1 − r E[M²/Ā²]/(1 + δ)²
+        A, new = new_of(dl)
+        return dl - (dl - new) / (1 - r * jnp.sum(wk * M**2 / A**2) / (1 + dl) ** 2)
+
+    def residual_norm(dl):
+        new = new_of(dl)[1]
+        return jnp.abs(dl - new) / (1 + jnp.abs(new))
+
+    rule = ONE_CLASS_RULE
+    delta, _ = damped_then_newton(residual_norm, damped, newton, jnp.zeros((), dtype=jnp.float64), rule.damping, tol,
+                                  rule.max_damped, rule.newton_steps)
+    return delta
 
 
 RIDGELESS = (1e-8, 2e-8)  # λ₁, λ₂ of the λ → 0+ extrapolation at τ = ∞
 
 
-def _at_infinity(mod: _Model, lam: float, tol: float):
+def _at_infinity(mod: _Model, ridge: float, tol: float):
     """τ = ∞: ((train, test, L_test(B̄), empirical), (F8) residual, extrapolation error in loss units).
 
     λ > 0: (F11), (F13), (F14) at D = λ. λ = 0: the flow from A = 0 tends to the minimum-norm minimiser, the
@@ -286,8 +334,8 @@ def _at_infinity(mod: _Model, lam: float, tol: float):
     linearly to λ = 0 (the losses are smooth in λ there, with slope O(1) in the units of the spectrum;
     error O(λ₁²), estimated as |L(λ₁) − L(0)|, which is O(λ₁) and so conservative). At N = p exactly the
     limit diverges, and the estimate says so."""
-    if lam > 0:
-        *v, res = _losses_at_infinity(mod, lam, tol)
+    if ridge > 0:
+        *v, res = _losses_at_infinity(mod, ridge, tol)
         return tuple(v), res, 0.0
     (*v1, r1), (*v2, r2) = (_losses_at_infinity(mod, lr, tol) for lr in RIDGELESS)
     v1, v2 = np.array(v1), np.array(v2)
@@ -304,7 +352,7 @@ def _spectrum_upper(mod: _Model) -> float:
     return float(up)
 
 
-def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
+def _contour_losses(mod: _Model, tau, ridge, c_rate, contour, tol, shift):
     """(F12) on the finite τ (K,): train, test, L_test(B̄) of the noise-averaged readout (F14), the empirical
     test loss (F13) with the kernel (F15), and the largest (F8) residual on the contour."""
     z = contour.z - 0.5 * shift  # the contour of `make_contour` shifted so that it crosses at −shift/4
@@ -316,7 +364,7 @@ def _contour_losses(mod: _Model, tau, lam, c_rate, contour, tol, shift):
     m_uu, m_ul = _Moments(mod, P, P), _Moments(mod, P, Pc)
     K_uu = _two_point(mod, P, P, "upop", m_uu)
     K_ul = _two_point(mod, P, Pc, "upop", m_ul)
-    f, _ = flow_factor(tau, z, c_rate, lam)
+    f, _ = flow_factor(tau, z, c_rate, ridge)
     h_train = z[None, :] * f**2 - 2 * f
     train = 1 + line_integral(h_train, T, dz)
     F = f * dz[None, :]
@@ -356,12 +404,17 @@ class FiniteNoiseCurves(Trajectory):
 
 
 @float64
+@options_from_keywords(contour=ContourRule, aliases={"kappa_nodes": ("contour", "measure_nodes")})
 def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
-                        activation="tanh", sigma=None, kappa_nodes: int = 400, theta: float = 0.6,
-                        panels_per_decade: float = 3.0, nodes_per_panel: int = 16, tol: float = 1e-11,
-                        check_quadrature: bool = True, throw: bool = True, require: Optional[bool] = None) -> FiniteNoiseCurves:
+                        activation="tanh", sigma=None, contour: ContourRule = FINITE_NOISE_CONTOUR,
+                        throw: bool = True, require: Optional[bool] = None) -> FiniteNoiseCurves:
     """Train loss, test loss (L2) and score error (L3) at d → ∞ for m = ``noise_samples`` frozen noise
     draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
+
+    ψ_p, ψ_n > 0, t > 0 the diffusion time, ``activation`` σ. ``contour``: a `ContourRule` (default
+    `FINITE_NOISE_CONTOUR`: 3 panels per decade, ``measure_nodes`` = 400 κ nodes of (F7), (F8) to ``tol`` =
+    1e-11, the two-contour check on). (Its fields as keywords, and ``kappa_nodes`` for ``measure_nodes``: the
+    0.1 form, deprecated.)
 
     ``sigma``: Σ = σ_x² I only (a one-atom `SigmaSpectrum`); m: integer ≥ 1 or None/inf (then
     `asymptotic.asymptotic_curves` with the same ridge). Finite m with λ = 0: τ = ∞ is the λ → 0+ limit
@@ -379,46 +432,46 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)
     m = check_noise_samples(noise_samples)
-    lam = check_ridge(ridge)
-    kappa_nodes = check_positive_int("kappa_nodes", kappa_nodes)
+    ridge = check_ridge(ridge)
+    theta, panels_per_decade, nodes_per_panel = contour.theta, contour.panels_per_decade, int(contour.nodes_per_panel)
+    kappa_nodes, tol, check_quadrature = int(contour.measure_nodes), float(contour.tol), bool(contour.check_quadrature)
     sigma = ISOTROPIC if sigma is None else sigma
-    lam_sigma = sigma.single_eigenvalue
-    if lam_sigma is None:
+    sigma_x2 = sigma.single_eigenvalue
+    if sigma_x2 is None:
         raise InputError("sigma_spectrum", "finite noise samples at d → ∞ need Σ = σ_x² I (a single atom, "
                                            "e.g. '4:1'); the row classes of (F7) do not commute otherwise")
-    c = ge_constants(t, activation, sigma)
-    if m is None and np.all(np.isinf(tau)) and lam > 0:
-        tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, c, c.alpha * lam_sigma, lam, kappa_nodes, tol)
-        lo = float(l_opt(sigma, c.t))
+    constants = ge_constants(t, activation, sigma)
+    if m is None and np.all(np.isinf(tau)) and ridge > 0:
+        tr, te, res = _losses_at_infinity_m_inf(psi_p, psi_n, constants, constants.alpha * sigma_x2, ridge, kappa_nodes, tol)
+        lo = float(l_opt(sigma, constants.t))
         ok = bool(res < 1e3 * tol and np.isfinite(tr) and np.isfinite(te))
         if not ok and throw:
             raise ConvergenceError(f"(F11) at m = inf did not converge: residual {res:.2e}, psi_p={psi_p:g}, "
-                                   f"psi_n={psi_n:g}, t={t:g}, ridge={lam:g}")
+                                   f"psi_n={psi_n:g}, t={t:g}, ridge={ridge:g}")
         k = tau.size
-        l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
+        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * sigma_x2, kappa_nodes))
         return FiniteNoiseCurves(tau=tau, train_loss=np.full(k, tr), test_loss=np.full(k, te),
                                  bias2=np.full(k, te - l_min), variance=np.zeros(k), l_min=l_min,
-                                 score_error=np.full(k, (te - lo) / c.delta_t), l_opt=lo, delta_t=c.delta_t,
-                                 noise_samples=None, ridge=lam, empirical_test_loss=np.full(k, tr),
-                                 parameters={"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "noise_samples": "inf",
-                                             "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()},
+                                 score_error=np.full(k, (te - lo) / constants.delta_t), l_opt=lo, delta_t=constants.delta_t,
+                                 noise_samples=None, ridge=ridge, empirical_test_loss=np.full(k, tr),
+                                 parameters={"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "noise_samples": "inf",
+                                             "ridge": ridge, "sigma_x": float(np.sqrt(sigma_x2)), **constants.public()},
                                  diagnostics={"equations": "(F11), m = inf", "f8_residual": res},
                                  converged=ok, error=0.0)
     if m is None:
-        from .asymptotic import asymptotic_curves
-        a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=lam,
+        a = asymptotic_curves(tau, psi_p=psi_p, psi_n=psi_n, t=t, activation=activation, sigma=sigma, ridge=ridge,
                               throw=throw)
-        l_min = _l_min(_model(psi_p, psi_n, 1, c, c.alpha * lam_sigma, kappa_nodes))
+        l_min = _l_min(_model(psi_p, psi_n, 1, constants, constants.alpha * sigma_x2, kappa_nodes))
         return FiniteNoiseCurves(tau=a.tau, train_loss=a.train_loss, test_loss=a.test_loss,
                                  bias2=np.asarray(a.test_loss) - l_min, variance=np.zeros(np.size(a.tau)),
                                  l_min=l_min,
                                  score_error=a.score_error, l_opt=a.l_opt, delta_t=a.delta_t, noise_samples=None,
-                                 ridge=lam, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=lam),
+                                 ridge=ridge, empirical_test_loss=np.asarray(a.train_loss), parameters=dict(a.parameters, noise_samples="inf", ridge=ridge),
                                  diagnostics=dict(a.diagnostics, route="asymptotic_curves (m = inf)"),
                                  converged=a.converged, error=a.error)
-    mod = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes)
+    mod = _model(psi_p, psi_n, m, constants, constants.alpha * sigma_x2, kappa_nodes)
     l_min = _l_min(mod)
-    c_rate = rate(c.delta_t, psi_p)
+    c_rate = rate(constants.delta_t, psi_p)
     train = np.full(tau.size, np.nan)
     test = np.full(tau.size, np.nan)
     inf = np.isinf(tau)
@@ -427,30 +480,30 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     emp = np.full(tau.size, np.nan)
     residual, extrapolation = 0.0, 0.0
     if np.any(inf):
-        (tr_inf, te_inf, mr_inf, emp_inf), residual, extrapolation = _at_infinity(mod, lam, tol)
-        extrapolation /= c.delta_t
+        (tr_inf, te_inf, mr_inf, emp_inf), residual, extrapolation = _at_infinity(mod, ridge, tol)
+        extrapolation /= constants.delta_t
         train[inf], test[inf], mean_readout[inf], emp[inf] = tr_inf, te_inf, mr_inf, emp_inf
-        if lam == 0:
+        if ridge == 0:
             diagnostics["ridgeless_extrapolation"] = {"ridges": list(RIDGELESS), "error": extrapolation}
     err = 0.0
     if np.any(~inf):
         upper = _spectrum_upper(mod)
         # the crossing at −s/4: s = λ keeps Re(z + λ) ≥ 3λ/4; at λ = 0 (or a λ below it) s = 4/(cτ_max) keeps
         # |e^{−cτ(z+λ)}| ≤ e on the whole contour, which must enclose the zero modes of U^(m) when N < p
-        shift = max(lam, 4.0 / (c_rate * float(np.max(tau[~inf]))))
+        shift = max(ridge, 4.0 / (c_rate * float(np.max(tau[~inf]))))
         x_left, x_right = 0.25 * shift, 1.5 * upper + 0.5 * shift  # z = ζ − s/2 crosses the real axis at −s/4
-        contour = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
-        tr, te, mr, em, res = _contour_losses(mod, tau[~inf], lam, c_rate, contour, tol, shift)
+        gamma = make_contour(x_left, x_right, theta, panels_per_decade, nodes_per_panel)
+        tr, te, mr, em, res = _contour_losses(mod, tau[~inf], ridge, c_rate, gamma, tol, shift)
         train[~inf], test[~inf], mean_readout[~inf], emp[~inf] = tr, te, mr, em
         residual = max(residual, res)
-        diagnostics.update(contour=contour.describe(), spectrum_upper=upper)
+        diagnostics.update(contour=gamma.describe(), spectrum_upper=upper)
         if check_quadrature:
-            n_ray = (contour.z.size - 4 * nodes_per_panel) // nodes_per_panel
+            n_ray = (gamma.z.size - 4 * nodes_per_panel) // nodes_per_panel
             other = make_contour(0.4 * shift, 2.0 * upper + 0.5 * shift, 0.35, panels_per_decade, nodes_per_panel,
                                  n_ray=n_ray + 2)
-            mod2 = _model(psi_p, psi_n, m, c, c.alpha * lam_sigma, kappa_nodes + 64)
-            tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], lam, c_rate, other, tol, shift)
-            err = two_contour_error((tr, te, mr, em), (tr2, te2, mr2, em2), c.delta_t)
+            mod2 = _model(psi_p, psi_n, m, constants, constants.alpha * sigma_x2, kappa_nodes + 64)
+            tr2, te2, mr2, em2, res2 = _contour_losses(mod2, tau[~inf], ridge, c_rate, other, tol, shift)
+            err = two_contour_error((tr, te, mr, em), (tr2, te2, mr2, em2), constants.delta_t)
             residual = max(residual, res2)
             diagnostics.update(quadrature_error=err, check_contour=other.describe())
     diagnostics["f8_residual"] = residual
@@ -458,16 +511,16 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     converged = bool(residual < 1e3 * tol and err < TWO_CONTOUR_TOL and extrapolation < 1e-3 and finite)
     if not converged:
         msg = (f"finite-noise curves not converged at psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g}, "
-               f"noise_samples={m}, ridge={lam:g}: (F8) residual {residual:.2e}, two-contour difference "
-               f"{err:.2e} Δ{f', ridgeless extrapolation {extrapolation:.2e} Δ' if lam == 0 else ''}"
+               f"noise_samples={m}, ridge={ridge:g}: (F8) residual {residual:.2e}, two-contour difference "
+               f"{err:.2e} Δ{f', ridgeless extrapolation {extrapolation:.2e} Δ' if ridge == 0 else ''}"
                f"{'' if finite else ', non-finite losses'}")
         diagnostics["message"] = msg
         if throw:
             raise ConvergenceError(msg)
-    lo = float(l_opt(sigma, c.t))
-    params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "activation": getattr(activation, "name", activation),
-              "noise_samples": m, "ridge": lam, "sigma_x": float(np.sqrt(lam_sigma)), **c.public()}
-    return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / c.delta_t,
-                             l_opt=lo, delta_t=c.delta_t, noise_samples=m, ridge=lam, empirical_test_loss=emp,
+    lo = float(l_opt(sigma, constants.t))
+    params = {"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "activation": getattr(activation, "name", activation),
+              "noise_samples": m, "ridge": ridge, "sigma_x": float(np.sqrt(sigma_x2)), **constants.public()}
+    return FiniteNoiseCurves(tau=tau, train_loss=train, test_loss=test, score_error=(test - lo) / constants.delta_t,
+                             l_opt=lo, delta_t=constants.delta_t, noise_samples=m, ridge=ridge, empirical_test_loss=emp,
                              bias2=mean_readout - l_min, variance=test - mean_readout, l_min=l_min, parameters=params,
                              diagnostics=diagnostics, converged=converged, error=err)

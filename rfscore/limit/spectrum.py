@@ -33,6 +33,7 @@ import numpy as np
 from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
+from ..core.deprecation import options_from_keywords
 from ..core.precision import float64
 from ..core.status import Status, throw_option
 
@@ -130,10 +131,10 @@ class SpectrumResult:
 def require_converged(result: SpectrumResult) -> SpectrumResult:
     """Return ``result`` if every point converged, else raise ConvergenceError naming the parameters."""
     if not result.success:
-        c = result.constants
+        constants = result.constants
         raise ConvergenceError(
             f"spectrum (S1)-(S3) {result.message}; parameters psi_p={result.psi_p:g}, psi_n={result.psi_n:g}, "
-            f"t={c.t:g}, sigma_spectrum='{result.sigma}', eta={float(np.min(result.eta)):.3g}")
+            f"t={constants.t:g}, sigma_spectrum='{result.sigma}', eta={float(np.min(result.eta)):.3g}")
     return result
 
 
@@ -164,7 +165,7 @@ class SpectralParams(NamedTuple):
     bracket: jnp.ndarray
 
 
-def _residual_terms(x, z, prm: SpectralParams, lam_k, w_k):
+def _residual_terms(x, z, prm: SpectralParams, sigma_eigvals, w_k):
     """(S1), (S2), (S3') as (value, scale) pairs; x = (q_c, r, s)."""
     psi_p, psi_n, b2, v2, s2, alpha, w_at, bracket = prm
     qc, r, s = x[0], x[1], x[2]
@@ -173,22 +174,22 @@ def _residual_terms(x, z, prm: SpectralParams, lam_k, w_k):
     shat = b2 * psi_p + 1.0 / q
     D = 1.0 + (psi_p / psi_n) * (alpha * r + v2 * q)
     rhat = psi_p * alpha / D
-    inv = 1.0 / (shat + lam_k * rhat)  # (K,)
+    inv = 1.0 / (shat + sigma_eigvals * rhat)  # (K,)
     e1 = jnp.sum(w_k * inv)
-    e2 = jnp.sum(w_k * lam_k * inv)
+    e2 = jnp.sum(w_k * sigma_eigvals * inv)
     t1 = psi_p * eps * qc
     t3 = -psi_n * (1.0 + (psi_p / psi_n) * alpha * r) / D
     t4 = -s / q
     vals = jnp.stack([s - e1, r - e2, t1 + bracket + t3 + t4])
     ai = jnp.abs(inv)
-    wr, lr = jnp.real(w_k), jnp.real(lam_k)
+    wr, lr = jnp.real(w_k), jnp.real(sigma_eigvals)
     scales = jnp.stack([jnp.abs(s) + jnp.sum(wr * ai), jnp.abs(r) + jnp.sum(wr * lr * ai),
                         jnp.abs(t1) + jnp.abs(bracket) + jnp.abs(t3) + jnp.abs(t4)])
     return vals, scales
 
 
-def _equations(x, z, prm, lam_k, w_k):
-    return _residual_terms(x, z, prm, lam_k, w_k)[0]
+def _equations(x, z, prm, sigma_eigvals, w_k):
+    return _residual_terms(x, z, prm, sigma_eigvals, w_k)[0]
 
 
 def _solve3(J, F):
@@ -202,9 +203,9 @@ def _solve3(J, F):
     return jnp.stack(cols) / dJ
 
 
-def _newton_step(x, z, prm, lam_k, w_k):
-    F = _equations(x, z, prm, lam_k, w_k)
-    J = jax.jacfwd(_equations, holomorphic=True)(x, z, prm, lam_k, w_k)
+def _newton_step(x, z, prm, sigma_eigvals, w_k):
+    F = _equations(x, z, prm, sigma_eigvals, w_k)
+    J = jax.jacfwd(_equations, holomorphic=True)(x, z, prm, sigma_eigvals, w_k)
     dx = _solve3(J, F)
     # Guard against a wild step (singular J near a band edge): cap it at the size of x.
     size = jnp.linalg.norm(x) + 1e-300
@@ -214,32 +215,32 @@ def _newton_step(x, z, prm, lam_k, w_k):
     return jnp.where(jnp.all(jnp.isfinite(x_new)), x_new, x)
 
 
-def _initial(z, prm, lam_k, w_k):
+def _initial(z, prm, sigma_eigvals, w_k):
     """Large-|z| solution q ≈ -1/z, s ≈ q, r ≈ E[λ'] q, written in (q_c, r, s)."""
     w_at, s2 = prm.w_at, prm.s2
     q = -1.0 / z
-    return jnp.stack([q - w_at / (s2 - z), jnp.sum(w_k * lam_k) * q, q])
+    return jnp.stack([q - w_at / (s2 - z), jnp.sum(w_k * sigma_eigvals) * q, q])
 
 
 @partial(jax.jit, static_argnames=("n_newton", "n_polish"))
-def _continuation(lam, etas, prm, lam_k, w_k, n_newton=3, n_polish=8):
+def _continuation(lam, etas, prm, sigma_eigvals, w_k, n_newton=3, n_polish=8):
     """Follow every point along its η schedule. lam (N,), etas (M, N) decreasing in the first axis.
 
     Returns x (N, 3) at the last η and the scale-free residual (N,).
     """
     def point(lam_i, etas_i):
         z0 = lam_i + 1j * etas_i[0]
-        x0 = _initial(z0, prm, lam_k, w_k)
+        x0 = _initial(z0, prm, sigma_eigvals, w_k)
 
         def along(x, eta):
             z = lam_i + 1j * eta
-            x = jax.lax.fori_loop(0, n_newton, lambda _, y: _newton_step(y, z, prm, lam_k, w_k), x)
+            x = jax.lax.fori_loop(0, n_newton, lambda _, y: _newton_step(y, z, prm, sigma_eigvals, w_k), x)
             return x, None
 
         x, _ = jax.lax.scan(along, x0, etas_i)
         z = lam_i + 1j * etas_i[-1]
-        x = jax.lax.fori_loop(0, n_polish, lambda _, y: _newton_step(y, z, prm, lam_k, w_k), x)
-        vals, scales = _residual_terms(x, z, prm, lam_k, w_k)
+        x = jax.lax.fori_loop(0, n_polish, lambda _, y: _newton_step(y, z, prm, sigma_eigvals, w_k), x)
+        vals, scales = _residual_terms(x, z, prm, sigma_eigvals, w_k)
         res = jnp.max(jnp.abs(vals) / jnp.where(scales > 0, scales, 1.0))
         return x, jnp.where(jnp.all(jnp.isfinite(x)), res, jnp.inf)
 
@@ -261,35 +262,57 @@ def _setup(psi_p, psi_n, t, activation, sigma, constants):
         if t is None:
             raise InputError("t", "give the diffusion time t > 0 (or precomputed constants)")
         constants = ge_constants(t, activation, sigma)
-    c = constants
-    w_at = atom_weight(psi_p, psi_n, c.v_t2)
-    extra = psi_n if c.v_t2 > 0 else 0.0
+    constants = constants
+    w_at = atom_weight(psi_p, psi_n, constants.v_t2)
+    extra = psi_n if constants.v_t2 > 0 else 0.0
     # ψ_p w + ψ_n + 1 - ψ_p, computed without round-off (0 exactly when the atom is present and v_t² > 0).
     bracket = (psi_n - extra) + max(0.0, 1.0 + extra - psi_p)
     prm = SpectralParams(*(jnp.asarray(v, dtype=jnp.complex128)
-                           for v in (psi_p, psi_n, c.b_t**2, c.v_t2, c.s_t2, c.alpha, w_at, bracket)))
+                           for v in (psi_p, psi_n, constants.b_t**2, constants.v_t2, constants.s_t2, constants.alpha, w_at, bracket)))
     # Pad ρ_Σ with zero-weight deltas to a power of two (≥ 2): same sums, fewer recompilations.
     k = len(sigma.eigenvalues)
     k_pad = max(2, 1 << int(np.ceil(np.log2(k))))
-    lam_k = jnp.asarray(list(sigma.eigenvalues) + [0.0] * (k_pad - k), dtype=jnp.complex128)
+    sigma_eigvals = jnp.asarray(list(sigma.eigenvalues) + [0.0] * (k_pad - k), dtype=jnp.complex128)
     w_k = jnp.asarray(list(sigma.weights) + [0.0] * (k_pad - k), dtype=jnp.complex128)
-    return psi_p, psi_n, sigma, c, w_at, prm, lam_k, w_k
+    return psi_p, psi_n, sigma, constants, w_at, prm, sigma_eigvals, w_k
 
 
-def _spectral_scale(psi_p, psi_n, c: GEConstants, sigma: SigmaSpectrum) -> float:
+def _spectral_scale(psi_p, psi_n, constants: GEConstants, sigma: SigmaSpectrum) -> float:
     """An upper scale for the spectrum of U (largest eigenvalue, generously), for η₀."""
     lmax = max(sigma.eigenvalues)
-    top = (c.alpha * lmax * (1 + 1 / np.sqrt(psi_n)) ** 2 + c.b_t**2) * psi_p * (1 + 1 / np.sqrt(psi_p)) ** 2
-    return float(top + c.v_t2 * (1 + np.sqrt(psi_p / psi_n)) ** 2 + c.s_t2 + 1.0)
+    top = (constants.alpha * lmax * (1 + 1 / np.sqrt(psi_n)) ** 2 + constants.b_t**2) * psi_p * (1 + 1 / np.sqrt(psi_p)) ** 2
+    return float(top + constants.v_t2 * (1 + np.sqrt(psi_p / psi_n)) ** 2 + constants.s_t2 + 1.0)
+
+
+@float64
+@dataclass(frozen=True)
+class ContinuationRule:
+    """The rule of the continuation in η that solves (S1)-(S3) at every point (theory/spectrum.md §3).
+
+    tol: the largest residual of (S1)-(S3') (dimensionless, > 0) at which a point counts as converged;
+    steps_per_decade: continuation steps per decade of η, from η₀ (well above the spectrum's scale) down to
+    the final η (int >= 1; the schedule is rounded up to a fixed length so that one compiled program serves).
+    """
+
+    tol: float = 1e-10
+    steps_per_decade: int = 6
+
+    def __post_init__(self):
+        check_positive("tol", self.tol)
+        if int(self.steps_per_decade) != self.steps_per_decade or int(self.steps_per_decade) < 1:
+            raise InputError("steps_per_decade", f"must be an integer >= 1, got {self.steps_per_decade}")
+
+
+DEFAULT_CONTINUATION = ContinuationRule()
 
 
 def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, steps_per_decade):
-    psi_p, psi_n, sigma, c, w_at, prm, lam_k, w_k = _setup(psi_p, psi_n, t, activation, sigma, constants)
+    psi_p, psi_n, sigma, constants, w_at, prm, sigma_eigvals, w_k = _setup(psi_p, psi_n, t, activation, sigma, constants)
     steps_per_decade = int(steps_per_decade)
     if steps_per_decade < 1:
         raise InputError("steps_per_decade", f"must be an integer >= 1, got {steps_per_decade}")
     with np.errstate(over="ignore"):
-        eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, c, sigma) + float(np.max(np.abs(lam))))
+        eta0 = 10.0 * (_spectral_scale(psi_p, psi_n, constants, sigma) + float(np.max(np.abs(lam))))
         span = eta0 / np.min(eta)
     if np.isfinite(eta0) and not np.isfinite(span) and np.log10(eta0) < -np.log10(np.min(eta)):
         # a moderate scale, but η so small that η₀/η overflows
@@ -312,7 +335,7 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     xs, rs = [], []
     for i in range(0, n_pad, _CHUNK):
         x_i, r_i = _continuation(jnp.asarray(lam_p[i:i + _CHUNK], dtype=jnp.complex128),
-                                 jnp.asarray(etas[:, i:i + _CHUNK], dtype=jnp.complex128), prm, lam_k, w_k)
+                                 jnp.asarray(etas[:, i:i + _CHUNK], dtype=jnp.complex128), prm, sigma_eigvals, w_k)
         xs.append(np.asarray(x_i))
         rs.append(np.asarray(r_i))
     x, res = np.concatenate(xs), np.concatenate(rs)
@@ -320,56 +343,69 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
     res = np.asarray(res, dtype=np.float64)[:n_pts]
     z = lam + 1j * eta
     qc, r, s = x[:, 0], x[:, 1], x[:, 2]
-    q = w_at / (c.s_t2 - z) + qc
+    q = w_at / (constants.s_t2 - z) + qc
     # Physical branch: Stieltjes transforms of positive measures have Im ≥ 0 (up to round-off).
     on_branch = (qc.imag >= -1e-9 * np.abs(qc)) & (s.imag >= -1e-9 * np.abs(s))
     converged = np.isfinite(res) & (res <= tol) & on_branch
-    params = {"psi_p": psi_p, "psi_n": psi_n, "t": c.t, "sigma_spectrum": str(sigma),
+    params = {"psi_p": psi_p, "psi_n": psi_n, "t": constants.t, "sigma_spectrum": str(sigma),
               "eta_final": float(np.min(eta)), "eta_initial": eta0, "continuation_steps": m, "tol": tol}
     return SpectrumResult(lam=lam, eta=eta, q=q, q_cont=qc, r=r, s=s, residual=res, converged=converged,
-                          atom_location=float(c.s_t2), atom_weight=w_at, psi_p=psi_p, psi_n=psi_n,
-                          constants=c, sigma=sigma, tol=tol, parameters=params)
+                          atom_location=float(constants.s_t2), atom_weight=w_at, psi_p=psi_p, psi_n=psi_n,
+                          constants=constants, sigma=sigma, tol=tol, parameters=params)
 
 
 @float64
+@options_from_keywords(continuation=ContinuationRule)
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
-                   tol: float = 1e-10, steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
+                   continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True,
+                   require: Optional[bool] = None) -> SpectrumResult:
     """Density ρ(λ) of U on a real grid ``lam`` (N,) from (S1)-(S3), all points at once.
+
+    ``lam``: the spectral variable λ (units of U's eigenvalues); ψ_p, ψ_n > 0; t > 0 the diffusion time.
+    ``continuation``: a `ContinuationRule` (``tol``, ``steps_per_decade``; as keywords: the 0.1 form,
+    deprecated).
 
     Each point is continued from η₀ (well above the spectrum's scale) to the final ``eta``
     (> 0, default 1e-12; the result's ``density`` is Im q_c/π with the atom's Poisson kernel
     removed exactly, so ``eta`` only needs to be small next to the grid's features).
     ``sigma``: ρ_Σ as a `SigmaSpectrum` (default Σ = I); ``constants`` overrides (G1)-(G3)
-    (then ``t`` and ``activation`` are not used). ``throw=True`` raises ConvergenceError
-    unless every point converged; otherwise check ``result.converged``.
+    (then ``t`` and ``activation`` are not used). ``throw`` (default True) raises ConvergenceError
+    unless every point converged; with ``throw=False`` the per-point flags are ``result.converged``.
     """
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     lam = np.asarray(lam, dtype=np.float64)
     if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)):
         raise InputError("lam", f"must be a non-empty 1-d array of finite values, got shape {lam.shape}")
     eta = check_positive("eta", eta)
-    res = _solve_points(lam, np.full(lam.shape, eta), psi_p, psi_n, t, activation, sigma, constants, tol,
-                        steps_per_decade)
+    res = _solve_points(lam, np.full(lam.shape, eta), psi_p, psi_n, t, activation, sigma, constants,
+                        continuation.tol, continuation.steps_per_decade)
     return require_converged(res) if throw else res
 
 
 @float64
+@options_from_keywords(continuation=ContinuationRule)
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
-              sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None, tol: float = 1e-10,
-              steps_per_decade: int = 6, throw: bool = False, require: Optional[bool] = None) -> SpectrumResult:
+              sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None,
+              continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True,
+              require: Optional[bool] = None) -> SpectrumResult:
     """(S1)-(S3) at arbitrary complex points ``z`` (any shape, flattened to (N,)), Im z > 0.
+
+    ψ_p, ψ_n > 0, t > 0 or ``constants``, ``sigma`` as in `solve_spectrum`; ``continuation``: a
+    `ContinuationRule` (its fields as keywords: the 0.1 form, deprecated).
 
     ``result.q`` is q(z) = lim (1/p) Tr (U - z)^{-1} including the atom: Im q/π is ρ convolved
     with the Poisson kernel of width Im z, which finite-size eigenvalues give directly
     (`empirical_stieltjes`). ``result.v_stieltjes`` is (1/d) Tr Vᵀ(U - z)^{-1}V = b_t² ψ_p s(z).
+    ``throw`` (default True) raises ConvergenceError unless every point converged; with ``throw=False``
+    the per-point flags are ``result.converged``.
     """
     throw = throw_option(throw, require)  # ``require``: the former name, one version
     z = np.ravel(np.asarray(z, dtype=np.complex128))
     if z.size < 1 or not np.all(np.isfinite(z)) or np.any(z.imag <= 0):
         raise InputError("z", "must be finite complex numbers with Im z > 0")
-    res = _solve_points(z.real.copy(), z.imag.copy(), psi_p, psi_n, t, activation, sigma, constants, tol,
-                        steps_per_decade)
+    res = _solve_points(z.real.copy(), z.imag.copy(), psi_p, psi_n, t, activation, sigma, constants,
+                        continuation.tol, continuation.steps_per_decade)
     return require_converged(res) if throw else res
 
 
@@ -412,11 +448,11 @@ class LimitingStructure:
 def limiting_structure(*, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                        sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None) -> LimitingStructure:
     """The ψ_p ≫ ψ_n ≫ 1 landmarks of ρ(λ) as numbers (see `LimitingStructure`)."""
-    psi_p, psi_n, sigma, c, w_at, *_ = _setup(psi_p, psi_n, t, activation, sigma, constants)
+    psi_p, psi_n, sigma, constants, w_at, *_ = _setup(psi_p, psi_n, t, activation, sigma, constants)
     root = np.sqrt(psi_p / psi_n)
     return LimitingStructure(
-        atom_location=float(c.s_t2), atom_weight=w_at,
-        mp_lower=float(c.s_t2 + c.v_t2 * (1 - root) ** 2), mp_upper=float(c.s_t2 + c.v_t2 * (1 + root) ** 2),
-        small_cluster=float(psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.alpha) * sigma.expect(lambda x: 1.0 / x)),
-        small_clusters=tuple(float(psi_p * c.b_t**2 * c.v_t2 / (psi_n * c.alpha * lk)) for lk in sigma.eigenvalues),
-        large_scale=float(psi_p * (c.alpha * sigma.mean + c.b_t**2)))
+        atom_location=float(constants.s_t2), atom_weight=w_at,
+        mp_lower=float(constants.s_t2 + constants.v_t2 * (1 - root) ** 2), mp_upper=float(constants.s_t2 + constants.v_t2 * (1 + root) ** 2),
+        small_cluster=float(psi_p * constants.b_t**2 * constants.v_t2 / (psi_n * constants.alpha) * sigma.expect(lambda x: 1.0 / x)),
+        small_clusters=tuple(float(psi_p * constants.b_t**2 * constants.v_t2 / (psi_n * constants.alpha * lk)) for lk in sigma.eigenvalues),
+        large_scale=float(psi_p * (constants.alpha * sigma.mean + constants.b_t**2)))

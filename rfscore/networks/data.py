@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 from ..core.errors import InputError
+from ..data.datasets import load_digits_raw, load_matrix
 from ..core.precision import float64  # the data and metrics in float64, the network in DTYPE
 
 GMM = "gmm"
@@ -118,13 +119,9 @@ def load_net_data(data: str, key, max_n: int, mean: float = GMM_MEAN, std: float
         return NetData(GMM, gmm_sample(kp, max_n, GMM_D, mean, std), gmm_sample(kt, GMM_TEST, GMM_D, mean, std), mu,
                        float(std))
     if data == "digits":
-        from ..data.datasets import load_digits_raw
-
         X, name = load_digits_raw(), "digits"
     else:
-        from ..data.datasets import _load
-
-        X, name = _load(data, "data"), str(data)
+        X, name = load_matrix(data, "data"), str(data)
     out = _normalise(X, TEST_FRACTION, key, name)
     if max_n > out.pool.shape[0]:
         raise InputError("n", f"asks for n = {max_n} training rows but {name} has {out.pool.shape[0]} after holding "

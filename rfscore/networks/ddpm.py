@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.errors import ConvergenceError, check_positive_int
+from ..generative.sampler import run_steps
 
 DDPM_T = 1000
 BETA_MIN = 1e-4
@@ -65,12 +66,10 @@ def em_sample(score_of_times, key, *, K: int, num_samples: int, d: int, batch: i
     score_of_times(times (K,)) -> a pytree score(y (B, d), k) at times[k] (e.g. `models.net_score`). Batch j
     uses fold_in(key, j) as `rfscore.generative.sampler.sample` does.
     """
-    from ..generative.sampler import run_steps
-
     sch = em_schedule(K)
     y = run_steps(score_of_times(sch["t"]), key, (np.arange(K, dtype=np.int32), sch["a"], sch["b"], sch["c"]),
                   num_samples=num_samples, d=d, noise=True, batch=batch)
     if not np.all(np.isfinite(y)):
         raise ConvergenceError(f"the Euler-Maruyama sampler diverged (non-finite samples, {K} steps); "
-                               "use more --sampler-steps")
+                               "use more `sampler_steps`")
     return y

@@ -30,6 +30,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .ddpm import index_of_t
+
 ARCHS = ("mlp", "paper-mlp", "unet")
 DTYPE = jnp.float32
 EMBED = 32  # sinusoidal features of log t (16 frequencies × sin, cos)
@@ -120,8 +122,6 @@ class PaperMLP(eqx.Module):
         self.head = _linear(keys[1], width, d)
 
     def __call__(self, x, t):
-        from .ddpm import index_of_t
-
         e = step_embedding(index_of_t(jnp.asarray(t, dtype=DTYPE)), self.inp.out_features)
         h = self.inp(x.astype(DTYPE))
         for b in self.blocks:

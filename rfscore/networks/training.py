@@ -30,7 +30,7 @@ from ..generative.sampler import sample
 from ..generative.score_model import cell_edges, time_grid
 from ..runtime.io import atomic_path
 from ..core.precision import float64  # the data and metrics in float64, the network in DTYPE
-from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score
+from .data import NetData, gmm_diffused, gmm_prior_kl_bound, gmm_score, load_net_data
 from .ddpm import draw_t, em_sample
 from .models import DTYPE, apply, build, net_score, num_params
 
@@ -285,12 +285,13 @@ def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprin
 
 
 def load_checkpoint(path, net, opt_state, fingerprint: str):
-    """(net, opt_state, key, step, rows) from ``path``; InputError naming --out if foreign or corrupt."""
+    """(net, opt_state, key, step, rows) from ``path``; InputError naming ``folder`` (its folder) if foreign or
+    corrupt."""
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["fingerprint"]) != fingerprint:
-                raise InputError("out", f"{path} is a checkpoint of a run with other parameters or another content "
-                                        "of --data; delete it or choose another --out")
+                raise InputError("folder", f"{path} is a checkpoint of a run with other parameters or another "
+                                           "content of `data`; delete it or choose another `folder`")
             params, treedef = jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
             leaves = [jnp.asarray(z[f"leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
             step, key, rows = int(z["step"]), jnp.asarray(z["key"]), json.loads(str(z["rows"]))
@@ -301,7 +302,7 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
-        raise InputError("out", f"{path} is a corrupt checkpoint ({why}); delete it to restart") from None
+        raise InputError("folder", f"{path} is a corrupt checkpoint ({why}); delete it to restart") from None
     p, s = jax.tree_util.tree_unflatten(treedef, leaves)
     return eqx.combine(p, net), s, key, step, rows
 
@@ -350,7 +351,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     if ckpt.exists():
         net, opt_state, key, step, rows = load_checkpoint(ckpt, net, opt_state, fp)
         if not np.array_equal(np.asarray(key), np.asarray(k_train)):
-            raise InputError("out", f"{ckpt}: its PRNG key is not the one of --seed {cfg.seed}; delete it")
+            raise InputError("folder", f"{ckpt}: its PRNG key is not the one of `seed` {cfg.seed}; delete it")
     resumed = step
     grid = time_grid(cfg.t_min, cfg.t_max, cfg.times)
     batch = cfg.batch_size(n)
@@ -424,8 +425,6 @@ def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int,
     """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
     data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
     ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step and the info."""
-    from .data import load_net_data
-
     cfg = TrainConfig(**config)
     ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
     r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples)

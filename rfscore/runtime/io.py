@@ -248,9 +248,9 @@ def check_outputs(*, sidecar: str | None = "out", inputs: Mapping | None = None,
         if not path.name or path.name in (".", ".."):
             raise InputError(arg, f"needs a file name, got {str(value if not isinstance(value, tuple) else path)!r}")
         checked[name] = path
-        items.append((arg, path, f"{_option(arg)} {path}", False))
+        items.append((arg, path, f"`{arg}` {path}", False))
         if name == sidecar:
-            items.append((arg, sidecar_path(path), f"the JSON sidecar {sidecar_path(path)} of {_option(arg)}", True))
+            items.append((arg, sidecar_path(path), f"the JSON sidecar {sidecar_path(path)} of `{arg}`", True))
     ins = []
     for name, value in (inputs or {}).items():
         if value is None or not os.path.isfile(value):
@@ -261,7 +261,7 @@ def check_outputs(*, sidecar: str | None = "out", inputs: Mapping | None = None,
         real, ino = _identity(path)
         for in_arg, in_path, (in_real, in_ino) in ins:
             if real == in_real or (ino is not None and ino == in_ino):
-                raise InputError(arg, f"{what} is the input file {_option(in_arg)} {in_path}; writing it would "
+                raise InputError(arg, f"{what} is the input file `{in_arg}` {in_path}; writing it would "
                                       f"overwrite the input: give the output another path")
         if is_sidecar:
             if path.exists() and not path.is_file():
@@ -289,10 +289,6 @@ def _plot_format_of(path, arg):
         return plot_format(path)
     except InputError as exc:
         raise InputError(arg, exc.msg) from None
-
-
-def _option(arg: str) -> str:
-    return arg if arg.startswith("-") else "--" + arg.replace("_", "-")
 
 
 def _stage(path: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from ..core.deprecation import renamed_keywords
 from ..core.errors import InputError
 
 F8 = 8  # bytes of a float64
@@ -53,7 +54,7 @@ def check_memory(nbytes: float, what: str, arg: str, available: int | None = Non
 
 
 def draw_bytes(rows: int, cols: int) -> float:
-    """`rfscore.finite.draws.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
+    """`rfscore.finite.inputs.standard_normal` of shape (rows, cols): the blocks, their concatenation, the device copy."""
     return 3.0 * F8 * rows * cols
 
 
@@ -112,12 +113,15 @@ def size_arg(d: int, psi_p: float, psi_n: float) -> str:
     return "d"
 
 
-def frozen_noise_bytes(n: int, m: float, d: int, p: int) -> float:
+@renamed_keywords(m="noise_samples")
+
+
+def frozen_noise_bytes(n: int, noise_samples: float, d: int, p: int) -> float:
     """m frozen noise draws per training point (theory/finite_noise_ridge.md (F1)): ξ and the noisy points of
     the n·m rows (d columns each), their features Φ (p columns), built in blocks of 2048 rows but kept for the
     Gram matrices, and the p×p matrices U^(m), V^(m) with their eigenvectors. Every factor: n, m, d, p."""
-    n, m, d, p = float(n), float(m), float(d), float(p)
-    return F8 * n * m * (d + p) + F8 * 2048 * (p + d) + 4 * F8 * p * p
+    n, noise_samples, d, p = float(n), float(noise_samples), float(d), float(p)
+    return F8 * n * noise_samples * (d + p) + F8 * 2048 * (p + d) + 4 * F8 * p * p
 
 
 def net_bytes(n: int, d: int, samples: int, width: int, times: int, steps_per_time: int = 4) -> float:
@@ -132,3 +136,59 @@ def net_bytes(n: int, d: int, samples: int, width: int, times: int, steps_per_ti
     sampling = 6 * F8 * samples * d + F8 * min(samples, 4096.0) * n + F8 * samples * float(times)
     network = 3 * F8 * 4 * (width * width + width * (d + 64)) + 8 * F8 * min(n, 512.0) * width
     return pool + evaluation + sampling + network
+
+
+def check_memory_parts(parts: dict, what: str, available: int | None = None) -> None:
+    """`check_memory` of a run estimated by parts ``{option: bytes}``: the total against the available memory,
+    the InputError naming the option with the largest share."""
+    check_memory(float(sum(parts.values())), what, max(parts, key=parts.get), available)
+
+
+def sigma_bytes(d: int) -> float:
+    """Σ (d, d) of the data and its two working copies."""
+    return 3 * F8 * float(d) ** 2
+
+
+def fresh_noise_bytes(n: int, fresh: int, d: int, p: int) -> float:
+    """One step of `rfscore simulate --fresh-noise` k: k fresh noisy copies of the n rows (noise, points and
+    their features, 3d + p columns) and one copy in flight."""
+    return 2 * F8 * float(n) * float(fresh) * (3 * float(d) + float(p))
+
+
+def record_bytes(records: int) -> float:
+    """The log-spaced record grid of `rfscore.finite.simulation.record_steps` (train, test, step, time)."""
+    return 4 * F8 * float(records)
+
+
+def dense_bytes(p: int) -> float:
+    """One dense p×p float64 matrix (e.g. the copy `eigvalsh` works on)."""
+    return F8 * float(p) ** 2
+
+
+def finite_flow_bytes(p: int, n: int, d: int) -> float:
+    """The exact finite-size flow of the GEP model at (p, n, d) as `rfscore curve --finite-d` runs it: U, U_pop,
+    their eigenvectors and products (6 p²), the features of the n rows (n (p + d)) and their Gram factor (n p)."""
+    p, n, d = float(p), float(n), float(d)
+    return F8 * (6 * p * p + n * (p + d) + n * p)
+
+
+def generation_bytes(*, d: int, p: int, n: int, times: int, num_tau: int, samples: int, keep: bool,
+                     workers: int = 1, noise_samples: int | None = None, noise_rows: int | None = None) -> dict:
+    """Peak memory of `rfscore.generative.generation.generation_experiment` by the option that drives it:
+    {arg: bytes} (float64 arrays).
+
+    Per point (× concurrent workers): exact matrices of one time (Mehler coefficients (K+1, p, n)
+    and a copy, U, U_pop, eigenvectors, LAPACK workspace: ≈ 2·25 p n + 6 p²), the readouts
+    (T, K, d, p) and the sampler's features (min(N, 8192), p) with a few copies; samples kept
+    (T, N, d); with ``noise_samples`` m the noise ξ (n, m, d) and the noisy points (n m, d) of (F1)
+    over the ``noise_rows`` n training rows, per worker.
+    """
+    per_model = F8 * (2 * MEHLER_ORDERS * p * n + 6.0 * p * p)
+    readouts = F8 * float(num_tau) * times * d * p
+    sampler = F8 * 4.0 * min(samples, 8192) * (p + n + d) + F8 * 2.0 * samples * d
+    kept = F8 * float(num_tau) * samples * d * (2 if keep else 0)
+    w = max(1, workers)
+    parts = {"psi_p" if p >= n else "psi_n": w * per_model, "times": w * readouts, "samples": w * sampler + kept}
+    if noise_samples is not None:
+        parts["noise_samples"] = w * F8 * 2.0 * float(noise_rows) * noise_samples * d
+    return parts

@@ -32,12 +32,14 @@ import os
 import re
 import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
 from .._version import __version__
+from ..core.deprecation import options_from_keywords
 from ..core.errors import InputError
 from .io import jsonable
 
@@ -200,10 +202,10 @@ def _load_checkpoint(path: Path, header: dict, arg: str, restart: bool, check_re
         elif theirs.get("parameters") == key["parameters"] and theirs.get("inputs") != key.get("inputs"):
             changed = sorted(k for k in set(theirs.get("inputs") or {}) | set(key.get("inputs") or {})
                              if (theirs.get("inputs") or {}).get(k) != (key.get("inputs") or {}).get(k))
-            why = f"for other contents of the input file(s) {', '.join('--' + k.replace('_', '-') for k in changed)}"
+            why = f"for other contents of the input file(s) {', '.join(f'`{k}`' for k in changed)}"
         else:
             why = "for other parameters"
-        raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass --restart) to "
+        raise InputError(arg, f"the sweep checkpoint {path} was written {why}; delete it (or pass `restart`) to "
                               f"start over")
     done = {}
     for i, line in enumerate(lines[1:], start=2):
@@ -266,17 +268,40 @@ def check_scheduler(scheduler) -> None:
         raise InputError("scheduler", f"must be a Dask scheduler address like tcp://HOST:PORT, got {scheduler!r}")
 
 
+@dataclass(frozen=True)
+class SweepRunner:
+    """Where and how a sweep runs (`run_sweep`); no field changes a number.
+
+    workers: local worker processes (int >= 1; None: chosen by the caller, e.g. `sweep_workers`, 1 = serially
+    in this process); scheduler: a Dask scheduler address "tcp://host:port" or a ``distributed.Client``
+    (None: local); checkpoint: a JSON-lines file (path) where finished points are flushed as they complete
+    and from which a rerun resumes (None: none); restart: discard an existing checkpoint instead of resuming.
+    """
+
+    workers: int | None = None
+    scheduler: object = None
+    checkpoint: str | os.PathLike | None = None
+    restart: bool = False
+
+
+DEFAULT_RUNNER = SweepRunner()
+
+
+@options_from_keywords(runner=SweepRunner)
 def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | None = None,
-              checkpoint: str | os.PathLike | None = None, workers: int | None = None,
-              scheduler: str | None = None, desc: str = "sweep", progress: bool = False,
-              checkpoint_arg: str = "checkpoint", restart: bool = False, check_result=None) -> list:
+              runner: SweepRunner = DEFAULT_RUNNER, desc: str = "sweep", progress: bool = False,
+              check_result=None) -> list:
     """Return ``[fn(**point) for point in points]`` computed in parallel, in input order.
 
+    ``points``: one mapping of keyword arguments of ``fn`` per point; ``parameters``: what every point shares
+    (recorded in the checkpoint's header, which a resumed run must match); ``runner``: a `SweepRunner`
+    (workers, scheduler, checkpoint, restart; as keywords: the 0.1 form, deprecated);
+    ``desc``: the progress bar's label; ``check_result``: a validator of checkpoint records (below).
     ``fn`` must return JSON-serialisable data. ``workers``: local processes (default 1:
     serially in this process; callers choose with `sweep_workers`). ``scheduler``: a Dask scheduler address
     ("tcp://host:port") or a ``distributed.Client``. ``checkpoint``: JSON-lines file
     where finished points are flushed as they complete; a corrupt or foreign checkpoint
-    (other version or parameters) raises InputError naming ``checkpoint_arg``, unless
+    (other version or parameters) raises InputError naming ``checkpoint``, unless
     ``restart`` discards it. The key holds the SHA-256 of every parameter that names an input file
     (`input_digests`): a changed input file is another run, refused like other parameters. Every record
     is validated when read (a result, not null; ``check_result(result)``, e.g. `table_rows`, raising
@@ -285,13 +310,15 @@ def run_sweep(fn: Callable, points: Sequence[Mapping], *, parameters: Mapping | 
     asks for it, a library call stays quiet). Worker processes ignore Ctrl-C; the caller gets the
     KeyboardInterrupt, the workers are stopped and the checkpoint keeps what finished.
     """
+    checkpoint, workers, scheduler = runner.checkpoint, runner.workers, runner.scheduler
+    restart = runner.restart
     header = _header(parameters or {}, fn)
     keys = [_key(p) for p in points]
     check_scheduler(scheduler)
     done = {}
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        done = _load_checkpoint(checkpoint, header, checkpoint_arg, restart, check_result)
+        done = _load_checkpoint(checkpoint, header, "checkpoint", restart, check_result)
     client, own = (connect(scheduler) if scheduler is not None else (None, False))  # before any file exists
     fh, created = None, False
     try:

@@ -2,7 +2,7 @@
 
 For one (ψ_p, ψ_n, t, Σ): the d → ∞ curves (A4)-(A5), (L3) of theory/asymptotic.md and the
 finite-size closed form (D3)-(D4) of the Gaussian-equivalent model (G4)-(G6) at the paper's d,
-one draw of (W, X, Ω) per seed (``PRNGKey(seed)`` through `finite.draws.sample_inputs`). The
+one draw of (W, X, Ω) per seed (the key recipe (P1), seeds averaged by `finite.ensemble`). The
 finite-size eigensystem uses the thin SVD whenever n + d < p: it is exact there (rank(H) ≤ n + d,
 theory/dynamics.md) and several times faster than a p×p eigendecomposition at the paper's sizes
 (p = 6400, n = 3200: 10 s against 47 s).
@@ -14,16 +14,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from ...core.covariance import SigmaSpectrum
 from ...core.errors import ConvergenceError
-from ...finite.draws import sample_inputs, sizes
+from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.dynamics import trajectory
+from ...finite.ensemble import trajectory_ensemble
+from ...finite.simulation import training_problem
 from ...finite.gep import gep_eigensystem
 from ...limit.asymptotic import asymptotic_curves
 from ...core.precision import float64
+from ..fig5ab import simulated_markers
 
 KEYS = ("train_loss", "test_loss", "score_error")
 
@@ -67,16 +69,10 @@ def paper_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds
     tau_arr = np.asarray(tau, dtype=np.float64)
     limit = asymptotic_curves(tau_arr, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec)
     p, n = sizes(d, psi_p, psi_n)
-    finite = {k: [] for k in KEYS}
-    converged = True
-    for s in seeds:
-        W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-        es = gep_eigensystem(W, X, t=t, sigma=spec, key=ko, thin=(n + d < p))
-        tr = trajectory(es, tau_arr)
-        converged &= bool(tr.converged)
-        for k in KEYS:
-            finite[k].append(np.asarray(getattr(tr, k)))
-    finite = {k: np.stack(v) for k, v in finite.items()}
+    ens = trajectory_ensemble(seeds, tau_arr, d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec, thin=(n + d < p),
+                              throw=False)
+    finite = {k: ens[k] for k in KEYS}
+    converged = ens.status.converged
     if not converged or not all(np.all(np.isfinite(v)) for v in finite.values()):
         raise ConvergenceError(f"finite-size curves at psi_p={psi_p}, psi_n={psi_n}, t={t}, sigma={sigma}, d={d} "
                                "did not converge or are not finite")
@@ -93,16 +89,15 @@ GD_QUICK = dict(GD, d=6, psi_n=(4.0,), tau_max=3e3, windows=((1e2, 0.25), (3e3, 
 @functools.lru_cache(maxsize=16)
 def gd_markers(psi_p: float, psi_n: float, t: float, sigma: str, quick: bool = False) -> dict:
     """Simulated GD on the sampled-noise loss (fresh noise, `GD` settings, τ windows of `fig5ab`) of one
-    Gaussian-equivalent draw (PRNGKey(0)) at d = GD['d'], with the closed form (D3)-(D4) of the same draw
+    Gaussian-equivalent draw (seed 0 of the recipe (P1)) at d = GD['d'], with the closed form (D3)-(D4) of the same draw
     at the marker τ: {'tau', 'train_loss', 'test_loss', 'score_error'} (simulated), the same keys with
     '_flow' appended (closed form), 'd', 'p', 'n'."""
-    from ...finite.simulation import training_problem
-    from ..fig5ab import simulated_markers
     cfg = GD_QUICK if quick else GD
     spec = SigmaSpectrum.parse(sigma)
-    W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=cfg["d"], psi_p=psi_p, psi_n=psi_n, sigma=spec)
+    keys = draw_keys(0)
+    W, X, ko = sample_inputs(keys.base, d=cfg["d"], psi_p=psi_p, psi_n=psi_n, sigma=spec)
     prob = training_problem(W, X, t=t, sigma=spec, model="gep", key=ko)
-    sim = simulated_markers(prob, cfg, jax.random.PRNGKey(100))
+    sim = simulated_markers(prob, cfg, keys)
     tr = trajectory(gep_eigensystem(W, X, t=t, sigma=spec, key=ko), sim["tau"])
     out = dict(sim)
     out.update({k + "_flow": np.asarray(getattr(tr, k)) for k in KEYS})

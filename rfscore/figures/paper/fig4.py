@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ...core.constants import ge_constants
 from ...core.covariance import SigmaSpectrum
-from ...finite.draws import sample_inputs, sizes
+from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.gep import gep_eigensystem
 from ...limit.spectrum import limiting_structure
 from ...runtime.io import write_result
-from ..fig4 import _spectrum_figure
+from ..fig4 import panel_densities, spectrum_figure
 from ..style import save, styled
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 CASES = {"isotropic": ("1:1", r"$\Sigma = I$"),
@@ -34,9 +33,9 @@ PAPER = dict(psi_p=64.0, psi_n=8.0, t=0.01, d=100, activation="tanh", sigma_spec
 def gep_spectrum(d: int, psi_p: float, psi_n: float, t: float, sigma: SigmaSpectrum, seed: int) -> np.ndarray:
     """All p eigenvalues of one (G4) U (ascending): the thin modes and p − rank at s_t² (exact)."""
     p, n = sizes(d, psi_p, psi_n)
-    W, X, ko = sample_inputs(jax.random.PRNGKey(seed), d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
+    W, X, ko = sample_inputs(draw_keys(seed).base, d=d, psi_p=psi_p, psi_n=psi_n, sigma=sigma)
     es = gep_eigensystem(W, X, t=t, sigma=sigma, key=ko, thin=(n + d < p))
-    lam = np.asarray(es.lam)
+    lam = np.asarray(es.eigvals)
     s2 = ge_constants(t, "tanh", sigma).s_t2
     return np.sort(np.concatenate([lam, np.full(p - lam.size, s2)]))
 
@@ -54,10 +53,11 @@ def spectrum_panels(out_dir: Path, stem: str, *, psi_p, psi_n, t, d, cases, seed
         top = ev[-d:]  # the d generalisation modes
         small = (0.5 * c.s_t2, 1.3 * max(ev[-d - 1], ls.mp_upper))
         large = (0.8 * top.min(), 1.1 * top.max())
-        fig = _spectrum_figure({"gep": ev}, ((small, 70, True), (large, 40, False)), points,
+        panels = ((small, 70, True), (large, 40, False))
+        dens = panel_densities(panels, points, psi_p=psi_p, psi_n=psi_n, sigma=sigma, constants=c)
+        fig = spectrum_figure({"gep": ev}, panels, dens,
                               fr"{tag}: spectrum of U, tanh, $t$ = {t:g}, $\psi_p$ = {psi_p:g}, $\psi_n$ = {psi_n:g}, "
-                              fr"{label}; histogram at $d$ = {d} (G4, one draw)",
-                              psi_p=psi_p, psi_n=psi_n, sigma=sigma, constants=c)
+                              fr"{label}; histogram at $d$ = {d} (G4, one draw)")
         files.append(save(fig, out_dir / f"{stem}_{name}.png"))
         data["sigma"] += [spec] * ev.size
         data["lambda"] += list(ev)
@@ -75,7 +75,7 @@ def differences(d, quick) -> list:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig4_paper_{isotropic,two_delta}.png and fig4_paper_eigenvalues.csv into ``out_dir``."""
     out_dir = Path(out_dir)
     d = 20 if quick else PAPER["d"]

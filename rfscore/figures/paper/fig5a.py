@@ -15,14 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.constants import ge_constants
-from ...core.covariance import SigmaSpectrum
-from ...limit.spectrum import limiting_structure
+from ...analysis.score_rise import lambda_min, rise_collapse, tau_rise  # noqa: F401 (lambda_min, tau_rise: public here too)
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import GD, GD_QUICK, gd_markers, paper_curves, rows_of
-from .progress import stages
-from ...core.crossing import first_crossing
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.1, d=100, activation="tanh", sigma="1:1",
@@ -43,38 +40,12 @@ def tau_grid(cfg) -> tuple:
 
 
 @float64
-def lambda_min(psi_p: float, psi_n: float, t: float, sigma: str = "1:1") -> float:
-    """λ_min = s_t² + small cluster (d → ∞), the memorisation modes' eigenvalue; see the module docstring."""
-    spec = SigmaSpectrum.parse(sigma)
-    c = ge_constants(t, "tanh", spec)
-    ls = limiting_structure(psi_p=psi_p, psi_n=psi_n, sigma=spec, constants=c)
-    return float(ls.atom_location + ls.small_cluster)
-
-
-@float64
-def tau_rise(tau, e) -> float:
-    """τ after the minimum of ``e`` where it reaches √(min · e[-1]) (log-linear interpolation); NaN if never."""
-    tau, e = np.asarray(tau), np.asarray(e)
-    i = int(np.argmin(e))
-    tau_cross, j = first_crossing(tau, e, np.sqrt(e[i] * e[-1]), start=i, log_y=True)
-    return float("nan") if j is None or j == i else tau_cross
-
-
-@float64
 def collapse(curves, t: float) -> dict:
-    """τ_mem, τ_rise per ψ_n and the raw and rescaled spreads (d → ∞ curves)."""
-    out = {"psi_n": [], "lambda_min": [], "tau_mem": [], "tau_rise": []}
-    for c in curves:
-        lmin = lambda_min(c.psi_p, c.psi_n, t, c.sigma)
-        out["psi_n"].append(c.psi_n)
-        out["lambda_min"].append(lmin)
-        out["tau_mem"].append(c.psi_p / (c.limit.delta_t * lmin))
-        out["tau_rise"].append(tau_rise(c.tau, c.limit.score_error))
-    r = np.asarray(out["tau_rise"]) / np.asarray(out["tau_mem"])
-    raw = np.asarray(out["tau_rise"])
-    out["spread_raw"] = float(raw.max() / raw.min())
-    out["spread_rescaled"] = float(r.max() / r.min())
-    return out
+    """τ_mem, τ_rise per ψ_n and the raw and rescaled spreads of the d → ∞ curves (`PaperCurves` of one
+    ψ_p, σ), by `rfscore.analysis.score_rise.rise_collapse`."""
+    c0 = curves[0]
+    return rise_collapse(c0.psi_p, [c.psi_n for c in curves], t, c0.sigma, c0.tau,
+                         [c.limit.score_error for c in curves], c0.limit.delta_t)
 
 
 @float64
@@ -124,7 +95,7 @@ def gd_rows(gd: dict) -> dict:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5a_score_error.png and fig5ab_paper.csv (+ sidecar) into ``out_dir``."""
     cfg = config(quick)
     out_dir = Path(out_dir)

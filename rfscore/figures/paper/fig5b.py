@@ -15,7 +15,7 @@ from .fig5a import PAPER, config, differences, markers, run
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5b_losses.png and fig5b_paper.csv (+ sidecar) into ``out_dir``."""
     cfg = config(quick)
     out_dir = Path(out_dir)

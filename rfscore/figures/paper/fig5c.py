@@ -14,7 +14,7 @@ from ...core.errors import ConvergenceError
 from ...limit.asymptotic import asymptotic_curves
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 PAPER = dict(tau=[1e3, 1e4], t=0.1, activation="tanh", sigma="1:1", grid="not stated in the paper")
@@ -51,7 +51,7 @@ def plane(cfg, progress=False) -> dict:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write fig5c_paper.png and fig5c_paper.csv (+ sidecar) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)

@@ -14,14 +14,13 @@ of τ_mem ∝ B^ζ and the candidate mechanism's predictions ζ = 0 (SGD) and �
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
 
-from ...analysis.networks import (THRESHOLDS, control_readoffs, control_table, exponent_table, plateau_collapse,
-                                  read_csv, run_readoffs)
+from ...analysis.networks import (THRESHOLDS, control_readoffs, control_table, exponent_table, geometric_mean,
+                                  plateau_collapse, read_csv, run_readoffs)
 from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
@@ -46,7 +45,7 @@ def _load(path: Path):
 
 
 @float64
-def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing); the manifest entry."""
     data_dir = DATA if data_dir is None else Path(data_dir)
     runs = {label: _load(data_dir / name) for label, name in RUNS.items()}
@@ -87,9 +86,7 @@ def _draw(runs, png, controls=None):
         ns = sorted({r["n"] for r in reads if r["width"] == w})
         ys = []
         for n in ns:
-            v = np.array([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n])
-            v = v[np.isfinite(v)]
-            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+            ys.append(geometric_mean([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n]))
         betas = ", ".join(f"{thr}: {fit_label(exps[str(w)]['tau_mem'][str(thr)])}" for thr in THRESHOLDS)
         ax.plot(ns, ys, "o-", color=colors(i), label=f"{label}\n" + r"$\beta$ at $f_{\rm mem}\geq$ " + betas)
         seed = sorted({r["seed"] for r in reads})[0]
@@ -113,12 +110,6 @@ def _draw(runs, png, controls=None):
     save(fig, png)
 
 
-def _geomean(v) -> float:
-    v = np.asarray(v, dtype=float)
-    v = v[np.isfinite(v)]
-    return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
-
-
 def _draw_controls(ax, cx, reads, table, first_color):
     """(a) the fixed-B protocols' τ_mem against n; (c) the batch sweep at n = SWEEP_N (N14)."""
     colors = colormaps["tab10"]
@@ -128,7 +119,7 @@ def _draw_controls(ax, cx, reads, table, first_color):
     variants = [lab for lab in over_n if any(r["variant"] for r in reads if r["label"] == lab)]
     for i, lab in enumerate(fixed + variants):
         ns = sorted({r["n"] for r in reads if r["label"] == lab})
-        ys = [_geomean([r["tau_mem"]["0.05"] for r in reads if r["label"] == lab and r["n"] == n]) for n in ns]
+        ys = [geometric_mean([r["tau_mem"]["0.05"] for r in reads if r["label"] == lab and r["n"] == n]) for n in ns]
         fit = table["exponents_in_n"][lab]["0.05"]
         ax.plot(ns, ys, "s--" if lab in fixed else "^:", color=colors(first_color + i),
                 label=f"{lab}\n" + r"$\beta$ at 0.05: " + fit_label(fit))

@@ -1,13 +1,5 @@
-"""Progress of the paper figures' stages: a tqdm bar on stderr when asked (the CLI asks), else silent."""
-from __future__ import annotations
+"""Deprecated module path: the progress helper moved to `rfscore.runtime.progress` (`stages`) in 0.2.0; this
+path goes in 0.3.0."""
+from ...core.deprecation import moved_module
 
-import sys
-
-
-def stages(items, desc: str, progress: bool):
-    """``items`` as a list, wrapped in a tqdm bar named ``desc`` when ``progress``."""
-    items = list(items)
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-    return tqdm(items, desc=desc, file=sys.stderr, leave=False)
+moved_module(__name__, globals())

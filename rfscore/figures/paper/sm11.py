@@ -12,20 +12,22 @@ flagged (``n_peaks`` = 1) and left out of the fit and the plot.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ...analysis.timescales import predicted_timescales, timescales
 from ...core.constants import ge_constants
-from ...finite.draws import sample_inputs, sizes
+from ...core.precision import float64
+from ...finite.inputs import sample_inputs, sizes
+from ...finite.ensemble import ensemble
 from ...finite.dynamics import trajectory
 from ...finite.gep import gep_eigensystem
 from ...limit.asymptotic import asymptotic_curves
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .progress import stages
+from ...runtime.progress import stages
 
 PAPER = dict(psi_p=32.0, d=100, t=[0.01, 1.0], activation="tanh", sigma="1:1", claim="tau_mem/tau_gen ~ 1/t near p ~ n")
 RUN = dict(psi_p=32.0, psi_n=32.0, d=100, seeds=[0, 1, 2], t_curves=[0.01, 0.1, 1.0],
@@ -34,12 +36,25 @@ SMALL_T = 0.032  # the small-t range of the fitted slope (three grid points of R
 QUICK = dict(RUN, d=16, t_curves=[0.01, 1.0], t_ratio=list(np.geomspace(0.01, 1.0, 3)), tau=[1e-2, 1e8, 151])
 
 
+@float64
+def finite_run(keys, *, t: float, tau, d: int, psi_p: float, psi_n: float, constants) -> dict:
+    """One seed of the finite-size closed form (D3)-(D4) (GEP, Σ = I) from its keys (P1): the
+    generalisation loss (L_test − L_train)/Δ_t on ``tau`` and the read-offs τ_gen, τ_mem, n_peaks of (T1)."""
+    p, n = sizes(d, psi_p, psi_n)
+    W, X, ko = sample_inputs(keys.base, d=d, psi_p=psi_p, psi_n=psi_n)
+    es = gep_eigensystem(W, X, t=t, key=ko, thin=(n + d < p))
+    tr = trajectory(es, tau)
+    ts = timescales(es, constants)
+    return {"gen_loss": (tr.test_loss - tr.train_loss) / tr.delta_t, "tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem,
+            "n_peaks": ts.n_peaks, "converged": tr.converged}
+
+
 def _single(a, b) -> bool:
     return not (np.isfinite(a) and np.isfinite(b)) or a == b
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm11_t_dependence.png, sm11_curves.csv and sm11_ratio.csv (+ sidecars) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)
@@ -68,16 +83,11 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
         lim = asymptotic_curves(tau, psi_p=pp, psi_n=pn, t=float(t))
         g_inf = (lim.test_loss - lim.train_loss) / lim.delta_t
         c = ge_constants(float(t))
-        fin = []
-        for s in cfg["seeds"]:
-            W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=pp, psi_n=pn)
-            es = gep_eigensystem(W, X, t=float(t), key=ko, thin=(n + d < p))
-            tr = trajectory(es, tau)
-            fin.append((tr.test_loss - tr.train_loss) / tr.delta_t)
-            ts = timescales(es, c)
-            add_ratio(t, f"d={d}", s, ts.tau_gen, ts.tau_mem, ts.n_peaks)
-        fin = np.stack(fin)
-        m, sd = fin.mean(0), fin.std(0, ddof=1)
+        ens = ensemble(functools.partial(finite_run, t=float(t), tau=tau, d=d, psi_p=pp, psi_n=pn, constants=c),
+                       cfg["seeds"])
+        for s, tg, tm, peaks in zip(cfg["seeds"], ens["tau_gen"], ens["tau_mem"], ens["n_peaks"]):
+            add_ratio(t, f"d={d}", s, tg, tm, peaks)
+        m, sd = ens.mean("gen_loss"), ens.std("gen_loss")
         colour = f"C{i}"
         axA.loglog(tau, np.maximum(g_inf, 1e-12), color=colour, label=rf"$t = {t:g}$")
         axA.fill_between(tau, np.maximum(m - sd, 1e-12), np.maximum(m + sd, 1e-12), color=colour, alpha=0.25, lw=0)

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from ...core.constants import ge_constants
 from ...core.covariance import ISOTROPIC, SigmaSpectrum
-from ...finite.draws import sample_inputs, sizes
-from ...finite.dynamics import trajectory
-from ...finite.gep import gep_eigensystem
+from ...finite.inputs import sizes
+from ...finite.ensemble import trajectory_ensemble
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import KEYS, paper_curves, rows_of
 from .fig5a import collapse, tau_grid
-from .progress import stages
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 SIGMAS = {2.0: "4:1", 0.5: "0.25:1"}  # σ_x → the SigmaSpectrum of Σ = σ_x² I
@@ -38,20 +36,15 @@ QUICK = dict(RUN, psi_n=[4.0, 16.0], d=20, tau=[1e-1, 1e6, 81], unit_constants_p
 def unit_constant_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds, tau) -> dict:
     """Finite-size (G4)-(G6) curves for data Σ = ``sigma`` but with the constants (G1)-(G3) of σ_x = 1.
 
-    Same draws as `curves.paper_curves` (``PRNGKey(seed)``), so the only difference is the constants.
-    Returns {key: (seeds, T)} for train_loss, test_loss, score_error.
+    Same draws as `curves.paper_curves` (the recipe (P1) of each seed), so the only difference is the
+    constants. Returns {key: (seeds, T)} for train_loss, test_loss, score_error.
     """
     spec = SigmaSpectrum.parse(sigma)
     wrong = ge_constants(t, "tanh", ISOTROPIC)
     p, n = sizes(d, psi_p, psi_n)
-    out = {k: [] for k in KEYS}
-    for s in seeds:
-        W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=d, psi_p=psi_p, psi_n=psi_n, sigma=spec)
-        tr = trajectory(gep_eigensystem(W, X, t=t, sigma=spec, key=ko, constants=wrong, thin=(n + d < p)),
-                        np.asarray(tau))
-        for k in KEYS:
-            out[k].append(np.asarray(getattr(tr, k)))
-    return {k: np.stack(v) for k, v in out.items()}
+    ens = trajectory_ensemble(seeds, np.asarray(tau), d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec, constants=wrong,
+                              thin=(n + d < p))
+    return {k: ens[k] for k in KEYS}
 
 
 @float64
@@ -69,7 +62,7 @@ def differences(cfg, quick) -> list:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm12_sigma_x.png and sm12_sigma_x.csv (+ sidecar) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)

@@ -24,7 +24,7 @@ REF_RANGE = (1.0, 16.0)  # where the dashed ψ_n^{-0.59} is drawn, anchored on E
 
 
 @styled
-def make(out_dir, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm13_escore_min.png and sm13_escore_min.csv (+ JSON sidecar) into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...finite.draws import sizes
+from ...finite.inputs import sizes
 from ...runtime.io import write_result
 from ..style import styled
 from .fig4 import CASES, differences, spectrum_panels
@@ -18,7 +18,7 @@ PAPER = dict(psi_p=64.0, psi_n=[8.0, 32.0], t=0.01, d=100, activation="tanh", si
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm14_spectrum_psi_n{8,32}.png and sm14_eigenvalues.csv into ``out_dir``."""
     out_dir = Path(out_dir)
     d = 20 if quick else PAPER["d"]

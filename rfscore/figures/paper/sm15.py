@@ -19,15 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from ...finite.draws import sample_inputs
-from ...finite.simulation import simulate, training_problem
+from ...analysis.onsets import GAP_LEVEL, gap_onset, loss_minimum, seed_exponent
+from ...finite.ensemble import simulation_ensemble
 from ...runtime.io import write_result
 from ..style import figure, save, styled
-from .progress import stages
-from ...core.crossing import first_crossing
+from ...runtime.progress import stages
 from ...core.precision import float64
 
 PAPER = dict(psi_p=64.0, psi_n=[4.0, 8.0, 16.0, 32.0], t=0.01, d=100, activation="tanh", sigma="1:1",
@@ -37,25 +35,18 @@ QUICK = dict(RUN, d=6, psi_n=[4.0, 16.0], steps=3000, record=20, lr=0.05)
 
 
 @float64
-def run_one(cfg, psi_n: float, seed: int):
-    """One Adam run: draw (W, X, Ω) from PRNGKey(seed), train with the noise key fold_in(PRNGKey(seed), 1)."""
-    key = jax.random.PRNGKey(seed)
-    W, X, ko = sample_inputs(key, d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n)
-    prob = training_problem(W, X, t=cfg["t"], model="gep", key=ko)
-    res = simulate(prob, lr=cfg["lr"], steps=cfg["steps"], optimizer="adam", noise_samples=cfg["noise_samples"],
-                   record=cfg["record"], key=jax.random.fold_in(key, 1))
-    return prob, res
-
-
-GAP_LEVEL = 1.0
+def runs(cfg, psi_n: float, progress: bool = False):
+    """The Adam runs of every seed at ψ_n, one ensemble (P2): (W, X, Ω) and the training noise from each
+    seed's keys (P1) (``keys.train`` = fold_in(PRNGKey(seed), 1))."""
+    return simulation_ensemble(cfg["seeds"], d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n, t=cfg["t"], lr=cfg["lr"],
+                               steps=cfg["steps"], optimizer="adam", fresh_noise=cfg["noise_samples"],
+                               record=cfg["record"], progress=progress)
 
 
 @float64
 def tau_gap(tau, train, test, delta_t: float, level: float = GAP_LEVEL):
-    """First τ where (test − train)/Δ_t ≥ ``level`` (log-linear interpolation) and a censored flag."""
-    g = (np.asarray(test) - np.asarray(train)) / delta_t
-    tau_cross, j = first_crossing(tau, g, level)
-    return (float(tau[-1]), True) if j is None else (tau_cross, False)
+    """First τ where (test − train)/Δ_t ≥ ``level`` and a censored flag (`rfscore.analysis.onsets.gap_onset`)."""
+    return gap_onset(tau, train, test, delta_t, level)
 
 
 @float64
@@ -72,14 +63,11 @@ def differences(cfg, quick) -> list:
 
 
 @styled
-def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     """Write sm15_adam.png and sm15_adam.csv, sm15_tau_min.csv (+ sidecars) into ``out_dir``."""
     cfg = QUICK if quick else RUN
     out_dir = Path(out_dir)
-    jobs = [(pn, s) for pn in cfg["psi_n"] for s in cfg["seeds"]]
-    runs = {}
-    for pn, s in stages(jobs, "SM Fig. 15: Adam (ψ_n, seed)", progress):
-        runs[pn, s] = run_one(cfg, pn, s)
+    ens = {pn: runs(cfg, pn) for pn in stages(cfg["psi_n"], "SM Fig. 15: Adam, ψ_n", progress)}
     cols = {k: [] for k in ("psi_p", "psi_n", "d", "p", "n", "seed", "step", "tau", "train_loss", "test_loss",
                             "score_error")}
     mins = {k: [] for k in ("psi_n", "n", "seed", "tau_min", "test_loss_min", "censored", "tau_gap", "tau_gap_censored")}
@@ -87,32 +75,24 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     summary = {}
     for i, pn in enumerate(cfg["psi_n"]):
         colour = f"C{i}"
-        per = [runs[pn, s][1] for s in cfg["seeds"]]
-        prob = runs[pn, cfg["seeds"][0]][0]
-        for s, r in zip(cfg["seeds"], per):
-            R = r.step.size
-            for name, value in (("psi_p", cfg["psi_p"]), ("psi_n", pn), ("d", prob.d), ("p", prob.p), ("n", prob.n),
-                                ("seed", s)):
+        e = ens[pn]
+        n = int(e["n"][0])
+        for j, s in enumerate(cfg["seeds"]):
+            R = e["step"].shape[1]
+            for name, value in (("psi_p", cfg["psi_p"]), ("psi_n", pn), ("d", cfg["d"]), ("p", int(e["p"][j])),
+                                ("n", n), ("seed", s)):
                 cols[name] += [value] * R
-            cols["step"] += list(r.step)
-            cols["tau"] += list(r.tau)
-            for k in ("train_loss", "test_loss", "score_error"):
-                cols[k] += list(np.asarray(getattr(r, k)))
-            j = int(np.argmin(r.test_loss))
-            mins["psi_n"].append(pn)
-            mins["n"].append(prob.n)
-            mins["seed"].append(s)
-            mins["tau_min"].append(float(r.tau[j]))
-            mins["test_loss_min"].append(float(r.test_loss[j]))
-            mins["censored"].append(bool(j == r.step.size - 1))
-            tg, cg = tau_gap(r.tau, r.train_loss, r.test_loss, r.delta_t)
-            mins["tau_gap"].append(tg)
-            mins["tau_gap_censored"].append(cg)
-        tau = per[0].tau
+            for k in ("step", "tau", "train_loss", "test_loss", "score_error"):
+                cols[k] += list(e[k][j])
+            tmin, lmin, cmin = loss_minimum(e["tau"][j], e["test_loss"][j])
+            tg, cg = gap_onset(e["tau"][j], e["train_loss"][j], e["test_loss"][j], float(e["delta_t"][j]))
+            for k, v in (("psi_n", pn), ("n", n), ("seed", s), ("tau_min", tmin), ("test_loss_min", lmin),
+                         ("censored", cmin), ("tau_gap", tg), ("tau_gap_censored", cg)):
+                mins[k].append(v)
+        tau = e["tau"][0]
         for ax, key, ls in ((ax_e, "score_error", "-"), (ax_l, "test_loss", "-"), (ax_l, "train_loss", "--")):
-            v = np.stack([np.asarray(getattr(r, key)) for r in per])
-            m, sd = v.mean(axis=0), v.std(axis=0, ddof=1) if len(per) > 1 else np.zeros(tau.size)
-            lab = rf"$\psi_n = {pn:g}$ (n = {prob.n})" if key != "train_loss" else None
+            m, sd = e.mean(key), e.std(key)
+            lab = rf"$\psi_n = {pn:g}$ (n = {n})" if key != "train_loss" else None
             ax.plot(tau, m, color=colour, ls=ls, label=lab)
             ax.fill_between(tau, m - sd, m + sd, color=colour, alpha=0.2, lw=0)
         summary[f"{pn:g}"] = entry = {}
@@ -123,16 +103,12 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
             entry[flag] = int(sum(c for c, q in zip(mins[flag], mins["psi_n"]) if q == pn))
         ax_l.axvline(entry["tau_gap_mean"], color=colour, lw=0.8, ls=":")
     # τ_gap ∝ n^γ: one least-squares slope per seed over the ψ_n, then mean ± s.d. over seeds
-    slopes = []
-    for s in cfg["seeds"]:
-        sel = [i for i, q in enumerate(mins["seed"]) if q == s and not mins["tau_gap_censored"][i]]
-        if len(sel) >= 2:
-            slopes.append(float(np.polyfit(np.log([mins["n"][i] for i in sel]),
-                                           np.log([mins["tau_gap"][i] for i in sel]), 1)[0]))
-    summary["tau_gap_exponent"] = {"mean": float(np.mean(slopes)) if slopes else float("nan"),
-                                   "std": float(np.std(slopes, ddof=1)) if len(slopes) > 1 else float("nan"),
-                                   "seeds": len(slopes)}
-    l_opt = float(runs[cfg["psi_n"][0], cfg["seeds"][0]][0].l_opt)
+    by_seed = np.array([[mins["tau_gap"][k] for k in range(len(mins["seed"])) if mins["seed"][k] == s]
+                        for s in cfg["seeds"]])
+    cens = np.array([[mins["tau_gap_censored"][k] for k in range(len(mins["seed"])) if mins["seed"][k] == s]
+                     for s in cfg["seeds"]])
+    summary["tau_gap_exponent"] = seed_exponent([int(ens[pn]["n"][0]) for pn in cfg["psi_n"]], by_seed, cens)
+    l_opt = float(ens[cfg["psi_n"][0]]["l_opt"][0])
     ax_l.axhline(l_opt, color="k", ls=":", lw=1.0)
     ax_l.annotate(r"$L_{opt}$", (cols["tau"][1], l_opt), xytext=(2, -11), textcoords="offset points", fontsize=8)
     ax_e.set(xscale="log", yscale="log", xlabel=r"nominal $\tau = k\eta$ (Adam)", ylabel=r"$E_{score}$")
@@ -145,8 +121,8 @@ def make(out_dir: Path, quick: bool = False, progress: bool = False) -> dict:
     fig.suptitle(rf"SM Fig. 15: Adam, $\eta$ = {cfg['lr']:g}, tanh, $\Sigma = I$, $\psi_p$ = {cfg['psi_p']:g}, "
                  rf"$t$ = {cfg['t']:g}", fontsize=10)
     png = save(fig, out_dir / "sm15_adam.png")
-    params = dict(cfg, p=[runs[pn, cfg["seeds"][0]][0].p for pn in cfg["psi_n"]],
-                  n=[runs[pn, cfg["seeds"][0]][0].n for pn in cfg["psi_n"]], model="gep", quick=quick)
+    params = dict(cfg, p=[int(ens[pn]["p"][0]) for pn in cfg["psi_n"]], n=[int(ens[pn]["n"][0]) for pn in cfg["psi_n"]],
+                  model="gep", quick=quick)
     csv = write_result(out_dir / "sm15_adam.csv", cols, params)
     mcsv = write_result(out_dir / "sm15_tau_min.csv", mins, params, summary=summary)
     return {"files": [png, str(csv), str(csv.with_suffix(".json")), str(mcsv), str(mcsv.with_suffix(".json"))],

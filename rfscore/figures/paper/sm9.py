@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ...analysis.networks import THRESHOLDS, exponent_table, plateau_collapse, read_csv, run_readoffs, width_table
+from ...analysis.networks import (THRESHOLDS, exponent_table, geometric_mean, plateau_collapse, read_csv, run_readoffs,
+                                  width_table)
 from ..style import figure, fit_label, save, styled
 from ...core.precision import float64
 
@@ -49,7 +50,7 @@ def load(data_dir=None):
 
 
 @float64
-def make(out_dir: Path, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
+def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir=None) -> dict:
     """Draw the committed runs (``quick`` changes nothing: the figure costs seconds); the manifest entry."""
     table, side, reads, exps = load(data_dir)
     widths = sorted({r["width"] for r in reads})
@@ -97,9 +98,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     for i, thr in enumerate(THRESHOLDS):
         ys = []
         for n in ns:
-            v = np.array([r["tau_mem"][str(thr)] / lr for r in reads if r["width"] == w and r["n"] == n])
-            v = v[np.isfinite(v)]
-            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+            ys.append(geometric_mean([r["tau_mem"][str(thr)] / lr for r in reads if r["width"] == w and r["n"] == n]))
         lowest = min(lowest, ys[0]) if math.isfinite(ys[0]) else lowest
         fit = exps[str(w)]["tau_mem"][str(thr)]
         ax.plot(ns, ys, "o-", color=tc(i / len(THRESHOLDS)), label=rf"$f_{{\rm mem}}\geq{thr}$: $\beta$ = {fit_label(fit)}")
@@ -135,9 +134,7 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     for i, n in enumerate(ns):
         ys = []
         for w in widths:
-            v = np.array([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n])
-            v = v[np.isfinite(v)]
-            ys.append(float(np.exp(np.mean(np.log(v)))) if v.size else math.nan)
+            ys.append(geometric_mean([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n]))
         ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=f"n = {n}")
         if i == 0 and math.isfinite(ys[-1]):
             x = np.array(widths, dtype=float)
