@@ -19,13 +19,6 @@ ABOVE_GENERATIVE = {"rfscore.analysis.networks": 5}
 KNOWN_UP = set()
 # an in-function in-package import must say why on its own lines: this phrase, in a comment
 STARTUP_COMMENT = "# start-up time"
-# TEMPORARY: figure modules whose in-function imports are brought in line after the merge of issue 29's
-# figure work; remove this allowance then (an entry here is skipped, every other module is checked)
-IN_FUNCTION_ALLOWANCE = {
-    "rfscore.figures.digit_samples", "rfscore.figures.digits", "rfscore.figures.fig4", "rfscore.figures.generation",
-    "rfscore.figures.networks", "rfscore.figures.noise_generation", "rfscore.figures.paper.curves",
-    "rfscore.figures.phase", "rfscore.figures.style",
-}
 
 
 def _module(path: Path) -> str:
@@ -134,7 +127,7 @@ def test_no_import_cycle():
 
 def test_no_hidden_import_inside_a_function():
     hidden = [f"{mod}:{line}: {src.strip()}" for mod, line, src in in_function_imports()
-              if STARTUP_COMMENT not in src and mod not in IN_FUNCTION_ALLOWANCE]
+              if STARTUP_COMMENT not in src]
     assert not hidden, "in-package imports inside functions without a start-up-time comment:\n" + "\n".join(hidden)
 
 

@@ -9,7 +9,7 @@ from ..runtime.resources import asymptotic_bytes, check_memory
 from ..limit.asymptotic import asymptotic_curves
 from ..limit.finite_noise import finite_noise_curves
 from .common import (TAU_RANGE, add_noise_ridge_options, add_progress_option, add_ratio_options, add_theory_options,
-                     echo, finite_m, guard_outputs, no_peak_message, positive_float, positive_int, tau_value)
+                     echo, finite_m, guard_outputs, no_peak_message, positive_int, tau_value)
 
 HEADER = ("tau", "train_loss", "test_loss", "score_error")
 

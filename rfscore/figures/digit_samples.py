@@ -17,12 +17,13 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 
+from ..core.precision import float64
 from ..generative.real_samples import SHOWN, digit_samples, sample_table, to_pixels
 from ..runtime.io import write_result
 from .digits import missing_extra  # the same figure wing: one check of the optional extra
 from .style import figure, save, styled
-from ..core.precision import float64
 
 compute, table = digit_samples, sample_table  # the former names of these library functions here
 
@@ -46,8 +47,6 @@ def mosaic(top, bottom, gap: int = 1) -> np.ndarray:
 @styled
 def plot(res, path) -> str:
     """Rows: n; columns: τ. Each panel: the first generated images (top) above their nearest training images."""
-    from matplotlib import colormaps
-
     runs, tau, ds = res["runs"], res["tau"], res["dataset"]
     k, T = SHOWN, len(tau)
     cmap = colormaps["gray_r"].with_extremes(bad="white")

@@ -14,21 +14,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from matplotlib import colormaps
 from matplotlib.ticker import NullFormatter
 
+from ..core.precision import float64
 from ..data.real_timescales import digits_timescales
 from ..runtime.io import write_result
 from .style import figure, save, styled
-from ..core.precision import float64
 
 
 @float64
 def missing_extra() -> str | None:
     """None when the optional extra (scikit-learn, for the digits) is installed, else one line saying how."""
     try:
-        import sklearn.datasets  # noqa: F401
+        import sklearn.datasets  # noqa: F401  (imported only to check the optional extra is installed)
     except ImportError:
         return "needs scikit-learn: pip install \"rfscore[data]\""
     return None

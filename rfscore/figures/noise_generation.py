@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.precision import float64
 from ..generative.generation import DEFAULT_READOFF, DEFAULT_SAMPLING, GENERATION_MEHLER, generation_experiment
 from ..runtime.sweep import SweepRunner
 from ..runtime.io import write_result
 from .style import figure, save, styled
-from ..core.precision import float64
 
 MS = (1, 4, 16, 64, None)
 

@@ -7,9 +7,9 @@ import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 
 from ..analysis.phase import HEADER, REGIMES, PhaseDiagram, phase_diagram
+from ..core.precision import float64
 from ..runtime.io import write_result
 from .style import figure, save, styled
-from ..core.precision import float64
 
 _REGIME_COLOURS = ("#d95f02", "#7570b3", "#1b9e77")
 _LABELS = {"memorization": "memorisation", "dynamical_regularization": "dynamical regularisation",

@@ -22,8 +22,6 @@ float64 from the samples (rfscore.generative.metrics).
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 import equinox as eqx

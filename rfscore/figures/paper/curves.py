@@ -18,13 +18,13 @@ import numpy as np
 
 from ...core.covariance import SigmaSpectrum
 from ...core.errors import ConvergenceError
+from ...core.precision import float64
 from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.dynamics import trajectory
 from ...finite.ensemble import trajectory_ensemble
 from ...finite.simulation import training_problem
 from ...finite.gep import gep_eigensystem
 from ...limit.asymptotic import asymptotic_curves
-from ...core.precision import float64
 from ..fig5ab import simulated_markers
 
 KEYS = ("train_loss", "test_loss", "score_error")
