@@ -679,3 +679,13 @@ def test_geometric_mean_of_the_seeds_leaves_out_censored_readoffs():
     assert geometric_mean([1.0, 4.0, math.nan, math.inf]) == pytest.approx(2.0, rel=1e-15)
     assert geometric_mean([8.0]) == pytest.approx(8.0, rel=1e-15)
     assert math.isnan(geometric_mean([math.nan, math.inf])) and math.isnan(geometric_mean([]))
+
+
+def test_readoffs_of_a_run_without_kl():
+    """Real data has no KL (N6): the in-memory run table holds None there (the CSV NaN); both read off τ_mem and
+    leave τ_gen NaN, flagged 'no KL', instead of failing."""
+    from rfscore.analysis.networks import run_readoffs
+    cols = _synthetic_curves([(128, 0, 12, 50.0)])
+    for kl in (np.array([None] * len(cols["n"]), dtype=object), np.full(len(cols["n"]), np.nan)):
+        r = run_readoffs(dict(cols, kl=kl))[0]
+        assert math.isnan(r["tau_gen"]) and r["tau_gen_censored"] == "no KL" and math.isfinite(r["tau_mem"]["0.1"])

@@ -2,7 +2,7 @@
 # Regenerates the committed runs of `rfscore reproduce --paper --only sm9,fig7` and of the `networks` figure
 # (rfscore/figures/data/sm9_runs.*, fig7_adam_runs.*, fig7_controls.*): the paper's mixture protocol at CPU sizes
 # (theory/trained_networks.md §7-§8). Resumable: rerunning continues every run from its checkpoints.
-# Measured on 2 shared cores (load 3-10 from other jobs): about 2 h in all (the runs of this script total 78 min wall, plus the width grid).
+# Measured on 2 shared cores (load 3-10 from other jobs): about 3 h in all.
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
@@ -11,6 +11,10 @@ $R --protocol paper --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/p
 $R --protocol paper --width 128,32 --n 12,24,48 --steps 100000 --until-plateau --seeds 3 --out runs/p_width
 $R --protocol paper --width 64 --n 96 --steps 80000 --seeds 3 --out runs/p_w64_n96
 $R --protocol paper --width 64 --n 192 --steps 200000 --until-plateau --seeds 3 --out runs/p_w64_n192
+$R --protocol paper --width 128 --n 96 --steps 100000 --until-plateau --seeds 3 --out runs/p_w128_n96
+$R --protocol paper --width 128 --n 192 --steps 200000 --until-plateau --seeds 3 --out runs/p_w128_n192
+# the same protocol on the 8x8 digits (d = 64)
+$R --protocol paper --data digits --width 128 --n 12,24,48 --steps 60000 --seeds 3 --out runs/d_digits
 # the optimiser and the batch (N14)
 $R --protocol paper --optimizer adam --lr 6e-4 --width 64 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_adam
 $R --protocol paper --optimizer adam --lr 6e-4 --batch 6 --width 64 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_adam_b6
@@ -24,7 +28,9 @@ $R --protocol paper --time-sampling loguniform --width 64 --n 12,24,48 --steps 5
 $R --protocol paper --gmm-mean 0.8 --gmm-std 0.6 --width 64 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/v_gmmdefault
 # the committed CSVs and sidecars
 D=rfscore/figures/data
-python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 --merge $D/sm9_runs.csv
+python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w128_n96 \
+    runs/p_w128_n192 --merge $D/sm9_runs.csv
+python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \
     runs/p_adam_n48_b12 runs/p_sgd_n48_b24 runs/p_adam_n48_b24 runs/v_loguniform runs/v_gmmdefault \

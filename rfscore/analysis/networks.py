@@ -94,7 +94,9 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
             v = tau_mem_samples(tau, f, thr)
             row["tau_mem"][str(thr)] = v
             row["censored"][str(thr)] = "right" if not math.isfinite(v) else ("left" if v == tau[0] else "")
-        kl = table["kl"][sel][order] if "kl" in table else np.full(tau.size, math.nan)
+        # no KL on real data: the column holds None (in memory) or NaN (read back from the CSV)
+        kl = (np.array([math.nan if v is None else v for v in table["kl"][sel][order]], dtype=float) if "kl" in table
+              else np.full(tau.size, math.nan))
         if np.all(np.isfinite(kl)):
             row["tau_gen"] = tau_gen_samples(tau, kl, kl_tolerance)
             row["tau_gen_censored"] = "right" if int(np.argmin(kl)) == tau.size - 1 else ""
