@@ -558,6 +558,7 @@ def test_timescales_help_has_no_double_percent(capsys):
     assert "95 %" in " ".join(text.split()) and "%%" not in text
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_ctrl_c_exits_130_with_resume_hint(tmp_path):
     """SIGINT to a real sweep: exit 130, one line naming the checkpoint, no traceback, finished points kept."""
     out = tmp_path / "phase.csv"
@@ -647,6 +648,7 @@ def test_every_command_but_constants_takes_no_progress(capsys):
         assert "--no-progress" in capsys.readouterr().out, command
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_changed_input_between_interrupt_and_rerun_is_refused(tmp_path, capsys, monkeypatch):
     """generate --data X.npy interrupted after one point; X.npy changed; the rerun refuses to mix the two."""
     import rfscore.generative.generation as generation

@@ -4,11 +4,13 @@ import json
 import math
 
 import numpy as np
+import pytest
 
 from rfscore.cli import main
 from rfscore.cli.curve import HEADER
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_curve_writes_the_contract_columns_and_finite_size(tmp_path):
     out = tmp_path / "lc.csv"
     rc = main(["curve", "--vary", "psi_p", "--values", "2,8", "--psi-n", "2", "--t", "0.1", "--noise-samples", "1,inf",

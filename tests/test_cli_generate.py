@@ -61,6 +61,7 @@ def test_bad_output_paths(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_generate_writes_the_contract(tmp_path, capsys):
     out = tmp_path / "gen.csv"
     code, stdout, err = _run(BASE + ["--out", str(out), "--save-samples", str(tmp_path / "gen.npz"),
@@ -100,6 +101,7 @@ def test_reference_scores_write_tau_inf(tmp_path, capsys, score):
     assert (max(fm) < 0.05) if score == "population" else (min(fm) >= 0.9)
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_no_traceback_from_a_fresh_process(tmp_path):
     r = subprocess.run([sys.executable, "-m", "rfscore", *BASE, "--times", "1", "--out", str(tmp_path / "g.csv")],
                        capture_output=True, text=True, timeout=120, check=False)
@@ -118,6 +120,7 @@ def test_default_noise_and_ridge_reproduce_the_output(tmp_path, capsys):
     assert side["noise_samples"] == "inf" and side["ridge"] == 0.0
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_generate_on_digits_with_noise_samples_and_ridge(tmp_path, capsys):
     pytest.importorskip("sklearn")
     out = tmp_path / "dg.csv"

@@ -91,6 +91,7 @@ def _entry_points(tmp_path):
             "script": [sys.executable, str(script)]}
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the child's start")
 @pytest.mark.parametrize("how", ["module", "cli", "script"])
 def test_sigint_at_every_delay_in_the_first_second(tmp_path, how):
@@ -109,6 +110,7 @@ def test_sigint_at_every_delay_in_the_first_second(tmp_path, how):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], (how, delay, list(tmp_path.iterdir()))
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
     proc = subprocess.Popen([sys.executable, "-m", "rfscore", *CURVE, "--out", str(tmp_path / "o.csv"),
@@ -122,6 +124,7 @@ def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_python_m_rfscore_cli_version():
     res = subprocess.run([sys.executable, "-m", "rfscore.cli", "--version"], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))

@@ -184,6 +184,7 @@ def test_large_and_non_regular_inputs_refused(tmp_path):
         load_array(tmp_path / "pipe.npy", "data", ndim=2)
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_train_net_checkpoint_keyed_on_data_content_and_validated(tmp_path, capsys):
     pytest.importorskip("equinox")
     from rfscore.cli import main

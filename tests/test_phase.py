@@ -141,6 +141,7 @@ def test_dask_local_cluster():
     np.testing.assert_allclose(pd.gen_loss, serial.gen_loss, rtol=1e-12)
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_phase_bad_input():
     with pytest.raises(InputError, match="psi_n"):
         phase_diagram([-1], [4], [1e2], d=10, t=T, progress=False)

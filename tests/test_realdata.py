@@ -165,6 +165,7 @@ def test_gaussian_side_uses_sigma_hat_and_nested_draws():
     assert np.isfinite(es.l_opt) and es.n == 10 and es.p == 12
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_scan_and_spectrum_on_small_real_data(tmp_path):
     rng = np.random.default_rng(5)
     np.save(tmp_path / "X.npy", _heavy_tailed(rng, 200, 5))  # the scan takes a .npy path or 'digits'

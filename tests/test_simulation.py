@@ -69,6 +69,7 @@ def test_gep_simulation_uses_the_same_model():
     assert _rel_dev(res, trajectory(es, res.tau)) < 0.05
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_adam_shows_generalisation_then_memorisation():
     # ψ_p ≫ ψ_n: Adam first lowers the test loss (generalisation) and later fits the
     # training set below L_opt while the test loss rises again (two timescales).
@@ -148,6 +149,7 @@ def test_reduced_draw_deterministic_and_block_independent():
     assert np.all(a.test_loss != c.test_loss)
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_optax_transformation_is_accepted():
     # a user-supplied optax.sgd(η) is the named 'gd' (the same update A - η d² ∇_A L̂, same noise)
     W, X, ko = sample_inputs(jax.random.PRNGKey(0), d=6, psi_p=8, psi_n=2)

@@ -182,6 +182,7 @@ def test_kl_estimate_of_the_true_score_is_the_prior_term():
     assert wrong > 10 * prior + 0.01
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_unet_shapes_score_and_gradient():
     net = build("unet", jax.random.PRNGKey(0), 64, 4)
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 64))
@@ -252,6 +253,7 @@ def test_analysis_and_figure_from_a_run(full_run, tmp_path):
     assert set(side) == set(fig.RUNS) and all(v["width"] == 32 for v in side.values())
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_sgd_with_momentum_is_optax_sgd_and_trains(tmp_path):
     """`--optimizer sgd`: optax SGD with heavy-ball momentum 0.9 (one update checked by hand), and a short run
     whose train loss at t = 0.01 falls between its first and last checkpoint."""
@@ -308,6 +310,7 @@ class _GaussScore(eqx.Module):
         return -y / self.v[k]
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_euler_maruyama_sampler_on_a_gaussian_with_its_exact_score():
     """(N9) with the exact score of N(0, σ²I), s(y, t) = -y/v_t, v_t = e^{-2t}σ² + Δ_t: the sample variance equals
     the variance propagated through the same Euler–Maruyama steps, var ← (1 + h - 2h/v)² var + 2h from var = 1,
@@ -399,6 +402,7 @@ def paper_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_protocol_paper_sets_every_option_and_explicit_ones_override(paper_run):
     rows = _rows(paper_run / "train_net.csv")
     side = json.loads((paper_run / "train_net.json").read_text())
@@ -421,6 +425,7 @@ def test_protocol_paper_sets_every_option_and_explicit_ones_override(paper_run):
             assert jump <= training.JUMP or int(b["step"]) <= round(int(a["step"]) * r_fine) + 1, (a, b)
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_resumed_out_with_another_protocol_is_refused(paper_run, tmp_path, capsys):
     import shutil
     out = tmp_path / "run"
@@ -475,6 +480,7 @@ def test_readoff_table_exponents_censoring_and_n_gm():
     assert t2["tau_mem"]["0.1"]["dropped_seeds"] == 0 and not t2["all_plateaued"]
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_grid_in_worker_processes_equals_serial(tmp_path):
     """(n, W) jobs in 2 local worker processes (`rfscore.runtime.sweep.run_sweep`) give the serial run's CSV, every
     column, and resume (a second call finds every job's last checkpoint and trains nothing)."""
@@ -491,6 +497,7 @@ def test_grid_in_worker_processes_equals_serial(tmp_path):
     assert _rows(tmp_path / "par" / "train_net.csv") == a
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
     """`reproduce --paper --only sm9` draws committed runs: here the small paper-protocol run as its data; the
     manifest entry states the paper's parameters, the differences and the exponent table per threshold."""
@@ -515,6 +522,7 @@ def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
         [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in b]
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
     """`reproduce --paper --only sm9,fig7` from the committed runs (rfscore/figures/data): the exponent tables
     recomputed from the CSVs equal the ones committed in their sidecars, every τ_mem read-off of the paper-protocol
@@ -531,6 +539,7 @@ def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
     assert (tmp_path / "sm9_mixture.png").exists() and (tmp_path / "fig7_optimiser.png").exists()
 
 
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_diverged_training_names_lr_with_either_sampler(tmp_path, capsys):
     """Non-finite samples of a trained network come from a diverged training run: the message names --lr, not
     the sampler's step option, for the grid sampler and for the Euler-Maruyama sampler (N9) of --protocol paper."""
