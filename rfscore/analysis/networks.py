@@ -130,6 +130,12 @@ def geometric_mean(values) -> float:
     return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
 
 
+def _seed_grid(rows: list, ns: list, seeds: list, get) -> np.ndarray:
+    """(seeds, n) array of ``get(row)`` for the row of each (seed, n), NaN where no row was run: the input of `_fit`."""
+    return np.array([[next((get(r) for r in rows if r["seed"] == s and r["n"] == n), math.nan) for n in ns]
+                     for s in seeds], dtype=float)
+
+
 def _exp(x: float) -> float:
     """exp(x), ∞ (or 0) beyond float range: nearly parallel fits put their crossing n_gm at an astronomic n."""
     return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)
@@ -150,8 +156,7 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
         seeds = sorted({r["seed"] for r in rs})
 
         def grid(get):
-            return np.array([[next((get(r) for r in rs if r["seed"] == s and r["n"] == n), math.nan) for n in ns]
-                             for s in seeds], dtype=float)
+            return _seed_grid(rs, ns, seeds, get)
 
         gen = grid(lambda r: r["tau_gen"])
         entry = {"n": ns, "seeds": seeds, "tau_mem": {}, "n_gm": {},
@@ -353,13 +358,11 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
         ns, seeds = sorted({r["n"] for r in rs}), sorted({r["seed"] for r in rs})
         entry = {"n": ns, "seeds": seeds}
         for thr in thresholds:
-            grid = np.array([[next((r["tau_mem"][str(thr)] for r in rs if r["seed"] == s and r["n"] == n), math.nan)
-                              for n in ns] for s in seeds], dtype=float)
+            grid = _seed_grid(rs, ns, seeds, lambda r, thr=thr: r["tau_mem"][str(thr)])
             entry[str(thr)] = _fit(ns, grid, 1) if len(ns) >= 2 else {"error": "one n only"}
         if len(ns) >= 2 and all("tau_gap" in r for r in rs):  # the loss-level onset (N15), per ratio
-            entry["tau_gap"] = {str(g): _fit(ns, np.array([[next((r["tau_gap"][str(g)] for r in rs if r["seed"] == s
-                                                                  and r["n"] == n), math.nan) for n in ns]
-                                                            for s in seeds], dtype=float), 1) for g in GAP_RATIOS}
+            entry["tau_gap"] = {str(g): _fit(ns, _seed_grid(rs, ns, seeds, lambda r, g=g: r["tau_gap"][str(g)]), 1)
+                                for g in GAP_RATIOS}
         exps[label] = entry
     sweep = {}
     for opt in sorted({r["optimizer"] for r in reads}):
