@@ -65,6 +65,7 @@ def gmm():
     return load_net_data("gmm", jax.random.PRNGKey(0), 8)
 
 
+@pytest.mark.slow  # training compiles: 2-15 s each on 2 cores; the full suite (CI) runs it
 def test_a_finished_run_is_converged(gmm, tmp_path):
     cfg = training.TrainConfig(width=16, steps=300, samples=100, checkpoints=3, times=6, lr=3e-3)
     run = training.train_one(gmm, 4, cfg, tmp_path)
@@ -77,6 +78,7 @@ def test_a_finished_run_is_converged(gmm, tmp_path):
     assert job["converged"] and job["message"] == "" and job["diverged_at"] is None and job["rows"] == run.rows
 
 
+@pytest.mark.slow  # training compiles: 2-15 s each on 2 cores; the full suite (CI) runs it
 def test_a_diverged_run_is_flagged_and_raises_naming_its_parameters(gmm, tmp_path):
     cfg = training.TrainConfig(width=8, steps=200, samples=50, checkpoints=1, times=2, optimizer="sgd", lr=10.0)
     run = training.train_one(gmm, 4, cfg, tmp_path / "a", throw=False)
@@ -88,6 +90,7 @@ def test_a_diverged_run_is_flagged_and_raises_naming_its_parameters(gmm, tmp_pat
         training.train_one(gmm, 4, cfg, tmp_path / "b")
 
 
+@pytest.mark.slow  # training compiles: 2-15 s each on 2 cores; the full suite (CI) runs it
 def test_a_run_that_missed_its_plateau_is_flagged_and_raises(gmm, tmp_path):
     cfg = training.TrainConfig(width=16, steps=300, samples=100, checkpoints=3, times=6, lr=3e-3, until_plateau=True)
     run = training.train_one(gmm, 4, cfg, tmp_path, throw=False)
@@ -97,6 +100,7 @@ def test_a_run_that_missed_its_plateau_is_flagged_and_raises(gmm, tmp_path):
         training.train_one(gmm, 4, cfg, tmp_path)  # resumed: the finished run, the same status
 
 
+@pytest.mark.slow  # training compiles: 2-15 s each on 2 cores; the full suite (CI) runs it
 def test_cli_writes_an_unplateaued_run_flagged_and_exits_0(tmp_path):
     out = tmp_path / "run"
     assert main(["train-net", "--n", "4", "--steps", "300", "--width", "16", "--lr", "3e-3", "--samples", "100",
