@@ -235,7 +235,7 @@ def _check_net_memory(args, d: int, width: int, samples: int) -> None:
 
 
 def _check_diverged(runs) -> None:
-    """ConvergenceError (exit 1, nothing written) with the message of the first run that diverged (a non-finite
+    """ConvergenceError (exit 1, no CSV or sidecar written) with the message of the first run that diverged (a non-finite
     parameter, loss or sample: its numbers are wrong); a run that only missed its plateau is written, flagged."""
     for r in runs:
         if r.diverged_at is not None:
