@@ -8,6 +8,14 @@ censored read-offs flagged (`run_readoffs`) — with the exponents in n and thei
 τ/n or τW/n (`plateau_collapse`), the width fit (N13, `width_table`), the optimiser and batch controls (N14,
 `control_table`); and the random-features prediction for the same data law (its covariance), d and n
 (`rf_prediction`, through `rfscore.generative.generation.generation_experiment`). Needs no equinox.
+
+Status (`rfscore.core.status`; theory/trained_networks.md §5, "Status of a run and of its read-offs"): every table
+carries ``converged``, ``error`` and ``message`` (``.status``) beside its per-row detail. A read-off table is
+converged when no read-off is censored (τ_mem at a threshold or τ_gen flagged, τ_gap never reached); an exponent,
+width or control table when every fit has its points (no ``error`` entry, no seed dropped for a censored read-off);
+the collapse when every curve reached its plateau (N11). The message names the (width, n, seed) and the threshold of each failure.
+``error`` is NaN: the tables add no estimate of their own (each fit carries its CI). Each entry point takes
+``throw`` (default True: `ConvergenceError` with the message; False: the table, flagged).
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ import numpy as np
 
 from ..core.crossing import first_crossing
 from ..core.errors import InputError
+from ..core.status import HasStatus, PointStatus, Status
 from ..finite.exact import MehlerRule
 from ..generative.generation import (GENERATION_MEHLER, SamplingConfig, generation_experiment, tau_gen_samples,
                                      tau_mem_samples)
@@ -69,9 +78,118 @@ def collect(run_dirs) -> dict:
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
 KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
 GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
+MESSAGE_ITEMS = 8                    # failures named in a status message; the rest are counted
 
 
-def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TOLERANCE, plateau=None) -> list:
+def _listing(items: list, what: str) -> str:
+    """'what: a; b; … (and k more)' of at most MESSAGE_ITEMS items; '' for none."""
+    if not items:
+        return ""
+    more = f" (and {len(items) - MESSAGE_ITEMS} more)" if len(items) > MESSAGE_ITEMS else ""
+    return f"{what}: " + "; ".join(items[:MESSAGE_ITEMS]) + more
+
+
+def row_failures(row: dict) -> list:
+    """The censored read-offs of one `run_readoffs` row, e.g. ['tau_mem[0.2] right', 'tau_gap[2.0] never
+    reached']; τ_gen undefined without a KL (real data) is not a failure."""
+    out = [f"tau_mem[{thr}] {c}" for thr, c in row["censored"].items() if c]
+    if row.get("tau_gen_censored") not in ("", "no KL", None):
+        out.append(f"tau_gen {row['tau_gen_censored']}")
+    out += [f"tau_gap[{g}] never reached" for g, v in (row.get("tau_gap") or {}).items() if not math.isfinite(v)]
+    return out
+
+
+class ReadoffTable(list, PointStatus):
+    """The read-off table (N12): a list of `run_readoffs` rows (dicts, one per (width, seed, n)), each with its
+    ``converged`` (no censored read-off: `row_failures`) as the per-point detail. ``point_converged`` (rows,):
+    those flags; ``converged`` when every row is; ``error`` NaN (read-offs carry no estimate; the f_mem
+    intervals are in the run table); ``message`` names each failing (width, n, seed) and its read-offs."""
+
+    @property
+    def point_converged(self):
+        return np.array([bool(r.get("converged", True)) for r in self], dtype=bool) if len(self) else None
+
+    @property
+    def error(self) -> float:
+        return math.nan
+
+    @property
+    def message(self) -> str:
+        bad = [f"(width {r['width']}, n {r['n']}, seed {r['seed']}"
+               + (f", {r['label']}" if r.get("label") else "") + "): " + ", ".join(row_failures(r))
+               for r in self if not r.get("converged", True)]
+        return _listing(bad, "censored read-offs")
+
+
+class FitTable(dict, HasStatus):
+    """A table of fits (`exponent_table`, `width_table`, `control_table`): the dict it always was, plus
+    ``converged`` (every fit has its points and no seed was dropped for a censored read-off), ``error`` NaN (each
+    fit carries its CI) and ``message`` (each failing fit by its place in the table: width or label, quantity,
+    threshold, with why; the censored (n, seed) it dropped). ``failures``: those lines, one per fit."""
+
+    def __init__(self, entries=(), failures=()):
+        super().__init__(entries)
+        self.failures = list(failures)
+
+    @property
+    def converged(self) -> bool:
+        return not self.failures
+
+    @property
+    def error(self) -> float:
+        return math.nan
+
+    @property
+    def message(self) -> str:
+        return _listing(self.failures, "fits lacking points")
+
+
+def _fit_failure(where: str, fit) -> list:
+    """[why] for one `_fit` dict that has no exponent or dropped seeds (censored read-offs), else []."""
+    if not isinstance(fit, dict):
+        return []
+    if "error" in fit:
+        return [f"{where}: {fit['error']}"]
+    cen = fit.get("censored") or []
+    if fit.get("dropped_seeds") or cen:
+        named = ", ".join(f"(n {c[0]}, seed {c[1]}{', ' + str(c[2]) if len(c) > 2 and c[2] else ''})" for c in cen)
+        return [f"{where}: {fit.get('dropped_seeds', len(cen))} seed(s) dropped" + (f", censored at {named}" if named
+                                                                                      else "")]
+    return []
+
+
+class PlateauCollapse(dict, PointStatus):
+    """`plateau_collapse`: n -> (x, f_mem/f_mem(τ_max), reached_plateau), the dict it always was; the per-curve
+    flags are ``point_converged`` (n,), ``converged`` when every curve reached its plateau (N11) (a curve that did
+    not is normalised by a value still rising), ``error`` NaN, ``message`` the (width, seed, n) that did not."""
+
+    def __init__(self, entries=(), width=None, seed=None):
+        super().__init__(entries)
+        self.width, self.seed = width, seed
+
+    @property
+    def point_converged(self):
+        return np.array([bool(v[2]) for v in self.values()], dtype=bool) if len(self) else None
+
+    @property
+    def error(self) -> float:
+        return math.nan
+
+    @property
+    def message(self) -> str:
+        bad = [str(n) for n, v in sorted(self.items()) if not v[2]]
+        return "" if not bad else (f"no plateau (N11) reached at width {self.width}, seed {self.seed}, "
+                                   f"n = {', '.join(bad)}: those curves are normalised by a value still rising")
+
+
+def status_dict(result) -> dict:
+    """A result's status as the JSON a sidecar holds: {converged, error (null if NaN), message}."""
+    st = result.status
+    return {"converged": st.converged, "error": None if math.isnan(st.error) else st.error, "message": st.message}
+
+
+def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TOLERANCE, plateau=None, *,
+                 throw: bool = True) -> ReadoffTable:
     """(N12) one dict per (width, seed, n) of a run table (the CSV columns of `rfscore train-net`):
     tau_mem[thr] per threshold (first τ with f_mem ≥ thr, log-interpolated (Y11); NaN if never reached),
     censored[thr] ('right': never reached within the run, 'left': reached at the first checkpoint, '' else),
@@ -79,7 +197,11 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
     flagged 'right' when that minimum is the last checkpoint: KL still falling), f_mem_last, tau_max,
     plateau (from ``plateau``: {(width, seed, n): bool}, the sidecar's (N11) flags; None if unknown), and with the
     loss columns the loss-level onset (N15) tau_gap[ratio]: first τ with test_loss/train_loss ≥ ratio (the loss (N2)
-    at t = 0.01, held-out over train), log-interpolated, NaN if never reached, per ratio of `GAP_RATIOS`."""
+    at t = 0.01, held-out over train), log-interpolated, NaN if never reached, per ratio of `GAP_RATIOS`; and
+    converged: no read-off of the row censored (`row_failures`).
+
+    Returns a `ReadoffTable` (the list of rows, with the table's status); throw: raise `ConvergenceError` naming
+    each censored (width, n, seed) and threshold (default), or return the table flagged (False)."""
     width = table["width"] if "width" in table else np.zeros(len(table["n"]))
     keys = sorted({(int(w), int(s), int(n)) for w, s, n in zip(width, table["seed"], table["n"])})
     out = []
@@ -105,7 +227,10 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
         if "train_loss" in table and "test_loss" in table:
             ratio = table["test_loss"][sel][order] / table["train_loss"][sel][order]
             row["tau_gap"] = {str(g): first_crossing(tau, ratio, g)[0] for g in GAP_RATIOS}
+        row["converged"] = not row_failures(row)
         out.append(row)
+    out = ReadoffTable(out)
+    out.status.check(throw)
     return out
 
 
@@ -141,15 +266,19 @@ def _exp(x: float) -> float:
     return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)
 
 
-def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
+def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8, *, throw: bool = True) -> FitTable:
     """(N12) per width: for each f_mem threshold the exponent β of τ_mem ∝ n^β with its 95 % CI over the seeds
     (`fit_exponent`: Student-t over the per-seed slopes; a seed censored at some n is left out and counted), the
     same for τ_gen, and n_gm, the n where the fitted τ_gen(n) and τ_mem(n) cross (per seed, from that seed's two
     power laws; mean of log n_gm over the seeds with its Student-t 95 % CI), per threshold; and, where the rows
-    carry it, the exponent of the loss-level onset τ_gap ∝ n^β per ratio (N15)."""
+    carry it, the exponent of the loss-level onset τ_gap ∝ n^β per ratio (N15).
+
+    Returns a `FitTable` (width -> entry, as before, with the table's status: not converged where a fit lacks
+    points or dropped a seed for a censored read-off; τ_gen and n_gm are not counted where no row has a KL, real
+    data); throw: raise `ConvergenceError` naming them (default), or return the table flagged (False)."""
     from scipy import stats
 
-    out = {}
+    out, failures = {}, []
     for w in sorted({r["width"] for r in reads}):
         rs = [r for r in reads if r["width"] == w]
         ns = sorted({r["n"] for r in rs})
@@ -189,14 +318,29 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8) -> dict:
             else:
                 entry["n_gm"][str(thr)] = {"error": "no seed with finite tau_gen and tau_mem at every n"}
         out[str(w)] = entry
+        has_kl = any(r.get("tau_gen_censored") != "no KL" for r in rs)
+        for thr in thresholds:
+            failures += _fit_failure(f"width {w}, tau_mem[{thr}]", entry["tau_mem"][str(thr)])
+            if has_kl:
+                failures += _fit_failure(f"width {w}, n_gm[{thr}]", entry["n_gm"][str(thr)])
+        if has_kl:
+            failures += _fit_failure(f"width {w}, tau_gen", entry["tau_gen"])
+        for g, fit in entry.get("tau_gap", {}).items():
+            failures += _fit_failure(f"width {w}, tau_gap[{g}]", fit)
+    out = FitTable(out, failures)
+    out.status.check(throw)
     return out
 
 
-def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_width: bool = False) -> dict:
+def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_width: bool = False,
+                     throw: bool = True) -> PlateauCollapse:
     """n -> (τ/n (τW/n with ``by_width``), f_mem/f_mem(τ_max), reached_plateau) of one (width, seed): the collapse
     that τ_mem ∝ n (∝ n/W) predicts, normalised by the last checkpoint's f_mem, with each curve flagged by (N11)
-    (a curve that did not reach its plateau is normalised by a value still rising)."""
-    out = {}
+    (a curve that did not reach its plateau is normalised by a value still rising).
+
+    Returns a `PlateauCollapse` (that dict, with the per-curve flags as its status); throw: raise
+    `ConvergenceError` naming the n whose curve did not reach its plateau (default), or return it flagged (False)."""
+    out = PlateauCollapse(width=width, seed=seed)
     for r in reads:
         if r["width"] != width or r["seed"] != seed:
             continue
@@ -205,14 +349,23 @@ def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_widt
         tau, f = table["tau"][sel][order], table["f_mem"][sel][order]
         x = tau * (width if by_width else 1) / r["n"]
         out[r["n"]] = (x, f / f[-1] if f[-1] > 0 else np.full_like(f, math.nan), bool(r["plateau"]))
+    out.status.check(throw)
     return out
 
 
-def merge_runs(run_dirs, out_csv) -> dict:
+def combined_status(*results) -> Status:
+    """One `Status` of several tables: converged when each is; the messages joined; error NaN."""
+    msgs = [r.status.message for r in results if r is not None and not r.status.converged]
+    return Status(converged=not msgs, error=math.nan, message="; ".join(msgs))
+
+
+def merge_runs(run_dirs, out_csv, *, throw: bool = True) -> FitTable:
     """Concatenate the rows of several `rfscore train-net` folders of one protocol (e.g. more seeds or sizes run
     apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
     exponent table (N12) of the union, and with two or more widths the fit τ_mem ∝ n^β W^(−γ) (N13, `width_table`).
-    A folder of another protocol is refused (InputError naming ``runs``)."""
+    A folder of another protocol is refused (InputError naming ``runs``). The sidecar's ``status`` is the
+    combined status of the read-off, exponent and width tables; throw: raise `ConvergenceError` with it before
+    anything is written (default), or write the tables flagged (False). Returns the exponent table."""
     cols, readoffs_by_job, protocol, params = None, {}, None, None
     for folder in run_dirs:
         folder = Path(folder)
@@ -228,25 +381,30 @@ def merge_runs(run_dirs, out_csv) -> dict:
     for key, r in readoffs_by_job.items():  # n{n}_w{W}_s{seed}
         n, w, s = (int(x[1:]) for x in key.split("_"))
         plateau[(w, s, n)] = bool(r.get("plateau"))
-    reads = run_readoffs(cols, plateau=plateau)
-    exps = exponent_table(reads)
+    reads = run_readoffs(cols, plateau=plateau, throw=False)
+    exps = exponent_table(reads, throw=False)
+    wfit = width_table(reads, throw=False) if len({r["width"] for r in reads}) >= 2 else None
+    status = combined_status(reads, exps, wfit).check(throw)
     header = list(cols)
     cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
     write_result(out_csv, cols, dict(params, n=sorted({int(v) for v in cols["n"]}),
                                      seeds=sorted({int(v) for v in cols["seed"]})),
                  header=header, undefined=("kl",), protocol=protocol, runs=[str(r) for r in run_dirs],
-                 readoffs=readoffs_by_job, readoff_table=reads, exponents=exps,
-                 width_fit=width_table(reads) if len({r["width"] for r in reads}) >= 2 else None)
+                 readoffs=readoffs_by_job, readoff_table=reads, exponents=exps, width_fit=wfit,
+                 status={"converged": status.converged, "error": None, "message": status.message})
     return exps
 
 
-def width_table(reads: list, thresholds=THRESHOLDS) -> dict:
+def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> FitTable:
     """(N13) τ_mem ∝ n^β W^(−γ) over an (n, W) grid of `run_readoffs` rows: per f_mem threshold, one least-squares
     fit of log τ_mem = c + β log n − γ log W per seed over its cells with a finite read-off (≥ 3 cells, both n and W
     varying), and β, γ as the mean over the seeds with Student-t 95 % CIs (one seed: the point estimates, CI None);
     the same fit for τ_gen; censored cells are left out of their seed's fit and listed. The collapse variable of
     (N13) is τW/n: β = γ = 1 is the paper's τ_mem ∝ n/W. Only the n run at every width enter (a balanced grid: an n
-    run at one width only would tie β to that width's exponent); the others are listed in ``n_not_at_every_width``."""
+    run at one width only would tie β to that width's exponent); the others are listed in ``n_not_at_every_width``.
+
+    Returns a `FitTable` (not converged where a fit has no seed with enough cells or left a censored cell out,
+    each named by (n, width, seed)); throw: raise `ConvergenceError` with that (default), or return it flagged."""
     from scipy import stats
 
     widths = {r["width"] for r in reads}
@@ -283,6 +441,17 @@ def width_table(reads: list, thresholds=THRESHOLDS) -> dict:
     table = {"tau_mem": {str(thr): fit(lambda r, thr=thr: r["tau_mem"][str(thr)]) for thr in thresholds},
              "tau_gen": fit(lambda r: r["tau_gen"] if not r.get("tau_gen_censored") else math.nan),
              "n_not_at_every_width": partial}
+    failures = []
+    for where, f in [*((f"tau_mem[{thr}]", table["tau_mem"][str(thr)]) for thr in thresholds),
+                     *([("tau_gen", table["tau_gen"])] if any(r.get("tau_gen_censored") != "no KL" for r in reads)
+                       else [])]:
+        if "error" in f:
+            failures.append(f"width fit {where}: {f['error']}")
+        elif f["censored"]:
+            failures.append(f"width fit {where}: censored cells left out at "
+                            + ", ".join(f"(n {n}, width {w}, seed {s})" for n, w, s in f["censored"]))
+    table = FitTable(table, failures)
+    table.status.check(throw)
     return table
 
 
@@ -329,30 +498,36 @@ def control_runs(run_dirs) -> dict:
     return cols
 
 
-def control_readoffs(table: dict, thresholds=THRESHOLDS) -> list:
+def control_readoffs(table: dict, thresholds=THRESHOLDS, *, throw: bool = True) -> ReadoffTable:
     """(N14) `run_readoffs` per protocol ``label`` of a `control_runs` table (or its merged CSV read back), in
     updates (the step column: τ = step · lr differs between optimisers); each row with its ``label``,
-    ``optimizer``, ``lr`` and ``batch`` (the batch rule: 'full' or B)."""
-    out = []
+    ``optimizer``, ``lr`` and ``batch`` (the batch rule: 'full' or B). A `ReadoffTable` (its message names the
+    label of each censored row); throw as `run_readoffs`."""
+    out = ReadoffTable()
     for label in sorted(set(table["label"])):
         sel = table["label"] == label
         sub = {k: v[sel] for k, v in table.items()}
         sub["tau"] = sub["step"]
-        for r in run_readoffs(sub, thresholds):
+        for r in run_readoffs(sub, thresholds, throw=False):
             r.update(label=str(label), optimizer=str(sub["optimizer"][0]), lr=float(sub["lr"][0]),
                      batch=str(sub["batch_rule"][0]),
                      variant=str(sub["variant"][0]) if "variant" in sub else "")
             out.append(r)
+    out.status.check(throw)
     return out
 
 
-def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
+def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS, throw: bool = True) -> FitTable:
     """(N14) from `control_readoffs` rows: per protocol label, the exponent of τ_mem (updates) in n with its CI over
     the seeds (`_fit`), per threshold; and per optimiser, the batch sweep at n = ``sweep_n``: the exponent ζ of
     τ_mem ∝ B^ζ over the batch sizes run there (B = n counted as B = sweep_n), Student-t over the per-seed slopes
     (`fit_exponent`), per threshold. The candidate mechanism of (N14) predicts ζ = 0 for SGD and ζ = −½ for
-    Adam. The sweep uses only rows without a `_variant` (the paper's protocol but for the optimiser and batch)."""
-    exps = {}
+    Adam. The sweep uses only rows without a `_variant` (the paper's protocol but for the optimiser and batch).
+
+    Returns a `FitTable` ({exponents_in_n, batch_sweep} as before; not converged where a fit lacks points or
+    dropped a seed, each named by label or optimiser and threshold); throw: raise `ConvergenceError` (default) or
+    return it flagged (False)."""
+    exps, failures = {}, []
     for label in sorted({r["label"] for r in reads}):
         rs = [r for r in reads if r["label"] == label]
         ns, seeds = sorted({r["n"] for r in rs}), sorted({r["seed"] for r in rs})
@@ -364,6 +539,10 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
             entry["tau_gap"] = {str(g): _fit(ns, _seed_grid(rs, ns, seeds, lambda r, g=g: r["tau_gap"][str(g)]), 1)
                                 for g in GAP_RATIOS}
         exps[label] = entry
+        for thr in thresholds:
+            failures += _fit_failure(f"{label}, tau_mem[{thr}] in n", entry[str(thr)])
+        for g, fit in entry.get("tau_gap", {}).items():
+            failures += _fit_failure(f"{label}, tau_gap[{g}] in n", fit)
     sweep = {}
     for opt in sorted({r["optimizer"] for r in reads}):
         rs = [r for r in reads if r["optimizer"] == opt and r["n"] == sweep_n and not r.get("variant")]
@@ -377,44 +556,54 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS) -> dict:
             entry[str(thr)] = _fit(bs, grid, 1) if len(bs) >= 2 else {"error": "one batch size only"}
             entry[str(thr)]["tau_mem_mean"] = [float(np.nanmean(c)) if np.isfinite(c).any() else math.nan
                                                for c in grid.T]
+            failures += _fit_failure(f"{opt} batch sweep at n {sweep_n}, tau_mem[{thr}]", entry[str(thr)])
         sweep[opt] = entry
-    return {"exponents_in_n": exps, "batch_sweep": {"n": sweep_n, **sweep}}
+    out = FitTable({"exponents_in_n": exps, "batch_sweep": {"n": sweep_n, **sweep}}, failures)
+    out.status.check(throw)
+    return out
 
 
-def merge_controls(run_dirs, out_csv, *, sweep_n: int) -> dict:
+def merge_controls(run_dirs, out_csv, *, sweep_n: int, throw: bool = True) -> FitTable:
     """The rows of several `rfscore train-net` folders of different optimisers and batch rules as one CSV
     (`control_runs`: the run columns plus ``lr``, ``batch_rule``, ``label``), with the sidecar holding each folder's
-    protocol and the `control_table` (N14)."""
+    protocol and the `control_table` (N14), and ``status``: the combined status of the read-offs and the control
+    table; throw: raise `ConvergenceError` with it before anything is written (default), or write them flagged."""
     protocols = {}
     for folder in run_dirs:
         side = json.loads((Path(folder) / "train_net.json").read_text())
         protocols[str(folder)] = dict(side.get("protocol") or {}, lr=float(side["parameters"]["lr"]))
     cols = control_runs(run_dirs)
-    tab = control_table(control_readoffs(cols), sweep_n=sweep_n)
+    creads = control_readoffs(cols, throw=False)
+    tab = control_table(creads, sweep_n=sweep_n, throw=False)
+    status = combined_status(creads, tab).check(throw)
     header = list(cols)
     cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
     write_result(out_csv, cols, dict(n=sorted({int(v) for v in cols["n"]}), seeds=sorted({int(v) for v in cols["seed"]}),
                                      widths=sorted({int(v) for v in cols["width"]}), sweep_n=sweep_n),
-                 header=header, undefined=("kl",), protocols=protocols, runs=[str(r) for r in run_dirs], controls=tab)
+                 header=header, undefined=("kl",), protocols=protocols, runs=[str(r) for r in run_dirs], controls=tab,
+                 status={"converged": status.converged, "error": None, "message": status.message})
     return tab
 
 
 def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=None, times: int = 12,
-                  samples: int = 1000, sigma: str = GMM_SIGMA_SPECTRUM, max_order: int = 128) -> dict:
+                  samples: int = 1000, sigma: str = GMM_SIGMA_SPECTRUM, max_order: int = 128, throw: bool = True) -> dict:
     """The random-features model on N(0, Σ) with the mixture's covariance at the same d and n: per (n, seed)
     τ_mem^samples, τ_gen^samples (theory/generation.md (Y10)-(Y11)) and the loss-based τ_mem at t_min, with
-    the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"."""
+    the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"; "status" the
+    experiment's (`GenerationResult.status` as {converged, error, message}); throw: raise `ConvergenceError` when
+    it did not converge (default), or return it flagged (False)."""
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
     res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds, sigma=sigma,
                                 sampling=SamplingConfig(times=times, samples=samples), runner=SweepRunner(workers=1),
                                 mehler=MehlerRule(max_order=max_order, tol=GENERATION_MEHLER.tol))
+    res.status.check(throw)
     rows = {"n": [], "seed": [], "tau_mem_samples": [], "tau_gen_samples": []}
     for q in res.points:
         rows["n"].append(int(q["n"]))
         rows["seed"].append(int(q["seed"]))
         rows["tau_mem_samples"].append(float(q["tau_mem_samples"]))
         rows["tau_gen_samples"].append(float(q["tau_gen_samples"]))
-    return {"columns": {k: np.array(v) for k, v in rows.items()}, "fits": res.summary(),
+    return {"columns": {k: np.array(v) for k, v in rows.items()}, "fits": res.summary(), "status": status_dict(res),
             "parameters": dict(d=d, psi_p=psi_p, p=int(round(psi_p * d)), seeds=seeds, times=times, samples=samples,
                                sigma=sigma, tau=tau, max_order=max_order)}
 
@@ -435,10 +624,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rf-seeds", type=int, default=2)
     args = ap.parse_args(argv)
     if args.merge:
-        merge_runs(args.runs, args.merge)
+        merge_runs(args.runs, args.merge, throw=False)  # censored read-offs are flagged in the sidecar, as train-net's
         return 0
     if args.controls:
-        merge_controls(args.runs, args.controls, sweep_n=args.sweep_n)
+        merge_controls(args.runs, args.controls, sweep_n=args.sweep_n, throw=False)
         return 0
     if args.out is None:
         ap.error("--out is required without --merge")
@@ -450,7 +639,7 @@ def main(argv=None) -> int:
     rf = rf_prediction(ns, psi_p=args.rf_psi_p, seeds=args.rf_seeds)
     # NaN: the RF model does not reach f_mem = 0.1 at any τ of the list (theory/generation.md (Y11))
     write_result(out / "networks_rf.csv", rf["columns"], rf["parameters"], undefined=("tau_mem_samples", "tau_gen_samples"),
-                 fits=rf["fits"])
+                 fits=rf["fits"], status=rf["status"])
     return 0
 
 

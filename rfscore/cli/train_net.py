@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jax
 
-from ..analysis.networks import exponent_table, run_readoffs
+from ..analysis.networks import combined_status, exponent_table, run_readoffs
 from ..core.errors import ConvergenceError, InputError
 from ..networks.data import GMM, GMM_D, load_net_data
 from ..runtime.io import OutputSet
@@ -234,6 +234,14 @@ def _check_net_memory(args, d: int, width: int, samples: int) -> None:
     check_memory(nbytes, f"train-net at n = {n}, d = {d}, {samples} samples", arg)
 
 
+def _check_diverged(runs) -> None:
+    """ConvergenceError (exit 1, no CSV or sidecar written) with the message of the first run that diverged (a non-finite
+    parameter, loss or sample: its numbers are wrong); a run that only missed its plateau is written, flagged."""
+    for r in runs:
+        if r.diverged_at is not None:
+            raise ConvergenceError(r.message)
+
+
 def run(args) -> int:
     steps, seeds, proto, out = _validate(args)
     try:
@@ -307,26 +315,24 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
     try:
         if client is None and (workers <= 1 or len(jobs) <= 1):
             for n, w, s in jobs:
+                # throw=False: a run that ends at --steps before its plateau is written with its flags (exit 0);
+                # a diverged run leaves with exit 1, nothing written (_check_diverged)
                 runs.append(train_one(datas[s], n, config(w, s), out, save_samples=args.save_samples,
-                                      on_progress=progress_of((n, w, s))))
+                                      on_progress=progress_of((n, w, s)), throw=False))
+                _check_diverged(runs[-1:])
         else:
             if bar is not None:
                 bar.close()
                 bar = None
             points = [dict(data=args.data, max_n=max(args.n), gmm_mean=proto["gmm_mean"], gmm_std=proto["gmm_std"],
                            n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
-                           save_samples=args.save_samples) for n, w, s in jobs]
+                           save_samples=args.save_samples, throw=False) for n, w, s in jobs]
             res = run_sweep(train_job, points, runner=SweepRunner(workers=workers, scheduler=client),
                             desc="train-net jobs",
                             progress=not args.no_progress)
-            runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"]) for r in res]
-    except ConvergenceError as exc:
-        # both samplers' hints (`steps_per_time` of the grid sampler, `sampler_steps`) blame the sampler; with a
-        # trained network the non-finite samples come from a training run that diverged
-        if "`steps_per_time`" not in str(exc) and "`sampler_steps`" not in str(exc):
-            raise
-        raise ConvergenceError(f"the network's samples are non-finite: training diverged with --optimizer "
-                               f"{proto['optimizer']} --lr {proto['lr']:g}; use a smaller --lr") from None
+            runs = [NetRun(r["n"], r["rows"], r["num_params"], r["seconds"], r["resumed_from"], r["info"],
+                           r["converged"], r["message"], r["diverged_at"]) for r in res]
+            _check_diverged(runs)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -339,11 +345,20 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
     params = dict(config(widths[0], args.seed).to_dict(), data=args.data, n=args.n, width=widths, seeds=seed_list,
                   protocol_name=args.protocol, save_samples=args.save_samples, workers=workers,
                   scheduler=args.scheduler)
-    reads = {f"n{r.n}_w{r.info['width']}_s{r.info['seed']}": dict(readoffs(r.rows), plateau=r.info["plateau"],
-                                                                  last_step=r.info["last_step"]) for r in runs}
+    # throw=False: censored read-offs and fits lacking points are flagged in the CSV's sidecar (status, per row
+    # converged) and the command exits 0, as before: the numbers written are right, their censoring is recorded
+    run_reads = [readoffs(r.rows, throw=False) for r in runs]
+    reads = {f"n{r.n}_w{r.info['width']}_s{r.info['seed']}": dict(ro, plateau=r.info["plateau"],
+                                                                  last_step=r.info["last_step"],
+                                                                  converged=r.converged and ro.converged,
+                                                                  message="; ".join(m for m in (r.message, ro.message)
+                                                                                    if m))
+             for r, ro in zip(runs, run_reads)}
     cols = columns(runs)
-    table = run_readoffs(cols, plateau={(r.info["width"], r.info["seed"], r.n): r.info["plateau"] for r in runs})
-    exponents = exponent_table(table, d=d)
+    table = run_readoffs(cols, plateau={(r.info["width"], r.info["seed"], r.n): r.info["plateau"] for r in runs},
+                         throw=False)
+    exponents = exponent_table(table, d=d, throw=False)
+    status = combined_status(*runs, *run_reads, table, exponents)
     t_law = ("DDPM: t_k = -1/2 log abar_k, beta linear 1e-4..2e-2, T = 1000, k uniform in 1..1000 (N7)-(N8)"
              if proto["time_sampling"] == "ddpm" else "log-uniform on [t_min, t_max] (N3)")
     sampler = (f"Euler-Maruyama, {proto['sampler_steps']} uniform steps in the DDPM index (N9)"
@@ -357,6 +372,7 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
                     seconds={k: r.seconds for k, r in zip(reads, runs)},
                     resumed_from_step={k: r.resumed_from for k, r in zip(reads, runs)}, readoffs=reads,
                     readoff_table=table, exponents=exponents,
+                    status={"converged": status.converged, "error": None, "message": status.message},
                     conventions={"tau": "tau = steps * lr (N5); the paper's tau (number of updates) is the step column",
                                  "t_distribution": t_law, "sampler": sampler,
                                  "loss": "(1/d)||eps_theta(x_t, t) - xi||^2 (N2), reported at t = 0.01",

@@ -54,11 +54,11 @@ def load_runs(data_dir=None) -> dict:
         for key, r in side.get("readoffs", {}).items():  # n{n}_w{W}_s{seed}
             n, w, s = (int(x[1:]) for x in key.split("_"))
             plateau[(w, s, n)] = bool(r.get("plateau"))
-        reads = run_readoffs(table, plateau=plateau or None)
+        reads = run_readoffs(table, plateau=plateau or None, throw=False)  # censored read-offs drawn as such
         widths = sorted({r["width"] for r in reads})
         w = MAIN_WIDTH if MAIN_WIDTH in widths else widths[0]
         reads = [r for r in reads if r["width"] == w]
-        out[label] = (table, reads, exponent_table(reads), w)
+        out[label] = (table, reads, exponent_table(reads, throw=False), w)
     return out
 
 
@@ -89,7 +89,8 @@ def _draw(runs: dict, path) -> str:
         ns = sorted({r["n"] for r in reads})
         seed = min(r["seed"] for r in reads)
         cmap = colormaps["viridis"]
-        for i, (n, (xs, fs, plat)) in enumerate(sorted(plateau_collapse(table, reads, width=w, seed=seed).items())):
+        curves = plateau_collapse(table, reads, width=w, seed=seed, throw=False)  # unplateaued curves drawn dashed
+        for i, (n, (xs, fs, plat)) in enumerate(sorted(curves.items())):
             ax[k].plot(xs, fs, "-" if plat else "--", marker=".", color=cmap(i / max(len(ns) - 1, 1)),
                        label=f"n = {n}" + ("" if plat else " (no plateau)"))
         ax[k].set(xscale="log", xlabel=r"$\tau/n$ (updates per training point)",

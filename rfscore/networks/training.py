@@ -23,7 +23,8 @@ import numpy as np
 import optax
 
 from .._version import __version__
-from ..core.errors import InputError
+from ..core.errors import ConvergenceError, InputError
+from ..core.status import HasStatus
 from ..generative.generation import tau_gen_samples, tau_mem_samples
 from ..generative.metrics import frechet_gaussians, memorisation
 from ..generative.sampler import sample
@@ -310,8 +311,18 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
 
 # ----------------------------------------------------------------------------- one n
 @dataclass
-class NetRun:
-    """One network size n: rows (one dict per checkpoint, HEADER keys), parameter count, wall time (s)."""
+class NetRun(HasStatus):
+    """One network size n: rows (one dict per checkpoint, HEADER keys), parameter count, wall time (s), the step
+    it resumed from, info (width, seed, plateau: the (N11) criterion held at the last checkpoint, last_step).
+
+    Status (theory/trained_networks.md §5, "Status of a run and of its read-offs"): ``converged`` when the run
+    finished without a non-finite value (network parameters after every chunk of steps, the losses (N2) and the samples at
+    every checkpoint) and, when the plateau was asked for (``until_plateau``), met the plateau criterion (N11) by
+    its last step; without it, reaching ``steps`` is all that is asked. ``diverged_at``: the step at which a
+    non-finite value appeared (None if none; the run stopped there, ``rows`` hold the checkpoints before it).
+    ``error`` NaN (training has no error estimate; the f_mem Wilson intervals are in the rows). ``message``: ''
+    when converged, else what failed with n, width, seed, optimizer and lr. The per-checkpoint detail is ``rows``.
+    """
 
     n: int
     rows: list
@@ -319,11 +330,25 @@ class NetRun:
     seconds: float
     resumed_from: int = 0
     info: dict = field(default_factory=dict)
+    converged: bool = True
+    message: str = ""
+    diverged_at: int | None = None
+
+    @property
+    def error(self) -> float:
+        return math.nan
+
+
+@eqx.filter_jit
+def _finite(net):
+    """Whether every parameter of the network is finite (a diverged run turns them inf or NaN)."""
+    leaves = jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_inexact_array))
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 @float64
 def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: bool = False,
-              on_checkpoint=None, on_progress=None) -> NetRun:
+              on_checkpoint=None, on_progress=None, throw: bool = True) -> NetRun:
     """Train one network (cfg.width, cfg.seed) on the first n rows of data.pool, with a checkpoint in ``folder`` at
     every accepted checkpoint step; resume from ``folder``'s checkpoint of the same fingerprint if there is one.
 
@@ -339,6 +364,11 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     Fréchet distance (Y8) between the Gaussian fits of the samples and of the held-out rows, for the mixture the
     KL estimate (N6) (NaN otherwise), and (N2) at t = 0.01 on the training set and on the held-out rows.
     on_checkpoint(n, step) is called after each checkpoint is saved, on_progress(n, step) after each chunk.
+
+    Status (`NetRun`): the parameters are checked after every chunk of steps and the losses and samples at every
+    checkpoint; at the first non-finite value the run stops (diverged: the checkpoint file keeps the last accepted
+    state). throw: raise `ConvergenceError` naming n, width, seed, optimizer and lr when the run diverged or, with
+    cfg.until_plateau, ended at cfg.steps before its plateau (default); False: return the run flagged.
     """
     X = data.training_set(n)
     k_init, k_train, k_sample, k_eval = _keys(cfg.seed, n)
@@ -361,7 +391,8 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     cap = (fine_step(cfg, step) if cfg.refine and len(rows) >= 2 and rows[-1]["f_mem"] - rows[-2]["f_mem"] > JUMP / 2
            and rows[-1]["f_mem"] < REFINE_BELOW else None)
     start = time.perf_counter()
-    while step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
+    diverged, why = None, ""
+    while diverged is None and step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
         # the next base point, skipping one closer than half a fine step (it would duplicate the fine grid's)
         close = step * log_ratio(cfg) ** (0.5 / REFINE)
         target = next((s for s in base if s > step and (s >= close or s == cfg.steps)), cfg.steps)
@@ -376,8 +407,20 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
             cur = nxt
             if on_progress is not None:
                 on_progress(n, cur)
-        row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
-                       save_samples)
+            if not bool(_finite(cur_net)):
+                diverged, why = cur, "non-finite network parameters"
+                break
+        if diverged is not None:
+            break
+        try:
+            row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
+                           save_samples)
+        except ConvergenceError:  # both samplers raise on non-finite samples: from a trained network, divergence
+            diverged, why = cur, "non-finite samples"
+            break
+        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["test_loss"])):
+            diverged, why = cur, "non-finite loss (N2)"
+            break
         fine = fine_step(cfg, step)
         if (cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP
                 and target > fine):
@@ -393,8 +436,19 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp)
         if on_checkpoint is not None:
             on_checkpoint(n, step)
-    return NetRun(n, rows, num_params(net), time.perf_counter() - start, resumed,
-                  info={"width": cfg.width, "seed": cfg.seed, "plateau": plateaued(rows), "last_step": step})
+    where = f"n = {n}, width = {cfg.width}, seed = {cfg.seed}, optimizer {cfg.optimizer}, lr = {cfg.lr:g}"
+    if diverged is not None:
+        message = f"training diverged at step {diverged} ({where}): {why}; use a smaller `lr`"
+    elif cfg.until_plateau and not plateaued(rows):
+        message = (f"f_mem did not reach its plateau (N11) by step {step} ({where}, last f_mem = "
+                   f"{rows[-1]['f_mem']:.3g}); raise `steps`" if rows else f"no checkpoint ({where})")
+    else:
+        message = ""
+    run = NetRun(n, rows, num_params(net), time.perf_counter() - start, resumed,
+                 info={"width": cfg.width, "seed": cfg.seed, "plateau": plateaued(rows), "last_step": step},
+                 converged=not message, message=message, diverged_at=diverged)
+    run.status.check(throw)
+    return run
 
 
 def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, batch, folder, save_samples) -> dict:
@@ -421,23 +475,56 @@ def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, ba
 
 @float64
 def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int, config: dict, folder: str,
-              save_samples: bool = False) -> dict:
+              save_samples: bool = False, throw: bool = True) -> dict:
     """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
     data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
-    ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step and the info."""
+    ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step, the info and the
+    status (converged, message, diverged_at: the fields of `NetRun`); throw as `train_one`."""
     cfg = TrainConfig(**config)
     ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
-    r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples)
+    r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples, throw=throw)
     return {"n": r.n, "rows": r.rows, "num_params": r.num_params, "seconds": r.seconds, "resumed_from": r.resumed_from,
-            "info": r.info}
+            "info": r.info, "converged": r.converged, "message": r.message, "diverged_at": r.diverged_at}
 
 
-def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1) -> dict:
-    """τ_mem (first τ with f_mem ≥ threshold, (Y11)) and τ_gen (first τ within 10 % of the Fréchet minimum, (Y10))."""
+class RunReadoffs(dict, HasStatus):
+    """The read-offs of one run (`readoffs`): the dict {tau_mem, tau_gen, f_mem_last} it always was, plus
+    ``converged`` (τ_mem reached within the run and τ_gen not right-censored: the Fréchet minimum is not the last
+    checkpoint), ``error`` NaN and ``message`` (which read-off is censored, with n, width and seed)."""
+
+    def __init__(self, entries=(), message: str = ""):
+        super().__init__(entries)
+        self.message = message
+
+    @property
+    def converged(self) -> bool:
+        return not self.message
+
+    @property
+    def error(self) -> float:
+        return math.nan
+
+
+def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1, *, throw: bool = True) -> RunReadoffs:
+    """τ_mem (first τ with f_mem ≥ threshold, (Y11)) and τ_gen (first τ within 10 % of the Fréchet minimum, (Y10)).
+
+    A `RunReadoffs`: not converged when τ_mem is censored (f_mem never reached the threshold: NaN) or τ_gen is
+    (the Fréchet minimum is the last checkpoint: still falling); throw: raise `ConvergenceError` naming it and the
+    run's n, width and seed (default), or return it flagged (False)."""
     tau = np.array([r["tau"] for r in rows])
-    return {"tau_mem": tau_mem_samples(tau, [r["f_mem"] for r in rows], mem_threshold),
-            "tau_gen": tau_gen_samples(tau, [r["frechet"] for r in rows], gen_tolerance),
-            "f_mem_last": rows[-1]["f_mem"]}
+    fd = [r["frechet"] for r in rows]
+    out = {"tau_mem": tau_mem_samples(tau, [r["f_mem"] for r in rows], mem_threshold),
+           "tau_gen": tau_gen_samples(tau, fd, gen_tolerance), "f_mem_last": rows[-1]["f_mem"]}
+    bad = []
+    if not math.isfinite(out["tau_mem"]):
+        bad.append(f"tau_mem censored (f_mem never reached {mem_threshold:g})")
+    if len(fd) > 1 and int(np.argmin(fd)) == len(fd) - 1:
+        bad.append("tau_gen right-censored (the Fréchet distance still falls at the last checkpoint)")
+    last = rows[-1]
+    where = f" (n = {last.get('n')}, width = {last.get('width')}, seed = {last.get('seed')})" if bad else ""
+    res = RunReadoffs(out, "; ".join(bad) + where)
+    res.status.check(throw)
+    return res
 
 
 def columns(runs) -> dict:

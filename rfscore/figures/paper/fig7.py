@@ -40,8 +40,8 @@ def _load(path: Path):
     for key, r in side.get("readoffs", {}).items():  # n{n}_w{W}_s{seed}
         n, w, s = (int(x[1:]) for x in key.split("_"))
         plateau[(w, s, n)] = bool(r.get("plateau"))
-    reads = run_readoffs(table, plateau=plateau)
-    return table, side, reads, exponent_table(reads)
+    reads = run_readoffs(table, plateau=plateau, throw=False)  # censored read-offs are drawn as such
+    return table, side, reads, exponent_table(reads, throw=False)
 
 
 @float64
@@ -51,8 +51,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
     runs = {label: _load(data_dir / name) for label, name in RUNS.items()}
     controls = None
     if (data_dir / CONTROLS).exists():
-        creads = control_readoffs(read_csv(data_dir / CONTROLS))
-        controls = (creads, control_table(creads, sweep_n=SWEEP_N))
+        creads = control_readoffs(read_csv(data_dir / CONTROLS), throw=False)
+        controls = (creads, control_table(creads, sweep_n=SWEEP_N, throw=False))
     png = Path(out_dir) / "fig7_optimiser.png"
     _draw(runs, png, controls)
     exps = {label: r[3] for label, r in runs.items()}
@@ -90,7 +90,7 @@ def _draw(runs, png, controls=None):
         betas = ", ".join(f"{thr}: {fit_label(exps[str(w)]['tau_mem'][str(thr)])}" for thr in THRESHOLDS)
         ax.plot(ns, ys, "o-", color=colors(i), label=f"{label}\n" + r"$\beta$ at $f_{\rm mem}\geq$ " + betas)
         seed = sorted({r["seed"] for r in reads})[0]
-        for n, (xs, fs, plat) in plateau_collapse(table, reads, width=w, seed=seed).items():
+        for n, (xs, fs, plat) in plateau_collapse(table, reads, width=w, seed=seed, throw=False).items():
             bx.plot(xs / lr, fs, "-" if plat else "--", color=colors(i), alpha=0.4 + 0.6 * n / max(ns))
         bx.plot([], [], "--", color=colors(i), label=f"{label} (no plateau: dashed)")
     ax.set_xscale("log")

@@ -45,8 +45,8 @@ def load(data_dir=None):
     for key, r in side.get("readoffs", {}).items():  # n{n}_w{W}_s{seed}
         n, w, s = (int(x[1:]) for x in key.split("_"))
         plateau[(w, s, n)] = bool(r.get("plateau"))
-    reads = run_readoffs(table, plateau=plateau)
-    return table, side, reads, exponent_table(reads, d=int(side.get("dataset", {}).get("d", 8)))
+    reads = run_readoffs(table, plateau=plateau, throw=False)  # censored read-offs are drawn as such
+    return table, side, reads, exponent_table(reads, d=int(side.get("dataset", {}).get("d", 8)), throw=False)
 
 
 @float64
@@ -57,7 +57,7 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
     main = MAIN_WIDTH if MAIN_WIDTH in widths else widths[0]
     seeds = sorted({r["seed"] for r in reads if r["width"] == main})
     ns = sorted({r["n"] for r in reads if r["width"] == main})
-    wfit = width_table(reads) if len(widths) >= 2 else None
+    wfit = width_table(reads, throw=False) if len(widths) >= 2 else None
     png = Path(out_dir) / "sm9_mixture.png"
     _draw(table, side, reads, exps, main, seeds, ns, png, wfit)
     proto = side.get("protocol", {})
@@ -114,7 +114,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     ax.set_title(rf"(c) $\tau_{{\rm mem}}\propto n^\beta$, {len(seeds)} seeds, 95 % CI")
     ax.legend(fontsize=7)
     ax = axs[1, 1]
-    for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=s0).items():
+    for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=s0, throw=False).items():
         ax.plot(xs / lr, ys, "-" if plat else "--", color=col[n], label=f"n = {n}" + ("" if plat else " (no plateau)"))
     ax.set_xscale("log")
     ax.set_xlabel(r"$\tau/n$ (updates per training point)")
@@ -146,7 +146,8 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     ax.set_title("(e) against the width (N13)\n" + txt, fontsize=9)
     ax.legend(fontsize=7)
     for j, w in enumerate(widths):
-        for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=seed, by_width=True).items():
+        curves = plateau_collapse(table, reads, width=w, seed=seed, by_width=True, throw=False)
+        for n, (xs, ys, plat) in curves.items():
             bx.plot(xs / lr, ys, "-" if plat else "--", color=colormaps["tab10"](j), alpha=0.4 + 0.6 * n / max(r["n"] for r in reads))
         bx.plot([], [], "-", color=colormaps["tab10"](j), label=f"W = {w}")
     bx.set(xscale="log", xlabel=r"$\tau W/n$ (updates × width per training point)",
