@@ -21,6 +21,7 @@ from rfscore.core.errors import ConvergenceError  # noqa: E402
 from rfscore.core.status import HasStatus, Status  # noqa: E402
 from rfscore.networks import training  # noqa: E402
 from rfscore.networks.data import load_net_data  # noqa: E402
+from test_train_net import _synthetic_curves  # noqa: E402  (the one synthetic run table of the read-off tests)
 
 RESULTS = {"rfscore.networks.training.NetRun", "rfscore.networks.training.RunReadoffs",
            "rfscore.analysis.networks.ReadoffTable", "rfscore.analysis.networks.FitTable",
@@ -132,17 +133,9 @@ def test_run_readoffs_status():
 
 
 # ----------------------------------------------------------------------------- read-off and fit tables
-def _curves(cells, tau=np.geomspace(0.1, 1e4, 200)):
-    """f_mem(τ) = 1 - exp(-(τ/T)²) and a KL with its minimum at τ = 5 per (width, seed, n, T)."""
-    cols = {k: [] for k in ("width", "seed", "n", "tau", "step", "f_mem", "kl")}
-    for w, s, n, T in cells:
-        for k, v in (("width", w), ("seed", s), ("n", n)):
-            cols[k] += [v] * tau.size
-        cols["tau"] += list(tau)
-        cols["step"] += list(tau)
-        cols["f_mem"] += list(1 - np.exp(-((tau / T) ** 2)))
-        cols["kl"] += list((np.log(tau) - np.log(5.0)) ** 2 + 0.1)
-    return {k: np.asarray(v, dtype=float) for k, v in cols.items()}
+def _curves(cells):
+    """The synthetic run table of the read-off tests (f_mem = 1 - exp(-(τ/T)²) per cell, KL minimal at 5·64/W)."""
+    return _synthetic_curves(cells)
 
 
 CELLS = [(w, s, n, c * n * 64 / w) for w in (32, 64) for s, c in enumerate((1.0, 1.2)) for n in (8, 16)]
