@@ -392,6 +392,7 @@ ROWS = [
     ("train-net", ["--gmm-std", "0"], "--gmm-std", "(0, "),
     ("train-net", ["--gmm-std", "-1"], "--gmm-std", "(0, "),
     ("train-net", ["--gmm-mean", "inf"], "--gmm-mean"),
+    ("train-net", ["--gmm-split", "stratified"], "--gmm-split", "random, balanced"),
     ("train-net", ["--seeds", "0"], "--seeds", "[1, "),
     ("train-net", ["--width", "8,8"], "--width", "twice"),
     ("train-net", ["--width", "8,x"], "--width", "integers"),

@@ -22,6 +22,7 @@ from rfscore.cli import main  # noqa: E402
 from rfscore.generative.metrics import memorisation  # noqa: E402
 from rfscore.networks import training  # noqa: E402
 from rfscore.networks.data import gmm_prior_kl_bound, gmm_sample, gmm_score, load_net_data  # noqa: E402
+from rfscore.core.errors import InputError  # noqa: E402
 from rfscore.networks.models import UNet, apply, build, conv2d, net_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +158,24 @@ def test_gmm_score_is_the_gradient_of_the_log_density():
     # mixture pool: zero mean, Tr Σ/d = 1
     X = gmm_sample(jax.random.PRNGKey(0), 4000)
     assert abs(X.mean()) < 0.05 and abs(np.mean(X**2) - 1) < 0.03
+
+
+def test_balanced_split_holds_half_of_each_component_in_every_even_prefix():
+    """--gmm-split balanced: the rows alternate +μ, −μ with the same noise z as the coin split, so every even n has
+    n/2 rows of each component; the coin split is the mixture law (N1); the held-out rows are the same."""
+    key = jax.random.PRNGKey(5)
+    rand, bal = gmm_sample(key, 40, mean=1.0, std=1.0), gmm_sample(key, 40, mean=1.0, std=1.0, split="balanced")
+    sign_b = np.where(np.arange(40) % 2 == 0, 1.0, -1.0)
+    sign_r = np.rint((rand - bal)[:, 0] + sign_b)  # rand - bal = (sign_r - sign_b)·μ, μ = (1, …, 1)
+    np.testing.assert_allclose(rand - bal, (sign_r - sign_b)[:, None] * np.ones((1, 8)), atol=1e-12)
+    assert set(sign_r) <= {-1.0, 1.0} and 0 < np.sum(sign_r > 0) < 40  # a coin: some of each
+    for n in range(2, 41, 2):
+        assert np.sum(sign_b[:n] > 0) == n // 2
+    a, b = (load_net_data("gmm", key, 12, 1.0, 1.0, split=s) for s in ("random", "balanced"))
+    np.testing.assert_array_equal(a.test, b.test)
+    assert b.info()["gmm_split"] == "balanced" and "gmm_split" not in a.info()
+    with pytest.raises(InputError, match="gmm_split"):
+        gmm_sample(key, 4, split="stratified")
 
 
 class _TrueEps(eqx.Module):
@@ -702,3 +721,15 @@ def test_readoffs_of_a_run_without_kl():
     for kl in (np.array([None] * len(cols["n"]), dtype=object), np.full(len(cols["n"]), np.nan)):
         r = run_readoffs(dict(cols, kl=kl))[0]
         assert math.isnan(r["tau_gen"]) and r["tau_gen_censored"] == "no KL" and math.isfinite(r["tau_mem"]["0.1"])
+
+
+def test_a_folder_from_before_gmm_split_resumes_as_the_coin_split(tmp_path):
+    """A sidecar protocol without 'gmm_split' (written before the option) is the coin split: the same protocol
+    with gmm_split 'random' resumes it, 'balanced' is refused naming --out."""
+    from rfscore.cli.train_net import PROTOCOLS, _check_resume
+    proto = {**{k: v for k, v in PROTOCOLS["paper"].items() if k != "width"}, "data": "gmm"}
+    old = {k: v for k, v in proto.items() if k != "gmm_split"}
+    (tmp_path / "train_net.json").write_text(json.dumps({"protocol": old}))
+    _check_resume(tmp_path, proto, {})
+    with pytest.raises(InputError, match="gmm_split"):
+        _check_resume(tmp_path, {**proto, "gmm_split": "balanced"}, {})

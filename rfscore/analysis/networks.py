@@ -469,6 +469,8 @@ def _variant(protocol: dict) -> str:
         parts.append(f"momentum {float(protocol['momentum']):g}")
     if float(protocol.get("gmm_mean", 1.0)) != 1.0 or float(protocol.get("gmm_std", 1.0)) != 1.0:
         parts.append(f"μ {float(protocol.get('gmm_mean', 1.0)):g}, σ {float(protocol.get('gmm_std', 1.0)):g}")
+    if protocol.get("gmm_split", "random") != "random":
+        parts.append(f"components {protocol['gmm_split']}")
     if protocol.get("arch", "paper-mlp") != "paper-mlp":
         parts.append(str(protocol["arch"]))
     return ", ".join(parts)

@@ -12,7 +12,7 @@ import jax
 
 from ..analysis.networks import combined_status, exponent_table, run_readoffs
 from ..core.errors import ConvergenceError, InputError
-from ..networks.data import GMM, GMM_D, load_net_data
+from ..networks.data import GMM, GMM_D, GMM_SPLITS, load_net_data
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, net_bytes
 from ..runtime.sweep import SweepRunner, check_scheduler, connect, run_sweep
@@ -47,9 +47,11 @@ def _n_list(text):
 # 'paper' is the mixture protocol of the paper's SM B (theory/trained_networks.md §8, (N7)-(N10)).
 PROTOCOLS = {
     "default": {"arch": "mlp", "width": None, "optimizer": "adam", "lr": 1e-3, "momentum": 0.9, "batch": "auto",
-                "time_sampling": "loguniform", "gmm_mean": 0.8, "gmm_std": 0.6, "sampler_steps": 0, "samples": 2000},
+                "time_sampling": "loguniform", "gmm_mean": 0.8, "gmm_std": 0.6, "gmm_split": "random", "sampler_steps": 0,
+                "samples": 2000},
     "paper": {"arch": "paper-mlp", "width": [128], "optimizer": "sgd", "lr": 6e-3, "momentum": 0.95, "batch": "full",
-              "time_sampling": "ddpm", "gmm_mean": 1.0, "gmm_std": 1.0, "sampler_steps": 1000, "samples": 1000},
+              "time_sampling": "ddpm", "gmm_mean": 1.0, "gmm_std": 1.0, "gmm_split": "random", "sampler_steps": 1000,
+              "samples": 1000},
 }
 SEEDS_LIMIT = 1000
 SAMPLER_STEPS_LIMIT = 100000
@@ -109,6 +111,10 @@ def register(sub) -> None:
                    help="--data gmm: the entry of μ = m·(1, …, 1), finite (default 0.8; paper 1)")
     p.add_argument("--gmm-std", type=str, default=None,
                    help="--data gmm: the component standard deviation s > 0 (default 0.6; paper 1)")
+    p.add_argument("--gmm-split", default=None,
+                   help="--data gmm: how the training rows' components are drawn: 'random' (a fair coin per row, the "
+                        "mixture law; default) or 'balanced' (alternating, n/2 rows of each for even n, as the paper's "
+                        "data; theory/trained_networks.md §8)")
     p.add_argument("--n", type=_n_list, default=[32, 256], help="comma-separated training-set sizes n >= 2 (default 32,256)")
     p.add_argument("--steps", type=str, default="10000", help=f"training steps per n, integer {STEPS_RANGE.text} (default 10000)")
     p.add_argument("--seed", type=seed, default=0, help="PRNG seed, 0 <= seed < 2^63 (default 0): data, init, training, sampling")
@@ -167,6 +173,8 @@ def resolve(args) -> dict:
     proto["momentum"] = MOMENTUM_RANGE.value(proto["momentum"], "momentum")
     proto["gmm_mean"] = GMM_MEAN_RANGE.value(proto["gmm_mean"], "gmm_mean")
     proto["gmm_std"] = GMM_STD_RANGE.value(proto["gmm_std"], "gmm_std")
+    if proto["gmm_split"] not in GMM_SPLITS:
+        raise InputError("gmm_split", f"must be one of {', '.join(GMM_SPLITS)}, got {proto['gmm_split']!r}")
     proto["sampler_steps"] = SAMPLER_STEPS_RANGE.value(proto["sampler_steps"], "sampler_steps") \
         if args.sampler_steps is not None else int(proto["sampler_steps"])
     LR_RANGE.value(proto["lr"], "lr")
@@ -212,6 +220,8 @@ def _check_resume(out: Path, protocol: dict, fingerprints: dict) -> None:
             old = json.loads(side.read_text()).get("protocol")
         except (OSError, ValueError):
             old = None
+        if isinstance(old, dict):  # a folder from before --gmm-split drew its components by the coin
+            old = {"gmm_split": "random", **old}
         if old is not None and old != protocol:
             diff = sorted(k for k in set(old) | set(protocol) if old.get(k) != protocol.get(k))
             k = diff[0]
@@ -256,7 +266,7 @@ def run(args) -> int:
     if args.data == GMM:  # the mixture's pool of max(n) rows is drawn: check before drawing it
         _check_net_memory(args, GMM_D, max(widths), proto["samples"])
     datas = {s: load_net_data(args.data, jax.random.PRNGKey(s), max(args.n), mean=proto["gmm_mean"],
-                              std=proto["gmm_std"]) for s in seed_list}
+                              std=proto["gmm_std"], split=proto["gmm_split"]) for s in seed_list}
     d = datas[seed_list[0]].d
     if proto["arch"] == "unet" and d != 64:
         raise InputError("data", f"--arch unet needs 8×8 images (d = 64 columns), but {args.data} has d = {d}")
@@ -325,7 +335,7 @@ def _run_jobs(args, steps, proto, protocol, out, datas, seed_list, widths, d, jo
                 bar.close()
                 bar = None
             points = [dict(data=args.data, max_n=max(args.n), gmm_mean=proto["gmm_mean"], gmm_std=proto["gmm_std"],
-                           n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
+                           gmm_split=proto["gmm_split"], n=n, config=config(w, s).to_dict(), folder=str(out.resolve()),
                            save_samples=args.save_samples, throw=False) for n, w, s in jobs]
             res = run_sweep(train_job, points, runner=SweepRunner(workers=workers, scheduler=client),
                             desc="train-net jobs",

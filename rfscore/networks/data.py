@@ -20,6 +20,9 @@ GMM_MEAN = 0.8   # μ = 0.8·(1, …, 1): ‖μ‖²/d = 0.64
 GMM_STD = 0.6    # component covariance 0.36 I, so Tr Σ/d = 0.64 + 0.36 = 1 (σ_x = 1, theory/model.md)
 TEST_FRACTION = 0.2
 GMM_TEST = 2000
+# how the training pool's components are drawn: 'random' (a fair coin per row: the mixture law (N1)) or 'balanced'
+# (rows alternate +μ, −μ, so that every even-n training set holds n/2 of each, as the paper's data: §8)
+GMM_SPLITS = ("random", "balanced")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class NetData:
     test: np.ndarray
     mu: np.ndarray | None = None
     std: float | None = None
+    split: str = "random"
 
     @property
     def d(self) -> int:
@@ -46,14 +50,25 @@ class NetData:
         out = {"dataset": self.name, "d": self.d, "n_pool": int(self.pool.shape[0]), "n_test": int(self.test.shape[0])}
         if self.mu is not None:
             out.update(gmm_mean=float(self.mu[0]), gmm_std=self.std, law="1/2 N(mu, s^2 I) + 1/2 N(-mu, s^2 I) (N1)")
+            if self.split != "random":  # only when set, so that the fingerprints of earlier runs stay valid
+                out.update(gmm_split=self.split)
         return out
 
 
 @float64
-def gmm_sample(key, num: int, d: int = GMM_D, mean: float = GMM_MEAN, std: float = GMM_STD) -> np.ndarray:
-    """(N1): num draws of ½N(μ, s²I) + ½N(-μ, s²I), μ = mean·(1, …, 1); shape (num, d)."""
+def gmm_sample(key, num: int, d: int = GMM_D, mean: float = GMM_MEAN, std: float = GMM_STD,
+               split: str = "random") -> np.ndarray:
+    """(N1): num draws of ½N(μ, s²I) + ½N(-μ, s²I), μ = mean·(1, …, 1); shape (num, d).
+
+    ``split`` 'random': each row's component by a fair coin; 'balanced': row i has +μ for even i and −μ for odd
+    i (the same noise z as 'random'), so every even prefix holds as many rows of each component."""
+    if split not in GMM_SPLITS:
+        raise InputError("gmm_split", f"must be one of {', '.join(GMM_SPLITS)}, got {split!r}")
     ks, kz = jax.random.split(key)
-    sign = np.where(np.asarray(jax.random.bernoulli(ks, 0.5, (num,))), 1.0, -1.0)
+    if split == "balanced":
+        sign = np.where(np.arange(num) % 2 == 0, 1.0, -1.0)
+    else:
+        sign = np.where(np.asarray(jax.random.bernoulli(ks, 0.5, (num,))), 1.0, -1.0)
     z = np.asarray(jax.random.normal(kz, (num, d), dtype=np.float64))
     return sign[:, None] * mean + std * z
 
@@ -107,17 +122,19 @@ def _normalise(X, test_fraction: float, key, name: str) -> NetData:
 
 
 @float64
-def load_net_data(data: str, key, max_n: int, mean: float = GMM_MEAN, std: float = GMM_STD) -> NetData:
+def load_net_data(data: str, key, max_n: int, mean: float = GMM_MEAN, std: float = GMM_STD,
+                  split: str = "random") -> NetData:
     """``data`` = 'gmm' (N1) in d = 8, 'digits' (the 64 raw pixels of the bundled 8×8 digits) or an X.npy (n, d).
 
     Real data: rows normalised to Tr Σ̂/d = 1, 20 % held out (chosen by ``key``). The mixture: a pool of
-    max_n draws and 2000 held-out draws, both from ``key``, with μ = mean·(1, …, 1) and component std ``std``.
+    max_n draws and 2000 held-out draws, both from ``key``, with μ = mean·(1, …, 1) and component std ``std``;
+    ``split`` how the pool's components are drawn (`gmm_sample`; the held-out draws always by the coin).
     """
     if data == GMM:
         kp, kt = jax.random.split(key)
         mu = np.full(GMM_D, float(mean))
-        return NetData(GMM, gmm_sample(kp, max_n, GMM_D, mean, std), gmm_sample(kt, GMM_TEST, GMM_D, mean, std), mu,
-                       float(std))
+        return NetData(GMM, gmm_sample(kp, max_n, GMM_D, mean, std, split), gmm_sample(kt, GMM_TEST, GMM_D, mean, std),
+                       mu, float(std), split)
     if data == "digits":
         X, name = load_digits_raw(), "digits"
     else:

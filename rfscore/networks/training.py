@@ -475,13 +475,13 @@ def _measure(net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, step, ba
 
 @float64
 def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int, config: dict, folder: str,
-              save_samples: bool = False, throw: bool = True) -> dict:
+              save_samples: bool = False, throw: bool = True, gmm_split: str = "random") -> dict:
     """One (n, W, seed) job of a grid, as `rfscore.runtime.sweep.run_sweep` runs it (picklable, JSON result): the
     data of PRNGKey(config['seed']) (the same pool for every n and W of the seed), `train_one` with its checkpoint in
     ``folder``; returns the rows, the parameter count, the wall time, the resumed-from step, the info and the
     status (converged, message, diverged_at: the fields of `NetRun`); throw as `train_one`."""
     cfg = TrainConfig(**config)
-    ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std)
+    ds = load_net_data(data, jax.random.PRNGKey(cfg.seed), max_n, mean=gmm_mean, std=gmm_std, split=gmm_split)
     r = train_one(ds, n, cfg, Path(folder), save_samples=save_samples, throw=throw)
     return {"n": r.n, "rows": r.rows, "num_params": r.num_params, "seconds": r.seconds, "resumed_from": r.resumed_from,
             "info": r.info, "converged": r.converged, "message": r.message, "diverged_at": r.diverged_at}
