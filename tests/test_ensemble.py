@@ -7,7 +7,8 @@ import pytest
 from rfscore.core.errors import ConvergenceError, InputError
 from rfscore.finite.inputs import draw_keys, point_key, sample_data, sample_inputs, sample_weights
 from rfscore.finite.dynamics import trajectory
-from rfscore.finite.ensemble import ensemble, frozen_noise_ensemble, noise_split_ensemble, trajectory_ensemble
+from rfscore.finite.ensemble import (RFSetting, ensemble, frozen_noise_ensemble, noise_split_ensemble,
+                                     trajectory_ensemble)
 from rfscore.finite.gep import gep_eigensystem
 from rfscore.finite.frozen_noise import noise_eigensystem, noise_matrices, noise_resampling, noise_trajectory
 
@@ -74,7 +75,7 @@ def test_ensemble_status_and_throw():
 
 def test_trajectory_ensemble_is_the_per_seed_closed_form():
     tau = np.geomspace(1.0, 1e5, 7)
-    ens = trajectory_ensemble([0, 1], tau, d=6, psi_p=8.0, psi_n=2.0, t=0.1)
+    ens = trajectory_ensemble([0, 1], tau, setting=RFSetting(d=6, psi_p=8.0, psi_n=2.0, t=0.1))
     for i, s in enumerate((0, 1)):
         W, X, ko = sample_inputs(jax.random.PRNGKey(s), d=6, psi_p=8.0, psi_n=2.0)
         tr = trajectory(gep_eigensystem(W, X, t=0.1, key=ko), tau)
@@ -85,7 +86,7 @@ def test_trajectory_ensemble_is_the_per_seed_closed_form():
 
 def test_frozen_noise_and_split_ensembles_are_the_per_seed_runs():
     tau = np.array([10.0, np.inf])
-    kw = dict(d=5, psi_p=4.0, psi_n=2.0, t=0.1, noise_samples=3, ridge=1e-3)
+    kw = dict(setting=RFSetting(d=5, psi_p=4.0, psi_n=2.0, t=0.1), noise_samples=3, ridge=1e-3)
     ens = frozen_noise_ensemble([2, 3], tau, **kw)
     bv = noise_split_ensemble([2], tau, copies=3, **kw)
     for i, s in enumerate((2, 3)):
@@ -124,6 +125,6 @@ def test_seed_averaged_finite_size_follows_the_limit():
     from rfscore.limit.asymptotic import asymptotic_curves
     tau = np.geomspace(1e-1, 1e6, 41)
     for pn in (4.0, 16.0):
-        ens = trajectory_ensemble([0, 1, 2], tau, d=20, psi_p=64.0, psi_n=pn, t=0.1)
+        ens = trajectory_ensemble([0, 1, 2], tau, setting=RFSetting(d=20, psi_p=64.0, psi_n=pn, t=0.1))
         lim = asymptotic_curves(tau, psi_p=64.0, psi_n=pn, t=0.1).test_loss
         assert np.max(np.abs(lim - ens.mean("test_loss"))) < 0.05 * np.max(np.abs(1 - lim)), pn

@@ -42,11 +42,12 @@ def test_adam_gap_onset_comes_later_for_larger_n():
     """Adam on the sampled-noise loss (SM Fig. 15's quick settings: d = 6, ψ_p = 64, ψ_n = 4, 16, 3000 steps
     at η = 0.05, seeds 0-2): τ_gap comes later for the larger n in every seed (measured 3.2 → 27.6 on average,
     ×4 in n, with the keys of 0.1.0); nothing is censored; the per-seed exponent is above 0.5."""
-    from rfscore.finite.ensemble import simulation_ensemble
+    from rfscore.finite.ensemble import RFSetting, simulation_ensemble
+    from rfscore.finite.simulation import SimulationOptions
     onsets, ns = [], []
     for pn in (4.0, 16.0):
-        e = simulation_ensemble([0, 1, 2], d=6, psi_p=64.0, psi_n=pn, t=0.01, lr=0.05, steps=3000, optimizer="adam",
-                                fresh_noise=1, record=20)
+        e = simulation_ensemble([0, 1, 2], setting=RFSetting(d=6, psi_p=64.0, psi_n=pn, t=0.01), lr=0.05, steps=3000,
+                                optimizer="adam", fresh_noise=1, options=SimulationOptions(record=20))
         ns.append(int(e["n"][0]))
         onsets.append([gap_onset(e["tau"][j], e["train_loss"][j], e["test_loss"][j], float(e["delta_t"][j]))
                        for j in range(3)])

@@ -148,14 +148,15 @@ def _public(kind):
 def test_every_entry_point_takes_throw_and_require_is_its_deprecated_alias():
     import inspect
     fns = dict(_public(inspect.isfunction))
-    with_require = {n: f for n, f in fns.items() if "require" in inspect.signature(f).parameters}
+    # one rule: `require_keyword` reads the former keyword, outside the signature
+    with_require = {n: f for n, f in fns.items() if "require" in getattr(f, "__former_keywords__", {})}
     assert len(with_require) >= 7, sorted(with_require)  # exact_matrices, spectra, Krylov, d → ∞ curves
-    for name, f in with_require.items():
-        params = inspect.signature(f).parameters
-        assert "throw" in params and params["require"].default is None, name
+    in_signature = sorted(n for n, f in fns.items() if "require" in inspect.signature(f).parameters
+                          and n != "rfscore.core.status.throw_option")  # the helper that reads the two keywords
+    assert not in_signature, in_signature
     with_throw = {n: f for n, f in fns.items() if "throw" in inspect.signature(f).parameters
-                  and n != "rfscore.core.status.throw_option"}  # the helper that reads the two keywords
-    assert set(with_require) - {"rfscore.core.status.throw_option"} <= set(with_throw)
+                  and n != "rfscore.core.status.throw_option"}
+    assert set(with_require) <= set(with_throw)
     not_true = sorted(n for n, f in with_throw.items() if inspect.signature(f).parameters["throw"].default is not True)
     assert not not_true, f"throw must default to True (raise unless asked not to): {not_true}"
 
@@ -263,7 +264,7 @@ CONFIGS = ("rfscore.finite.exact.MehlerRule", "rfscore.finite.krylov.KrylovRule"
            "rfscore.limit.contour_losses.ContourRule", "rfscore.limit.fixed_point.FixedPointRule",
            "rfscore.limit.spectrum.ContinuationRule", "rfscore.runtime.sweep.SweepRunner",
            "rfscore.generative.generation.SamplingConfig", "rfscore.generative.generation.ReadoffConfig",
-           "rfscore.finite.simulation.SimulationOptions")
+           "rfscore.finite.simulation.SimulationOptions", "rfscore.analysis.phase.PhaseFlow")
 
 
 @pytest.mark.parametrize("path", CONFIGS)
@@ -302,7 +303,12 @@ FOLDED = {  # entry point -> the keywords now fields of its configuration object
                                                        "mehler_tol"),
     "rfscore.generative.generation.validate": ("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
                                                "steps_per_time", "score", "mem_threshold", "gen_tolerance"),
-    "rfscore.analysis.phase.phase_diagram": ("workers", "scheduler", "checkpoint", "checkpoint_arg", "restart"),
+    "rfscore.analysis.phase.phase_diagram": ("workers", "scheduler", "checkpoint", "checkpoint_arg", "restart", "model",
+                                             "noise_samples", "ridge"),
+    "rfscore.finite.ensemble.trajectory_ensemble": ("d", "psi_p", "psi_n", "t", "activation", "sigma"),
+    "rfscore.finite.ensemble.frozen_noise_ensemble": ("d", "psi_p", "psi_n", "t", "activation", "sigma"),
+    "rfscore.finite.ensemble.noise_split_ensemble": ("d", "psi_p", "psi_n", "t", "activation", "sigma"),
+    "rfscore.finite.ensemble.simulation_ensemble": ("d", "psi_p", "psi_n", "t", "activation", "sigma", "record"),
     "rfscore.data.realdata.realdata_scan": ("max_order", "tol"),
     "rfscore.finite.simulation.simulate": ("record", "block", "check_stability", "sampler", "noise_samples"),
 }

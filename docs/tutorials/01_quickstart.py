@@ -34,8 +34,8 @@ W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=16, psi_p=16, psi_n=4)  # exact
 m = exact_matrices(W, X, t=0.01)                  # (E1)-(E3); m.truncation_bound, m.quadrature_error
 kt = krylov_trajectory(m, X.shape[0], np.logspace(0, 7, 400))   # kt.krylov_dim, kt.converged, kt.error
 
-from rfscore.finite.ensemble import trajectory_ensemble   # seeds 0-2, keys by the one recipe (theory/model.md (P1))
-ens = trajectory_ensemble(range(3), np.logspace(0, 7, 100), d=12, psi_p=16, psi_n=4, t=0.01)
+from rfscore.finite.ensemble import RFSetting, trajectory_ensemble   # seeds 0-2, keys by the recipe (P1)
+ens = trajectory_ensemble(range(3), np.logspace(0, 7, 100), setting=RFSetting(d=12, psi_p=16, psi_n=4, t=0.01))
 ens.mean("test_loss"), ens.sem("test_loss"), ens.status  # (P2): one run per seed, stacked, one status
 
 curve = asymptotic_curves(np.logspace(0, 6, 200), psi_p=32, psi_n=4, t=0.01,

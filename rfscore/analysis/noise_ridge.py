@@ -13,7 +13,7 @@ from scipy.optimize import minimize_scalar
 
 from ..core.precision import float64
 from ..core.status import HasStatus, PointStatus
-from ..finite.ensemble import noise_split_ensemble
+from ..finite.ensemble import RFSetting, noise_split_ensemble
 from ..limit.finite_noise import finite_noise_curves
 
 
@@ -117,7 +117,7 @@ def noise_split_finite(psi_p_grid, psi_n: float, *, t: float, noise_samples: int
     noise sets on each seed's (W, X) (keys (P1)), averaged over the seeds (P2): {'psi_p', 'bias2',
     'variance'}, each (K,), loss units."""
     grid = np.asarray(psi_p_grid, dtype=np.float64)
-    runs = [noise_split_ensemble(seeds, [np.inf], copies=copies, d=d, psi_p=x, psi_n=psi_n, t=t,
+    runs = [noise_split_ensemble(seeds, [np.inf], copies=copies, setting=RFSetting(d=d, psi_p=x, psi_n=psi_n, t=t),
                                  noise_samples=noise_samples, ridge=ridge) for x in grid]
     return {"psi_p": grid, "bias2": np.array([float(e.mean("bias2")[0]) for e in runs]),
             "variance": np.array([float(e.mean("variance")[0]) for e in runs])}

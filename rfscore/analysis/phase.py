@@ -56,8 +56,9 @@ def phase_point(*, psi_n: float, psi_p: float, tau: Sequence[float], d: int, t: 
                 noise_samples: int | None = None, ridge: float = 0.0) -> list:
     """Rows ``[psi_n, psi_p, tau, train_loss, test_loss, gen_loss, regime]`` for one grid point.
 
-    psi_n, psi_p: the point's n/d and p/d; tau: the τ list; d, t, ``activation``, ``seed``, ``model`` and
-    ``gap_threshold`` as in `phase_diagram` (this function is its sweep point). ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
+    psi_n, psi_p: the point's n/d and p/d; tau: the τ list; d, t, ``activation``, ``seed`` and ``gap_threshold``
+    as in `phase_diagram` (this function is its sweep point); ``model``, ``noise_samples``, ``ridge``: the fields
+    of its `PhaseFlow`, passed as keywords (a point is a flat mapping). ``gen_loss`` = L_test - L_train (raw loss units); ``sigma`` a spectrum string
     (kept a string so the function pickles cheaply for process/Dask workers). ``noise_samples`` m
     (None: ∞): m frozen draws per point, the train loss that of (F1), noise key the recipe's (P1)
     noise stream fold_in(point key, 2);
@@ -167,19 +168,41 @@ def check_grid_memory(psi_n, psi_p, tau, *, d: int, model: str, workers: int = 1
 
 
 @float64
-@options_from_keywords(runner=SweepRunner)
+@dataclass(frozen=True)
+class PhaseFlow:
+    """The flow every point of a phase diagram trains (`phase_diagram(flow=...)`, `phase_point`); the default is
+    the plain flow (D3)-(D4) of the Gaussian-equivalent matrices with the exact noise average.
+
+    model: the matrices U, V, U_pop, V_pop: 'gep' (Gaussian-equivalent, (G4)-(G6)) or 'exact' ((E1)-(E3)).
+    noise_samples: m frozen noise draws per training point (int >= 1; the train loss that of (F1),
+    theory/finite_noise_ridge.md §1, drawn from the recipe's noise key (P1)), or None for m = ∞ (L1).
+    ridge: λ >= 0, the penalty λΔ‖A‖²/(pd) of (F2): the flow of U + λI (F3) (dimensionless, units of U's
+    eigenvalues); 0 is the plain flow.
+    """
+
+    model: str = "gep"
+    noise_samples: int | None = None
+    ridge: float = 0.0
+
+
+DEFAULT_FLOW = PhaseFlow()
+
+
+@float64
+@options_from_keywords(flow=PhaseFlow, runner=SweepRunner)
 def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[float], *, d: int, t: float,
-                  activation: str = "tanh", sigma: str = "1:1", seed: int = 0, model: str = "gep",
-                  gap_threshold: float = 10.0, noise_samples=None, ridge: float = 0.0,
-                  runner: SweepRunner = DEFAULT_RUNNER, progress: bool = False) -> PhaseDiagram:
+                  activation: str = "tanh", sigma: str = "1:1", seed: int = 0, gap_threshold: float = 10.0,
+                  flow: PhaseFlow = DEFAULT_FLOW, runner: SweepRunner = DEFAULT_RUNNER,
+                  progress: bool = False) -> PhaseDiagram:
     """Sweep the (ψ_n, ψ_p) grid (parallel, resumable; see `rfscore.runtime.sweep.run_sweep`).
 
     psi_n, psi_p: the grid's ratios n/d, p/d (lists of distinct values > 0); tau: the τ list (inf allowed);
     d: input dimension; t > 0 the diffusion time; ``activation`` σ, ``sigma`` ρ_Σ as text; ``seed``: the PRNG
-    seed of every point's draws; ``model``: 'gep' or 'exact'; ``gap_threshold``: the τ_mem/τ_gen ratio above
-    which a point is in the memorisation regime (theory/phase_diagram.md); ``noise_samples`` m and ``ridge`` λ
-    as in `phase_point`; ``runner``: the `SweepRunner` (workers, scheduler, checkpoint, restart; as keywords:
-    the 0.1 form, deprecated); ``progress``: a tqdm bar.
+    seed of every point's draws; ``gap_threshold``: the τ_mem/τ_gen ratio above which a point is in the
+    memorisation regime (theory/phase_diagram.md); ``flow``: the `PhaseFlow` each point trains (model 'gep' or
+    'exact', noise_samples m, ridge λ as in `phase_point`); ``runner``: the `SweepRunner` (workers, scheduler,
+    checkpoint, restart); ``progress``: a tqdm bar. (The fields of ``flow`` and ``runner`` as keywords: the 0.1
+    form, deprecated.)
 
     The grid runs at the sizes n = round(ψ_n d), p = round(ψ_p d) and its rows are
     labelled by the ratios actually run, n/d and p/d; two values giving the same size
@@ -189,6 +212,7 @@ def phase_diagram(psi_n: Sequence[float], psi_p: Sequence[float], tau: Sequence[
     (`rfscore.runtime.sweep.default_workers`).
     """
     workers, scheduler = runner.workers, runner.scheduler
+    model, noise_samples, ridge = flow.model, flow.noise_samples, flow.ridge
     d = check_positive_int("d", d)
     psi_n, psi_p = validate_grid(psi_n, psi_p, tau, gap_threshold, d)
     SigmaSpectrum.parse(sigma)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..finite.inputs import sizes
-from ..finite.ensemble import FROZEN_CURVES, frozen_noise_ensemble, noise_split_ensemble
+from ..finite.ensemble import FROZEN_CURVES, RFSetting, frozen_noise_ensemble, noise_split_ensemble
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, finite_flow_bytes, frozen_noise_bytes
@@ -103,8 +103,8 @@ def _finite(pp, pn, args, m, lam, tau, seeds):
     d = args.finite_d
     p, n = sizes(d, pp, pn)
     mm = None if math.isinf(m) else int(m)
-    common = dict(d=d, psi_p=pp, psi_n=pn, t=args.t, noise_samples=mm, ridge=lam, activation=args.activation,
-                  sigma=args.sigma_spectrum)
+    common = dict(setting=RFSetting(d=d, psi_p=pp, psi_n=pn, t=args.t, activation=args.activation,
+                                    sigma=args.sigma_spectrum), noise_samples=mm, ridge=lam)
     ens = frozen_noise_ensemble(seeds, tau, **common)
     out = {k: (ens.mean(k), ens.std(k)) for k in FROZEN_CURVES}
     if mm is not None and len(seeds) > 1:

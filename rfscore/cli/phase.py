@@ -7,7 +7,7 @@ from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, frozen_noise_bytes, model_bytes
 from ..runtime.sweep import PHASE_PROCESSES_FROM, SweepRunner, sweep_workers
 from ..finite.inputs import sizes
-from ..analysis.phase import HEADER, phase_diagram
+from ..analysis.phase import HEADER, PhaseFlow, phase_diagram
 from .common import (TAU_RANGE, add_noise_ridge_options, add_sweep_options, add_theory_options, finite_m,
                      guard_outputs, positive_float, positive_int, ratio, ratio_list, seed, tau_list)
 
@@ -64,12 +64,11 @@ def run(args) -> int:
     guard_outputs(args, out=out, plot=args.plot, checkpoint=(ckpt, "out"))
     _check_noise_memory(args)
     pd = phase_diagram(args.psi_n, args.psi_p, args.tau, d=args.d, t=args.t, activation=args.activation,
-                       sigma=str(args.sigma_spectrum), seed=args.seed, model=args.model,
-                       gap_threshold=args.gap_threshold,
+                       sigma=str(args.sigma_spectrum), seed=args.seed, gap_threshold=args.gap_threshold,
+                       flow=PhaseFlow(model=args.model, noise_samples=finite_m(args.noise_samples), ridge=args.ridge),
                        runner=SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt,
                                           restart=args.restart),
-                       progress=not args.no_progress,
-                       noise_samples=finite_m(args.noise_samples), ridge=args.ridge)
+                       progress=not args.no_progress)
     params = {k: getattr(args, k) for k in ("psi_p", "psi_n", "t", "d", "tau", "gap_threshold", "model", "seed",
                                            "activation", "noise_samples", "ridge")}
     params["sigma_spectrum"] = str(args.sigma_spectrum)

@@ -73,7 +73,8 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
     in ``aliases`` as ``{old: (param, field)}``) still works for one version: it replaces that field of the
     object passed (or of the signature's default) and warns once, naming the object to pass instead.
     ``legacy``: the former keywords accepted (default: every field and alias). Any other unknown keyword is a
-    TypeError as usual."""
+    TypeError as usual. An object parameter without a default (required) is built from the former keywords
+    when only they are given."""
     aliases = dict(aliases or {})
     owner = {}
     for param, cls in configs.items():
@@ -98,7 +99,10 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
                     changes.setdefault(param, {})[field] = v
                 for param, fields in changes.items():
                     base = kwargs.get(param, defaults[param])
-                    kwargs[param] = dataclasses.replace(base, **fields)
+                    # a required object (no default) not passed: built from the former keywords alone (its
+                    # constructor names a missing field as any call would)
+                    kwargs[param] = (configs[param](**fields) if base is inspect.Parameter.empty
+                                     else dataclasses.replace(base, **fields))
                 shown = ", ".join(f"{p}={configs[p].__name__}({', '.join(f'{k}=...' for k in f)})"
                                   for p, f in changes.items())
                 _warn(f"{name}: the keyword(s) {', '.join(sorted(legacy))} are deprecated; pass {shown}")
@@ -107,6 +111,31 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
         return wrapper
 
     return deco
+
+
+# the one line of the former keyword ``require`` (0.1), now ``throw``: the same from `require_keyword` and from
+# `rfscore.core.status.throw_option`
+REQUIRE_NOTE = "the keyword 'require' is deprecated; use 'throw' (same meaning)"
+
+
+def require_keyword(fn):
+    """Decorator of every entry point whose ``throw`` was called ``require`` in 0.1: ``require=`` still works for
+    one version, outside the signature. A value other than None replaces ``throw`` (``bool(require)``) and warns
+    once (`REQUIRE_NOTE`); None is ignored, as the former default was. The wrapper lists the keyword in
+    ``__former_keywords__`` ({'require': 'throw'}), which ``functools.wraps`` carries up through outer
+    decorators."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "require" in kwargs:
+            require = kwargs.pop("require")
+            if require is not None:
+                _warn(REQUIRE_NOTE)
+                kwargs["throw"] = bool(require)
+        return fn(*args, **kwargs)
+
+    wrapper.__former_keywords__ = {**getattr(fn, "__former_keywords__", {}), "require": "throw"}
+    return wrapper
 
 
 def renamed_fields(**new_of_old: str):

@@ -5,7 +5,8 @@ one line naming what failed and the parameters). Per-point detail (a flag per λ
 sweep point) stays on the result beside this scalar status.
 
 Every entry point that can fail to converge takes ``throw``: True raises `ConvergenceError` with the
-message, False returns the result flagged. ``require``, its former name, works for one version.
+message, False returns the result flagged. ``require``, its former name, works for one version: the
+entry points take it through `rfscore.core.deprecation.require_keyword` (not in their signatures).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .deprecation import REQUIRE_NOTE
 from .errors import ConvergenceError
 from .precision import float64
 
@@ -57,8 +59,7 @@ def throw_option(throw: bool, require=None) -> bool:
     DeprecationWarning naming the new keyword)."""
     if require is None:
         return bool(throw)
-    warnings.warn("the keyword 'require' is deprecated; use 'throw' (same meaning)", DeprecationWarning,
-                  stacklevel=3)
+    warnings.warn(REQUIRE_NOTE, DeprecationWarning, stacklevel=3)
     return bool(require)
 
 

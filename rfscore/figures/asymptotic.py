@@ -24,7 +24,7 @@ from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.model_dispatch import sample_eigensystem
 from ..finite.inputs import draw_keys, sample_inputs
-from ..finite.ensemble import trajectory_ensemble
+from ..finite.ensemble import RFSetting, trajectory_ensemble
 from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
 from .style import figure, save, styled
@@ -34,7 +34,7 @@ T, PSI_P = 0.01, 32.0
 
 def _finite(psi_n, d, seeds, tau):
     """Seed mean (2, K) of the excess train loss and score error, and its standard error (2, K) (P2)."""
-    ens = trajectory_ensemble(range(seeds), tau, d=d, psi_p=PSI_P, psi_n=psi_n, t=T)
+    ens = trajectory_ensemble(range(seeds), tau, setting=RFSetting(d=d, psi_p=PSI_P, psi_n=psi_n, t=T))
     return (np.stack([ens.mean("train_excess"), ens.mean("score_error")]),
             np.stack([ens.sem("train_excess"), ens.sem("score_error")]))
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..analysis.noise_ridge import (interpolation_peak, noise_split_finite, noise_split_limit, ridge_envelope,
                                     limit_test_loss)
-from ..finite.ensemble import frozen_noise_ensemble
+from ..finite.ensemble import RFSetting, frozen_noise_ensemble
 from ..limit.contour_losses import FINITE_NOISE_CONTOUR
 from ..limit.finite_noise import finite_noise_curves
 from ..runtime.progress import stages
@@ -54,7 +54,8 @@ def _limit(psi_p, psi_n, m, lam):
 
 def _finite(psi_p, psi_n, m, lam, d, seeds, tau):
     """The frozen-draw GEP flow at size d over ``seeds`` seeds (one ensemble (P2), keys (P1))."""
-    return frozen_noise_ensemble(range(seeds), tau, d=d, psi_p=psi_p, psi_n=psi_n, t=T, noise_samples=m, ridge=lam)
+    return frozen_noise_ensemble(range(seeds), tau, setting=RFSetting(d=d, psi_p=psi_p, psi_n=psi_n, t=T),
+                                 noise_samples=m, ridge=lam)
 
 
 @styled

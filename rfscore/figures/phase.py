@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 
-from ..analysis.phase import HEADER, REGIMES, PhaseDiagram, phase_diagram
+from ..analysis.phase import HEADER, REGIMES, PhaseDiagram, PhaseFlow, phase_diagram
 from ..core.precision import float64
 from ..runtime.io import write_result
 from .style import figure, save, styled
@@ -66,7 +66,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     params = dict(psi_n=np.geomspace(1, 64, n_grid).round(3).tolist(), psi_p=np.geomspace(2, 64, n_grid).round(3).tolist(),
                   tau=[1e2, 1e4, 1e5, np.inf], d=12 if quick else 32, t=0.01, activation="tanh", sigma="1:1",
                   seed=0, model="gep", gap_threshold=10.0)
-    pd = phase_diagram(**params)
+    # the sidecar records the flat parameters; the model is the field of the diagram's PhaseFlow
+    pd = phase_diagram(**{k: v for k, v in params.items() if k != "model"}, flow=PhaseFlow(model=params["model"]))
     csv = write_result(out_dir / "fig5c_phase.csv", pd.columns(), params, header=HEADER, delta_t=pd.delta_t)
     png = plot_phase(pd, out_dir / "fig5c_phase.png")
     return {"files": [str(csv), png], "parameters": params}

@@ -20,7 +20,7 @@ from ..limit.asymptotic import asymptotic_curves
 from ..limit.contour_losses import ASYMPTOTIC_CONTOUR
 from ..core.covariance import SigmaSpectrum
 from ..runtime.io import write_result
-from ..finite.ensemble import trajectory_ensemble
+from ..finite.ensemble import RFSetting, trajectory_ensemble
 from ..runtime.progress import stages
 from .style import figure, save, styled
 
@@ -29,7 +29,7 @@ T, PSI_P, PSI_N, CUTOFF = 0.01, 32.0, 4.0, 50
 
 def _finite(sig: SigmaSpectrum, d: int, seeds: int, tau):
     """Seed mean and standard error (P2), each (2, K): excess train loss and score error at size d."""
-    ens = trajectory_ensemble(range(seeds), tau, d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig)
+    ens = trajectory_ensemble(range(seeds), tau, setting=RFSetting(d=d, psi_p=PSI_P, psi_n=PSI_N, t=T, sigma=sig))
     return (np.stack([ens.mean("train_excess"), ens.mean("score_error")]),
             np.stack([ens.sem("train_excess"), ens.sem("score_error")]))
 

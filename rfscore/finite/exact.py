@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -22,8 +21,7 @@ from .eigensystem import FiniteSizeMatrices, check_inputs
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int
 from ..core.quadrature import halve_until_converged, hermite_table, trapezoid_nodes
 from ..core.precision import float64
-from ..core.deprecation import options_from_keywords
-from ..core.status import throw_option
+from ..core.deprecation import options_from_keywords, require_keyword
 
 
 _H_START, _H_FINEST = 0.5, 2.0**-7
@@ -200,9 +198,10 @@ DEFAULT_MEHLER = MehlerRule()
 
 
 @float64
+@require_keyword
 @options_from_keywords(mehler=MehlerRule)
 def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, X_test=None, mehler: MehlerRule = DEFAULT_MEHLER,
-                   throw: bool = True, require: Optional[bool] = None) -> FiniteSizeMatrices:
+                   throw: bool = True) -> FiniteSizeMatrices:
     """Exact noise-averaged U, V, U_pop, V_pop of the non-linear model (E1)-(E3).
 
     V_ij = (√Δ/√d) κ_i W_ij with κ_i = mean_ν E σ'(m_iν + s_i z) (Stein; E σ' = E[zσ]/s),
@@ -225,7 +224,7 @@ def exact_matrices(W, X, *, t: float, activation="tanh", sigma=None, X_test=None
     population matrices whatever the data law, no Gaussian assumption. Σ is then not needed;
     ``l_opt`` is NaN (not defined) unless ``sigma`` is given as well.
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     sigma_given = sigma is not None
     W, X, S = check_inputs(W, X, sigma)
     max_order, tol, h_finest = int(mehler.max_order), float(mehler.tol), float(mehler.h_finest)

@@ -27,9 +27,8 @@ from .dynamics import check_A0, losses_with_init, losses_zero_init, mode_factors
 from ..core.errors import ConvergenceError, InputError, check_positive, check_positive_int, check_ridge
 from .eigensystem import FiniteSizeMatrices
 from ..core.precision import float64
-from ..core.deprecation import options_from_keywords, renamed_keywords
+from ..core.deprecation import options_from_keywords, renamed_keywords, require_keyword
 from ..core.status import HasStatus
-from ..core.status import throw_option
 
 _DROP = 1e-12  # Krylov directions with residual norm below _DROP·‖U‖ are dropped (invariant subspace)
 _EPS = np.finfo(float).eps
@@ -374,11 +373,11 @@ class KrylovRule:
 
 
 @float64
+@require_keyword
 @renamed_keywords(m="matrices")
 @options_from_keywords(krylov=KrylovRule)
 def krylov_trajectory(matrices: FiniteSizeMatrices, n: int, tau, A0=None, *, krylov: KrylovRule = KrylovRule(),
-                      ridge: float = 0.0, progress: Optional[bool] = False, throw: bool = True,
-                      require: Optional[bool] = None) -> KrylovTrajectory:
+                      ridge: float = 0.0, progress: Optional[bool] = False, throw: bool = True) -> KrylovTrajectory:
     """Train loss (L1), test loss (L2), score error (L3) along (D2) by block Lanczos, shape (T,).
 
     matrices: finite-size matrices (exact (E1)-(E3) or (G4)-(G6)); n: number of training samples (only
@@ -394,7 +393,7 @@ def krylov_trajectory(matrices: FiniteSizeMatrices, n: int, tau, A0=None, *, kry
     residuals are those of U with the Ritz values and the certified lower bound shifted by λ; the train
     loss is the unpenalised (L1); τ = inf is the ridge minimiser.
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     tau = check_tau(tau)
     ridge = check_ridge(ridge)
     tol, max_dim, check_every = float(krylov.tol), krylov.max_dim, krylov.check_every
@@ -504,10 +503,11 @@ class KrylovReadouts(HasStatus):
 
 
 @float64
+@require_keyword
 @renamed_keywords(m="matrices")
 @options_from_keywords(krylov=KrylovRule)
 def krylov_readouts(matrices: FiniteSizeMatrices, tau, *, krylov: KrylovRule = KrylovRule(tol=1e-10),
-                    throw: bool = True, require: Optional[bool] = None) -> KrylovReadouts:
+                    throw: bool = True) -> KrylovReadouts:
     """B(τ)ᵀ = -(1/√Δ) g_τ(U) V ≈ -(1/√Δ) Q_M g_τ(T) Q_MᵀV on K_M(U, V), for every τ (inf allowed).
 
     The same basis as `krylov_trajectory` (full reorthogonalisation, exact projection
@@ -519,7 +519,7 @@ def krylov_readouts(matrices: FiniteSizeMatrices, tau, *, krylov: KrylovRule = K
     eigendecomposition: cost ≈ 2p²M + 3pM² plus one M×M eigendecomposition per check and the
     Cholesky certificate(s) of (K4).
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     tau = check_tau(tau)
     tol, max_dim, check_every = float(krylov.tol), krylov.max_dim, krylov.check_every
     U, V = np.asarray(matrices.U, dtype=np.float64), np.asarray(matrices.V, dtype=np.float64)

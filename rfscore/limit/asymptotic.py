@@ -41,8 +41,7 @@ from ..core.errors import ConvergenceError, InputError, check_positive, check_po
 from ..core.peaks import spectrum_peaks
 from ..core.trajectory import Trajectory, check_tau
 from ..core.precision import float64
-from ..core.deprecation import options_from_keywords, renamed_keywords
-from ..core.status import throw_option
+from ..core.deprecation import options_from_keywords, renamed_keywords, require_keyword
 from .contour_losses import (ASYMPTOTIC_CONTOUR, TWO_CONTOUR_TOL, ContourRule, double_integral, flow_factor,
                              line_integral, two_contour_error)
 from .fixed_point import DEFAULT_RULE, FixedPointRule, damped_then_newton, max_abs, newton_2x2
@@ -531,12 +530,13 @@ def _check_region(psi_p, psi_n, t, constants: GEConstants):
 
 
 @float64
+@require_keyword
 @options_from_keywords(contour=ContourRule, fixed_point=FixedPointRule,
                        aliases={"mu_nodes": ("contour", "measure_nodes")})
 def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="tanh", sigma=None,
                       ridge: float = 0.0, contour: ContourRule = ASYMPTOTIC_CONTOUR,
                       fixed_point: FixedPointRule = DEFAULT_RULE, spectrum_points: int = 1200, layer: str = "auto",
-                      throw: bool = True, require: Optional[bool] = None) -> AsymptoticCurves:
+                      throw: bool = True) -> AsymptoticCurves:
     """Asymptotic L_train (A4), L_test (A5), score error (L3) on the τ grid ``tau`` (K,), τ > 0, inf allowed.
 
     ψ_p = p/d, ψ_n = n/d (> 0), t > 0 the diffusion time, ``activation`` σ. ``sigma``: a `SigmaSpectrum`
@@ -562,7 +562,7 @@ def asymptotic_curves(tau, *, psi_p: float, psi_n: float, t: float, activation="
     then the data term of L_train, without the penalty.
     """
 
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)

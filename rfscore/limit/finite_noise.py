@@ -32,8 +32,7 @@ from ..core.errors import ConvergenceError, InputError, check_noise_samples, che
 from ..core.trajectory import Trajectory, check_tau
 from .asymptotic import asymptotic_curves, make_contour, nu_c_quadrature
 from ..core.precision import float64
-from ..core.deprecation import options_from_keywords
-from ..core.status import throw_option
+from ..core.deprecation import options_from_keywords, require_keyword
 from .contour_losses import (FINITE_NOISE_CONTOUR, TWO_CONTOUR_TOL, ContourRule, double_integral, flow_factor,
                              line_integral, two_contour_error)
 from .fixed_point import FixedPointRule, damped_then_newton, newton_2x2
@@ -424,10 +423,11 @@ class FiniteNoiseCurves(Trajectory):
 
 
 @float64
+@require_keyword
 @options_from_keywords(contour=ContourRule, aliases={"kappa_nodes": ("contour", "measure_nodes")})
 def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samples, ridge: float = 0.0,
                         activation="tanh", sigma=None, contour: ContourRule = FINITE_NOISE_CONTOUR,
-                        throw: bool = True, require: Optional[bool] = None) -> FiniteNoiseCurves:
+                        throw: bool = True) -> FiniteNoiseCurves:
     """Train loss, test loss (L2) and score error (L3) at d → ∞ for m = ``noise_samples`` frozen noise
     draws per point and ridge λ = ``ridge``, on the τ grid ``tau`` (K,), inf allowed.
 
@@ -447,7 +447,7 @@ def finite_noise_curves(tau, *, psi_p: float, psi_n: float, t: float, noise_samp
     >>> bool(r.converged), r.test_loss.shape
     (True, (1,))
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     tau = check_tau(tau)
     psi_p = check_positive("psi_p", psi_p)
     psi_n = check_positive("psi_n", psi_n)

@@ -20,7 +20,6 @@ above ``tol`` or on a wrong branch are flagged, never silently returned as valid
 """
 from __future__ import annotations
 
-from typing import Optional
 
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,9 +32,9 @@ import numpy as np
 from ..core.constants import GEConstants, ge_constants
 from ..core.covariance import ISOTROPIC, SigmaSpectrum
 from ..core.errors import ConvergenceError, InputError, check_positive
-from ..core.deprecation import options_from_keywords
+from ..core.deprecation import options_from_keywords, require_keyword
 from ..core.precision import float64
-from ..core.status import Status, throw_option
+from ..core.status import Status
 
 __all__ = ["SpectrumResult", "solve_spectrum", "stieltjes", "require_converged", "atom_weight",
            "LimitingStructure", "limiting_structure", "empirical_stieltjes"]
@@ -355,11 +354,11 @@ def _solve_points(lam, eta, psi_p, psi_n, t, activation, sigma, constants, tol, 
 
 
 @float64
+@require_keyword
 @options_from_keywords(continuation=ContinuationRule)
 def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
                    sigma: SigmaSpectrum | None = None, eta: float = 1e-12, constants: GEConstants | None = None,
-                   continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True,
-                   require: Optional[bool] = None) -> SpectrumResult:
+                   continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True) -> SpectrumResult:
     """Density ρ(λ) of U on a real grid ``lam`` (N,) from (S1)-(S3), all points at once.
 
     ``lam``: the spectral variable λ (units of U's eigenvalues); ψ_p, ψ_n > 0; t > 0 the diffusion time.
@@ -373,7 +372,7 @@ def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, a
     (then ``t`` and ``activation`` are not used). ``throw`` (default True) raises ConvergenceError
     unless every point converged; with ``throw=False`` the per-point flags are ``result.converged``.
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     lam = np.asarray(lam, dtype=np.float64)
     if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)):
         raise InputError("lam", f"must be a non-empty 1-d array of finite values, got shape {lam.shape}")
@@ -384,11 +383,11 @@ def solve_spectrum(lam, *, psi_p: float, psi_n: float, t: float | None = None, a
 
 
 @float64
+@require_keyword
 @options_from_keywords(continuation=ContinuationRule)
 def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activation="tanh",
               sigma: SigmaSpectrum | None = None, constants: GEConstants | None = None,
-              continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True,
-              require: Optional[bool] = None) -> SpectrumResult:
+              continuation: ContinuationRule = DEFAULT_CONTINUATION, throw: bool = True) -> SpectrumResult:
     """(S1)-(S3) at arbitrary complex points ``z`` (any shape, flattened to (N,)), Im z > 0.
 
     ψ_p, ψ_n > 0, t > 0 or ``constants``, ``sigma`` as in `solve_spectrum`; ``continuation``: a
@@ -400,7 +399,7 @@ def stieltjes(z, *, psi_p: float, psi_n: float, t: float | None = None, activati
     ``throw`` (default True) raises ConvergenceError unless every point converged; with ``throw=False``
     the per-point flags are ``result.converged``.
     """
-    throw = throw_option(throw, require)  # ``require``: the former name, one version
+    throw = bool(throw)  # ``require=``, its former name, is read by `require_keyword` (one version)
     z = np.ravel(np.asarray(z, dtype=np.complex128))
     if z.size < 1 or not np.all(np.isfinite(z)) or np.any(z.imag <= 0):
         raise InputError("z", "must be finite complex numbers with Im z > 0")

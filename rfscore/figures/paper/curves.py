@@ -21,7 +21,7 @@ from ...core.errors import ConvergenceError
 from ...core.precision import float64
 from ...finite.inputs import draw_keys, sample_inputs, sizes
 from ...finite.dynamics import trajectory
-from ...finite.ensemble import trajectory_ensemble
+from ...finite.ensemble import RFSetting, trajectory_ensemble
 from ...finite.simulation import training_problem
 from ...finite.gep import gep_eigensystem
 from ...limit.asymptotic import asymptotic_curves
@@ -69,8 +69,8 @@ def paper_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: int, seeds
     tau_arr = np.asarray(tau, dtype=np.float64)
     limit = asymptotic_curves(tau_arr, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec)
     p, n = sizes(d, psi_p, psi_n)
-    ens = trajectory_ensemble(seeds, tau_arr, d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec, thin=(n + d < p),
-                              throw=False)
+    ens = trajectory_ensemble(seeds, tau_arr, setting=RFSetting(d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec),
+                              thin=(n + d < p), throw=False)
     finite = {k: ens[k] for k in KEYS}
     converged = ens.status.converged
     if not converged or not all(np.all(np.isfinite(v)) for v in finite.values()):

@@ -17,7 +17,7 @@ import numpy as np
 from ...core.constants import ge_constants
 from ...core.covariance import ISOTROPIC, SigmaSpectrum
 from ...finite.inputs import sizes
-from ...finite.ensemble import trajectory_ensemble
+from ...finite.ensemble import RFSetting, trajectory_ensemble
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from .curves import KEYS, paper_curves, rows_of
@@ -42,8 +42,8 @@ def unit_constant_curves(psi_p: float, psi_n: float, t: float, sigma: str, d: in
     spec = SigmaSpectrum.parse(sigma)
     wrong = ge_constants(t, "tanh", ISOTROPIC)
     p, n = sizes(d, psi_p, psi_n)
-    ens = trajectory_ensemble(seeds, np.asarray(tau), d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec, constants=wrong,
-                              thin=(n + d < p))
+    ens = trajectory_ensemble(seeds, np.asarray(tau), setting=RFSetting(d=d, psi_p=psi_p, psi_n=psi_n, t=t, sigma=spec),
+                              constants=wrong, thin=(n + d < p))
     return {k: ens[k] for k in KEYS}
 
 

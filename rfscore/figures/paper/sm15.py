@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ...analysis.onsets import GAP_LEVEL, gap_onset, loss_minimum, seed_exponent
-from ...finite.ensemble import simulation_ensemble
+from ...finite.ensemble import RFSetting, simulation_ensemble
+from ...finite.simulation import SimulationOptions
 from ...runtime.io import write_result
 from ..style import figure, save, styled
 from ...runtime.progress import stages
@@ -38,9 +39,9 @@ QUICK = dict(RUN, d=6, psi_n=[4.0, 16.0], steps=3000, record=20, lr=0.05)
 def runs(cfg, psi_n: float, progress: bool = False):
     """The Adam runs of every seed at ψ_n, one ensemble (P2): (W, X, Ω) and the training noise from each
     seed's keys (P1) (``keys.train`` = fold_in(PRNGKey(seed), 1))."""
-    return simulation_ensemble(cfg["seeds"], d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n, t=cfg["t"], lr=cfg["lr"],
-                               steps=cfg["steps"], optimizer="adam", fresh_noise=cfg["noise_samples"],
-                               record=cfg["record"], progress=progress)
+    return simulation_ensemble(cfg["seeds"], setting=RFSetting(d=cfg["d"], psi_p=cfg["psi_p"], psi_n=psi_n, t=cfg["t"]),
+                               lr=cfg["lr"], steps=cfg["steps"], optimizer="adam", fresh_noise=cfg["noise_samples"],
+                               options=SimulationOptions(record=cfg["record"]), progress=progress)
 
 
 @float64
