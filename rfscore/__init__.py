@@ -50,7 +50,8 @@ from .limit.contour_losses import ContourRule  # noqa: E402
 from .limit.fixed_point import FixedPointRule  # noqa: E402
 from .limit.spectrum import ContinuationRule  # noqa: E402
 from .runtime.sweep import SweepRunner  # noqa: E402
-from .generative.generation import ReadoffConfig, SamplingConfig  # noqa: E402
+from .generative.generation import DataSource, ReadoffConfig, SamplingConfig  # noqa: E402
+from .generative.score_model import ScoreModelConfig  # noqa: E402
 
 __all__ += ["MehlerRule", "KrylovRule", "SimulationOptions", "ContourRule", "FixedPointRule", "ContinuationRule",
-            "SweepRunner", "SamplingConfig", "ReadoffConfig"]
+            "SweepRunner", "SamplingConfig", "ReadoffConfig", "DataSource", "ScoreModelConfig"]

@@ -21,8 +21,9 @@ import numpy as np
 from ..core.crossing import first_crossing
 from ..core.errors import InputError
 from ..finite.exact import MehlerRule
-from ..generative.generation import (GENERATION_MEHLER, SamplingConfig, generation_experiment, tau_gen_samples,
-                                     tau_mem_samples)
+from ..generative.generation import (GENERATION_MEHLER, DataSource, SamplingConfig, generation_experiment,
+                                     tau_gen_samples, tau_mem_samples)
+from ..generative.score_model import ScoreModelConfig
 from ..runtime.io import write_result
 from ..runtime.sweep import SweepRunner
 from .timescales import fit_exponent
@@ -405,9 +406,11 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
     τ_mem^samples, τ_gen^samples (theory/generation.md (Y10)-(Y11)) and the loss-based τ_mem at t_min, with
     the fitted exponents. Columns n, seed, tau_mem_samples, tau_gen_samples; fits in "fits"."""
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
-    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds, sigma=sigma,
-                                sampling=SamplingConfig(times=times, samples=samples), runner=SweepRunner(workers=1),
-                                mehler=MehlerRule(max_order=max_order, tol=GENERATION_MEHLER.tol))
+    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds,
+                                source=DataSource(sigma=sigma), sampling=SamplingConfig(times=times, samples=samples),
+                                score_model=ScoreModelConfig(mehler=MehlerRule(max_order=max_order,
+                                                                               tol=GENERATION_MEHLER.tol)),
+                                runner=SweepRunner(workers=1))
     rows = {"n": [], "seed": [], "tau_mem_samples": [], "tau_gen_samples": []}
     for q in res.points:
         rows["n"].append(int(q["n"]))
