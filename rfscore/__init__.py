@@ -52,7 +52,8 @@ from .limit.spectrum import ContinuationRule  # noqa: E402
 from .runtime.sweep import SweepRunner  # noqa: E402
 from .finite.ensemble import RFSetting  # noqa: E402
 from .analysis.phase import PhaseFlow  # noqa: E402
-from .generative.generation import ReadoffConfig, SamplingConfig  # noqa: E402
+from .generative.generation import DataSource, ReadoffConfig, SamplingConfig  # noqa: E402
+from .generative.score_model import ScoreModelConfig  # noqa: E402
 
 __all__ += ["MehlerRule", "KrylovRule", "SimulationOptions", "ContourRule", "FixedPointRule", "ContinuationRule",
-            "SweepRunner", "SamplingConfig", "ReadoffConfig", "RFSetting", "PhaseFlow"]
+            "SweepRunner", "SamplingConfig", "ReadoffConfig", "DataSource", "ScoreModelConfig", "RFSetting", "PhaseFlow"]

@@ -165,11 +165,12 @@ def test_generate_writes_the_memorisation_map(tmp_path, capsys):
 
     from rfscore.analysis.memorisation_map import collapse_scale, predicted_onset
     from rfscore.finite.inputs import point_key, sample_inputs
-    from rfscore.generative.score_model import fit_score_model, time_grid
+    from rfscore.generative.score_model import ScoreModelConfig, fit_score_model, time_grid
     k_model = jax.random.split(point_key(0, 2.0), 3)[0]
     W, X, _ = sample_inputs(k_model, d=8, psi_p=4, psi_n=2, sigma=np.eye(8))
     grid = time_grid(1e-3, 3.0, 4)
-    model = fit_score_model(W, X, grid, [1e2, np.inf], mehler=MehlerRule(max_order=64, tol=1e-4))
+    model = fit_score_model(W, X, grid, [1e2, np.inf],
+                            score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-4)))
     first = rows[(rows[:, 0] == 2) & (rows[:, 1] == 0)]
     assert np.allclose(first[:, 4], model.tau_mem_t, rtol=1e-10) and list(first[:, 5]) == list(model.n_peaks_t)
     dc = collapse_scale(np.asarray(X), jax.random.fold_in(k_model, 11), 0.4)[0]

@@ -312,13 +312,15 @@ def test_few_frozen_draws_delay_copying_in_the_samples():
     Here 400 samples per seed (Wilson half-width ≈ 0.04 at 0.27), hence the margins below."""
     from rfscore.finite.exact import MehlerRule
     from rfscore.generative.generation import GENERATION_MEHLER, ReadoffConfig, SamplingConfig, generation_experiment
+    from rfscore.generative.score_model import ScoreModelConfig
     from rfscore.runtime.sweep import SweepRunner
     tau = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, math.inf]
     res = {}
     for m in (1, 16, None):
-        res[m] = generation_experiment([2.0], d=8, psi_p=16.0, tau=tau, seeds=3, seed=0, noise_samples=m, ridge=0.0,
+        res[m] = generation_experiment([2.0], d=8, psi_p=16.0, tau=tau, seeds=3, seed=0,
                                        sampling=SamplingConfig(t_min=1e-3, t_max=3.0, times=6, samples=400),
-                                       mehler=MehlerRule(max_order=32, tol=GENERATION_MEHLER.tol),
+                                       score_model=ScoreModelConfig(noise_samples=m, ridge=0.0, mehler=MehlerRule(
+                                           max_order=32, tol=GENERATION_MEHLER.tol)),
                                        readoff=ReadoffConfig(mem_threshold=0.1), runner=SweepRunner(workers=1))
     for m, r in res.items():
         tab = r.table

@@ -24,7 +24,8 @@ from rfscore.finite.dynamics import readouts
 from rfscore.generative.score_model import fit_score_model, readout_losses, time_grid
 from rfscore.finite.exact import MehlerRule
 from rfscore.finite.krylov import KrylovRule
-from rfscore.generative.generation import SamplingConfig
+from rfscore.generative.generation import DataSource, SamplingConfig
+from rfscore.generative.score_model import ScoreModelConfig
 from rfscore.runtime.sweep import SweepRunner
 
 
@@ -103,8 +104,8 @@ def test_krylov_readouts_match_dense():
     assert kr.lambda_min >= np.min(es.eigvals) * (1 - 1e-10)
     # and fit_score_model takes that path above its threshold with the same readouts
     times = [0.05, 0.2]
-    a = fit_score_model(W, X, times, tau, krylov_above=10**6, mehler=MehlerRule(max_order=64, tol=1e-4))  # d = 8: 1e-12 is out of reach
-    b = fit_score_model(W, X, times, tau, krylov_above=16, mehler=MehlerRule(max_order=64, tol=1e-4))
+    a = fit_score_model(W, X, times, tau, score_model=ScoreModelConfig(krylov_above=10**6, mehler=MehlerRule(max_order=64, tol=1e-4)))  # d = 8: 1e-12 is out of reach
+    b = fit_score_model(W, X, times, tau, score_model=ScoreModelConfig(krylov_above=16, mehler=MehlerRule(max_order=64, tol=1e-4)))
     assert [dg.solver for dg in b.diagnostics] == ["krylov", "krylov"]
     assert np.allclose(a.B, b.B, rtol=1e-7, atol=1e-8 * np.abs(a.B).max())
 
@@ -113,7 +114,7 @@ def test_score_model_per_time_readouts_and_shared_tau():
     W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times = time_grid(1e-2, 1.0, 3)
     tau = [1e2, np.inf]
-    sm = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6))  # d = 4: 1e-12 is out of reach
+    sm = fit_score_model(W, X, times, tau, timescale_at=(1,), score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6)))  # d = 4: 1e-12 is out of reach
     for k, t in enumerate(times):
         es = eigensystem(exact_matrices(W, X, t=t, mehler=MehlerRule(tol=1e-6)), X.shape[0])
         for i, tt in enumerate(tau):
@@ -131,7 +132,7 @@ def test_score_model_per_time_readouts_and_shared_tau():
 def test_gaussian_equivalent_model_cannot_generate():
     W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=2, psi_n=1, sigma=np.eye(4))
     with pytest.raises(InputError) as exc:
-        fit_score_model(W, X, [0.1, 1.0], [1.0], model="gep")
+        fit_score_model(W, X, [0.1, 1.0], [1.0], score_model=ScoreModelConfig(model="gep"))
     assert exc.value.arg == "model" and "not a function of x" in exc.value.msg
 
 
@@ -188,8 +189,9 @@ def test_sweep_resumes_from_checkpoint_and_runs_on_dask(tmp_path, monkeypatch):
 def test_default_noise_and_ridge_are_the_exact_average_bit_for_bit():
     W, X, _ = sample_inputs(jax.random.PRNGKey(2), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times, tau = time_grid(1e-2, 1.0, 3), [1e2, np.inf]
-    a = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6))
-    b = fit_score_model(W, X, times, tau, timescale_at=(1,), mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=np.inf, ridge=0.0)
+    a = fit_score_model(W, X, times, tau, timescale_at=(1,), score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6)))
+    b = fit_score_model(W, X, times, tau, timescale_at=(1,),
+                        score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=np.inf, ridge=0.0))
     for name in ("B", "train_loss", "test_loss", "score_error"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.timescales == b.timescales
@@ -200,7 +202,8 @@ def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
 
     W, X, _ = sample_inputs(jax.random.PRNGKey(3), d=4, psi_p=4, psi_n=1, sigma=np.eye(4))
     times, tau, key = time_grid(1e-2, 1.0, 3), [1e2, np.inf], jax.random.PRNGKey(11)
-    sm = fit_score_model(W, X, times, tau, mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3, ridge=0.05, noise_key=key)
+    sm = fit_score_model(W, X, times, tau, score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3, ridge=0.05),
+                         noise_key=key)
     for k, t in enumerate(times):  # (F1)-(F3) with the frozen draws of fold_in(key, k)
         fm = exact_noise_matrices(W, X, t=t, noise_samples=3, key=jax.random.fold_in(key, k), mehler=MehlerRule(tol=1e-6))
         nes = noise_eigensystem(fm)
@@ -209,7 +212,7 @@ def test_finite_m_and_ridge_readouts_are_the_finite_noise_flow_at_every_time():
         assert np.isclose(sm.train_loss[0, k] - (fm.noise_sq - 1.0),
                           readout_losses(sm.B[:1, k], fm.train)[0][0], rtol=1e-12)
     with pytest.raises(InputError) as exc:
-        fit_score_model(W, X, times, tau, mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3)  # no key for the draws
+        fit_score_model(W, X, times, tau, score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6), noise_samples=3))  # no key for the draws
     assert exc.value.arg == "noise_key"
 
 
@@ -218,10 +221,11 @@ def test_finite_m_and_ridge_change_what_is_copied():
     # 0.003, 0.004 at m = 4 (N = nm = 64 < p: the min-norm fit of the draws, Fréchet distance > 100);
     # 0.014, 0.014 at λ = 1e-2. The thresholds leave > 4 Wilson half-widths (≈ 0.035 at 600 samples) to either side.
     kw = dict(d=8, psi_p=16, tau=[np.inf], sampling=SamplingConfig(times=6, samples=600), runner=SweepRunner(workers=1),
-              progress=False, mehler=MehlerRule(max_order=24, tol=1e-4))
-    exact = generation_experiment([2], **kw)
-    m4 = generation_experiment([2], noise_samples=4, **kw)
-    ridge = generation_experiment([2], ridge=1e-2, **kw)
+              progress=False)
+    rule = MehlerRule(max_order=24, tol=1e-4)
+    exact = generation_experiment([2], score_model=ScoreModelConfig(mehler=rule), **kw)
+    m4 = generation_experiment([2], score_model=ScoreModelConfig(mehler=rule, noise_samples=4), **kw)
+    ridge = generation_experiment([2], score_model=ScoreModelConfig(mehler=rule, ridge=1e-2), **kw)
     assert exact.table["f_mem"][0] > 0.15
     assert m4.table["f_mem"][0] < 0.05 and m4.table["frechet"][0] > 10 * exact.table["frechet"][0]
     assert ridge.table["f_mem"][0] < 0.05
@@ -232,7 +236,8 @@ def test_finite_m_and_ridge_change_what_is_copied():
 def test_reference_scores_refuse_noise_samples_and_ridge():
     kw = dict(d=4, psi_p=2, tau=[np.inf], runner=SweepRunner(workers=1), progress=False)
     for score in ("empirical", "population"):
-        for extra, arg in ((dict(noise_samples=4), "noise_samples"), (dict(ridge=0.1), "ridge")):
+        for extra, arg in ((dict(score_model=ScoreModelConfig(noise_samples=4)), "noise_samples"),
+                           (dict(score_model=ScoreModelConfig(ridge=0.1)), "ridge")):
             with pytest.raises(InputError) as exc:
                 generation_experiment([2], sampling=SamplingConfig(times=4, samples=50, score=score), **kw, **extra)
             assert exc.value.arg == arg
@@ -241,9 +246,9 @@ def test_reference_scores_refuse_noise_samples_and_ridge():
 # ----------------------------------------------------------------------------- real data (theory/generation.md §8)
 def test_real_data_rows_and_refusals():
     pytest.importorskip("sklearn")
-    res = generation_experiment([0.1], d=None, psi_p=2, data="digits", tau=[1e2, np.inf],
+    res = generation_experiment([0.1], d=None, psi_p=2, source=DataSource(data="digits"), tau=[1e2, np.inf],
                                 sampling=SamplingConfig(times=4, samples=100), runner=SweepRunner(workers=1),
-                                mehler=MehlerRule(max_order=24, tol=1e-4), progress=False)
+                                score_model=ScoreModelConfig(mehler=MehlerRule(max_order=24, tol=1e-4)), progress=False)
     tab = res.table
     assert res.parameters["n"] == [6] and res.parameters["p"] == 122 and res.parameters["d"] == 61
     assert np.all(np.isnan(tab["kl_estimate"])) and np.all(np.isfinite(tab["frechet"]))
@@ -251,7 +256,7 @@ def test_real_data_rows_and_refusals():
     assert res.parameters["dataset"]["n_test"] == 359
     for extra, arg in ((dict(sampling=SamplingConfig(times=4, samples=50, score="population")), "score"),
                        (dict(d=8), "d"), (dict(psi_n=[30]), "psi_n")):
-        kw = dict(d=None, psi_p=2, data="digits", tau=[np.inf], sampling=SamplingConfig(times=4, samples=50),
+        kw = dict(d=None, psi_p=2, source=DataSource(data="digits"), tau=[np.inf], sampling=SamplingConfig(times=4, samples=50),
                   runner=SweepRunner(workers=1), progress=False)
         kw.update(extra)
         with pytest.raises(InputError) as exc:
@@ -263,8 +268,9 @@ def test_real_data_from_a_file_with_a_held_out_file(tmp_path):
     rng = np.random.default_rng(5)
     np.save(tmp_path / "x.npy", rng.laplace(size=(60, 8)))  # heavy-tailed rows: any law, no Σ needed
     np.save(tmp_path / "t.npy", rng.laplace(size=(30, 8)))
-    res = generation_experiment([2], d=8, psi_p=2, data=str(tmp_path / "x.npy"), test_data=str(tmp_path / "t.npy"),
+    res = generation_experiment([2], d=8, psi_p=2, source=DataSource(data=str(tmp_path / "x.npy"),
+                                                                      test_data=str(tmp_path / "t.npy")),
                                 tau=[np.inf], sampling=SamplingConfig(times=2, samples=50), runner=SweepRunner(workers=1),
-                                mehler=MehlerRule(max_order=24, tol=1e-4), progress=False)
+                                score_model=ScoreModelConfig(mehler=MehlerRule(max_order=24, tol=1e-4)), progress=False)
     assert res.parameters["n"] == [16] and res.parameters["n_test"] == 30 and res.parameters["test_data"].endswith("t.npy")
     assert np.isnan(res.table["kl_estimate"][0]) and res.table["frechet"][0] > 0

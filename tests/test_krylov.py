@@ -162,7 +162,7 @@ def test_one_auto_rule_between_dense_and_block_lanczos():
     (it used p > krylov_above while the command line used p >= 4096: they disagreed at p = 4096)."""
     from rfscore.core.errors import InputError
     from rfscore.finite.krylov import KRYLOV_ABOVE, choose_solver
-    from rfscore.generative.score_model import fit_score_model
+    from rfscore.generative.score_model import ScoreModelConfig, fit_score_model
     assert KRYLOV_ABOVE == 4096
     assert choose_solver(p=4095) == "eigh" and choose_solver(p=4096) == "krylov"
     assert choose_solver(p=10**5, model="gep") == "eigh" and choose_solver("eigh", p=10**5) == "eigh"
@@ -170,6 +170,7 @@ def test_one_auto_rule_between_dense_and_block_lanczos():
     with pytest.raises(InputError, match="solver"):
         choose_solver("dense", p=2)
     W, X, _ = sample_inputs(jax.random.PRNGKey(0), d=4, psi_p=4, psi_n=1)  # p = 16
-    at = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=16, mehler=MehlerRule(max_order=64, tol=1e-4))
-    below = fit_score_model(W, X, [0.1, 0.2], [10.0], krylov_above=17, mehler=MehlerRule(max_order=64, tol=1e-4))
+    rule = MehlerRule(max_order=64, tol=1e-4)
+    at = fit_score_model(W, X, [0.1, 0.2], [10.0], score_model=ScoreModelConfig(krylov_above=16, mehler=rule))
+    below = fit_score_model(W, X, [0.1, 0.2], [10.0], score_model=ScoreModelConfig(krylov_above=17, mehler=rule))
     assert {dg.solver for dg in at.diagnostics} == {"krylov"} and {dg.solver for dg in below.diagnostics} == {"eigh"}

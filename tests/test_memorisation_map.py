@@ -21,7 +21,7 @@ from rfscore.finite.inputs import sample_inputs
 from rfscore.finite.dynamics import trajectory
 from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
-from rfscore.generative.score_model import fit_score_model, time_grid
+from rfscore.generative.score_model import ScoreModelConfig, fit_score_model, time_grid
 from rfscore.finite.exact import MehlerRule
 
 
@@ -51,7 +51,8 @@ def test_tau_mem_t_is_the_last_peak_of_the_sampled_train_loss_derivative(draw):
 def test_score_model_tau_mem_t_equals_the_full_readoff_where_both_exist(draw):
     W, X = draw
     grid = time_grid(1e-2, 1.0, 5)
-    model = fit_score_model(W, X, grid, [1e2, math.inf], timescale_at=(0, 2, 4), mehler=MehlerRule(max_order=64, tol=1e-6))
+    model = fit_score_model(W, X, grid, [1e2, math.inf], timescale_at=(0, 2, 4),
+                            score_model=ScoreModelConfig(mehler=MehlerRule(max_order=64, tol=1e-6)))
     assert model.tau_mem_t.shape == (5,) and np.all(np.isfinite(model.tau_mem_t))
     for k in (0, 2, 4):
         assert model.tau_mem_t[k] == pytest.approx(model.timescales[k]["tau_mem"], rel=1e-12)

@@ -15,7 +15,7 @@ from rfscore.finite.eigensystem import eigensystem
 from rfscore.finite.exact import exact_matrices
 from rfscore.finite.gep import gep_matrices
 from rfscore.finite.model_dispatch import sample_eigensystem
-from rfscore.generative.score_model import fit_score_model
+from rfscore.generative.score_model import ScoreModelConfig, fit_score_model
 from rfscore.limit.asymptotic import asymptotic_curves
 from rfscore.limit.spectrum import solve_spectrum
 from rfscore.finite.exact import MehlerRule
@@ -103,13 +103,15 @@ def test_spectrum_flags_and_raises():
 def test_score_model_requires_converged_matrices(small):
     W, X, _ = small
     times = np.array([0.05, 0.5])
-    model = fit_score_model(W, X, times, [10.0, np.inf], mehler=MehlerRule(max_order=64, tol=1e-8))
+    rule = MehlerRule(max_order=64, tol=1e-8)
+    model = fit_score_model(W, X, times, [10.0, np.inf], score_model=ScoreModelConfig(mehler=rule))
     assert model.converged and model.error <= 1e-8
     assert all(dg.converged and dg.readout_error == 0.0 for dg in model.diagnostics)
-    kr = fit_score_model(W, X, times, [10.0, np.inf], mehler=MehlerRule(max_order=64, tol=1e-8), krylov=KrylovRule(tol=1e-6), krylov_above=8)
+    kr = fit_score_model(W, X, times, [10.0, np.inf],
+                         score_model=ScoreModelConfig(mehler=rule, krylov=KrylovRule(tol=1e-6), krylov_above=8))
     assert kr.converged and all(dg.solver == "krylov" and dg.readout_error <= 1e-6 for dg in kr.diagnostics)
     with pytest.raises(ConvergenceError, match=r"max_order = 2"):
-        fit_score_model(W, X, times, [np.inf], mehler=MehlerRule(max_order=2, tol=1e-8))
+        fit_score_model(W, X, times, [np.inf], score_model=ScoreModelConfig(mehler=MehlerRule(max_order=2, tol=1e-8)))
 
 
 def test_cli_exits_1_on_unconverged_matrices(tmp_path, capsys):
@@ -264,7 +266,8 @@ CONFIGS = ("rfscore.finite.exact.MehlerRule", "rfscore.finite.krylov.KrylovRule"
            "rfscore.limit.contour_losses.ContourRule", "rfscore.limit.fixed_point.FixedPointRule",
            "rfscore.limit.spectrum.ContinuationRule", "rfscore.runtime.sweep.SweepRunner",
            "rfscore.generative.generation.SamplingConfig", "rfscore.generative.generation.ReadoffConfig",
-           "rfscore.finite.simulation.SimulationOptions", "rfscore.analysis.phase.PhaseFlow")
+           "rfscore.finite.simulation.SimulationOptions", "rfscore.analysis.phase.PhaseFlow",
+           "rfscore.generative.generation.DataSource", "rfscore.generative.score_model.ScoreModelConfig")
 
 
 @pytest.mark.parametrize("path", CONFIGS)
@@ -293,16 +296,22 @@ FOLDED = {  # entry point -> the keywords now fields of its configuration object
                                                    "max_damped", "damping", "check_quadrature"),
     "rfscore.limit.finite_noise.finite_noise_curves": ("kappa_nodes", "theta", "panels_per_decade", "nodes_per_panel",
                                                        "tol", "check_quadrature"),
-    "rfscore.generative.score_model.fit_score_model": ("max_order", "mehler_tol", "krylov_tol"),
+    "rfscore.generative.score_model.fit_score_model": ("max_order", "mehler_tol", "krylov_tol", "activation",
+                                                       "noise_samples", "ridge", "model", "krylov_above", "mehler",
+                                                       "krylov"),
     "rfscore.generative.generation.generation_experiment": (
         "t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator", "steps_per_time", "score",
         "mem_threshold", "gen_tolerance", "collapse_entropy", "max_order", "mehler_tol", "workers", "scheduler",
-        "checkpoint", "checkpoint_arg", "restart"),
+        "checkpoint", "checkpoint_arg", "restart", "sigma", "data", "test_data", "test_fraction", "keep_samples",
+        "activation", "noise_samples", "ridge", "model", "krylov_above", "mehler"),
     "rfscore.generative.generation.generation_point": ("t_min", "t_max", "times", "spacing", "samples", "sampler",
                                                        "integrator", "steps_per_time", "score", "max_order",
-                                                       "mehler_tol"),
+                                                       "mehler_tol", "keep_samples", "sigma", "data", "test_data",
+                                                       "test_fraction", "activation", "noise_samples", "ridge",
+                                                       "krylov_above", "mehler", "collapse_entropy", "floor_draws"),
     "rfscore.generative.generation.validate": ("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
-                                               "steps_per_time", "score", "mem_threshold", "gen_tolerance"),
+                                               "steps_per_time", "score", "mem_threshold", "gen_tolerance", "model",
+                                               "data", "test_data", "test_fraction", "noise_samples", "ridge"),
     "rfscore.analysis.phase.phase_diagram": ("workers", "scheduler", "checkpoint", "checkpoint_arg", "restart", "model",
                                              "noise_samples", "ridge"),
     "rfscore.finite.ensemble.trajectory_ensemble": ("d", "psi_p", "psi_n", "t", "activation", "sigma"),
@@ -324,7 +333,7 @@ def test_options_live_in_configuration_objects():
                                                                          "checkpoint_arg", "restart")}.items():
         params = inspect.signature(fns[name]).parameters
         assert not set(folded) & set(params), (name, sorted(set(folded) & set(params)))
-        assert len(params) <= 21, (name, len(params))  # the largest, generation_experiment: its physical inputs
+        assert len(params) <= 12, (name, len(params))  # the limit of tests/test_signatures.py
 
 
 def test_the_former_keywords_give_the_same_numbers_with_one_warning(small):

@@ -23,7 +23,7 @@ import numpy as np, matplotlib.pyplot as plt
 from rfscore import generation_experiment, SamplingConfig
 
 tau = [1e1, 1e2, 1e3, 1e4, 1e5, np.inf]
-gen = generation_experiment([2, 4], d=4, psi_p=16, sampling=SamplingConfig(times=8, samples=500), tau=tau, keep_samples=True)
+gen = generation_experiment([2, 4], d=4, psi_p=16, sampling=SamplingConfig(times=8, samples=500, keep_samples=True), tau=tau)
 tab = gen.table
 print("converged:", gen.converged)
 for k in range(len(tab["tau"])):

@@ -30,8 +30,9 @@ from ..core.crossing import first_crossing
 from ..core.errors import InputError
 from ..core.status import HasStatus, PointStatus, Status
 from ..finite.exact import MehlerRule
-from ..generative.generation import (GENERATION_MEHLER, SamplingConfig, generation_experiment, tau_gen_samples,
-                                     tau_mem_samples)
+from ..generative.generation import (GENERATION_MEHLER, DataSource, SamplingConfig, generation_experiment,
+                                     tau_gen_samples, tau_mem_samples)
+from ..generative.score_model import ScoreModelConfig
 from ..runtime.io import write_result
 from ..runtime.sweep import SweepRunner
 from .timescales import fit_exponent
@@ -595,9 +596,11 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
     experiment's (`GenerationResult.status` as {converged, error, message}); throw: raise `ConvergenceError` when
     it did not converge (default), or return it flagged (False)."""
     tau = list(np.geomspace(10, 1e7, 13)) + [math.inf] if tau is None else list(tau)
-    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds, sigma=sigma,
-                                sampling=SamplingConfig(times=times, samples=samples), runner=SweepRunner(workers=1),
-                                mehler=MehlerRule(max_order=max_order, tol=GENERATION_MEHLER.tol))
+    res = generation_experiment([n / d for n in ns], d=d, psi_p=psi_p, tau=tau, seeds=seeds,
+                                source=DataSource(sigma=sigma), sampling=SamplingConfig(times=times, samples=samples),
+                                score_model=ScoreModelConfig(mehler=MehlerRule(max_order=max_order,
+                                                                               tol=GENERATION_MEHLER.tol)),
+                                runner=SweepRunner(workers=1))
     res.status.check(throw)
     rows = {"n": [], "seed": [], "tau_mem_samples": [], "tau_gen_samples": []}
     for q in res.points:

@@ -1,5 +1,6 @@
 """`rfscore generate`: sample from the closed-form-trained RF score; memorisation and quality against τ and ψ_n."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +9,9 @@ from ..core.activations import ACTIVATIONS
 from ..core.covariance import SigmaSpectrum
 from ..core.errors import InputError
 from ..finite.exact import MehlerRule
-from ..generative.generation import (GENERATION_MEHLER, HEADER, MAP_HEADER, MAX_ORDER, ReadoffConfig, SamplingConfig,
-                                     check_collapse_entropy, generation_experiment, load_data, validate)
+from ..generative.generation import (GENERATION_MEHLER, GENERATION_SCORE_MODEL, HEADER, MAP_HEADER, MAX_ORDER,
+                                     DataSource, ReadoffConfig, SamplingConfig, check_collapse_entropy,
+                                     generation_experiment, load_data, validate)
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY
 from ..runtime.io import OutputSet, json_line
 from ..runtime.sweep import GENERATION_PROCESSES_FROM, SweepRunner
@@ -130,24 +132,22 @@ def run(args) -> int:
     ds = load_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction, seed=args.seed)
     sampling = SamplingConfig(t_min=args.t_min, t_max=args.t_max, times=args.times, samples=args.samples,
                               sampler=args.sampler, integrator=args.integrator, steps_per_time=args.steps_per_time,
-                              score=args.score)
+                              score=args.score, keep_samples=args.save_samples is not None)
+    source = DataSource(sigma=str(spectrum), data=args.data, test_data=args.test_data,
+                        test_fraction=args.test_fraction)
+    score_model = replace(GENERATION_SCORE_MODEL, activation=args.activation, noise_samples=noise_samples, ridge=ridge,
+                          model=args.model, mehler=MehlerRule(max_order=args.max_order, tol=GENERATION_MEHLER.tol))
     validate(d=args.d, psi_p=args.psi_p, psi_n=args.psi_n, tau=args.tau, seeds=args.seeds, seed=args.seed,
              sampling=sampling, readoff=ReadoffConfig(mem_threshold=args.mem_threshold,
                                                       gen_tolerance=args.gen_tolerance),
-             model=args.model, data=args.data,
-             noise_samples=noise_samples, ridge=ridge, dataset=ds)
+             source=source, score_model=score_model, dataset=ds)
     collapse_entropy = check_collapse_entropy(args.collapse_entropy)
     readoff = ReadoffConfig(mem_threshold=args.mem_threshold, gen_tolerance=args.gen_tolerance,
                             collapse_entropy=collapse_entropy)
     runner = SweepRunner(workers=args.workers, scheduler=args.scheduler, checkpoint=ckpt, restart=args.restart)
-    mehler = MehlerRule(max_order=args.max_order, tol=GENERATION_MEHLER.tol)
-    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, tau=args.tau, sampling=sampling,
-                                readoff=readoff, runner=runner, mehler=mehler,
-                                seeds=args.seeds, seed=args.seed, activation=args.activation,
-                                sigma=str(spectrum), keep_samples=args.save_samples is not None, model=args.model,
-                                data=args.data, test_data=args.test_data, test_fraction=args.test_fraction,
-                                noise_samples=noise_samples, ridge=ridge,
-                                progress=not args.no_progress)
+    res = generation_experiment(args.psi_n, d=args.d, psi_p=args.psi_p, tau=args.tau, seeds=args.seeds,
+                                seed=args.seed, source=source, sampling=sampling, readoff=readoff,
+                                score_model=score_model, runner=runner, progress=not args.no_progress)
     params = dict(res.parameters, sigma_spectrum=None if args.data is not None else str(spectrum))
     params.pop("sigma", None)
     summary = res.summary()

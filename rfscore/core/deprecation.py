@@ -12,6 +12,7 @@ import inspect
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 
 
 _HERE = {os.path.join("rfscore", "core", "deprecation.py"), os.path.join("rfscore", "core", "precision.py")}
@@ -71,7 +72,10 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
     """Decorator: the function takes configuration objects (``param=ConfigClass``, frozen dataclasses) in place
     of the loose keywords it took before. A former keyword that is a field of one of these classes (or is named
     in ``aliases`` as ``{old: (param, field)}``) still works for one version: it replaces that field of the
-    object passed (or of the signature's default) and warns once, naming the object to pass instead.
+    object passed (or of the signature's default) and warns once, naming the object to pass instead. A field of
+    a nested configuration object is named by its dotted path (``{"max_order": ("score_model",
+    "mehler.max_order")}``): the inner object is replaced in the outer one. Several former keywords in one call
+    give one warning; a former keyword beside the object it folds into replaces that field of the object passed.
     ``legacy``: the former keywords accepted (default: every field and alias). Any other unknown keyword is a
     TypeError as usual. An object parameter without a default (required) is built from the former keywords
     when only they are given."""
@@ -97,15 +101,20 @@ def options_from_keywords(aliases: dict | None = None, legacy: tuple | None = No
                 for k, v in legacy.items():
                     param, field = owner[k]
                     changes.setdefault(param, {})[field] = v
-                for param, fields in changes.items():
+                bases = {}
+                for param in changes:
                     base = kwargs.get(param, defaults[param])
+                    if isinstance(base, Mapping):  # the JSON form of a sweep point: the object's fields
+                        base = configs[param](**base)
+                    bases[param] = base
+                shown = ", ".join(f"{p}={_shown(bases[p], f, configs[p].__name__)}" for p, f in changes.items())
+                # the warning first: a former keyword with a bad value is deprecated too (then InputError below)
+                _warn(f"{name}: the keyword(s) {', '.join(sorted(legacy))} are deprecated; pass {shown}")
+                for param, fields in changes.items():
                     # a required object (no default) not passed: built from the former keywords alone (its
                     # constructor names a missing field as any call would)
-                    kwargs[param] = (configs[param](**fields) if base is inspect.Parameter.empty
-                                     else dataclasses.replace(base, **fields))
-                shown = ", ".join(f"{p}={configs[p].__name__}({', '.join(f'{k}=...' for k in f)})"
-                                  for p, f in changes.items())
-                _warn(f"{name}: the keyword(s) {', '.join(sorted(legacy))} are deprecated; pass {shown}")
+                    kwargs[param] = (configs[param](**fields) if bases[param] is inspect.Parameter.empty
+                                     else _replaced(bases[param], fields))
             return fn(*args, **kwargs)
 
         return wrapper
@@ -136,6 +145,44 @@ def require_keyword(fn):
 
     wrapper.__former_keywords__ = {**getattr(fn, "__former_keywords__", {}), "require": "throw"}
     return wrapper
+
+
+def _split(fields: dict) -> tuple[dict, dict]:
+    """Plain fields, and dotted ones grouped by their first name:
+    {'a': 1, 'm.tol': 2} -> ({'a': 1}, {'m': {'tol': 2}})."""
+    top, nested = {}, {}
+    for f, v in fields.items():
+        head, dot, rest = f.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = v
+        else:
+            top[f] = v
+    return top, nested
+
+
+def _replaced(obj, fields: dict):
+    """``dataclasses.replace`` along dotted paths: a nested object given whole in ``fields`` is the base of its own
+    dotted fields."""
+    top, nested = _split(fields)
+    for head, sub in nested.items():
+        top[head] = _replaced(top.get(head, _field(obj, head)), sub)
+    return {**obj, **top} if isinstance(obj, Mapping) else dataclasses.replace(obj, **top)
+
+
+def _field(obj, name: str):
+    """A field of a configuration object, or of its fields as a mapping (absent: {}, the defaults)."""
+    return obj.get(name, {}) if isinstance(obj, Mapping) else getattr(obj, name)
+
+
+def _shown(obj, fields: dict, cls_name: str | None = None) -> str:
+    """The call to write instead, e.g. ``ScoreModelConfig(ridge=..., mehler=MehlerRule(tol=...))``."""
+    top, nested = _split(fields)
+    parts = [f"{k}=..." for k in top if k not in nested]
+    for head, sub in nested.items():
+        inner = top.get(head, _field(obj, head))
+        kind = _field(obj, head) if isinstance(inner, Mapping) else inner  # a mapping is named by the field's type
+        parts.append(f"{head}={_shown(inner, sub, type(kind).__name__)}")
+    return f"{cls_name or type(obj).__name__}({', '.join(parts)})"
 
 
 def renamed_fields(**new_of_old: str):

@@ -134,9 +134,7 @@ def prepare(X, X_test=None, *, test_fraction=None, key, name: str = "array", dro
         test = X_test
         held_out = f"{X_test.shape[0]} rows given"
     else:
-        f = float(test_fraction)
-        if not (0.0 < f < 1.0):
-            raise InputError("test_fraction", f"must lie in (0, 1), got {test_fraction!r}")
+        f = check_test_fraction(test_fraction)
         N = X.shape[0]
         n_test = int(round(f * N))
         if n_test < 1 or N - n_test < 1:
@@ -172,6 +170,25 @@ def prepare(X, X_test=None, *, test_fraction=None, key, name: str = "array", dro
                    mean=mean, scale=scale, d_raw=X.shape[1], held_out=held_out)
 
 
+def check_test_fraction(test_fraction) -> float:
+    """The held-out fraction F of (R1) (theory/real_data.md): a number with 0 < F < 1."""
+    try:
+        f = float(test_fraction)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (0.0 < f < 1.0):
+        raise InputError("test_fraction", f"must lie in (0, 1), got {test_fraction!r}")
+    return f
+
+
+def check_held_out(data, test_data=None, test_fraction=None) -> None:
+    """The held-out set's options by themselves: ``test_data`` or ``test_fraction`` need ``data``, and not both."""
+    if data is None and (test_data is not None or test_fraction is not None):
+        raise InputError("test_data" if test_data is not None else "test_fraction", "needs `data` (digits or X.npy)")
+    if test_data is not None and test_fraction is not None:
+        raise InputError("test_fraction", "give either `test_data` or `test_fraction`, not both")
+
+
 @float64
 def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Dataset:
     """``data`` = ``"digits"`` or a ``.npy`` path (n, d); ``test_data`` a ``.npy`` path (n_test, d).
@@ -179,8 +196,7 @@ def load_dataset(data: str, *, test_data=None, test_fraction=None, key) -> Datas
     For ``"digits"`` without a held-out set the test fraction defaults to 0.2 and the three
     always-zero pixel columns are dropped (d = 61); user files with a constant column are refused.
     """
-    if test_data is not None and test_fraction is not None:
-        raise InputError("test_fraction", "give either `test_data` or `test_fraction`, not both")
+    check_held_out(data, test_data, test_fraction)
     if data == DIGITS:
         X = load_digits_raw()
         if test_data is None and test_fraction is None:

@@ -22,7 +22,7 @@ from matplotlib import colormaps
 
 from ..analysis.memorisation_map import predicted_onset
 from ..core.precision import float64
-from ..generative.generation import GENERATION_MEHLER, DEFAULT_SAMPLING, generation_experiment
+from ..generative.generation import GENERATION_MEHLER, GENERATION_SCORE_MODEL, DEFAULT_SAMPLING, generation_experiment
 from ..runtime.sweep import SweepRunner
 from ..runtime.io import write_result
 from .style import figure, save, styled
@@ -195,7 +195,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
                                                                    "steps_per_time")})
     res = generation_experiment(params["psi_n"], d=params["d"], psi_p=params["psi_p"], tau=params["tau"],
                                 sampling=sampling, seeds=params["seeds"], seed=params["seed"],
-                                mehler=replace(GENERATION_MEHLER, max_order=params["max_order"]),
+                                score_model=replace(GENERATION_SCORE_MODEL,
+                                                    mehler=replace(GENERATION_MEHLER, max_order=params["max_order"])),
                                 runner=SweepRunner(workers=1),  # in-process: no worker start-up, shared compilations
                                 progress=progress)
     csv = write_result(out_dir / "fig_generation.csv", res.table, res.parameters, fits=res.fits, points=res.points,

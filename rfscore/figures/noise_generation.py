@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.precision import float64
-from ..generative.generation import DEFAULT_READOFF, DEFAULT_SAMPLING, GENERATION_MEHLER, generation_experiment
+from ..generative.generation import (DEFAULT_READOFF, DEFAULT_SAMPLING, GENERATION_MEHLER, GENERATION_SCORE_MODEL,
+                                     generation_experiment)
 from ..runtime.sweep import SweepRunner
 from ..runtime.io import write_result
 from .style import figure, save, styled
@@ -47,8 +48,9 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     for m in ms:
         res = generation_experiment([params["psi_n"]], d=params["d"], psi_p=params["psi_p"], tau=params["tau"],
                                     sampling=sampling, seeds=params["seeds"], seed=params["seed"],
-                                    noise_samples=m, ridge=params["ridge"],
-                                    mehler=replace(GENERATION_MEHLER, max_order=params["max_order"]),
+                                    score_model=replace(GENERATION_SCORE_MODEL, noise_samples=m, ridge=params["ridge"],
+                                                        mehler=replace(GENERATION_MEHLER,
+                                                                       max_order=params["max_order"])),
                                     readoff=replace(DEFAULT_READOFF, mem_threshold=params["mem_threshold"]),
                                     runner=SweepRunner(workers=1), progress=progress)
         tab = res.table

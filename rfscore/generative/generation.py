@@ -11,9 +11,10 @@ the resumable executor `rfscore.runtime.sweep.run_sweep` (processes or a Dask sc
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import jax
 import numpy as np
@@ -29,14 +30,14 @@ from ..finite.inputs import (MAP_STREAM, DrawKeys, effective_ratios, point_key, 
                              sizes)
 from ..core.crossing import first_crossing
 from ..finite.exact import MehlerRule
-from ..finite.krylov import KRYLOV_ABOVE
 from ..core.deprecation import options_from_keywords
-from ..data.datasets import load_dataset
+from ..data.datasets import check_held_out, check_test_fraction, load_dataset
 from ..data.realdata import RealDataKeys
 from ..analysis.timescales import fit_exponent
 from .metrics import frechet_distance, frechet_floor, frechet_to_data, girsanov_estimate, kl_prior, memorisation
 from .sampler import INTEGRATORS, sample
-from .score_model import empirical_score, fit_score_model, population_score, time_grid
+from .score_model import (ScoreModelConfig, _config, empirical_score, fit_score_model, population_score,
+                          time_grid)
 from ..core.precision import float64
 from ..core.status import HasStatus
 from ..analysis.memorisation_map import COLLAPSE_ENTROPY, KAPPA, LAW, memorisation_map
@@ -73,8 +74,10 @@ class SamplingConfig:
     samples: N, samples generated per (ψ_n, seed, τ) (int >= 2); sampler: 'sde' (the reverse SDE) or 'ode'
     (the probability-flow ODE), stepped by (Y3); integrator: the one-step rule of (Y3), one of
     `rfscore.generative.sampler.INTEGRATORS`; steps_per_time: sampler steps per grid cell (int >= 1);
-    score: 'rf' (the trained random-features score (Y1)), 'empirical' (Y5) or 'population' (Y4).
-    Checked by `validate` (one line naming the field), not on construction.
+    score: 'rf' (the trained random-features score (Y1)), 'empirical' (Y5) or 'population' (Y4); keep_samples:
+    return the generated samples (n_τ, N, d) and the training set X (n, d) too (of the first ψ_n and seed in
+    `generation_experiment`; changes no number). Checked by `validate` (one line naming the field), not on
+    construction.
     """
 
     t_min: float = 1e-3
@@ -86,6 +89,7 @@ class SamplingConfig:
     integrator: str = "exponential"
     steps_per_time: int = 4
     score: str = "rf"
+    keep_samples: bool = False
 
     def to_dict(self) -> dict:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -94,26 +98,53 @@ class SamplingConfig:
 @float64
 @dataclass(frozen=True)
 class ReadoffConfig:
-    """The thresholds of the read-offs from the samples (theory/generation.md §4, §9).
+    """What is read off the samples, and at which thresholds (theory/generation.md §3, §4, §9).
 
     mem_threshold: f_mem level in (0, 1) of τ_mem^samples (Y11); gen_tolerance: relative tolerance (> 0) of
     τ_gen^samples, the first τ with Fréchet distance ≤ (1 + gen_tolerance) × its minimum (Y10);
-    collapse_entropy: the criterion h_C in (0, 1) of the collapse scale Δ_C(n) of the memorisation map (M3).
+    collapse_entropy: the criterion h_C in (0, 1) of the collapse scale Δ_C(n) of the memorisation map (M3);
+    floor_draws: the sets of N exact draws of N(0, Σ) whose mean Fréchet distance is the finite-N floor of (Y8)
+    (int >= 1; synthetic data only). Checked by `validate` (one line naming the field), not on construction.
     """
 
     mem_threshold: float = 0.1
     gen_tolerance: float = 0.1
     collapse_entropy: float = COLLAPSE_ENTROPY
+    floor_draws: int = 8
+
+
+@float64
+@dataclass(frozen=True)
+class DataSource:
+    """Where the training points come from (theory/generation.md §4, §8).
+
+    sigma: Σ of the synthetic law N(0, Σ) (spectrum text such as '1:1' (Σ = I) or 'powerlaw:1.5', a
+    `SigmaSpectrum`, or a (d, d) matrix as nested lists; theory/model.md), unused when ``data`` is given;
+    data: None (synthetic data) or real data, 'digits' or the path of an (N, d) .npy file, normalised by (R3)
+    of theory/real_data.md, d the dataset's; test_data: the path of a held-out (N_test, d) .npy file, the rows of
+    (R1) and (Y13); test_fraction: else the fraction 0 < F < 1 of the ``data`` rows held out, drawn by the seed
+    (digits: 0.2 when neither is given). Checked on construction: ``test_data`` and ``test_fraction`` need
+    ``data`` and exclude each other, ``test_fraction`` in (0, 1) (InputError naming the field); ``sigma`` at
+    size d and the files when loaded (`load_data`, `generation_experiment`).
+    """
+
+    sigma: str | SigmaSpectrum | list = "1:1"
+    data: str | os.PathLike | None = None
+    test_data: str | os.PathLike | None = None
+    test_fraction: float | None = None
+
+    def __post_init__(self):
+        check_held_out(self.data, self.test_data, self.test_fraction)
+        if self.test_fraction is not None:
+            check_test_fraction(self.test_fraction)
 
 
 DEFAULT_SAMPLING = SamplingConfig()
 DEFAULT_READOFF = ReadoffConfig()
+DEFAULT_SOURCE = DataSource()
 GENERATION_MEHLER = MehlerRule(max_order=MAX_ORDER, tol=MEHLER_TOL)  # the generation's default Mehler rule
-
-
-def _config(cls, value):
-    """A config object from itself or from its fields as a mapping (the JSON form of a sweep point)."""
-    return value if isinstance(value, cls) else cls(**dict(value))
+# the generation's score model: fit_score_model's defaults with the Mehler rule above
+GENERATION_SCORE_MODEL = ScoreModelConfig(mehler=GENERATION_MEHLER)
 
 
 # ----------------------------------------------------------------------------- read-offs
@@ -152,31 +183,37 @@ def tau_gen_samples(tau, frechet, tolerance: float = 0.1) -> float:
 
 
 # ----------------------------------------------------------------------------- one point
+_MEHLER_ALIASES = {"max_order": ("score_model", "mehler.max_order"), "mehler_tol": ("score_model", "mehler.tol")}
+
+
 @float64
-@options_from_keywords(sampling=SamplingConfig, mehler=MehlerRule, aliases={"mehler_tol": ("mehler", "tol")},
+@options_from_keywords(sampling=SamplingConfig, source=DataSource, score_model=ScoreModelConfig,
+                       readoff=ReadoffConfig, aliases=_MEHLER_ALIASES,
                        legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
-                               "steps_per_time", "score", "max_order", "mehler_tol"))
+                               "steps_per_time", "score", "keep_samples", "sigma", "data", "test_data",
+                               "test_fraction", "activation", "noise_samples", "ridge",
+                               "krylov_above", "mehler", "max_order", "mehler_tol", "collapse_entropy",
+                               "floor_draws"))
 def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequence[float],
-                     sampling: SamplingConfig = DEFAULT_SAMPLING, activation: str = "tanh", sigma="1:1",
-                     noise_samples: int | None = None, ridge: float = 0.0, data: str | None = None,
-                     test_data: str | None = None, test_fraction: float | None = None,
-                     krylov_above: int = KRYLOV_ABOVE, mehler: MehlerRule = GENERATION_MEHLER,
-                     collapse_entropy: float = COLLAPSE_ENTROPY, floor_draws: int = 8,
-                     keep_samples: bool = False) -> dict:
+                     sampling: SamplingConfig = DEFAULT_SAMPLING, source: DataSource = DEFAULT_SOURCE,
+                     score_model: ScoreModelConfig = GENERATION_SCORE_MODEL,
+                     readoff: ReadoffConfig = DEFAULT_READOFF) -> dict:
     """Rows of (Y7)-(Y9) at every τ for one (ψ_n, seed), plus loss-based timescales (JSON-serialisable).
 
     W, X from ``point_key(seed, psi_n)`` (split into the model, sampler and floor keys); the
     same sampler key at every τ (common random numbers: curves over τ differ by the score only).
     Reference scores ('population', 'empirical') have no τ: one row, τ = inf.
 
-    d, ψ_p = p/d, ψ_n = n/d, the seed, the τ list (inf allowed); ``sampling``: a `SamplingConfig` (or its
-    fields as a mapping, the JSON form of a sweep point); ``activation`` σ, ``sigma`` Σ (spectrum text, a
-    `SigmaSpectrum` or a (d, d) nested list); ``krylov_above``, ``mehler``: the numerics of the score model
-    (`fit_score_model`; ``mehler`` a `MehlerRule` or its fields as a mapping); ``floor_draws``: the draws
-    averaged in the Fréchet floor; ``keep_samples``: return the samples and X too. (The fields of
-    ``sampling`` and ``max_order``, ``mehler_tol`` as keywords: the 0.1 form, deprecated.)
+    d: the input dimension (int >= 1; the dataset's with real data); psi_p: ψ_p = p/d; psi_n: ψ_n = n/d; seed:
+    the seed of the key recipe (P1); tau: the training times τ (units of (D1), inf allowed). Each of the four
+    objects may also be given as its fields as a mapping (the JSON form of a sweep point): ``sampling`` the
+    `SamplingConfig` (grid (Y2), sampler (Y3), score, ``keep_samples``: return the samples and X too);
+    ``source`` the `DataSource` (Σ of the synthetic law, or real data); ``score_model`` the `ScoreModelConfig`
+    (activation σ, m and λ of (Y14), the numerics of `fit_score_model`; default `GENERATION_SCORE_MODEL`);
+    ``readoff`` the `ReadoffConfig` (here its ``collapse_entropy`` (M3) and the ``floor_draws`` of the Fréchet
+    floor (Y8)). (Their fields as keywords, and ``max_order``, ``mehler_tol``: the 0.1 form, deprecated.)
 
-    Real data (``data`` = 'digits' or an .npy path, theory/generation.md §8): the dataset of
+    Real data (``source.data`` = 'digits' or an .npy path, theory/generation.md §8): the dataset of
     `rfscore.data.datasets.load_dataset` split and shuffled by the seed's `RealDataKeys` (W from its
     weight key, shared by every ψ_n of the seed; training sets nested in n), U_pop, V_pop over the
     held-out rows (R1), the Fréchet distance to the Gaussian fit of the held-out rows and its floor the
@@ -187,10 +224,14 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequ
     (`rfscore.analysis.memorisation_map`), its collapse draws keyed by ``fold_in(model key, 11)`` (P1) and
     the collapse criterion ``collapse_entropy``.
     """
-    sampling, mehler = _config(SamplingConfig, sampling), _config(MehlerRule, mehler)
+    sampling, source = _config(SamplingConfig, sampling), _config(DataSource, source)
+    score_model, readoff = _config(ScoreModelConfig, score_model), _config(ReadoffConfig, readoff)
     t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
     samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
-    steps_per_time, score = sampling.steps_per_time, sampling.score
+    steps_per_time, score, keep_samples = sampling.steps_per_time, sampling.score, sampling.keep_samples
+    sigma, data, test_data, test_fraction = source.sigma, source.data, source.test_data, source.test_fraction
+    noise_samples = score_model.noise_samples
+    collapse_entropy, floor_draws = readoff.collapse_entropy, readoff.floor_draws
     k_model, k_sample, k_floor = jax.random.split(point_key(seed, psi_n), 3)
     X_test = ds = None
     if data is not None:
@@ -209,9 +250,8 @@ def generation_point(*, d: int, psi_p: float, psi_n: float, seed: int, tau: Sequ
     out = {"n": n, "p": p, "psi_n": n / d, "seed": int(seed), "loss_timescales": {}, "diagnostics": []}
     if score == "rf":
         mid = K // 2
-        model = fit_score_model(W, X, grid, tau, activation=activation, sigma=S, krylov_above=krylov_above,
-                                timescale_at=(0, mid), mehler=mehler, X_test=X_test,
-                                noise_samples=noise_samples, ridge=ridge,
+        model = fit_score_model(W, X, grid, tau, sigma=S, timescale_at=(0, mid), X_test=X_test,
+                                score_model=score_model,
                                 noise_key=None if noise_samples is None else DrawKeys(k_model).noise)
         scores = [model.score(i) for i in range(len(model.tau))]
         taus = [float(x) for x in model.tau]
@@ -325,9 +365,8 @@ def check_generation_memory(parts: dict, available: int | None = None) -> None:
 def load_data(data, *, test_data=None, test_fraction=None, seed: int = 0):
     """The real dataset of one seed (`rfscore.data.datasets.load_dataset`, split and shuffled by
     ``RealDataKeys.from_seed(seed)``, as `rfscore dynamics --data`); None when ``data`` is None."""
+    check_held_out(data, test_data, test_fraction)
     if data is None:
-        if test_data is not None or test_fraction is not None:
-            raise InputError("test_data" if test_data is not None else "test_fraction", "needs `data` (digits or X.npy)")
         return None
     return load_dataset(data, test_data=test_data, test_fraction=test_fraction, key=RealDataKeys.from_seed(seed).data)
 
@@ -345,28 +384,28 @@ def check_collapse_entropy(value) -> float:
 
 
 @float64
-@options_from_keywords(sampling=SamplingConfig, readoff=ReadoffConfig,
+@options_from_keywords(sampling=SamplingConfig, readoff=ReadoffConfig, source=DataSource, score_model=ScoreModelConfig,
                        legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
-                               "steps_per_time", "score", "mem_threshold", "gen_tolerance"))
+                               "steps_per_time", "score", "mem_threshold", "gen_tolerance", "model", "data",
+                               "test_data", "test_fraction", "noise_samples", "ridge"))
 def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DEFAULT_SAMPLING,
-             readoff: ReadoffConfig = DEFAULT_READOFF, model="exact", data=None, test_data=None, test_fraction=None,
-             noise_samples=None, ridge=0.0, dataset=None):
+             readoff: ReadoffConfig = DEFAULT_READOFF, source: DataSource = DEFAULT_SOURCE,
+             score_model: ScoreModelConfig = GENERATION_SCORE_MODEL, dataset=None):
     """Check every input before anything runs; returns (psi_n pairs (n, n/d), p, tau list).
 
-    With ``data`` the dimension is the dataset's (``d`` None or equal to it), n must fit in its
-    training pool, and the population score is refused (Σ unknown). Finite ``noise_samples`` or
-    ``ridge`` > 0 need ``score='rf'`` (the reference scores are not trained). ``dataset``: the
-    already loaded dataset of ``data`` (else loaded here). The other parameters as in
-    `generation_experiment` (``sampling`` a `SamplingConfig`, ``readoff`` a `ReadoffConfig`; their fields as
-    keywords: the 0.1 form, deprecated).
+    With ``source.data`` the dimension is the dataset's (``d`` None or equal to it), n must fit in its
+    training pool, and the population score is refused (Σ unknown). Finite ``score_model.noise_samples`` or
+    ``score_model.ridge`` > 0 need ``sampling.score = 'rf'`` (the reference scores are not trained).
+    ``dataset``: the already loaded dataset of ``source`` (`load_data`; else loaded here). The other parameters
+    as in `generation_experiment` (``sampling`` a `SamplingConfig`, ``readoff`` a `ReadoffConfig`, ``source`` a
+    `DataSource`, ``score_model`` a `ScoreModelConfig`; their fields as keywords: the 0.1 form, deprecated).
     """
     t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
     samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
     steps_per_time, score = sampling.steps_per_time, sampling.score
     mem_threshold, gen_tolerance = readoff.mem_threshold, readoff.gen_tolerance
-    if model != "exact":
-        raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
-                                  "matrices U, V, not a function of x, so it has no score to sample from")
+    data, test_data, test_fraction = source.data, source.test_data, source.test_fraction
+    noise_samples, ridge = score_model.noise_samples, score_model.ridge  # model: 'exact', checked by the object
     if score not in SCORES:
         raise InputError("score", f"must be one of {', '.join(SCORES)}, got {score!r}")
     m = check_noise_samples(noise_samples)
@@ -409,6 +448,7 @@ def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DE
     if not 0 < float(mem_threshold) < 1:
         raise InputError("mem_threshold", f"must be in (0, 1), got {mem_threshold}")
     check_positive("gen_tolerance", gen_tolerance)
+    check_positive_int("floor_draws", readoff.floor_draws)
     pairs = effective_ratios(list(psi_n), d, "psi_n")
     if any(k < 2 for k, _ in pairs):
         raise InputError("psi_n", f"the copy criterion needs n = round(ψ_n d) >= 2 training points at d = {d}")
@@ -419,54 +459,58 @@ def validate(*, d, psi_p, psi_n, tau, seeds, seed, sampling: SamplingConfig = DE
 
 
 @float64
-@options_from_keywords(sampling=SamplingConfig, readoff=ReadoffConfig, mehler=MehlerRule, runner=SweepRunner,
-                       aliases={"mehler_tol": ("mehler", "tol")},
-                       legacy=("t_min", "t_max", "times", "spacing", "samples", "sampler", "integrator",
-                               "steps_per_time", "score", "mem_threshold", "gen_tolerance", "collapse_entropy",
-                               "max_order", "mehler_tol", "workers", "scheduler", "checkpoint", "restart"))
+@options_from_keywords(source=DataSource, sampling=SamplingConfig, readoff=ReadoffConfig, score_model=ScoreModelConfig,
+                       runner=SweepRunner, aliases=_MEHLER_ALIASES,
+                       legacy=("sigma", "data", "test_data", "test_fraction", "t_min", "t_max", "times", "spacing",
+                               "samples", "sampler", "integrator", "steps_per_time", "score", "keep_samples",
+                               "mem_threshold", "gen_tolerance", "collapse_entropy", "activation", "noise_samples",
+                               "ridge", "model", "krylov_above", "mehler", "max_order", "mehler_tol", "workers",
+                               "scheduler", "checkpoint", "restart"))
 def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
                           tau: Sequence[float] = (1e2, 1e4, 1e6, math.inf), seeds: int = 1, seed: int = 0,
-                          activation: str = "tanh", sigma="1:1", noise_samples=None, ridge: float = 0.0,
-                          data: str | None = None, test_data: str | None = None, test_fraction: float | None = None,
-                          sampling: SamplingConfig = DEFAULT_SAMPLING, readoff: ReadoffConfig = DEFAULT_READOFF,
-                          model: str = "exact", krylov_above: int = KRYLOV_ABOVE,
-                          mehler: MehlerRule = GENERATION_MEHLER, runner: SweepRunner = DEFAULT_RUNNER,
-                          keep_samples: bool = False, progress: bool = False) -> GenerationResult:
+                          source: DataSource = DEFAULT_SOURCE, sampling: SamplingConfig = DEFAULT_SAMPLING,
+                          readoff: ReadoffConfig = DEFAULT_READOFF,
+                          score_model: ScoreModelConfig = GENERATION_SCORE_MODEL,
+                          runner: SweepRunner = DEFAULT_RUNNER, progress: bool = False) -> GenerationResult:
     """The full experiment over ψ_n × seeds (theory/generation.md §4); every input checked first.
 
-    Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``keep_samples``
+    Seeds are seed, …, seed + seeds - 1; each (seed, ψ_n) is one sweep point. ``sampling.keep_samples``
     returns the samples of the first ψ_n and seed. Fits: log τ against log(n/d) over the ψ_n
     actually run, for τ_mem^samples, τ_gen^samples and the loss-based τ_gen, τ_mem at t_min and
     at the middle grid time; a fit needs every value finite, otherwise it says why.
 
-    ``data`` ('digits' or an .npy path, with ``test_data`` or ``test_fraction``; digits default to
+    ``source.data`` ('digits' or an .npy path, with ``test_data`` or ``test_fraction``; digits default to
     a 0.2 held-out fraction): real data at the dataset's d (``d`` may be None), theory/generation.md §8.
-    ``noise_samples`` (m, None or inf for the exact average) and ``ridge`` (λ >= 0): (Y14).
+    ``score_model.noise_samples`` (m, None or inf for the exact average) and ``score_model.ridge`` (λ >= 0): (Y14).
     ``readoff.collapse_entropy`` h_C in (0, 1): the criterion (M3) of the collapse scale Δ_C(n) in the
     memorisation map (theory/generation.md §9); the map's per-time table is ``map_table``, its per-point values
     in ``points[i]['map']``, the predicted onset (M4) is fitted beside the measured one.
 
-    psi_n (list, > 0), d (int >= 1; None with ``data``), ψ_p = p/d, the τ list (inf allowed), ``seeds`` seeds
-    from ``seed``, ``activation`` σ, ``sigma`` Σ (spectrum text such as '1:1', a `SigmaSpectrum` or a (d, d)
-    matrix). ``sampling``: the `SamplingConfig` (time grid (Y2), samples, sampler (Y3), score);
-    ``readoff``: the `ReadoffConfig` ((Y10), (Y11), (M3)); ``model`` must be 'exact'; ``krylov_above``,
-    ``mehler``: the score model's numerics (`fit_score_model`; default `GENERATION_MEHLER`, max_order 64,
-    tol 1e-4); ``runner``: the `SweepRunner` (workers, Dask scheduler, checkpoint, restart);
-    ``progress``: a tqdm bar. (The fields of these objects as keywords, and ``mehler_tol``: the 0.1 form,
+    psi_n: the ψ_n = n/d (list, > 0); d: the input dimension (int >= 1; None with ``source.data``); psi_p:
+    ψ_p = p/d (> 0); tau: the training times τ (units of (D1), inf allowed); ``seeds`` seeds from ``seed``.
+    ``source``: the `DataSource` (Σ of N(0, Σ): spectrum text such as '1:1', a `SigmaSpectrum` or a (d, d)
+    matrix; or real data); ``sampling``: the `SamplingConfig` (time grid (Y2), samples, sampler (Y3), score,
+    keep_samples); ``readoff``: the `ReadoffConfig` ((Y10), (Y11), (M3), the Fréchet floor's draws (Y8));
+    ``score_model``: the `ScoreModelConfig` (activation σ, m and λ of (Y14), model 'exact', krylov_above, the
+    `MehlerRule` and `KrylovRule` of `fit_score_model`; default `GENERATION_SCORE_MODEL`: max_order 64, tol
+    1e-4); ``runner``: the `SweepRunner` (workers, Dask scheduler, checkpoint, restart); ``progress``: a tqdm
+    bar. (The fields of these objects as keywords, and ``max_order``, ``mehler_tol``: the 0.1 form,
     deprecated.)
     """
     t_min, t_max, times, spacing = sampling.t_min, sampling.t_max, sampling.times, sampling.spacing
     samples, sampler, integrator = sampling.samples, sampling.sampler, sampling.integrator
-    steps_per_time, score = sampling.steps_per_time, sampling.score
+    steps_per_time, score, keep_samples = sampling.steps_per_time, sampling.score, sampling.keep_samples
     mem_threshold, gen_tolerance = readoff.mem_threshold, readoff.gen_tolerance
     collapse_entropy = readoff.collapse_entropy
     workers, scheduler = runner.workers, runner.scheduler
+    sigma, data, test_data, test_fraction = source.sigma, source.data, source.test_data, source.test_fraction
+    activation, noise_samples, ridge = score_model.activation, score_model.noise_samples, score_model.ridge
+    model, krylov_above, mehler = score_model.model, score_model.krylov_above, score_model.mehler
     max_order, mehler_tol = mehler.max_order, mehler.tol
     get_activation(activation)
     ds = load_data(data, test_data=test_data, test_fraction=test_fraction, seed=seed)
     pairs, p, tau = validate(d=d, psi_p=psi_p, psi_n=psi_n, tau=tau, seeds=seeds, seed=seed, sampling=sampling,
-                             readoff=readoff, model=model, data=data, noise_samples=noise_samples, ridge=ridge,
-                             dataset=ds)
+                             readoff=readoff, source=source, score_model=score_model, dataset=ds)
     m_noise, ridge = check_noise_samples(noise_samples), check_ridge(ridge)
     collapse_entropy = check_collapse_entropy(collapse_entropy)
     if ds is not None:
@@ -503,12 +547,27 @@ def generation_experiment(psi_n: Sequence[float], *, d: int, psi_p: float,
         common.update(noise_samples=m_noise, ridge=ridge)
     if score == "rf":
         common.update(collapse_entropy=collapse_entropy)
+    # options away from their defaults that the record above did not hold: recorded only then, so that the
+    # parameters (and checkpoint keys) of every other run stay as they were
+    if mehler.h_finest != GENERATION_MEHLER.h_finest:
+        common.update(mehler_h_finest=check_positive("h_finest", mehler.h_finest))
+    if score_model.krylov != GENERATION_SCORE_MODEL.krylov:
+        common.update(krylov=asdict(score_model.krylov))
+    if readoff.floor_draws != DEFAULT_READOFF.floor_draws:
+        common.update(floor_draws=int(readoff.floor_draws))
     # a sweep point is JSON: the configs travel as their fields (generation_point takes either form)
-    grouped = set(SamplingConfig.__dataclass_fields__) | {"max_order", "mehler_tol"}
-    point_common = {k: v for k, v in common.items() if k not in grouped}
-    point_common.update(sampling={f: common[f] for f in SamplingConfig.__dataclass_fields__},
-                        mehler={"max_order": common["max_order"], "tol": common["mehler_tol"]})
-    full = [dict(pt, **point_common, keep_samples=bool(keep_samples and i == 0)) for i, pt in enumerate(points)]
+    mehler_point = {"max_order": common["max_order"], "tol": common["mehler_tol"]}
+    if "mehler_h_finest" in common:
+        mehler_point["h_finest"] = common["mehler_h_finest"]
+    point_common = dict(
+        d=common["d"], psi_p=common["psi_p"], tau=common["tau"],
+        source={f: common[f] for f in DataSource.__dataclass_fields__ if f in common},
+        score_model=dict({f: common[f] for f in ("activation", "noise_samples", "ridge", "krylov_above", "krylov")
+                          if f in common}, mehler=mehler_point),
+        readoff={f: common[f] for f in ("collapse_entropy", "floor_draws") if f in common})
+    sampling_point = {f: common[f] for f in SamplingConfig.__dataclass_fields__ if f != "keep_samples"}
+    full = [dict(pt, **point_common, sampling=dict(sampling_point, keep_samples=bool(keep_samples and i == 0)))
+            for i, pt in enumerate(points)]
     runner = replace(runner, workers=workers)  # workers as chosen by sweep_workers
     results = run_sweep(generation_point, full, parameters=common, runner=runner, desc="generate", progress=progress,
                         check_result=table_rows(len(HEADER), key="rows", inf=(2,), nan=(8,),

@@ -14,7 +14,7 @@ from ..finite.inputs import point_key, sample_weights, size_of
 from .metrics import memorisation
 from .sampler import sample
 from ..finite.exact import MehlerRule
-from .score_model import fit_score_model, time_grid
+from .score_model import ScoreModelConfig, fit_score_model, time_grid
 
 SHOWN = 4  # images per (n, τ) panel of the figure: ``shown_copies`` counts copies among the first SHOWN samples
 
@@ -50,7 +50,8 @@ def digit_samples(*, psi_p: float, psi_n, tau, times: int, t_min: float, t_max: 
         n = size_of("psi_n", x, d)
         X = ds.training_set(n)
         _, k_sample, _ = jax.random.split(point_key(seed, n / d), 3)
-        model = fit_score_model(W, X, grid, tau, sigma=ds.sigma, mehler=MehlerRule(max_order=max_order, tol=mehler_tol))
+        model = fit_score_model(W, X, grid, tau, sigma=ds.sigma,
+                                score_model=ScoreModelConfig(mehler=MehlerRule(max_order=max_order, tol=mehler_tol)))
         ys, ratios, nearest, fm, lo, hi = [], [], [], [], [], []
         for i in range(len(model.tau)):
             y = np.asarray(sample(model.score(i), k_sample, times=grid, num_samples=samples, d=d))

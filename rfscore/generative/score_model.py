@@ -16,6 +16,7 @@ Conventions: W (p, d), X (n, d), Σ (d, d); readouts are stored as B = A/√p, s
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -177,41 +178,94 @@ class RFScoreModel(HasStatus, WeightsAndData):
 
 SCORE_MEHLER = MehlerRule(max_order=64, tol=1e-12)  # the score model's default Mehler rule
 SCORE_KRYLOV = KrylovRule(tol=1e-10)  # and its block-Lanczos rule (the readout bound (K2))
+SCORE_MODELS = ("exact",)  # the matrices a score can be trained on: (G4) defines no function of x
 
 
 @float64
-@options_from_keywords(mehler=MehlerRule, krylov=KrylovRule,
-                       aliases={"mehler_tol": ("mehler", "tol"), "krylov_tol": ("krylov", "tol")},
-                       legacy=("max_order", "mehler_tol", "krylov_tol"))
-def fit_score_model(W, X, times, tau, *, activation="tanh", sigma=None, X_test=None, noise_samples=None,
-                    ridge: float = 0.0, noise_key=None, timescale_at=(), model: str = "exact",
-                    krylov_above: int = KRYLOV_ABOVE, mehler: MehlerRule = SCORE_MEHLER,
-                    krylov: KrylovRule = SCORE_KRYLOV, progress: bool = False) -> RFScoreModel:
+@dataclass(frozen=True)
+class ScoreModelConfig:
+    """What the random-features score (Y1) is and how its readouts are computed (theory/generation.md §1, §8).
+
+    activation: σ of (Y1), a name of `rfscore.core.activations.ACTIVATIONS` ('tanh', 'erf', 'linear') or an
+    `Activation`/callable (Python API); noise_samples: m, the noise draws per training point, drawn once and
+    frozen at every grid time (int in [1, 1e9]; None or inf: the exact noise average), (Y14) with (F1) of
+    theory/finite_noise_ridge.md; ridge: λ, the readouts' flow on U^{(m)} + λI (float in [0, 1e6],
+    dimensionless like U; enters the flow only, never the reported losses), (Y14), (F2)-(F3); model: the
+    matrices, 'exact' only ((E1)-(E3) of theory/exact_matrices.md: the Gaussian-equivalent (G4) has no score to
+    sample); krylov_above: the number of features p from which the readouts are taken by block Lanczos instead
+    of the dense p×p eigendecomposition (int >= 1; the rule p >= krylov_above of
+    `rfscore.finite.krylov.choose_solver`, theory/generation.md §1); mehler: the `MehlerRule` of the exact
+    matrices (Mehler orders and the entrywise tolerance of (E4); or its fields as a mapping); krylov: the
+    `KrylovRule` of the block-Lanczos path (the tolerance on the readout bound (K2), theory/krylov.md; or its
+    fields as a mapping). Checked on construction (InputError naming the field). The defaults are
+    `fit_score_model`'s; `rfscore.generative.generation.GENERATION_SCORE_MODEL` is the generation's.
+    """
+
+    activation: str | Callable = "tanh"
+    noise_samples: int | None = None
+    ridge: float = 0.0
+    model: str = "exact"
+    krylov_above: int = KRYLOV_ABOVE
+    mehler: MehlerRule = SCORE_MEHLER
+    krylov: KrylovRule = SCORE_KRYLOV
+
+    def __post_init__(self):
+        get_activation(self.activation)
+        check_noise_samples(self.noise_samples)
+        check_ridge(self.ridge)
+        if self.model not in SCORE_MODELS:
+            raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of "
+                                      "the matrices U, V, not a function of x, so it has no score to sample from")
+        check_positive_int("krylov_above", self.krylov_above)
+        for name, cls in (("mehler", MehlerRule), ("krylov", KrylovRule)):
+            value = getattr(self, name)
+            if isinstance(value, Mapping):  # the JSON form of a sweep point
+                object.__setattr__(self, name, cls(**value))
+            elif not isinstance(value, cls):
+                raise InputError(name, f"must be a {cls.__name__} (or its fields as a mapping), got {value!r}")
+
+
+DEFAULT_SCORE_MODEL = ScoreModelConfig()
+
+
+def _config(cls, value):
+    """A config object from itself or from its fields as a mapping (the JSON form of a sweep point)."""
+    return value if isinstance(value, cls) else cls(**dict(value))
+
+
+@float64
+@options_from_keywords(score_model=ScoreModelConfig,
+                       aliases={"max_order": ("score_model", "mehler.max_order"),
+                                "mehler_tol": ("score_model", "mehler.tol"),
+                                "krylov_tol": ("score_model", "krylov.tol")})
+def fit_score_model(W, X, times, tau, *, sigma=None, X_test=None, noise_key=None, timescale_at=(),
+                    score_model: ScoreModelConfig = DEFAULT_SCORE_MODEL, progress: bool = False) -> RFScoreModel:
     """Exact matrices, one eigensystem (or block-Lanczos basis) per grid time, readouts (D2) at every τ.
 
-    W (p, d), X (n, d), times (K,) increasing > 0, tau (T,) > 0 (inf allowed). ``model`` must be
-    'exact' (the Gaussian-equivalent model defines no function of x). ``timescale_at``: grid
-    indices at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
-    (`rfscore.analysis.timescales.timescales`, from the same eigensystem). Raises ConvergenceError if U
-    is not positive definite where τ = inf needs U^{-1}. ``mehler``: the `MehlerRule` of the exact matrices
-    (`rfscore.finite.exact.exact_matrices`; default max_order 64, tol 1e-12); ``krylov_above``: p from which
-    the block-Lanczos path is taken (`rfscore.finite.krylov.choose_solver`), with the `KrylovRule` ``krylov``
-    (default tol 1e-10 on (K2)). Matrices that miss ``mehler.tol`` within ``mehler.max_order``, or Krylov
-    readouts that miss ``krylov.tol``, raise ConvergenceError naming the parameters (nothing is accepted
-    unconverged). (``max_order``, ``mehler_tol``, ``krylov_tol`` as keywords: the 0.1 form, deprecated.)
-    ``progress``: a tqdm bar over the grid times.
+    W (p, d) the frozen features; X (n, d) the training set; times (K,) the grid t_1 < … < t_K (> 0, units of the
+    forward process (D1)); tau (T,) training times τ > 0 (units of (D1), inf allowed); sigma: Σ (d, d) or a
+    `SigmaSpectrum` (None: I), the law of the population matrices (E1)-(E3); ``timescale_at``: grid indices
+    at which the loss-based τ_gen, τ_mem, τ_early_stop, τ_gap are also read off
+    (`rfscore.analysis.timescales.timescales`, from the same eigensystem). ``score_model``: the
+    `ScoreModelConfig` (activation σ, m frozen noise draws and ridge λ of (Y14), model 'exact', krylov_above,
+    the `MehlerRule` ``mehler`` (default max_order 64, tol 1e-12) and the `KrylovRule` ``krylov`` (default tol
+    1e-10 on (K2))). Raises ConvergenceError if U is not positive definite where τ = inf needs U^{-1}.
+    Matrices that miss ``mehler.tol`` within ``mehler.max_order``, or Krylov readouts that miss ``krylov.tol``,
+    raise ConvergenceError naming the parameters (nothing is accepted unconverged). ``progress``: a tqdm bar
+    over the grid times. (The fields of ``score_model`` as keywords, and ``max_order``, ``mehler_tol``,
+    ``krylov_tol``: the 0.1 form, deprecated.)
 
     ``X_test`` (N, d): held-out rows of real data (theory/real_data.md (R1)): U_pop, V_pop are their
-    noise averages, and L_opt and the score error (L3) are NaN (undefined). ``noise_samples`` m (int;
-    None or inf: the exact noise average) and ``ridge`` λ >= 0 (theory/generation.md (Y13)): at grid
-    time k the readouts are the flow (F2)-(F3) on U^{(m)} + λI, V^{(m)} of (F1), with m frozen draws per
-    training point from ``fold_in(noise_key, k)`` (independent across grid times); the population
+    noise averages, and L_opt and the score error (L3) are NaN (undefined). With ``noise_samples`` m finite
+    or ``ridge`` λ > 0 (theory/generation.md (Y14)): at grid time k the readouts are the flow (F2)-(F3) on
+    U^{(m)} + λI, V^{(m)} of (F1), with m frozen draws per training point from ``fold_in(noise_key, k)``
+    (``noise_key`` a PRNG key, needed for finite m; independent across grid times); the population
     matrices stay exact. m = inf with λ = 0 runs the code path of the exact noise average unchanged;
     finite m or λ > 0 always take the dense eigendecomposition (no block Lanczos).
     """
-    if model != "exact":
-        raise InputError("model", "only 'exact' can generate: the Gaussian-equivalent model (G4) is a model of the "
-                                  "matrices U, V, not a function of x, so it has no score to sample from")
+    score_model = _config(ScoreModelConfig, score_model)
+    activation, noise_samples, ridge = score_model.activation, score_model.noise_samples, score_model.ridge
+    krylov_above, mehler, krylov = score_model.krylov_above, score_model.mehler, score_model.krylov
     W, X, S = check_inputs(W, X, sigma)
     W, X = np.asarray(W), np.asarray(X)
     times = check_times(times)
