@@ -35,3 +35,20 @@ def test_reproduce_quick_writes_every_figure(tmp_path):
             path = Path(f) if Path(f).is_absolute() else out / f
             assert path.exists() and path.stat().st_size > 0, (name, f)
     assert manifest["rfscore_version"] and manifest["parameters"]["quick"] is True
+
+
+def test_reproduce_only_keeps_the_manifest_entries_of_the_other_figures(tmp_path):
+    """--only remakes the figures named and keeps the record of the others already in the folder's manifest (same
+    --paper and --quick); a manifest of another --quick is replaced, not mixed."""
+    out = tmp_path / "figs"
+    assert main(["reproduce", "--quick", "--no-progress", "--only", "networks", "--out", str(out)]) == 0
+    first = json.loads((out / "manifest.json").read_text())["figures"]["networks"]
+    assert first["made_utc"] and "error" not in first
+    assert main(["reproduce", "--quick", "--no-progress", "--only", "powerlaw", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["figures"]) == [f for f in FIGURES if f in ("networks", "powerlaw")]
+    assert manifest["parameters"]["figures"] == list(manifest["figures"])
+    assert manifest["figures"]["networks"] == first  # kept as it was
+    assert main(["reproduce", "--no-progress", "--only", "networks", "--out", str(out)]) == 0  # not --quick
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["figures"]) == ["networks"] and manifest["parameters"]["quick"] is False

@@ -1,6 +1,7 @@
 """`rfscore reproduce`: regenerate every figure of the project with a manifest."""
 import datetime as dt
 import importlib
+import json
 import sys
 import time
 import traceback
@@ -65,6 +66,7 @@ def run(args) -> int:
             module = importlib.import_module(f"{package}.{name}")
             entry = module.make(out, quick=args.quick, progress=not args.no_progress)
             entry["seconds"] = round(time.perf_counter() - t0, 2)
+            entry["made_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             entries[name] = entry
             bar.write(f"[rfscore reproduce] {name} done in {entry['seconds']:.1f} s "
                       f"({time.perf_counter() - start:.0f} s so far)", file=sys.stderr)
@@ -74,7 +76,26 @@ def run(args) -> int:
             bar.write(f"[rfscore reproduce] {name} FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         bar.update(1)
     bar.close()
-    write_json(out / "manifest.json", metadata({"quick": args.quick, "paper": paper, "figures": list(names)}, figures=entries,
+    entries, made = _kept_entries(out / "manifest.json", args, paper, registry, entries)
+    write_json(out / "manifest.json", metadata({"quick": args.quick, "paper": paper, "figures": made}, figures=entries,
                                                finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
     echo(f"[rfscore reproduce] wrote {out / 'manifest.json'}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _kept_entries(path: Path, args, paper: bool, registry, entries: dict) -> tuple:
+    """The manifest's figures after this run: with --only, the entries of the other figures of a manifest already in
+    the folder (same --paper and --quick) are kept, so that remaking one figure does not erase the record of the
+    others; the figures listed in registry order. Without --only, or over an unreadable or other manifest: this
+    run's entries alone."""
+    if args.only is None or not path.is_file():
+        return entries, list(entries)
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        same = old["parameters"]["paper"] == paper and old["parameters"]["quick"] == args.quick
+        kept = {k: v for k, v in old["figures"].items() if k in registry and k not in entries} if same else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        kept = {}
+    merged = {**kept, **entries}
+    order = [k for k in registry if k in merged]
+    return {k: merged[k] for k in order}, order
