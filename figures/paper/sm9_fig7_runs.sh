@@ -23,9 +23,10 @@ for B in 12 24; do
   $R --protocol paper --batch $B --width 64 --n 48 --steps 100000 --until-plateau --seeds 3 --out runs/p_sgd_n48_b$B
   $R --protocol paper --optimizer adam --lr 6e-4 --batch $B --width 64 --n 48 --steps 50000 --until-plateau --seeds 3 --out runs/p_adam_n48_b$B
 done
-# one thing at a time: the time law, the mixture
+# one thing at a time: the time law, the mixture, the paper's n/2 : n/2 split of the components
 $R --protocol paper --time-sampling loguniform --width 64 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/v_loguniform
 $R --protocol paper --gmm-mean 0.8 --gmm-std 0.6 --width 64 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/v_gmmdefault
+$R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/v_balanced
 # the committed CSVs and sidecars
 D=rfscore/figures/data
 python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w128_n96 \
@@ -33,6 +34,6 @@ python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \
-    runs/p_adam_n48_b12 runs/p_sgd_n48_b24 runs/p_adam_n48_b24 runs/v_loguniform runs/v_gmmdefault \
+    runs/p_adam_n48_b12 runs/p_sgd_n48_b24 runs/p_adam_n48_b24 runs/v_loguniform runs/v_gmmdefault runs/v_balanced \
     --controls $D/fig7_controls.csv --sweep-n 48
 rfscore reproduce --paper --only sm9,fig7 --out figures/paper
