@@ -170,6 +170,7 @@ def prepare(X, X_test=None, *, test_fraction=None, key, name: str = "array", dro
                    mean=mean, scale=scale, d_raw=X.shape[1], held_out=held_out)
 
 
+@float64
 def check_test_fraction(test_fraction) -> float:
     """The held-out fraction F of (R1) (theory/real_data.md): a number with 0 < F < 1."""
     try:
@@ -181,6 +182,7 @@ def check_test_fraction(test_fraction) -> float:
     return f
 
 
+@float64
 def check_held_out(data, test_data=None, test_fraction=None) -> None:
     """The held-out set's options by themselves: ``test_data`` or ``test_fraction`` need ``data``, and not both."""
     if data is None and (test_data is not None or test_fraction is not None):
