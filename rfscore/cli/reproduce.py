@@ -20,7 +20,7 @@ def register(sub) -> None:
     p = sub.add_parser("reproduce", help="regenerate every figure (Fig. 4, 5A-C, scaling, collapse, asymptotic, power law, generation, digits)",
                        description="Regenerate every figure of the project into OUT with manifest.json "
                                    "(files, parameters, durations, version, time): " + ", ".join(FIGURES) + ". "
-                                   "About 1.5 minutes on 2 idle cores (82 s measured), up to 2.5 under load (--quick: about a minute).")
+                                   "About 1.5 minutes on 2 idle cores (89 s measured), up to 2.5 under load (--quick: about a minute).")
     p.add_argument("--out", default="rfscore-figures", help="output folder, created if missing (default rfscore-figures)")
     p.add_argument("--quick", action="store_true", help="small sizes (about a third of the default run's time)")
     p.add_argument("--paper", action="store_true",
