@@ -657,6 +657,9 @@ def test_control_table_batch_sweep_exponents(tmp_path):
     folders.append(tmp_path / "sgd_loguniform")
     tab = control_table(control_readoffs(control_runs(folders), throw=False), sweep_n=48, throw=False)
     assert "sgd lr 0.006, B = n, t log-uniform" in tab["exponents_in_n"]
+    # the labels run at n = 48 only are batch-sweep points: not fitted in n, and not a failure
+    assert tab["exponents_in_n"]["sgd lr 0.006, B = 12"]["0.05"] == {"not_fitted": "one n only (a batch-sweep point)"}
+    assert tab.converged, tab.message
     for opt, zeta in (("sgd", 0.0), ("adam", -0.5)):
         sweep = tab["batch_sweep"][opt]
         assert sweep["batches"] == [6, 12, 48]

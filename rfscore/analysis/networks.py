@@ -527,8 +527,9 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS, throw: bo
     (`fit_exponent`), per threshold. The candidate mechanism of (N14) predicts ζ = 0 for SGD and ζ = −½ for
     Adam. The sweep uses only rows without a `_variant` (the paper's protocol but for the optimiser and batch).
 
-    Returns a `FitTable` ({exponents_in_n, batch_sweep} as before; not converged where a fit lacks points or
-    dropped a seed, each named by label or optimiser and threshold); throw: raise `ConvergenceError` (default) or
+    Returns a `FitTable` ({exponents_in_n, batch_sweep} as before; a label run at one n only is a batch-sweep
+    point, its entries ``{"not_fitted": ...}``, not a failure; not converged where a fit lacks points or dropped a
+    seed, each named by label or optimiser and threshold); throw: raise `ConvergenceError` (default) or
     return it flagged (False)."""
     exps, failures = {}, []
     for label in sorted({r["label"] for r in reads}):
@@ -537,7 +538,8 @@ def control_table(reads: list, *, sweep_n: int, thresholds=THRESHOLDS, throw: bo
         entry = {"n": ns, "seeds": seeds}
         for thr in thresholds:
             grid = _seed_grid(rs, ns, seeds, lambda r, thr=thr: r["tau_mem"][str(thr)])
-            entry[str(thr)] = _fit(ns, grid, 1) if len(ns) >= 2 else {"error": "one n only"}
+            # a protocol run at one n is a point of the batch sweep, by design: no exponent in n to fit, and no failure
+            entry[str(thr)] = _fit(ns, grid, 1) if len(ns) >= 2 else {"not_fitted": "one n only (a batch-sweep point)"}
         if len(ns) >= 2 and all("tau_gap" in r for r in rs):  # the loss-level onset (N15), per ratio
             entry["tau_gap"] = {str(g): _fit(ns, _seed_grid(rs, ns, seeds, lambda r, g=g: r["tau_gap"][str(g)]), 1)
                                 for g in GAP_RATIOS}
