@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.crossing import first_crossing
 from ..core.errors import InputError
-from ..core.status import HasStatus, PointStatus, Status
+from ..core.status import NoErrorEstimate, PointStatus, Status
 from ..finite.exact import MehlerRule
 from ..generative.generation import (GENERATION_MEHLER, DataSource, SamplingConfig, generation_experiment,
                                      tau_gen_samples, tau_mem_samples)
@@ -100,7 +100,7 @@ def row_failures(row: dict) -> list:
     return out
 
 
-class ReadoffTable(list, PointStatus):
+class ReadoffTable(list, NoErrorEstimate, PointStatus):
     """The read-off table (N12): a list of `run_readoffs` rows (dicts, one per (width, seed, n)), each with its
     ``converged`` (no censored read-off: `row_failures`) as the per-point detail. ``point_converged`` (rows,):
     those flags; ``converged`` when every row is; ``error`` NaN (read-offs carry no estimate; the f_mem
@@ -111,10 +111,6 @@ class ReadoffTable(list, PointStatus):
         return np.array([bool(r.get("converged", True)) for r in self], dtype=bool) if len(self) else None
 
     @property
-    def error(self) -> float:
-        return math.nan
-
-    @property
     def message(self) -> str:
         bad = [f"(width {r['width']}, n {r['n']}, seed {r['seed']}"
                + (f", {r['label']}" if r.get("label") else "") + "): " + ", ".join(row_failures(r))
@@ -122,7 +118,7 @@ class ReadoffTable(list, PointStatus):
         return _listing(bad, "censored read-offs")
 
 
-class FitTable(dict, HasStatus):
+class FitTable(dict, NoErrorEstimate):
     """A table of fits (`exponent_table`, `width_table`, `control_table`): the dict it always was, plus
     ``converged`` (every fit has its points and no seed was dropped for a censored read-off), ``error`` NaN (each
     fit carries its CI) and ``message`` (each failing fit by its place in the table: width or label, quantity,
@@ -135,10 +131,6 @@ class FitTable(dict, HasStatus):
     @property
     def converged(self) -> bool:
         return not self.failures
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
     @property
     def message(self) -> str:
@@ -159,7 +151,7 @@ def _fit_failure(where: str, fit) -> list:
     return []
 
 
-class PlateauCollapse(dict, PointStatus):
+class PlateauCollapse(dict, NoErrorEstimate, PointStatus):
     """`plateau_collapse`: n -> (x, f_mem/f_mem(τ_max), reached_plateau), the dict it always was; the per-curve
     flags are ``point_converged`` (n,), ``converged`` when every curve reached its plateau (N11) (a curve that did
     not is normalised by a value still rising), ``error`` NaN, ``message`` the (width, seed, n) that did not."""
@@ -171,10 +163,6 @@ class PlateauCollapse(dict, PointStatus):
     @property
     def point_converged(self):
         return np.array([bool(v[2]) for v in self.values()], dtype=bool) if len(self) else None
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
     @property
     def message(self) -> str:

@@ -5,14 +5,13 @@ these; the numbers come from here.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..core.precision import float64
-from ..core.status import HasStatus, PointStatus
+from ..core.status import NoErrorEstimate, PointStatus
 from ..finite.ensemble import RFSetting, noise_split_ensemble
 from ..limit.finite_noise import finite_noise_curves
 
@@ -27,7 +26,7 @@ def limit_test_loss(psi_p: float, psi_n: float, *, t: float, noise_samples, ridg
 
 @float64
 @dataclass(frozen=True)
-class InterpolationPeak(HasStatus):
+class InterpolationPeak(NoErrorEstimate):
     """The τ = ∞ test loss (F11) on a ψ_p grid and where it peaks.
 
     psi_p (K,): the grid; test_loss (K,): loss units; peak: the grid point of the largest test loss (the
@@ -42,10 +41,6 @@ class InterpolationPeak(HasStatus):
     @property
     def converged(self) -> bool:
         return not self.censored
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
     @property
     def message(self) -> str:
@@ -63,7 +58,7 @@ def interpolation_peak(psi_p_grid, psi_n: float, *, t: float, noise_samples, rid
 
 @float64
 @dataclass(frozen=True)
-class RidgeEnvelope(PointStatus):
+class RidgeEnvelope(NoErrorEstimate, PointStatus):
     """The optimally tuned ridge per ψ_p: psi_p (K,), ridge λ* (K,), test_loss (K,) (F11) at λ*, loss units;
     point_converged (K,): the bounded search converged inside its bounds; monotone: the envelope falls
     (non-increasing to 1e-9 relative) with ψ_p."""
@@ -73,10 +68,6 @@ class RidgeEnvelope(PointStatus):
     test_loss: np.ndarray
     point_converged: np.ndarray
     monotone: bool
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
     @property
     def message(self) -> str:

@@ -12,7 +12,7 @@ import jax
 
 from ..analysis.networks import combined_status, exponent_table, run_readoffs
 from ..core.errors import ConvergenceError, InputError
-from ..networks.data import GMM, GMM_D, GMM_SPLITS, load_net_data
+from ..networks.data import GMM, GMM_D, check_gmm_split, load_net_data
 from ..runtime.io import OutputSet
 from ..runtime.resources import check_memory, net_bytes
 from ..runtime.sweep import SweepRunner, check_scheduler, connect, run_sweep
@@ -173,8 +173,7 @@ def resolve(args) -> dict:
     proto["momentum"] = MOMENTUM_RANGE.value(proto["momentum"], "momentum")
     proto["gmm_mean"] = GMM_MEAN_RANGE.value(proto["gmm_mean"], "gmm_mean")
     proto["gmm_std"] = GMM_STD_RANGE.value(proto["gmm_std"], "gmm_std")
-    if proto["gmm_split"] not in GMM_SPLITS:
-        raise InputError("gmm_split", f"must be one of {', '.join(GMM_SPLITS)}, got {proto['gmm_split']!r}")
+    check_gmm_split(proto["gmm_split"])
     proto["sampler_steps"] = SAMPLER_STEPS_RANGE.value(proto["sampler_steps"], "sampler_steps") \
         if args.sampler_steps is not None else int(proto["sampler_steps"])
     LR_RANGE.value(proto["lr"], "lr")

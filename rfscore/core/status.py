@@ -74,6 +74,15 @@ class HasStatus:
 
 
 @float64
+class NoErrorEstimate(HasStatus):
+    """Mixin of a result that carries flags but no error estimate of its own (read-offs and fits of network runs,
+    a training run, a bounded search): ``error`` is NaN, the one rule for all of them. A class attribute, so that
+    nothing shadows it; before `PointStatus` among the bases where both apply."""
+
+    error = math.nan
+
+
+@float64
 class PointStatus(HasStatus):
     """Mixin of a result with a flag per point (``point_converged``: per seed, per sweep point, per grid
     value; None when none was recorded): ``converged`` is True when every point converged. The type keeps

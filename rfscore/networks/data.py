@@ -56,14 +56,21 @@ class NetData:
 
 
 @float64
+def check_gmm_split(split: str) -> str:
+    """``split`` if it is one of `GMM_SPLITS`, else InputError naming gmm_split and the accepted values."""
+    if split not in GMM_SPLITS:
+        raise InputError("gmm_split", f"must be one of {', '.join(GMM_SPLITS)}, got {split!r}")
+    return split
+
+
+@float64
 def gmm_sample(key, num: int, d: int = GMM_D, mean: float = GMM_MEAN, std: float = GMM_STD,
                split: str = "random") -> np.ndarray:
     """(N1): num draws of ½N(μ, s²I) + ½N(-μ, s²I), μ = mean·(1, …, 1); shape (num, d).
 
     ``split`` 'random': each row's component by a fair coin; 'balanced': row i has +μ for even i and −μ for odd
     i (the same noise z as 'random'), so every even prefix holds as many rows of each component."""
-    if split not in GMM_SPLITS:
-        raise InputError("gmm_split", f"must be one of {', '.join(GMM_SPLITS)}, got {split!r}")
+    check_gmm_split(split)
     ks, kz = jax.random.split(key)
     if split == "balanced":
         sign = np.where(np.arange(num) % 2 == 0, 1.0, -1.0)

@@ -24,7 +24,7 @@ import optax
 
 from .._version import __version__
 from ..core.errors import ConvergenceError, InputError
-from ..core.status import HasStatus
+from ..core.status import NoErrorEstimate
 from ..generative.generation import tau_gen_samples, tau_mem_samples
 from ..generative.metrics import frechet_gaussians, memorisation
 from ..generative.sampler import sample
@@ -311,7 +311,7 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
 
 # ----------------------------------------------------------------------------- one n
 @dataclass
-class NetRun(HasStatus):
+class NetRun(NoErrorEstimate):
     """One network size n: rows (one dict per checkpoint, HEADER keys), parameter count, wall time (s), the step
     it resumed from, info (width, seed, plateau: the (N11) criterion held at the last checkpoint, last_step).
 
@@ -333,10 +333,6 @@ class NetRun(HasStatus):
     converged: bool = True
     message: str = ""
     diverged_at: int | None = None
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
 
 @eqx.filter_jit
@@ -487,7 +483,7 @@ def train_job(*, data: str, max_n: int, gmm_mean: float, gmm_std: float, n: int,
             "info": r.info, "converged": r.converged, "message": r.message, "diverged_at": r.diverged_at}
 
 
-class RunReadoffs(dict, HasStatus):
+class RunReadoffs(dict, NoErrorEstimate):
     """The read-offs of one run (`readoffs`): the dict {tau_mem, tau_gen, f_mem_last} it always was, plus
     ``converged`` (τ_mem reached within the run and τ_gen not right-censored: the Fréchet minimum is not the last
     checkpoint), ``error`` NaN and ``message`` (which read-off is censored, with n, width and seed)."""
@@ -499,10 +495,6 @@ class RunReadoffs(dict, HasStatus):
     @property
     def converged(self) -> bool:
         return not self.message
-
-    @property
-    def error(self) -> float:
-        return math.nan
 
 
 def readoffs(rows: list, mem_threshold: float = 0.1, gen_tolerance: float = 0.1, *, throw: bool = True) -> RunReadoffs:
