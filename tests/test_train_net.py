@@ -546,6 +546,33 @@ def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
 
 
 @pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
+def test_merge_takes_folders_from_before_gmm_split_and_refuses_another_protocol(paper_run, tmp_path, capsys):
+    """`python -m rfscore.analysis.networks --merge`: a folder whose sidecar predates --gmm-split (no key: the coin)
+    merges with one that records 'random'; a 'balanced' folder or a missing one is one line naming runs, exit 2,
+    nothing written."""
+    import shutil
+
+    from rfscore.analysis.networks import main as networks_main
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(paper_run, old)
+    shutil.copytree(paper_run, new)
+    side = json.loads((old / "train_net.json").read_text())
+    assert side["protocol"]["gmm_split"] == "random"
+    del side["protocol"]["gmm_split"]
+    (old / "train_net.json").write_text(json.dumps(side))
+    assert networks_main([str(old), str(new), "--merge", str(tmp_path / "m.csv")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["protocol"]["gmm_split"] == "random"
+    capsys.readouterr()
+    side["protocol"]["gmm_split"] = "balanced"
+    (old / "train_net.json").write_text(json.dumps(side))
+    for runs in ([str(new), str(old)], [str(new), str(tmp_path / "absent")]):
+        assert networks_main(runs + ["--merge", str(tmp_path / "x.csv")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error: runs:" in err and "Traceback" not in err
+        assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
     """`reproduce --paper --only sm9,fig7` from the committed runs (rfscore/figures/data): the exponent tables
     recomputed from the CSVs equal the ones committed in their sidecars, every τ_mem read-off of the paper-protocol

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.crossing import first_crossing
-from ..core.errors import InputError
+from ..core.errors import ConvergenceError, InputError
 from ..core.status import NoErrorEstimate, PointStatus, Status
 from ..finite.exact import MehlerRule
 from ..generative.generation import (GENERATION_MEHLER, DataSource, SamplingConfig, generation_experiment,
@@ -77,6 +77,16 @@ def collect(run_dirs) -> dict:
 
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
+# protocol keys added after runs were written, with the value those runs used (so that their folders still resume
+# and merge): a sidecar from before --gmm-split drew each row's component by a fair coin
+PROTOCOL_DEFAULTS = {"gmm_split": "random"}
+
+
+def protocol_of(side: dict) -> dict | None:
+    """The protocol a `train-net` sidecar records, completed with `PROTOCOL_DEFAULTS` (None where it records none):
+    the one form in which protocols are compared, by a resumed --out and by `merge_runs`."""
+    proto = side.get("protocol") if isinstance(side, dict) else None
+    return {**PROTOCOL_DEFAULTS, **proto} if isinstance(proto, dict) else None
 KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
 GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
 MESSAGE_ITEMS = 8                    # failures named in a status message; the rest are counted
@@ -360,8 +370,8 @@ def merge_runs(run_dirs, out_csv, *, throw: bool = True) -> FitTable:
         folder = Path(folder)
         side = json.loads((folder / "train_net.json").read_text())
         if protocol is None:
-            protocol, params = side.get("protocol"), side["parameters"]
-        elif side.get("protocol") != protocol:
+            protocol, params = protocol_of(side), side["parameters"]
+        elif protocol_of(side) != protocol:
             raise InputError("runs", f"{folder} holds another protocol than {run_dirs[0]}")
         table = read_csv(folder / "train_net.csv")
         cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
@@ -604,10 +614,33 @@ def rf_prediction(ns, *, d: int = 8, psi_p: float = 32.0, seeds: int = 2, tau=No
 
 
 def main(argv=None) -> int:
-    """Regenerate the committed inputs of the figure: ``python -m rfscore.analysis.networks RUN_DIR ... --out DIR``."""
+    """Regenerate the committed inputs of the figure: ``python -m rfscore.analysis.networks RUN_DIR ... --out DIR``.
+    Bad input (a folder that is not a train-net output, folders of different protocols) is one line and exit 2, a
+    failed fit one line and exit 1, Ctrl-C one line and exit 130, as for the rfscore commands."""
+    import sys
+
+    prog = "python -m rfscore.analysis.networks"
+    try:
+        return _main(argv)
+    except InputError as exc:
+        print(f"{prog}: error: {exc.arg}: {exc.msg}", file=sys.stderr)
+    except (OSError, KeyError, ValueError) as exc:  # a folder without a readable train-net CSV and sidecar
+        name = getattr(exc, "filename", None) or exc
+        print(f"{prog}: error: runs: cannot read a train-net output ({type(exc).__name__}: {name}); nothing written",
+              file=sys.stderr)
+    except ConvergenceError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _main(argv) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m rfscore.analysis.networks", description=main.__doc__)
     ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")
     ap.add_argument("--merge", default=None, help="instead: write the union of the runs (one protocol) to this CSV "
                                                   "with its read-off and exponent tables (`merge_runs`)")

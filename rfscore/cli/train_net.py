@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jax
 
-from ..analysis.networks import combined_status, exponent_table, run_readoffs
+from ..analysis.networks import combined_status, exponent_table, protocol_of, run_readoffs
 from ..core.errors import ConvergenceError, InputError
 from ..networks.data import GMM, GMM_D, check_gmm_split, load_net_data
 from ..runtime.io import OutputSet
@@ -216,11 +216,9 @@ def _check_resume(out: Path, protocol: dict, fingerprints: dict) -> None:
     side = out / "train_net.json"
     if side.is_file():
         try:
-            old = json.loads(side.read_text()).get("protocol")
+            old = protocol_of(json.loads(side.read_text()))
         except (OSError, ValueError):
             old = None
-        if isinstance(old, dict):  # a folder from before --gmm-split drew its components by the coin
-            old = {"gmm_split": "random", **old}
         if old is not None and old != protocol:
             diff = sorted(k for k in set(old) | set(protocol) if old.get(k) != protocol.get(k))
             k = diff[0]
