@@ -6,13 +6,17 @@
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
-# the paper's protocol: W = 64 (n = 12 … 192), W = 32 and 128 (n = 12 … 48)
+# the paper's protocol: W = 64 and 128 (n = 12 … 384), W = 32 (n = 12 … 48)
 $R --protocol paper --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/p_w64
 $R --protocol paper --width 128,32 --n 12,24,48 --steps 100000 --until-plateau --seeds 3 --out runs/p_width
 $R --protocol paper --width 64 --n 96 --steps 80000 --seeds 3 --out runs/p_w64_n96
 $R --protocol paper --width 64 --n 192 --steps 200000 --until-plateau --seeds 3 --out runs/p_w64_n192
 $R --protocol paper --width 128 --n 96 --steps 100000 --until-plateau --seeds 3 --out runs/p_w128_n96
 $R --protocol paper --width 128 --n 192 --steps 200000 --until-plateau --seeds 3 --out runs/p_w128_n192
+# n = 384 at both widths (3 workers, one per seed; on 2 shared cores W = 128 took about 1 h 40 min of wall time in
+# two sittings, W = 64 28 min)
+$R --workers 3 --protocol paper --width 128 --n 384 --steps 300000 --until-plateau --seeds 3 --out runs/p_w128_n384
+$R --workers 3 --protocol paper --width 64 --n 384 --steps 400000 --until-plateau --seeds 3 --out runs/p_w64_n384
 # the same protocol on the 8x8 digits (d = 64)
 $R --protocol paper --data digits --width 128 --n 12,24,48 --steps 60000 --seeds 3 --out runs/d_digits
 # the optimiser and the batch (N14)
@@ -29,8 +33,8 @@ $R --protocol paper --gmm-mean 0.8 --gmm-std 0.6 --width 64 --n 12,24,48 --steps
 $R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/v_balanced
 # the committed CSVs and sidecars
 D=rfscore/figures/data
-python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w128_n96 \
-    runs/p_w128_n192 --merge $D/sm9_runs.csv
+python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 \
+    runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n384 --merge $D/sm9_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \

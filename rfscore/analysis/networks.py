@@ -187,11 +187,24 @@ def status_dict(result) -> dict:
     return {"converged": st.converged, "error": None if math.isnan(st.error) else st.error, "message": st.message}
 
 
+def read_off_bracket(tau, f_mem, threshold: float) -> float:
+    """τ[j]/τ[j−1] for the checkpoints j−1, j that bracket the first crossing of f_mem ≥ ``threshold`` (N12): the
+    true first crossing lies in between, so this factor is the resolution of the log-interpolated τ_mem (a
+    checkpoint grid coarser than the curve's rise leaves a wide bracket). NaN when the crossing is censored (never
+    reached, or reached at the first checkpoint). tau (T,) and f_mem (T,) in any common order."""
+    order = np.argsort(tau)
+    t, f = np.asarray(tau, dtype=float)[order], np.asarray(f_mem, dtype=float)[order]
+    j = first_crossing(t, f, threshold)[1]
+    return float(t[j] / t[j - 1]) if j and np.isfinite(t[j]) else math.nan
+
+
 def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TOLERANCE, plateau=None, *,
                  throw: bool = True) -> ReadoffTable:
     """(N12) one dict per (width, seed, n) of a run table (the CSV columns of `rfscore train-net`):
     tau_mem[thr] per threshold (first τ with f_mem ≥ thr, log-interpolated (Y11); NaN if never reached),
     censored[thr] ('right': never reached within the run, 'left': reached at the first checkpoint, '' else),
+    bracket[thr] (`read_off_bracket`: the factor between the two checkpoints that bracket that crossing, within
+    which the read-off is known; NaN where censored),
     tau_gen (first τ with the KL estimate (N6) within ``kl_tolerance`` of its minimum, NaN without KL;
     flagged 'right' when that minimum is the last checkpoint: KL still falling), f_mem_last, tau_max,
     plateau (from ``plateau``: {(width, seed, n): bool}, the sidecar's (N11) flags; None if unknown), and with the
@@ -211,10 +224,12 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
         row = {"width": w, "seed": s, "n": n, "tau_mem": {}, "censored": {}, "f_mem_last": float(f[-1]),
                "tau_max": float(tau[-1]), "checkpoints": int(tau.size),
                "plateau": None if plateau is None else plateau.get((w, s, n))}
+        row["bracket"] = {}
         for thr in thresholds:
             v = tau_mem_samples(tau, f, thr)
             row["tau_mem"][str(thr)] = v
             row["censored"][str(thr)] = "right" if not math.isfinite(v) else ("left" if v == tau[0] else "")
+            row["bracket"][str(thr)] = read_off_bracket(tau, f, thr)
         # no KL on real data: the column holds None (in memory) or NaN (read back from the CSV)
         kl = (np.array([math.nan if v is None else v for v in table["kl"][sel][order]], dtype=float) if "kl" in table
               else np.full(tau.size, math.nan))
@@ -296,6 +311,11 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8, *, throw: boo
             if thr == thresholds[0] and all("tau_gap" in r for r in rs):
                 entry["tau_gap"] = {str(g): _fit(ns, grid(lambda r, g=g: r["tau_gap"][str(g)]), d) for g in GAP_RATIOS}
             fit["censored"] = [[r["n"], r["seed"], r["censored"][str(thr)]] for r in rs if r["censored"][str(thr)]]
+            # the widest checkpoint bracket of the read-offs fitted: how finely the grid resolved them
+            # (a sidecar read back holds null for NaN; rows from before the bracket have none)
+            brackets = np.array([r.get("bracket", {}).get(str(thr)) for r in rs], dtype=float)
+            brackets = brackets[np.isfinite(brackets)]
+            fit["max_bracket"] = float(brackets.max()) if brackets.size else math.nan
             entry["tau_mem"][str(thr)] = fit
             logs = []
             for m_row, g_row in zip(np.log(mem), np.log(gen)):

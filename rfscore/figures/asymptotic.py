@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 from ..analysis.deviation import relative_deviation, rms_deviation
 from ..limit.asymptotic import asymptotic_curves
@@ -27,7 +26,7 @@ from ..finite.inputs import draw_keys, sample_inputs
 from ..finite.ensemble import RFSetting, trajectory_ensemble
 from ..finite.simulation import simulate_windows, training_problem
 from ..runtime.progress import stages
-from .style import figure, save, styled
+from .style import figure, save, styled, value_ticks
 
 T, PSI_P = 0.01, 32.0
 
@@ -162,8 +161,7 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False) -> dict:
     n_seeds = ", ".join(str(_seeds(seeds, d, d_mark)) for d in ds)
     ax.set(xlabel=r"dimension $d$", ylabel=r"rms over $\tau$ of $|E_d - E_\infty|/(|E_d|+1)$",
            title=rf"$\psi_p={PSI_P:g}$, $\psi_n=4$ (seeds: {n_seeds})")
-    ax.set_xticks(ds, [str(d) for d in ds])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    value_ticks(ax, ds)
     ax.legend(frameon=False, fontsize=7)
     files.append(save(fig, out_dir / "fig_asymptotic_error.png"))
     cols = {k: np.concatenate([sim[pn][k] for pn in psi_ns]) for k in sim[psi_ns[0]]}

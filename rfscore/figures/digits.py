@@ -15,12 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from matplotlib import colormaps
-from matplotlib.ticker import NullFormatter
 
 from ..core.precision import float64
 from ..data.real_timescales import digits_timescales
 from ..runtime.io import write_result
-from .style import figure, save, styled
+from .style import figure, save, styled, value_ticks
 
 
 @float64
@@ -76,8 +75,7 @@ def plot(res, path) -> str:
                 ax.plot(tab["psi_n"][one], tab[key][one], "D", ms=8, mfc="none", mec=col, ls="none")
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$",
            title=rf"digits, $d = {d}$, $\psi_p = {res['p'] / d:g}$")
-    ax.set_xticks(tab["psi_n"], [f"{x:.3g}" for x in tab["psi_n"]])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    value_ticks(ax, tab["psi_n"], ".3g")
     ax.legend(frameon=False, fontsize=6.5)
     return save(fig, path)
 

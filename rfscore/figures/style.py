@@ -60,6 +60,15 @@ def save(fig, path) -> str:
     return str(path)
 
 
+def value_ticks(ax, values, fmt: str = "g") -> None:
+    """Label a log x-axis at ``values`` only (formatted with ``fmt``), without the minor labels that crowd a short
+    log axis (3×10¹, 4×10¹, …)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xticks(list(values), [format(x, fmt) for x in values])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def fit_label(fit: dict) -> str:
     """An exponent fit (`rfscore.analysis.networks.exponent_table` entry) as text: "β [lo, hi]" (95 % CI),
     "β" alone when the CI is not finite (too few seeds), "n/a" when the fit failed."""

@@ -5,14 +5,13 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.ticker import NullFormatter
 
 from ..finite.dynamics import trajectory
 from ..runtime.io import write_result
 from ..finite.inputs import draw_keys
 from ..finite.model_dispatch import sample_eigensystem
 from ..analysis.timescales import timescale_scan
-from .style import figure, save, styled
+from .style import figure, save, styled, value_ticks
 from ..core.precision import float64
 
 
@@ -52,8 +51,7 @@ def plot_scaling(scan, path) -> str:
                     label=fit_line("tau_single_peak", y, r"one peak ($\tau_{gen}=\tau_{mem}$), single-peak fit"))
     ax.set(xscale="log", yscale="log", xlabel=r"$\psi_n = n/d$", ylabel=r"$\tau$",
            title=rf"$\psi_p = {tab['psi_p'][0]:g}$, $t = {tab['t'][0]:g}$")
-    ax.set_xticks(pn, [f"{x:g}" for x in pn])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    value_ticks(ax, pn)
     ax.legend(frameon=False)
     return save(fig, path)
 

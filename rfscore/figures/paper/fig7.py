@@ -21,7 +21,7 @@ from matplotlib import colormaps
 
 from ...analysis.networks import (THRESHOLDS, control_readoffs, control_table, exponent_table, geometric_mean,
                                   plateau_collapse, read_csv, run_readoffs)
-from ..style import figure, fit_label, save, styled
+from ..style import figure, fit_label, save, styled, value_ticks
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -56,6 +56,9 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
     png = Path(out_dir) / "fig7_optimiser.png"
     _draw(runs, png, controls)
     exps = {label: r[3] for label, r in runs.items()}
+    # the n drawn per protocol at MAIN_WIDTH, from the runs themselves (each file grows as runs are added)
+    sizes = "; ".join(f"{label}: n = " + ", ".join(str(n) for n in sorted({x['n'] for x in r[2] if x['width'] == MAIN_WIDTH}))
+                      for label, r in runs.items())
     if controls:
         exps["controls"] = controls[1]
     return {"files": [png.name], "paper_parameters": PAPER,
@@ -67,7 +70,7 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
                             "lr 1e-4 with B = min(n, 512) on images",
                             "B = min(n, 512) is B = n at these n (≤ 96): the fixed-B controls use B = 6 and the "
                             "sweep B = 6, 12, 24, 48 at n = 48",
-                            "n = 12 … 192 (SGD) and 12 … 48 (Adam, controls), W = 64, 3 seeds: CPU sizes",
+                            f"CPU sizes, W = {MAIN_WIDTH}, 3 seeds ({sizes}; controls: n = 12, 24, 48)",
                             "one-at-a-time variants of the paper's protocol in fig7_controls.csv (drawn in (a)): t "
                             "log-uniform instead of the DDPM index law, and the mixture μ = 0.8, σ = 0.6"],
             "exponents": exps,
@@ -79,11 +82,13 @@ def _draw(runs, png, controls=None):
     fig, axs = figure(1, 3 if controls else 2, figsize=(16.5 if controls else 11, 6.4 if controls else 4.4), constrained_layout=True)
     ax, bx = axs[0], axs[1]
     colors = colormaps["tab10"]
+    all_ns = set()
     for i, (label, (table, side, reads, exps)) in enumerate(runs.items()):
         lr = float(side["parameters"]["lr"])
         widths = sorted({r["width"] for r in reads})
         w = MAIN_WIDTH if MAIN_WIDTH in widths else widths[0]
         ns = sorted({r["n"] for r in reads if r["width"] == w})
+        all_ns |= set(ns)
         ys = []
         for n in ns:
             ys.append(geometric_mean([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n]))
@@ -94,6 +99,7 @@ def _draw(runs, png, controls=None):
             bx.plot(xs / lr, fs, "-" if plat else "--", color=colors(i), alpha=0.4 + 0.6 * n / max(ns))
         bx.plot([], [], "--", color=colors(i), label=f"{label} (no plateau: dashed)")
     ax.set_xscale("log")
+    value_ticks(ax, sorted(all_ns))
     ax.set_yscale("log")
     ax.set_xlabel("n")
     ax.set_ylabel(r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
@@ -135,5 +141,6 @@ def _draw_controls(ax, cx, reads, table, first_color):
                     label=rf"prediction $\zeta$ = {zeta:g} (N14)")
     cx.set(xscale="log", yscale="log", xlabel="batch B",
            ylabel=r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
+    value_ticks(cx, sorted({int(b) for o in ("sgd", "adam") if o in sweep for b in sweep[o]["batches"]}))
     cx.set_title(f"(c) batch sweep at n = {sweep['n']}: " + r"$\tau_{\rm mem}\propto B^\zeta$", fontsize=9)
     cx.legend(fontsize=7)

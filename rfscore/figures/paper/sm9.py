@@ -6,7 +6,7 @@ seconds. Panels: (a) f_mem against the number of updates τ for every n (seed 0)
 against τ; (c) τ_mem against n at the f_mem thresholds 0.02, 0.05, 0.1, 0.2 (seed means, the fitted
 exponent with its 95 % CI over the seeds per threshold, (N12)); (d) the collapse f_mem/f_mem(τ_max) against
 τ/n, each curve marked by whether it reached its plateau (N11) (dashed: it did not, so its normalisation is a
-value still rising); panels (a)-(d) at W = 64 (the most sizes). With several widths: (e) τ_mem (f_mem ≥ 0.05)
+value still rising); panels (a)-(d) at the paper's width W = 128 (run at n = 12 … 384 here). With several widths: (e) τ_mem (f_mem ≥ 0.05)
 against W for each n with the fit τ_mem ∝ n^β W^−γ (N13); (f) the collapse against τW/n (seed 0, every n and W).
 The numbers shown come from `rfscore.analysis.networks` (`run_readoffs`, `exponent_table`, `width_table`,
 `plateau_collapse`).
@@ -22,12 +22,12 @@ from matplotlib import colormaps
 
 from ...analysis.networks import (THRESHOLDS, exponent_table, geometric_mean, plateau_collapse, read_csv, run_readoffs,
                                   width_table)
-from ..style import figure, fit_label, save, styled
+from ..style import figure, fit_label, save, styled, value_ticks
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = "sm9_runs.csv"
-MAIN_WIDTH = 64  # panels (a)-(d): the width run at the most n
+MAIN_WIDTH = 128  # panels (a)-(d): the paper's width (its SM Fig. 9), run here at as many n as any other width
 PAPER = dict(d=8, gmm_mean=1.0, gmm_std=1.0, arch="paper-mlp", width=[64, 128, 256], optimizer="sgd", lr=6e-3,
              momentum=0.95, batch="full", time_sampling="ddpm", sampler_steps=1000, samples=10000,
              n=[256, 512, 1024, 2048, 4096], updates=4_000_000)
@@ -69,7 +69,8 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
              f"{proto.get('samples')} samples per checkpoint instead of {PAPER['samples']}",
              f"{len(seeds)} seeds"]
     return {"files": [png.name], "paper_parameters": PAPER, "parameters": run, "differences": diffs,
-            "exponents": exps, "width_fit": wfit, "command_paper_size": COMMAND_PAPER_SIZE, "source": f"rfscore/figures/data/{RUNS}"}
+            "exponents": exps, "width_fit": wfit, "command_paper_size": COMMAND_PAPER_SIZE, "source": f"rfscore/figures/data/{RUNS}",
+            "status": side.get("status")}  # the runs' own flags (censored read-offs, unplateaued curves), as merged
 
 
 @styled
@@ -109,6 +110,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     else:  # no run reached a threshold at its smallest n: nothing to put on a log axis
         ax.text(0.5, 0.5, "no threshold reached", transform=ax.transAxes, ha="center")
     ax.set_xscale("log")
+    value_ticks(ax, ns)
     ax.set_xlabel("n")
     ax.set_ylabel(r"$\tau_{\rm mem}$ (updates)")
     ax.set_title(rf"(c) $\tau_{{\rm mem}}\propto n^\beta$, {len(seeds)} seeds, 95 % CI")
@@ -143,6 +145,7 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     txt = (rf"$\tau_{{\rm mem}}\propto n^{{\beta}}W^{{-\gamma}}$: $\beta$ = {_ci(fit, 'beta')}, "
            rf"$\gamma$ = {_ci(fit, 'gamma')}" if "beta" in fit else "fit: n/a")
     ax.set(xscale="log", yscale="log", xlabel="W", ylabel=r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
+    value_ticks(ax, widths)
     ax.set_title("(e) against the width (N13)\n" + txt, fontsize=9)
     ax.legend(fontsize=7)
     for j, w in enumerate(widths):
