@@ -6,7 +6,7 @@
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
-# the paper's protocol: W = 64 and 128 (n = 12 … 384), W = 32 (n = 12 … 48)
+# the paper's protocol: W = 64 and 128 (n = 12 … 384), W = 32 and 256 (n = 12 … 48)
 $R --protocol paper --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/p_w64
 $R --protocol paper --width 128,32 --n 12,24,48 --steps 100000 --until-plateau --seeds 3 --out runs/p_width
 $R --protocol paper --width 64 --n 96 --steps 80000 --seeds 3 --out runs/p_w64_n96
@@ -17,6 +17,8 @@ $R --protocol paper --width 128 --n 192 --steps 200000 --until-plateau --seeds 3
 # two sittings, W = 64 28 min)
 $R --workers 3 --protocol paper --width 128 --n 384 --steps 300000 --until-plateau --seeds 3 --out runs/p_w128_n384
 $R --workers 3 --protocol paper --width 64 --n 384 --steps 400000 --until-plateau --seeds 3 --out runs/p_w64_n384
+# the paper's third width at the small n (3 workers; 35 min on 2 cores, paused during a CI run)
+$R --workers 3 --protocol paper --width 256 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_w256
 # the same protocol on the 8x8 digits (d = 64)
 $R --protocol paper --data digits --width 128 --n 12,24,48 --steps 60000 --seeds 3 --out runs/d_digits
 # the optimiser and the batch (N14)
@@ -34,7 +36,7 @@ $R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 -
 # the committed CSVs and sidecars
 D=rfscore/figures/data
 python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 \
-    runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n384 --merge $D/sm9_runs.csv
+    runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n384 runs/p_w256 --merge $D/sm9_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \
