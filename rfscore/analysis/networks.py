@@ -77,6 +77,9 @@ def collect(run_dirs) -> dict:
 
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
+KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
+GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
+MESSAGE_ITEMS = 8                    # failures named in a status message; the rest are counted
 # protocol keys added after runs were written, with the value those runs used (so that their folders still resume
 # and merge): a sidecar from before --gmm-split drew each row's component by a fair coin
 PROTOCOL_DEFAULTS = {"gmm_split": "random"}
@@ -87,9 +90,6 @@ def protocol_of(side: dict) -> dict | None:
     the one form in which protocols are compared, by a resumed --out and by `merge_runs`."""
     proto = side.get("protocol") if isinstance(side, dict) else None
     return {**PROTOCOL_DEFAULTS, **proto} if isinstance(proto, dict) else None
-KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
-GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
-MESSAGE_ITEMS = 8                    # failures named in a status message; the rest are counted
 
 
 def _listing(items: list, what: str) -> str:
