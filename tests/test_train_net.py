@@ -630,6 +630,35 @@ def test_diverged_training_names_lr_with_either_sampler(tmp_path, capsys):
         assert len(err.splitlines()) == 1 and "use a smaller --lr" in err and "sampler-steps" not in err, err
 
 
+def test_upper_range_fit_of_a_linear_law_with_an_offset():
+    """(N12) the upper range of n: on synthetic curves with τ_mem = c_s (n − 10) exactly (linear in n, an offset),
+    the power fit over n = 12 … 384 is super-linear, as n/(n − 10) says, while the fit over the upper range
+    (n = 96, 192, 384: down a factor 4 from the largest) is the per-seed least-squares slope of log(n − 10) on
+    log n over those n, computed here independently; a range of n too short or too small has no upper fit."""
+    from rfscore.analysis.networks import exponent_table, run_readoffs, upper_range
+    assert upper_range([12, 24, 48, 96, 192, 384]) == [96, 192, 384]
+    assert upper_range([12, 24, 48, 96, 192, 256, 384, 512]) == [96, 192, 256, 384, 512]
+    assert upper_range([12, 24, 48]) == [12, 24, 48] and upper_range([24, 48]) is None
+    assert upper_range([12, 24, 36]) is None and upper_range([8, 16, 32, 64]) == [16, 32, 64]
+    assert upper_range([8, 16, 32, 64], least=4) is None  # the range stops at the first n a factor 4 down
+    ns = (12, 24, 48, 96, 192, 384)
+    cells = [(64, s, n, c * (n - 10)) for s, c in enumerate((1.0, 1.15, 0.9)) for n in ns]
+    reads = run_readoffs(_synthetic_curves(cells, tau=np.geomspace(0.1, 1e4, 1200)))
+    tab = exponent_table(reads, d=8)["64"]
+    assert tab["upper_n"] == [96, 192, 384]
+    x = np.log([96, 192, 384])
+    want_upper = np.polyfit(x, np.log(np.array([96, 192, 384]) - 10.0), 1)[0]  # 1.063, the same for every seed
+    want_full = np.polyfit(np.log(ns), np.log(np.array(ns) - 10.0), 1)[0]     # 1.36
+    for thr in ("0.02", "0.05", "0.1", "0.2"):
+        up, full = tab["tau_mem_upper"][thr], tab["tau_mem"][thr]
+        assert up["n"] == [96, 192, 384] and up["seeds_used"] == 3
+        # the log-interpolated read-off on a grid of ratio 1.0077 moves each slope by < 0.005
+        assert up["exponent"] == pytest.approx(want_upper, abs=0.005), (thr, up)
+        assert full["exponent"] == pytest.approx(want_full, abs=0.005), (thr, full)
+    short = exponent_table(run_readoffs(_synthetic_curves([c for c in cells if c[2] in (96, 192)])), d=8)["64"]
+    assert short["upper_n"] is None and short["tau_mem_upper"] == {}
+
+
 def _synthetic_curves(cells, tau=np.geomspace(0.1, 1e4, 300)):
     """Run-table columns for f_mem(τ) = 1 - exp(-(τ/T)²) per cell (width, seed, n, T): the τ_mem read-off at
     threshold thr is T √(-log(1 - thr)) exactly (up to the log-interpolation between grid points)."""

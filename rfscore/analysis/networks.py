@@ -79,6 +79,7 @@ def collect(run_dirs) -> dict:
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2)   # the f_mem levels of the τ_mem read-off table (N12)
 KL_TOLERANCE = 0.1                   # τ_gen: first τ with the KL estimate within 10 % of its minimum
 GAP_RATIOS = (1.25, 1.5, 2.0)        # τ_gap: the held-out/train loss ratios at t = 0.01 of the loss-level read-off (N15)
+UPPER_SPAN = 4.0                     # the upper range of n (N12): from the largest n down a factor ≥ 4, ≥ 3 values
 MESSAGE_ITEMS = 8                    # failures named in a status message; the rest are counted
 # protocol keys added after runs were written, with the value those runs used (so that their folders still resume
 # and merge): a sidecar from before --gmm-split drew each row's component by a fair coin
@@ -275,6 +276,18 @@ def _seed_grid(rows: list, ns: list, seeds: list, get) -> np.ndarray:
                      for s in seeds], dtype=float)
 
 
+def upper_range(ns, span: float = UPPER_SPAN, least: int = 3) -> list | None:
+    """The upper range of n (N12): the largest values of ``ns`` down to the largest one at least ``span`` times
+    smaller than the maximum, if that makes ≥ ``least`` values; None otherwise (too few n, or too short a span).
+    The paper's claim τ_mem ∝ n is about large n: a law τ_mem = a(n − n₀) fitted by a power law over n near n₀
+    gives an exponent n/(n − n₀) > 1, which the fit over the upper range alone reduces."""
+    ns = sorted(ns)
+    for i in range(len(ns) - 1, -1, -1):
+        if ns[-1] >= span * ns[i]:
+            return ns[i:] if len(ns) - i >= least else None
+    return None
+
+
 def _exp(x: float) -> float:
     """exp(x), ∞ (or 0) beyond float range: nearly parallel fits put their crossing n_gm at an astronomic n."""
     return math.exp(x) if abs(x) < 709.0 else (math.inf if x > 0 else 0.0)
@@ -284,8 +297,10 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8, *, throw: boo
     """(N12) per width: for each f_mem threshold the exponent β of τ_mem ∝ n^β with its 95 % CI over the seeds
     (`fit_exponent`: Student-t over the per-seed slopes; a seed censored at some n is left out and counted), the
     same for τ_gen, and n_gm, the n where the fitted τ_gen(n) and τ_mem(n) cross (per seed, from that seed's two
-    power laws; mean of log n_gm over the seeds with its Student-t 95 % CI), per threshold; and, where the rows
-    carry it, the exponent of the loss-level onset τ_gap ∝ n^β per ratio (N15).
+    power laws; mean of log n_gm over the seeds with its Student-t 95 % CI), per threshold; the same exponent of
+    τ_mem over the upper range of n alone (`upper_range`; ``tau_mem_upper``, with ``upper_n``, None and no fits
+    where the n run have no such range); and, where the rows carry it, the exponent of the loss-level onset
+    τ_gap ∝ n^β per ratio (N15).
 
     Returns a `FitTable` (width -> entry, as before, with the table's status: not converged where a fit lacks
     points or dropped a seed for a censored read-off; τ_gen and n_gm are not counted where no row has a KL, real
@@ -302,12 +317,16 @@ def exponent_table(reads: list, thresholds=THRESHOLDS, d: int = 8, *, throw: boo
             return _seed_grid(rs, ns, seeds, get)
 
         gen = grid(lambda r: r["tau_gen"])
+        upper = upper_range(ns)
         entry = {"n": ns, "seeds": seeds, "tau_mem": {}, "n_gm": {},
-                 "tau_gen": _fit(ns, gen, d), "all_plateaued": all(bool(r["plateau"]) for r in rs)}
+                 "tau_gen": _fit(ns, gen, d), "all_plateaued": all(bool(r["plateau"]) for r in rs),
+                 "upper_n": upper, "tau_mem_upper": {}}
         x = np.log(np.asarray(ns, dtype=float))
         for thr in thresholds:
             mem = grid(lambda r: r["tau_mem"][str(thr)])
             fit = _fit(ns, mem, d)
+            if upper is not None:  # its censored read-offs are those of the full fit's, flagged there
+                entry["tau_mem_upper"][str(thr)] = _fit(upper, mem[:, [ns.index(n) for n in upper]], d)
             if thr == thresholds[0] and all("tau_gap" in r for r in rs):
                 entry["tau_gap"] = {str(g): _fit(ns, grid(lambda r, g=g: r["tau_gap"][str(g)]), d) for g in GAP_RATIOS}
             fit["censored"] = [[r["n"], r["seed"], r["censored"][str(thr)]] for r in rs if r["censored"][str(thr)]]
