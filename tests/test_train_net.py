@@ -100,6 +100,31 @@ def test_interrupt_then_resume_equals_uninterrupted(full_run, tmp_path, monkeypa
     assert "--out" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two runs of ARGS: the full suite (CI) runs it
+def test_refinement_trains_each_step_once_and_equals_retraining(full_run, tmp_path, monkeypatch):
+    """(N11) a checkpoint discarded by the refinement is continued from the states kept while its interval was
+    trained, not trained again: every step of the run is trained exactly once (the trained chunks add up to the
+    last step), and the CSV is the one of the retraining path (no kept states: the interval trained again from
+    the last accepted checkpoint), number for number — step k trains on fold_in(key, k) whatever the path."""
+    real = training._train_chunk
+    trained = []
+
+    def counting(net, state, X, key, lo, hi, *a):
+        trained.append(int(hi) - int(lo))
+        return real(net, state, X, key, lo, hi, *a)
+
+    monkeypatch.setattr(training, "_train_chunk", counting)
+    assert main(ARGS + ["--out", str(tmp_path / "kept")]) == 0
+    rows = _rows(tmp_path / "kept" / "train_net.csv")
+    base = {int(s) for s in training.checkpoint_steps(800, 3, 100)}
+    assert any(int(r["step"]) not in base for r in rows)  # the grid was refined: some checkpoint was discarded
+    assert sum(trained) == 800 and rows == _rows(full_run / "train_net.csv")
+    trained.clear()
+    monkeypatch.setattr(training, "_fine_chain", lambda cfg, step, target: [])  # keep no state: retrain
+    assert main(ARGS + ["--out", str(tmp_path / "retrained")]) == 0
+    assert sum(trained) > 800 and _rows(tmp_path / "retrained" / "train_net.csv") == rows
+
+
 @pytest.mark.slow
 def test_real_ctrl_c_then_resume_equals_uninterrupted(full_run, tmp_path):
     """`python -m rfscore train-net` in its own process, a real SIGINT once the first checkpoint is on disk: exit 130

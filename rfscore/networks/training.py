@@ -262,6 +262,15 @@ def fine_step(cfg: TrainConfig, step: int) -> int:
     return int(cfg.steps if nxt * log_ratio(cfg) ** (0.5 / REFINE) >= cfg.steps else nxt)
 
 
+def _fine_chain(cfg: TrainConfig, step: int, target: int) -> list:
+    """The refined checkpoints (N11) that can follow ``step`` before ``target``: fine_step applied repeatedly."""
+    out, k = [], fine_step(cfg, step)
+    while k < target:
+        out.append(k)
+        k = fine_step(cfg, k)
+    return out
+
+
 def plateaued(rows: list) -> bool:
     """(N11) the plateau criterion of --until-plateau: f_mem ≥ PLATEAU_MIN at the last checkpoint, and the last 3
     checkpoints, spanning at least a factor 2 in steps, have overlapping Wilson 95 % intervals (the largest lower
@@ -349,9 +358,10 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     every accepted checkpoint step; resume from ``folder``'s checkpoint of the same fingerprint if there is one.
 
     Checkpoint steps (N11): the log grid `checkpoint_steps`, refined where f_mem moves below REFINE_BELOW: a
-    checkpoint whose f_mem exceeds the previous one's by more than JUMP is discarded and the interval retrained
-    (same draws: step k uses fold_in(key, k)) to a checkpoint r^(1/REFINE) further, and while f_mem keeps rising by
-    more than JUMP/2 the next checkpoints stay that fine. With cfg.until_plateau the run stops at the first checkpoint where
+    checkpoint whose f_mem exceeds the previous one's by more than JUMP is discarded and the run goes back to a
+    checkpoint r^(1/REFINE) further (continued from the states kept while the interval was trained: step k uses
+    fold_in(key, k), so no step is trained twice), and while f_mem keeps rising by more than JUMP/2 the next
+    checkpoints stay that fine. With cfg.until_plateau the run stops at the first checkpoint where
     `plateaued` holds, else at cfg.steps.
 
     At each checkpoint: ``cfg.samples`` samples, by the grid sampler (Y3) with the score (N4) on ``cfg.times``
@@ -386,6 +396,11 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     base = [int(s) for s in checkpoint_steps(cfg.steps, cfg.checkpoints, cfg.first_checkpoint)]
     cap = (fine_step(cfg, step) if cfg.refine and len(rows) >= 2 and rows[-1]["f_mem"] - rows[-2]["f_mem"] > JUMP / 2
            and rows[-1]["f_mem"] < REFINE_BELOW else None)
+    # States already trained beyond the last accepted step, step -> (net, opt_state, measured row or None). Step k
+    # trains on fold_in(key, k) whatever the checkpoints, so these lie on the run's one trajectory: a checkpoint
+    # discarded by the refinement (N11) is not trained again but continued from the latest of them at or below its
+    # finer target (the points the refinement can ask for are kept while the interval is trained).
+    ahead = {}
     start = time.perf_counter()
     diverged, why = None, ""
     while diverged is None and step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
@@ -394,9 +409,12 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         target = next((s for s in base if s > step and (s >= close or s == cfg.steps)), cfg.steps)
         if cap is not None:
             target = min(target, cap)
-        cur_net, cur_state, cur = net, opt_state, step
+        keep = set(_fine_chain(cfg, step, target)) if cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW else set()
+        from_step = max((k for k in ahead if k <= target), default=step)
+        cur_net, cur_state, cur = (net, opt_state, step) if from_step == step else (*ahead[from_step][:2], from_step)
+        row = ahead[target][2] if target in ahead else None
         while cur < target:
-            nxt = min(cur + CHUNK, target)
+            nxt = min([cur + CHUNK, target] + [k for k in keep if k > cur])
             # the bounds as arrays: eqx.filter_jit holds Python ints static, which would compile every chunk anew
             cur_net, cur_state = _train_chunk(cur_net, cur_state, Xj, k_train, jnp.asarray(cur), jnp.asarray(nxt),
                                               cfg.t_min, cfg.t_max, opt, batch, cfg.time_sampling)
@@ -406,26 +424,31 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
             if not bool(_finite(cur_net)):
                 diverged, why = cur, "non-finite network parameters"
                 break
+            if cur in keep and cur < target:
+                ahead[cur] = (cur_net, cur_state, None)
         if diverged is not None:
             break
-        try:
-            row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
-                           save_samples)
-        except ConvergenceError:  # both samplers raise on non-finite samples: from a trained network, divergence
-            diverged, why = cur, "non-finite samples"
-            break
-        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["test_loss"])):
-            diverged, why = cur, "non-finite loss (N2)"
-            break
+        if row is None:
+            try:
+                row = _measure(cur_net, data, X, cfg, grid, k_sample, k_eval, draws_train, n, cur, batch, folder,
+                               save_samples)
+            except ConvergenceError:  # both samplers raise on non-finite samples: from a trained network, divergence
+                diverged, why = cur, "non-finite samples"
+                break
+            if not (math.isfinite(row["train_loss"]) and math.isfinite(row["test_loss"])):
+                diverged, why = cur, "non-finite loss (N2)"
+                break
         fine = fine_step(cfg, step)
         if (cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP
                 and target > fine):
-            cap = fine  # f_mem jumped: retrain the interval from the last accepted state to a finer checkpoint
+            cap = fine  # f_mem jumped: back to the last accepted state, on to a finer checkpoint
+            ahead[cur] = (cur_net, cur_state, row)
             if on_progress is not None:
                 on_progress(n, step)
             continue
         prev_f = rows[-1]["f_mem"] if rows else 0.0
         net, opt_state, step = cur_net, cur_state, cur
+        ahead = {k: v for k, v in ahead.items() if k > step}
         rows.append(row)
         cap = (fine_step(cfg, step) if cfg.refine and row["f_mem"] - prev_f > JUMP / 2 and row["f_mem"] < REFINE_BELOW
                else None)
