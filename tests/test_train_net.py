@@ -628,12 +628,36 @@ def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
                 assert got["exponent"] == pytest.approx(want["exponent"], rel=1e-9)
                 censored = [[384, 2, "right"]] if (name, w, thr) == ("sm9_runs", "64", "0.2") else []
                 assert got["censored"] == want["censored"] == censored, (name, w, thr)
+                if exps[w]["upper_n"] is not None:
+                    got, want = exps[w]["tau_mem_upper"][thr], side["exponents"][w]["tau_mem_upper"][thr]
+                    assert got["exponent"] == pytest.approx(want["exponent"], rel=1e-9) and got["n"] == want["n"]
         assert side["status"]["converged"] == (name != "sm9_runs")
     assert "(width 64, n 384, seed 2): tau_mem[0.2] right" in side_sm9_status(data)
     assert main(["reproduce", "--paper", "--only", "sm9,fig7", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "sm9_mixture.png").exists() and (tmp_path / "fig7_optimiser.png").exists()
     entry = json.loads((tmp_path / "manifest.json").read_text())["figures"]["sm9"]
     assert entry["status"]["message"] == side_sm9_status(data)
+
+
+def test_paper_width_memorises_linearly_over_the_upper_range_of_n():
+    """Theory §7's claim at the paper's protocol and width (W = 128, the committed runs n = 12 … 512, 3 seeds): over
+    the upper range of n (N12), n = 96 … 512, τ_mem ∝ n^β with a 95 % CI containing 1 at every f_mem threshold and
+    every read-off there uncensored, while the fit over all n, n = 12 … 512, lies above 1 at f_mem ≥ 0.02 and 0.05
+    (the offset of the linear law at small n); the onsets per training point τ_mem/n (f_mem ≥ 0.05, seed means)
+    agree within a factor 1.15 over n = 96 … 512."""
+    from rfscore.analysis.networks import exponent_table, geometric_mean, read_csv, run_readoffs
+    data = ROOT / "rfscore" / "figures" / "data"
+    reads = run_readoffs(read_csv(data / "sm9_runs.csv"), throw=False)
+    tab = exponent_table(reads, throw=False)["128"]
+    assert tab["upper_n"] == [96, 192, 256, 384, 512] and tab["seeds"] == [0, 1, 2]
+    for thr in ("0.02", "0.05", "0.1", "0.2"):
+        up = tab["tau_mem_upper"][thr]
+        assert up["seeds_used"] == 3 and up["ci"][0] <= 1.0 <= up["ci"][1], (thr, up)
+    for thr in ("0.02", "0.05"):
+        assert tab["tau_mem"][thr]["ci"][0] > 1.0, (thr, tab["tau_mem"][thr])
+    per_point = [geometric_mean([r["tau_mem"]["0.05"] for r in reads if r["width"] == 128 and r["n"] == n]) / n
+                 for n in tab["upper_n"]]
+    assert max(per_point) / min(per_point) < 1.15, per_point
 
 
 def side_sm9_status(data) -> str:

@@ -17,6 +17,10 @@ $R --protocol paper --width 128 --n 192 --steps 200000 --until-plateau --seeds 3
 # two sittings, W = 64 28 min)
 $R --workers 3 --protocol paper --width 128 --n 384 --steps 300000 --until-plateau --seeds 3 --out runs/p_w128_n384
 $R --workers 3 --protocol paper --width 64 --n 384 --steps 400000 --until-plateau --seeds 3 --out runs/p_w64_n384
+# the paper's smallest sizes at the paper's width: n = 512 and 256 (3 workers; n = 512 took about 80 min of wall time
+# on 2 cores)
+$R --workers 3 --protocol paper --width 128 --n 512 --steps 250000 --until-plateau --seeds 3 --out runs/p_w128_n512
+$R --workers 3 --protocol paper --width 128 --n 256 --steps 150000 --until-plateau --seeds 3 --out runs/p_w128_n256
 # the paper's third width at the small n (3 workers; 35 min on 2 cores, paused during a CI run)
 $R --workers 3 --protocol paper --width 256 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_w256
 # the same protocol on the 8x8 digits (d = 64)
@@ -36,7 +40,8 @@ $R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 -
 # the committed CSVs and sidecars
 D=rfscore/figures/data
 python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 \
-    runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n384 runs/p_w256 --merge $D/sm9_runs.csv
+    runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n256 runs/p_w128_n384 runs/p_w128_n512 runs/p_w256 \
+    --merge $D/sm9_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \
