@@ -2,7 +2,7 @@
 # Regenerates the committed runs of `rfscore reproduce --paper --only sm9,fig7` and of the `networks` figure
 # (rfscore/figures/data/sm9_runs.*, fig7_adam_runs.*, fig7_controls.*): the paper's mixture protocol at CPU sizes
 # (theory/trained_networks.md §7-§8). Resumable: rerunning continues every run from its checkpoints.
-# Measured on 2 shared cores (load 3-10 from other jobs): about 3 h in all.
+# Measured on 2 shared cores (load 3-10 from other jobs): about 5 h in all.
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
@@ -17,8 +17,8 @@ $R --protocol paper --width 128 --n 192 --steps 200000 --until-plateau --seeds 3
 # two sittings, W = 64 28 min)
 $R --workers 3 --protocol paper --width 128 --n 384 --steps 300000 --until-plateau --seeds 3 --out runs/p_w128_n384
 $R --workers 3 --protocol paper --width 64 --n 384 --steps 400000 --until-plateau --seeds 3 --out runs/p_w64_n384
-# the paper's smallest sizes at the paper's width: n = 512 and 256 (3 workers; n = 512 took about 80 min of wall time
-# on 2 cores)
+# the paper's smallest sizes at the paper's width: n = 512 and 256 (3 workers; n = 512 took about 90 min of wall time,
+# n = 256 about 15 min, on 2 cores beside the test suite)
 $R --workers 3 --protocol paper --width 128 --n 512 --steps 250000 --until-plateau --seeds 3 --out runs/p_w128_n512
 $R --workers 3 --protocol paper --width 128 --n 256 --steps 150000 --until-plateau --seeds 3 --out runs/p_w128_n256
 # the paper's third width at the small n (3 workers; 35 min on 2 cores, paused during a CI run)
