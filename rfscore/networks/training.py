@@ -409,7 +409,9 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         target = next((s for s in base if s > step and (s >= close or s == cfg.steps)), cfg.steps)
         if cap is not None:
             target = min(target, cap)
-        keep = set(_fine_chain(cfg, step, target)) if cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW else set()
+        # whether this interval's checkpoint may be discarded (N11); if so, keep the states it may be refined to
+        refining = bool(cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW)
+        keep = set(_fine_chain(cfg, step, target)) if refining else set()
         from_step = max((k for k in ahead if k <= target), default=step)
         cur_net, cur_state, cur = (net, opt_state, step) if from_step == step else (*ahead[from_step][:2], from_step)
         row = ahead[target][2] if target in ahead else None
@@ -424,7 +426,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
             if not bool(_finite(cur_net)):
                 diverged, why = cur, "non-finite network parameters"
                 break
-            if cur in keep and cur < target:
+            if cur in keep:  # the chain stops below target
                 ahead[cur] = (cur_net, cur_state, None)
         if diverged is not None:
             break
@@ -439,8 +441,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
                 diverged, why = cur, "non-finite loss (N2)"
                 break
         fine = fine_step(cfg, step)
-        if (cfg.refine and rows and rows[-1]["f_mem"] < REFINE_BELOW and row["f_mem"] - rows[-1]["f_mem"] > JUMP
-                and target > fine):
+        if refining and row["f_mem"] - rows[-1]["f_mem"] > JUMP and target > fine:
             cap = fine  # f_mem jumped: back to the last accepted state, on to a finer checkpoint
             ahead[cur] = (cur_net, cur_state, row)
             if on_progress is not None:
