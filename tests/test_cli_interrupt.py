@@ -1,9 +1,11 @@
 """Ctrl-C while the command is still starting (importing JAX): one line, exit 130, as a Ctrl-C anywhere else;
 SIGTERM: one line, exit 143, no temporary file left (rfscore/_entry.py)."""
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,7 +82,9 @@ def _wait_for_numpy(proc) -> None:
     raise AssertionError("the command never loaded numpy")
 
 
-CURVE = ["curve", "--vary", "psi_p", "--values", "1,2,3,4,5,6,7,8", "--psi-n", "2", "--t", "0.1", "--tau", "1,10"]
+# 24 points: several seconds of work on any machine, so that every signal below lands while the command works.
+CURVE = ["curve", "--vary", "psi_p", "--values", ",".join(map(str, range(1, 25))), "--psi-n", "2", "--t", "0.1",
+         "--tau", "1,10"]
 
 
 def _entry_points(tmp_path):
@@ -110,17 +114,40 @@ def test_sigint_at_every_delay_in_the_first_second(tmp_path, how):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"], (how, delay, list(tmp_path.iterdir()))
 
 
+def _stderr_reader(proc):
+    """Collect the child's stderr in a thread (tqdm writes '\\r', not lines) and return the growing buffer."""
+    buf = bytearray()
+
+    def pump():
+        while chunk := os.read(proc.stderr.fileno(), 4096):
+            buf.extend(chunk)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return buf, thread
+
+
 @pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    # The signal is sent once the first point is done, read from the progress bar: a fixed sleep was a race
+    # that the command won on a fast machine (it finished first).
     proc = subprocess.Popen([sys.executable, "-m", "rfscore", *CURVE, "--out", str(tmp_path / "o.csv"),
                              "--plot", str(tmp_path / "o.png")], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # past the start: the work has begun (a probe file was created and removed)
+                            stderr=subprocess.PIPE)
+    buf, thread = _stderr_reader(proc)
+    deadline = time.monotonic() + 120
+    while b"| 1/24" not in buf and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert b"| 1/24" in buf and proc.poll() is None, buf.decode(errors="replace")
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    lines = err.strip().splitlines()
+    proc.wait(timeout=60)
+    thread.join(timeout=10)
+    err = buf.decode(errors="replace")
+    # Besides the progress bar (cleared with spaces), one line.
+    lines = [line.strip() for line in re.split(r"[\r\n]", err) if line.strip() and "%|" not in line]
     assert proc.returncode in (130, 143) and len(lines) == 1 and "Traceback" not in err, err
+    assert "stopped" in lines[0] and "nothing was written" in lines[0], err
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
 
 
