@@ -130,16 +130,18 @@ def _stderr_reader(proc):
 @pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_sigterm_while_working_leaves_no_temporary_file(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
-    # The signal is sent once the first point is done, read from the progress bar: a fixed sleep was a race
-    # that the command won on a fast machine (it finished first).
+    # The signal is sent as soon as the progress bar shows (the work has begun: the output probe was created and
+    # removed, the first point is compiling), with all 24 points still to do: a fixed sleep was a race that the
+    # command won on a fast machine (it finished first), and waiting for a given count can miss it (tqdm
+    # redraws at most every 0.1 s).
     proc = subprocess.Popen([sys.executable, "-m", "rfscore", *CURVE, "--out", str(tmp_path / "o.csv"),
                              "--plot", str(tmp_path / "o.png")], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     buf, thread = _stderr_reader(proc)
     deadline = time.monotonic() + 120
-    while b"| 1/24" not in buf and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    assert b"| 1/24" in buf and proc.poll() is None, buf.decode(errors="replace")
+    while b"/24 [" not in buf and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    assert b"/24 [" in buf and proc.poll() is None, buf.decode(errors="replace")
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
     thread.join(timeout=10)
