@@ -2,7 +2,7 @@
 # Regenerates the committed runs of `rfscore reproduce --paper --only sm9,fig7` and of the `networks` figure
 # (rfscore/figures/data/sm9_runs.*, fig7_adam_runs.*, fig7_controls.*): the paper's mixture protocol at CPU sizes
 # (theory/trained_networks.md §7-§8). Resumable: rerunning continues every run from its checkpoints.
-# Measured on 2 shared cores (load 3-10 from other jobs): about 5 h in all.
+# Measured on 2 shared cores (load 3-10 from other jobs): about 6 h 40 min in all.
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
@@ -21,6 +21,9 @@ $R --workers 3 --protocol paper --width 64 --n 384 --steps 400000 --until-platea
 # n = 256 about 15 min, on 2 cores beside the test suite)
 $R --workers 3 --protocol paper --width 128 --n 512 --steps 250000 --until-plateau --seeds 3 --out runs/p_w128_n512
 $R --workers 3 --protocol paper --width 128 --n 256 --steps 150000 --until-plateau --seeds 3 --out runs/p_w128_n256
+# W = 64 at n = 512, the test of the capacity candidate of theory §7 (3 workers; about 1 h 40 min of wall time on
+# 2 cores in two sittings, paused 12 min for a CI run)
+$R --workers 3 --protocol paper --width 64 --n 512 --steps 600000 --until-plateau --seeds 3 --out runs/p_w64_n512
 # the paper's third width at the small n (3 workers; 35 min on 2 cores, paused during a CI run)
 $R --workers 3 --protocol paper --width 256 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_w256
 # the same protocol on the 8x8 digits (d = 64)
@@ -39,7 +42,7 @@ $R --protocol paper --gmm-mean 0.8 --gmm-std 0.6 --width 64 --n 12,24,48 --steps
 $R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 --seeds 3 --out runs/v_balanced
 # the committed CSVs and sidecars
 D=rfscore/figures/data
-python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 \
+python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 runs/p_w64_n512 \
     runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n256 runs/p_w128_n384 runs/p_w128_n512 runs/p_w256 \
     --merge $D/sm9_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv

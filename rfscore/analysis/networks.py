@@ -391,6 +391,31 @@ def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_widt
     return out
 
 
+def f_mem_at_per_point(table: dict, per_point: float, *, width: int) -> dict:
+    """n -> {seed: (f_mem, f_mem_lo, f_mem_hi)} at ``per_point`` updates per training point (step = per_point·n)
+    for one width (N12): the collapse against τ/n read at one abscissa, so that curves of different n compare
+    number for number (τ_mem ∝ n puts them level there). Each value and its Wilson interval are interpolated
+    linearly in log step between the two checkpoints around that step, as the read-offs (Y11); an (n, seed)
+    whose run stopped short of that step, or started after it, is absent (nothing is extrapolated).
+
+    table: `read_csv` columns (step, width, n, seed, f_mem, f_mem_lo, f_mem_hi); per_point > 0, in updates."""
+    if not per_point > 0:
+        raise InputError("per_point", f"must be > 0, got {per_point}")
+    out: dict = {}
+    sel_w = table["width"] == width
+    for n in sorted({int(v) for v in table["n"][sel_w]}):
+        for seed in sorted({int(v) for v in table["seed"][sel_w & (table["n"] == n)]}):
+            sel = sel_w & (table["n"] == n) & (table["seed"] == seed)
+            order = np.argsort(table["step"][sel])
+            step = table["step"][sel][order]
+            x = per_point * n
+            if not step[0] <= x <= step[-1]:
+                continue
+            out.setdefault(n, {})[seed] = tuple(float(np.interp(np.log(x), np.log(step), table[k][sel][order]))
+                                                for k in ("f_mem", "f_mem_lo", "f_mem_hi"))
+    return out
+
+
 def combined_status(*results) -> Status:
     """One `Status` of several tables: converged when each is; the messages joined; error NaN."""
     msgs = [r.status.message for r in results if r is not None and not r.status.converged]

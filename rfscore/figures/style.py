@@ -71,8 +71,11 @@ def value_ticks(ax, values, fmt: str = "g") -> None:
 
 def fit_label(fit: dict) -> str:
     """An exponent fit (`rfscore.analysis.networks.exponent_table` entry) as text: "β [lo, hi]" (95 % CI),
-    "β" alone when the CI is not finite (too few seeds), "n/a" when the fit failed."""
+    "β" alone when the CI is not finite (too few seeds), "censored at n = …" when the fit failed for want of
+    read-offs that never reached the threshold (the entry's ``censored`` list of (n, seed, side)), "n/a" when it
+    failed otherwise."""
     if "error" in fit:
-        return "n/a"
+        ns = sorted({int(c[0]) for c in fit.get("censored", [])})
+        return "censored at n = " + ", ".join(map(str, ns)) if ns else "n/a"
     lo, hi = fit["ci"]
     return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else f"{fit['exponent']:.2f}"
