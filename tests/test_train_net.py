@@ -645,6 +645,10 @@ def test_committed_paper_protocol_runs_draw_sm9_and_fig7(tmp_path):
     assert (tmp_path / "sm9_mixture.png").exists() and (tmp_path / "fig7_optimiser.png").exists()
     entry = json.loads((tmp_path / "manifest.json").read_text())["figures"]["sm9"]
     assert entry["status"]["message"] == side_sm9_status(data)
+    # the updates actually run, per W and n, from the CSV (not the first merged folder's --steps)
+    updates = entry["parameters"]["updates"]
+    assert updates["64:12"] == 50000 and updates["64:512"] == 600000 and updates["128:512"] == 250000, updates
+    assert "50000-600000 updates" in " ".join(entry["differences"]), entry["differences"]
 
 
 def test_paper_width_memorises_linearly_over_the_upper_range_of_n():

@@ -62,11 +62,16 @@ def make(out_dir: Path, *, quick: bool = False, progress: bool = False, data_dir
     png = Path(out_dir) / "sm9_mixture.png"
     _draw(table, side, reads, exps, main, seeds, ns, png, wfit)
     proto = side.get("protocol", {})
-    run = dict(proto, width=widths, n=ns, seeds=seeds, updates=int(side["parameters"]["steps"]))
+    # the updates actually run, per width and n (the last checkpoint of any seed): the sidecar's `steps` is only
+    # the first merged folder's
+    updates = {f"{w}:{n}": int(np.max(table["step"][(table["width"] == w) & (table["n"] == n)]))
+               for w in widths for n in sorted({r["n"] for r in reads if r["width"] == w})}
+    run = dict(proto, width=widths, n=ns, seeds=seeds, updates=updates)
     diffs = [f"n = {ns} instead of the paper's {PAPER['n']} (CPU sizes; the paper-size command is in "
              "theory/trained_networks.md §7)",
              f"W = {widths} instead of {PAPER['width']}",
-             f"{run['updates']} updates instead of up to {PAPER['updates']}",
+             f"{min(updates.values())}-{max(updates.values())} updates (by W and n: parameters.updates) instead of "
+             f"up to {PAPER['updates']}",
              f"{proto.get('samples')} samples per checkpoint instead of {PAPER['samples']}",
              f"{len(seeds)} seeds"]
     return {"files": [png.name], "paper_parameters": PAPER, "parameters": run, "differences": diffs,
