@@ -7,10 +7,13 @@ against τ; (c) τ_mem against n at the f_mem thresholds 0.02, 0.05, 0.1, 0.2 (s
 exponent with its 95 % CI over the seeds per threshold, over every n and over the upper range of n alone,
 (N12)); (d) the collapse f_mem/f_mem(τ_max) against τ/n, each curve marked by whether it reached its plateau
 (N11) (dashed: it did not, so its normalisation is a value still rising); panels (a)-(d) at the paper's
-width W = 128. With several widths: (e) τ_mem (f_mem ≥ 0.05) against W for each n with the fit
-τ_mem ∝ n^β W^−γ (N13); (f) the collapse against τW/n (seed 0, every n and W).
+width W = 128; (c) also carries τ_gen (KL within 10 % of its minimum, (N12)) with its exponent. With several
+widths: (e) τ_mem (f_mem ≥ 0.05) against W for each n with the fit τ_mem ∝ n^β W^−γ (N13); (f) the collapse
+against τW/n (seed 0, every n and W); (g) τ_gen against n for each W with its (N13) fit; (h) the collapse read
+unnormalised at one abscissa: f_mem at 700 updates per training point against n for each W (seed means, the
+seeds' range as bars; `f_mem_at_per_point`, (N12)), level where τ_mem ∝ n.
 The numbers shown come from `rfscore.analysis.networks` (`run_readoffs`, `exponent_table`, `width_table`,
-`plateau_collapse`).
+`plateau_collapse`, `f_mem_at_per_point`).
 """
 from __future__ import annotations
 
@@ -21,14 +24,15 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ...analysis.networks import (THRESHOLDS, exponent_table, geometric_mean, plateau_collapse, read_csv, run_readoffs,
-                                  width_table)
+from ...analysis.networks import (THRESHOLDS, exponent_table, f_mem_at_per_point, geometric_mean, plateau_collapse,
+                                  read_csv, run_readoffs, width_table)
 from ..style import figure, fit_label, save, styled, value_ticks
 from ...core.precision import float64
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RUNS = "sm9_runs.csv"
 MAIN_WIDTH = 128  # panels (a)-(d): the paper's width (its SM Fig. 9), run here at as many n as any other width
+PER_POINT = 700.0  # panel (h): updates per training point, reached by every committed run with n >= 96
 PAPER = dict(d=8, gmm_mean=1.0, gmm_std=1.0, arch="paper-mlp", width=[64, 128, 256], optimizer="sgd", lr=6e-3,
              momentum=0.95, batch="full", time_sampling="ddpm", sampler_steps=1000, samples=10000,
              n=[256, 512, 1024, 2048, 4096], updates=4_000_000)
@@ -84,7 +88,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     lr = float(side["parameters"]["lr"])
     cmap = colormaps["viridis"]
     col = {n: cmap(i / max(len(ns) - 1, 1)) for i, n in enumerate(ns)}
-    fig, axs = figure(2, 3 if wfit else 2, figsize=(15 if wfit else 10, 8), constrained_layout=True)
+    fig, axs = figure(2, 4 if wfit else 2, figsize=(20 if wfit else 10, 8), constrained_layout=True)
     s0 = seeds[0]
     for n in ns:
         sel = (table["width"] == w) & (table["seed"] == s0) & (table["n"] == n)
@@ -113,6 +117,9 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
         if upper and upper != ns:  # the exponent over the largest n alone (N12), where the claim τ_mem ∝ n lives
             label += f"; n ≥ {upper[0]}: {fit_label(exps[str(w)]['tau_mem_upper'][str(thr)])}"
         ax.plot(ns, ys, "o-", color=tc(i / len(THRESHOLDS)), label=label)
+    gen = [geometric_mean([r["tau_gen"] / lr for r in reads if r["width"] == w and r["n"] == n]) for n in ns]
+    ax.plot(ns, gen, "s--", color="0.35", ms=4,
+            label=r"$\tau_{\rm gen}$ (KL): $\beta$ = " + fit_label(exps[str(w)]["tau_gen"]))
     x = np.array(ns, dtype=float)
     if math.isfinite(lowest):
         ax.plot(x, x / x[0] * lowest, "k:", lw=1, label=r"$\propto n$")
@@ -122,8 +129,8 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     ax.set_xscale("log")
     value_ticks(ax, ns)
     ax.set_xlabel("n")
-    ax.set_ylabel(r"$\tau_{\rm mem}$ (updates)")
-    ax.set_title(rf"(c) $\tau_{{\rm mem}}\propto n^\beta$, {len(seeds)} seeds, 95 % CI")
+    ax.set_ylabel(r"$\tau_{\rm mem}$, $\tau_{\rm gen}$ (updates)")
+    ax.set_title(rf"(c) $\tau_{{\rm mem}}, \tau_{{\rm gen}}\propto n^\beta$, {len(seeds)} seeds, 95 % CI")
     ax.legend(fontsize=7)
     ax = axs[1, 1]
     for n, (xs, ys, plat) in plateau_collapse(table, reads, width=w, seed=s0, throw=False).items():
@@ -135,7 +142,36 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     ax.legend(fontsize=8)
     if wfit:
         _draw_widths(axs[0, 2], axs[1, 2], table, reads, wfit, lr, seeds[0])
+        _draw_gen_and_level(axs[0, 3], axs[1, 3], table, reads, wfit, lr)
     save(fig, png)
+
+
+def _draw_gen_and_level(ax, bx, table, reads, wfit, lr):
+    """(g) τ_gen against n per width with the (N13) fit of τ_gen; (h) f_mem at PER_POINT updates per training point
+    against n per width (seed means, the seeds' range as bars)."""
+    widths = sorted({r["width"] for r in reads})
+    for j, w in enumerate(widths):
+        ns = sorted({r["n"] for r in reads if r["width"] == w})
+        gen = [geometric_mean([r["tau_gen"] / lr for r in reads if r["width"] == w and r["n"] == n]) for n in ns]
+        ax.plot(ns, gen, "s-", color=colormaps["tab10"](j), ms=4, label=f"W = {w}")
+        level = f_mem_at_per_point(table, PER_POINT, width=w)
+        pts = [(n, [v[0] for v in level[n].values()]) for n in sorted(level)]
+        if pts:
+            xs = [n for n, _ in pts]
+            mid = np.array([np.mean(v) for _, v in pts])
+            err = np.array([[m - min(v) for m, (_, v) in zip(mid, pts)], [max(v) - m for m, (_, v) in zip(mid, pts)]])
+            bx.errorbar(xs, mid, yerr=err, fmt="o-", color=colormaps["tab10"](j), ms=4, capsize=2, label=f"W = {w}")
+    fit = wfit["tau_gen"]
+    txt = (rf"$\tau_{{\rm gen}}\propto n^{{\beta}}W^{{-\gamma}}$: $\beta$ = {_ci(fit, 'beta')}, "
+           rf"$\gamma$ = {_ci(fit, 'gamma')}" if "beta" in fit else "fit: n/a")
+    ax.set(xscale="log", yscale="log", xlabel="n", ylabel=r"$\tau_{\rm gen}$ (KL within 10 % of its minimum, updates)")
+    ax.set_title("(g) " + r"$\tau_{\rm gen}$ against n and W (N13)" + "\n" + txt, fontsize=9)
+    ax.legend(fontsize=7)
+    bx.set(xscale="log", xlabel="n", ylabel=rf"$f_{{\rm mem}}$ at $\tau/n$ = {PER_POINT:.0f} updates per point")
+    bx.set_ylim(0, 1)
+    bx.set_title("(h) copying at equal updates per training point\n(level if " + r"$\tau_{\rm mem}\propto n$"
+                 + "; seed means, bars: the seeds' range)", fontsize=9)
+    bx.legend(fontsize=7)
 
 
 def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
