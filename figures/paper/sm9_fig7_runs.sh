@@ -2,7 +2,7 @@
 # Regenerates the committed runs of `rfscore reproduce --paper --only sm9,fig7` and of the `networks` figure
 # (rfscore/figures/data/sm9_runs.*, fig7_adam_runs.*, fig7_controls.*): the paper's mixture protocol at CPU sizes
 # (theory/trained_networks.md §7-§8). Resumable: rerunning continues every run from its checkpoints.
-# Measured on 2 shared cores (load 3-10 from other jobs): about 6 h 40 min in all.
+# Measured on 2 shared cores (load 3-10 from other jobs): about 7 h 15 min in all.
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
@@ -24,6 +24,10 @@ $R --workers 3 --protocol paper --width 128 --n 256 --steps 150000 --until-plate
 # W = 64 at n = 512, the test of the capacity candidate of theory §7 (3 workers; about 1 h 40 min of wall time on
 # 2 cores in two sittings, paused 12 min for a CI run)
 $R --workers 3 --protocol paper --width 64 --n 512 --steps 600000 --until-plateau --seeds 3 --out runs/p_w64_n512
+# W = 64 at n = 48 and 96 run about ten times longer than above: does the late f_mem stay below 1? (3 workers;
+# 13 min and about 22 min of wall time on 2 cores, the second paused 13 min for a CI run)
+$R --workers 3 --protocol paper --width 64 --n 48 --steps 500000 --until-plateau --seeds 3 --out runs/p_w64_n48_long
+$R --workers 3 --protocol paper --width 64 --n 96 --steps 1000000 --until-plateau --seeds 3 --out runs/p_w64_n96_long
 # the paper's third width at the small n (3 workers; 35 min on 2 cores, paused during a CI run)
 $R --workers 3 --protocol paper --width 256 --n 12,24,48 --steps 50000 --until-plateau --seeds 3 --out runs/p_w256
 # the same protocol on the 8x8 digits (d = 64)
@@ -45,6 +49,7 @@ D=rfscore/figures/data
 python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 runs/p_w64_n512 \
     runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n256 runs/p_w128_n384 runs/p_w128_n512 runs/p_w256 \
     --merge $D/sm9_runs.csv
+python -m rfscore.analysis.networks runs/p_w64_n48_long runs/p_w64_n96_long --merge $D/w64_long_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
 python -m rfscore.analysis.networks runs/p_w64 runs/p_adam runs/p_adam_b6 runs/p_sgd_b6 runs/p_sgd_n48_b12 \
