@@ -199,6 +199,14 @@ def read_off_bracket(tau, f_mem, threshold: float) -> float:
     return float(t[j] / t[j - 1]) if j and np.isfinite(t[j]) else math.nan
 
 
+def _run_rows(table: dict, width, seed, n, time: str = "tau") -> np.ndarray:
+    """Indices into the table's columns of one run's checkpoints (width, seed, n), in time order (by its ``time``
+    column: tau or step, the same order within a run); a table without a ``width`` column is one width."""
+    w = table["width"] if "width" in table else np.zeros(len(table["n"]))
+    idx = np.flatnonzero((w == width) & (table["seed"] == seed) & (table["n"] == n))
+    return idx[np.argsort(table[time][idx])]
+
+
 def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TOLERANCE, plateau=None, *,
                  throw: bool = True) -> ReadoffTable:
     """(N12) one dict per (width, seed, n) of a run table (the CSV columns of `rfscore train-net`):
@@ -219,9 +227,8 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
     keys = sorted({(int(w), int(s), int(n)) for w, s, n in zip(width, table["seed"], table["n"])})
     out = []
     for w, s, n in keys:
-        sel = (width == w) & (table["seed"] == s) & (table["n"] == n)
-        order = np.argsort(table["tau"][sel])
-        tau, f = table["tau"][sel][order], table["f_mem"][sel][order]
+        i = _run_rows(table, w, s, n)
+        tau, f = table["tau"][i], table["f_mem"][i]
         row = {"width": w, "seed": s, "n": n, "tau_mem": {}, "censored": {}, "f_mem_last": float(f[-1]),
                "tau_max": float(tau[-1]), "checkpoints": int(tau.size),
                "plateau": None if plateau is None else plateau.get((w, s, n))}
@@ -232,7 +239,7 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
             row["censored"][str(thr)] = "right" if not math.isfinite(v) else ("left" if v == tau[0] else "")
             row["bracket"][str(thr)] = read_off_bracket(tau, f, thr)
         # no KL on real data: the column holds None (in memory) or NaN (read back from the CSV)
-        kl = (np.array([math.nan if v is None else v for v in table["kl"][sel][order]], dtype=float) if "kl" in table
+        kl = (np.array([math.nan if v is None else v for v in table["kl"][i]], dtype=float) if "kl" in table
               else np.full(tau.size, math.nan))
         if np.all(np.isfinite(kl)):
             row["tau_gen"] = tau_gen_samples(tau, kl, kl_tolerance)
@@ -240,7 +247,7 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
         else:
             row["tau_gen"], row["tau_gen_censored"] = math.nan, "no KL"
         if "train_loss" in table and "test_loss" in table:
-            ratio = table["test_loss"][sel][order] / table["train_loss"][sel][order]
+            ratio = table["test_loss"][i] / table["train_loss"][i]
             row["tau_gap"] = {str(g): first_crossing(tau, ratio, g)[0] for g in GAP_RATIOS}
         row["converged"] = not row_failures(row)
         out.append(row)
@@ -382,9 +389,8 @@ def plateau_collapse(table: dict, reads: list, *, width: int, seed: int, by_widt
     for r in reads:
         if r["width"] != width or r["seed"] != seed:
             continue
-        sel = (table["width"] == width) & (table["seed"] == seed) & (table["n"] == r["n"])
-        order = np.argsort(table["tau"][sel])
-        tau, f = table["tau"][sel][order], table["f_mem"][sel][order]
+        i = _run_rows(table, width, seed, r["n"])
+        tau, f = table["tau"][i], table["f_mem"][i]
         x = tau * (width if by_width else 1) / r["n"]
         out[r["n"]] = (x, f / f[-1] if f[-1] > 0 else np.full_like(f, math.nan), bool(r["plateau"]))
     out.status.check(throw)
@@ -405,13 +411,12 @@ def f_mem_at_per_point(table: dict, per_point: float, *, width: int) -> dict:
     sel_w = table["width"] == width
     for n in sorted({int(v) for v in table["n"][sel_w]}):
         for seed in sorted({int(v) for v in table["seed"][sel_w & (table["n"] == n)]}):
-            sel = sel_w & (table["n"] == n) & (table["seed"] == seed)
-            order = np.argsort(table["step"][sel])
-            step = table["step"][sel][order]
+            i = _run_rows(table, width, seed, n, time="step")
+            step = table["step"][i]
             x = per_point * n
             if not step[0] <= x <= step[-1]:
                 continue
-            out.setdefault(n, {})[seed] = tuple(float(np.interp(np.log(x), np.log(step), table[k][sel][order]))
+            out.setdefault(n, {})[seed] = tuple(float(np.interp(np.log(x), np.log(step), table[k][i]))
                                                 for k in ("f_mem", "f_mem_lo", "f_mem_hi"))
     return out
 

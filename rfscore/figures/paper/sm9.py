@@ -109,7 +109,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     for i, thr in enumerate(THRESHOLDS):
         ys = []
         for n in ns:
-            ys.append(geometric_mean([r["tau_mem"][str(thr)] / lr for r in reads if r["width"] == w and r["n"] == n]))
+            ys.append(_seed_mean(reads, w, n, lambda r: r["tau_mem"][str(thr)] / lr))
         lowest = min(lowest, ys[0]) if math.isfinite(ys[0]) else lowest
         fit = exps[str(w)]["tau_mem"][str(thr)]
         label = rf"$f_{{\rm mem}}\geq{thr}$: $\beta$ = {fit_label(fit)}"
@@ -117,7 +117,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
         if upper and upper != ns:  # the exponent over the largest n alone (N12), where the claim τ_mem ∝ n lives
             label += f"; n ≥ {upper[0]}: {fit_label(exps[str(w)]['tau_mem_upper'][str(thr)])}"
         ax.plot(ns, ys, "o-", color=tc(i / len(THRESHOLDS)), label=label)
-    gen = [geometric_mean([r["tau_gen"] / lr for r in reads if r["width"] == w and r["n"] == n]) for n in ns]
+    gen = [_seed_mean(reads, w, n, lambda r: r["tau_gen"] / lr) for n in ns]
     ax.plot(ns, gen, "s--", color="0.35", ms=4,
             label=r"$\tau_{\rm gen}$ (KL): $\beta$ = " + fit_label(exps[str(w)]["tau_gen"]))
     x = np.array(ns, dtype=float)
@@ -152,14 +152,14 @@ def _draw_gen_and_level(ax, bx, table, reads, wfit, lr):
     widths = sorted({r["width"] for r in reads})
     for j, w in enumerate(widths):
         ns = sorted({r["n"] for r in reads if r["width"] == w})
-        gen = [geometric_mean([r["tau_gen"] / lr for r in reads if r["width"] == w and r["n"] == n]) for n in ns]
+        gen = [_seed_mean(reads, w, n, lambda r: r["tau_gen"] / lr) for n in ns]
         ax.plot(ns, gen, "s-", color=colormaps["tab10"](j), ms=4, label=f"W = {w}")
         level = f_mem_at_per_point(table, PER_POINT, width=w)
-        pts = [(n, [v[0] for v in level[n].values()]) for n in sorted(level)]
-        if pts:
-            xs = [n for n, _ in pts]
-            mid = np.array([np.mean(v) for _, v in pts])
-            err = np.array([[m - min(v) for m, (_, v) in zip(mid, pts)], [max(v) - m for m, (_, v) in zip(mid, pts)]])
+        xs = sorted(level)
+        if xs:
+            vals = [np.array([v[0] for v in level[n].values()]) for n in xs]  # f_mem per seed
+            mid = np.array([v.mean() for v in vals])
+            err = np.array([mid - [v.min() for v in vals], [v.max() for v in vals] - mid])
             bx.errorbar(xs, mid, yerr=err, fmt="o-", color=colormaps["tab10"](j), ms=4, capsize=2, label=f"W = {w}")
     fit = wfit["tau_gen"]
     txt = (rf"$\tau_{{\rm gen}}\propto n^{{\beta}}W^{{-\gamma}}$: $\beta$ = {_ci(fit, 'beta')}, "
@@ -182,7 +182,7 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     for i, n in enumerate(ns):
         ys = []
         for w in widths:
-            ys.append(geometric_mean([r["tau_mem"]["0.05"] / lr for r in reads if r["width"] == w and r["n"] == n]))
+            ys.append(_seed_mean(reads, w, n, lambda r: r["tau_mem"]["0.05"] / lr))
         ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=f"n = {n}")
         if i == 0 and math.isfinite(ys[-1]):
             x = np.array(widths, dtype=float)
@@ -203,6 +203,11 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
            ylabel=r"$f_{\rm mem}/f_{\rm mem}(\tau_{\max})$")
     bx.set_title(f"(f) collapse against τW/n (seed {seed}; darker: larger n; dashed: no plateau)", fontsize=9)
     bx.legend(fontsize=7)
+
+
+def _seed_mean(reads, w, n, get) -> float:
+    """Geometric mean over the seeds of ``get(row)`` for the read-off rows of width w and size n."""
+    return geometric_mean([get(r) for r in reads if r["width"] == w and r["n"] == n])
 
 
 def _ci(fit: dict, name: str) -> str:
