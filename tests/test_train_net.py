@@ -672,6 +672,27 @@ def test_paper_width_memorises_linearly_over_the_upper_range_of_n():
     assert max(per_point) / min(per_point) < 1.15, per_point
 
 
+def test_local_exponents_tend_to_one_at_the_paper_width_and_stay_above_at_width_64():
+    """Theory §7, the local exponents of the committed runs: the slope of log τ_mem (seed means) between consecutive
+    n. At the paper's width W = 128 it lies within [0.95, 1.1] at every step of n = 12 … 512 at f_mem ≥ 0.2, and at
+    f_mem ≥ 0.05 it falls from above 1.2 (12 → 24) to at most 1.05 over the last two steps (256 → 384 → 512); at
+    W = 64 it stays within [1.1, 1.25] at every step from n = 24 to 512 at f_mem ≥ 0.05."""
+    from rfscore.analysis.networks import geometric_mean, read_csv, run_readoffs
+    reads = run_readoffs(read_csv(ROOT / "rfscore" / "figures" / "data" / "sm9_runs.csv"), throw=False)
+
+    def local(w, thr):
+        ns = sorted({r["n"] for r in reads if r["width"] == w})
+        m = [geometric_mean([r["tau_mem"][thr] for r in reads if r["width"] == w and r["n"] == n]) for n in ns]
+        return ns, [math.log(m[i + 1] / m[i]) / math.log(ns[i + 1] / ns[i]) for i in range(len(ns) - 1)]
+
+    ns, s128 = local(128, "0.2")
+    assert ns == [12, 24, 48, 96, 192, 256, 384, 512] and all(0.95 <= x <= 1.1 for x in s128), s128
+    _, s128 = local(128, "0.05")
+    assert s128[0] > 1.2 and max(s128[-2:]) <= 1.05, s128
+    ns, s64 = local(64, "0.05")
+    assert ns == [12, 24, 48, 96, 192, 384, 512] and all(1.1 <= x <= 1.25 for x in s64[1:]), s64
+
+
 def test_f_mem_at_equal_updates_per_point_interpolates_in_log_step():
     """`f_mem_at_per_point` on a hand-made table: at per_point·n between two checkpoints, the value a straight line
     in log step gives (computed here by hand), the Wilson bounds alike; at a checkpoint, its values; a run that
@@ -830,17 +851,39 @@ def test_width_table_recovers_tau_mem_n_over_w():
         assert fit["beta_ci"][0] - 0.01 <= 1.0 <= fit["beta_ci"][1] + 0.01 and fit["seeds_used"] == 3
         assert fit["censored"] == []
     assert tab["tau_gen"]["gamma"] == pytest.approx(1.0, abs=0.03) and abs(tab["tau_gen"]["beta"]) < 0.03
+    # the width exponent at each n alone: every n run at two or more widths (96 was run at one), γ = 1 at each
+    assert sorted(tab["at_n"], key=int) == ["12", "24", "48"] and tab["at_n"]["48"]["widths"] == [32, 64, 128]
+    for n, entry in tab["at_n"].items():
+        for thr, fit in entry["tau_mem"].items():
+            assert fit["gamma"] == pytest.approx(1.0, abs=0.01) and fit["seeds_used"] == 3, (n, thr, fit)
+            assert fit["gamma_ci"][0] - 0.01 <= 1.0 <= fit["gamma_ci"][1] + 0.01 and fit["censored"] == []
+            assert fit["per_seed_gamma"] == pytest.approx([1.0] * 3, abs=0.02)
     # a slower law, τ_mem ∝ n^1.5 W^-0.5, is told apart
     cells2 = [(w, s, n, c * n ** 1.5 / w ** 0.5) for s, c in enumerate((1.0, 1.2, 0.85)) for n in (12, 24, 48)
               for w in (32, 64, 128)]
-    fit2 = width_table(run_readoffs(_synthetic_curves(cells2), throw=False), throw=False)["tau_mem"]["0.1"]
+    tab2 = width_table(run_readoffs(_synthetic_curves(cells2), throw=False), throw=False)
+    fit2 = tab2["tau_mem"]["0.1"]
     assert fit2["beta"] == pytest.approx(1.5, abs=0.01) and fit2["gamma"] == pytest.approx(0.5, abs=0.01)
-    # censor one cell at 0.2: its seed fits the rest, the cell is listed
+    assert [tab2["at_n"][n]["tau_mem"]["0.1"]["gamma"] for n in ("12", "24", "48")] == pytest.approx([0.5] * 3, abs=0.01)
+    # a width exponent that grows with n (γ = log2(n/6) / 3 here: 1/3, 2/3, 1 at n = 12, 24, 48) is read at each n,
+    # where the balanced fit gives one γ for all
+    cells4 = [(w, s, n, c * 40 * n * w ** -(math.log2(n / 6) / 3)) for s, c in enumerate((1.0, 1.2, 0.85))
+              for n in (12, 24, 48) for w in (32, 64, 128)]
+    tab4 = width_table(run_readoffs(_synthetic_curves(cells4), throw=False), throw=False)
+    assert [tab4["at_n"][n]["tau_mem"]["0.05"]["gamma"] for n in ("12", "24", "48")] == pytest.approx(
+        [1 / 3, 2 / 3, 1.0], abs=0.01)
+    # censor one cell at 0.2: its seed fits the rest, the cell is listed; at n = 48 alone that seed is dropped
     cols = _synthetic_curves(cells)
     cut = (cols["n"] == 48) & (cols["seed"] == 1) & (cols["width"] == 32) & (cols["f_mem"] > 0.15)
-    fit3 = width_table(run_readoffs({k: v[~cut] for k, v in cols.items()}, throw=False), throw=False)["tau_mem"]["0.2"]
+    tab3 = width_table(run_readoffs({k: v[~cut] for k, v in cols.items()}, throw=False), throw=False)
+    fit3 = tab3["tau_mem"]["0.2"]
     assert fit3["censored"] == [[48, 32, 1]] and fit3["seeds_used"] == 3
     assert fit3["beta"] == pytest.approx(1.0, abs=0.01)
+    at48 = tab3["at_n"]["48"]["tau_mem"]["0.2"]
+    assert at48["censored"] == [[32, 1, "right"]] and at48["seeds_used"] == 2 and at48["dropped_seeds"] == 1
+    assert at48["gamma"] == pytest.approx(1.0, abs=0.01) and tab3["at_n"]["24"]["tau_mem"]["0.2"]["seeds_used"] == 3
+    assert not tab3.converged and any("width exponent at n = 48, tau_mem[0.2]" in f and "(width 32, seed 1, right)"
+                                      in f for f in tab3.failures), tab3.failures
 
 
 def test_control_table_batch_sweep_exponents(tmp_path):

@@ -148,15 +148,16 @@ class FitTable(dict, NoErrorEstimate):
         return _listing(self.failures, "fits lacking points")
 
 
-def _fit_failure(where: str, fit) -> list:
-    """[why] for one `_fit` dict that has no exponent or dropped seeds (censored read-offs), else []."""
+def _fit_failure(where: str, fit, key: str = "n") -> list:
+    """[why] for one `_fit` dict that has no exponent or dropped seeds (censored read-offs), else []; ``key`` names
+    the first entry of each censored cell (n, or the width of a width exponent at one n)."""
     if not isinstance(fit, dict):
         return []
     if "error" in fit:
         return [f"{where}: {fit['error']}"]
     cen = fit.get("censored") or []
     if fit.get("dropped_seeds") or cen:
-        named = ", ".join(f"(n {c[0]}, seed {c[1]}{', ' + str(c[2]) if len(c) > 2 and c[2] else ''})" for c in cen)
+        named = ", ".join(f"({key} {c[0]}, seed {c[1]}{', ' + str(c[2]) if len(c) > 2 and c[2] else ''})" for c in cen)
         return [f"{where}: {fit.get('dropped_seeds', len(cen))} seed(s) dropped" + (f", censored at {named}" if named
                                                                                       else "")]
     return []
@@ -256,17 +257,18 @@ def run_readoffs(table: dict, thresholds=THRESHOLDS, kl_tolerance: float = KL_TO
     return out
 
 
-def _fit(ns, grid, d):
-    """fit_exponent over the seeds (rows) whose read-off is finite at every n; dict with the dropped count."""
+def _fit(ns, grid, d, key: str = "n"):
+    """fit_exponent over the seeds (rows) whose read-off is finite at every n (at every width: ``key``); dict with
+    the dropped count."""
     ok = np.all(np.isfinite(grid) & (grid > 0), axis=1)
     if len(ns) < 2 or not ok.any():
-        return {"error": "not finite at every n for any seed", "n": list(ns), "dropped_seeds": int((~ok).sum())}
+        return {"error": f"not finite at every {key} for any seed", key: list(ns), "dropped_seeds": int((~ok).sum())}
     try:
         fit = fit_exponent(np.asarray(ns, dtype=float) / d, grid[ok])
     except InputError as exc:
-        return {"error": exc.msg, "n": list(ns)}
+        return {"error": exc.msg, key: list(ns)}
     return {"exponent": fit.exponent, "ci": list(fit.ci), "slopes": list(fit.per_seed), "method": fit.method,
-            "n": list(ns), "seeds_used": int(ok.sum()), "dropped_seeds": int((~ok).sum())}
+            key: list(ns), "seeds_used": int(ok.sum()), "dropped_seeds": int((~ok).sum())}
 
 
 def geometric_mean(values) -> float:
@@ -277,9 +279,10 @@ def geometric_mean(values) -> float:
     return float(np.exp(np.mean(np.log(v)))) if v.size else math.nan
 
 
-def _seed_grid(rows: list, ns: list, seeds: list, get) -> np.ndarray:
-    """(seeds, n) array of ``get(row)`` for the row of each (seed, n), NaN where no row was run: the input of `_fit`."""
-    return np.array([[next((get(r) for r in rows if r["seed"] == s and r["n"] == n), math.nan) for n in ns]
+def _seed_grid(rows: list, ns: list, seeds: list, get, key: str = "n") -> np.ndarray:
+    """(seeds, n) array of ``get(row)`` for the row of each (seed, n), NaN where no row was run: the input of `_fit`.
+    ``key`` names the column of ``ns`` ("width": the widths at one n, for the width exponent of `width_table`)."""
+    return np.array([[next((get(r) for r in rows if r["seed"] == s and r[key] == n), math.nan) for n in ns]
                      for s in seeds], dtype=float)
 
 
@@ -470,11 +473,13 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
     the same fit for τ_gen; censored cells are left out of their seed's fit and listed. The collapse variable of
     (N13) is τW/n: β = γ = 1 is the paper's τ_mem ∝ n/W. Only the n run at every width enter (a balanced grid: an n
     run at one width only would tie β to that width's exponent); the others are listed in ``n_not_at_every_width``.
+    ``at_n``: for every n run at two or more widths, γ at that n alone (`_width_at_n`), keyed by str(n).
 
     Returns a `FitTable` (not converged where a fit has no seed with enough cells or left a censored cell out,
     each named by (n, width, seed)); throw: raise `ConvergenceError` with that (default), or return it flagged."""
     from scipy import stats
 
+    all_reads = reads
     widths = {r["width"] for r in reads}
     every = {n for n in {r["n"] for r in reads} if {r["width"] for r in reads if r["n"] == n} == widths}
     partial = sorted({r["n"] for r in reads} - every)
@@ -506,9 +511,14 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
                 out[name + "_ci"] = None
         return out
 
+    def gen(r):
+        return r["tau_gen"] if not r.get("tau_gen_censored") else math.nan
+
     table = {"tau_mem": {str(thr): fit(lambda r, thr=thr: r["tau_mem"][str(thr)]) for thr in thresholds},
-             "tau_gen": fit(lambda r: r["tau_gen"] if not r.get("tau_gen_censored") else math.nan),
-             "n_not_at_every_width": partial}
+             "tau_gen": fit(gen), "n_not_at_every_width": partial,
+             "at_n": {str(n): _width_at_n([r for r in all_reads if r["n"] == n], thresholds, gen)
+                      for n in sorted({r["n"] for r in all_reads})
+                      if len({r["width"] for r in all_reads if r["n"] == n}) >= 2}}
     failures = []
     for where, f in [*((f"tau_mem[{thr}]", table["tau_mem"][str(thr)]) for thr in thresholds),
                      *([("tau_gen", table["tau_gen"])] if any(r.get("tau_gen_censored") != "no KL" for r in reads)
@@ -518,9 +528,38 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
         elif f["censored"]:
             failures.append(f"width fit {where}: censored cells left out at "
                             + ", ".join(f"(n {n}, width {w}, seed {s})" for n, w, s in f["censored"]))
+    for n, entry in table["at_n"].items():
+        for thr in thresholds:
+            failures += _fit_failure(f"width exponent at n = {n}, tau_mem[{thr}]", entry["tau_mem"][str(thr)],
+                                     key="width")
     table = FitTable(table, failures)
     table.status.check(throw)
     return table
+
+
+def _width_at_n(rows: list, thresholds, gen) -> dict:
+    """(N13) at one n: γ of τ ∝ W^−γ over the widths run at that n (≥ 2), per seed the slope of log τ on log W over
+    those widths, Student-t 95 % CI over the seeds (`_fit`, the fit of (N12) with W in place of n; a seed censored
+    at some width is left out, counted in ``dropped_seeds`` and listed in ``censored`` as [width, seed, side]).
+    Each fit dict carries ``gamma`` (= −exponent), its ``gamma_ci`` and ``per_seed_gamma`` besides `_fit`'s keys.
+    The fit of (N13) over the balanced grid ties γ to the small n that every width was run at; this one reads the
+    width dependence at each n by itself, the paper's sizes included."""
+    widths = sorted({r["width"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+
+    def one(get) -> dict:
+        fit = _fit(widths, _seed_grid(rows, widths, seeds, get, key="width"), 1, key="width")
+        if "exponent" in fit:
+            fit.update(gamma=-fit["exponent"], gamma_ci=[-fit["ci"][1], -fit["ci"][0]],
+                       per_seed_gamma=[-x for x in fit["slopes"]])
+        return fit
+
+    out = {"widths": widths, "seeds": seeds, "tau_mem": {}, "tau_gen": one(gen)}
+    for thr in thresholds:
+        fit = one(lambda r, thr=thr: r["tau_mem"][str(thr)])
+        fit["censored"] = [[r["width"], r["seed"], r["censored"][str(thr)]] for r in rows if r["censored"][str(thr)]]
+        out["tau_mem"][str(thr)] = fit
+    return out
 
 
 def _batch_label(protocol: dict) -> str:

@@ -8,7 +8,8 @@ exponent with its 95 % CI over the seeds per threshold, over every n and over th
 (N12)); (d) the collapse f_mem/f_mem(τ_max) against τ/n, each curve marked by whether it reached its plateau
 (N11) (dashed: it did not, so its normalisation is a value still rising); panels (a)-(d) at the paper's
 width W = 128; (c) also carries τ_gen (KL within 10 % of its minimum, (N12)) with its exponent. With several
-widths: (e) τ_mem (f_mem ≥ 0.05) against W for each n with the fit τ_mem ∝ n^β W^−γ (N13); (f) the collapse
+widths: (e) τ_mem (f_mem ≥ 0.05) against W for each n with the fit τ_mem ∝ n^β W^−γ (N13) over the n run at
+every width, and in the legend γ at each n alone (`width_fit.at_n`); (f) the collapse
 against τW/n (seed 0, every n and W); (g) τ_gen against n for each W with its (N13) fit; (h) the collapse read
 unnormalised at one abscissa: f_mem at 700 updates per training point against n for each W (seed means, the
 seeds' range as bars; `f_mem_at_per_point`, (N12)), level where τ_mem ∝ n.
@@ -183,17 +184,20 @@ def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
         ys = []
         for w in widths:
             ys.append(_seed_mean(reads, w, n, lambda r: r["tau_mem"]["0.05"] / lr))
-        ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=f"n = {n}")
+        at = wfit.get("at_n", {}).get(str(n), {}).get("tau_mem", {}).get("0.05", {})
+        lab = f"n = {n}" + (rf": $\gamma$ = {_ci(at, 'gamma')}" if "gamma" in at else "")
+        ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=lab)
         if i == 0 and math.isfinite(ys[-1]):
             x = np.array(widths, dtype=float)
             ax.plot(x, ys[-1] * x[-1] / x, "k:", lw=1, label=r"$\propto 1/W$")
     fit = wfit["tau_mem"]["0.05"]
     txt = (rf"$\tau_{{\rm mem}}\propto n^{{\beta}}W^{{-\gamma}}$: $\beta$ = {_ci(fit, 'beta')}, "
-           rf"$\gamma$ = {_ci(fit, 'gamma')}" if "beta" in fit else "fit: n/a")
+           rf"$\gamma$ = {_ci(fit, 'gamma')} (n = {fit['n'][0]} … {fit['n'][-1]})" if "beta" in fit else "fit: n/a")
     ax.set(xscale="log", yscale="log", xlabel="W", ylabel=r"$\tau_{\rm mem}$ ($f_{\rm mem}\geq 0.05$, updates)")
     value_ticks(ax, widths)
     ax.set_title("(e) against the width (N13)\n" + txt, fontsize=9)
-    ax.legend(fontsize=7)
+    # beside the axes: the lines of the large n fill its upper half, the legend would hide them
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     for j, w in enumerate(widths):
         curves = plateau_collapse(table, reads, width=w, seed=seed, by_width=True, throw=False)
         for n, (xs, ys, plat) in curves.items():
