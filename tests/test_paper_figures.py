@@ -94,3 +94,20 @@ def test_sm15_quick_adam(tmp_path):
     with open(tmp_path / "sm15_tau_min.csv") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
     assert {(float(r["psi_n"]), r["seed"]) for r in rows} == {(pn, s) for pn in (4.0, 16.0) for s in ("0", "1", "2")}
+
+
+def test_value_ticks_leaves_crowded_labels_blank_keeping_the_largest():
+    """`value_ticks` with min_ratio: every value keeps its tick, and a label closer than the factor to the next
+    labelled value above it is blank (192 under 256, 384 under 512); without it every value is labelled."""
+    import matplotlib.pyplot as plt
+    from rfscore.figures.style import value_ticks
+    fig, ax = plt.subplots()
+    try:
+        ax.set_xscale("log")
+        value_ticks(ax, [12, 24, 48, 96, 192, 256, 384, 512], min_ratio=1.45)
+        assert list(ax.get_xticks()) == [12, 24, 48, 96, 192, 256, 384, 512]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["12", "24", "48", "96", "", "256", "", "512"]
+        value_ticks(ax, [32, 64, 128, 256])
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["32", "64", "128", "256"]
+    finally:
+        plt.close(fig)

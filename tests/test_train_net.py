@@ -693,6 +693,27 @@ def test_local_exponents_tend_to_one_at_the_paper_width_and_stay_above_at_width_
     assert ns == [12, 24, 48, 96, 192, 384, 512] and all(1.1 <= x <= 1.25 for x in s64[1:]), s64
 
 
+def test_width_exponent_grows_with_n_and_stays_below_one_up_to_n_192():
+    """Theory §7, the width exponent at each n (`width_fit.at_n`, (N13)) of the committed paper-protocol runs: at
+    f_mem ≥ 0.05, γ of τ_mem ∝ W^−γ has a 95 % CI below 1 (the paper's 1/W excluded) at every n up to 192 where three
+    or more widths were run, and exceeds its n = 12 and 24 values by at least 0.2 at n = 192; between W = 128 and
+    256 alone (seed means) it rises at every step from n = 24 to 192, at f_mem ≥ 0.05, 0.1 and 0.2."""
+    from rfscore.analysis.networks import geometric_mean, read_csv, run_readoffs, width_table
+    reads = run_readoffs(read_csv(ROOT / "rfscore" / "figures" / "data" / "sm9_runs.csv"), throw=False)
+    at = width_table(reads, throw=False)["at_n"]
+    for n in ("12", "24", "48", "96", "192"):
+        fit = at[n]["tau_mem"]["0.05"]
+        assert len(at[n]["widths"]) >= 3 and fit["seeds_used"] == 3 and fit["gamma_ci"][1] < 1.0, (n, fit)
+    g = {n: at[n]["tau_mem"]["0.05"]["gamma"] for n in at}
+    assert g["192"] > max(g["12"], g["24"]) + 0.2, g
+    for thr in ("0.05", "0.1", "0.2"):
+        def gamma(n):
+            m = [geometric_mean([r["tau_mem"][thr] for r in reads if r["width"] == w and r["n"] == n]) for w in (128, 256)]
+            return math.log(m[0] / m[1]) / math.log(2)
+        steps = [gamma(n) for n in (24, 48, 96, 192)]
+        assert all(b > a for a, b in zip(steps, steps[1:])), (thr, steps)
+
+
 def test_f_mem_at_equal_updates_per_point_interpolates_in_log_step():
     """`f_mem_at_per_point` on a hand-made table: at per_point·n between two checkpoints, the value a straight line
     in log step gives (computed here by hand), the Wilson bounds alike; at a checkpoint, its values; a run that

@@ -60,12 +60,20 @@ def save(fig, path) -> str:
     return str(path)
 
 
-def value_ticks(ax, values, fmt: str = "g") -> None:
+def value_ticks(ax, values, fmt: str = "g", min_ratio: float = 1.0) -> None:
     """Label a log x-axis at ``values`` only (formatted with ``fmt``), without the minor labels that crowd a short
-    log axis (3×10¹, 4×10¹, …)."""
+    log axis (3×10¹, 4×10¹, …). ``min_ratio`` > 1: a tick closer than that factor to the next labelled one above it
+    keeps its mark but not its label (the largest value is always labelled), so that 192, 256 or 384, 512 do not
+    print over each other."""
     from matplotlib.ticker import NullFormatter
 
-    ax.set_xticks(list(values), [format(x, fmt) for x in values])
+    values = sorted(values)
+    labels, above = [], None
+    for x in reversed(values):
+        show = above is None or above >= min_ratio * x
+        labels.append(format(x, fmt) if show else "")
+        above = x if show else above
+    ax.set_xticks(values, labels[::-1])
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 

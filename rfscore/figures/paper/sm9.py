@@ -128,7 +128,7 @@ def _draw(table, side, reads, exps, w, seeds, ns, png, wfit=None):
     else:  # no run reached a threshold at its smallest n: nothing to put on a log axis
         ax.text(0.5, 0.5, "no threshold reached", transform=ax.transAxes, ha="center")
     ax.set_xscale("log")
-    value_ticks(ax, ns)
+    value_ticks(ax, ns, min_ratio=1.45)
     ax.set_xlabel("n")
     ax.set_ylabel(r"$\tau_{\rm mem}$, $\tau_{\rm gen}$ (updates)")
     ax.set_title(rf"(c) $\tau_{{\rm mem}}, \tau_{{\rm gen}}\propto n^\beta$, {len(seeds)} seeds, 95 % CI")
