@@ -479,17 +479,18 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
     each named by (n, width, seed)); throw: raise `ConvergenceError` with that (default), or return it flagged."""
     from scipy import stats
 
-    all_reads = reads
-    widths = {r["width"] for r in reads}
-    every = {n for n in {r["n"] for r in reads} if {r["width"] for r in reads if r["n"] == n} == widths}
-    partial = sorted({r["n"] for r in reads} - every)
-    reads = [r for r in reads if r["n"] in every]
+    widths_at = {}  # n -> the widths run at that n: the balanced grid below, and the n of `at_n`
+    for r in reads:
+        widths_at.setdefault(r["n"], set()).add(r["width"])
+    widths = set().union(*widths_at.values())
+    partial = sorted(n for n, ws in widths_at.items() if ws != widths)
+    balanced = [r for r in reads if widths_at[r["n"]] == widths]
 
     def fit(get) -> dict:
-        seeds = sorted({r["seed"] for r in reads})
+        seeds = sorted({r["seed"] for r in balanced})
         betas, gammas, left_out = [], [], []
         for s in seeds:
-            rs = [r for r in reads if r["seed"] == s]
+            rs = [r for r in balanced if r["seed"] == s]
             ok = [r for r in rs if math.isfinite(get(r)) and get(r) > 0]
             left_out += [[r["n"], r["width"], s] for r in rs if r not in ok]
             if len(ok) < 3 or len({r["n"] for r in ok}) < 2 or len({r["width"] for r in ok}) < 2:
@@ -501,7 +502,7 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
         if not betas:
             return {"error": "no seed with finite read-offs at two n and two widths", "censored": left_out}
         out = {"seeds_used": len(betas), "censored": left_out, "per_seed_beta": betas, "per_seed_gamma": gammas,
-               "n": sorted({r["n"] for r in reads}), "widths": sorted({r["width"] for r in reads})}
+               "n": sorted({r["n"] for r in balanced}), "widths": sorted(widths)}
         for name, v in (("beta", np.array(betas)), ("gamma", np.array(gammas))):
             out[name] = float(v.mean())
             if v.size >= 2:
@@ -516,12 +517,11 @@ def width_table(reads: list, thresholds=THRESHOLDS, *, throw: bool = True) -> Fi
 
     table = {"tau_mem": {str(thr): fit(lambda r, thr=thr: r["tau_mem"][str(thr)]) for thr in thresholds},
              "tau_gen": fit(gen), "n_not_at_every_width": partial,
-             "at_n": {str(n): _width_at_n([r for r in all_reads if r["n"] == n], thresholds, gen)
-                      for n in sorted({r["n"] for r in all_reads})
-                      if len({r["width"] for r in all_reads if r["n"] == n}) >= 2}}
+             "at_n": {str(n): _width_at_n([r for r in reads if r["n"] == n], thresholds, gen)
+                      for n in sorted(widths_at) if len(widths_at[n]) >= 2}}
     failures = []
     for where, f in [*((f"tau_mem[{thr}]", table["tau_mem"][str(thr)]) for thr in thresholds),
-                     *([("tau_gen", table["tau_gen"])] if any(r.get("tau_gen_censored") != "no KL" for r in reads)
+                     *([("tau_gen", table["tau_gen"])] if any(r.get("tau_gen_censored") != "no KL" for r in balanced)
                        else [])]:
         if "error" in f:
             failures.append(f"width fit {where}: {f['error']}")

@@ -178,13 +178,13 @@ def _draw_gen_and_level(ax, bx, table, reads, wfit, lr):
 def _draw_widths(ax, bx, table, reads, wfit, lr, seed):
     """(e) τ_mem (f_mem ≥ 0.05) against W per n, with the (N13) fit; (f) the collapse against τW/n."""
     widths = sorted({r["width"] for r in reads})
-    ns = sorted({r["n"] for r in reads if len({q["width"] for q in reads if q["n"] == r["n"]}) >= 2})
+    ns = sorted(int(n) for n in wfit["at_n"])  # the n run at two or more widths
     cmap = colormaps["viridis"]
     for i, n in enumerate(ns):
         ys = []
         for w in widths:
             ys.append(_seed_mean(reads, w, n, lambda r: r["tau_mem"]["0.05"] / lr))
-        at = wfit.get("at_n", {}).get(str(n), {}).get("tau_mem", {}).get("0.05", {})
+        at = wfit["at_n"][str(n)]["tau_mem"]["0.05"]
         lab = f"n = {n}" + (rf": $\gamma$ = {_ci(at, 'gamma')}" if "gamma" in at else "")
         ax.plot(widths, ys, "o-", color=cmap(i / max(len(ns) - 1, 1)), label=lab)
         if i == 0 and math.isfinite(ys[-1]):
