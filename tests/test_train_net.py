@@ -584,17 +584,52 @@ def test_sm9_figure_draws_a_paper_protocol_run(paper_run, tmp_path):
         [(r["n"], r["seed"], r["step"], float(r["f_mem"])) for r in b]
 
 
+def _seed_part(run, out, seed):
+    """A copy of the train-net folder ``run`` holding only its runs of one seed (rows and read-offs), as if that
+    seed had been run apart."""
+    out.mkdir()
+    rows = [r for r in _rows(run / "train_net.csv") if r["seed"] == str(seed)]
+    with open(out / "train_net.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    side = json.loads((run / "train_net.json").read_text())
+    side["readoffs"] = {k: v for k, v in side["readoffs"].items() if k.endswith(f"_s{seed}")}
+    (out / "train_net.json").write_text(json.dumps(side))
+    return out
+
+
+@pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
+def test_a_merged_csv_grows_by_a_new_run_as_the_folders_would_and_a_repeated_run_is_refused(paper_run, tmp_path,
+                                                                                           capsys):
+    """`--merge` of a CSV it wrote and a new folder gives the rows, read-offs, exponent table and provenance of
+    the merge of all the folders at once (a committed union grows without the folders it was made of); a run
+    (n, W, seed) held by two inputs is one line naming runs, exit 2, nothing written."""
+    from rfscore.analysis.networks import main as networks_main
+    s0, s1 = _seed_part(paper_run, tmp_path / "s0", 0), _seed_part(paper_run, tmp_path / "s1", 1)
+    assert networks_main([str(s0), str(s1), "--merge", str(tmp_path / "all.csv")]) == 0
+    assert networks_main([str(s0), "--merge", str(tmp_path / "part.csv")]) == 0
+    assert networks_main([str(tmp_path / "part.csv"), str(s1), "--merge", str(tmp_path / "grown.csv")]) == 0
+    assert (tmp_path / "grown.csv").read_text() == (tmp_path / "all.csv").read_text()
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("all.json", "grown.json"))
+    for key in ("readoffs", "readoff_table", "exponents", "protocol", "runs", "status"):
+        assert a[key] == b[key], key
+    assert b["runs"] == [str(s0), str(s1)] and b["parameters"]["seeds"] == [0, 1]
+    capsys.readouterr()
+    for runs in ([tmp_path / "all.csv", s1], [s0, s0]):
+        assert networks_main([str(r) for r in runs] + ["--merge", str(tmp_path / "x.csv")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error: runs:" in err and "repeats the run" in err
+        assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.json").exists()
+
+
 @pytest.mark.slow  # longer than a few seconds on 2 cores: the full suite (CI) runs it
 def test_merge_takes_folders_from_before_gmm_split_and_refuses_another_protocol(paper_run, tmp_path, capsys):
     """`python -m rfscore.analysis.networks --merge`: a folder whose sidecar predates --gmm-split (no key: the coin)
     merges with one that records 'random'; a 'balanced' folder or a missing one is one line naming runs, exit 2,
     nothing written."""
-    import shutil
-
     from rfscore.analysis.networks import main as networks_main
-    old, new = tmp_path / "old", tmp_path / "new"
-    shutil.copytree(paper_run, old)
-    shutil.copytree(paper_run, new)
+    old, new = _seed_part(paper_run, tmp_path / "old", 0), _seed_part(paper_run, tmp_path / "new", 1)
     side = json.loads((old / "train_net.json").read_text())
     assert side["protocol"]["gmm_split"] == "random"
     del side["protocol"]["gmm_split"]

@@ -430,24 +430,40 @@ def combined_status(*results) -> Status:
     return Status(converged=not msgs, error=math.nan, message="; ".join(msgs))
 
 
+def _run_output(item) -> tuple:
+    """(CSV path, sidecar) of one input of `merge_runs`: a `train-net` folder (train_net.csv, train_net.json) or a
+    CSV that `merge_runs` wrote (its sidecar beside it, same stem)."""
+    path = Path(item)
+    csv_path = path if path.suffix == ".csv" else path / "train_net.csv"
+    return csv_path, json.loads(csv_path.with_suffix(".json").read_text())
+
+
 def merge_runs(run_dirs, out_csv, *, throw: bool = True) -> FitTable:
     """Concatenate the rows of several `rfscore train-net` folders of one protocol (e.g. more seeds or sizes run
     apart) into ``out_csv`` with a sidecar holding the protocol, the (N11) plateau flags, the read-off table and the
     exponent table (N12) of the union, and with two or more widths the fit τ_mem ∝ n^β W^(−γ) (N13, `width_table`).
-    A folder of another protocol is refused (InputError naming ``runs``). The sidecar's ``status`` is the
+    An input may also be a CSV this function wrote: a committed union grows by a new run without the folders it was
+    made of (its ``runs`` carry over into the new sidecar). A folder of another protocol, or a run (n, W, seed) that
+    two inputs both hold, is refused (InputError naming ``runs``). The sidecar's ``status`` is the
     combined status of the read-off, exponent and width tables; throw: raise `ConvergenceError` with it before
     anything is written (default), or write the tables flagged (False). Returns the exponent table."""
-    cols, readoffs_by_job, protocol, params = None, {}, None, None
+    cols, readoffs_by_job, protocol, params, sources, jobs = None, {}, None, None, [], {}
     for folder in run_dirs:
-        folder = Path(folder)
-        side = json.loads((folder / "train_net.json").read_text())
+        csv_path, side = _run_output(folder)
         if protocol is None:
             protocol, params = protocol_of(side), side["parameters"]
         elif protocol_of(side) != protocol:
             raise InputError("runs", f"{folder} holds another protocol than {run_dirs[0]}")
-        table = read_csv(folder / "train_net.csv")
+        table = read_csv(csv_path)
+        for job in {(int(n), int(w), int(s)) for n, w, s in zip(table["n"], table["width"], table["seed"])}:
+            if job in jobs:  # the same (n, W, seed) twice would enter every fit twice
+                raise InputError("runs", f"{folder} repeats the run n = {job[0]}, W = {job[1]}, seed {job[2]} "
+                                         f"of {jobs[job]}; nothing written")
+            jobs[job] = folder
         cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
         readoffs_by_job.update(side.get("readoffs", {}))
+        # a merged CSV passes on the folders it was made of, so that the provenance stays one flat list
+        sources += side["runs"] if csv_path.name != "train_net.csv" and "runs" in side else [str(folder)]
     plateau = {}
     for key, r in readoffs_by_job.items():  # n{n}_w{W}_s{seed}
         n, w, s = (int(x[1:]) for x in key.split("_"))
@@ -459,8 +475,9 @@ def merge_runs(run_dirs, out_csv, *, throw: bool = True) -> FitTable:
     header = list(cols)
     cols = {k: v.astype(np.int64) if k in ("n", "seed", "width", "batch", "step") else v for k, v in cols.items()}
     write_result(out_csv, cols, dict(params, n=sorted({int(v) for v in cols["n"]}),
+                                     width=sorted({int(v) for v in cols["width"]}),
                                      seeds=sorted({int(v) for v in cols["seed"]})),
-                 header=header, undefined=("kl",), protocol=protocol, runs=[str(r) for r in run_dirs],
+                 header=header, undefined=("kl",), protocol=protocol, runs=sources,
                  readoffs=readoffs_by_job, readoff_table=reads, exponents=exps, width_fit=wfit,
                  status={"converged": status.converged, "error": None, "message": status.message})
     return exps
@@ -749,7 +766,8 @@ def _main(argv) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m rfscore.analysis.networks", description=main.__doc__)
-    ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net")
+    ap.add_argument("runs", nargs="+", help="output folders of rfscore train-net (with --merge, also CSVs that "
+                                            "--merge wrote)")
     ap.add_argument("--merge", default=None, help="instead: write the union of the runs (one protocol) to this CSV "
                                                   "with its read-off and exponent tables (`merge_runs`)")
     ap.add_argument("--controls", default=None, help="instead: write the union of runs of several optimisers and "
