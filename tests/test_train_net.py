@@ -101,6 +101,36 @@ def test_interrupt_then_resume_equals_uninterrupted(full_run, tmp_path, monkeypa
 
 
 @pytest.mark.slow  # two runs of ARGS: the full suite (CI) runs it
+def test_a_run_killed_between_checkpoints_resumes_from_the_state_in_flight(full_run, tmp_path, monkeypatch, capsys):
+    """Between two checkpoints the state in flight is saved every SAVE_EVERY seconds (here after every chunk of 25
+    steps); a run killed at step 50, before its first checkpoint (100), resumes from step 50: the rerun trains
+    only the 750 steps after it, and its CSV is the uninterrupted run's number for number."""
+    real = training._train_chunk
+    trained = []
+
+    def chunk(net, state, X, key, lo, hi, *a):
+        if int(lo) >= 50 and not trained:  # the first run: killed once steps 0-50 are trained and saved
+            raise KeyboardInterrupt
+        trained.append((int(lo), int(hi)))
+        return real(net, state, X, key, lo, hi, *a)
+
+    monkeypatch.setattr(training, "CHUNK", 25)
+    monkeypatch.setattr(training, "SAVE_EVERY", 0.0)
+    monkeypatch.setattr(training, "_train_chunk", lambda *a: real(*a) if int(a[4]) < 50 else chunk(*a))
+    out = tmp_path / "run"
+    assert main(ARGS + ["--out", str(out)]) == 130
+    capsys.readouterr()
+    with np.load(out / "checkpoint_n4_w32_s0.npz") as z:
+        assert int(z["step"]) == 0 and int(z["in_flight_step"]) == 50 and json.loads(str(z["rows"])) == []
+    monkeypatch.setattr(training, "_train_chunk", chunk)
+    trained.append((0, 0))  # from here on, no interruption
+    assert main(ARGS + ["--out", str(out)]) == 0
+    assert trained[1][0] == 50 and sum(hi - lo for lo, hi in trained) == 750
+    assert _rows(out / "train_net.csv") == _rows(full_run / "train_net.csv")
+    assert json.loads((out / "train_net.json").read_text())["resumed_from_step"]["n4_w32_s0"] == 50
+
+
+@pytest.mark.slow  # two runs of ARGS: the full suite (CI) runs it
 def test_refinement_trains_each_step_once_and_equals_retraining(full_run, tmp_path, monkeypatch):
     """(N11) a checkpoint discarded by the refinement is continued from the states kept while its interval was
     trained, not trained again: every step of the run is trained exactly once (the trained chunks add up to the

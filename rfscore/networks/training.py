@@ -39,6 +39,8 @@ OPTIMIZERS = ("adam", "sgd")
 MAX_BATCH = 512
 LOSS_T = 0.01          # the diffusion time of the reported train/test losses
 CHUNK = 1000           # training steps per compiled call (Ctrl-C is seen between calls)
+SAVE_EVERY = 600.0     # s of training between saves of the state in flight between two checkpoints: a killed run
+                       # loses at most this much (an interval of the log grid can take hours at the paper's sizes)
 HEADER = ("n", "seed", "width", "optimizer", "batch", "step", "tau", "f_mem", "f_mem_lo", "f_mem_hi", "frechet", "kl",
           "train_loss", "test_loss")
 TIME_SAMPLINGS = ("loguniform", "ddpm")
@@ -283,10 +285,18 @@ def plateaued(rows: list) -> bool:
     return max(r["f_mem_lo"] for r in win) <= min(r["f_mem_hi"] for r in win)
 
 
-def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str) -> None:
-    """Parameters, optimiser state, PRNG key, step and the metric rows so far, as leaves in one NPZ (atomic)."""
-    leaves = jax.tree_util.tree_leaves((eqx.filter(net, eqx.is_array), opt_state))
-    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
+def _leaves(net, opt_state) -> list:
+    return jax.tree_util.tree_leaves((eqx.filter(net, eqx.is_array), opt_state))
+
+
+def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str, in_flight=None) -> None:
+    """Parameters, optimiser state, PRNG key, step and the metric rows so far, as leaves in one NPZ (atomic);
+    ``in_flight``: (net, opt_state, step) of the same run trained beyond ``step`` towards the next checkpoint (a
+    resumed run continues from it; step k trains on fold_in(key, k), so it lies on the run's one trajectory)."""
+    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_leaves(net, opt_state))}
+    if in_flight is not None:
+        arrays.update({f"in_flight_leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_leaves(*in_flight[:2]))},
+                      in_flight_step=np.int64(in_flight[2]))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, step=np.int64(step), key=np.asarray(jax.random.key_data(key)) if jnp.issubdtype(
@@ -295,26 +305,39 @@ def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprin
 
 
 def load_checkpoint(path, net, opt_state, fingerprint: str):
-    """(net, opt_state, key, step, rows) from ``path``; InputError naming ``folder`` (its folder) if foreign or
-    corrupt."""
+    """(net, opt_state, key, step, rows, in_flight) from ``path``, in_flight the (net, opt_state, step) saved
+    beyond ``step`` or None; InputError naming ``folder`` (its folder) if foreign or corrupt."""
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["fingerprint"]) != fingerprint:
                 raise InputError("folder", f"{path} is a checkpoint of a run with other parameters or another "
                                            "content of `data`; delete it or choose another `folder`")
             params, treedef = jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
-            leaves = [jnp.asarray(z[f"leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
+
+            def leaves_of(prefix):
+                out = [jnp.asarray(z[f"{prefix}leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
+                if not all(np.all(np.isfinite(np.asarray(x))) for x in out if jnp.issubdtype(x.dtype, jnp.inexact)):
+                    raise ValueError("non-finite network parameters")
+                return out
+
+            leaves = leaves_of("")
             step, key, rows = int(z["step"]), jnp.asarray(z["key"]), json.loads(str(z["rows"]))
             _check_rows(rows, step)
-            if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact)):
-                raise ValueError("non-finite network parameters")
+            flight = None
+            if "in_flight_step" in z:
+                flight = (leaves_of("in_flight_"), int(z["in_flight_step"]))
+                if flight[1] <= step:
+                    raise ValueError(f"the state in flight (step {flight[1]}) is not beyond step {step}")
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
         raise InputError("folder", f"{path} is a corrupt checkpoint ({why}); delete it to restart") from None
     p, s = jax.tree_util.tree_unflatten(treedef, leaves)
-    return eqx.combine(p, net), s, key, step, rows
+    if flight is not None:
+        fp_, fs = jax.tree_util.tree_unflatten(treedef, flight[0])
+        flight = (eqx.combine(fp_, net), fs, flight[1])
+    return eqx.combine(p, net), s, key, step, rows, flight
 
 
 
@@ -383,12 +406,12 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     opt_state = opt.init(eqx.filter(net, eqx.is_array))
     fp = fingerprint(cfg, data.info(), n, save_samples, data_digest(data))
     ckpt = checkpoint_path(folder, n, cfg.width, cfg.seed)
-    step, rows = 0, []
+    step, rows, flight = 0, [], None
     if ckpt.exists():
-        net, opt_state, key, step, rows = load_checkpoint(ckpt, net, opt_state, fp)
+        net, opt_state, key, step, rows, flight = load_checkpoint(ckpt, net, opt_state, fp)
         if not np.array_equal(np.asarray(key), np.asarray(k_train)):
             raise InputError("folder", f"{ckpt}: its PRNG key is not the one of `seed` {cfg.seed}; delete it")
-    resumed = step
+    resumed = flight[2] if flight is not None else step
     grid = time_grid(cfg.t_min, cfg.t_max, cfg.times)
     batch = cfg.batch_size(n)
     Xj = jnp.asarray(X, dtype=DTYPE)
@@ -400,8 +423,8 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
     # trains on fold_in(key, k) whatever the checkpoints, so these lie on the run's one trajectory: a checkpoint
     # discarded by the refinement (N11) is not trained again but continued from the latest of them at or below its
     # finer target (the points the refinement can ask for are kept while the interval is trained).
-    ahead = {}
-    start = time.perf_counter()
+    ahead = {} if flight is None else {flight[2]: (flight[0], flight[1], None)}  # a saved state in flight is one
+    start = saved = time.perf_counter()
     diverged, why = None, ""
     while diverged is None and step < cfg.steps and not (cfg.until_plateau and plateaued(rows)):
         # the next base point, skipping one closer than half a fine step (it would duplicate the fine grid's)
@@ -428,6 +451,9 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
                 break
             if cur in keep:  # the chain stops below target
                 ahead[cur] = (cur_net, cur_state, None)
+            if cur < target and time.perf_counter() - saved >= SAVE_EVERY:
+                save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp, in_flight=(cur_net, cur_state, cur))
+                saved = time.perf_counter()
         if diverged is not None:
             break
         if row is None:
@@ -454,6 +480,7 @@ def train_one(data: NetData, n: int, cfg: TrainConfig, folder, *, save_samples: 
         cap = (fine_step(cfg, step) if cfg.refine and row["f_mem"] - prev_f > JUMP / 2 and row["f_mem"] < REFINE_BELOW
                else None)
         save_checkpoint(ckpt, net, opt_state, k_train, step, rows, fp)
+        saved = time.perf_counter()
         if on_checkpoint is not None:
             on_checkpoint(n, step)
     where = f"n = {n}, width = {cfg.width}, seed = {cfg.seed}, optimizer {cfg.optimizer}, lr = {cfg.lr:g}"
