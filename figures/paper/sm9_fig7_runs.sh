@@ -2,7 +2,7 @@
 # Regenerates the committed runs of `rfscore reproduce --paper --only sm9,fig7` and of the `networks` figure
 # (rfscore/figures/data/sm9_runs.*, fig7_adam_runs.*, fig7_controls.*): the paper's mixture protocol at CPU sizes
 # (theory/trained_networks.md §7-§8). Resumable: rerunning continues every run from its checkpoints.
-# Measured on 2 shared cores (load 3-10 from other jobs): about 8 h 15 min in all.
+# Measured on 2 shared cores (load 3-10 from other jobs): about 9 h 45 min in all.
 set -e
 R="rfscore train-net --no-progress --workers 2"
 mkdir -p runs
@@ -34,6 +34,8 @@ $R --workers 3 --protocol paper --width 256 --n 12,24,48 --steps 50000 --until-p
 # 23 min and n = 192 38 min of wall time on 2 cores shared with other jobs)
 $R --workers 3 --protocol paper --width 256 --n 96 --steps 80000 --until-plateau --seeds 3 --out runs/p_w256_n96
 $R --workers 3 --protocol paper --width 256 --n 192 --steps 150000 --until-plateau --seeds 3 --out runs/p_w256_n192
+# W = 256 at the paper's second size (3 workers; 88 min of wall time on 2 cores, restarted once at update 20 412)
+$R --workers 3 --protocol paper --width 256 --n 512 --steps 150000 --until-plateau --seeds 3 --out runs/p_w256_n512
 # the same protocol on the 8x8 digits (d = 64)
 $R --protocol paper --data digits --width 128 --n 12,24,48 --steps 60000 --seeds 3 --out runs/d_digits
 # the optimiser and the batch (N14)
@@ -52,7 +54,9 @@ $R --protocol paper --gmm-split balanced --width 64 --n 12,24,48 --steps 50000 -
 D=rfscore/figures/data
 python -m rfscore.analysis.networks runs/p_w64 runs/p_width runs/p_w64_n96 runs/p_w64_n192 runs/p_w64_n384 runs/p_w64_n512 \
     runs/p_w128_n96 runs/p_w128_n192 runs/p_w128_n256 runs/p_w128_n384 runs/p_w128_n512 runs/p_w256 \
-    runs/p_w256_n96 runs/p_w256_n192 --merge $D/sm9_runs.csv
+    runs/p_w256_n96 runs/p_w256_n192 runs/p_w256_n512 --merge $D/sm9_runs.csv
+# (a committed union also grows by one new folder without the others: python -m rfscore.analysis.networks
+#  $D/sm9_runs.csv runs/NEW --merge $D/sm9_runs.csv, as the W = 256, n = 512 run was added)
 python -m rfscore.analysis.networks runs/p_w64_n48_long runs/p_w64_n96_long --merge $D/w64_long_runs.csv
 python -m rfscore.analysis.networks runs/d_digits --merge $D/digits_paper_runs.csv
 python -m rfscore.analysis.networks runs/p_adam --merge $D/fig7_adam_runs.csv
