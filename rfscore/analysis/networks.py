@@ -462,8 +462,9 @@ def merge_runs(run_dirs, out_csv, *, throw: bool = True) -> FitTable:
             jobs[job] = folder
         cols = table if cols is None else {k: np.concatenate([cols[k], table[k]]) for k in cols}
         readoffs_by_job.update(side.get("readoffs", {}))
-        # a merged CSV passes on the folders it was made of, so that the provenance stays one flat list
-        sources += side["runs"] if csv_path.name != "train_net.csv" and "runs" in side else [str(folder)]
+        # a merged CSV's sidecar lists the folders it was made of (a train-net sidecar has no `runs`): passed on,
+        # so that the provenance stays one flat list
+        sources += side.get("runs", [str(folder)])
     plateau = {}
     for key, r in readoffs_by_job.items():  # n{n}_w{W}_s{seed}
         n, w, s = (int(x[1:]) for x in key.split("_"))

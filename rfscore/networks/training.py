@@ -285,17 +285,19 @@ def plateaued(rows: list) -> bool:
     return max(r["f_mem_lo"] for r in win) <= min(r["f_mem_hi"] for r in win)
 
 
-def _leaves(net, opt_state) -> list:
-    return jax.tree_util.tree_leaves((eqx.filter(net, eqx.is_array), opt_state))
+def _flat(net, opt_state) -> tuple:
+    """(leaves, treedef) of what a checkpoint holds of a training state: the network's arrays and the optimiser
+    state."""
+    return jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
 
 
 def save_checkpoint(path, net, opt_state, key, step: int, rows: list, fingerprint: str, in_flight=None) -> None:
     """Parameters, optimiser state, PRNG key, step and the metric rows so far, as leaves in one NPZ (atomic);
     ``in_flight``: (net, opt_state, step) of the same run trained beyond ``step`` towards the next checkpoint (a
     resumed run continues from it; step k trains on fold_in(key, k), so it lies on the run's one trajectory)."""
-    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_leaves(net, opt_state))}
+    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_flat(net, opt_state)[0])}
     if in_flight is not None:
-        arrays.update({f"in_flight_leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_leaves(*in_flight[:2]))},
+        arrays.update({f"in_flight_leaf_{i:04d}": np.asarray(x) for i, x in enumerate(_flat(*in_flight[:2])[0])},
                       in_flight_step=np.int64(in_flight[2]))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -312,7 +314,7 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
             if str(z["fingerprint"]) != fingerprint:
                 raise InputError("folder", f"{path} is a checkpoint of a run with other parameters or another "
                                            "content of `data`; delete it or choose another `folder`")
-            params, treedef = jax.tree_util.tree_flatten((eqx.filter(net, eqx.is_array), opt_state))
+            params, treedef = _flat(net, opt_state)
 
             def leaves_of(prefix):
                 out = [jnp.asarray(z[f"{prefix}leaf_{i:04d}"], dtype=p.dtype) for i, p in enumerate(params)]
@@ -333,11 +335,12 @@ def load_checkpoint(path, net, opt_state, fingerprint: str):
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is the user's file
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
         raise InputError("folder", f"{path} is a corrupt checkpoint ({why}); delete it to restart") from None
-    p, s = jax.tree_util.tree_unflatten(treedef, leaves)
-    if flight is not None:
-        fp_, fs = jax.tree_util.tree_unflatten(treedef, flight[0])
-        flight = (eqx.combine(fp_, net), fs, flight[1])
-    return eqx.combine(p, net), s, key, step, rows, flight
+
+    def state_of(leaves):  # (net, opt_state) of checkpoint leaves
+        p, s = jax.tree_util.tree_unflatten(treedef, leaves)
+        return eqx.combine(p, net), s
+
+    return (*state_of(leaves), key, step, rows, None if flight is None else (*state_of(flight[0]), flight[1]))
 
 
 
