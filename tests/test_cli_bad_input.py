@@ -402,6 +402,7 @@ ROWS = [
     ("train-net", ["--scheduler", "tcp://127.0.0.1:9"], "--scheduler", "cannot connect"),
     ("train-net", ["--scheduler", "localhost"], "--scheduler", "tcp://HOST:PORT"),
     ("train-net", ["--workers", "0"], "--workers"),
+    ("train-net", ["--out", "{tmp}/corruptnet"], "--out", "corrupt checkpoint"),
 ]
 
 
@@ -447,6 +448,8 @@ def _setup(tmp: Path) -> None:
     np.save(tmp / "bigw.npy", np.full((12, 4), 1e200))
     np.save(tmp / "bigs.npy", np.eye(4) * 1e200)
     os.mkfifo(tmp / "pipe.npy")
+    (tmp / "corruptnet").mkdir()  # train-net: a checkpoint file that is not one
+    (tmp / "corruptnet" / "checkpoint_n4_w4_s0.npz").write_bytes(b"PK\x03\x04 not a checkpoint")
     (tmp / "net").mkdir()
     with open(tmp / "net" / "checkpoint_n4_w4_s0.npz", "wb") as fh:  # --data named like train-net's checkpoint
         np.save(fh, rng.standard_normal((40, 8)))

@@ -130,6 +130,27 @@ def test_a_run_killed_between_checkpoints_resumes_from_the_state_in_flight(full_
     assert json.loads((out / "train_net.json").read_text())["resumed_from_step"]["n4_w32_s0"] == 50
 
 
+def test_a_state_in_flight_not_beyond_its_checkpoint_is_a_corrupt_checkpoint(full_run, tmp_path, capsys):
+    """A checkpoint whose state in flight is not beyond its accepted step (a file no run writes) is refused as
+    corrupt: exit 2, one line naming --out, nothing trained or written."""
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(full_run, out)
+    ckpt = out / "checkpoint_n4_w32_s0.npz"
+    with np.load(ckpt) as z:
+        arrays = dict(z)
+    arrays.update({"in_flight_" + k: v for k, v in arrays.items() if k.startswith("leaf_")},
+                  in_flight_step=np.int64(arrays["step"]))
+    with open(ckpt, "wb") as fh:
+        np.savez(fh, **arrays)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(ARGS + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "corrupt checkpoint" in err[0] and "not beyond" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 @pytest.mark.slow  # two runs of ARGS: the full suite (CI) runs it
 def test_refinement_trains_each_step_once_and_equals_retraining(full_run, tmp_path, monkeypatch):
     """(N11) a checkpoint discarded by the refinement is continued from the states kept while its interval was
